@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the whole system on this machine. PORT (default 3000) and HOST choose where it
+ * listens; AWS_ENDPOINT_URL reuses a running emulator instead of starting one.
+ */
+import { EmulatorUnavailableError } from '../lib/local/emulator';
+import { startLocalStack } from '../lib/local/stack';
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PORT must be a port number, got ${process.env.PORT}`);
+  }
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  log('Starting AdsEngineer locally ...');
+  const stack = await startLocalStack({
+    host: process.env.HOST ?? '127.0.0.1',
+    port,
+    emulatorUrl: process.env.AWS_ENDPOINT_URL || undefined,
+    log,
+    accessLog: (entry) => log(JSON.stringify({ type: 'access', ...entry })),
+  });
+  stack.events.on('error', (error: unknown) => process.stderr.write(`queue poller: ${String(error)}\n`));
+  log('Ready. Press Ctrl-C to stop.');
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal} received, stopping ...`);
+    await stack.stop();
+    log('Stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof EmulatorUnavailableError ? error.message : String(error);
+  process.stderr.write(`Could not start: ${message}\n`);
+  process.exit(1);
+});

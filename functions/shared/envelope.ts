@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/**
+ * The webhook envelope: the contract between the ingest function and the webhook worker on the
+ * webhooks queue. Versioned: a change that is not backwards compatible gets a new version, and the
+ * worker accepts every version still in flight.
+ */
+export const WEBHOOK_SOURCES = ['shopify', 'woocommerce', 'ghl', 'stripe'] as const;
+export type WebhookSource = (typeof WEBHOOK_SOURCES)[number];
+
+export const webhookEnvelopeV1 = z.object({
+  version: z.literal(1),
+  /** Id answered to the sender in `{status: "received", id}`. */
+  id: z.string().min(1).max(128),
+  source: z.enum(WEBHOOK_SOURCES),
+  tenant_id: z.string().min(1).max(128),
+  topic: z.string().min(1).max(256),
+  /** The sender's delivery id; with `source` it makes processing idempotent. */
+  delivery_id: z.string().min(1).max(256),
+  received_at: z.iso.datetime(),
+  /** When the sender says the event happened, where it says so. */
+  triggered_at: z.string().max(64).optional(),
+  /** The body exactly as received (UTF-8), verified before it was queued. */
+  payload: z.string(),
+});
+
+export type WebhookEnvelope = z.infer<typeof webhookEnvelopeV1>;
+
+export class InvalidEnvelopeError extends Error {
+  override readonly name = 'InvalidEnvelopeError';
+}
+
+export function parseEnvelope(body: string): WebhookEnvelope {
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch {
+    throw new InvalidEnvelopeError('message body is not JSON');
+  }
+  const parsed = webhookEnvelopeV1.safeParse(data);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
+    throw new InvalidEnvelopeError(`message is not a webhook envelope v1 (${where})`);
+  }
+  return parsed.data;
+}
+
+export function serializeEnvelope(envelope: WebhookEnvelope): string {
+  return JSON.stringify(webhookEnvelopeV1.parse(envelope));
+}

@@ -1,0 +1,136 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { FunctionId } from '../../lib/definitions/resources';
+import { type RouteDefinition, routeKey, routesOf } from '../../lib/definitions/routes';
+import { HttpError, errorBody } from './errors';
+import { logger, metrics } from './observability';
+
+export interface HttpRequest {
+  readonly event: APIGatewayProxyEvent;
+  readonly context: Context;
+  readonly route: RouteDefinition;
+  readonly requestId: string;
+  /** The gateway's view of the caller's address; never a forwarded header. */
+  readonly sourceIp: string;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  readonly params: Readonly<Record<string, string>>;
+  /** The body exactly as the caller sent it. */
+  readonly rawBody: Buffer;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { status, body, headers };
+}
+
+export function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers'] | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) out[name.toLowerCase()] = value;
+  }
+  return out;
+}
+
+export function rawBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): Buffer {
+  if (event.body === null || event.body === undefined) return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+function toRequest(event: APIGatewayProxyEvent, context: Context, route: RouteDefinition): HttpRequest {
+  const query: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (v !== undefined) params[k] = v;
+  return {
+    event,
+    context,
+    route,
+    requestId: event.requestContext.requestId,
+    sourceIp: event.requestContext.identity.sourceIp,
+    headers: lowerCaseHeaders(event.headers),
+    query,
+    params,
+    rawBody: rawBody(event),
+  };
+}
+
+function toResult(response: HttpResponse, requestId: string): APIGatewayProxyResult {
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    ...response.headers,
+    'X-Request-Id': requestId,
+  };
+  return {
+    statusCode: response.status,
+    headers,
+    body: response.body === undefined ? '' : JSON.stringify(response.body),
+  };
+}
+
+/** Maps any error to the contract's error shape; internals never reach the caller. */
+export function errorResult(error: unknown, requestId: string): APIGatewayProxyResult {
+  if (error instanceof HttpError) {
+    if (error.status >= 500) logger.error('Request failed', { code: error.code, error });
+    return toResult(
+      json(error.status, errorBody(error.code, error.message, requestId, error.extra), error.headers),
+      requestId,
+    );
+  }
+  logger.error('Unhandled error', { error });
+  metrics.addMetric('UnhandledError', 'Count', 1);
+  return toResult(
+    json(500, errorBody('internal_error', 'An internal error occurred', requestId)),
+    requestId,
+  );
+}
+
+/**
+ * Builds the Lambda handler of an HTTP function: one handler per route of the route table that
+ * belongs to this function (checked when the module loads), Powertools logging and metrics, and
+ * contract-shaped errors with `X-Request-Id` on every response.
+ */
+export function httpHandler(functionId: FunctionId, handlers: Readonly<Record<string, RouteHandler>>) {
+  const routes = routesOf(functionId);
+  const declared = new Set(routes.map((r) => routeKey(r.method, r.path)));
+  for (const key of Object.keys(handlers)) {
+    if (!declared.has(key)) throw new Error(`${functionId}: handler for ${key} has no route in the route table`);
+  }
+  for (const key of declared) {
+    if (!handlers[key]) throw new Error(`${functionId}: route ${key} has no handler`);
+  }
+
+  const dispatch = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    const route = routes.find((r) => routeKey(r.method, r.path) === routeKey(event.httpMethod, event.resource));
+    const handler = route ? handlers[routeKey(route.method, route.path)] : undefined;
+    if (!route || !handler) {
+      return toResult(json(404, errorBody('not_found', 'No route matches this request', requestId)), requestId);
+    }
+    try {
+      logger.appendKeys({ request_id: requestId, route: routeKey(route.method, route.path) });
+      return toResult(await handler(toRequest(event, context, route)), requestId);
+    } catch (error) {
+      return errorResult(error, requestId);
+    } finally {
+      logger.removeKeys(['request_id', 'route']);
+    }
+  };
+
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics))
+    .handler(dispatch);
+}

@@ -1,0 +1,232 @@
+/**
+ * The one list of tables, queues and functions. The CDK stack and the local emulator bootstrap
+ * both read it, so a resource is declared exactly once. Pure data: no AWS SDK or CDK imports,
+ * because Lambda code reads the environment variable names from here too.
+ */
+
+export type TableId = 'tenants' | 'leads' | 'conversions' | 'audit' | 'rateLimits' | 'dedup' | 'system';
+export type QueueId = 'webhooks' | 'conversions';
+export type FunctionId = 'health' | 'webhookWorker';
+
+export interface IndexDefinition {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+}
+
+export interface TableDefinition {
+  readonly id: TableId;
+  /** Environment variable through which functions learn the physical table name. */
+  readonly envVar: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  /** Epoch-seconds attribute DynamoDB expires items by. Read paths still filter expired items. */
+  readonly ttlAttribute?: string;
+  readonly indexes: readonly IndexDefinition[];
+  /** The access patterns the keys serve, so nobody reaches for a scan. */
+  readonly accessPatterns: readonly string[];
+}
+
+const gsi = (n: number, withSortKey = true): IndexDefinition => ({
+  name: `gsi${n}`,
+  partitionKey: `gsi${n}pk`,
+  ...(withSortKey ? { sortKey: `gsi${n}sk` } : {}),
+});
+
+export const TABLES: readonly TableDefinition[] = [
+  {
+    id: 'tenants',
+    envVar: 'TENANTS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [gsi(1)],
+    accessPatterns: [
+      'tenant by id: pk=TENANT#<id>, sk=META',
+      'list tenants: gsi1pk=TENANTS, gsi1sk=<created_at>#<id>',
+      'api keys of a tenant: pk=TENANT#<id>, sk begins_with APIKEY#',
+      'api key by hash: gsi1pk=APIKEY#<sha256>',
+      'integration settings: pk=TENANT#<id>, sk=INTEGRATION#<kind>',
+      'webhook source to tenant: gsi1pk=SHOP#<domain> | WOO#<store url> | GHL#<token hash>',
+    ],
+  },
+  {
+    id: 'leads',
+    envVar: 'LEADS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [gsi(1), gsi(2)],
+    accessPatterns: [
+      'lead by id: pk=TENANT#<id>, sk=LEAD#<lead id>',
+      'leads of a tenant by creation time: pk=TENANT#<id>, sk between LEAD#<ulid range>',
+      'leads by email hash: gsi1pk=TENANT#<id>#EMAIL#<hmac>, gsi1sk=<created_at>',
+      'leads by status: gsi2pk=TENANT#<id>#STATUS#<status>, gsi2sk=<created_at>',
+      'dedup by external id: pk=TENANT#<id>, sk=EXT#<external id> (uniqueness item)',
+    ],
+  },
+  {
+    id: 'conversions',
+    envVar: 'CONVERSIONS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [gsi(1), gsi(2)],
+    accessPatterns: [
+      'conversion by id: pk=TENANT#<id>, sk=CONV#<conversion id>',
+      'conversions by status: gsi1pk=TENANT#<id>#STATUS#<status>, gsi1sk=<conversion_time>',
+      'conversions of a lead: gsi2pk=TENANT#<id>#LEAD#<lead id>, gsi2sk=<conversion_time>',
+    ],
+  },
+  {
+    id: 'audit',
+    envVar: 'AUDIT_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [gsi(1)],
+    accessPatterns: [
+      'audit of a subject: pk=TENANT#<id>#SUBJECT#<email hmac>, sk=<timestamp>#<id>',
+      'audit of a tenant: gsi1pk=TENANT#<id>, gsi1sk=<timestamp>#<id>',
+    ],
+  },
+  {
+    id: 'rateLimits',
+    envVar: 'RATE_LIMIT_TABLE',
+    partitionKey: 'pk',
+    ttlAttribute: 'expires_at',
+    indexes: [],
+    accessPatterns: ['counter: pk=<scope>#<key>#<window start>, one atomic UpdateItem per check'],
+  },
+  {
+    id: 'dedup',
+    envVar: 'DEDUP_TABLE',
+    partitionKey: 'pk',
+    ttlAttribute: 'expires_at',
+    indexes: [],
+    accessPatterns: ['webhook delivery: pk=WEBHOOK#<source>#<delivery id>, conditional put claims it'],
+  },
+  {
+    id: 'system',
+    envVar: 'SYSTEM_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: 'expires_at',
+    indexes: [],
+    accessPatterns: [
+      'circuit breaker state: pk=BREAKER#<platform>, sk=STATE',
+      'backup jobs: pk=BACKUP#<job id>, sk=JOB',
+      'single-use OAuth state: pk=OAUTH_STATE#<nonce>, sk=STATE',
+      'health probe: pk=HEALTH, sk=PROBE',
+    ],
+  },
+];
+
+export interface QueueConsumerDefinition {
+  readonly functionId: FunctionId;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+}
+
+export interface QueueDefinition {
+  readonly id: QueueId;
+  readonly envVar: string;
+  readonly dlqEnvVar: string;
+  /** Receives before SQS moves a message to the dead-letter queue. */
+  readonly maxReceiveCount: number;
+  readonly retentionDays: number;
+  readonly dlqRetentionDays: number;
+  /** Without a consumer function yet, the visibility timeout a consumer of this queue is sized to. */
+  readonly consumerTimeoutSeconds: number;
+  readonly consumer?: QueueConsumerDefinition;
+}
+
+export interface FunctionDefinition {
+  readonly id: FunctionId;
+  /** Entry file, relative to the repository root; exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  /** Least privilege: the tables it touches and how. */
+  readonly tables: Partial<Record<TableId, 'read' | 'write' | 'readWrite'>>;
+  /** Queues it sends to, consumes, or only inspects (attributes, for health). */
+  readonly queues: Partial<Record<QueueId, 'send' | 'consume' | 'inspect'>>;
+}
+
+export const FUNCTIONS: readonly FunctionDefinition[] = [
+  {
+    id: 'health',
+    entry: 'functions/health/handler.ts',
+    description: 'Liveness and readiness summary',
+    memoryMb: 256,
+    timeoutSeconds: 5,
+    tables: { system: 'readWrite' },
+    queues: { webhooks: 'inspect', conversions: 'inspect' },
+  },
+  {
+    id: 'webhookWorker',
+    entry: 'functions/webhook-worker/handler.ts',
+    description: 'Processes queued webhook envelopes idempotently',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    tables: { dedup: 'readWrite' },
+    queues: { webhooks: 'consume' },
+  },
+];
+
+/** SQS guidance: a visibility timeout of six times the consumer's timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+export const QUEUES: readonly QueueDefinition[] = [
+  {
+    id: 'webhooks',
+    envVar: 'WEBHOOKS_QUEUE_URL',
+    dlqEnvVar: 'WEBHOOKS_DLQ_URL',
+    maxReceiveCount: 3,
+    retentionDays: 4,
+    dlqRetentionDays: 14,
+    consumerTimeoutSeconds: 30,
+    consumer: { functionId: 'webhookWorker', batchSize: 10, maxBatchingWindowSeconds: 1 },
+  },
+  {
+    id: 'conversions',
+    envVar: 'CONVERSIONS_QUEUE_URL',
+    dlqEnvVar: 'CONVERSIONS_DLQ_URL',
+    maxReceiveCount: 3,
+    retentionDays: 4,
+    dlqRetentionDays: 14,
+    consumerTimeoutSeconds: 60,
+  },
+];
+
+export function functionDefinition(id: FunctionId): FunctionDefinition {
+  const found = FUNCTIONS.find((f) => f.id === id);
+  if (!found) throw new Error(`Unknown function ${id}`);
+  return found;
+}
+
+export function tableDefinition(id: TableId): TableDefinition {
+  const found = TABLES.find((t) => t.id === id);
+  if (!found) throw new Error(`Unknown table ${id}`);
+  return found;
+}
+
+export function queueDefinition(id: QueueId): QueueDefinition {
+  const found = QUEUES.find((q) => q.id === id);
+  if (!found) throw new Error(`Unknown queue ${id}`);
+  return found;
+}
+
+export function visibilityTimeoutSeconds(queue: QueueDefinition): number {
+  const timeout = queue.consumer
+    ? functionDefinition(queue.consumer.functionId).timeoutSeconds
+    : queue.consumerTimeoutSeconds;
+  return timeout * VISIBILITY_TIMEOUT_FACTOR;
+}
+
+/** Environment variables every function gets, besides its tables' and queues'. */
+export const COMMON_ENV_VARS = {
+  stage: 'STAGE',
+  kmsKeyId: 'DATA_KMS_KEY_ID',
+  backupKmsKeyId: 'BACKUP_KMS_KEY_ID',
+  backupBucket: 'BACKUP_BUCKET',
+  jwtSecretArn: 'JWT_SECRET_ARN',
+  platformOrgId: 'PLATFORM_ORG_ID',
+} as const;

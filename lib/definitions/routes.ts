@@ -1,0 +1,69 @@
+/**
+ * The one route table. The CDK API construct builds API Gateway resources from it, the local
+ * gateway serves it, and handlers look up a route's auth kind and minimum role in it.
+ * Pure data: no AWS SDK or CDK imports.
+ */
+import type { FunctionId } from './resources';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type Role = 'viewer' | 'member' | 'admin' | 'owner';
+export const ROLES: readonly Role[] = ['viewer', 'member', 'admin', 'owner'];
+
+/**
+ * How a route authenticates:
+ * - `none`: public.
+ * - `jwt`: bearer token of a tenant user, role at least `minRole`.
+ * - `apiKey`: `Authorization: ApiKey <key>`.
+ * - `platformAdmin`: bearer token of an admin or owner of the platform organisation.
+ * - `signature`: a webhook sender's signature over the raw body, verified by the handler.
+ */
+export type AuthKind = 'none' | 'jwt' | 'apiKey' | 'platformAdmin' | 'signature';
+
+export interface RouteDefinition {
+  readonly method: HttpMethod;
+  /** API Gateway resource path template, e.g. `/api/v1/leads/{id}`. */
+  readonly path: string;
+  readonly functionId: FunctionId;
+  readonly auth: AuthKind;
+  readonly minRole?: Role;
+  readonly summary: string;
+}
+
+export const ROUTES: readonly RouteDefinition[] = [
+  { method: 'GET', path: '/health', functionId: 'health', auth: 'none', summary: 'Liveness and readiness' },
+];
+
+export function routeKey(method: string, path: string): string {
+  return `${method.toUpperCase()} ${path}`;
+}
+
+export function findRoute(method: string, resourcePath: string): RouteDefinition | undefined {
+  const key = routeKey(method, resourcePath);
+  return ROUTES.find((r) => routeKey(r.method, r.path) === key);
+}
+
+export function routesOf(functionId: FunctionId): RouteDefinition[] {
+  return ROUTES.filter((r) => r.functionId === functionId);
+}
+
+/** Splits a template into segments; `{name}` segments are parameters. */
+export function matchPath(template: string, actual: string): Record<string, string> | undefined {
+  const t = template.split('/').filter(Boolean);
+  const a = actual.split('/').filter(Boolean);
+  if (t.length !== a.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < t.length; i++) {
+    const seg = t[i] as string;
+    const val = a[i] as string;
+    if (seg.startsWith('{') && seg.endsWith('}')) {
+      try {
+        params[seg.slice(1, -1)] = decodeURIComponent(val);
+      } catch {
+        return undefined;
+      }
+    } else if (seg !== val) {
+      return undefined;
+    }
+  }
+  return params;
+}

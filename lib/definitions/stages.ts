@@ -1,0 +1,57 @@
+/**
+ * Per-stage settings for the stack and the functions. Pure data.
+ */
+export type Stage = 'dev' | 'staging' | 'prod';
+export const STAGES: readonly Stage[] = ['dev', 'staging', 'prod'];
+
+export interface StageSettings {
+  readonly stage: Stage;
+  readonly logRetentionDays: 7 | 30 | 90 | 365;
+  readonly throttlingRateLimit: number;
+  readonly throttlingBurstLimit: number;
+  /** DynamoDB deletion protection and RETAIN on removal. */
+  readonly protectData: boolean;
+  /** Lambda errors in 5 minutes that page on-call. */
+  readonly lambdaErrorThreshold: number;
+  /** Share of API requests answered 5xx in 5 minutes that pages on-call (0..1). */
+  readonly api5xxRateThreshold: number;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
+  dev: {
+    stage: 'dev',
+    logRetentionDays: 7,
+    throttlingRateLimit: 50,
+    throttlingBurstLimit: 100,
+    protectData: false,
+    lambdaErrorThreshold: 5,
+    api5xxRateThreshold: 0.05,
+    logLevel: 'DEBUG',
+  },
+  staging: {
+    stage: 'staging',
+    logRetentionDays: 30,
+    throttlingRateLimit: 100,
+    throttlingBurstLimit: 200,
+    protectData: true,
+    lambdaErrorThreshold: 5,
+    api5xxRateThreshold: 0.05,
+    logLevel: 'INFO',
+  },
+  prod: {
+    stage: 'prod',
+    logRetentionDays: 365,
+    throttlingRateLimit: 500,
+    throttlingBurstLimit: 1000,
+    protectData: true,
+    lambdaErrorThreshold: 1,
+    api5xxRateThreshold: 0.01,
+    logLevel: 'INFO',
+  },
+};
+
+export function parseStage(value: unknown): Stage {
+  if (typeof value === 'string' && (STAGES as readonly string[]).includes(value)) return value as Stage;
+  throw new Error(`Unknown stage ${JSON.stringify(value)}: use one of ${STAGES.join(', ')}`);
+}

@@ -1,0 +1,122 @@
+import { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { COMMON_ENV_VARS, QUEUES } from '../definitions/resources';
+import { bootstrap } from './bootstrap';
+import { type Emulator, startEmulator, useEmulator } from './emulator';
+import { type AccessLogEntry, createGateway } from './gateway';
+import { REPO_ROOT } from './lambda';
+import { QueuePoller } from './poller';
+
+/**
+ * The whole system on one machine: the emulator, the resources of the shared list, the route
+ * table behind a local gateway and every queue consumer polling its queue.
+ */
+export interface LocalStackOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Use this running emulator instead of starting one. */
+  emulatorUrl?: string;
+  region?: string;
+  prefix?: string;
+  retryDelaySeconds?: number;
+  log?: (line: string) => void;
+  accessLog?: (entry: AccessLogEntry) => void;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly emulator: Emulator;
+  readonly env: Readonly<Record<string, string>>;
+  /** Emits `batch` (a BatchReport) after each consumer invocation, and `error`. */
+  readonly events: EventEmitter;
+  stop(): Promise<void>;
+}
+
+/** Settings an operator may give the local run; any other value comes from the bootstrap. */
+const OVERRIDABLE = new Set<string>(['JWT_SECRET', COMMON_ENV_VARS.backupKmsKeyId]);
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const log = options.log ?? (() => {});
+  const emulator = options.emulatorUrl
+    ? await useEmulator(options.emulatorUrl)
+    : await startEmulator({ root: REPO_ROOT, host, log });
+
+  let server: Server | undefined;
+  const pollers: QueuePoller[] = [];
+  let sqs: SQSClient | undefined;
+  const stop = async () => {
+    await Promise.all(pollers.map((p) => p.stop()));
+    sqs?.destroy();
+    if (server) await new Promise<void>((resolve) => server?.close(() => resolve()));
+    await emulator.stop();
+  };
+
+  try {
+    const defaults: Record<string, string> = {
+      AWS_ENDPOINT_URL: emulator.url,
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+      STAGE: process.env.STAGE ?? 'dev',
+      APP_VERSION: packageVersion(),
+      POWERTOOLS_SERVICE_NAME: 'adsengineer',
+    };
+    Object.assign(process.env, defaults);
+    const created = await bootstrap({
+      endpoint: emulator.url,
+      region,
+      prefix: options.prefix ?? 'adsengineer-local',
+      jwtSecret: process.env.JWT_SECRET || undefined,
+    });
+    const env: Record<string, string> = { ...defaults };
+    for (const [name, value] of Object.entries(created)) {
+      const given = process.env[name];
+      env[name] = OVERRIDABLE.has(name) && given !== undefined ? given : value;
+    }
+    Object.assign(process.env, env);
+
+    const events = new EventEmitter();
+    sqs = new SQSClient({ endpoint: emulator.url, region });
+    for (const queue of QUEUES) {
+      if (!queue.consumer) continue;
+      const poller = new QueuePoller({
+        sqs,
+        queue,
+        queueUrl: env[queue.envVar] as string,
+        region,
+        retryDelaySeconds: options.retryDelaySeconds ?? 1,
+        events,
+      });
+      poller.start();
+      pollers.push(poller);
+    }
+
+    const gateway = createGateway({ region, stage: env.STAGE as string, accessLog: options.accessLog });
+    server = gateway;
+    const port = await new Promise<number>((resolve, reject) => {
+      gateway.once('error', reject);
+      gateway.listen(options.port ?? 3000, host, () => {
+        const address = gateway.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      });
+    });
+    const url = `http://${host}:${port}`;
+    log(`AdsEngineer listening on ${url}`);
+    log(`AWS emulator: moto at ${emulator.url} (${emulator.started ? `started here, pid ${emulator.pid}` : 'reused'})`);
+    return { url, emulator, env, events, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,5 @@
+import type { Emulator } from '../../lib/local/emulator';
+
+export default async function globalTeardown(): Promise<void> {
+  await (globalThis as { __emulator__?: Emulator }).__emulator__?.stop();
+}
