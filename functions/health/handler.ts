@@ -1,10 +1,9 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { QUEUES } from '../../lib/definitions/resources';
 import { documentClient, sqsClient } from '../shared/aws';
 import { appVersion, dlqUrl, queueUrl, tableName } from '../shared/config';
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/http';
+import { httpHandler, json } from '../shared/http';
 import { logger } from '../shared/observability';
 import { type CheckOutcome, type CheckResult, httpStatusFor, overallStatus, runCheck } from './checks';
 
@@ -45,7 +44,8 @@ async function queuesCheck(signal: AbortSignal): Promise<CheckOutcome> {
   return notes.length ? { status: 'warn', detail: notes.join('; ') } : { status: 'pass' };
 }
 
-const logFailure = (check: string) => (error: unknown) => logger.error('Health check failed', { check, error });
+const logFailure = (check: string) => (error: unknown) =>
+  logger.error('Health check failed', { check, error });
 
 export const handler = httpHandler('health', {
   'GET /health': async () => {

@@ -1,11 +1,11 @@
 import {
-  type QueueId,
-  type TableId,
   COMMON_ENV_VARS,
+  type QueueId,
   queueDefinition,
+  type TableId,
   tableDefinition,
 } from '../../lib/definitions/resources';
-import { type Stage, parseStage } from '../../lib/definitions/stages';
+import { parseStage, type Stage } from '../../lib/definitions/stages';
 
 /** A required setting is missing or malformed: the function cannot serve safely. */
 export class ConfigurationError extends Error {

@@ -1,10 +1,10 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { FunctionId } from '../../lib/definitions/resources';
 import { type RouteDefinition, routeKey, routesOf } from '../../lib/definitions/routes';
-import { HttpError, errorBody } from './errors';
+import { errorBody, HttpError } from './errors';
 import { logger, metrics } from './observability';
 
 export interface HttpRequest {
@@ -65,7 +65,14 @@ function toRequest(event: APIGatewayProxyEvent, context: Context, route: RouteDe
   };
 }
 
+function statusClassMetric(status: number): string {
+  if (status >= 500) return 'HttpResponse5xx';
+  if (status >= 400) return 'HttpResponse4xx';
+  return 'HttpResponse2xx';
+}
+
 function toResult(response: HttpResponse, requestId: string): APIGatewayProxyResult {
+  metrics.addMetric(statusClassMetric(response.status), 'Count', 1);
   const headers: Record<string, string> = {
     'Content-Type': 'application/json; charset=utf-8',
     'Cache-Control': 'no-store',
@@ -91,10 +98,7 @@ export function errorResult(error: unknown, requestId: string): APIGatewayProxyR
   }
   logger.error('Unhandled error', { error });
   metrics.addMetric('UnhandledError', 'Count', 1);
-  return toResult(
-    json(500, errorBody('internal_error', 'An internal error occurred', requestId)),
-    requestId,
-  );
+  return toResult(json(500, errorBody('internal_error', 'An internal error occurred', requestId)), requestId);
 }
 
 /**
@@ -106,7 +110,8 @@ export function httpHandler(functionId: FunctionId, handlers: Readonly<Record<st
   const routes = routesOf(functionId);
   const declared = new Set(routes.map((r) => routeKey(r.method, r.path)));
   for (const key of Object.keys(handlers)) {
-    if (!declared.has(key)) throw new Error(`${functionId}: handler for ${key} has no route in the route table`);
+    if (!declared.has(key))
+      throw new Error(`${functionId}: handler for ${key} has no route in the route table`);
   }
   for (const key of declared) {
     if (!handlers[key]) throw new Error(`${functionId}: route ${key} has no handler`);
@@ -114,10 +119,15 @@ export function httpHandler(functionId: FunctionId, handlers: Readonly<Record<st
 
   const dispatch = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
-    const route = routes.find((r) => routeKey(r.method, r.path) === routeKey(event.httpMethod, event.resource));
+    const route = routes.find(
+      (r) => routeKey(r.method, r.path) === routeKey(event.httpMethod, event.resource),
+    );
     const handler = route ? handlers[routeKey(route.method, route.path)] : undefined;
     if (!route || !handler) {
-      return toResult(json(404, errorBody('not_found', 'No route matches this request', requestId)), requestId);
+      return toResult(
+        json(404, errorBody('not_found', 'No route matches this request', requestId)),
+        requestId,
+      );
     }
     try {
       logger.appendKeys({ request_id: requestId, route: routeKey(route.method, route.path) });

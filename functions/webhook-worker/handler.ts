@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { dynamoClient } from '../shared/aws';
 import { tableName } from '../shared/config';
-import { type WebhookEnvelope, parseEnvelope } from '../shared/envelope';
+import { parseEnvelope, type WebhookEnvelope } from '../shared/envelope';
 import { logger, metrics } from '../shared/observability';
 import { type ProcessingResult, processEnvelope } from './processors';
 
@@ -15,7 +15,10 @@ import { type ProcessingResult, processEnvelope } from './processors';
 const DEDUP_SECONDS = 7 * 24 * 3600;
 
 let idempotentProcess: ((envelope: WebhookEnvelope) => Promise<ProcessingResult>) | undefined;
-const config = new IdempotencyConfig({ eventKeyJmesPath: '[source, delivery_id]', expiresAfterSeconds: DEDUP_SECONDS });
+const config = new IdempotencyConfig({
+  eventKeyJmesPath: '[source, delivery_id]',
+  expiresAfterSeconds: DEDUP_SECONDS,
+});
 
 /** The same (source, delivery id) is processed once, however often it is delivered. */
 function processOnce(): (envelope: WebhookEnvelope) => Promise<ProcessingResult> {
@@ -33,7 +36,14 @@ function processOnce(): (envelope: WebhookEnvelope) => Promise<ProcessingResult>
 }
 
 async function recordHandler(record: SQSRecord): Promise<void> {
-  const envelope = parseEnvelope(record.body);
+  let envelope: WebhookEnvelope;
+  try {
+    envelope = parseEnvelope(record.body);
+  } catch (error) {
+    metrics.addMetric('WebhookEnvelopeInvalid', 'Count', 1);
+    logger.error('Webhook message is not a valid envelope', { message_id: record.messageId, error });
+    throw error;
+  }
   const result = await processOnce()(envelope);
   metrics.addMetric(result.outcome === 'processed' ? 'WebhookProcessed' : 'WebhookIgnored', 'Count', 1);
   logger.info('Webhook delivery handled', {
@@ -51,5 +61,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(logMetrics(metrics))
   .handler(async (event: SQSEvent, context: Context) => {
     config.registerLambdaContext(context);
-    return processPartialResponse(event, recordHandler, processor, { context });
+    return processPartialResponse(event, recordHandler, processor, {
+      context,
+      throwOnFullBatchFailure: false,
+    });
   });

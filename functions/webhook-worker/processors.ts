@@ -18,6 +18,7 @@ export async function processEnvelope(
   registry: ProcessorRegistry = PROCESSORS,
 ): Promise<ProcessingResult> {
   const processor = registry[envelope.source]?.[envelope.topic];
-  if (!processor) return { outcome: 'ignored', detail: `no processor for ${envelope.source} ${envelope.topic}` };
+  if (!processor)
+    return { outcome: 'ignored', detail: `no processor for ${envelope.source} ${envelope.topic}` };
   return processor(envelope);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ROUTES, type RouteDefinition, matchPath } from '../definitions/routes';
+import { matchPath, ROUTES, type RouteDefinition } from '../definitions/routes';
 import { invoke } from './lambda';
 
 /** API Gateway's REST payload limit. */
@@ -47,7 +47,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function matchRoute(method: string, path: string): { route: RouteDefinition; params: Record<string, string> } | undefined {
+function matchRoute(
+  method: string,
+  path: string,
+): { route: RouteDefinition; params: Record<string, string> } | undefined {
   for (const route of ROUTES) {
     if (route.method !== method) continue;
     const params = matchPath(route.path, path);
@@ -147,7 +150,11 @@ export function toProxyEvent(
 }
 
 function isProxyResult(value: unknown): value is APIGatewayProxyResult {
-  return typeof value === 'object' && value !== null && typeof (value as { statusCode?: unknown }).statusCode === 'number';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { statusCode?: unknown }).statusCode === 'number'
+  );
 }
 
 /** Serves the route table the way the deployed REST API does. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import path from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { COMMON_ENV_VARS, QUEUES } from '../definitions/resources';
@@ -113,7 +113,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const url = `http://${host}:${port}`;
     log(`AdsEngineer listening on ${url}`);
-    log(`AWS emulator: moto at ${emulator.url} (${emulator.started ? `started here, pid ${emulator.pid}` : 'reused'})`);
+    log(
+      `AWS emulator: moto at ${emulator.url} (${emulator.started ? `started here, pid ${emulator.pid}` : 'reused'})`,
+    );
     return { url, emulator, env, events, stop };
   } catch (error) {
     await stop();

@@ -1,6 +1,6 @@
-import { resetEmulator } from '../../lib/local/emulator';
-import { bootstrap } from '../../lib/local/bootstrap';
 import { resetClients } from '../../functions/shared/aws';
+import { bootstrap } from '../../lib/local/bootstrap';
+import { resetEmulator } from '../../lib/local/emulator';
 
 export function emulatorUrl(): string {
   const url = process.env.TEST_EMULATOR_URL;

@@ -1,0 +1,126 @@
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { resetClients } from '../../functions/shared/aws';
+import { serializeEnvelope } from '../../functions/shared/envelope';
+import { resetEmulator } from '../../lib/local/emulator';
+import type { BatchReport } from '../../lib/local/poller';
+import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import { emulatorUrl } from '../support/emulator';
+
+/** Waits for a condition, polling; fails with the message when it does not come in time. */
+async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('the local stack over HTTP', () => {
+  let stack: LocalStack;
+  let sqs: SQSClient;
+  const reports: BatchReport[] = [];
+
+  beforeAll(async () => {
+    await resetEmulator(emulatorUrl());
+    resetClients();
+    stack = await startLocalStack({
+      port: 0,
+      emulatorUrl: emulatorUrl(),
+      prefix: 'e2e',
+      retryDelaySeconds: 0,
+    });
+    stack.events.on('batch', (r: BatchReport) => reports.push(r));
+    sqs = new SQSClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+  });
+
+  afterAll(async () => {
+    sqs.destroy();
+    await stack.stop();
+  });
+
+  it('answers GET /health with the checks it performed', async () => {
+    const res = await fetch(`${stack.url}/health`);
+    const body = await res.json();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toMatch(/[0-9a-f-]{36}/);
+    expect(body).toMatchObject({
+      status: 'healthy',
+      version: '0.1.0',
+      checks: { database: { status: 'pass' }, queues: { status: 'pass' } },
+    });
+  });
+
+  it('answers an unknown route with a JSON 404 in the contract shape', async () => {
+    for (const [method, path] of [
+      ['GET', '/nope'],
+      ['POST', '/health'],
+      ['GET', '/api/v1/does-not-exist'],
+    ] as const) {
+      const res = await fetch(`${stack.url}${path}`, { method });
+      const requestId = res.headers.get('x-request-id');
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toContain('application/json');
+      expect(await res.json()).toEqual({
+        error: 'not_found',
+        message: 'No route matches this request',
+        request_id: requestId,
+      });
+    }
+  });
+
+  it('delivers a queued message to its consumer, which deletes it', async () => {
+    const sent = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.env.WEBHOOKS_QUEUE_URL,
+        MessageBody: serializeEnvelope({
+          version: 1,
+          id: 'wh_e2e',
+          source: 'woocommerce',
+          tenant_id: 'tenant-a',
+          topic: 'action.woocommerce_unknown',
+          delivery_id: 'e2e-1',
+          received_at: new Date().toISOString(),
+          payload: '{}',
+        }),
+      }),
+    );
+    const report = await eventually(
+      async () => reports.find((r) => r.messageIds.includes(sent.MessageId ?? '')),
+      15_000,
+      'the consumer to receive the message',
+    );
+    expect(report).toMatchObject({ queue: 'webhooks', functionId: 'webhookWorker', failedIds: [] });
+  });
+
+  it('moves a message its consumer fails 3 times to the dead-letter queue', async () => {
+    const sent = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.env.WEBHOOKS_QUEUE_URL,
+        MessageBody: '{"not":"an envelope"}',
+      }),
+    );
+    const dead = await eventually(
+      async () => {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: stack.env.WEBHOOKS_DLQ_URL,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
+        return out.Messages?.find((m) => m.MessageId === sent.MessageId);
+      },
+      30_000,
+      'the message in the dead-letter queue',
+    );
+    expect(dead.Body).toBe('{"not":"an envelope"}');
+    const failures = reports.filter((r) => r.failedIds.includes(sent.MessageId ?? ''));
+    expect(failures).toHaveLength(3);
+  });
+});

@@ -1,0 +1,110 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
+import { handler } from '../../functions/webhook-worker/handler';
+import { PROCESSORS } from '../../functions/webhook-worker/processors';
+import { emulatorUrl, freshResources } from '../support/emulator';
+import { lambdaContext } from '../support/events';
+
+const envelope = (deliveryId: string, topic = 'orders/create'): WebhookEnvelope => ({
+  version: 1,
+  id: `wh_${deliveryId}`,
+  source: 'shopify',
+  tenant_id: 'tenant-a',
+  topic,
+  delivery_id: deliveryId,
+  received_at: new Date().toISOString(),
+  payload: '{"id":1}',
+});
+
+const record = (messageId: string, body: string): SQSRecord => ({
+  messageId,
+  receiptHandle: `rh-${messageId}`,
+  body,
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '0',
+    SenderId: 'x',
+    ApproximateFirstReceiveTimestamp: '0',
+  },
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test-webhooks',
+  awsRegion: 'us-east-1',
+});
+
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+describe('webhook worker', () => {
+  let env: Record<string, string>;
+  let processed: string[];
+
+  beforeAll(async () => {
+    env = await freshResources();
+  });
+
+  beforeEach(() => {
+    processed = [];
+    PROCESSORS.shopify = {
+      'orders/create': async (e) => {
+        processed.push(e.delivery_id);
+        return { outcome: 'processed' };
+      },
+      'orders/paid': async () => {
+        throw new Error('downstream unavailable');
+      },
+    };
+  });
+
+  afterAll(() => {
+    delete PROCESSORS.shopify;
+  });
+
+  it('processes the same delivery once however often it arrives', async () => {
+    const body = serializeEnvelope(envelope('dup-1'));
+    for (let i = 0; i < 5; i++) {
+      const result = await handler(batch(record(`m${i}`, body)), lambdaContext('worker'));
+      expect(result.batchItemFailures).toEqual([]);
+    }
+    expect(processed).toEqual(['dup-1']);
+    const dynamo = new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+    const items = await dynamo.send(new ScanCommand({ TableName: env.DEDUP_TABLE }));
+    dynamo.destroy();
+    expect(items.Items?.filter((i) => i.pk?.S?.startsWith('WEBHOOK#'))).toHaveLength(1);
+  });
+
+  it('reports only the failed records of a batch', async () => {
+    const result = await handler(
+      batch(
+        record('ok', serializeEnvelope(envelope('b-1'))),
+        record('bad-json', 'not json'),
+        record('bad-shape', JSON.stringify({ version: 1 })),
+        record('throws', serializeEnvelope(envelope('b-2', 'orders/paid'))),
+        record('ignored', serializeEnvelope(envelope('b-3', 'app/uninstalled'))),
+      ),
+      lambdaContext('worker'),
+    );
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([
+      'bad-json',
+      'bad-shape',
+      'throws',
+    ]);
+    expect(processed).toEqual(['b-1']);
+  });
+
+  it('retries a delivery whose processing failed', async () => {
+    const body = serializeEnvelope(envelope('retry-1', 'orders/paid'));
+    const first = await handler(batch(record('r1', body)), lambdaContext('worker'));
+    expect(first.batchItemFailures).toHaveLength(1);
+    PROCESSORS.shopify = {
+      'orders/paid': async (e) => {
+        processed.push(e.delivery_id);
+        return { outcome: 'processed' };
+      },
+    };
+    const second = await handler(batch(record('r2', body)), lambdaContext('worker'));
+    expect(second.batchItemFailures).toEqual([]);
+    expect(processed).toEqual(['retry-1']);
+  });
+});
