@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * The webhook envelope: the contract between the ingest function and the webhook worker on the
@@ -11,15 +11,15 @@ export type WebhookSource = (typeof WEBHOOK_SOURCES)[number];
 export const webhookEnvelopeV1 = z.object({
   version: z.literal(1),
   /** Id answered to the sender in `{status: "received", id}`. */
-  id: z.string().min(1).max(128),
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
   source: z.enum(WEBHOOK_SOURCES),
-  tenant_id: z.string().min(1).max(128),
-  topic: z.string().min(1).max(256),
+  tenant_id: z.string().check(z.minLength(1), z.maxLength(128)),
+  topic: z.string().check(z.minLength(1), z.maxLength(256)),
   /** The sender's delivery id; with `source` it makes processing idempotent. */
-  delivery_id: z.string().min(1).max(256),
+  delivery_id: z.string().check(z.minLength(1), z.maxLength(256)),
   received_at: z.iso.datetime(),
   /** When the sender says the event happened, where it says so. */
-  triggered_at: z.string().max(64).optional(),
+  triggered_at: z.optional(z.string().check(z.maxLength(64))),
   /** The body exactly as received (UTF-8), verified before it was queued. */
   payload: z.string(),
 });

@@ -1,0 +1,11 @@
+/**
+ * How every function is bundled, shared by the CDK functions construct and the bundle
+ * benchmark so the measured bundle is the deployed one. Pure data.
+ */
+export const BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  target: 'node22',
+  /** The Lambda Node.js runtime ships the AWS SDK v3. */
+  externalModules: ['@aws-sdk/*'],
+} as const;
