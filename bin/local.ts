@@ -5,12 +5,14 @@
  */
 import { EmulatorUnavailableError } from '../lib/local/emulator';
 import { startLocalStack } from '../lib/local/stack';
+import { clearState, writeState } from '../lib/local/state';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PORT must be a port number, got ${process.env.PORT}`);
   }
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log('Starting AdsEngineer locally ...');
   const stack = await startLocalStack({
@@ -21,6 +23,9 @@ async function main(): Promise<void> {
     accessLog: (entry) => log(JSON.stringify({ type: 'access', ...entry })),
   });
   stack.events.on('error', (error: unknown) => process.stderr.write(`queue poller: ${String(error)}\n`));
+  writeState({ url: stack.url, pid: process.pid, env: { ...stack.env } });
+  log('Operator commands reach this stack with --local, e.g.');
+  log('  npm run ops -- token issue --local --tenant platform --role owner');
   log('Ready. Press Ctrl-C to stop.');
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -28,6 +33,7 @@ async function main(): Promise<void> {
     stopping = true;
     log(`${signal} received, stopping ...`);
     await stack.stop();
+    clearState();
     log('Stopped.');
     process.exit(0);
   };

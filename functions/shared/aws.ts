@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -16,6 +17,7 @@ const baseConfig = () => ({
 let dynamo: DynamoDBClient | undefined;
 let documents: DynamoDBDocumentClient | undefined;
 let sqs: SQSClient | undefined;
+let secrets: SecretsManagerClient | undefined;
 
 export function dynamoClient(): DynamoDBClient {
   dynamo ??= new DynamoDBClient(baseConfig());
@@ -34,10 +36,17 @@ export function sqsClient(): SQSClient {
   return sqs;
 }
 
+export function secretsClient(): SecretsManagerClient {
+  secrets ??= new SecretsManagerClient(baseConfig());
+  return secrets;
+}
+
 /** Forget cached clients (the local runner and tests point them at a new emulator). */
 export function resetClients(): void {
   dynamo?.destroy();
   sqs?.destroy();
+  secrets?.destroy();
+  secrets = undefined;
   dynamo = undefined;
   documents = undefined;
   sqs = undefined;

@@ -1,16 +1,27 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { FunctionId } from '../../lib/definitions/resources';
 import { type RouteDefinition, routeKey, routesOf } from '../../lib/definitions/routes';
+import type { AuthContext } from './auth/context';
+import { type Authenticator, authentication } from './auth/middleware';
+import { ConfigurationError } from './config';
 import { errorBody, HttpError } from './errors';
 import { logger, metrics } from './observability';
+
+/** The Lambda context, plus what the middlewares learned about the request. */
+export interface RequestContext extends Context {
+  route?: RouteDefinition;
+  auth?: AuthContext;
+}
 
 export interface HttpRequest {
   readonly event: APIGatewayProxyEvent;
   readonly context: Context;
   readonly route: RouteDefinition;
+  /** Set on every route whose auth kind is not `none` or `signature`. */
+  readonly auth?: AuthContext;
   readonly requestId: string;
   /** The gateway's view of the caller's address; never a forwarded header. */
   readonly sourceIp: string;
@@ -47,7 +58,11 @@ export function rawBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Enco
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }
 
-function toRequest(event: APIGatewayProxyEvent, context: Context, route: RouteDefinition): HttpRequest {
+function toRequest(
+  event: APIGatewayProxyEvent,
+  context: RequestContext,
+  route: RouteDefinition,
+): HttpRequest {
   const query: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
   const params: Record<string, string> = {};
@@ -56,7 +71,8 @@ function toRequest(event: APIGatewayProxyEvent, context: Context, route: RouteDe
     event,
     context,
     route,
-    requestId: event.requestContext.requestId,
+    ...(context.auth ? { auth: context.auth } : {}),
+    requestId: requestIdOf(event, context),
     sourceIp: event.requestContext.identity.sourceIp,
     headers: lowerCaseHeaders(event.headers),
     query,
@@ -96,17 +112,69 @@ export function errorResult(error: unknown, requestId: string): APIGatewayProxyR
       requestId,
     );
   }
+  if (error instanceof ConfigurationError) {
+    logger.error('Configuration error', { error });
+    metrics.addMetric('ConfigurationError', 'Count', 1);
+    return toResult(
+      json(503, errorBody('service_unavailable', 'Service temporarily unavailable', requestId)),
+      requestId,
+    );
+  }
   logger.error('Unhandled error', { error });
   metrics.addMetric('UnhandledError', 'Count', 1);
   return toResult(json(500, errorBody('internal_error', 'An internal error occurred', requestId)), requestId);
 }
 
+function requestIdOf(event: APIGatewayProxyEvent, context: Context): string {
+  return event.requestContext?.requestId ?? context.awsRequestId;
+}
+
+/** Finds the route of the request in the route table; maps every error to the contract shape. */
+function routing(
+  routes: readonly RouteDefinition[],
+): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> {
+  return {
+    before: (request) => {
+      const { event, context } = request;
+      const requestId = requestIdOf(event, context);
+      const key = routeKey(event.httpMethod, event.resource);
+      const route = routes.find((r) => routeKey(r.method, r.path) === key);
+      if (!route) {
+        return toResult(
+          json(404, errorBody('not_found', 'No route matches this request', requestId)),
+          requestId,
+        );
+      }
+      context.route = route;
+      logger.appendKeys({ request_id: requestId, route: key });
+      return undefined;
+    },
+    after: () => {
+      logger.removeKeys(['request_id', 'route']);
+    },
+    onError: (request) => {
+      logger.removeKeys(['request_id', 'route']);
+      request.response = errorResult(request.error, requestIdOf(request.event, request.context));
+    },
+  };
+}
+
+export interface HttpHandlerOptions {
+  /** Replaces the default authenticator (tests). */
+  authenticator?: Authenticator;
+}
+
 /**
  * Builds the Lambda handler of an HTTP function: one handler per route of the route table that
- * belongs to this function (checked when the module loads), Powertools logging and metrics, and
- * contract-shaped errors with `X-Request-Id` on every response.
+ * belongs to this function (checked when the module loads), Powertools logging and metrics,
+ * authentication and role checks from the route table, and contract-shaped errors with
+ * `X-Request-Id` on every response.
  */
-export function httpHandler(functionId: FunctionId, handlers: Readonly<Record<string, RouteHandler>>) {
+export function httpHandler(
+  functionId: FunctionId,
+  handlers: Readonly<Record<string, RouteHandler>>,
+  options: HttpHandlerOptions = {},
+) {
   const routes = routesOf(functionId);
   const declared = new Set(routes.map((r) => routeKey(r.method, r.path)));
   for (const key of Object.keys(handlers)) {
@@ -117,30 +185,26 @@ export function httpHandler(functionId: FunctionId, handlers: Readonly<Record<st
     if (!handlers[key]) throw new Error(`${functionId}: route ${key} has no handler`);
   }
 
-  const dispatch = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
-    const requestId = event.requestContext?.requestId ?? context.awsRequestId;
-    const route = routes.find(
-      (r) => routeKey(r.method, r.path) === routeKey(event.httpMethod, event.resource),
-    );
-    const handler = route ? handlers[routeKey(route.method, route.path)] : undefined;
-    if (!route || !handler) {
-      return toResult(
-        json(404, errorBody('not_found', 'No route matches this request', requestId)),
-        requestId,
-      );
-    }
-    try {
-      logger.appendKeys({ request_id: requestId, route: routeKey(route.method, route.path) });
-      return toResult(await handler(toRequest(event, context, route)), requestId);
-    } catch (error) {
-      return errorResult(error, requestId);
-    } finally {
-      logger.removeKeys(['request_id', 'route']);
-    }
+  const dispatch = async (
+    event: APIGatewayProxyEvent,
+    context: RequestContext,
+  ): Promise<APIGatewayProxyResult> => {
+    const route = context.route as RouteDefinition;
+    const handler = handlers[routeKey(route.method, route.path)] as RouteHandler;
+    const request = toRequest(event, context, route);
+    return toResult(await handler(request), request.requestId);
   };
 
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>()
     .use(injectLambdaContext(logger))
     .use(logMetrics(metrics))
+    .use(routing(routes))
+    .use(authentication(options.authenticator))
     .handler(dispatch);
+}
+
+/** The verified caller of a route that requires authentication. */
+export function authOf(request: HttpRequest): AuthContext {
+  if (!request.auth) throw new Error(`route ${request.route.path} has no verified caller`);
+  return request.auth;
 }

@@ -6,7 +6,7 @@
 
 export type TableId = 'tenants' | 'leads' | 'conversions' | 'audit' | 'rateLimits' | 'dedup' | 'system';
 export type QueueId = 'webhooks' | 'conversions';
-export type FunctionId = 'health' | 'webhookWorker';
+export type FunctionId = 'health' | 'api' | 'admin' | 'webhookWorker';
 
 export interface IndexDefinition {
   readonly name: string;
@@ -148,6 +148,8 @@ export interface FunctionDefinition {
   readonly tables: Partial<Record<TableId, 'read' | 'write' | 'readWrite'>>;
   /** Queues it sends to, consumes, or only inspects (attributes, for health). */
   readonly queues: Partial<Record<QueueId, 'send' | 'consume' | 'inspect'>>;
+  /** Reads the JWT signing secret (verifies or issues tokens). */
+  readonly jwtSecret?: 'read';
 }
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
@@ -159,6 +161,26 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     timeoutSeconds: 5,
     tables: { system: 'readWrite' },
     queues: { webhooks: 'inspect', conversions: 'inspect' },
+  },
+  {
+    id: 'api',
+    entry: 'functions/api/handler.ts',
+    description: 'Tenant API: token exchange and API keys',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tables: { tenants: 'readWrite' },
+    queues: {},
+    jwtSecret: 'read',
+  },
+  {
+    id: 'admin',
+    entry: 'functions/admin/handler.ts',
+    description: 'Platform administration: tenants and their API keys',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tables: { tenants: 'readWrite' },
+    queues: {},
+    jwtSecret: 'read',
   },
   {
     id: 'webhookWorker',

@@ -31,6 +31,72 @@ export interface RouteDefinition {
 
 export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/health', functionId: 'health', auth: 'none', summary: 'Liveness and readiness' },
+  {
+    method: 'POST',
+    path: '/api/v1/auth/token',
+    functionId: 'api',
+    auth: 'apiKey',
+    summary: 'Exchange an API key for a JWT of at most 15 minutes',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/api-keys',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary: "List the tenant's API keys (never the keys themselves)",
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/api-keys',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary: 'Create an API key for the tenant; the key is shown once',
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/api-keys/{id}',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary: "Revoke one of the tenant's API keys",
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/admin/tenants',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    summary: 'Create a tenant',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/admin/tenants',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    summary: 'List tenants',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/admin/tenants/{id}',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    summary: 'Read a tenant',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/admin/tenants/{id}/api-keys',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    summary: 'Create an API key for a tenant; the key is shown once',
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/admin/tenants/{id}/api-keys/{keyId}',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    summary: "Revoke a tenant's API key",
+  },
 ];
 
 export function routeKey(method: string, path: string): string {

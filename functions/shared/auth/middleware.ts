@@ -1,0 +1,110 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { forbidden, HttpError } from '../errors';
+import type { RequestContext } from '../http';
+import { metrics } from '../observability';
+import { ApiKeyError, authenticateApiKey } from '../tenancy/api-keys';
+import { DynamoTenantStore } from '../tenancy/dynamo-store';
+import { type AuthContext, hasRole, isPlatformAdmin } from './context';
+import { loadKeyring } from './keyring';
+import { TOKEN_MESSAGES, TokenError, verifyToken } from './tokens';
+
+/** How the middleware proves who is calling; swapped in tests. */
+export interface Authenticator {
+  bearer(token: string): Promise<AuthContext>;
+  apiKey(key: string): Promise<AuthContext>;
+}
+
+export function defaultAuthenticator(): Authenticator {
+  let store: DynamoTenantStore | undefined;
+  return {
+    bearer: async (token) => verifyToken(token, await loadKeyring()),
+    apiKey: (key) => {
+      store ??= new DynamoTenantStore();
+      return authenticateApiKey(store, key);
+    },
+  };
+}
+
+const unauthorized = (code: string, message: string, scheme: string) =>
+  new HttpError(401, code, message, {}, { 'WWW-Authenticate': `${scheme} realm="adsengineer"` });
+
+function credential(header: string | undefined, scheme: string): string | undefined {
+  if (!header) return undefined;
+  const match = /^(\S+) (\S+)$/.exec(header.trim());
+  if (!match || (match[1] as string).toLowerCase() !== scheme.toLowerCase()) return undefined;
+  return match[2];
+}
+
+function authorizationHeader(event: APIGatewayProxyEvent): string | undefined {
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (name.toLowerCase() === 'authorization') return value ?? undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Authenticates and authorises every route by the auth kind and minimum role the route table
+ * gives it, before any handler code runs. Fails closed: a route of an unknown kind is refused.
+ */
+export function authentication(
+  authenticator: Authenticator | (() => Authenticator) = defaultAuthenticator,
+): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> {
+  let resolved: Authenticator | undefined;
+  const get = () => {
+    resolved ??= typeof authenticator === 'function' ? authenticator() : authenticator;
+    return resolved;
+  };
+  return {
+    before: async (request) => {
+      const route = request.context.route;
+      if (!route) throw new Error('authentication needs the routing middleware first');
+      switch (route.auth) {
+        case 'none':
+        case 'signature':
+          return;
+        case 'apiKey': {
+          const key = credential(authorizationHeader(request.event), 'ApiKey');
+          if (!key)
+            throw unauthorized('invalid_api_key', 'Missing or invalid authorization header', 'ApiKey');
+          try {
+            request.context.auth = await get().apiKey(key);
+          } catch (error) {
+            if (error instanceof ApiKeyError) {
+              metrics.addMetric('AuthApiKeyRejected', 'Count', 1);
+              throw unauthorized('invalid_api_key', error.message, 'ApiKey');
+            }
+            throw error;
+          }
+          return;
+        }
+        case 'jwt':
+        case 'platformAdmin': {
+          const token = credential(authorizationHeader(request.event), 'Bearer');
+          if (!token) throw unauthorized('invalid_token', TOKEN_MESSAGES.missing, 'Bearer');
+          let auth: AuthContext;
+          try {
+            auth = await get().bearer(token);
+          } catch (error) {
+            if (error instanceof TokenError) {
+              metrics.addMetric('AuthTokenRejected', 'Count', 1);
+              throw unauthorized('invalid_token', error.message, 'Bearer');
+            }
+            throw error;
+          }
+          if (
+            route.auth === 'platformAdmin'
+              ? !isPlatformAdmin(auth)
+              : !hasRole(auth.role, route.minRole ?? 'owner')
+          ) {
+            throw forbidden();
+          }
+          request.context.auth = auth;
+          return;
+        }
+        default:
+          throw forbidden();
+      }
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { errors, jwtVerify, SignJWT } from 'jose';
+import type { Role } from '../../../lib/definitions/routes';
+import { type AuthContext, isRole } from './context';
+import { type Keyring, keyFor } from './keyring';
+
+export const ISSUER = 'adsengineer';
+export const AUDIENCE = 'adsengineer-api';
+export const CLOCK_SKEW_SECONDS = 60;
+/** Tokens exchanged for an API key live at most this long. */
+export const API_TOKEN_SECONDS = 15 * 60;
+/** The longest lifetime an operator may give a token. */
+export const MAX_TOKEN_SECONDS = 24 * 3600;
+
+export type TokenFailure = 'missing' | 'format' | 'signature' | 'issuer' | 'audience' | 'expired';
+
+/** The contract's messages, one per cause (CONTRACT.md §2). */
+export const TOKEN_MESSAGES: Readonly<Record<TokenFailure, string>> = {
+  missing: 'Missing or invalid authorization header',
+  format: 'Invalid token format',
+  signature: 'Invalid token signature',
+  issuer: 'Invalid token issuer',
+  audience: 'Invalid token audience',
+  expired: 'Token expired',
+};
+
+export class TokenError extends Error {
+  override readonly name = 'TokenError';
+  constructor(readonly reason: TokenFailure) {
+    super(TOKEN_MESSAGES[reason]);
+  }
+}
+
+export interface TokenClaims {
+  sub: string;
+  org_id: string;
+  role: Role;
+}
+
+export async function signToken(
+  keyring: Keyring,
+  claims: TokenClaims,
+  ttlSeconds: number,
+  now: number = Date.now(),
+): Promise<string> {
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TOKEN_SECONDS) {
+    throw new RangeError(`token lifetime must be 1..${MAX_TOKEN_SECONDS} seconds`);
+  }
+  const iat = Math.floor(now / 1000);
+  return new SignJWT({ org_id: claims.org_id, role: claims.role })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: keyring.current.kid })
+    .setSubject(claims.sub)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttlSeconds)
+    .sign(keyring.current.secret);
+}
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+function decodeHeader(token: string): Record<string, unknown> {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts.every((p) => SEGMENT.test(p))) throw new TokenError('format');
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(parts[0] as string, 'base64url').toString('utf8'));
+  } catch {
+    throw new TokenError('format');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new TokenError('format');
+  return header as Record<string, unknown>;
+}
+
+function mapJoseError(error: unknown): TokenError {
+  if (error instanceof errors.JWTExpired) return new TokenError('expired');
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new TokenError('signature');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'iss') return new TokenError('issuer');
+    if (error.claim === 'aud') return new TokenError('audience');
+  }
+  return new TokenError('format');
+}
+
+/**
+ * Verifies one of our HS256 tokens. Only HS256 is accepted: `none` and every asymmetric or other
+ * HMAC algorithm fail before any key is used. Signature first, then issuer, audience and times
+ * (60 s of clock skew); `exp` is required.
+ */
+export async function verifyToken(
+  token: string,
+  keyring: Keyring,
+  now: number = Date.now(),
+): Promise<AuthContext> {
+  const header = decodeHeader(token);
+  if (header.alg !== 'HS256') throw new TokenError('format');
+  if (header.typ !== undefined && String(header.typ).toUpperCase() !== 'JWT') throw new TokenError('format');
+  if (header.crit !== undefined) throw new TokenError('format');
+  if (header.kid !== undefined && typeof header.kid !== 'string') throw new TokenError('format');
+  const nowSeconds = Math.floor(now / 1000);
+  const key = keyFor(keyring, header.kid as string | undefined, nowSeconds);
+  if (!key) throw new TokenError('signature');
+
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(token, key.secret, {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      requiredClaims: ['exp'],
+      currentDate: new Date(now),
+    }));
+  } catch (error) {
+    throw mapJoseError(error);
+  }
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + CLOCK_SKEW_SECONDS)
+    throw new TokenError('format');
+  const { sub, org_id: orgId, role } = payload;
+  if (typeof sub !== 'string' || !sub || typeof orgId !== 'string' || !orgId || !isRole(role)) {
+    throw new TokenError('format');
+  }
+  return { tenantId: orgId, role, subject: sub, method: 'jwt' };
+}

@@ -1,0 +1,74 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Role } from '../../../lib/definitions/routes';
+import type { AuthContext, TenantScope } from '../auth/context';
+import { scopeOf } from '../auth/context';
+import { newId } from '../ids';
+import type { ApiKeyRecord, StoredApiKey, TenantStore } from './model';
+
+/** `ae_` and 32 random bytes (256 bits) in base64url. */
+const API_KEY_FORMAT = /^ae_[A-Za-z0-9_-]{43}$/;
+
+export class ApiKeyError extends Error {
+  override readonly name = 'ApiKeyError';
+  constructor(readonly reason: 'format' | 'unknown' | 'revoked' | 'tenant') {
+    super('Invalid API key');
+  }
+}
+
+export function generateApiKey(): string {
+  return `ae_${randomBytes(32).toString('base64url')}`;
+}
+
+/** Keys carry 256 random bits, so a fast hash is enough: nothing to brute-force. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+export async function issueApiKey(
+  store: TenantStore,
+  scope: TenantScope,
+  input: { name: string; role: Role },
+  now: Date = new Date(),
+): Promise<{ record: ApiKeyRecord; key: string }> {
+  const key = generateApiKey();
+  const stored: StoredApiKey = {
+    id: newId('key', now.getTime()),
+    tenant_id: scope.tenantId,
+    name: input.name,
+    role: input.role,
+    prefix: key.slice(0, 10),
+    created_at: now.toISOString(),
+    hash: hashApiKey(key),
+  };
+  await store.putApiKey(scope, stored);
+  const { hash: _hash, ...record } = stored;
+  return { record, key };
+}
+
+/**
+ * Authenticates an API key: known hash (compared in constant time), not revoked, tenant active.
+ * Every failure reads the same to the caller. Records when the key was last used.
+ */
+export async function authenticateApiKey(
+  store: TenantStore,
+  key: string,
+  now: Date = new Date(),
+): Promise<AuthContext> {
+  if (!API_KEY_FORMAT.test(key)) throw new ApiKeyError('format');
+  const hash = hashApiKey(key);
+  const stored = await store.findApiKeyByHash(hash);
+  if (!stored || !timingSafeEqual(Buffer.from(stored.hash, 'hex'), Buffer.from(hash, 'hex'))) {
+    throw new ApiKeyError('unknown');
+  }
+  if (stored.revoked_at) throw new ApiKeyError('revoked');
+  const tenant = await store.getTenant(stored.tenant_id);
+  if (tenant?.status !== 'active') throw new ApiKeyError('tenant');
+  const auth: AuthContext = {
+    tenantId: stored.tenant_id,
+    role: stored.role,
+    subject: `apikey:${stored.id}`,
+    method: 'apiKey',
+  };
+  await store.touchApiKey(scopeOf(auth), stored.id, now.toISOString());
+  return auth;
+}

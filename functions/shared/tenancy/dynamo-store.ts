@@ -1,0 +1,172 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { TenantScope } from '../auth/context';
+import { documentClient } from '../aws';
+import { tableName } from '../config';
+import { newId } from '../ids';
+import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import type { ApiKeyRecord, StoredApiKey, Tenant, TenantStore } from './model';
+
+const tenantPk = (id: string) => `TENANT#${id}`;
+const META = 'META';
+const TENANT_LIST = 'TENANTS';
+const apiKeySk = (id: string) => `APIKEY#${id}`;
+const apiKeyHashPk = (hash: string) => `APIKEY#${hash}`;
+
+type Item = Record<string, unknown>;
+
+function toTenant(item: Item): Tenant {
+  return {
+    id: item.id as string,
+    name: item.name as string,
+    status: item.status as Tenant['status'],
+    created_at: item.created_at as string,
+  };
+}
+
+function toApiKey(item: Item): StoredApiKey {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...rest } = item;
+  return rest as unknown as StoredApiKey;
+}
+
+function publicApiKey(key: StoredApiKey): ApiKeyRecord {
+  const { hash: _hash, ...rest } = key;
+  return rest;
+}
+
+export class DynamoTenantStore implements TenantStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient = documentClient(),
+    private readonly table: string = tableName('tenants'),
+  ) {}
+
+  async createTenant(name: string): Promise<Tenant> {
+    const tenant: Tenant = { id: newId('ten'), name, status: 'active', created_at: new Date().toISOString() };
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: tenantPk(tenant.id),
+          sk: META,
+          gsi1pk: TENANT_LIST,
+          gsi1sk: `${tenant.created_at}#${tenant.id}`,
+          ...tenant,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return tenant;
+  }
+
+  async getTenant(id: string): Promise<Tenant | undefined> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: tenantPk(id), sk: META } }),
+    );
+    return out.Item ? toTenant(out.Item) : undefined;
+  }
+
+  async listTenants(limit: number, cursor?: string): Promise<Page<Tenant>> {
+    const start = decodeCursor(cursor, (k) => k.gsi1pk === TENANT_LIST && typeof k.pk === 'string');
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': TENANT_LIST },
+        Limit: limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    return {
+      items: (out.Items ?? []).map(toTenant),
+      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+    };
+  }
+
+  async putApiKey(scope: TenantScope, record: StoredApiKey): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: tenantPk(scope.tenantId),
+          sk: apiKeySk(record.id),
+          gsi1pk: apiKeyHashPk(record.hash),
+          gsi1sk: 'APIKEY',
+          ...record,
+          tenant_id: scope.tenantId,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async listApiKeys(scope: TenantScope): Promise<ApiKeyRecord[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+        ExpressionAttributeValues: { ':pk': tenantPk(scope.tenantId), ':sk': 'APIKEY#' },
+      }),
+    );
+    return (out.Items ?? []).map((item) => publicApiKey(toApiKey(item)));
+  }
+
+  async revokeApiKey(scope: TenantScope, keyId: string, at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(scope.tenantId), sk: apiKeySk(keyId) },
+          UpdateExpression: 'SET revoked_at = if_not_exists(revoked_at, :at)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async findApiKeyByHash(hash: string): Promise<StoredApiKey | undefined> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': apiKeyHashPk(hash) },
+        Limit: 1,
+      }),
+    );
+    const indexed = out.Items?.[0];
+    if (!indexed) return undefined;
+    // The index is eventually consistent: a revocation must count at once.
+    const fresh = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: indexed.pk, sk: indexed.sk },
+        ConsistentRead: true,
+      }),
+    );
+    return fresh.Item ? toApiKey(fresh.Item) : undefined;
+  }
+
+  async touchApiKey(scope: TenantScope, keyId: string, at: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(scope.tenantId), sk: apiKeySk(keyId) },
+        UpdateExpression: 'SET last_used_at = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+  }
+}

@@ -1,0 +1,41 @@
+import type { Role } from '../../../lib/definitions/routes';
+import type { TenantScope } from '../auth/context';
+import type { Page } from '../pagination';
+
+export interface Tenant {
+  id: string;
+  name: string;
+  status: 'active' | 'suspended';
+  created_at: string;
+}
+
+/** An API key as stored: never the key itself, only its SHA-256. */
+export interface ApiKeyRecord {
+  id: string;
+  tenant_id: string;
+  name: string;
+  role: Role;
+  /** The first characters of the key, so a person can tell keys apart. */
+  prefix: string;
+  created_at: string;
+  last_used_at?: string;
+  revoked_at?: string;
+}
+
+export interface StoredApiKey extends ApiKeyRecord {
+  hash: string;
+}
+
+/** Tenants and their API keys. Tenant-scoped calls take a TenantScope, never a bare id. */
+export interface TenantStore {
+  createTenant(name: string): Promise<Tenant>;
+  getTenant(id: string): Promise<Tenant | undefined>;
+  listTenants(limit: number, cursor?: string): Promise<Page<Tenant>>;
+  putApiKey(scope: TenantScope, record: StoredApiKey): Promise<void>;
+  listApiKeys(scope: TenantScope): Promise<ApiKeyRecord[]>;
+  /** Marks a key of this tenant revoked; false when the tenant has no such key. */
+  revokeApiKey(scope: TenantScope, keyId: string, at: string): Promise<boolean>;
+  /** Authentication lookup: the key with this hash, read consistently from the base table. */
+  findApiKeyByHash(hash: string): Promise<StoredApiKey | undefined>;
+  touchApiKey(scope: TenantScope, keyId: string, at: string): Promise<void>;
+}

@@ -1,0 +1,132 @@
+import { parseArgs } from 'node:util';
+import { isRole } from '../../functions/shared/auth/context';
+import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
+import { MAX_TOKEN_SECONDS, signToken } from '../../functions/shared/auth/tokens';
+import { resetClients } from '../../functions/shared/aws';
+import { ROLES } from '../definitions/routes';
+import { readState } from '../local/state';
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const USAGE = `Usage: adsengineer <command> [options]
+
+Commands:
+  token issue --tenant <id> --role <${ROLES.join('|')}> [--subject <name>] [--ttl <15m>]
+      Print a signed access token (HS256, current secret, kid header).
+  secret rotate [--window <25h>] [--secret-id <arn>]
+      New JWT secret in Secrets Manager; the previous one verifies for the window.
+
+Options:
+  --local   use the stack started by \`npm start\` (its emulator and secret)
+  --help    this text
+
+The secret comes from JWT_SECRET, or the Secrets Manager secret JWT_SECRET_ARN.`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** `90`, `90s`, `15m`, `2h` → seconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+)([smh]?)$/.exec(value.trim());
+  if (!match) throw new UsageError(`not a duration: ${value} (use e.g. 900, 15m or 2h)`);
+  const n = Number(match[1]);
+  const unit = match[2] === 'h' ? 3600 : match[2] === 'm' ? 60 : 1;
+  return n * unit;
+}
+
+function useLocalStack(): void {
+  const state = readState();
+  if (!state) throw new UsageError('no local stack is running (start it with `npm start`)');
+  Object.assign(process.env, state.env);
+  delete process.env.JWT_SECRET;
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  resetClients();
+}
+
+async function issueToken(values: Values, io: Io): Promise<void> {
+  const tenant = values.tenant;
+  const role = values.role;
+  if (typeof tenant !== 'string' || !tenant) throw new UsageError('token issue needs --tenant <id>');
+  if (!isRole(role)) throw new UsageError(`token issue needs --role <${ROLES.join('|')}>`);
+  const ttl = parseDuration(typeof values.ttl === 'string' ? values.ttl : '15m');
+  if (ttl < 1 || ttl > MAX_TOKEN_SECONDS)
+    throw new UsageError(`--ttl must be 1s to ${MAX_TOKEN_SECONDS / 3600}h`);
+  const subject =
+    typeof values.subject === 'string' && values.subject ? values.subject : `operator:${tenant}`;
+  io.err('Loading the signing secret ...');
+  const keyring = await loadKeyring();
+  const token = await signToken(keyring, { sub: subject, org_id: tenant, role }, ttl);
+  io.err(`Token for tenant ${tenant}, role ${role}, valid ${ttl} s, key ${keyring.current.kid}:`);
+  io.out(token);
+}
+
+async function rotateSecret(values: Values, io: Io): Promise<void> {
+  const secretId = typeof values['secret-id'] === 'string' ? values['secret-id'] : process.env.JWT_SECRET_ARN;
+  if (!secretId) {
+    throw new UsageError(
+      'secret rotate needs the Secrets Manager secret: --secret-id <arn> or JWT_SECRET_ARN',
+    );
+  }
+  const window = parseDuration(typeof values.window === 'string' ? values.window : '25h');
+  if (window < MAX_TOKEN_SECONDS / 24) throw new UsageError('--window must be at least 1h');
+  io.err('[1/2] Reading the current secret ...');
+  io.err('[2/2] Writing the new secret ...');
+  const result = await rotateStoredSecret(secretId, window);
+  io.out(
+    `Rotated. New key ${result.currentKid}; previous key ${result.previousKid} verifies until ` +
+      `${new Date(result.previousExpiresAt * 1000).toISOString()}.`,
+  );
+}
+
+const OPTIONS = {
+  tenant: { type: 'string' },
+  role: { type: 'string' },
+  subject: { type: 'string' },
+  ttl: { type: 'string' },
+  window: { type: 'string' },
+  'secret-id': { type: 'string' },
+  local: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+type Values = Record<string, string | boolean | undefined>;
+
+/** Runs one operator command; returns the process exit code. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: OPTIONS,
+    });
+  } catch (error) {
+    io.err(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals.join(' ');
+  if (values.help || !command) {
+    io.out(USAGE);
+    return values.help ? 0 : 2;
+  }
+  try {
+    if (values.local) useLocalStack();
+    if (command === 'token issue') await issueToken(values, io);
+    else if (command === 'secret rotate') await rotateSecret(values, io);
+    else throw new UsageError(`unknown command: ${command}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    io.err(`Failed: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
