@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { parseStage } from '../lib/definitions/stages';
+import { AdsEngineerStack } from '../lib/stack';
+
+/**
+ * The CDK app: `cdk synth|deploy -c stage=<dev|staging|prod>`. Optional context:
+ * `pagerDutyUrl`, `warningWebhookUrl`, `platformOrgId`, `apiTracing=true`.
+ */
+const app = new App();
+const stage = parseStage(app.node.tryGetContext('stage'));
+const context = (name: string): string | undefined => {
+  const value: unknown = app.node.tryGetContext(name);
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};
+
+const account = process.env.CDK_DEFAULT_ACCOUNT;
+const region = process.env.CDK_DEFAULT_REGION;
+const pagerDutyUrl = context('pagerDutyUrl');
+const warningWebhookUrl = context('warningWebhookUrl');
+const platformOrgId = context('platformOrgId');
+
+new AdsEngineerStack(app, `AdsEngineer-${stage}`, {
+  stage,
+  ...(account || region ? { env: { ...(account ? { account } : {}), ...(region ? { region } : {}) } } : {}),
+  ...(pagerDutyUrl ? { pagerDutyUrl } : {}),
+  ...(warningWebhookUrl ? { warningWebhookUrl } : {}),
+  ...(platformOrgId ? { platformOrgId } : {}),
+  apiTracing: context('apiTracing') === 'true',
+});
+
+// cdk-nag 3.x is a policy-validation plugin: an unacknowledged finding fails the synth.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

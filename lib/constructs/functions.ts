@@ -1,0 +1,268 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import {
+  COMMON_ENV_VARS,
+  type FunctionDefinition,
+  type FunctionId,
+  QUEUES,
+  queueDefinition,
+  tableDefinition,
+} from '../definitions/resources';
+import type { RouteDefinition } from '../definitions/routes';
+import type { StageSettings } from '../definitions/stages';
+import {
+  BACKUP_BUCKET_ACTIONS,
+  BACKUP_KEY_PREFIX,
+  BACKUP_OBJECT_ACTIONS,
+  type FunctionAccess,
+  functionAccess,
+  KMS_ACTIONS,
+  LOG_ACTIONS,
+  SECRET_ACTIONS,
+} from './access';
+import type { Data } from './data';
+import type { Queues } from './queues';
+import type { Storage } from './storage';
+import { pascal, Registry, removalPolicyFor } from './support';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+export function packageVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
+  if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') {
+    return pkg.version;
+  }
+  throw new Error('package.json has no version');
+}
+
+const RETENTION: Readonly<Record<StageSettings['logRetentionDays'], logs.RetentionDays>> = {
+  7: logs.RetentionDays.ONE_WEEK,
+  30: logs.RetentionDays.ONE_MONTH,
+  90: logs.RetentionDays.THREE_MONTHS,
+  365: logs.RetentionDays.ONE_YEAR,
+};
+
+export function logRetention(settings: StageSettings): logs.RetentionDays {
+  return RETENTION[settings.logRetentionDays];
+}
+
+export interface FunctionsProps {
+  readonly settings: StageSettings;
+  readonly key: kms.IKey;
+  readonly data: Data;
+  readonly queues: Queues;
+  readonly storage: Storage;
+  readonly platformOrgId: string;
+  /** The shared function list (tests may pass variants). */
+  readonly definitions: readonly FunctionDefinition[];
+  /** The shared route table: a function's routes decide whether it needs the JWT secret or backups. */
+  readonly routes: readonly RouteDefinition[];
+}
+
+export interface DeployedFunction {
+  readonly definition: FunctionDefinition;
+  readonly fn: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+}
+
+/**
+ * One Lambda function per entry of the shared function list, each with its own role whose
+ * statements are derived from the definition: its tables, its queues, the CMK, its own log group,
+ * and the JWT secret or the backup bucket when its routes need them. No managed policies, no
+ * wildcard actions.
+ */
+export class Functions extends Construct {
+  readonly functions = new Registry<FunctionId, DeployedFunction>('function');
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const version = packageVersion();
+    for (const definition of props.definitions) {
+      this.functions.set(definition.id, this.createFunction(definition, props, version));
+    }
+    this.connectConsumers(props);
+  }
+
+  private createFunction(
+    definition: FunctionDefinition,
+    props: FunctionsProps,
+    version: string,
+  ): DeployedFunction {
+    const name = pascal(definition.id);
+    const access = functionAccess(definition, props.routes);
+    const logGroup = new logs.LogGroup(this, `${name}Logs`, {
+      retention: logRetention(props.settings),
+      removalPolicy: removalPolicyFor(props.settings),
+    });
+    const role = new iam.Role(this, `${name}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `AdsEngineer ${props.settings.stage} ${definition.id}: least privilege from its definition`,
+    });
+    for (const statement of this.statements(access, logGroup, props)) role.addToPrincipalPolicy(statement);
+    if (access.backups) this.acknowledgeBackupPrefix(role, props.storage.backupBucket);
+
+    const fn = new NodejsFunction(this, name, {
+      description: definition.description,
+      entry: path.join(REPO_ROOT, definition.entry),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: definition.memoryMb,
+      timeout: Duration.seconds(definition.timeoutSeconds),
+      role,
+      logGroup,
+      environment: this.environment(access, props, version),
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        // Stack traces only need the mappings; embedding the sources would double the asset.
+        sourcesContent: false,
+        target: 'node22',
+        format: OutputFormat.CJS,
+        forceDockerBundling: false,
+      },
+    });
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x is pinned on purpose: the same code runs on the Node 20/22 of the dev machines and the local gateway, and dependencies are chosen for those engines; moving to a newer runtime is a deliberate upgrade, not a drift.',
+    });
+    return { definition, fn, role, logGroup };
+  }
+
+  private statements(
+    access: FunctionAccess,
+    logGroup: logs.LogGroup,
+    props: FunctionsProps,
+  ): iam.PolicyStatement[] {
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'OwnLogGroup',
+        actions: [...LOG_ACTIONS],
+        resources: [logGroup.logGroupArn],
+      }),
+      new iam.PolicyStatement({ sid: 'DataKey', actions: [...KMS_ACTIONS], resources: [props.key.keyArn] }),
+    ];
+    for (const grant of access.tables) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `Table${pascal(grant.table)}`,
+          actions: [...grant.actions],
+          resources: props.data.arnsOf(grant.table),
+        }),
+      );
+    }
+    for (const grant of access.queues) {
+      const pair = props.queues.queues.get(grant.queue);
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `Queue${pascal(grant.queue)}`,
+          actions: [...grant.actions],
+          resources: grant.includeDlq ? [pair.queue.queueArn, pair.dlq.queueArn] : [pair.queue.queueArn],
+        }),
+      );
+    }
+    if (access.jwtSecret) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'JwtSecret',
+          actions: [...SECRET_ACTIONS],
+          resources: [props.storage.jwtSecret.secretArn],
+        }),
+      );
+    }
+    if (access.backups) {
+      const bucket = props.storage.backupBucket;
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'BackupObjects',
+          actions: [...BACKUP_OBJECT_ACTIONS],
+          resources: [bucket.arnForObjects(`${BACKUP_KEY_PREFIX}*`)],
+        }),
+        new iam.PolicyStatement({
+          sid: 'BackupList',
+          actions: [...BACKUP_BUCKET_ACTIONS],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${BACKUP_KEY_PREFIX}*`] } },
+        }),
+      );
+    }
+    return statements;
+  }
+
+  /** The one wildcard in a function policy: backup object keys below the backups/ prefix. */
+  private acknowledgeBackupPrefix(role: iam.Role, bucket: s3.Bucket): void {
+    const logicalId: unknown = Stack.of(this).resolve((bucket.node.defaultChild as s3.CfnBucket).logicalId);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${String(logicalId)}.Arn>/${BACKUP_KEY_PREFIX}*]`,
+      reason: `Each backup job writes its own object key, unknown when the stack is built; the grant is limited to the ${BACKUP_KEY_PREFIX} prefix of the one backup bucket.`,
+    });
+  }
+
+  private environment(
+    access: FunctionAccess,
+    props: FunctionsProps,
+    version: string,
+  ): Record<string, string> {
+    const env: Record<string, string> = {
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'adsengineer',
+      POWERTOOLS_METRICS_NAMESPACE: 'AdsEngineer',
+      POWERTOOLS_LOG_LEVEL: props.settings.logLevel,
+      APP_VERSION: version,
+      [COMMON_ENV_VARS.stage]: props.settings.stage,
+      [COMMON_ENV_VARS.platformOrgId]: props.platformOrgId,
+      [COMMON_ENV_VARS.kmsKeyId]: props.key.keyArn,
+    };
+    for (const grant of access.tables) {
+      env[tableDefinition(grant.table).envVar] = props.data.tables.get(grant.table).tableName;
+    }
+    for (const grant of access.queues) {
+      const definition = queueDefinition(grant.queue);
+      const pair = props.queues.queues.get(grant.queue);
+      env[definition.envVar] = pair.queue.queueUrl;
+      env[definition.dlqEnvVar] = pair.dlq.queueUrl;
+    }
+    if (access.jwtSecret) env[COMMON_ENV_VARS.jwtSecretArn] = props.storage.jwtSecret.secretArn;
+    if (access.backups) {
+      env[COMMON_ENV_VARS.backupBucket] = props.storage.backupBucket.bucketName;
+      env[COMMON_ENV_VARS.backupKmsKeyId] = props.key.keyArn;
+    }
+    return env;
+  }
+
+  /**
+   * Each queue with a consumer feeds it in batches; failed records return alone to the queue.
+   * A plain event source mapping rather than SqsEventSource: the latter also grants the role
+   * sqs:GetQueueUrl and kms:Decrypt a second time, beside the explicit `consume` statement.
+   */
+  private connectConsumers(props: FunctionsProps): void {
+    for (const definition of QUEUES) {
+      const consumer = definition.consumer;
+      if (!consumer) continue;
+      const target = this.functions.get(consumer.functionId);
+      if (target.definition.queues[definition.id] !== 'consume') {
+        throw new Error(
+          `Queue ${definition.id} is consumed by ${consumer.functionId}, whose definition does not declare queues.${definition.id} = 'consume'`,
+        );
+      }
+      target.fn.addEventSourceMapping(`${pascal(definition.id)}Queue`, {
+        eventSourceArn: props.queues.queues.get(definition.id).queue.queueArn,
+        batchSize: consumer.batchSize,
+        maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
+        reportBatchItemFailures: true,
+      });
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { StageSettings } from '../definitions/stages';
+import { removalPolicyFor } from './support';
+
+export interface StorageProps {
+  readonly settings: StageSettings;
+  readonly key: kms.IKey;
+}
+
+/** The encrypted backup bucket (with its access-log bucket) and the JWT signing secret. */
+export class Storage extends Construct {
+  readonly backupBucket: s3.Bucket;
+  readonly accessLogBucket: s3.Bucket;
+  readonly jwtSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    const removalPolicy = removalPolicyFor(props.settings);
+
+    // S3 server access logging cannot deliver to a bucket encrypted with SSE-KMS: SSE-S3 here.
+    this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(props.settings.logRetentionDays) }],
+      removalPolicy,
+    });
+    Validations.of(this.accessLogBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This bucket is the server-access-log target of the backup bucket; logging its own access would log into itself or need a third bucket with the same finding.',
+    });
+
+    this.backupBucket = new s3.Bucket(this, 'Backups', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: props.key,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'backups/',
+      removalPolicy,
+    });
+
+    this.jwtSecret = new secretsmanager.Secret(this, 'JwtSecret', {
+      description: `AdsEngineer ${props.settings.stage}: HS256 signing secret for API tokens (JWT_SECRET)`,
+      encryptionKey: props.key,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy,
+    });
+    Validations.of(this.jwtSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'JWT_SECRET rotation is operator-driven with a kid-based two-secret window (tokens name their secret in the kid header); a scheduled single-value rotation Lambda would invalidate every issued token at once.',
+    });
+  }
+}

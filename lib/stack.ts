@@ -1,0 +1,101 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Api } from './constructs/api';
+import { Data } from './constructs/data';
+import { Functions } from './constructs/functions';
+import { Keys } from './constructs/keys';
+import { Monitoring } from './constructs/monitoring';
+import { Queues } from './constructs/queues';
+import { Storage } from './constructs/storage';
+import { pascal } from './constructs/support';
+import { FUNCTIONS, type FunctionDefinition, QUEUES, TABLES } from './definitions/resources';
+import { ROUTES, type RouteDefinition } from './definitions/routes';
+import { STAGE_SETTINGS, type Stage } from './definitions/stages';
+
+export interface AdsEngineerStackProps extends StackProps {
+  readonly stage: Stage;
+  /** PLATFORM_ORG_ID of the functions (default `platform`). */
+  readonly platformOrgId?: string;
+  /** PagerDuty integration URL; absent, the stack reads SSM `/adsengineer/<stage>/pagerduty-url`. */
+  readonly pagerDutyUrl?: string;
+  readonly warningWebhookUrl?: string;
+  /** X-Ray tracing on the API stage. */
+  readonly apiTracing?: boolean;
+  /** The shared function list and route table; tests pass variants, the app never does. */
+  readonly definitions?: {
+    readonly functions?: readonly FunctionDefinition[];
+    readonly routes?: readonly RouteDefinition[];
+  };
+}
+
+/** The whole service in one stack, generated from lib/definitions. */
+export class AdsEngineerStack extends Stack {
+  readonly keys: Keys;
+  readonly data: Data;
+  readonly queues: Queues;
+  readonly storage: Storage;
+  readonly functions: Functions;
+  readonly api: Api;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: AdsEngineerStackProps) {
+    super(scope, id, {
+      description: `AdsEngineer ${props.stage}: conversion-tracking backend`,
+      ...props,
+    });
+    const settings = STAGE_SETTINGS[props.stage];
+    const routes = props.definitions?.routes ?? ROUTES;
+
+    this.keys = new Keys(this, 'Keys', { settings });
+    const key = this.keys.key;
+    this.data = new Data(this, 'Data', { settings, key });
+    this.queues = new Queues(this, 'Queues', { settings, key });
+    this.storage = new Storage(this, 'Storage', { settings, key });
+    this.functions = new Functions(this, 'Functions', {
+      settings,
+      key,
+      data: this.data,
+      queues: this.queues,
+      storage: this.storage,
+      platformOrgId: props.platformOrgId ?? 'platform',
+      definitions: props.definitions?.functions ?? FUNCTIONS,
+      routes,
+    });
+    this.api = new Api(this, 'Api', {
+      settings,
+      functions: this.functions,
+      routes,
+      ...(props.apiTracing === undefined ? {} : { tracing: props.apiTracing }),
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      settings,
+      key,
+      functions: this.functions,
+      queues: this.queues,
+      apiStage: this.api.stage,
+      ...(props.pagerDutyUrl ? { pagerDutyUrl: props.pagerDutyUrl } : {}),
+      ...(props.warningWebhookUrl ? { warningWebhookUrl: props.warningWebhookUrl } : {}),
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the API stage' });
+    for (const table of TABLES) {
+      new CfnOutput(this, `${pascal(table.id)}TableName`, {
+        value: this.data.tables.get(table.id).tableName,
+        description: table.envVar,
+      });
+    }
+    for (const queue of QUEUES) {
+      const pair = this.queues.queues.get(queue.id);
+      new CfnOutput(this, `${pascal(queue.id)}QueueUrl`, {
+        value: pair.queue.queueUrl,
+        description: queue.envVar,
+      });
+      new CfnOutput(this, `${pascal(queue.id)}DlqUrl`, {
+        value: pair.dlq.queueUrl,
+        description: queue.dlqEnvVar,
+      });
+    }
+    new CfnOutput(this, 'BackupBucketName', { value: this.storage.backupBucket.bucketName });
+    new CfnOutput(this, 'CriticalTopicArn', { value: this.monitoring.criticalTopic.topicArn });
+  }
+}
