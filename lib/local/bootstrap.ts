@@ -33,7 +33,7 @@ export interface BootstrapOptions {
   endpoint: string;
   region: string;
   prefix: string;
-  /** The JWT secret to store; a random one when absent. */
+  /** The JWT secret to store when the secret is created; a random one when absent. */
   jwtSecret?: string;
 }
 
@@ -177,20 +177,20 @@ async function createBucket(options: BootstrapOptions): Promise<string> {
   return name;
 }
 
-async function createJwtSecret(options: BootstrapOptions): Promise<{ arn: string; value: string }> {
+async function createJwtSecret(options: BootstrapOptions): Promise<{ arn: string }> {
   const sm = new SecretsManagerClient(clientConfig(options));
   const name = `${options.prefix}/jwt-secret`;
   try {
     try {
       const existing = await sm.send(new GetSecretValueCommand({ SecretId: name }));
-      if (existing.ARN && existing.SecretString) return { arn: existing.ARN, value: existing.SecretString };
+      if (existing.ARN) return { arn: existing.ARN };
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;
     }
     const value = options.jwtSecret ?? randomBytes(48).toString('base64url');
     const created = await sm.send(new CreateSecretCommand({ Name: name, SecretString: value }));
     if (!created.ARN) throw new Error('JWT secret was not created');
-    return { arn: created.ARN, value };
+    return { arn: created.ARN };
   } finally {
     sm.destroy();
   }
@@ -206,6 +206,5 @@ export async function bootstrap(options: BootstrapOptions): Promise<Record<strin
   env[COMMON_ENV_VARS.backupBucket] = await createBucket(options);
   const secret = await createJwtSecret(options);
   env[COMMON_ENV_VARS.jwtSecretArn] = secret.arn;
-  env.JWT_SECRET = secret.value;
   return env;
 }

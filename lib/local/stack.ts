@@ -36,8 +36,12 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/** Settings an operator may give the local run; any other value comes from the bootstrap. */
-const OVERRIDABLE = new Set<string>(['JWT_SECRET', COMMON_ENV_VARS.backupKmsKeyId]);
+/**
+ * Settings an operator may give the local run; any other value comes from the bootstrap. Without
+ * JWT_SECRET, functions read the signing secret from the emulator's Secrets Manager, as in AWS,
+ * so `npm run ops -- secret rotate --local` rotates it for the running stack.
+ */
+const OVERRIDABLE = new Set<string>([COMMON_ENV_VARS.backupKmsKeyId]);
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };

@@ -72,7 +72,8 @@ describe('emulator bootstrap from the shared resource list', () => {
     expect(env.DATA_KMS_KEY_ID).toMatch(/[0-9a-f-]{36}/);
     expect(env.BACKUP_KMS_KEY_ID).toBe(env.DATA_KMS_KEY_ID);
     expect(env.BACKUP_BUCKET).toBe('boot-backups');
-    expect(env.JWT_SECRET?.length).toBeGreaterThanOrEqual(64);
+    expect(env.JWT_SECRET_ARN).toContain(':secret:boot/jwt-secret');
+    expect(env.JWT_SECRET).toBeUndefined();
     const again = await bootstrap({ endpoint: emulatorUrl(), region: 'us-east-1', prefix: 'boot' });
     expect(again).toEqual(env);
   });

@@ -75,7 +75,8 @@ function mapJoseError(error: unknown): TokenError {
   if (error instanceof errors.JWTExpired) return new TokenError('expired');
   if (error instanceof errors.JWSSignatureVerificationFailed) return new TokenError('signature');
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'iss') return new TokenError('issuer');
+    // The issuer is judged before the audience, whichever of the two jose noticed first.
+    if (error.claim === 'iss' || error.payload.iss !== ISSUER) return new TokenError('issuer');
     if (error.claim === 'aud') return new TokenError('audience');
   }
   return new TokenError('format');

@@ -41,10 +41,19 @@ function publicApiKey(key: StoredApiKey): ApiKeyRecord {
 }
 
 export class DynamoTenantStore implements TenantStore {
+  /** Client and table are resolved on first use, so building a store does no I/O and needs no setting. */
   constructor(
-    private readonly client: DynamoDBDocumentClient = documentClient(),
-    private readonly table: string = tableName('tenants'),
+    private readonly clientOverride?: DynamoDBDocumentClient,
+    private readonly tableOverride?: string,
   ) {}
+
+  private get client(): DynamoDBDocumentClient {
+    return this.clientOverride ?? documentClient();
+  }
+
+  private get table(): string {
+    return this.tableOverride ?? tableName('tenants');
+  }
 
   async createTenant(name: string): Promise<Tenant> {
     const tenant: Tenant = { id: newId('ten'), name, status: 'active', created_at: new Date().toISOString() };

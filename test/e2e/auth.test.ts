@@ -1,0 +1,330 @@
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { clearKeyringCache, kidOf, loadKeyring } from '../../functions/shared/auth/keyring';
+import { AUDIENCE, ISSUER, signToken } from '../../functions/shared/auth/tokens';
+import { resetClients } from '../../functions/shared/aws';
+import { ROUTES, type Role, routeKey } from '../../lib/definitions/routes';
+import { resetEmulator } from '../../lib/local/emulator';
+import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import { emulatorUrl } from '../support/emulator';
+import { request } from '../support/http';
+
+let stack: LocalStack;
+let secret: Buffer;
+const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
+  request(stack.url, method, path, options);
+
+async function tokenFor(org: string, role: Role, ttl = 300): Promise<string> {
+  return signToken(await loadKeyring(), { sub: `user:${org}:${role}`, org_id: org, role }, ttl);
+}
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+function forge(header: object, payload: object, key: Buffer | string = secret): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
+}
+
+interface Tenant {
+  id: string;
+  adminToken: string;
+  memberToken: string;
+  apiKey: string;
+  apiKeyId: string;
+}
+
+async function createTenant(platform: string, name: string): Promise<Tenant> {
+  const created = await call('POST', '/api/v1/admin/tenants', { token: platform, body: { name } });
+  expect(created.status).toBe(201);
+  const id = created.body.id as string;
+  const key = await call('POST', `/api/v1/admin/tenants/${id}/api-keys`, {
+    token: platform,
+    body: { name: 'ci', role: 'admin' },
+  });
+  expect(key.status).toBe(201);
+  return {
+    id,
+    adminToken: await tokenFor(id, 'admin'),
+    memberToken: await tokenFor(id, 'member'),
+    apiKey: key.body.key as string,
+    apiKeyId: key.body.id as string,
+  };
+}
+
+async function keysOf(tenant: Tenant) {
+  const res = await call('GET', '/api/v1/api-keys', { token: tenant.adminToken });
+  expect(res.status).toBe(200);
+  return res.body.items as Array<{ id: string; revoked_at?: string }>;
+}
+
+describe('authentication and tenancy over HTTP', () => {
+  let platform: string;
+  let a: Tenant;
+  let b: Tenant;
+
+  beforeAll(async () => {
+    await resetEmulator(emulatorUrl());
+    resetClients();
+    clearKeyringCache();
+    delete process.env.JWT_SECRET;
+    stack = await startLocalStack({ port: 0, emulatorUrl: emulatorUrl(), prefix: 'auth' });
+    secret = Buffer.from((await loadKeyring()).current.secret);
+    platform = await tokenFor('platform', 'owner');
+    a = await createTenant(platform, 'Agency A');
+    b = await createTenant(platform, 'Agency B');
+  });
+
+  afterAll(async () => {
+    await stack.stop();
+  });
+
+  it('lets an operator create a tenant, an API key, and exchange it for a short-lived token', async () => {
+    const exchanged = await call('POST', '/api/v1/auth/token', { authorization: `ApiKey ${a.apiKey}` });
+    expect(exchanged.status).toBe(200);
+    expect(exchanged.body).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
+    const token = exchanged.body.access_token as string;
+    const listed = await call('GET', '/api/v1/api-keys', { token });
+    expect(listed.status).toBe(200);
+    const keys = listed.body.items as Array<Record<string, unknown>>;
+    expect(keys.map((k) => k.id)).toEqual([a.apiKeyId]);
+    expect(keys[0]?.last_used_at).toEqual(expect.any(String));
+    expect(JSON.stringify(listed.body)).not.toContain(a.apiKey);
+    expect(JSON.stringify(keys)).not.toMatch(/"hash"/);
+  });
+
+  describe('forgery matrix', () => {
+    const now = () => Math.floor(Date.now() / 1000);
+    const claims = (extra: Record<string, unknown> = {}) => ({
+      sub: 'attacker',
+      org_id: a.id,
+      role: 'owner',
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: now(),
+      exp: now() + 300,
+      ...extra,
+    });
+    const header = () => ({ alg: 'HS256', typ: 'JWT', kid: kidOf(secret.toString('utf8')) });
+
+    const cases: Array<[string, () => Promise<Record<string, string>> | Record<string, string>, string]> = [
+      ['no header', () => ({}), 'Missing or invalid authorization header'],
+      [
+        'wrong scheme',
+        () => ({ Authorization: 'Basic YWRtaW46YWRtaW4=' }),
+        'Missing or invalid authorization header',
+      ],
+      ['garbage', () => ({ Authorization: 'Bearer !!!' }), 'Invalid token format'],
+      [
+        'two segments',
+        () => ({ Authorization: `Bearer ${b64(header())}.${b64(claims())}` }),
+        'Invalid token format',
+      ],
+      [
+        'alg none',
+        () => ({ Authorization: `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.` }),
+        'Invalid token format',
+      ],
+      [
+        'alg HS512',
+        () => ({ Authorization: `Bearer ${forge({ alg: 'HS512', typ: 'JWT' }, claims())}` }),
+        'Invalid token format',
+      ],
+      [
+        'RS256 with the HS secret as public key',
+        () => ({ Authorization: `Bearer ${forge({ alg: 'RS256', typ: 'JWT' }, claims())}` }),
+        'Invalid token format',
+      ],
+      [
+        'RS256 with a real RSA key',
+        async () => {
+          const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+          const jwt = await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
+          return { Authorization: `Bearer ${jwt}` };
+        },
+        'Invalid token format',
+      ],
+      [
+        'wrong secret',
+        () => ({ Authorization: `Bearer ${forge(header(), claims(), 'x'.repeat(48))}` }),
+        'Invalid token signature',
+      ],
+      [
+        'tampered payload',
+        async () => {
+          const [h, , s] = (await tokenFor(a.id, 'viewer')).split('.');
+          return { Authorization: `Bearer ${h}.${b64(claims())}.${s}` };
+        },
+        'Invalid token signature',
+      ],
+      [
+        'wrong issuer',
+        () => ({ Authorization: `Bearer ${forge(header(), claims({ iss: 'evil' }))}` }),
+        'Invalid token issuer',
+      ],
+      [
+        'wrong audience',
+        () => ({ Authorization: `Bearer ${forge(header(), claims({ aud: 'other' }))}` }),
+        'Invalid token audience',
+      ],
+      [
+        'expired',
+        () => ({ Authorization: `Bearer ${forge(header(), claims({ exp: now() - 120 }))}` }),
+        'Token expired',
+      ],
+      [
+        'nbf in the future',
+        () => ({ Authorization: `Bearer ${forge(header(), claims({ nbf: now() + 600 }))}` }),
+        'Invalid token format',
+      ],
+      [
+        'missing exp',
+        () => ({ Authorization: `Bearer ${forge(header(), claims({ exp: undefined }))}` }),
+        'Invalid token format',
+      ],
+    ];
+
+    it.each(cases)('%s: 401 with its message, and nothing written', async (_name, headers, message) => {
+      const before = await keysOf(a);
+      for (const path of ['/api/v1/api-keys', '/api/v1/admin/tenants']) {
+        const res = await call('POST', path, { headers: await headers(), body: { name: 'forged' } });
+        expect(res.status).toBe(401);
+        expect(res.body).toEqual({
+          error: 'invalid_token',
+          message,
+          request_id: res.headers.get('x-request-id'),
+        });
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      }
+      expect(await keysOf(a)).toEqual(before);
+    });
+
+    it('refuses a revoked, a tampered and a malformed API key', async () => {
+      const extra = await call('POST', '/api/v1/api-keys', { token: a.adminToken, body: { name: 'temp' } });
+      expect(extra.status).toBe(201);
+      const key = extra.body.key as string;
+      expect((await call('POST', '/api/v1/auth/token', { authorization: `ApiKey ${key}` })).status).toBe(200);
+      const revoked = await call('DELETE', `/api/v1/api-keys/${extra.body.id}`, { token: a.adminToken });
+      expect(revoked.status).toBe(204);
+      const tampered = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
+      for (const candidate of [key, tampered, 'ae_short', `${b.apiKey}x`]) {
+        const res = await call('POST', '/api/v1/auth/token', { authorization: `ApiKey ${candidate}` });
+        expect(res.status).toBe(401);
+        expect(res.body).toMatchObject({ error: 'invalid_api_key', message: 'Invalid API key' });
+      }
+    });
+  });
+
+  describe('cross-tenant matrix', () => {
+    /** Every tenant-scoped route, with tenant B's attempt on tenant A's resource. */
+    const attempts: Record<string, () => Promise<void>> = {
+      'GET /api/v1/api-keys': async () => {
+        const res = await call('GET', '/api/v1/api-keys', { token: b.adminToken });
+        expect(res.status).toBe(200);
+        expect((res.body.items as Array<{ id: string }>).map((k) => k.id)).not.toContain(a.apiKeyId);
+      },
+      'POST /api/v1/api-keys': async () => {
+        const res = await call('POST', '/api/v1/api-keys', {
+          token: b.adminToken,
+          body: { name: 'sneaky', tenant_id: a.id, org_id: a.id },
+        });
+        expect(res.status).toBe(201);
+        expect(res.body.tenant_id).toBe(b.id);
+      },
+      'DELETE /api/v1/api-keys/{id}': async () => {
+        const res = await call('DELETE', `/api/v1/api-keys/${a.apiKeyId}`, { token: b.adminToken });
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      },
+    };
+
+    it('has an attempt for every tenant-scoped route of the route table', () => {
+      const scoped = ROUTES.filter((r) => r.auth === 'jwt').map((r) => routeKey(r.method, r.path));
+      expect(Object.keys(attempts).sort()).toEqual(scoped.sort());
+    });
+
+    it.each(Object.keys(attempts))("%s: tenant B cannot reach tenant A's data", async (key) => {
+      const before = await keysOf(a);
+      await attempts[key]?.();
+      expect(await keysOf(a)).toEqual(before);
+      const stillWorks = await call('POST', '/api/v1/auth/token', { authorization: `ApiKey ${a.apiKey}` });
+      expect(stillWorks.status).toBe(200);
+    });
+
+    it('a member calling an admin route gets 403', async () => {
+      const res = await call('GET', '/api/v1/api-keys', { token: a.memberToken });
+      expect(res.status).toBe(403);
+      expect(res.body.error).toBe('forbidden');
+      const platformRoute = await call('GET', '/api/v1/admin/tenants', { token: a.adminToken });
+      expect(platformRoute.status).toBe(403);
+    });
+
+    it('a tenant admin cannot mint a key above their own role', async () => {
+      const res = await call('POST', '/api/v1/api-keys', { token: a.adminToken, body: { role: 'owner' } });
+      expect(res.status).toBe(403);
+    });
+  });
+
+  describe('platform administration', () => {
+    it('lists tenants with cursor pagination and rejects a forged cursor', async () => {
+      const first = await call('GET', '/api/v1/admin/tenants?limit=1', { token: platform });
+      expect(first.status).toBe(200);
+      expect(first.body.items).toHaveLength(1);
+      const cursor = first.body.next_cursor as string;
+      expect(typeof cursor).toBe('string');
+      const second = await call('GET', `/api/v1/admin/tenants?limit=1&cursor=${cursor}`, { token: platform });
+      const ids = [
+        ...(first.body.items as Array<{ id: string }>),
+        ...(second.body.items as Array<{ id: string }>),
+      ];
+      expect(ids.map((t) => t.id).sort()).toEqual([a.id, b.id].sort());
+      const forged = Buffer.from(JSON.stringify({ pk: `TENANT#${a.id}`, sk: 'APIKEY#x' })).toString(
+        'base64url',
+      );
+      const bad = await call('GET', `/api/v1/admin/tenants?cursor=${forged}`, { token: platform });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toBe('validation_failed');
+      expect((await call('GET', '/api/v1/admin/tenants?limit=500', { token: platform })).status).toBe(400);
+    });
+
+    it('reads a tenant, answers 404 for an unknown one, and revokes a key', async () => {
+      expect((await call('GET', `/api/v1/admin/tenants/${a.id}`, { token: platform })).body).toMatchObject({
+        id: a.id,
+        name: 'Agency A',
+        status: 'active',
+      });
+      expect((await call('GET', '/api/v1/admin/tenants/ten_unknown', { token: platform })).status).toBe(404);
+      expect(
+        (await call('POST', '/api/v1/admin/tenants/ten_unknown/api-keys', { token: platform, body: {} }))
+          .status,
+      ).toBe(404);
+      const key = await call('POST', `/api/v1/admin/tenants/${b.id}/api-keys`, { token: platform, body: {} });
+      expect(key.body.role).toBe('member');
+      const del = await call('DELETE', `/api/v1/admin/tenants/${b.id}/api-keys/${key.body.id}`, {
+        token: platform,
+      });
+      expect(del.status).toBe(204);
+      const again = await call('DELETE', `/api/v1/admin/tenants/${a.id}/api-keys/${key.body.id}`, {
+        token: platform,
+      });
+      expect(again.status).toBe(404);
+    });
+
+    it('validates bodies: 415 for non-JSON, 400 with details for bad fields', async () => {
+      const wrongType = await call('POST', '/api/v1/admin/tenants', {
+        token: platform,
+        body: { name: 'x' },
+        headers: { 'Content-Type': 'text/plain' },
+      });
+      expect(wrongType.status).toBe(415);
+      expect(wrongType.body.error).toBe('unsupported_media_type');
+      const missing = await call('POST', '/api/v1/admin/tenants', { token: platform, body: { name: '  ' } });
+      expect(missing.status).toBe(400);
+      expect(missing.body).toMatchObject({ error: 'validation_failed', details: [{ path: 'name' }] });
+      const res = await fetch(`${stack.url}/api/v1/admin/tenants`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${platform}`, 'Content-Type': 'application/json' },
+        body: '{not json',
+      });
+      expect(res.status).toBe(400);
+    });
+  });
+});

@@ -1,0 +1,93 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { clearKeyringCache, loadKeyring, parseKeyring } from '../../functions/shared/auth/keyring';
+import { verifyToken } from '../../functions/shared/auth/tokens';
+import { secretsClient } from '../../functions/shared/aws';
+import { type Io, parseDuration, run } from '../../lib/ops/cli';
+import { freshResources } from '../support/emulator';
+
+function capture(): Io & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
+}
+
+describe('operator commands', () => {
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    env = await freshResources();
+    delete process.env.JWT_SECRET;
+    clearKeyringCache();
+  });
+
+  it('issues a token the service accepts', async () => {
+    const io = capture();
+    expect(await run(['token', 'issue', '--tenant', 'platform', '--role', 'owner', '--ttl', '10m'], io)).toBe(
+      0,
+    );
+    const token = io.stdout[0] as string;
+    const auth = await verifyToken(token, await loadKeyring());
+    expect(auth).toEqual({
+      tenantId: 'platform',
+      role: 'owner',
+      subject: 'operator:platform',
+      method: 'jwt',
+    });
+    expect(io.stderr.join('\n')).toContain('valid 600 s');
+  });
+
+  it('rotates the secret, keeping the previous key for the window', async () => {
+    const before = await loadKeyring();
+    const io = capture();
+    const oldToken = capture();
+    await run(['token', 'issue', '--tenant', 't1', '--role', 'viewer'], oldToken);
+    expect(await run(['secret', 'rotate', '--window', '2h'], io)).toBe(0);
+    expect(io.stderr).toEqual(['[1/2] Reading the current secret ...', '[2/2] Writing the new secret ...']);
+    const stored = await secretsClient().send(new GetSecretValueCommand({ SecretId: env.JWT_SECRET_ARN }));
+    const after = parseKeyring(stored.SecretString as string);
+    expect(after.previous?.kid).toBe(before.current.kid);
+    expect(after.current.kid).not.toBe(before.current.kid);
+    expect(io.stdout[0]).toContain(`New key ${after.current.kid}`);
+    await expect(verifyToken(oldToken.stdout[0] as string, await loadKeyring())).resolves.toMatchObject({
+      tenantId: 't1',
+    });
+  });
+
+  it('explains usage errors with exit code 2', async () => {
+    for (const argv of [
+      [],
+      ['token', 'issue', '--role', 'owner'],
+      ['token', 'issue', '--tenant', 't', '--role', 'god'],
+      ['token', 'issue', '--tenant', 't', '--role', 'owner', '--ttl', '2d'],
+      ['token', 'issue', '--tenant', 't', '--role', 'owner', '--ttl', '48h'],
+      ['secret', 'rotate', '--window', '5m'],
+      ['launch', 'rockets'],
+      ['--bogus'],
+    ]) {
+      const io = capture();
+      expect(await run(argv, io)).toBe(2);
+    }
+    const help = capture();
+    expect(await run(['--help'], help)).toBe(0);
+    expect(help.stdout[0]).toContain('Usage: adsengineer');
+  });
+
+  it('refuses to rotate without a secret id, and reports failures with exit code 1', async () => {
+    const saved = process.env.JWT_SECRET_ARN;
+    delete process.env.JWT_SECRET_ARN;
+    try {
+      expect(await run(['secret', 'rotate'], capture())).toBe(2);
+      const io = capture();
+      expect(await run(['secret', 'rotate', '--secret-id', 'missing-secret'], io)).toBe(1);
+      expect(io.stderr.at(-1)).toMatch(/^Failed: /);
+    } finally {
+      process.env.JWT_SECRET_ARN = saved;
+    }
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('90')).toBe(90);
+    expect(parseDuration('15m')).toBe(900);
+    expect(parseDuration('2h')).toBe(7200);
+    expect(() => parseDuration('1.5h')).toThrow('not a duration');
+  });
+});
