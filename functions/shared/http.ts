@@ -9,11 +9,16 @@ import { type Authenticator, authentication } from './auth/middleware';
 import { ConfigurationError } from './config';
 import { errorBody, HttpError } from './errors';
 import { logger, metrics } from './observability';
+import type { RateLimiter } from './rate-limit/limiter';
+import type { LimitResult } from './rate-limit/limits';
+import { ipRateLimit, tenantRateLimit, withRateLimitHeaders } from './rate-limit/middleware';
 
 /** The Lambda context, plus what the middlewares learned about the request. */
 export interface RequestContext extends Context {
   route?: RouteDefinition;
   auth?: AuthContext;
+  /** Every limit checked for this request; the tightest one's headers go on the response. */
+  rateLimits?: LimitResult[];
 }
 
 export interface HttpRequest {
@@ -149,12 +154,17 @@ function routing(
       logger.appendKeys({ request_id: requestId, route: key });
       return undefined;
     },
-    after: () => {
+    after: (request) => {
       logger.removeKeys(['request_id', 'route']);
+      request.response = withRateLimitHeaders(
+        request.response ?? undefined,
+        request.context,
+      ) as APIGatewayProxyResult;
     },
     onError: (request) => {
       logger.removeKeys(['request_id', 'route']);
-      request.response = errorResult(request.error, requestIdOf(request.event, request.context));
+      const response = errorResult(request.error, requestIdOf(request.event, request.context));
+      request.response = withRateLimitHeaders(response, request.context) as APIGatewayProxyResult;
     },
   };
 }
@@ -162,12 +172,14 @@ function routing(
 export interface HttpHandlerOptions {
   /** Replaces the default authenticator (tests). */
   authenticator?: Authenticator;
+  /** Replaces the default rate limiter (tests). */
+  limiter?: RateLimiter;
 }
 
 /**
  * Builds the Lambda handler of an HTTP function: one handler per route of the route table that
  * belongs to this function (checked when the module loads), Powertools logging and metrics,
- * authentication and role checks from the route table, and contract-shaped errors with
+ * rate limits, authentication and role checks from the route table, and contract-shaped errors with
  * `X-Request-Id` on every response.
  */
 export function httpHandler(
@@ -199,7 +211,9 @@ export function httpHandler(
     .use(injectLambdaContext(logger))
     .use(logMetrics(metrics))
     .use(routing(routes))
+    .use(ipRateLimit(options.limiter))
     .use(authentication(options.authenticator))
+    .use(tenantRateLimit(options.limiter))
     .handler(dispatch);
 }
 

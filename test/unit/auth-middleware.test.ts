@@ -34,6 +34,7 @@ describe('authentication middleware over the whole route table', () => {
   beforeAll(() => {
     process.env.JWT_SECRET = SECRET;
     process.env.PLATFORM_ORG_ID = 'platform';
+    process.env.RATE_LIMIT_STORE = 'memory';
     // No tables configured: a request that got past authentication fails closed with 503.
     for (const name of ['TENANTS_TABLE', 'AWS_ENDPOINT_URL']) delete process.env[name];
     resetClients();

@@ -1,0 +1,91 @@
+import { HttpError } from '../errors';
+import { logger, metrics } from '../observability';
+import {
+  evaluate,
+  type LimitResult,
+  type LimitScope,
+  limitFor,
+  rateLimitHeaders,
+  retryAfterSeconds,
+  windowAt,
+} from './limits';
+import { type CounterStore, counterStoreFromEnv } from './store';
+
+/** The longest a check waits for the store before refusing the request. */
+export const STORE_TIMEOUT_MS = 300;
+/** What a caller refused because the store is unavailable is told to wait. */
+export const UNAVAILABLE_RETRY_SECONDS = 60;
+
+export function rateLimitExceeded(result: LimitResult, nowMs: number): HttpError {
+  const retryAfter = retryAfterSeconds(result, nowMs);
+  return new HttpError(
+    429,
+    'rate_limit_exceeded',
+    'Rate limit exceeded. Try again later.',
+    { retry_after: retryAfter },
+    { 'Retry-After': String(retryAfter), ...rateLimitHeaders(result) },
+  );
+}
+
+function unavailable(scope: LimitScope, limit: number, reset: number): HttpError {
+  return new HttpError(
+    503,
+    'rate_limit_config_error',
+    'Service temporarily unavailable',
+    { retry_after: UNAVAILABLE_RETRY_SECONDS },
+    {
+      'Retry-After': String(UNAVAILABLE_RETRY_SECONDS),
+      ...rateLimitHeaders({ scope, limit, count: limit, reset, allowed: false }),
+    },
+  );
+}
+
+class StoreTimeout extends Error {
+  override readonly name = 'StoreTimeout';
+}
+
+/**
+ * Checks limits against the counter store and fails closed: no store, a store error or a store
+ * slower than STORE_TIMEOUT_MS refuses the request with 503 `rate_limit_config_error`, logs the
+ * cause and counts `RateLimitStoreError` (which pages on-call). Never lets a request through
+ * uncounted.
+ */
+export class RateLimiter {
+  private store: CounterStore | undefined;
+
+  constructor(
+    private readonly storeFactory: () => CounterStore = counterStoreFromEnv,
+    private readonly now: () => number = Date.now,
+    private readonly timeoutMs: number = STORE_TIMEOUT_MS,
+  ) {}
+
+  async check(scope: LimitScope, key: string): Promise<LimitResult> {
+    const nowMs = this.now();
+    const window = windowAt(nowMs);
+    let limit = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const controller = new AbortController();
+    try {
+      limit = limitFor(scope);
+      this.store ??= this.storeFactory();
+      const store = this.store;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          reject(new StoreTimeout(`rate-limit store gave no answer within ${this.timeoutMs} ms`));
+        }, this.timeoutMs);
+      });
+      const count = await Promise.race([
+        store.increment(`${scope}#${key}`, window.start, controller.signal),
+        deadline,
+      ]);
+      return evaluate(scope, limit, count, window);
+    } catch (error) {
+      logger.error('Rate-limit store unavailable; request refused', { scope, cause: error });
+      metrics.addMetric('RateLimitStoreError', 'Count', 1);
+      throw unavailable(scope, limit, window.reset);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

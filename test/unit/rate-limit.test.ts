@@ -1,0 +1,170 @@
+import { HttpError } from '../../functions/shared/errors';
+import { RateLimiter, STORE_TIMEOUT_MS } from '../../functions/shared/rate-limit/limiter';
+import {
+  DEFAULT_LIMITS,
+  evaluate,
+  limitFor,
+  rateLimitHeaders,
+  remaining,
+  retryAfterSeconds,
+  tightest,
+  WINDOW_SECONDS,
+  windowAt,
+} from '../../functions/shared/rate-limit/limits';
+import { assertRateLimitConfig } from '../../functions/shared/rate-limit/middleware';
+import {
+  type CounterStore,
+  counterStoreFromEnv,
+  DynamoCounterStore,
+  MemoryCounterStore,
+} from '../../functions/shared/rate-limit/store';
+
+const HOUR = 3600_000;
+const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
+
+async function refusal(promise: Promise<unknown>): Promise<HttpError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof HttpError) return error;
+    throw error;
+  }
+  throw new Error('not refused');
+}
+
+describe('limit rules', () => {
+  it('uses fixed windows aligned to the hour, resetting at the window end', () => {
+    expect(windowAt(T0 + 59 * 60_000)).toEqual({ start: T0 / 1000, reset: T0 / 1000 + WINDOW_SECONDS });
+    expect(windowAt(T0 + HOUR).start).toBe(T0 / 1000 + 3600);
+  });
+
+  it('allows up to the limit and reports what remains', () => {
+    const w = windowAt(T0);
+    expect(evaluate('ip', 100, 100, w)).toMatchObject({ allowed: true });
+    const over = evaluate('ip', 100, 101, w);
+    expect(over.allowed).toBe(false);
+    expect(remaining(over)).toBe(0);
+    expect(rateLimitHeaders(evaluate('tenant', 1000, 1, w))).toEqual({
+      'X-RateLimit-Limit': '1000',
+      'X-RateLimit-Remaining': '999',
+      'X-RateLimit-Reset': String(w.reset),
+    });
+    expect(retryAfterSeconds(over, T0 + 1000)).toBe(3599);
+    expect(retryAfterSeconds(over, T0 + HOUR + 5000)).toBe(1);
+  });
+
+  it('reports the tightest of several limits', () => {
+    const w = windowAt(T0);
+    const ip = evaluate('ip', 100, 95, w);
+    const tenant = evaluate('tenant', 1000, 10, w);
+    expect(tightest([tenant, ip])).toBe(ip);
+    expect(tightest([])).toBeUndefined();
+  });
+
+  it('reads limits from the environment and refuses nonsense', () => {
+    expect(limitFor('ip', {})).toBe(DEFAULT_LIMITS.ip);
+    expect(limitFor('source', { RATE_LIMIT_SHOP_PER_HOUR: '50' })).toBe(50);
+    expect(() => limitFor('tenant', { RATE_LIMIT_TENANT_PER_HOUR: '0' })).toThrow('positive integer');
+    expect(() => limitFor('tenant', { RATE_LIMIT_TENANT_PER_HOUR: 'lots' })).toThrow('positive integer');
+  });
+});
+
+describe('RateLimiter', () => {
+  const store = (increment: CounterStore['increment']): CounterStore => ({ kind: 'dynamodb', increment });
+
+  it('counts one increment per check and evaluates against the limit', async () => {
+    const calls: string[] = [];
+    const limiter = new RateLimiter(
+      () =>
+        store(async (key, start) => {
+          calls.push(`${key}@${start}`);
+          return 7;
+        }),
+      () => T0,
+    );
+    expect(await limiter.check('ip', '203.0.113.1')).toMatchObject({ scope: 'ip', limit: 100, count: 7 });
+    expect(calls).toEqual([`ip#203.0.113.1@${T0 / 1000}`]);
+  });
+
+  it('fails closed with 503 when the store errors', async () => {
+    const limiter = new RateLimiter(() =>
+      store(async () => {
+        throw new Error('ResourceNotFoundException');
+      }),
+    );
+    const error = await refusal(limiter.check('ip', 'x'));
+    expect(error.status).toBe(503);
+    expect(error.code).toBe('rate_limit_config_error');
+    expect(error.message).toBe('Service temporarily unavailable');
+    expect(error.extra).toEqual({ retry_after: 60 });
+    expect(error.headers).toMatchObject({ 'Retry-After': '60', 'X-RateLimit-Remaining': '0' });
+  });
+
+  it('fails closed when the store cannot be built, and tries again next time', async () => {
+    let attempts = 0;
+    const limiter = new RateLimiter(() => {
+      attempts += 1;
+      throw new Error('RATE_LIMIT_TABLE is not set');
+    });
+    expect((await refusal(limiter.check('tenant', 't'))).status).toBe(503);
+    expect((await refusal(limiter.check('tenant', 't'))).status).toBe(503);
+    expect(attempts).toBe(2);
+  });
+
+  it('fails closed when the store is slower than its bound, and aborts the call', async () => {
+    let aborted = false;
+    const limiter = new RateLimiter(
+      () =>
+        store(
+          (_key, _start, signal) =>
+            new Promise((resolve) => {
+              signal.addEventListener('abort', () => {
+                aborted = true;
+              });
+              setTimeout(() => resolve(1), 5_000).unref();
+            }),
+        ),
+      Date.now,
+      30,
+    );
+    expect((await refusal(limiter.check('ip', 'slow'))).status).toBe(503);
+    expect(aborted).toBe(true);
+    expect(STORE_TIMEOUT_MS).toBe(300);
+  });
+});
+
+describe('counter stores', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('keeps memory counters per key and window', async () => {
+    const memory = new MemoryCounterStore();
+    const signal = new AbortController().signal;
+    expect(await memory.increment('a', 1, signal)).toBe(1);
+    expect(await memory.increment('a', 1, signal)).toBe(2);
+    expect(await memory.increment('b', 1, signal)).toBe(1);
+    expect(await memory.increment('a', 2, signal)).toBe(1);
+    expect(await memory.increment('a', 1, signal)).toBe(1);
+  });
+
+  it('uses memory only in dev, and DynamoDB otherwise', () => {
+    expect(counterStoreFromEnv({ RATE_LIMIT_STORE: 'memory' }).kind).toBe('memory');
+    expect(counterStoreFromEnv({ RATE_LIMIT_TABLE: 'rl' })).toBeInstanceOf(DynamoCounterStore);
+    expect(() => counterStoreFromEnv({})).toThrow('RATE_LIMIT_TABLE is not set');
+    expect(() => counterStoreFromEnv({ RATE_LIMIT_STORE: 'redis' })).toThrow('dynamodb or memory');
+    process.env.STAGE = 'prod';
+    expect(() => counterStoreFromEnv({ RATE_LIMIT_STORE: 'memory' })).toThrow('dev stage only');
+  });
+
+  it('refuses to start a function with the memory store outside dev', () => {
+    process.env.STAGE = 'prod';
+    expect(() => assertRateLimitConfig({ RATE_LIMIT_STORE: 'memory' })).toThrow(
+      'RATE_LIMIT_STORE=memory is for the dev stage only; stage prod must use the DynamoDB rate-limit table',
+    );
+    expect(() => assertRateLimitConfig({})).not.toThrow();
+    process.env.STAGE = 'dev';
+    expect(() => assertRateLimitConfig({ RATE_LIMIT_STORE: 'memory' })).not.toThrow();
+  });
+});
