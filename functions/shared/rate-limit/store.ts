@@ -46,7 +46,7 @@ export class MemoryCounterStore implements CounterStore {
   readonly kind = 'memory';
   private readonly counts = new Map<string, number>();
 
-  async increment(key: string, windowStart: number): Promise<number> {
+  async increment(key: string, windowStart: number, _signal?: AbortSignal): Promise<number> {
     const id = `${key}#${windowStart}`;
     for (const existing of this.counts.keys()) {
       if (!existing.endsWith(`#${windowStart}`)) this.counts.delete(existing);
