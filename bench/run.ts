@@ -2,11 +2,16 @@
  * `npm run bench`: prints the figures the budgets in README are checked against. Benchmarks
  * print; they do not fail the build.
  */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { benchBundles } from './bundles';
+import { benchRateLimit } from './rate-limit';
 
 async function main(): Promise<void> {
   console.log('== function bundles ==');
   await benchBundles();
+  console.log('\n== rate-limit check ==');
+  await benchRateLimit();
 }
 
 main().catch((error: unknown) => {
