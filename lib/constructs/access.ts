@@ -2,8 +2,8 @@ import type { FunctionDefinition, QueueId, TableId } from '../definitions/resour
 import { type AuthKind, ROUTES, type RouteDefinition } from '../definitions/routes';
 
 /**
- * What a function may touch, derived from its definition and its routes. Pure data, so the stack
- * and its tests read the same rules: the stack turns it into IAM statements with concrete ARNs.
+ * What a function may touch, derived from its definition and its routes. Pure: the Functions
+ * construct turns it into IAM statements and environment variables with concrete ARNs.
  */
 
 export const TABLE_ACTIONS = {

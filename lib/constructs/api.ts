@@ -6,8 +6,7 @@ import type { FunctionId } from '../definitions/resources';
 import type { RouteDefinition } from '../definitions/routes';
 import type { StageSettings } from '../definitions/stages';
 import type { Functions } from './functions';
-import { logRetention } from './functions';
-import { removalPolicyFor } from './support';
+import { logRetention, removalPolicyFor } from './support';
 
 export interface ApiProps {
   readonly settings: StageSettings;

@@ -12,32 +12,39 @@ export interface DataProps {
 
 const stringKey = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
 
-/** One DynamoDB table per entry of the shared table list. */
+/**
+ * One DynamoDB table per entry of the shared table list. The classic Table construct rather than
+ * TableV2: TableV2 with a customer-managed key cannot synthesize in a region-agnostic stack.
+ */
 export class Data extends Construct {
-  readonly tables = new Registry<TableId, dynamodb.TableV2>('table');
+  readonly tables = new Registry<TableId, dynamodb.Table>('table');
 
   constructor(scope: Construct, id: string, props: DataProps) {
     super(scope, id);
     for (const table of TABLES) this.tables.set(table.id, this.createTable(table, props));
   }
 
-  private createTable(table: TableDefinition, props: DataProps): dynamodb.TableV2 {
-    return new dynamodb.TableV2(this, pascal(table.id), {
-      partitionKey: stringKey(table.partitionKey),
-      ...(table.sortKey ? { sortKey: stringKey(table.sortKey) } : {}),
-      billing: dynamodb.Billing.onDemand(),
-      encryption: dynamodb.TableEncryptionV2.customerManagedKey(props.key),
+  private createTable(definition: TableDefinition, props: DataProps): dynamodb.Table {
+    const table = new dynamodb.Table(this, pascal(definition.id), {
+      partitionKey: stringKey(definition.partitionKey),
+      ...(definition.sortKey ? { sortKey: stringKey(definition.sortKey) } : {}),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.settings.protectData,
       removalPolicy: removalPolicyFor(props.settings),
-      ...(table.ttlAttribute ? { timeToLiveAttribute: table.ttlAttribute } : {}),
-      globalSecondaryIndexes: table.indexes.map((index) => ({
+      ...(definition.ttlAttribute ? { timeToLiveAttribute: definition.ttlAttribute } : {}),
+    });
+    for (const index of definition.indexes) {
+      table.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: stringKey(index.partitionKey),
         ...(index.sortKey ? { sortKey: stringKey(index.sortKey) } : {}),
         projectionType: dynamodb.ProjectionType.ALL,
-      })),
-    });
+      });
+    }
+    return table;
   }
 
   /** The table ARN and each of its index ARNs, listed one by one (no `index/*`). */

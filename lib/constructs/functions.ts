@@ -4,7 +4,7 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -31,7 +31,7 @@ import {
 import type { Data } from './data';
 import type { Queues } from './queues';
 import type { Storage } from './storage';
-import { pascal, Registry, removalPolicyFor } from './support';
+import { logRetention, pascal, Registry, removalPolicyFor } from './support';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -43,17 +43,6 @@ export function packageVersion(): string {
   throw new Error('package.json has no version');
 }
 
-const RETENTION: Readonly<Record<StageSettings['logRetentionDays'], logs.RetentionDays>> = {
-  7: logs.RetentionDays.ONE_WEEK,
-  30: logs.RetentionDays.ONE_MONTH,
-  90: logs.RetentionDays.THREE_MONTHS,
-  365: logs.RetentionDays.ONE_YEAR,
-};
-
-export function logRetention(settings: StageSettings): logs.RetentionDays {
-  return RETENTION[settings.logRetentionDays];
-}
-
 export interface FunctionsProps {
   readonly settings: StageSettings;
   readonly key: kms.IKey;
@@ -63,7 +52,7 @@ export interface FunctionsProps {
   readonly platformOrgId: string;
   /** The shared function list (tests may pass variants). */
   readonly definitions: readonly FunctionDefinition[];
-  /** The shared route table: a function's routes decide whether it needs the JWT secret or backups. */
+  /** The shared route table: a function serving backup routes gets the backup bucket. */
   readonly routes: readonly RouteDefinition[];
 }
 
@@ -76,9 +65,9 @@ export interface DeployedFunction {
 
 /**
  * One Lambda function per entry of the shared function list, each with its own role whose
- * statements are derived from the definition: its tables, its queues, the CMK, its own log group,
- * and the JWT secret or the backup bucket when its routes need them. No managed policies, no
- * wildcard actions.
+ * statements are derived from the definition: its tables, its queues, the CMK, its own log
+ * group, the JWT secret when the definition reads it, the backup bucket when its routes serve
+ * backups. No managed policies, no wildcard actions.
  */
 export class Functions extends Construct {
   readonly functions = new Registry<FunctionId, DeployedFunction>('function');
@@ -131,6 +120,7 @@ export class Functions extends Construct {
         target: 'node22',
         format: OutputFormat.CJS,
         forceDockerBundling: false,
+        logLevel: LogLevel.WARNING,
       },
     });
     Validations.of(fn).acknowledge({

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -44,10 +44,6 @@ export class Queues extends Construct {
     const dlq = new sqs.Queue(this, `${name}Dlq`, {
       ...common,
       retentionPeriod: Duration.days(definition.dlqRetentionDays),
-    });
-    Validations.of(dlq).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: `This is the dead-letter queue of the ${definition.id} queue; failed messages end here and the DLQ alarm pages on-call, so it has no dead-letter queue of its own.`,
     });
     const queue = new sqs.Queue(this, name, {
       ...common,

@@ -26,14 +26,8 @@ export class Storage extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(props.settings.logRetentionDays) }],
       removalPolicy,
-    });
-    Validations.of(this.accessLogBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This bucket is the server-access-log target of the backup bucket; logging its own access would log into itself or need a third bucket with the same finding.',
     });
 
     this.backupBucket = new s3.Bucket(this, 'Backups', {

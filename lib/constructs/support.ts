@@ -1,4 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { StageSettings } from '../definitions/stages';
 
 /** `rateLimits` -> `RateLimits`: construct ids and output names from definition ids. */
@@ -30,4 +31,16 @@ export class Registry<K extends string, V> {
 /** Protected stages keep their data when a resource leaves the stack; the others clean up. */
 export function removalPolicyFor(settings: StageSettings): RemovalPolicy {
   return settings.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+}
+
+const RETENTION: Readonly<Record<StageSettings['logRetentionDays'], logs.RetentionDays>> = {
+  7: logs.RetentionDays.ONE_WEEK,
+  30: logs.RetentionDays.ONE_MONTH,
+  90: logs.RetentionDays.THREE_MONTHS,
+  365: logs.RetentionDays.ONE_YEAR,
+};
+
+/** Log retention of the stage, for every log group of the stack. */
+export function logRetention(settings: StageSettings): logs.RetentionDays {
+  return RETENTION[settings.logRetentionDays];
 }

@@ -1,0 +1,324 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import {
+  COMMON_ENV_VARS,
+  FUNCTIONS,
+  type FunctionDefinition,
+  QUEUES,
+  TABLES,
+  tableDefinition,
+} from '../../lib/definitions/resources';
+import { ROUTES, type RouteDefinition } from '../../lib/definitions/routes';
+import { STAGE_SETTINGS } from '../../lib/definitions/stages';
+import type { AdsEngineerStack } from '../../lib/stack';
+import {
+  asArray,
+  buildStack,
+  type CfnResource,
+  type Json,
+  logicalId,
+  properties,
+  referencedIds,
+  resource,
+  resources,
+  type Statement,
+  statementsOf,
+  synthesize,
+} from './build';
+
+/** The action sets the brief fixes for each access mode (independent of lib/constructs/access.ts). */
+const READ = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:BatchGetItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+];
+const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const TABLE_MODES = { read: READ, write: WRITE, readWrite: [...READ, ...WRITE] };
+const QUEUE_MODES = {
+  send: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+  consume: [
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:ChangeMessageVisibility',
+    'sqs:GetQueueAttributes',
+  ],
+  inspect: ['sqs:GetQueueAttributes'],
+};
+const KMS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
+const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+const sorted = (values: readonly string[]) => [...new Set(values)].sort();
+
+let dev: ReturnType<typeof synthesize>;
+let prod: ReturnType<typeof synthesize>;
+
+beforeAll(() => {
+  dev = synthesize('dev', {}, { bundle: true });
+  prod = synthesize('prod');
+});
+
+/** Every statement of every policy attached to the function's role, and the role itself. */
+function roleOf(built: { stack: AdsEngineerStack; template: Template }, definition: FunctionDefinition) {
+  const deployed = built.stack.functions.functions.get(definition.id);
+  const roleId = logicalId(built.stack, deployed.role);
+  const role: CfnResource = resource(built.template, roleId);
+  const policies = Object.values(resources(built.template, 'AWS::IAM::Policy')).filter((policy) =>
+    asArray(policy.Properties?.Roles).some((ref) => JSON.stringify(ref) === JSON.stringify({ Ref: roleId })),
+  );
+  const inline = asArray(role.Properties?.Policies).map(
+    (p) => (p as { PolicyDocument: Json }).PolicyDocument,
+  );
+  const documents = [...policies.map((p) => p.Properties?.PolicyDocument), ...inline];
+  const statements = documents.flatMap((doc) => statementsOf(doc));
+  return { roleId, role, statements, deployed };
+}
+
+function actionsOn(statements: Statement[], id: string): string[] {
+  return statements.filter((s) => referencedIds(s.Resource).has(id)).flatMap((s) => asArray(s.Action));
+}
+
+describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, definition) => {
+  test('runs nodejs22.x on arm64 with its memory, timeout and own log group', () => {
+    const { stack, template } = dev;
+    const deployed = stack.functions.functions.get(id);
+    const fn = resources(template)[logicalId(stack, deployed.fn)];
+    expect(fn?.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: definition.memoryMb,
+      Timeout: definition.timeoutSeconds,
+      LoggingConfig: { LogGroup: { Ref: logicalId(stack, deployed.logGroup) } },
+    });
+    for (const [built, stage] of [
+      [dev, 'dev'],
+      [prod, 'prod'],
+    ] as const) {
+      const logGroup = resources(built.template)[
+        logicalId(built.stack, built.stack.functions.functions.get(id).logGroup)
+      ];
+      expect(logGroup?.Properties?.RetentionInDays).toBe(STAGE_SETTINGS[stage].logRetentionDays);
+    }
+  });
+
+  test('environment: stage, version, Powertools, and exactly its own tables and queues', () => {
+    const { stack, template } = dev;
+    const fn = properties(template, logicalId(stack, stack.functions.functions.get(id).fn));
+    const variables = (fn.Environment as { Variables: Record<string, Json> }).Variables;
+    expect(variables).toMatchObject({
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'adsengineer',
+      POWERTOOLS_METRICS_NAMESPACE: 'AdsEngineer',
+      POWERTOOLS_LOG_LEVEL: STAGE_SETTINGS.dev.logLevel,
+      STAGE: 'dev',
+      APP_VERSION: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      PLATFORM_ORG_ID: 'platform',
+      [COMMON_ENV_VARS.kmsKeyId]: { 'Fn::GetAtt': [logicalId(stack, stack.keys.key), 'Arn'] },
+    });
+    for (const table of TABLES) {
+      const expected = definition.tables[table.id]
+        ? { Ref: logicalId(stack, stack.data.tables.get(table.id)) }
+        : undefined;
+      expect(variables[table.envVar]).toEqual(expected);
+    }
+    for (const queue of QUEUES) {
+      const pair = stack.queues.queues.get(queue.id);
+      const has = definition.queues[queue.id] !== undefined;
+      expect(variables[queue.envVar]).toEqual(has ? { Ref: logicalId(stack, pair.queue) } : undefined);
+      expect(variables[queue.dlqEnvVar]).toEqual(has ? { Ref: logicalId(stack, pair.dlq) } : undefined);
+    }
+    expect(variables[COMMON_ENV_VARS.jwtSecretArn]).toEqual(
+      definition.jwtSecret ? { Ref: logicalId(stack, stack.storage.jwtSecret) } : undefined,
+    );
+  });
+
+  test('its own role: no managed policies, no wildcard action', () => {
+    const { role, statements } = roleOf(dev, definition);
+    expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties?.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [{ Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    });
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      expect(statement.Effect).toBe('Allow');
+      for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
+    }
+    const others = FUNCTIONS.filter((f) => f.id !== id).map((f) => roleOf(dev, f).roleId);
+    expect(others).not.toContain(roleOf(dev, definition).roleId);
+  });
+
+  test('its policy references only its log group, the CMK, its tables, its queues and its secret', () => {
+    const { stack } = dev;
+    const { statements, deployed } = roleOf(dev, definition);
+    const referenced = new Set<string>();
+    for (const statement of statements) referencedIds(statement.Resource, referenced);
+
+    const expected = new Set<string>([logicalId(stack, deployed.logGroup), logicalId(stack, stack.keys.key)]);
+    for (const tableId of Object.keys(definition.tables) as (keyof typeof definition.tables)[]) {
+      expected.add(logicalId(stack, stack.data.tables.get(tableId)));
+    }
+    for (const [queueId, mode] of Object.entries(definition.queues) as [
+      keyof typeof definition.queues,
+      keyof typeof QUEUE_MODES,
+    ][]) {
+      const pair = stack.queues.queues.get(queueId);
+      expected.add(logicalId(stack, pair.queue));
+      if (mode === 'inspect') expected.add(logicalId(stack, pair.dlq));
+    }
+    if (definition.jwtSecret) expected.add(logicalId(stack, stack.storage.jwtSecret));
+    expect(sorted([...referenced])).toEqual(sorted([...expected]));
+  });
+
+  test('actions per resource follow the access mode in its definition', () => {
+    const { stack } = dev;
+    const { statements, deployed } = roleOf(dev, definition);
+    expect(sorted(actionsOn(statements, logicalId(stack, deployed.logGroup)))).toEqual(sorted(LOGS));
+    expect(sorted(actionsOn(statements, logicalId(stack, stack.keys.key)))).toEqual(sorted(KMS));
+    for (const [tableId, mode] of Object.entries(definition.tables) as [
+      keyof typeof definition.tables,
+      keyof typeof TABLE_MODES,
+    ][]) {
+      const tableLogicalId = logicalId(stack, stack.data.tables.get(tableId));
+      expect(sorted(actionsOn(statements, tableLogicalId))).toEqual(sorted(TABLE_MODES[mode]));
+      const resourcesOfTable = statements
+        .filter((s) => referencedIds(s.Resource).has(tableLogicalId))
+        .flatMap((s) => asArray(s.Resource));
+      for (const index of tableDefinition(tableId).indexes) {
+        expect(resourcesOfTable).toContainEqual({
+          'Fn::Join': ['', [{ 'Fn::GetAtt': [tableLogicalId, 'Arn'] }, `/index/${index.name}`]],
+        });
+      }
+      expect(JSON.stringify(resourcesOfTable)).not.toContain('index/*');
+    }
+    for (const [queueId, mode] of Object.entries(definition.queues) as [
+      keyof typeof definition.queues,
+      keyof typeof QUEUE_MODES,
+    ][]) {
+      const pair = stack.queues.queues.get(queueId);
+      expect(sorted(actionsOn(statements, logicalId(stack, pair.queue)))).toEqual(sorted(QUEUE_MODES[mode]));
+      if (mode === 'inspect') {
+        expect(sorted(actionsOn(statements, logicalId(stack, pair.dlq)))).toEqual(['sqs:GetQueueAttributes']);
+      }
+    }
+    if (definition.jwtSecret) {
+      expect(actionsOn(statements, logicalId(stack, stack.storage.jwtSecret))).toEqual([
+        'secretsmanager:GetSecretValue',
+      ]);
+    }
+  });
+});
+
+test('no policy attached to any function role has a wildcard action', () => {
+  const roleIds = new Set(FUNCTIONS.map((f) => roleOf(dev, f).roleId));
+  for (const policy of Object.values(resources(dev.template, 'AWS::IAM::Policy'))) {
+    const attached = asArray(policy.Properties?.Roles).some((ref) =>
+      roleIds.has((ref as { Ref: string }).Ref),
+    );
+    if (!attached) continue;
+    const statements = statementsOf(policy.Properties?.PolicyDocument);
+    for (const statement of statements) {
+      for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
+    }
+  }
+});
+
+test('each queue with a consumer feeds it in batches with partial batch failures', () => {
+  const consumed = QUEUES.filter((q) => q.consumer);
+  dev.template.resourceCountIs('AWS::Lambda::EventSourceMapping', consumed.length);
+  for (const queue of consumed) {
+    const consumer = queue.consumer;
+    if (!consumer) continue;
+    dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: {
+        'Fn::GetAtt': [logicalId(dev.stack, dev.stack.queues.queues.get(queue.id).queue), 'Arn'],
+      },
+      FunctionName: { Ref: logicalId(dev.stack, dev.stack.functions.functions.get(consumer.functionId).fn) },
+      BatchSize: consumer.batchSize,
+      MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  }
+});
+
+test('every function is bundled by the local esbuild into a minified CJS file with a source map', () => {
+  for (const definition of FUNCTIONS) {
+    const fn = dev.stack.functions.functions.get(definition.id).fn;
+    const code = (fn.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty;
+    expect(code.s3Key).toMatch(/\.zip$/);
+    const assetPath = fn.node
+      .findAll()
+      .map((c) => (c as { assetPath?: string }).assetPath)
+      .find((p): p is string => typeof p === 'string');
+    expect(assetPath).toBeDefined();
+    const dir = path.join(dev.app.outdir, assetPath ?? '');
+    expect(existsSync(path.join(dir, 'index.js'))).toBe(true);
+    expect(existsSync(path.join(dir, 'index.js.map'))).toBe(true);
+    expect(statSync(path.join(dir, 'index.js')).size).toBeLessThan(300 * 1024);
+  }
+  dev.template.allResourcesProperties('AWS::Lambda::Function', {
+    Code: { S3Key: Match.stringLikeRegexp('^[0-9a-f]{64}\\.zip$') },
+  });
+});
+
+describe('a function serving backup routes', () => {
+  const backupRoute: RouteDefinition = {
+    method: 'POST',
+    path: '/api/v1/admin/backups',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    minRole: 'admin',
+    summary: 'Start a backup',
+  };
+  let variant: { stack: AdsEngineerStack; template: Template };
+  beforeAll(() => {
+    variant = synthesize('dev', { definitions: { routes: [...ROUTES, backupRoute] } });
+  });
+
+  test('gets the bucket, the backup key id and object access below backups/ only', () => {
+    const { stack, template } = variant;
+    const admin = FUNCTIONS.find((f) => f.id === 'admin');
+    if (!admin) throw new Error('no admin function');
+    const { statements } = roleOf(variant, admin);
+    const bucketId = logicalId(stack, stack.storage.backupBucket);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/backups/*']] },
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['backups/*'] } },
+      }),
+    );
+    const fn = resources(template)[logicalId(stack, stack.functions.functions.get('admin').fn)];
+    expect(fn?.Properties?.Environment).toMatchObject({
+      Variables: {
+        [COMMON_ENV_VARS.backupBucket]: { Ref: bucketId },
+        [COMMON_ENV_VARS.backupKmsKeyId]: { 'Fn::GetAtt': [logicalId(stack, stack.keys.key), 'Arn'] },
+      },
+    });
+  });
+
+  test('other functions get no backup access', () => {
+    const bucketId = logicalId(variant.stack, variant.stack.storage.backupBucket);
+    for (const definition of FUNCTIONS.filter((f) => f.id !== 'admin')) {
+      const { statements } = roleOf(variant, definition);
+      for (const statement of statements) expect(referencedIds(statement.Resource).has(bucketId)).toBe(false);
+    }
+  });
+});
+
+test('a consumer whose definition does not declare consume is refused at synth', () => {
+  const worker = FUNCTIONS.find((f) => f.id === 'webhookWorker');
+  if (!worker) throw new Error('no webhookWorker function');
+  expect(() =>
+    buildStack('dev', { definitions: { functions: [{ ...worker, queues: {} }], routes: [] } }),
+  ).toThrow(/does not declare queues\.webhooks = 'consume'/);
+});
