@@ -50,6 +50,7 @@ export async function benchBundles(runs = 7): Promise<void> {
       target: BUNDLING.target,
       minify: BUNDLING.minify,
       sourcemap: BUNDLING.sourceMap ? 'external' : false,
+      sourcesContent: BUNDLING.sourcesContent,
       external: [...BUNDLING.externalModules],
       outfile,
       logLevel: 'error',

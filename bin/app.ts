@@ -6,7 +6,8 @@ import { AdsEngineerStack } from '../lib/stack';
 
 /**
  * The CDK app: `cdk synth|deploy -c stage=<dev|staging|prod>`. Optional context:
- * `pagerDutyUrl`, `warningWebhookUrl`, `platformOrgId`, `apiTracing=true`.
+ * `pagerDutyUrl`, `warningWebhookUrl`, `platformOrgId`, `apiTracing=true`, `cognito=true`
+ * (create a user pool) or `cognitoUserPoolId` (use one), `cognitoClientIds`, `cognitoDomainPrefix`.
  */
 const app = new App();
 const stage = parseStage(app.node.tryGetContext('stage'));
@@ -28,6 +29,12 @@ new AdsEngineerStack(app, `AdsEngineer-${stage}`, {
   ...(warningWebhookUrl ? { warningWebhookUrl } : {}),
   ...(platformOrgId ? { platformOrgId } : {}),
   apiTracing: context('apiTracing') === 'true',
+  cognito: context('cognito') === 'true' || app.node.tryGetContext('cognito') === true,
+  ...(context('cognitoUserPoolId') ? { cognitoUserPoolId: context('cognitoUserPoolId') } : {}),
+  ...(context('cognitoClientIds')
+    ? { cognitoClientIds: (context('cognitoClientIds') ?? '').split(',') }
+    : {}),
+  ...(context('cognitoDomainPrefix') ? { cognitoDomainPrefix: context('cognitoDomainPrefix') } : {}),
 });
 
 // cdk-nag 3.x is a policy-validation plugin: an unacknowledged finding fails the synth.

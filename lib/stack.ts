@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { Api } from './constructs/api';
 import { Data } from './constructs/data';
 import { Functions } from './constructs/functions';
+import { Identity } from './constructs/identity';
 import { Keys } from './constructs/keys';
 import { Monitoring } from './constructs/monitoring';
 import { Queues } from './constructs/queues';
@@ -19,6 +20,13 @@ export interface AdsEngineerStackProps extends StackProps {
   /** PagerDuty integration URL; absent, the stack reads SSM `/adsengineer/<stage>/pagerduty-url`. */
   readonly pagerDutyUrl?: string;
   readonly warningWebhookUrl?: string;
+  /** Create a Cognito user pool (with the machine-to-machine resource server) and accept its tokens. */
+  readonly cognito?: boolean;
+  /** Or accept the access tokens of an existing pool. */
+  readonly cognitoUserPoolId?: string;
+  /** Restrict accepted Cognito tokens to these app clients. */
+  readonly cognitoClientIds?: readonly string[];
+  readonly cognitoDomainPrefix?: string;
   /** X-Ray tracing on the API stage. */
   readonly apiTracing?: boolean;
   /** The shared function list and route table; tests pass variants, the app never does. */
@@ -37,6 +45,7 @@ export class AdsEngineerStack extends Stack {
   readonly functions: Functions;
   readonly api: Api;
   readonly monitoring: Monitoring;
+  readonly identity?: Identity;
 
   constructor(scope: Construct, id: string, props: AdsEngineerStackProps) {
     super(scope, id, {
@@ -51,6 +60,13 @@ export class AdsEngineerStack extends Stack {
     this.data = new Data(this, 'Data', { settings, key });
     this.queues = new Queues(this, 'Queues', { settings, key });
     this.storage = new Storage(this, 'Storage', { settings, key });
+    if (props.cognito) {
+      this.identity = new Identity(this, 'Identity', {
+        settings,
+        ...(props.cognitoDomainPrefix ? { domainPrefix: props.cognitoDomainPrefix } : {}),
+      });
+    }
+    const userPoolId = this.identity?.userPool.userPoolId ?? props.cognitoUserPoolId;
     this.functions = new Functions(this, 'Functions', {
       settings,
       key,
@@ -58,6 +74,11 @@ export class AdsEngineerStack extends Stack {
       queues: this.queues,
       storage: this.storage,
       platformOrgId: props.platformOrgId ?? 'platform',
+      ...(userPoolId
+        ? {
+            cognito: { userPoolId, ...(props.cognitoClientIds ? { clientIds: props.cognitoClientIds } : {}) },
+          }
+        : {}),
       definitions: props.definitions?.functions ?? FUNCTIONS,
       routes,
     });
@@ -96,6 +117,17 @@ export class AdsEngineerStack extends Stack {
       });
     }
     new CfnOutput(this, 'BackupBucketName', { value: this.storage.backupBucket.bucketName });
+    new CfnOutput(this, 'JwtSecretArn', {
+      value: this.storage.jwtSecret.secretArn,
+      description: 'JWT_SECRET_ARN: operator commands issue tokens and rotate the secret with it',
+    });
+    if (this.identity) {
+      new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });
+      new CfnOutput(this, 'TokenEndpoint', {
+        value: `${this.identity.domain.baseUrl()}/oauth2/token`,
+        description: 'Client-credentials token endpoint for machine-to-machine clients',
+      });
+    }
     new CfnOutput(this, 'CriticalTopicArn', { value: this.monitoring.criticalTopic.topicArn });
   }
 }

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { METRICS } from '../../lib/definitions/metrics';
 import type { FunctionId } from '../../lib/definitions/resources';
 import { type RouteDefinition, routeKey, routesOf } from '../../lib/definitions/routes';
 import type { AuthContext } from './auth/context';
@@ -119,14 +120,14 @@ export function errorResult(error: unknown, requestId: string): APIGatewayProxyR
   }
   if (error instanceof ConfigurationError) {
     logger.error('Configuration error', { error });
-    metrics.addMetric('ConfigurationError', 'Count', 1);
+    metrics.addMetric(METRICS.configurationError, 'Count', 1);
     return toResult(
       json(503, errorBody('service_unavailable', 'Service temporarily unavailable', requestId)),
       requestId,
     );
   }
   logger.error('Unhandled error', { error });
-  metrics.addMetric('UnhandledError', 'Count', 1);
+  metrics.addMetric(METRICS.unhandledError, 'Count', 1);
   return toResult(json(500, errorBody('internal_error', 'An internal error occurred', requestId)), requestId);
 }
 

@@ -1,4 +1,4 @@
-import type { FunctionDefinition, QueueId, TableId } from '../definitions/resources';
+import type { FunctionDefinition, QueueId, TableAccess, TableId } from '../definitions/resources';
 import { type AuthKind, ROUTES, type RouteDefinition } from '../definitions/routes';
 
 /**
@@ -15,6 +15,7 @@ export const TABLE_ACTIONS = {
     'dynamodb:DescribeTable',
   ],
   write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+  counter: ['dynamodb:UpdateItem'],
 } as const;
 
 export const QUEUE_ACTIONS = {
@@ -36,6 +37,8 @@ export const BACKUP_BUCKET_ACTIONS = ['s3:ListBucket'] as const;
 
 /** Route auth kinds whose handlers sign or verify our own HS256 tokens: they need the JWT secret. */
 const TOKEN_AUTH: readonly AuthKind[] = ['jwt', 'apiKey', 'platformAdmin'];
+/** Routes under this path are rate limited: their function needs the rate-limit counters. */
+export const RATE_LIMITED_PREFIX = '/api/v1/';
 /** Routes under this path create and read encrypted backups in the backup bucket. */
 export const BACKUP_ROUTE_PREFIX = '/api/v1/admin/backups';
 /** Backup objects live under this key prefix; the functions' S3 grant stops there. */
@@ -60,7 +63,7 @@ export interface FunctionAccess {
   readonly backups: boolean;
 }
 
-function tableActions(mode: 'read' | 'write' | 'readWrite'): readonly string[] {
+function tableActions(mode: TableAccess): readonly string[] {
   if (mode === 'readWrite') return [...TABLE_ACTIONS.read, ...TABLE_ACTIONS.write];
   return TABLE_ACTIONS[mode];
 }
@@ -78,6 +81,12 @@ export function functionAccess(
   if (tokenRoute && definition.jwtSecret !== 'read') {
     throw new Error(
       `Function ${definition.id} serves ${tokenRoute.method} ${tokenRoute.path} (auth ${tokenRoute.auth}) but its definition lacks jwtSecret: 'read'`,
+    );
+  }
+  const limitedRoute = own.find((route) => route.path.startsWith(RATE_LIMITED_PREFIX));
+  if (limitedRoute && !definition.tables.rateLimits) {
+    throw new Error(
+      `Function ${definition.id} serves ${limitedRoute.method} ${limitedRoute.path} (rate limited) but its definition lacks tables.rateLimits: 'counter'`,
     );
   }
   return {

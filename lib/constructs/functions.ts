@@ -8,6 +8,8 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { BUNDLING } from '../definitions/bundling';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../definitions/metrics';
 import {
   COMMON_ENV_VARS,
   type FunctionDefinition,
@@ -50,6 +52,8 @@ export interface FunctionsProps {
   readonly queues: Queues;
   readonly storage: Storage;
   readonly platformOrgId: string;
+  /** A Cognito user pool whose access tokens the token-verifying functions accept too. */
+  readonly cognito?: { readonly userPoolId: string; readonly clientIds?: readonly string[] };
   /** The shared function list (tests may pass variants). */
   readonly definitions: readonly FunctionDefinition[];
   /** The shared route table: a function serving backup routes gets the backup bucket. */
@@ -113,11 +117,11 @@ export class Functions extends Construct {
       logGroup,
       environment: this.environment(access, props, version),
       bundling: {
-        minify: true,
-        sourceMap: true,
-        // Stack traces only need the mappings; embedding the sources would double the asset.
-        sourcesContent: false,
-        target: 'node22',
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourceMap,
+        sourcesContent: BUNDLING.sourcesContent,
+        target: BUNDLING.target,
+        externalModules: [...BUNDLING.externalModules],
         format: OutputFormat.CJS,
         forceDockerBundling: false,
         logLevel: LogLevel.WARNING,
@@ -207,8 +211,8 @@ export class Functions extends Construct {
   ): Record<string, string> {
     const env: Record<string, string> = {
       NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: 'adsengineer',
-      POWERTOOLS_METRICS_NAMESPACE: 'AdsEngineer',
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: props.settings.logLevel,
       APP_VERSION: version,
       [COMMON_ENV_VARS.stage]: props.settings.stage,
@@ -225,6 +229,10 @@ export class Functions extends Construct {
       env[definition.dlqEnvVar] = pair.dlq.queueUrl;
     }
     if (access.jwtSecret) env[COMMON_ENV_VARS.jwtSecretArn] = props.storage.jwtSecret.secretArn;
+    if (access.jwtSecret && props.cognito) {
+      env.COGNITO_USER_POOL_ID = props.cognito.userPoolId;
+      if (props.cognito.clientIds?.length) env.COGNITO_CLIENT_IDS = props.cognito.clientIds.join(',');
+    }
     if (access.backups) {
       env[COMMON_ENV_VARS.backupBucket] = props.storage.backupBucket.bucketName;
       env[COMMON_ENV_VARS.backupKmsKeyId] = props.key.keyArn;

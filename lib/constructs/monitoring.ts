@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { METRIC_ALARMS, METRIC_NAMESPACE, SERVICE_NAME } from '../definitions/metrics';
 import type { StageSettings } from '../definitions/stages';
 import type { Functions } from './functions';
 import type { Queues } from './queues';
@@ -74,6 +75,7 @@ export class Monitoring extends Construct {
     this.dlqAlarms(props);
     this.functionErrorAlarms(props);
     this.api5xxAlarm(props);
+    this.applicationAlarms(props);
   }
 
   /** Sends the alarm's ALARM and OK transitions to the topic of the given severity. */
@@ -127,6 +129,30 @@ export class Monitoring extends Construct {
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         },
         'critical',
+      );
+    }
+  }
+
+  /** Alarms on the functions' own metrics (lib/definitions/metrics.ts). */
+  private applicationAlarms(props: MonitoringProps): void {
+    for (const definition of METRIC_ALARMS) {
+      this.alarm(
+        `Metric${definition.metric}`,
+        {
+          metric: new cloudwatch.Metric({
+            namespace: METRIC_NAMESPACE,
+            metricName: definition.metric,
+            dimensionsMap: { service: SERVICE_NAME, stage: props.settings.stage },
+            period: Duration.minutes(5),
+            statistic: cloudwatch.Stats.SUM,
+          }),
+          alarmDescription: definition.description,
+          threshold: definition.threshold,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        },
+        definition.severity,
       );
     }
   }

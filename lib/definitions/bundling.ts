@@ -5,6 +5,8 @@
 export const BUNDLING = {
   minify: true,
   sourceMap: true,
+  /** Stack traces only need the mappings; embedding the sources would double the asset. */
+  sourcesContent: false,
   target: 'node22',
   /** The Lambda Node.js runtime ships the AWS SDK v3. */
   externalModules: ['@aws-sdk/*'],

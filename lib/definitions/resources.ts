@@ -137,6 +137,8 @@ export interface QueueDefinition {
   readonly consumer?: QueueConsumerDefinition;
 }
 
+export type TableAccess = 'read' | 'write' | 'readWrite' | 'counter';
+
 export interface FunctionDefinition {
   readonly id: FunctionId;
   /** Entry file, relative to the repository root; exports `handler`. */
@@ -144,8 +146,11 @@ export interface FunctionDefinition {
   readonly description: string;
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
-  /** Least privilege: the tables it touches and how. */
-  readonly tables: Partial<Record<TableId, 'read' | 'write' | 'readWrite'>>;
+  /**
+   * Least privilege: the tables it touches and how. `counter` is the rate limiter's single
+   * atomic UpdateItem and nothing else.
+   */
+  readonly tables: Partial<Record<TableId, TableAccess>>;
   /** Queues it sends to, consumes, or only inspects (attributes, for health). */
   readonly queues: Partial<Record<QueueId, 'send' | 'consume' | 'inspect'>>;
   /** Reads the JWT signing secret (verifies or issues tokens). */
@@ -168,7 +173,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Tenant API: token exchange and API keys',
     memoryMb: 512,
     timeoutSeconds: 10,
-    tables: { tenants: 'readWrite' },
+    tables: { tenants: 'readWrite', rateLimits: 'counter' },
     queues: {},
     jwtSecret: 'read',
   },
@@ -178,7 +183,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Platform administration: tenants and their API keys',
     memoryMb: 512,
     timeoutSeconds: 10,
-    tables: { tenants: 'readWrite' },
+    tables: { tenants: 'readWrite', rateLimits: 'counter' },
     queues: {},
     jwtSecret: 'read',
   },

@@ -9,6 +9,9 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type Role = 'viewer' | 'member' | 'admin' | 'owner';
 export const ROLES: readonly Role[] = ['viewer', 'member', 'admin', 'owner'];
 
+/** The Cognito resource server of machine-to-machine clients; one scope per role. */
+export const COGNITO_RESOURCE_SERVER_ID = 'adsengineer-api';
+
 /**
  * How a route authenticates:
  * - `none`: public.

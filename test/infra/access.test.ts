@@ -62,16 +62,31 @@ describe('functionAccess', () => {
   );
 
   test('public and signature routes need no JWT secret', () => {
-    expect(() => functionAccess(base, [route({ auth: 'none' }), route({ auth: 'signature' })])).not.toThrow();
+    const limited = { ...base, tables: { ...base.tables, rateLimits: 'counter' as const } };
+    expect(() =>
+      functionAccess(limited, [route({ auth: 'none' }), route({ auth: 'signature' })]),
+    ).not.toThrow();
+  });
+
+  test('a function serving /api/v1 routes must declare the rate-limit counters', () => {
+    expect(() => functionAccess(base, [route({ auth: 'none' })])).toThrow(
+      /lacks tables.rateLimits: 'counter'/,
+    );
+    expect(() => functionAccess(base, [route({ auth: 'none', path: '/health' })])).not.toThrow();
+    const limited = { ...base, tables: { rateLimits: 'counter' as const } };
+    expect(functionAccess(limited, [route({ auth: 'none' })]).tables).toEqual([
+      { table: 'rateLimits', actions: ['dynamodb:UpdateItem'] },
+    ]);
   });
 
   test('backup access comes with routes under the backup prefix, of this function only', () => {
-    expect(functionAccess(base, [route({ path: BACKUP_ROUTE_PREFIX })]).backups).toBe(true);
-    expect(functionAccess(base, [route({ path: `${BACKUP_ROUTE_PREFIX}/{id}` })]).backups).toBe(true);
-    expect(functionAccess(base, [route({ path: BACKUP_ROUTE_PREFIX, functionId: 'api' })]).backups).toBe(
+    const limited = { ...base, tables: { ...base.tables, rateLimits: 'counter' as const } };
+    expect(functionAccess(limited, [route({ path: BACKUP_ROUTE_PREFIX })]).backups).toBe(true);
+    expect(functionAccess(limited, [route({ path: `${BACKUP_ROUTE_PREFIX}/{id}` })]).backups).toBe(true);
+    expect(functionAccess(limited, [route({ path: BACKUP_ROUTE_PREFIX, functionId: 'api' })]).backups).toBe(
       false,
     );
-    expect(functionAccess(base, [route({ path: '/api/v1/admin/tenants' })]).backups).toBe(false);
+    expect(functionAccess(limited, [route({ path: '/api/v1/admin/tenants' })]).backups).toBe(false);
   });
 
   test('every shared function definition agrees with the shared route table', () => {

@@ -37,7 +37,12 @@ const READ = [
   'dynamodb:DescribeTable',
 ];
 const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
-const TABLE_MODES = { read: READ, write: WRITE, readWrite: [...READ, ...WRITE] };
+const TABLE_MODES = {
+  read: READ,
+  write: WRITE,
+  readWrite: [...READ, ...WRITE],
+  counter: ['dynamodb:UpdateItem'],
+};
 const QUEUE_MODES = {
   send: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
   consume: [

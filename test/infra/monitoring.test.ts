@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { METRIC_ALARMS, METRIC_NAMESPACE } from '../../lib/definitions/metrics';
 import { FUNCTIONS, QUEUES } from '../../lib/definitions/resources';
 import { STAGE_SETTINGS, type Stage } from '../../lib/definitions/stages';
 import type { AdsEngineerStack } from '../../lib/stack';
@@ -131,10 +132,11 @@ describe.each(['dev', 'prod'] as const)('monitoring in %s', (stage) => {
     });
   });
 
-  test('every baseline alarm notifies the critical topic on ALARM and on OK', () => {
+  test('every baseline and critical metric alarm notifies the critical topic on ALARM and on OK', () => {
     const { template } = get(stage);
     const { critical } = topicRefs(stage);
-    const baseline = QUEUES.length + FUNCTIONS.length + 1;
+    const criticalMetrics = METRIC_ALARMS.filter((a) => a.severity === 'critical').length;
+    const baseline = QUEUES.length + FUNCTIONS.length + 1 + criticalMetrics;
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
     const toCritical = alarms.filter(
       (a) => JSON.stringify(a.Properties?.AlarmActions) === JSON.stringify([critical]),
@@ -182,4 +184,27 @@ test('alarms added later through the helper go to the topic of their severity', 
     AlarmActions: [warning],
     OKActions: [warning],
   });
+});
+
+describe('application metric alarms', () => {
+  test.each(METRIC_ALARMS.map((a) => [a.metric, a] as const))(
+    '%s alarms on the metric the functions emit, to its severity topic',
+    (_name, definition) => {
+      const { template } = get('prod');
+      const { critical, warning } = topicRefs('prod');
+      const topic = definition.severity === 'critical' ? critical : warning;
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRIC_NAMESPACE,
+        MetricName: definition.metric,
+        Dimensions: [
+          { Name: 'service', Value: 'adsengineer' },
+          { Name: 'stage', Value: 'prod' },
+        ],
+        Statistic: 'Sum',
+        Threshold: definition.threshold,
+        AlarmActions: [topic],
+        OKActions: [topic],
+      });
+    },
+  );
 });

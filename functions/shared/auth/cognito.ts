@@ -12,13 +12,12 @@ import {
   KidNotFoundInJwksError,
   WaitPeriodNotYetEndedJwkError,
 } from 'aws-jwt-verify/error';
-import type { Role } from '../../../lib/definitions/routes';
+import { COGNITO_RESOURCE_SERVER_ID, type Role } from '../../../lib/definitions/routes';
 import { ConfigurationError } from '../config';
 import { type AuthContext, isRole, roleRank } from './context';
 import { TokenError } from './tokens';
 
-/** Scopes of the `adsengineer-api` resource server, one per role. */
-export const RESOURCE_SERVER_ID = 'adsengineer-api';
+const RESOURCE_SERVER_ID = COGNITO_RESOURCE_SERVER_ID;
 
 export interface CognitoSettings {
   userPoolId: string;

@@ -1,3 +1,4 @@
+import { METRICS } from '../../../lib/definitions/metrics';
 import { HttpError } from '../errors';
 import { logger, metrics } from '../observability';
 import {
@@ -82,7 +83,7 @@ export class RateLimiter {
       return evaluate(scope, limit, count, window);
     } catch (error) {
       logger.error('Rate-limit store unavailable; request refused', { scope, cause: error });
-      metrics.addMetric('RateLimitStoreError', 'Count', 1);
+      metrics.addMetric(METRICS.rateLimitStoreError, 'Count', 1);
       throw unavailable(scope, limit, window.reset);
     } finally {
       clearTimeout(timer);

@@ -1,0 +1,46 @@
+/**
+ * Application metrics the functions emit (CloudWatch EMF, namespace `AdsEngineer`, dimensions
+ * `service` and `stage`) that page or warn on-call. The functions name metrics from here and the
+ * monitoring construct alarms on them, so a name cannot drift between the two. Pure data.
+ */
+export const METRIC_NAMESPACE = 'AdsEngineer';
+export const SERVICE_NAME = 'adsengineer';
+
+export const METRICS = {
+  rateLimitStoreError: 'RateLimitStoreError',
+  configurationError: 'ConfigurationError',
+  unhandledError: 'UnhandledError',
+} as const;
+
+export type MetricName = (typeof METRICS)[keyof typeof METRICS];
+
+export interface MetricAlarmDefinition {
+  readonly metric: MetricName;
+  readonly severity: 'critical' | 'warning';
+  /** Sum over 5 minutes at or above which the alarm fires. */
+  readonly threshold: number;
+  readonly description: string;
+}
+
+export const METRIC_ALARMS: readonly MetricAlarmDefinition[] = [
+  {
+    metric: METRICS.rateLimitStoreError,
+    severity: 'critical',
+    threshold: 1,
+    description:
+      'The rate-limit store failed or timed out: requests are being refused with 503 rate_limit_config_error. Check the rate-limit table and DynamoDB health.',
+  },
+  {
+    metric: METRICS.configurationError,
+    severity: 'critical',
+    threshold: 1,
+    description:
+      'A function is missing a setting (secret, table, key) and is refusing requests with 503. Check its environment and the JWT secret.',
+  },
+  {
+    metric: METRICS.unhandledError,
+    severity: 'warning',
+    threshold: 5,
+    description: 'Requests failed with 500 internal_error. Read the function logs for the request ids.',
+  },
+];
