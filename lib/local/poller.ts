@@ -31,6 +31,8 @@ export interface PollerOptions {
    */
   retryDelaySeconds: number;
   events: EventEmitter;
+  /** Calls the consumer; the queue's consumer function by default. */
+  invoker?: (event: SQSEvent) => Promise<unknown>;
 }
 
 function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
@@ -79,13 +81,10 @@ export class QueuePoller {
   }
 
   private async run(): Promise<void> {
-    const { sqs, queueUrl } = this.options;
-    const attrs = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    const arn = attrs.Attributes?.QueueArn ?? queueUrl;
+    let arn: string | undefined;
     while (this.running) {
       try {
+        arn ??= await this.queueArn();
         await this.pollOnce(arn);
       } catch (error) {
         if (!this.running) break;
@@ -93,6 +92,15 @@ export class QueuePoller {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+  }
+
+  private async queueArn(): Promise<string> {
+    const { sqs, queueUrl } = this.options;
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+      { abortSignal: this.abort.signal },
+    );
+    return attrs.Attributes?.QueueArn ?? queueUrl;
   }
 
   private async pollOnce(queueArn: string): Promise<void> {
@@ -119,7 +127,8 @@ export class QueuePoller {
       failedIds: [],
     };
     try {
-      const result = (await invoke(consumer.functionId, event, region)) as SQSBatchResponse | undefined;
+      const call = this.options.invoker ?? ((e: SQSEvent) => invoke(consumer.functionId, e, region));
+      const result = (await call(event)) as SQSBatchResponse | undefined;
       report.failedIds = (result?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
     } catch (error) {
       report.failedIds = [...report.messageIds];

@@ -2,6 +2,7 @@ import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/c
 import { resetClients } from '../../functions/shared/aws';
 import { serializeEnvelope } from '../../functions/shared/envelope';
 import { resetEmulator } from '../../lib/local/emulator';
+import { MAX_BODY_BYTES } from '../../lib/local/gateway';
 import type { BatchReport } from '../../lib/local/poller';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { emulatorUrl } from '../support/emulator';
@@ -72,6 +73,16 @@ describe('the local stack over HTTP', () => {
         request_id: requestId,
       });
     }
+  });
+
+  it('refuses a body over the API Gateway limit with 413 before any handler runs', async () => {
+    const res = await fetch(`${stack.url}/api/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: Buffer.alloc(MAX_BODY_BYTES + 1, 0x20),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: 'payload_too_large' });
   });
 
   it('delivers a queued message to its consumer, which deletes it', async () => {

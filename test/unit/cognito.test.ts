@@ -1,4 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
+import {
+  FetchError,
+  JwtInvalidAudienceError,
+  JwtInvalidSignatureAlgorithmError,
+  JwtInvalidSignatureError,
+  JwtParseError,
+  JwtWithoutValidKidError,
+  KidNotFoundInJwksError,
+  WaitPeriodNotYetEndedJwkError,
+} from 'aws-jwt-verify/error';
 import { exportJWK, SignJWT } from 'jose';
 import {
   authFromCognitoClaims,
@@ -6,8 +16,10 @@ import {
   cognitoIssuer,
   cognitoSettings,
   createCognitoAuthenticator,
+  mapCognitoError,
 } from '../../functions/shared/auth/cognito';
 import { TokenError } from '../../functions/shared/auth/tokens';
+import { ConfigurationError } from '../../functions/shared/config';
 
 const POOL = 'eu-west-1_TestPool1';
 const ISS = cognitoIssuer(POOL);
@@ -101,5 +113,25 @@ describe('Cognito access tokens', () => {
     expect(claimedIssuer('garbage')).toBeUndefined();
     expect(claimedIssuer('a.!!!.c')).toBeUndefined();
     expect(() => authFromCognitoClaims({ sub: 's', org_id: 't', role: 'root' })).toThrow(TokenError);
+  });
+});
+
+describe('mapCognitoError', () => {
+  it('maps each verifier failure to one contract message, and an unreachable JWKS to 503', () => {
+    const message = (e: unknown) => mapCognitoError(e).message;
+    expect(message(new JwtInvalidAudienceError('aud', 'x', 'y'))).toBe('Invalid token audience');
+    expect(message(new JwtInvalidSignatureError('sig'))).toBe('Invalid token signature');
+    expect(message(new KidNotFoundInJwksError('kid'))).toBe('Invalid token signature');
+    expect(message(new WaitPeriodNotYetEndedJwkError('wait'))).toBe('Invalid token signature');
+    expect(message(new JwtWithoutValidKidError('kid'))).toBe('Invalid token signature');
+    expect(message(new JwtInvalidSignatureAlgorithmError('alg', 'HS256', 'RS256'))).toBe(
+      'Invalid token format',
+    );
+    expect(message(new JwtParseError('parse'))).toBe('Invalid token format');
+    expect(message(new Error('anything else'))).toBe('Invalid token format');
+    const unreachable = mapCognitoError(new FetchError('https://cognito-idp.example/jwks', 'ENOTFOUND'));
+    expect(unreachable).toBeInstanceOf(ConfigurationError);
+    const same = new TokenError('expired');
+    expect(mapCognitoError(same)).toBe(same);
   });
 });

@@ -80,7 +80,8 @@ export function authFromCognitoClaims(payload: Record<string, unknown>): AuthCon
   return { tenantId, role, subject, method: 'cognito' };
 }
 
-function mapError(error: unknown): Error {
+/** Maps aws-jwt-verify errors to the contract's token failures; an unreachable JWKS fails closed. */
+export function mapCognitoError(error: unknown): Error {
   if (error instanceof TokenError) return error;
   if (error instanceof JwtExpiredError) return new TokenError('expired');
   if (error instanceof JwtInvalidIssuerError) return new TokenError('issuer');
@@ -124,7 +125,7 @@ export function createCognitoAuthenticator(settings: CognitoSettings): CognitoAu
         const payload = (await verifier.verify(token)) as unknown as Record<string, unknown>;
         return authFromCognitoClaims(payload);
       } catch (error) {
-        throw mapError(error);
+        throw mapCognitoError(error);
       }
     },
     cacheJwks(jwks) {

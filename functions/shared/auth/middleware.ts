@@ -5,7 +5,13 @@ import type { RequestContext } from '../http';
 import { metrics } from '../observability';
 import { ApiKeyError, authenticateApiKey } from '../tenancy/api-keys';
 import { DynamoTenantStore } from '../tenancy/dynamo-store';
-import { claimedIssuer, cognitoSettings, createCognitoAuthenticator } from './cognito';
+import type { TenantStore } from '../tenancy/model';
+import {
+  type CognitoAuthenticator,
+  claimedIssuer,
+  cognitoSettings,
+  createCognitoAuthenticator,
+} from './cognito';
 import { type AuthContext, hasRole, isPlatformAdmin } from './context';
 import { loadKeyring } from './keyring';
 import { TOKEN_MESSAGES, TokenError, verifyToken } from './tokens';
@@ -16,24 +22,26 @@ export interface Authenticator {
   apiKey(key: string): Promise<AuthContext>;
 }
 
+function cognitoFromEnv(): CognitoAuthenticator | undefined {
+  const settings = cognitoSettings();
+  return settings ? createCognitoAuthenticator(settings) : undefined;
+}
+
 /**
  * Our HS256 tokens, and, when a Cognito user pool is configured, its access tokens: a token that
  * claims the pool as issuer goes to the Cognito verifier (RS256 against the pool's JWKS), every
  * other token to the HS256 verifier. Each path verifies fully; the claimed issuer only routes.
  */
-export function defaultAuthenticator(): Authenticator {
-  let store: DynamoTenantStore | undefined;
-  const settings = cognitoSettings();
-  const cognito = settings ? createCognitoAuthenticator(settings) : undefined;
+export function defaultAuthenticator(
+  cognito: CognitoAuthenticator | undefined = cognitoFromEnv(),
+  store: TenantStore = new DynamoTenantStore(),
+): Authenticator {
   return {
     bearer: async (token) => {
       if (cognito && claimedIssuer(token) === cognito.issuer) return cognito.verify(token);
       return verifyToken(token, await loadKeyring());
     },
-    apiKey: (key) => {
-      store ??= new DynamoTenantStore();
-      return authenticateApiKey(store, key);
-    },
+    apiKey: (key) => authenticateApiKey(store, key),
   };
 }
 

@@ -1,0 +1,121 @@
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { queueDefinition } from '../../lib/definitions/resources';
+import { EmulatorUnavailableError, isReachable, startEmulator, useEmulator } from '../../lib/local/emulator';
+import { type BatchReport, QueuePoller } from '../../lib/local/poller';
+import { clearState, readState, writeState } from '../../lib/local/state';
+import { emulatorUrl, freshResources } from '../support/emulator';
+
+const root = path.resolve(__dirname, '..', '..');
+
+function next<T>(events: EventEmitter, name: string, timeoutMs = 15_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${name} event`)), timeoutMs);
+    events.once(name, (value: T) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+describe('local run mode parts', () => {
+  let env: Record<string, string>;
+  let sqs: SQSClient;
+  beforeAll(async () => {
+    env = await freshResources();
+    sqs = new SQSClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+  });
+  afterAll(() => sqs.destroy());
+
+  it('returns every message of a batch whose consumer throws to the queue', async () => {
+    const events = new EventEmitter();
+    const seen: SQSEvent[] = [];
+    const poller = new QueuePoller({
+      sqs,
+      queue: queueDefinition('webhooks'),
+      queueUrl: env.WEBHOOKS_QUEUE_URL as string,
+      region: 'us-east-1',
+      retryDelaySeconds: 0,
+      events,
+      invoker: async (event) => {
+        seen.push(event);
+        throw new Error('consumer crashed');
+      },
+    });
+    const sent = await sqs.send(
+      new SendMessageCommand({ QueueUrl: env.WEBHOOKS_QUEUE_URL, MessageBody: 'x' }),
+    );
+    const reported = next<BatchReport>(events, 'batch');
+    poller.start();
+    poller.start();
+    const report = await reported;
+    await poller.stop();
+    expect(report).toMatchObject({ failedIds: [sent.MessageId], error: 'consumer crashed' });
+    expect(seen[0]?.Records[0]).toMatchObject({ body: 'x', eventSource: 'aws:sqs', awsRegion: 'us-east-1' });
+    expect(seen[0]?.Records[0]?.eventSourceARN).toMatch(/^arn:aws:sqs:/);
+  });
+
+  it('reports polling errors and keeps polling', async () => {
+    const created = await sqs.send(new CreateQueueCommand({ QueueName: 'short-lived' }));
+    const events = new EventEmitter();
+    const poller = new QueuePoller({
+      sqs,
+      queue: queueDefinition('webhooks'),
+      queueUrl: `${created.QueueUrl}-missing`,
+      region: 'us-east-1',
+      retryDelaySeconds: 0,
+      events,
+    });
+    const failed = next<Error>(events, 'error');
+    poller.start();
+    expect(await failed).toBeInstanceOf(Error);
+    await poller.stop();
+  });
+
+  it('says clearly when moto cannot start or cannot be reached', async () => {
+    const held: Socket[] = [];
+    const blocker = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      await expect(startEmulator({ root, port, readyTimeoutMs: 20_000 })).rejects.toThrow(
+        EmulatorUnavailableError,
+      );
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+    await expect(useEmulator('http://127.0.0.1:9')).rejects.toThrow(
+      'No emulator answers at http://127.0.0.1:9',
+    );
+    expect(await isReachable('http://127.0.0.1:9', 200)).toBe(false);
+    const reused = await useEmulator(emulatorUrl());
+    expect(reused.started).toBe(false);
+    await reused.stop();
+    expect(await isReachable(emulatorUrl())).toBe(true);
+  });
+
+  it('writes the local state without secrets, readable only by its owner', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ae-state-')), 'stack.json');
+    expect(readState(file)).toBeUndefined();
+    writeState(
+      {
+        url: 'http://127.0.0.1:3000',
+        pid: 42,
+        env: { JWT_SECRET: 'top', AWS_SECRET_ACCESS_KEY: 'k', TABLE: 't' },
+      },
+      file,
+    );
+    expect(readState(file)).toEqual({ url: 'http://127.0.0.1:3000', pid: 42, env: { TABLE: 't' } });
+    expect(readFileSync(file, 'utf8')).not.toContain('top');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    clearState(file);
+    expect(readState(file)).toBeUndefined();
+  });
+});

@@ -1,0 +1,125 @@
+import { generateKeyPairSync } from 'node:crypto';
+import type { Request } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { exportJWK, SignJWT } from 'jose';
+import { cognitoIssuer, createCognitoAuthenticator } from '../../functions/shared/auth/cognito';
+import { parseKeyring } from '../../functions/shared/auth/keyring';
+import {
+  type Authenticator,
+  authentication,
+  defaultAuthenticator,
+} from '../../functions/shared/auth/middleware';
+import { signToken } from '../../functions/shared/auth/tokens';
+import { HttpError } from '../../functions/shared/errors';
+import type { RequestContext } from '../../functions/shared/http';
+import type { TenantStore } from '../../functions/shared/tenancy/model';
+import type { RouteDefinition } from '../../lib/definitions/routes';
+import { apiEvent, lambdaContext } from '../support/events';
+
+type Req = Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>;
+
+const route = (extra: Partial<RouteDefinition>): RouteDefinition => ({
+  method: 'GET',
+  path: '/api/v1/x',
+  functionId: 'api',
+  auth: 'jwt',
+  minRole: 'viewer',
+  summary: 'test',
+  ...extra,
+});
+
+function request(r: RouteDefinition | undefined, headers: Record<string, string> = {}): Req {
+  const context = lambdaContext() as RequestContext;
+  if (r) context.route = r;
+  return {
+    event: apiEvent({ headers }),
+    context,
+    response: null,
+    error: null,
+    internal: {},
+  } as unknown as Req;
+}
+
+async function outcome(authenticator: Authenticator, req: Req): Promise<number> {
+  try {
+    await authentication(authenticator).before?.(req);
+    return 200;
+  } catch (error) {
+    if (error instanceof HttpError) return error.status;
+    throw error;
+  }
+}
+
+const owner = { tenantId: 't', role: 'owner' as const, subject: 's', method: 'jwt' as const };
+const fixed: Authenticator = { bearer: async () => owner, apiKey: async () => owner };
+
+describe('authentication middleware rules', () => {
+  it('lets public and signature routes through without credentials', async () => {
+    expect(await outcome(fixed, request(route({ auth: 'none' })))).toBe(200);
+    expect(await outcome(fixed, request(route({ auth: 'signature' })))).toBe(200);
+  });
+
+  it('refuses a route of an unknown auth kind, and needs the route first', async () => {
+    expect(await outcome(fixed, request(route({ auth: 'magic' as never })))).toBe(403);
+    await expect(authentication(fixed).before?.(request(undefined))).rejects.toThrow(
+      'routing middleware first',
+    );
+  });
+
+  it('requires owner on a JWT route that names no minimum role', async () => {
+    const bearer = { Authorization: 'Bearer x.y.z' };
+    const member: Authenticator = { ...fixed, bearer: async () => ({ ...owner, role: 'member' }) };
+    expect(await outcome(member, request(route({ minRole: undefined }), bearer))).toBe(403);
+    expect(await outcome(fixed, request(route({ minRole: undefined }), bearer))).toBe(200);
+  });
+
+  it('reads the header whatever its case, and passes on errors that are not credential errors', async () => {
+    const broken: Authenticator = {
+      bearer: async () => {
+        throw new Error('keyring unreachable');
+      },
+      apiKey: async () => {
+        throw new Error('table unreachable');
+      },
+    };
+    await expect(
+      authentication(broken).before?.(request(route({}), { authorization: 'bearer a.b.c' })),
+    ).rejects.toThrow('keyring unreachable');
+    await expect(
+      authentication(broken).before?.(request(route({ auth: 'apiKey' }), { AUTHORIZATION: `ApiKey ae_x` })),
+    ).rejects.toThrow('table unreachable');
+    expect(await outcome(fixed, request(route({}), { Authorization: 'Bearer  two  spaces' }))).toBe(401);
+  });
+
+  it('sends tokens that claim the Cognito pool to Cognito, and the rest to HS256', async () => {
+    const pool = 'eu-west-1_RouteTest';
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const cognito = createCognitoAuthenticator({ userPoolId: pool, clientIds: [] });
+    cognito.cacheJwks({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] });
+    const secret = 'route-test-secret-0123456789-abcdefghijklmn';
+    process.env.JWT_SECRET = secret;
+    const authenticator = defaultAuthenticator(cognito, {} as TenantStore);
+    const now = Math.floor(Date.now() / 1000);
+    const cognitoToken = await new SignJWT({
+      token_use: 'access',
+      client_id: 'c',
+      iss: cognitoIssuer(pool),
+      sub: 'machine',
+      org_id: 'ten_m2m',
+      scope: 'adsengineer-api/member',
+    })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(privateKey);
+    expect(await authenticator.bearer(cognitoToken)).toEqual({
+      tenantId: 'ten_m2m',
+      role: 'member',
+      subject: 'machine',
+      method: 'cognito',
+    });
+    const ours = await signToken(parseKeyring(secret), { sub: 'u', org_id: 'ten_a', role: 'viewer' }, 60);
+    expect(await authenticator.bearer(ours)).toMatchObject({ tenantId: 'ten_a', method: 'jwt' });
+    delete process.env.JWT_SECRET;
+  });
+});

@@ -1,0 +1,42 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { platformScope } from '../../functions/shared/auth/context';
+import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
+
+/** A client answering each call with the next canned response, recording what was asked. */
+function scripted(...responses: Array<Record<string, unknown> | Error>) {
+  const calls: Array<{ name: string; input: Record<string, unknown> }> = [];
+  const client = {
+    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      calls.push({ name: command.constructor.name, input: command.input });
+      const next = responses.shift();
+      if (next instanceof Error) throw next;
+      return next ?? {};
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return { client, calls };
+}
+
+const admin = { tenantId: 'platform', role: 'admin' as const, subject: 'op', method: 'jwt' as const };
+
+describe('DynamoTenantStore against edge-case answers', () => {
+  it('reads a response without items as an empty page with no cursor', async () => {
+    const { client } = scripted({}, {});
+    const store = new DynamoTenantStore(client, 'tenants');
+    expect(await store.listTenants(10)).toEqual({ items: [], next_cursor: null });
+    expect(await store.listApiKeys(platformScope(admin, 'ten_a'))).toEqual([]);
+  });
+
+  it('treats a key found in the index but gone from the table as unknown', async () => {
+    const { client, calls } = scripted({ Items: [{ pk: 'TENANT#t', sk: 'APIKEY#k' }] }, {});
+    const store = new DynamoTenantStore(client, 'tenants');
+    expect(await store.findApiKeyByHash('abc')).toBeUndefined();
+    expect(calls.map((c) => c.name)).toEqual(['QueryCommand', 'GetCommand']);
+    expect(calls[1]?.input).toMatchObject({ ConsistentRead: true, Key: { pk: 'TENANT#t', sk: 'APIKEY#k' } });
+  });
+
+  it('passes on errors other than a failed condition when revoking', async () => {
+    const { client } = scripted(new Error('ProvisionedThroughputExceeded'));
+    const store = new DynamoTenantStore(client, 'tenants');
+    await expect(store.revokeApiKey(platformScope(admin, 't'), 'k', 'now')).rejects.toThrow('Provisioned');
+  });
+});
