@@ -1,21 +1,10 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { ROUTES } from '../../lib/definitions/routes';
 import { STAGE_SETTINGS, type Stage } from '../../lib/definitions/stages';
-import type { AdsEngineerStack } from '../../lib/stack';
-import { type Json, logicalId, properties, resources, synthesize } from './build';
+import { type Json, logicalId, properties, resources, stagesBuiltOnce } from './build';
 
-const built = new Map<Stage, { stack: AdsEngineerStack; template: Template }>();
 const stagesUnderTest: Stage[] = ['dev', 'prod'];
-
-beforeAll(() => {
-  for (const stage of stagesUnderTest) built.set(stage, synthesize(stage));
-});
-
-function get(stage: Stage) {
-  const found = built.get(stage);
-  if (!found) throw new Error(`stack ${stage} was not built`);
-  return found;
-}
+const get = stagesBuiltOnce(stagesUnderTest);
 
 /** Full path of every API Gateway resource, from its PathPart chain up to the root. */
 function resourcePaths(template: Template, restApiId: string): Map<string, string> {

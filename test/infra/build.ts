@@ -3,6 +3,7 @@ import path from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import type { RouteDefinition } from '../../lib/definitions/routes';
 import type { Stage } from '../../lib/definitions/stages';
 import { AdsEngineerStack, type AdsEngineerStackProps } from '../../lib/stack';
 
@@ -115,3 +116,34 @@ export function referencedIds(value: Json | undefined, into = new Set<string>())
 
 export const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+export interface BuiltStage {
+  readonly stack: AdsEngineerStack;
+  readonly template: Template;
+}
+
+/**
+ * Synthesizes each stage once, before the file's tests, and returns the lookup for them.
+ * Call at the top level of a test file.
+ */
+export function stagesBuiltOnce(stages: readonly Stage[]): (stage: Stage) => BuiltStage {
+  const built = new Map<Stage, BuiltStage>();
+  beforeAll(() => {
+    for (const stage of stages) built.set(stage, synthesize(stage));
+  });
+  return (stage) => {
+    const found = built.get(stage);
+    if (!found) throw new Error(`stack ${stage} was not built`);
+    return found;
+  };
+}
+
+/** A backup route for the admin function, as the backup feature will add it. */
+export const BACKUP_ROUTE: RouteDefinition = {
+  method: 'POST',
+  path: '/api/v1/admin/backups',
+  functionId: 'admin',
+  auth: 'platformAdmin',
+  minRole: 'admin',
+  summary: 'Start a backup',
+};

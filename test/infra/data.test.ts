@@ -1,22 +1,11 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { FUNCTIONS, QUEUES, TABLES } from '../../lib/definitions/resources';
 import { STAGE_SETTINGS, STAGES, type Stage } from '../../lib/definitions/stages';
-import type { AdsEngineerStack } from '../../lib/stack';
-import { asArray, logicalId, resource, synthesize, TEST_ENV } from './build';
+import { asArray, logicalId, resource, stagesBuiltOnce, TEST_ENV } from './build';
 
 const DAY = 24 * 3600;
-const built = new Map<Stage, { stack: AdsEngineerStack; template: Template }>();
 const stagesUnderTest: Stage[] = ['dev', 'prod'];
-
-beforeAll(() => {
-  for (const stage of stagesUnderTest) built.set(stage, synthesize(stage));
-});
-
-function get(stage: Stage) {
-  const found = built.get(stage);
-  if (!found) throw new Error(`stack ${stage} was not built`);
-  return found;
-}
+const get = stagesBuiltOnce(stagesUnderTest);
 
 const sslDeny = Match.objectLike({
   Effect: 'Deny',

@@ -10,11 +10,12 @@ import {
   TABLES,
   tableDefinition,
 } from '../../lib/definitions/resources';
-import { ROUTES, type RouteDefinition } from '../../lib/definitions/routes';
+import { ROUTES } from '../../lib/definitions/routes';
 import { STAGE_SETTINGS } from '../../lib/definitions/stages';
 import type { AdsEngineerStack } from '../../lib/stack';
 import {
   asArray,
+  BACKUP_ROUTE,
   buildStack,
   type CfnResource,
   type Json,
@@ -270,14 +271,7 @@ test('every function is bundled by the local esbuild into a minified CJS file wi
 });
 
 describe('a function serving backup routes', () => {
-  const backupRoute: RouteDefinition = {
-    method: 'POST',
-    path: '/api/v1/admin/backups',
-    functionId: 'admin',
-    auth: 'platformAdmin',
-    minRole: 'admin',
-    summary: 'Start a backup',
-  };
+  const backupRoute = BACKUP_ROUTE;
   let variant: { stack: AdsEngineerStack; template: Template };
   beforeAll(() => {
     variant = synthesize('dev', { definitions: { routes: [...ROUTES, backupRoute] } });
