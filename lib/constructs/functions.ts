@@ -10,6 +10,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BUNDLING } from '../definitions/bundling';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../definitions/metrics';
+import { type LimitScope, RATE_LIMIT_ENV } from '../definitions/rate-limits';
 import {
   COMMON_ENV_VARS,
   type FunctionDefinition,
@@ -219,6 +220,11 @@ export class Functions extends Construct {
       [COMMON_ENV_VARS.platformOrgId]: props.platformOrgId,
       [COMMON_ENV_VARS.kmsKeyId]: props.key.keyArn,
     };
+    if (access.tables.some((grant) => grant.table === 'rateLimits')) {
+      for (const [scope, name] of Object.entries(RATE_LIMIT_ENV) as [LimitScope, string][]) {
+        env[name] = String(props.settings.rateLimits[scope]);
+      }
+    }
     for (const grant of access.tables) {
       env[tableDefinition(grant.table).envVar] = props.data.tables.get(grant.table).tableName;
     }

@@ -1,6 +1,8 @@
 /**
  * Per-stage settings for the stack and the functions. Pure data.
  */
+import { DEFAULT_RATE_LIMITS, type LimitScope } from './rate-limits';
+
 export type Stage = 'dev' | 'staging' | 'prod';
 export const STAGES: readonly Stage[] = ['dev', 'staging', 'prod'];
 
@@ -16,7 +18,11 @@ export interface StageSettings {
   /** Share of API requests answered 5xx in 5 minutes that pages on-call (0..1). */
   readonly api5xxRateThreshold: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Requests per hour: per client IP, per webhook source, per tenant (CONTRACT.md §4). */
+  readonly rateLimits: Readonly<Record<LimitScope, number>>;
 }
+
+const CONTRACT_LIMITS = DEFAULT_RATE_LIMITS;
 
 export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
   dev: {
@@ -28,6 +34,7 @@ export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
     lambdaErrorThreshold: 5,
     api5xxRateThreshold: 0.05,
     logLevel: 'DEBUG',
+    rateLimits: CONTRACT_LIMITS,
   },
   staging: {
     stage: 'staging',
@@ -38,6 +45,7 @@ export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
     lambdaErrorThreshold: 5,
     api5xxRateThreshold: 0.05,
     logLevel: 'INFO',
+    rateLimits: CONTRACT_LIMITS,
   },
   prod: {
     stage: 'prod',
@@ -48,6 +56,7 @@ export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
     lambdaErrorThreshold: 1,
     api5xxRateThreshold: 0.01,
     logLevel: 'INFO',
+    rateLimits: CONTRACT_LIMITS,
   },
 };
 

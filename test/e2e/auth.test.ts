@@ -197,6 +197,22 @@ describe('authentication and tenancy over HTTP', () => {
       expect(await keysOf(a)).toEqual(before);
     });
 
+    it('an API key acts only for its own tenant, whatever tenant the request names', async () => {
+      const res = await call('POST', `/api/v1/auth/token?org_id=${a.id}&tenant_id=${a.id}`, {
+        authorization: `ApiKey ${b.apiKey}`,
+        headers: { 'X-Tenant-Id': a.id, 'X-Org-Id': a.id },
+        body: { tenant_id: a.id, org_id: a.id },
+      });
+      expect(res.status).toBe(200);
+      const token = res.body.access_token as string;
+      const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString());
+      expect(claims.org_id).toBe(b.id);
+      const listed = await call('GET', '/api/v1/api-keys', { token });
+      expect((listed.body.items as Array<{ id: string }>).map((k) => k.id)).not.toContain(a.apiKeyId);
+      const revoke = await call('DELETE', `/api/v1/api-keys/${a.apiKeyId}`, { token });
+      expect(revoke.status).toBe(404);
+    });
+
     it('refuses a revoked, a tampered and a malformed API key', async () => {
       const extra = await call('POST', '/api/v1/api-keys', { token: a.adminToken, body: { name: 'temp' } });
       expect(extra.status).toBe(201);

@@ -321,3 +321,27 @@ test('a consumer whose definition does not declare consume is refused at synth',
     buildStack('dev', { definitions: { functions: [{ ...worker, queues: {} }], routes: [] } }),
   ).toThrow(/does not declare queues\.webhooks = 'consume'/);
 });
+
+describe('rate limits per stage', () => {
+  test.each(FUNCTIONS.map((f) => [f.id, f] as const))(
+    '%s gets the stage limits exactly when it uses the rate-limit counters',
+    (_id, definition) => {
+      const { stack, template } = prod;
+      const fnId = logicalId(stack, stack.functions.functions.get(definition.id).fn);
+      const env =
+        (resource(template, fnId).Properties?.Environment as { Variables?: Record<string, Json> } | undefined)
+          ?.Variables ?? {};
+      const limits = STAGE_SETTINGS.prod.rateLimits;
+      if (definition.tables.rateLimits) {
+        expect(definition.tables.rateLimits).toBe('counter');
+        expect(env).toMatchObject({
+          RATE_LIMIT_IP_PER_HOUR: String(limits.ip),
+          RATE_LIMIT_SHOP_PER_HOUR: String(limits.source),
+          RATE_LIMIT_TENANT_PER_HOUR: String(limits.tenant),
+        });
+      } else {
+        expect(env.RATE_LIMIT_IP_PER_HOUR).toBeUndefined();
+      }
+    },
+  );
+});

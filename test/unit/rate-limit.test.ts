@@ -1,7 +1,6 @@
 import { HttpError } from '../../functions/shared/errors';
 import { RateLimiter, STORE_TIMEOUT_MS } from '../../functions/shared/rate-limit/limiter';
 import {
-  DEFAULT_LIMITS,
   evaluate,
   limitFor,
   rateLimitHeaders,
@@ -18,6 +17,7 @@ import {
   DynamoCounterStore,
   MemoryCounterStore,
 } from '../../functions/shared/rate-limit/store';
+import { DEFAULT_RATE_LIMITS } from '../../lib/definitions/rate-limits';
 
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
@@ -62,7 +62,7 @@ describe('limit rules', () => {
   });
 
   it('reads limits from the environment and refuses nonsense', () => {
-    expect(limitFor('ip', {})).toBe(DEFAULT_LIMITS.ip);
+    expect(limitFor('ip', {})).toBe(DEFAULT_RATE_LIMITS.ip);
     expect(limitFor('source', { RATE_LIMIT_SHOP_PER_HOUR: '50' })).toBe(50);
     expect(() => limitFor('tenant', { RATE_LIMIT_TENANT_PER_HOUR: '0' })).toThrow('positive integer');
     expect(() => limitFor('tenant', { RATE_LIMIT_TENANT_PER_HOUR: 'lots' })).toThrow('positive integer');

@@ -1,3 +1,4 @@
+import { DEFAULT_RATE_LIMITS, type LimitScope, RATE_LIMIT_ENV } from '../../../lib/definitions/rate-limits';
 import { ConfigurationError } from '../config';
 
 /**
@@ -9,24 +10,17 @@ import { ConfigurationError } from '../config';
  * A burst of up to twice the limit is possible across a window boundary; in exchange each check
  * is one atomic write and the reset time is exact.
  */
-export type LimitScope = 'ip' | 'source' | 'tenant';
 
 export const WINDOW_SECONDS = 3600;
 
-export const LIMIT_ENV: Readonly<Record<LimitScope, string>> = {
-  ip: 'RATE_LIMIT_IP_PER_HOUR',
-  source: 'RATE_LIMIT_SHOP_PER_HOUR',
-  tenant: 'RATE_LIMIT_TENANT_PER_HOUR',
-};
-
-export const DEFAULT_LIMITS: Readonly<Record<LimitScope, number>> = { ip: 100, source: 1000, tenant: 1000 };
+export type { LimitScope };
 
 export function limitFor(scope: LimitScope, env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[LIMIT_ENV[scope]];
-  if (raw === undefined || raw === '') return DEFAULT_LIMITS[scope];
+  const raw = env[RATE_LIMIT_ENV[scope]];
+  if (raw === undefined || raw === '') return DEFAULT_RATE_LIMITS[scope];
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) {
-    throw new ConfigurationError(`${LIMIT_ENV[scope]} must be a positive integer`);
+    throw new ConfigurationError(`${RATE_LIMIT_ENV[scope]} must be a positive integer`);
   }
   return value;
 }
