@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { secretsClient } from '../aws';
 import { ConfigurationError } from '../config';
+import { clearSecretCache, loadSecret, SECRET_CACHE_SECONDS } from '../secrets';
 
 /**
  * The JWT signing secrets. Tokens are signed with the current secret and carry its `kid`;
@@ -23,8 +24,8 @@ export interface Keyring {
 }
 
 export const MIN_SECRET_BYTES = 32;
-/** How long a function keeps a fetched secret before asking Secrets Manager again. */
-export const KEYRING_CACHE_SECONDS = 300;
+/** How long a function keeps the fetched secret (SECRET_CACHE_SECONDS). */
+export const KEYRING_CACHE_SECONDS = SECRET_CACHE_SECONDS;
 
 interface StoredKeyring {
   current: string;
@@ -108,7 +109,10 @@ export function rotatedValue(
   return JSON.stringify(value);
 }
 
-let cached: { keyring: Keyring; source: string; fetchedAt: number } | undefined;
+/** Where the signing secret comes from: `JWT_SECRET`, else the Secrets Manager secret `JWT_SECRET_ARN`. */
+export const JWT_SECRET_SOURCE = { plainEnv: 'JWT_SECRET', arnEnv: 'JWT_SECRET_ARN' } as const;
+
+let parsed: { value: string; keyring: Keyring } | undefined;
 
 /**
  * The keyring of this process: `JWT_SECRET` when set (local runs, tests), else the Secrets
@@ -116,29 +120,14 @@ let cached: { keyring: Keyring; source: string; fetchedAt: number } | undefined;
  * keyring: callers fail closed.
  */
 export async function loadKeyring(now: number = Date.now()): Promise<Keyring> {
-  const plain = process.env.JWT_SECRET;
-  const arn = process.env.JWT_SECRET_ARN;
-  const source = plain ? `env:${kidOf(plain)}` : `arn:${arn ?? ''}`;
-  if (cached && cached.source === source && now - cached.fetchedAt < KEYRING_CACHE_SECONDS * 1000) {
-    return cached.keyring;
-  }
-  let value: string;
-  if (plain) {
-    value = plain;
-  } else if (arn) {
-    const out = await secretsClient().send(new GetSecretValueCommand({ SecretId: arn }));
-    if (!out.SecretString) throw new ConfigurationError('JWT secret has no string value');
-    value = out.SecretString;
-  } else {
-    throw new ConfigurationError('Neither JWT_SECRET nor JWT_SECRET_ARN is set');
-  }
-  const keyring = parseKeyring(value);
-  cached = { keyring, source, fetchedAt: now };
-  return keyring;
+  const value = await loadSecret(JWT_SECRET_SOURCE, now);
+  if (parsed?.value !== value) parsed = { value, keyring: parseKeyring(value) };
+  return parsed.keyring;
 }
 
 export function clearKeyringCache(): void {
-  cached = undefined;
+  clearSecretCache();
+  parsed = undefined;
 }
 
 /**
