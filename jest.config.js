@@ -5,11 +5,12 @@
  */
 const esmOnly = ['@middy', 'jose'];
 
-/** Authentication, tenant isolation and rate limiting: the paths that must fail closed. */
+/** Authentication, tenant isolation, rate limiting and encryption: the paths that must fail closed. */
 const securityCritical = [
   './functions/shared/auth/**/*.ts',
   './functions/shared/rate-limit/**/*.ts',
   './functions/shared/tenancy/**/*.ts',
+  './functions/shared/crypto/**/*.ts',
 ];
 
 /** @type {import('jest').Config} */

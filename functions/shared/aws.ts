@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -18,6 +20,8 @@ let dynamo: DynamoDBClient | undefined;
 let documents: DynamoDBDocumentClient | undefined;
 let sqs: SQSClient | undefined;
 let secrets: SecretsManagerClient | undefined;
+let kms: KMSClient | undefined;
+let s3: S3Client | undefined;
 
 export function dynamoClient(): DynamoDBClient {
   dynamo ??= new DynamoDBClient(baseConfig());
@@ -41,12 +45,34 @@ export function secretsClient(): SecretsManagerClient {
   return secrets;
 }
 
+export function kmsClient(): KMSClient {
+  kms ??= new KMSClient(baseConfig());
+  return kms;
+}
+
+/**
+ * S3 for backup objects. A part upload carries megabytes, so its request timeout is longer than
+ * the other clients'. Path-style addressing against an emulator (no bucket subdomains there).
+ */
+export function s3Client(): S3Client {
+  s3 ??= new S3Client({
+    ...baseConfig(),
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 60_000 },
+    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL),
+  });
+  return s3;
+}
+
 /** Forget cached clients (the local runner and tests point them at a new emulator). */
 export function resetClients(): void {
   dynamo?.destroy();
   sqs?.destroy();
   secrets?.destroy();
+  kms?.destroy();
+  s3?.destroy();
   secrets = undefined;
+  kms = undefined;
+  s3 = undefined;
   dynamo = undefined;
   documents = undefined;
   sqs = undefined;
