@@ -27,3 +27,8 @@ export function newId(prefix: string, now: number = Date.now()): string {
 
 /** Ids this service issues: a short kind, an underscore, 26 base32 characters. */
 export const ID_PATTERN = /^[a-z]{2,12}_[0-9a-hjkmnp-tv-z]{26}$/;
+
+/** The prefix every id of this kind created at `ms` starts with: ids sort, and range, by time. */
+export function idTimePrefix(prefix: string, ms: number): string {
+  return `${prefix}_${encodeTime(ms).toLowerCase()}`;
+}

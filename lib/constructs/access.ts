@@ -16,6 +16,7 @@ export const TABLE_ACTIONS = {
   ],
   write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
   counter: ['dynamodb:UpdateItem'],
+  append: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'],
 } as const;
 
 export const QUEUE_ACTIONS = {
@@ -60,6 +61,7 @@ export interface FunctionAccess {
   readonly tables: readonly TableGrant[];
   readonly queues: readonly QueueGrant[];
   readonly jwtSecret: boolean;
+  readonly emailHashKey: boolean;
   readonly backups: boolean;
 }
 
@@ -97,6 +99,7 @@ export function functionAccess(
       includeDlq: mode === 'inspect',
     })),
     jwtSecret: definition.jwtSecret === 'read',
+    emailHashKey: definition.emailHashKey === 'read',
     backups: own.some((route) => route.path.startsWith(BACKUP_ROUTE_PREFIX)),
   };
 }

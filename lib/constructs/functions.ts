@@ -177,6 +177,15 @@ export class Functions extends Construct {
         }),
       );
     }
+    if (access.emailHashKey) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'EmailHashKey',
+          actions: [...SECRET_ACTIONS],
+          resources: [props.storage.emailHashKey.secretArn],
+        }),
+      );
+    }
     if (access.backups) {
       const bucket = props.storage.backupBucket;
       statements.push(
@@ -235,6 +244,7 @@ export class Functions extends Construct {
       env[definition.dlqEnvVar] = pair.dlq.queueUrl;
     }
     if (access.jwtSecret) env[COMMON_ENV_VARS.jwtSecretArn] = props.storage.jwtSecret.secretArn;
+    if (access.emailHashKey) env[COMMON_ENV_VARS.emailHashKeyArn] = props.storage.emailHashKey.secretArn;
     if (access.jwtSecret && props.cognito) {
       env.COGNITO_USER_POOL_ID = props.cognito.userPoolId;
       if (props.cognito.clientIds?.length) env.COGNITO_CLIENT_IDS = props.cognito.clientIds.join(',');

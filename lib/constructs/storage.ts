@@ -16,6 +16,7 @@ export class Storage extends Construct {
   readonly backupBucket: s3.Bucket;
   readonly accessLogBucket: s3.Bucket;
   readonly jwtSecret: secretsmanager.Secret;
+  readonly emailHashKey: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -53,6 +54,18 @@ export class Storage extends Construct {
       id: 'AwsSolutions-SMG4',
       reason:
         'JWT_SECRET rotation is operator-driven with a kid-based two-secret window (tokens name their secret in the kid header); a scheduled single-value rotation Lambda would invalidate every issued token at once.',
+    });
+
+    this.emailHashKey = new secretsmanager.Secret(this, 'EmailHashKey', {
+      description: `AdsEngineer ${props.settings.stage}: key of the keyed email hash that indexes leads and the audit trail`,
+      encryptionKey: props.key,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy,
+    });
+    Validations.of(this.emailHashKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The email hash key is the index key of every stored lead and audit record: rotating it would orphan them, so it is never rotated automatically; a rotation is a re-indexing migration.',
     });
   }
 }

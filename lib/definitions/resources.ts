@@ -6,7 +6,7 @@
 
 export type TableId = 'tenants' | 'leads' | 'conversions' | 'audit' | 'rateLimits' | 'dedup' | 'system';
 export type QueueId = 'webhooks' | 'conversions';
-export type FunctionId = 'health' | 'api' | 'admin' | 'webhookWorker';
+export type FunctionId = 'health' | 'api' | 'admin' | 'leads' | 'gdpr' | 'webhookWorker';
 
 export interface IndexDefinition {
   readonly name: string;
@@ -137,7 +137,11 @@ export interface QueueDefinition {
   readonly consumer?: QueueConsumerDefinition;
 }
 
-export type TableAccess = 'read' | 'write' | 'readWrite' | 'counter';
+/**
+ * `counter`: the rate limiter's one atomic UpdateItem. `append`: put new items and read them,
+ * never change or delete one (the audit trail).
+ */
+export type TableAccess = 'read' | 'write' | 'readWrite' | 'counter' | 'append';
 
 export interface FunctionDefinition {
   readonly id: FunctionId;
@@ -155,6 +159,8 @@ export interface FunctionDefinition {
   readonly queues: Partial<Record<QueueId, 'send' | 'consume' | 'inspect'>>;
   /** Reads the JWT signing secret (verifies or issues tokens). */
   readonly jwtSecret?: 'read';
+  /** Reads the key of the keyed email hash (looks people up by email). */
+  readonly emailHashKey?: 'read';
 }
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
@@ -186,6 +192,28 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     tables: { tenants: 'readWrite', rateLimits: 'counter' },
     queues: {},
     jwtSecret: 'read',
+  },
+  {
+    id: 'leads',
+    entry: 'functions/leads/handler.ts',
+    description: 'Leads: capture with consent, list, read, status changes (won queues conversions)',
+    memoryMb: 512,
+    timeoutSeconds: 15,
+    tables: { leads: 'readWrite', conversions: 'readWrite', audit: 'append', rateLimits: 'counter' },
+    queues: { conversions: 'send' },
+    jwtSecret: 'read',
+    emailHashKey: 'read',
+  },
+  {
+    id: 'gdpr',
+    entry: 'functions/gdpr/handler.ts',
+    description: 'Data-subject rights: export, erasure, rectification, restriction, consent, audit trail',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    tables: { leads: 'readWrite', conversions: 'readWrite', audit: 'append', rateLimits: 'counter' },
+    queues: {},
+    jwtSecret: 'read',
+    emailHashKey: 'read',
   },
   {
     id: 'webhookWorker',
@@ -255,5 +283,6 @@ export const COMMON_ENV_VARS = {
   backupKmsKeyId: 'BACKUP_KMS_KEY_ID',
   backupBucket: 'BACKUP_BUCKET',
   jwtSecretArn: 'JWT_SECRET_ARN',
+  emailHashKeyArn: 'EMAIL_HASH_KEY_ARN',
   platformOrgId: 'PLATFORM_ORG_ID',
 } as const;

@@ -177,19 +177,25 @@ async function createBucket(options: BootstrapOptions): Promise<string> {
   return name;
 }
 
-async function createJwtSecret(options: BootstrapOptions): Promise<{ arn: string }> {
+/** A generated secret, created once; an existing one is kept as it is. */
+async function createSecret(
+  options: BootstrapOptions,
+  name: string,
+  value?: string,
+): Promise<{ arn: string }> {
   const sm = new SecretsManagerClient(clientConfig(options));
-  const name = `${options.prefix}/jwt-secret`;
+  const id = `${options.prefix}/${name}`;
   try {
     try {
-      const existing = await sm.send(new GetSecretValueCommand({ SecretId: name }));
+      const existing = await sm.send(new GetSecretValueCommand({ SecretId: id }));
       if (existing.ARN) return { arn: existing.ARN };
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;
     }
-    const value = options.jwtSecret ?? randomBytes(48).toString('base64url');
-    const created = await sm.send(new CreateSecretCommand({ Name: name, SecretString: value }));
-    if (!created.ARN) throw new Error('JWT secret was not created');
+    const created = await sm.send(
+      new CreateSecretCommand({ Name: id, SecretString: value ?? randomBytes(48).toString('base64url') }),
+    );
+    if (!created.ARN) throw new Error(`secret ${id} was not created`);
     return { arn: created.ARN };
   } finally {
     sm.destroy();
@@ -204,7 +210,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<Record<strin
   env[COMMON_ENV_VARS.kmsKeyId] = keyId;
   env[COMMON_ENV_VARS.backupKmsKeyId] = keyId;
   env[COMMON_ENV_VARS.backupBucket] = await createBucket(options);
-  const secret = await createJwtSecret(options);
-  env[COMMON_ENV_VARS.jwtSecretArn] = secret.arn;
+  env[COMMON_ENV_VARS.jwtSecretArn] = (await createSecret(options, 'jwt-secret', options.jwtSecret)).arn;
+  env[COMMON_ENV_VARS.emailHashKeyArn] = (await createSecret(options, 'email-hash-key')).arn;
   return env;
 }

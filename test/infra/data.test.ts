@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { FUNCTIONS, QUEUES, TABLES } from '../../lib/definitions/resources';
 import { STAGE_SETTINGS, STAGES, type Stage } from '../../lib/definitions/stages';
-import { asArray, logicalId, resource, stagesBuiltOnce, TEST_ENV } from './build';
+import { asArray, logicalId, resource, resources, stagesBuiltOnce, TEST_ENV } from './build';
 
 const DAY = 24 * 3600;
 const stagesUnderTest: Stage[] = ['dev', 'prod'];
@@ -160,13 +160,17 @@ describe.each(stagesUnderTest)('data and messaging in %s', (stage) => {
     });
   });
 
-  test('the JWT secret is generated and encrypted with the CMK', () => {
+  test('the JWT secret and the email hash key are generated and encrypted with the CMK', () => {
     const { stack, template } = get(stage);
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      KmsKeyId: { 'Fn::GetAtt': [logicalId(stack, stack.keys.key), 'Arn'] },
-      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
-    });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    for (const secret of [stack.storage.jwtSecret, stack.storage.emailHashKey]) {
+      expect(
+        resources(template, 'AWS::SecretsManager::Secret')[logicalId(stack, secret)]?.Properties,
+      ).toMatchObject({
+        KmsKeyId: { 'Fn::GetAtt': [logicalId(stack, stack.keys.key), 'Arn'] },
+        GenerateSecretString: expect.objectContaining({ PasswordLength: 64 }),
+      });
+    }
   });
 
   test('outputs name every table and queue', () => {

@@ -43,6 +43,7 @@ const TABLE_MODES = {
   write: WRITE,
   readWrite: [...READ, ...WRITE],
   counter: ['dynamodb:UpdateItem'],
+  append: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'],
 };
 const QUEUE_MODES = {
   send: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
@@ -176,6 +177,7 @@ describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, defi
       if (mode === 'inspect') expected.add(logicalId(stack, pair.dlq));
     }
     if (definition.jwtSecret) expected.add(logicalId(stack, stack.storage.jwtSecret));
+    if (definition.emailHashKey) expected.add(logicalId(stack, stack.storage.emailHashKey));
     expect(sorted([...referenced])).toEqual(sorted([...expected]));
   });
 

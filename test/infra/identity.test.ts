@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { FUNCTIONS } from '../../lib/definitions/resources';
 import { COGNITO_RESOURCE_SERVER_ID, ROLES } from '../../lib/definitions/routes';
 import type { AdsEngineerStack } from '../../lib/stack';
 import { logicalId, resources, synthesize } from './build';
@@ -45,8 +46,8 @@ describe('Cognito user pool (context cognito=true)', () => {
     const envs = poolEnv(template);
     const withPool = Object.entries(envs).filter(([, v]) => v !== undefined);
     expect(withPool.map(([id]) => id).sort()).toEqual(
-      [stack.functions.functions.get('api').fn, stack.functions.functions.get('admin').fn]
-        .map((fn) => logicalId(stack, fn))
+      FUNCTIONS.filter((f) => f.jwtSecret === 'read')
+        .map((f) => logicalId(stack, stack.functions.functions.get(f.id).fn))
         .sort(),
     );
     for (const [, value] of withPool) expect(value).toEqual(pool);

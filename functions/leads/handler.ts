@@ -1,0 +1,101 @@
+import { actorOf } from '../shared/actor';
+import { scopeOf } from '../shared/auth/context';
+import { DynamoConversionStore } from '../shared/conversions/store';
+import { HttpError, notFound } from '../shared/errors';
+import { authOf, httpHandler, json } from '../shared/http';
+import { loadEmailHasher } from '../shared/leads/email-hash';
+import { publicLead } from '../shared/leads/model';
+import { canMove, leadsBody, listLeadsQuery, patchLeadBody } from '../shared/leads/schema';
+import { captureLeads, defaultLeadDeps, normaliseLeads } from '../shared/leads/service';
+import { DynamoLeadStore, WriteConflict } from '../shared/leads/store';
+import { conversionsForWon } from '../shared/leads/won';
+import { pageSize } from '../shared/pagination';
+import { parseJsonBody, parseWith } from '../shared/validation';
+
+const leads = new DynamoLeadStore();
+const conversions = new DynamoConversionStore();
+
+export const handler = httpHandler('leads', {
+  'POST /api/v1/leads': async (request) => {
+    const body = parseJsonBody(request, leadsBody);
+    const single = !Array.isArray(body);
+    const scope = scopeOf(authOf(request));
+    const hash = await loadEmailHasher();
+    const normalised = normaliseLeads(scope, single ? [body] : body, hash, single);
+    const result = await captureLeads(defaultLeadDeps(hash), scope, normalised, actorOf(request));
+    return json(result.stored > 0 ? 201 : 200, result);
+  },
+
+  'GET /api/v1/leads': async (request) => {
+    const query = parseWith(listLeadsQuery, request.query);
+    const page = await leads.list(scopeOf(authOf(request)), {
+      limit: pageSize(request.query.limit),
+      ...(request.query.cursor ? { cursor: request.query.cursor } : {}),
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.created_from ? { createdFrom: query.created_from } : {}),
+      ...(query.created_to ? { createdTo: query.created_to } : {}),
+    });
+    return json(200, { items: page.items.map(publicLead), next_cursor: page.next_cursor });
+  },
+
+  'GET /api/v1/leads/{id}': async (request) => {
+    const lead = await leads.get(scopeOf(authOf(request)), request.params.id ?? '');
+    if (!lead) throw notFound('Lead not found');
+    return json(200, publicLead(lead));
+  },
+
+  /**
+   * Moves a lead along its statuses. `won` queues one conversion per ad platform the lead has a
+   * click id for (with consent, unrestricted), time and order id fixed now; repeating `won` is
+   * safe and queues nothing new.
+   */
+  'PATCH /api/v1/leads/{id}': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const body = parseJsonBody(request, patchLeadBody);
+    const lead = await leads.get(scope, request.params.id ?? '');
+    if (!lead) throw notFound('Lead not found');
+    const status = body.status ?? lead.status;
+    if (status !== lead.status && !canMove(lead.status, status)) {
+      throw new HttpError(409, 'conflict', `A lead cannot move from ${lead.status} to ${status}`);
+    }
+    const now = new Date();
+    const updated = {
+      ...lead,
+      status,
+      ...(body.value !== undefined ? { value: body.value } : {}),
+      ...(body.currency ? { currency: body.currency } : {}),
+      updated_at: now.toISOString(),
+      version: lead.version + 1,
+    };
+    try {
+      await leads.update(scope, updated, lead.version);
+    } catch (error) {
+      if (error instanceof WriteConflict) {
+        throw new HttpError(
+          409,
+          'conflict',
+          'The lead was changed by another request; read it and try again',
+        );
+      }
+      throw error;
+    }
+    const queued = [];
+    if (status === 'won') {
+      const planned = conversionsForWon(
+        updated,
+        {
+          ...(body.order_id ? { orderId: body.order_id } : {}),
+          ...(body.value !== undefined ? { value: body.value } : {}),
+          ...(body.currency ? { currency: body.currency } : {}),
+        },
+        now,
+      );
+      for (const conversion of planned) {
+        if ((await conversions.queue(scope, conversion)) === 'queued') {
+          queued.push({ id: conversion.id, platform: conversion.platform, status: conversion.status });
+        }
+      }
+    }
+    return json(200, { ...publicLead(updated), conversions_queued: queued });
+  },
+});

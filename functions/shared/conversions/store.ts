@@ -1,0 +1,135 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { TenantScope } from '../auth/context';
+import { documentClient, sqsClient } from '../aws';
+import { queueUrl, tableName } from '../config';
+import type { Conversion, ConversionMessage } from './model';
+
+const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
+const convSk = (id: string) => `CONV#${id}`;
+const statusPk = (scope: TenantScope, status: string) => `TENANT#${scope.tenantId}#STATUS#${status}`;
+const leadPk = (scope: TenantScope, leadId: string) => `TENANT#${scope.tenantId}#LEAD#${leadId}`;
+
+type Item = Record<string, unknown>;
+
+function fromItem(item: Item): Conversion {
+  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...conversion } = item;
+  return conversion as unknown as Conversion;
+}
+
+/** Conversions in DynamoDB and their queue, reached only through a tenant scope. */
+export class DynamoConversionStore {
+  constructor(private readonly clientOverride?: DynamoDBDocumentClient) {}
+
+  private get client(): DynamoDBDocumentClient {
+    return this.clientOverride ?? documentClient();
+  }
+
+  private get table(): string {
+    return tableName('conversions');
+  }
+
+  /**
+   * Stores the conversion, then queues it: a conversion is stored before it can be uploaded.
+   * Conversion ids are deterministic where a retry could create one twice; an id that exists
+   * already is left alone ('exists').
+   */
+  async queue(scope: TenantScope, conversion: Conversion): Promise<'queued' | 'exists'> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: tenantPk(scope),
+            sk: convSk(conversion.id),
+            gsi1pk: statusPk(scope, conversion.status),
+            gsi1sk: `${conversion.conversion_time}#${conversion.id}`,
+            ...(conversion.lead_id
+              ? {
+                  gsi2pk: leadPk(scope, conversion.lead_id),
+                  gsi2sk: `${conversion.conversion_time}#${conversion.id}`,
+                }
+              : {}),
+            ...conversion,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'exists';
+      throw error;
+    }
+    const message: ConversionMessage = {
+      version: 1,
+      tenant_id: scope.tenantId,
+      conversion_id: conversion.id,
+    };
+    await sqsClient().send(
+      new SendMessageCommand({ QueueUrl: queueUrl('conversions'), MessageBody: JSON.stringify(message) }),
+    );
+    return 'queued';
+  }
+
+  async byLead(scope: TenantScope, leadId: string): Promise<Conversion[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi2',
+        KeyConditionExpression: 'gsi2pk = :pk',
+        ExpressionAttributeValues: { ':pk': leadPk(scope, leadId) },
+      }),
+    );
+    return (out.Items ?? []).map(fromItem);
+  }
+
+  /**
+   * Cancels a conversion that has not been uploaded yet; false when it already left the queue
+   * (uploaded, failed) or does not exist.
+   */
+  async cancel(
+    scope: TenantScope,
+    id: string,
+    reason: NonNullable<Conversion['cancel_reason']>,
+  ): Promise<boolean> {
+    const now = new Date().toISOString();
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(scope), sk: convSk(id) },
+          UpdateExpression:
+            'SET #status = :cancelled, cancel_reason = :reason, updated_at = :now, gsi1pk = :gsi',
+          ConditionExpression: '#status IN (:queued, :rescheduled)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':cancelled': 'cancelled',
+            ':reason': reason,
+            ':now': now,
+            ':queued': 'queued',
+            ':rescheduled': 'rescheduled',
+            ':gsi': statusPk(scope, 'cancelled'),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Erasure: removes the click id and order id (personal data) and cancels what is still queued. */
+  async erase(scope: TenantScope, conversion: Conversion): Promise<void> {
+    await this.cancel(scope, conversion.id, 'erased');
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(scope), sk: convSk(conversion.id) },
+        UpdateExpression: 'REMOVE click_id, order_id, lead_id, gsi2pk, gsi2sk SET updated_at = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':now': new Date().toISOString() },
+      }),
+    );
+  }
+}

@@ -1,0 +1,118 @@
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { TenantScope } from '../auth/context';
+import { documentClient } from '../aws';
+import { tableName } from '../config';
+import { newId } from '../ids';
+import { decodeCursor, encodeCursor, type Page } from '../pagination';
+
+export const AUDIT_ACTIONS = [
+  'consent_recorded',
+  'consent_refused',
+  'consent_changed',
+  'export',
+  'erasure',
+  'rectification',
+  'restriction',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Who acted, from where: the verified caller and the gateway's view of the request. */
+export interface Actor {
+  subject: string;
+  ip: string;
+  request_id: string;
+}
+
+/**
+ * One audit record. Holds the subject's keyed email hash, never the address, so it survives
+ * erasure as the tombstone the erasure leaves.
+ */
+export interface AuditRecord {
+  id: string;
+  at: string;
+  action: AuditAction;
+  email_hash: string;
+  actor: string;
+  ip: string;
+  request_id: string;
+  details: Record<string, string | number | boolean>;
+}
+
+const subjectPk = (scope: TenantScope, hash: string) => `TENANT#${scope.tenantId}#SUBJECT#${hash}`;
+const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
+
+type Item = Record<string, unknown>;
+
+function fromItem(item: Item): AuditRecord {
+  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, ...record } = item;
+  return record as unknown as AuditRecord;
+}
+
+/** The append-only audit trail: records are put once and never updated or deleted. */
+export class DynamoAuditTrail {
+  constructor(private readonly clientOverride?: DynamoDBDocumentClient) {}
+
+  private get client(): DynamoDBDocumentClient {
+    return this.clientOverride ?? documentClient();
+  }
+
+  async append(
+    scope: TenantScope,
+    action: AuditAction,
+    emailHash: string,
+    actor: Actor,
+    details: AuditRecord['details'] = {},
+  ): Promise<AuditRecord> {
+    const at = new Date().toISOString();
+    const record: AuditRecord = {
+      id: newId('aud'),
+      at,
+      action,
+      email_hash: emailHash,
+      actor: actor.subject,
+      ip: actor.ip,
+      request_id: actor.request_id,
+      details,
+    };
+    await this.client.send(
+      new PutCommand({
+        TableName: tableName('audit'),
+        Item: {
+          pk: subjectPk(scope, emailHash),
+          sk: `${at}#${record.id}`,
+          gsi1pk: tenantPk(scope),
+          gsi1sk: `${at}#${record.id}`,
+          ...record,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return record;
+  }
+
+  /** Newest first: the records of one subject, or of the whole tenant. */
+  async list(
+    scope: TenantScope,
+    emailHash: string | undefined,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<AuditRecord>> {
+    const bySubject = emailHash !== undefined;
+    const pk = bySubject ? subjectPk(scope, emailHash) : tenantPk(scope);
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: tableName('audit'),
+        ...(bySubject ? {} : { IndexName: 'gsi1' }),
+        KeyConditionExpression: bySubject ? 'pk = :pk' : 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ExclusiveStartKey: decodeCursor(cursor, (k) => (bySubject ? k.pk === pk : k.gsi1pk === pk)),
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return {
+      items: (out.Items ?? []).map(fromItem),
+      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+    };
+  }
+}

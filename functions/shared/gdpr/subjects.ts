@@ -1,0 +1,202 @@
+import * as z from 'zod/mini';
+import type { TenantScope } from '../auth/context';
+import type { Conversion } from '../conversions/model';
+import type { DynamoConversionStore } from '../conversions/store';
+import { validationFailed } from '../errors';
+import { primaryClickId } from '../leads/click-ids';
+import { allowsUpload, type ConsentChange, type ConsentInput, resolveConsent } from '../leads/consent';
+import type { EmailHasher } from '../leads/email-hash';
+import { type Lead, publicLead, type StoredLead } from '../leads/model';
+import { normaliseEmail, normalisePhone } from '../leads/normalise';
+import { modifyLead } from '../leads/service';
+import type { DynamoLeadStore } from '../leads/store';
+import type { Actor, AuditRecord, DynamoAuditTrail } from './audit';
+
+export interface SubjectDeps {
+  leads: DynamoLeadStore;
+  conversions: DynamoConversionStore;
+  audit: DynamoAuditTrail;
+  hash: EmailHasher;
+}
+
+export interface Subject {
+  email: string;
+  hash: string;
+}
+
+/** The data subject a path names, by its normalised email. */
+export function subjectOf(scope: TenantScope, email: string, hash: EmailHasher): Subject {
+  const normalised = normaliseEmail(email);
+  if (!normalised) throw validationFailed([{ path: 'email', message: 'Invalid email address' }]);
+  return { email: normalised, hash: hash(scope.tenantId, normalised) };
+}
+
+const text = (max: number) => z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(max)));
+
+/** Art. 16 rectification of the fields a subject may correct, and Art. 18 restriction. */
+export const patchSubjectBody = z
+  .object({
+    phone: text(40),
+    country: z.optional(
+      z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code')),
+    ),
+    utm_source: text(256),
+    utm_medium: text(256),
+    utm_campaign: text(256),
+    utm_content: text(256),
+    utm_term: text(256),
+    landing_page: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+    restricted: z.optional(z.boolean()),
+  })
+  .check(
+    z.refine((body) => Object.keys(body).some((k) => k !== 'country'), {
+      message: 'Name at least one field to rectify, or restricted',
+      path: [],
+    }),
+  );
+export type PatchSubject = z.infer<typeof patchSubjectBody>;
+
+const MAX_AUDIT_IN_EXPORT = 1000;
+
+async function auditOf(deps: SubjectDeps, scope: TenantScope, subject: Subject): Promise<AuditRecord[]> {
+  const records: AuditRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.audit.list(scope, subject.hash, 100, cursor);
+    records.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor && records.length < MAX_AUDIT_IN_EXPORT);
+  return records;
+}
+
+/** Art. 15/20: everything held for the subject in this tenant. */
+export async function exportSubject(deps: SubjectDeps, scope: TenantScope, subject: Subject, actor: Actor) {
+  const leads = await deps.leads.byEmailHash(scope, subject.hash);
+  const conversions: Conversion[] = [];
+  for (const lead of leads) conversions.push(...(await deps.conversions.byLead(scope, lead.id)));
+  await deps.audit.append(scope, 'export', subject.hash, actor, {
+    leads: leads.length,
+    conversions: conversions.length,
+  });
+  const audit = await auditOf(deps, scope, subject);
+  return {
+    email: subject.email,
+    exported_at: new Date().toISOString(),
+    leads: leads.map(publicLead),
+    conversions,
+    consent_history: leads.flatMap((lead) => lead.consent_history.map((c) => ({ lead_id: lead.id, ...c }))),
+    audit,
+  };
+}
+
+async function cancelQueued(
+  deps: SubjectDeps,
+  scope: TenantScope,
+  leads: readonly StoredLead[],
+  reason: NonNullable<Conversion['cancel_reason']>,
+): Promise<number> {
+  let cancelled = 0;
+  for (const lead of leads) {
+    for (const conversion of await deps.conversions.byLead(scope, lead.id)) {
+      if (await deps.conversions.cancel(scope, conversion.id, reason)) cancelled += 1;
+    }
+  }
+  return cancelled;
+}
+
+function dedupKeysOfStored(lead: StoredLead): string[] {
+  return [
+    ...(lead.external_id ? [`EXT#${lead.external_id}`] : []),
+    `EC#${lead.email_hash}#${primaryClickId(lead) ?? '-'}`,
+  ];
+}
+
+/**
+ * Art. 17: removes the subject's leads (and their dedup keys), strips personal data from their
+ * conversions and cancels what was still queued. What remains is the audit trail, which holds
+ * only the keyed email hash: the tombstone.
+ */
+export async function eraseSubject(deps: SubjectDeps, scope: TenantScope, subject: Subject, actor: Actor) {
+  const leads = await deps.leads.byEmailHash(scope, subject.hash);
+  let conversions = 0;
+  for (const lead of leads) {
+    for (const conversion of await deps.conversions.byLead(scope, lead.id)) {
+      await deps.conversions.erase(scope, conversion);
+      conversions += 1;
+    }
+    await deps.leads.delete(scope, lead, dedupKeysOfStored(lead));
+  }
+  await deps.audit.append(scope, 'erasure', subject.hash, actor, { leads: leads.length, conversions });
+  return { erased: true, leads: leads.length, conversions };
+}
+
+/** Art. 16 and 18: corrects fields on every lead of the subject, or restricts / lifts processing. */
+export async function patchSubject(
+  deps: SubjectDeps,
+  scope: TenantScope,
+  subject: Subject,
+  body: PatchSubject,
+  actor: Actor,
+) {
+  let phone: string | undefined;
+  if (body.phone !== undefined) {
+    phone = normalisePhone(body.phone, body.country);
+    if (!phone) throw validationFailed([{ path: 'phone', message: 'Invalid phone number' }]);
+  }
+  const { country: _country, restricted, phone: _phone, ...rest } = body;
+  const fields: Partial<Lead> = { ...rest, ...(phone ? { phone } : {}) };
+  const rectified = Object.keys(fields);
+  const leads = await deps.leads.byEmailHash(scope, subject.hash);
+  const updated: StoredLead[] = [];
+  for (const lead of leads) {
+    const result = await modifyLead(deps.leads, scope, lead.id, () => ({
+      ...fields,
+      ...(restricted !== undefined ? { restricted } : {}),
+    }));
+    if (result) updated.push(result);
+  }
+  const cancelled = restricted ? await cancelQueued(deps, scope, updated, 'restricted') : 0;
+  if (rectified.length) {
+    await deps.audit.append(scope, 'rectification', subject.hash, actor, {
+      fields: rectified.join(','),
+      leads: updated.length,
+    });
+  }
+  if (restricted !== undefined) {
+    await deps.audit.append(scope, 'restriction', subject.hash, actor, {
+      restricted,
+      leads: updated.length,
+      cancelled,
+    });
+  }
+  return { leads: updated.length, restricted: restricted ?? null, rectified, cancelled_uploads: cancelled };
+}
+
+/** Records a consent change on every lead of the subject; a withdrawal stops uploads at once. */
+export async function changeConsent(
+  deps: SubjectDeps,
+  scope: TenantScope,
+  subject: Subject,
+  input: ConsentInput,
+  actor: Actor,
+) {
+  const consent = resolveConsent(input);
+  const change: ConsentChange = { ...consent, recorded_at: new Date().toISOString(), source: 'api' };
+  const leads = await deps.leads.byEmailHash(scope, subject.hash);
+  const updated: StoredLead[] = [];
+  for (const lead of leads) {
+    const result = await modifyLead(deps.leads, scope, lead.id, (current) => ({
+      consent,
+      consent_history: [...current.consent_history, change],
+    }));
+    if (result) updated.push(result);
+  }
+  const cancelled = allowsUpload(consent) ? 0 : await cancelQueued(deps, scope, updated, 'consent_withdrawn');
+  await deps.audit.append(scope, 'consent_changed', subject.hash, actor, {
+    status: consent.status,
+    ...(consent.method ? { method: consent.method } : {}),
+    leads: updated.length,
+    cancelled,
+  });
+  return { leads: updated.length, consent, cancelled_uploads: cancelled };
+}

@@ -1,0 +1,59 @@
+import type { ClickIds } from './click-ids';
+import type { Consent, ConsentChange } from './consent';
+import type { LeadStatus } from './schema';
+
+export interface LeadFields extends ClickIds {
+  email: string;
+  phone?: string;
+  utm_source?: string;
+  utm_medium?: string;
+  utm_campaign?: string;
+  utm_content?: string;
+  utm_term?: string;
+  landing_page?: string;
+  external_id?: string;
+  value?: number;
+  currency?: string;
+}
+
+/** A lead as the API shows it. */
+export interface Lead extends LeadFields {
+  id: string;
+  status: LeadStatus;
+  consent: Consent;
+  consent_history: ConsentChange[];
+  /** Art. 18 restriction of processing: never uploaded while set. */
+  restricted: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A lead as stored: its email hash and the version that guards concurrent updates. */
+export interface StoredLead extends Lead {
+  email_hash: string;
+  version: number;
+}
+
+export function publicLead(lead: StoredLead): Lead {
+  const { email_hash: _hash, version: _version, ...rest } = lead;
+  return rest;
+}
+
+export const LEAD_FIELD_NAMES = [
+  'email',
+  'phone',
+  'gclid',
+  'gbraid',
+  'wbraid',
+  'fbclid',
+  'msclkid',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+  'landing_page',
+  'external_id',
+  'value',
+  'currency',
+] as const satisfies readonly (keyof LeadFields)[];

@@ -1,0 +1,96 @@
+import * as z from 'zod/mini';
+import { FBCLID, GOOGLE_CLICK_ID, INVALID_GCLID, MSCLKID, ONE_GOOGLE_CLICK_ID } from './click-ids';
+import { CONSENT_METHODS, CONSENT_STATUSES, SIGNALS } from './consent';
+
+/** One request may carry at most this many leads. */
+export const MAX_LEADS_PER_REQUEST = 100;
+export const MAX_VALUE = 1_000_000_000;
+
+const text = (max: number) => z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(max)));
+const clickId = (pattern: RegExp, message: string) => z.optional(z.string().check(z.regex(pattern, message)));
+
+export const consentSchema = z.object({
+  status: z.enum(CONSENT_STATUSES),
+  timestamp: z.optional(z.iso.datetime({ offset: true })),
+  method: z.optional(z.enum(CONSENT_METHODS)),
+  ad_user_data: z.optional(z.enum(SIGNALS)),
+  ad_personalization: z.optional(z.enum(SIGNALS)),
+});
+
+export const leadSchema = z
+  .object({
+    email: z.string().check(z.trim(), z.minLength(3), z.maxLength(254)),
+    phone: text(40),
+    /** ISO 3166 country of a national phone number. */
+    country: z.optional(
+      z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code')),
+    ),
+    gclid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),
+    gbraid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),
+    wbraid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),
+    fbclid: clickId(FBCLID, 'Invalid fbclid format'),
+    msclkid: clickId(MSCLKID, 'Invalid msclkid format'),
+    utm_source: text(256),
+    utm_medium: text(256),
+    utm_campaign: text(256),
+    utm_content: text(256),
+    utm_term: text(256),
+    landing_page: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+    external_id: text(256),
+    value: z.optional(z.number().check(z.gte(0), z.lte(MAX_VALUE))),
+    currency: z.optional(
+      z.string().check(z.regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR')),
+    ),
+    consent: consentSchema,
+  })
+  .check(
+    z.refine((lead) => [lead.gclid, lead.gbraid, lead.wbraid].filter(Boolean).length <= 1, {
+      message: ONE_GOOGLE_CLICK_ID,
+      path: ['gclid'],
+    }),
+  );
+
+export type LeadInput = z.infer<typeof leadSchema>;
+
+/** One lead, or an array of 1 to 100. */
+export const leadsBody = z.union([
+  leadSchema,
+  z
+    .array(leadSchema)
+    .check(
+      z.minLength(1, 'Send at least one lead'),
+      z.maxLength(MAX_LEADS_PER_REQUEST, `At most ${MAX_LEADS_PER_REQUEST} leads per request`),
+    ),
+]);
+
+export const LEAD_STATUSES = ['new', 'contacted', 'qualified', 'won', 'lost'] as const;
+export type LeadStatus = (typeof LEAD_STATUSES)[number];
+
+/** Which status a lead may move to from each status. `won` is final. */
+export const TRANSITIONS: Readonly<Record<LeadStatus, readonly LeadStatus[]>> = {
+  new: ['contacted', 'qualified', 'won', 'lost'],
+  contacted: ['qualified', 'won', 'lost'],
+  qualified: ['won', 'lost'],
+  won: [],
+  lost: ['contacted', 'qualified'],
+};
+
+export function canMove(from: LeadStatus, to: LeadStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export const patchLeadBody = z.object({
+  status: z.optional(z.enum(LEAD_STATUSES)),
+  value: z.optional(z.number().check(z.gte(0), z.lte(MAX_VALUE))),
+  currency: z.optional(
+    z.string().check(z.regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR')),
+  ),
+  /** The order the won lead became; fixed on the conversion. */
+  order_id: text(128),
+});
+
+export const listLeadsQuery = z.object({
+  status: z.optional(z.enum(LEAD_STATUSES)),
+  created_from: z.optional(z.iso.datetime({ offset: true })),
+  created_to: z.optional(z.iso.datetime({ offset: true })),
+});

@@ -1,0 +1,241 @@
+import type { TenantScope } from '../auth/context';
+import { HttpError, type ValidationDetail, validationFailed } from '../errors';
+import type { Actor } from '../gdpr/audit';
+import { DynamoAuditTrail } from '../gdpr/audit';
+import { newId } from '../ids';
+import { metrics } from '../observability';
+import { primaryClickId } from './click-ids';
+import { type ConsentChange, isValidConsent, resolveConsent } from './consent';
+import type { EmailHasher } from './email-hash';
+import { LEAD_FIELD_NAMES, type LeadFields, type StoredLead } from './model';
+import { normaliseEmail, normalisePhone } from './normalise';
+import type { LeadInput } from './schema';
+import { DynamoLeadStore, WriteConflict } from './store';
+
+export interface LeadDeps {
+  leads: DynamoLeadStore;
+  audit: DynamoAuditTrail;
+  hash: EmailHasher;
+  now?: () => Date;
+}
+
+export function defaultLeadDeps(hash: EmailHasher): LeadDeps {
+  return { leads: new DynamoLeadStore(), audit: new DynamoAuditTrail(), hash };
+}
+
+export interface NormalisedLead {
+  fields: LeadFields;
+  input: LeadInput;
+  emailHash: string;
+  dedupKeys: string[];
+}
+
+export interface DeniedLead {
+  index: number;
+  email: string;
+  reason: 'consent_required';
+}
+
+export interface CaptureResult {
+  success: boolean;
+  processed: number;
+  stored: number;
+  denied: number;
+  lead_ids: string[];
+  denied_leads: DeniedLead[];
+}
+
+/** Dedup keys: the external id, and the email with the visit's click id (or none). */
+export function dedupKeysOf(fields: LeadFields, emailHash: string): string[] {
+  const keys: string[] = [];
+  if (fields.external_id) keys.push(`EXT#${fields.external_id}`);
+  keys.push(`EC#${emailHash}#${primaryClickId(fields) ?? '-'}`);
+  return keys;
+}
+
+/**
+ * Normalises every lead of a request (email, phone) and collects what is wrong with any of
+ * them; nothing is written unless all are well-formed.
+ */
+export function normaliseLeads(
+  scope: TenantScope,
+  inputs: readonly LeadInput[],
+  hash: EmailHasher,
+  single: boolean,
+) {
+  const details: ValidationDetail[] = [];
+  const leads: NormalisedLead[] = [];
+  inputs.forEach((input, index) => {
+    const at = (field: string) => (single ? field : `${index}.${field}`);
+    const email = normaliseEmail(input.email);
+    if (!email) details.push({ path: at('email'), message: 'Invalid email address' });
+    let phone: string | undefined;
+    if (input.phone !== undefined) {
+      phone = normalisePhone(input.phone, input.country);
+      if (!phone) {
+        details.push({
+          path: at('phone'),
+          message: 'Invalid phone number: use E.164 (+4915112345678) or give its country',
+        });
+      }
+    }
+    if (!email) return;
+    const copied: Record<string, unknown> = {};
+    for (const name of LEAD_FIELD_NAMES) {
+      if (input[name] !== undefined) copied[name] = input[name];
+    }
+    const fields = { ...copied, email, ...(phone ? { phone } : {}) } as LeadFields;
+    const emailHash = hash(scope.tenantId, email);
+    leads.push({ fields, input, emailHash, dedupKeys: dedupKeysOf(fields, emailHash) });
+  });
+  if (details.length) throw validationFailed(details);
+  return leads;
+}
+
+const MAX_WRITE_ATTEMPTS = 4;
+
+/**
+ * Stores a lead with valid consent, or updates the lead it duplicates (same external id, or same
+ * email and click id). Races with concurrent writers are retried from a fresh read.
+ */
+export async function upsertLead(
+  deps: LeadDeps,
+  scope: TenantScope,
+  lead: NormalisedLead,
+  source: ConsentChange['source'],
+): Promise<{ id: string; created: boolean }> {
+  const now = (deps.now ?? (() => new Date()))().toISOString();
+  const consent = resolveConsent(lead.input.consent);
+  const change: ConsentChange = { ...consent, recorded_at: now, source };
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const existingId = await deps.leads.findByDedupKeys(scope, lead.dedupKeys);
+    const existing = existingId ? await deps.leads.get(scope, existingId) : undefined;
+    try {
+      if (!existing) {
+        const created: StoredLead = {
+          id: newId('lead'),
+          ...lead.fields,
+          email_hash: lead.emailHash,
+          status: 'new',
+          consent,
+          consent_history: [change],
+          restricted: false,
+          created_at: now,
+          updated_at: now,
+          version: 1,
+        };
+        await deps.leads.create(scope, created, lead.dedupKeys);
+        return { id: created.id, created: true };
+      }
+      const consentChanged = JSON.stringify(existing.consent) !== JSON.stringify(consent);
+      const updated: StoredLead = {
+        ...existing,
+        ...lead.fields,
+        consent,
+        consent_history: consentChanged ? [...existing.consent_history, change] : existing.consent_history,
+        updated_at: now,
+        version: existing.version + 1,
+      };
+      await deps.leads.update(scope, updated, existing.version, lead.dedupKeys);
+      return { id: existing.id, created: false };
+    } catch (error) {
+      if (!(error instanceof WriteConflict)) throw error;
+      metrics.addMetric('LeadWriteConflict', 'Count', 1);
+    }
+  }
+  throw new HttpError(409, 'conflict', 'The lead is being changed by another request; try again');
+}
+
+async function inPool<T, R>(
+  items: readonly T[],
+  size: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(size, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T, index);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/**
+ * Captures leads: consent is decided for each before anything is written; leads without valid
+ * consent are not stored, and each refusal is audited with the subject's hash and the reason
+ * only.
+ */
+export async function captureLeads(
+  deps: LeadDeps,
+  scope: TenantScope,
+  leads: readonly NormalisedLead[],
+  actor: Actor,
+  source: ConsentChange['source'] = 'capture',
+): Promise<CaptureResult> {
+  type Outcome = { id: string } | { denied: DeniedLead };
+  const outcomes = await inPool<NormalisedLead, Outcome>(leads, 8, async (lead, index) => {
+    if (!isValidConsent(lead.input.consent)) {
+      await deps.audit.append(scope, 'consent_refused', lead.emailHash, actor, {
+        index,
+        reason: 'consent_required',
+        status: lead.input.consent.status,
+        ...(lead.input.consent.method ? { method: lead.input.consent.method } : {}),
+      });
+      return { denied: { index, email: lead.fields.email, reason: 'consent_required' } };
+    }
+    const { id, created } = await upsertLead(deps, scope, lead, source);
+    await deps.audit.append(scope, 'consent_recorded', lead.emailHash, actor, {
+      lead_id: id,
+      status: lead.input.consent.status,
+      created,
+      ...(lead.input.consent.method ? { method: lead.input.consent.method } : {}),
+    });
+    return { id };
+  });
+  const lead_ids = outcomes.flatMap((o) => ('id' in o ? [o.id] : []));
+  const denied_leads = outcomes.flatMap((o) => ('denied' in o ? [o.denied] : []));
+  metrics.addMetric('LeadsStored', 'Count', lead_ids.length);
+  metrics.addMetric('LeadsDeniedConsent', 'Count', denied_leads.length);
+  return {
+    success: true,
+    processed: leads.length,
+    stored: lead_ids.length,
+    denied: denied_leads.length,
+    lead_ids,
+    denied_leads,
+  };
+}
+
+/**
+ * Read-modify-write of one lead, retried from a fresh read when another writer got there first.
+ * `change` returns the new fields, or undefined to leave the lead as it is.
+ */
+export async function modifyLead(
+  leads: DynamoLeadStore,
+  scope: TenantScope,
+  id: string,
+  change: (lead: StoredLead) => Partial<StoredLead> | undefined,
+): Promise<StoredLead | undefined> {
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const lead = await leads.get(scope, id);
+    if (!lead) return undefined;
+    const patch = change(lead);
+    if (!patch) return lead;
+    const updated: StoredLead = {
+      ...lead,
+      ...patch,
+      updated_at: new Date().toISOString(),
+      version: lead.version + 1,
+    };
+    try {
+      await leads.update(scope, updated, lead.version);
+      return updated;
+    } catch (error) {
+      if (!(error instanceof WriteConflict)) throw error;
+    }
+  }
+  throw new HttpError(409, 'conflict', 'The lead is being changed by another request; try again');
+}

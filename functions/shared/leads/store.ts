@@ -1,0 +1,268 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { TenantScope } from '../auth/context';
+import { documentClient } from '../aws';
+import { tableName } from '../config';
+import { idTimePrefix } from '../ids';
+import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import type { StoredLead } from './model';
+import type { LeadStatus } from './schema';
+
+const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
+const leadSk = (id: string) => `LEAD#${id}`;
+const dedupSk = (key: string) => `DEDUP#${key}`;
+const emailPk = (scope: TenantScope, hash: string) => `TENANT#${scope.tenantId}#EMAIL#${hash}`;
+const statusPk = (scope: TenantScope, status: LeadStatus) => `TENANT#${scope.tenantId}#STATUS#${status}`;
+
+type Item = Record<string, unknown>;
+
+function toItem(scope: TenantScope, lead: StoredLead): Item {
+  return {
+    pk: tenantPk(scope),
+    sk: leadSk(lead.id),
+    gsi1pk: emailPk(scope, lead.email_hash),
+    gsi1sk: `${lead.created_at}#${lead.id}`,
+    gsi2pk: statusPk(scope, lead.status),
+    gsi2sk: `${lead.created_at}#${lead.id}`,
+    ...lead,
+  };
+}
+
+function fromItem(item: Item): StoredLead {
+  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...lead } = item;
+  return lead as unknown as StoredLead;
+}
+
+export interface ListLeadsOptions {
+  limit: number;
+  cursor?: string;
+  status?: LeadStatus;
+  createdFrom?: string;
+  createdTo?: string;
+}
+
+/** A write lost a race: somebody else changed the lead (or claimed its dedup key) first. */
+export class WriteConflict extends Error {
+  override readonly name = 'WriteConflict';
+}
+
+/**
+ * Leads in DynamoDB, reached only through a tenant scope. Dedup keys (external id; email hash
+ * and click id) are items of their own, created in the same transaction as the lead, so two
+ * concurrent captures of one person cannot both create a lead. Updates are conditional on the
+ * version read.
+ */
+export class DynamoLeadStore {
+  constructor(
+    private readonly clientOverride?: DynamoDBDocumentClient,
+    private readonly tableOverride?: string,
+  ) {}
+
+  private get client(): DynamoDBDocumentClient {
+    return this.clientOverride ?? documentClient();
+  }
+
+  private get table(): string {
+    return this.tableOverride ?? tableName('leads');
+  }
+
+  /** The lead id the first of these dedup keys points to, if any. */
+  async findByDedupKeys(scope: TenantScope, keys: readonly string[]): Promise<string | undefined> {
+    if (!keys.length) return undefined;
+    const out = await this.client.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.table]: {
+            Keys: keys.map((k) => ({ pk: tenantPk(scope), sk: dedupSk(k) })),
+            ConsistentRead: true,
+          },
+        },
+      }),
+    );
+    const found = out.Responses?.[this.table] ?? [];
+    for (const key of keys) {
+      const hit = found.find((item) => item.sk === dedupSk(key));
+      if (hit) return hit.lead_id as string;
+    }
+    return undefined;
+  }
+
+  /** Creates the lead and claims its dedup keys, all or nothing. */
+  async create(scope: TenantScope, lead: StoredLead, dedupKeys: readonly string[]): Promise<void> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: toItem(scope, lead),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            ...dedupKeys.map((key) => ({
+              Put: {
+                TableName: this.table,
+                Item: { pk: tenantPk(scope), sk: dedupSk(key), lead_id: lead.id },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            })),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof TransactionCanceledException)
+        throw new WriteConflict('a dedup key was claimed first');
+      throw error;
+    }
+  }
+
+  async get(scope: TenantScope, id: string): Promise<StoredLead | undefined> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk = :sk',
+        ExpressionAttributeValues: { ':pk': tenantPk(scope), ':sk': leadSk(id) },
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Items?.[0];
+    return item ? fromItem(item) : undefined;
+  }
+
+  /**
+   * Replaces the lead if nobody changed it since `expectedVersion`; claims new dedup keys with
+   * it. Throws WriteConflict otherwise.
+   */
+  async update(
+    scope: TenantScope,
+    lead: StoredLead,
+    expectedVersion: number,
+    newDedupKeys: readonly string[] = [],
+  ): Promise<void> {
+    const put = {
+      TableName: this.table,
+      Item: toItem(scope, lead),
+      ConditionExpression: 'version = :expected',
+      ExpressionAttributeValues: { ':expected': expectedVersion },
+    };
+    try {
+      if (!newDedupKeys.length) {
+        await this.client.send(new PutCommand(put));
+        return;
+      }
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: put },
+            ...newDedupKeys.map((key) => ({
+              Put: {
+                TableName: this.table,
+                Item: { pk: tenantPk(scope), sk: dedupSk(key), lead_id: lead.id },
+                ConditionExpression: 'attribute_not_exists(pk) OR lead_id = :id',
+                ExpressionAttributeValues: { ':id': lead.id },
+              },
+            })),
+          ],
+        }),
+      );
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === 'ConditionalCheckFailedException' || error instanceof TransactionCanceledException) {
+        throw new WriteConflict(`lead ${lead.id} changed since version ${expectedVersion}`);
+      }
+      throw error;
+    }
+  }
+
+  /** Removes the lead and every dedup key that points to it. */
+  async delete(scope: TenantScope, lead: StoredLead, dedupKeys: readonly string[]): Promise<void> {
+    await this.client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Delete: { TableName: this.table, Key: { pk: tenantPk(scope), sk: leadSk(lead.id) } } },
+          ...dedupKeys.map((key) => ({
+            Delete: {
+              TableName: this.table,
+              Key: { pk: tenantPk(scope), sk: dedupSk(key) },
+              ConditionExpression: 'attribute_not_exists(pk) OR lead_id = :id',
+              ExpressionAttributeValues: { ':id': lead.id },
+            },
+          })),
+        ],
+      }),
+    );
+  }
+
+  /** Every lead of the tenant with this email hash (through the email index). */
+  async byEmailHash(scope: TenantScope, hash: string): Promise<StoredLead[]> {
+    const leads: StoredLead[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': emailPk(scope, hash) },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        // The index is eventually consistent: read each lead itself.
+        const fresh = await this.get(scope, item.id as string);
+        if (fresh && fresh.email_hash === hash) leads.push(fresh);
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return leads;
+  }
+
+  /**
+   * Newest first. With a status, through the status index; without, the tenant's partition.
+   * Created-at bounds are inclusive ISO timestamps.
+   */
+  async list(scope: TenantScope, options: ListLeadsOptions): Promise<Page<StoredLead>> {
+    const from = options.createdFrom ?? '0000';
+    const to = `${options.createdTo ?? '9999'}~`;
+    let input: QueryCommandInput;
+    if (options.status) {
+      const pk = statusPk(scope, options.status);
+      input = {
+        TableName: this.table,
+        IndexName: 'gsi2',
+        KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+        ExclusiveStartKey: decodeCursor(options.cursor, (k) => k.gsi2pk === pk && k.pk === tenantPk(scope)),
+      };
+    } else {
+      // Lead ids start with their creation time, so the time range is a key range.
+      const low = options.createdFrom
+        ? leadSk(idTimePrefix('lead', Date.parse(options.createdFrom)))
+        : 'LEAD#';
+      const high = options.createdTo
+        ? `${leadSk(idTimePrefix('lead', Date.parse(options.createdTo) + 1))}`
+        : 'LEAD#~';
+      input = {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+        ExpressionAttributeValues: { ':pk': tenantPk(scope), ':low': low, ':high': high },
+        ExclusiveStartKey: decodeCursor(options.cursor, (k) => k.pk === tenantPk(scope)),
+      };
+    }
+    const out = await this.client.send(
+      new QueryCommand({ ...input, Limit: options.limit, ScanIndexForward: false }),
+    );
+    return {
+      items: (out.Items ?? []).map(fromItem),
+      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+    };
+  }
+}
