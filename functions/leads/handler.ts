@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { actorOf } from '../shared/actor';
 import { scopeOf } from '../shared/auth/context';
 import { DynamoConversionStore } from '../shared/conversions/store';
@@ -5,7 +6,7 @@ import { HttpError, notFound } from '../shared/errors';
 import { authOf, httpHandler, json } from '../shared/http';
 import { loadEmailHasher } from '../shared/leads/email-hash';
 import { publicLead } from '../shared/leads/model';
-import { canMove, leadsBody, listLeadsQuery, patchLeadBody } from '../shared/leads/schema';
+import { canMove, listLeadsQuery, parseLeadsBody, patchLeadBody } from '../shared/leads/schema';
 import { captureLeads, defaultLeadDeps, normaliseLeads } from '../shared/leads/service';
 import { DynamoLeadStore, WriteConflict } from '../shared/leads/store';
 import { conversionsForWon } from '../shared/leads/won';
@@ -17,11 +18,10 @@ const conversions = new DynamoConversionStore();
 
 export const handler = httpHandler('leads', {
   'POST /api/v1/leads': async (request) => {
-    const body = parseJsonBody(request, leadsBody);
-    const single = !Array.isArray(body);
+    const { single, leads: inputs } = parseLeadsBody(parseJsonBody(request, z.unknown()), parseWith);
     const scope = scopeOf(authOf(request));
     const hash = await loadEmailHasher();
-    const normalised = normaliseLeads(scope, single ? [body] : body, hash, single);
+    const normalised = normaliseLeads(scope, inputs, hash, single);
     const result = await captureLeads(defaultLeadDeps(hash), scope, normalised, actorOf(request));
     return json(result.stored > 0 ? 201 : 200, result);
   },

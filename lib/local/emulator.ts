@@ -19,7 +19,9 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
-const MOTO_CHECK = 'import moto, moto.server, flask, werkzeug';
+const MOTO_CHECK = 'import moto, moto.server, moto.moto_server.werkzeug_app, flask, werkzeug';
+/** moto's server with DynamoDB requests serialised (see the file for why). */
+const MOTO_SERVER = path.join(__dirname, 'moto_server.py');
 
 function hasMoto(python: string): boolean {
   const probe = spawnSync(python, ['-c', MOTO_CHECK], { stdio: 'ignore', timeout: 30_000 });
@@ -99,7 +101,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? (await freePort(host));
   const python = findPython(options.root, options.log);
-  const child = spawn(python, ['-m', 'moto.server', '-H', host, '-p', String(port)], {
+  const child = spawn(python, [MOTO_SERVER, '-H', host, '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });

@@ -52,16 +52,26 @@ export const leadSchema = z
 
 export type LeadInput = z.infer<typeof leadSchema>;
 
-/** One lead, or an array of 1 to 100. */
-export const leadsBody = z.union([
-  leadSchema,
-  z
-    .array(leadSchema)
-    .check(
-      z.minLength(1, 'Send at least one lead'),
-      z.maxLength(MAX_LEADS_PER_REQUEST, `At most ${MAX_LEADS_PER_REQUEST} leads per request`),
-    ),
-]);
+/** An array of 1 to 100 leads. */
+export const leadArray = z
+  .array(leadSchema)
+  .check(
+    z.minLength(1, 'Send at least one lead'),
+    z.maxLength(MAX_LEADS_PER_REQUEST, `At most ${MAX_LEADS_PER_REQUEST} leads per request`),
+  );
+
+/**
+ * The body of POST /api/v1/leads: one lead or an array. Which of the two is decided by the JSON
+ * type first, so errors name the lead and field that is wrong.
+ */
+export function parseLeadsBody(
+  data: unknown,
+  parse: <T extends z.ZodMiniType>(schema: T, data: unknown) => z.infer<T>,
+): { single: boolean; leads: LeadInput[] } {
+  return Array.isArray(data)
+    ? { single: false, leads: parse(leadArray, data) }
+    : { single: true, leads: [parse(leadSchema, data)] };
+}
 
 export const LEAD_STATUSES = ['new', 'contacted', 'qualified', 'won', 'lost'] as const;
 export type LeadStatus = (typeof LEAD_STATUSES)[number];

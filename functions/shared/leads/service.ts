@@ -92,7 +92,13 @@ export function normaliseLeads(
   return leads;
 }
 
-const MAX_WRITE_ATTEMPTS = 4;
+const MAX_WRITE_ATTEMPTS = 6;
+
+/** Jittered exponential backoff between attempts of a contended write: 10-20 ms, 20-40 ms, ... */
+function backoff(attempt: number): Promise<void> {
+  const base = 10 * 2 ** attempt;
+  return new Promise((resolve) => setTimeout(resolve, base + Math.random() * base));
+}
 
 /**
  * Stores a lead with valid consent, or updates the lead it duplicates (same external id, or same
@@ -113,7 +119,7 @@ export async function upsertLead(
     try {
       if (!existing) {
         const created: StoredLead = {
-          id: newId('lead'),
+          id: newId('lead', Date.parse(now)),
           ...lead.fields,
           email_hash: lead.emailHash,
           status: 'new',
@@ -128,6 +134,11 @@ export async function upsertLead(
         return { id: created.id, created: true };
       }
       const consentChanged = JSON.stringify(existing.consent) !== JSON.stringify(consent);
+      const fieldsChanged = Object.entries(lead.fields).some(
+        ([name, value]) => existing[name as keyof StoredLead] !== value,
+      );
+      // The same capture again (a retry, a duplicate delivery) changes nothing and writes nothing.
+      if (!consentChanged && !fieldsChanged) return { id: existing.id, created: false };
       const updated: StoredLead = {
         ...existing,
         ...lead.fields,
@@ -141,6 +152,7 @@ export async function upsertLead(
     } catch (error) {
       if (!(error instanceof WriteConflict)) throw error;
       metrics.addMetric('LeadWriteConflict', 'Count', 1);
+      await backoff(attempt);
     }
   }
   throw new HttpError(409, 'conflict', 'The lead is being changed by another request; try again');
@@ -235,6 +247,7 @@ export async function modifyLead(
       return updated;
     } catch (error) {
       if (!(error instanceof WriteConflict)) throw error;
+      await backoff(attempt);
     }
   }
   throw new HttpError(409, 'conflict', 'The lead is being changed by another request; try again');
