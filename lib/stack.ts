@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Api } from './constructs/api';
+import { BackupSchedule } from './constructs/backup-schedule';
 import { Data } from './constructs/data';
 import { Functions } from './constructs/functions';
 import { Identity } from './constructs/identity';
@@ -45,6 +46,7 @@ export class AdsEngineerStack extends Stack {
   readonly functions: Functions;
   readonly api: Api;
   readonly monitoring: Monitoring;
+  readonly backupSchedule: BackupSchedule;
   readonly identity?: Identity;
 
   constructor(scope: Construct, id: string, props: AdsEngineerStackProps) {
@@ -96,6 +98,11 @@ export class AdsEngineerStack extends Stack {
       apiStage: this.api.stage,
       ...(props.pagerDutyUrl ? { pagerDutyUrl: props.pagerDutyUrl } : {}),
       ...(props.warningWebhookUrl ? { warningWebhookUrl: props.warningWebhookUrl } : {}),
+    });
+    this.backupSchedule = new BackupSchedule(this, 'BackupSchedule', {
+      settings,
+      queues: this.queues,
+      monitoring: this.monitoring,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the API stage' });

@@ -1,6 +1,13 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { platformScope } from '../shared/auth/context';
+import { sqsClient } from '../shared/aws';
+import { BACKUP_ID_PREFIX, BackupJobStore, serializeBackupMessage } from '../shared/backup/jobs';
+import { backupEncryptionRequired, backupKeyId, reportBackupWithoutKey } from '../shared/backup/settings';
+import { queueUrl } from '../shared/config';
 import { notFound } from '../shared/errors';
 import { authOf, httpHandler, json } from '../shared/http';
+import { newId } from '../shared/ids';
+import { logger } from '../shared/observability';
 import { pageSize } from '../shared/pagination';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
@@ -11,6 +18,12 @@ let store: DynamoTenantStore | undefined;
 const tenants = () => {
   store ??= new DynamoTenantStore();
   return store;
+};
+
+let backupStore: BackupJobStore | undefined;
+const backups = () => {
+  backupStore ??= new BackupJobStore();
+  return backupStore;
 };
 
 async function existingTenant(id: string | undefined) {
@@ -49,5 +62,52 @@ export const handler = httpHandler('admin', {
     );
     if (!revoked) throw notFound('API key not found');
     return { status: 204 };
+  },
+
+  /** Fails closed without a backup key (CONTRACT.md §5); otherwise queues the job for the backup worker. */
+  'POST /api/v1/admin/backups': async (request) => {
+    const auth = authOf(request);
+    if (!backupKeyId()) {
+      reportBackupWithoutKey({
+        ip: request.sourceIp,
+        caller: { subject: auth.subject, tenant_id: auth.tenantId, role: auth.role },
+        request_id: request.requestId,
+      });
+      throw backupEncryptionRequired();
+    }
+    const id = newId(BACKUP_ID_PREFIX);
+    await backups().create({
+      id,
+      trigger: 'api',
+      requested_by: auth.subject,
+      created_at: new Date().toISOString(),
+    });
+    try {
+      await sqsClient().send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl('backups'),
+          MessageBody: serializeBackupMessage({ version: 1, trigger: 'api', job_id: id }),
+        }),
+      );
+    } catch (error) {
+      await backups()
+        .fail(id, { code: 'enqueue_failed', message: 'The job could not be queued; start another backup.' })
+        .catch((cause: unknown) =>
+          logger.error('Backup job could not be marked failed', { job_id: id, error: cause }),
+        );
+      throw error;
+    }
+    logger.info('Backup requested', { job_id: id, requested_by: auth.subject });
+    const job = await backups().get(id);
+    return json(202, job, { Location: `/api/v1/admin/backups/${id}` });
+  },
+
+  'GET /api/v1/admin/backups': async (request) =>
+    json(200, await backups().list(pageSize(request.query.limit), request.query.cursor)),
+
+  'GET /api/v1/admin/backups/{id}': async (request) => {
+    const job = await backups().get(request.params.id ?? '');
+    if (!job) throw notFound('Backup job not found');
+    return json(200, job);
   },
 });

@@ -1,4 +1,12 @@
-import type { FunctionDefinition, QueueId, TableAccess, TableId } from '../definitions/resources';
+import { BACKUP_KEY_PREFIX } from '../definitions/backups';
+import {
+  type BackupAccess,
+  type FunctionDefinition,
+  type QueueId,
+  TABLES,
+  type TableAccess,
+  type TableId,
+} from '../definitions/resources';
 import { type AuthKind, ROUTES, type RouteDefinition } from '../definitions/routes';
 
 /**
@@ -33,17 +41,19 @@ export const QUEUE_ACTIONS = {
 export const KMS_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] as const;
 export const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
 export const SECRET_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
-export const BACKUP_OBJECT_ACTIONS = ['s3:PutObject', 's3:GetObject'] as const;
-export const BACKUP_BUCKET_ACTIONS = ['s3:ListBucket'] as const;
+/** Writing an export in parts, and abandoning a failed one. No read, no list, no delete. */
+export const BACKUP_EXPORT_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'] as const;
+/** The one extra table action of an exporting function, on every table (not on indexes). */
+export const EXPORT_TABLE_ACTIONS = ['dynamodb:Scan'] as const;
 
 /** Route auth kinds whose handlers sign or verify our own HS256 tokens: they need the JWT secret. */
 const TOKEN_AUTH: readonly AuthKind[] = ['jwt', 'apiKey', 'platformAdmin'];
 /** Routes under this path are rate limited: their function needs the rate-limit counters. */
 export const RATE_LIMITED_PREFIX = '/api/v1/';
-/** Routes under this path create and read encrypted backups in the backup bucket. */
+/** Routes under this path start and read backup jobs: their function must declare `backups`. */
 export const BACKUP_ROUTE_PREFIX = '/api/v1/admin/backups';
 /** Backup objects live under this key prefix; the functions' S3 grant stops there. */
-export const BACKUP_KEY_PREFIX = 'backups/';
+export { BACKUP_KEY_PREFIX };
 
 export interface TableGrant {
   readonly table: TableId;
@@ -62,7 +72,10 @@ export interface FunctionAccess {
   readonly queues: readonly QueueGrant[];
   readonly jwtSecret: boolean;
   readonly emailHashKey: boolean;
-  readonly backups: boolean;
+  /** `request`: the backup key id only; `export`: also the bucket prefix and Scan on `exportTables`. */
+  readonly backups?: BackupAccess;
+  /** Tables the function scans for an export (every table when it exports, else none). */
+  readonly exportTables: readonly TableId[];
 }
 
 function tableActions(mode: TableAccess): readonly string[] {
@@ -91,6 +104,12 @@ export function functionAccess(
       `Function ${definition.id} serves ${limitedRoute.method} ${limitedRoute.path} (rate limited) but its definition lacks tables.rateLimits: 'counter'`,
     );
   }
+  const backupRoute = own.find((route) => route.path.startsWith(BACKUP_ROUTE_PREFIX));
+  if (backupRoute && !definition.backups) {
+    throw new Error(
+      `Function ${definition.id} serves ${backupRoute.method} ${backupRoute.path} (backups) but its definition lacks backups: 'request'`,
+    );
+  }
   return {
     tables: entriesOf(definition.tables).map(([table, mode]) => ({ table, actions: tableActions(mode) })),
     queues: entriesOf(definition.queues).map(([queue, mode]) => ({
@@ -100,6 +119,7 @@ export function functionAccess(
     })),
     jwtSecret: definition.jwtSecret === 'read',
     emailHashKey: definition.emailHashKey === 'read',
-    backups: own.some((route) => route.path.startsWith(BACKUP_ROUTE_PREFIX)),
+    ...(definition.backups ? { backups: definition.backups } : {}),
+    exportTables: definition.backups === 'export' ? TABLES.map((table) => table.id) : [],
   };
 }

@@ -22,9 +22,9 @@ import {
 import type { RouteDefinition } from '../definitions/routes';
 import type { StageSettings } from '../definitions/stages';
 import {
-  BACKUP_BUCKET_ACTIONS,
+  BACKUP_EXPORT_ACTIONS,
   BACKUP_KEY_PREFIX,
-  BACKUP_OBJECT_ACTIONS,
+  EXPORT_TABLE_ACTIONS,
   type FunctionAccess,
   functionAccess,
   KMS_ACTIONS,
@@ -57,7 +57,7 @@ export interface FunctionsProps {
   readonly cognito?: { readonly userPoolId: string; readonly clientIds?: readonly string[] };
   /** The shared function list (tests may pass variants). */
   readonly definitions: readonly FunctionDefinition[];
-  /** The shared route table: a function serving backup routes gets the backup bucket. */
+  /** The shared route table: checked against each definition (JWT secret, rate limits, backups). */
   readonly routes: readonly RouteDefinition[];
 }
 
@@ -71,8 +71,9 @@ export interface DeployedFunction {
 /**
  * One Lambda function per entry of the shared function list, each with its own role whose
  * statements are derived from the definition: its tables, its queues, the CMK, its own log
- * group, the JWT secret when the definition reads it, the backup bucket when its routes serve
- * backups. No managed policies, no wildcard actions.
+ * group, the JWT secret when the definition reads it, the backup key id when it handles backups,
+ * and, for the exporting function, Scan on every table and object writes below `backups/`.
+ * No managed policies, no wildcard actions.
  */
 export class Functions extends Construct {
   readonly functions = new Registry<FunctionId, DeployedFunction>('function');
@@ -102,7 +103,7 @@ export class Functions extends Construct {
       description: `AdsEngineer ${props.settings.stage} ${definition.id}: least privilege from its definition`,
     });
     for (const statement of this.statements(access, logGroup, props)) role.addToPrincipalPolicy(statement);
-    if (access.backups) this.acknowledgeBackupPrefix(role, props.storage.backupBucket);
+    if (access.backups === 'export') this.acknowledgeBackupPrefix(role, props.storage.backupBucket);
 
     const fn = new NodejsFunction(this, name, {
       description: definition.description,
@@ -186,19 +187,21 @@ export class Functions extends Construct {
         }),
       );
     }
-    if (access.backups) {
-      const bucket = props.storage.backupBucket;
+    if (access.exportTables.length > 0) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ExportTables',
+          actions: [...EXPORT_TABLE_ACTIONS],
+          resources: access.exportTables.map((table) => props.data.tables.get(table).tableArn),
+        }),
+      );
+    }
+    if (access.backups === 'export') {
       statements.push(
         new iam.PolicyStatement({
           sid: 'BackupObjects',
-          actions: [...BACKUP_OBJECT_ACTIONS],
-          resources: [bucket.arnForObjects(`${BACKUP_KEY_PREFIX}*`)],
-        }),
-        new iam.PolicyStatement({
-          sid: 'BackupList',
-          actions: [...BACKUP_BUCKET_ACTIONS],
-          resources: [bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [`${BACKUP_KEY_PREFIX}*`] } },
+          actions: [...BACKUP_EXPORT_ACTIONS],
+          resources: [props.storage.backupBucket.arnForObjects(`${BACKUP_KEY_PREFIX}*`)],
         }),
       );
     }
@@ -234,8 +237,8 @@ export class Functions extends Construct {
         env[name] = String(props.settings.rateLimits[scope]);
       }
     }
-    for (const grant of access.tables) {
-      env[tableDefinition(grant.table).envVar] = props.data.tables.get(grant.table).tableName;
+    for (const table of [...access.tables.map((grant) => grant.table), ...access.exportTables]) {
+      env[tableDefinition(table).envVar] = props.data.tables.get(table).tableName;
     }
     for (const grant of access.queues) {
       const definition = queueDefinition(grant.queue);
@@ -249,10 +252,10 @@ export class Functions extends Construct {
       env.COGNITO_USER_POOL_ID = props.cognito.userPoolId;
       if (props.cognito.clientIds?.length) env.COGNITO_CLIENT_IDS = props.cognito.clientIds.join(',');
     }
-    if (access.backups) {
+    // The stack always sets the backup key: a function that handles backups never runs without one.
+    if (access.backups) env[COMMON_ENV_VARS.backupKmsKeyId] = props.key.keyArn;
+    if (access.backups === 'export')
       env[COMMON_ENV_VARS.backupBucket] = props.storage.backupBucket.bucketName;
-      env[COMMON_ENV_VARS.backupKmsKeyId] = props.key.keyArn;
-    }
     return env;
   }
 

@@ -10,6 +10,7 @@ export const METRICS = {
   rateLimitStoreError: 'RateLimitStoreError',
   configurationError: 'ConfigurationError',
   unhandledError: 'UnhandledError',
+  backupAttemptWithoutKey: 'BackupAttemptWithoutKey',
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];
@@ -42,5 +43,12 @@ export const METRIC_ALARMS: readonly MetricAlarmDefinition[] = [
     severity: 'warning',
     threshold: 5,
     description: 'Requests failed with 500 internal_error. Read the function logs for the request ids.',
+  },
+  {
+    metric: METRICS.backupAttemptWithoutKey,
+    severity: 'critical',
+    threshold: 1,
+    description:
+      'A backup was requested or scheduled while BACKUP_KMS_KEY_ID is not set: nothing was exported. Search the logs for event backup_attempt_without_key (caller, ip) and restore the key setting.',
   },
 ];

@@ -5,8 +5,8 @@
  */
 
 export type TableId = 'tenants' | 'leads' | 'conversions' | 'audit' | 'rateLimits' | 'dedup' | 'system';
-export type QueueId = 'webhooks' | 'conversions';
-export type FunctionId = 'health' | 'api' | 'admin' | 'leads' | 'gdpr' | 'webhookWorker';
+export type QueueId = 'webhooks' | 'conversions' | 'backups';
+export type FunctionId = 'health' | 'api' | 'admin' | 'leads' | 'gdpr' | 'webhookWorker' | 'backupWorker';
 
 export interface IndexDefinition {
   readonly name: string;
@@ -112,6 +112,7 @@ export const TABLES: readonly TableDefinition[] = [
     accessPatterns: [
       'circuit breaker state: pk=BREAKER#<platform>, sk=STATE',
       'backup jobs: pk=BACKUP#<job id>, sk=JOB',
+      'list backup jobs, newest first: pk=BACKUPS, sk=<job id> (ids sort by creation time)',
       'single-use OAuth state: pk=OAUTH_STATE#<nonce>, sk=STATE',
       'health probe: pk=HEALTH, sk=PROBE',
     ],
@@ -143,6 +144,14 @@ export interface QueueDefinition {
  */
 export type TableAccess = 'read' | 'write' | 'readWrite' | 'counter' | 'append';
 
+/**
+ * Encrypted backups (CONTRACT.md §5):
+ * - `request`: starts and reads backup jobs; learns BACKUP_KMS_KEY_ID to refuse when none is set.
+ * - `export`: scans every table and writes encrypted exports below `backups/` in the backup bucket
+ *   with data keys of the backup key. Scan is granted for this and nothing else.
+ */
+export type BackupAccess = 'request' | 'export';
+
 export interface FunctionDefinition {
   readonly id: FunctionId;
   /** Entry file, relative to the repository root; exports `handler`. */
@@ -161,6 +170,7 @@ export interface FunctionDefinition {
   readonly jwtSecret?: 'read';
   /** Reads the key of the keyed email hash (looks people up by email). */
   readonly emailHashKey?: 'read';
+  readonly backups?: BackupAccess;
 }
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
@@ -171,7 +181,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     memoryMb: 256,
     timeoutSeconds: 5,
     tables: { system: 'readWrite' },
-    queues: { webhooks: 'inspect', conversions: 'inspect' },
+    queues: { webhooks: 'inspect', conversions: 'inspect', backups: 'inspect' },
   },
   {
     id: 'api',
@@ -186,12 +196,13 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   {
     id: 'admin',
     entry: 'functions/admin/handler.ts',
-    description: 'Platform administration: tenants and their API keys',
+    description: 'Platform administration: tenants, their API keys, backup jobs',
     memoryMb: 512,
     timeoutSeconds: 10,
-    tables: { tenants: 'readWrite', rateLimits: 'counter' },
-    queues: {},
+    tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite' },
+    queues: { backups: 'send' },
     jwtSecret: 'read',
+    backups: 'request',
   },
   {
     id: 'leads',
@@ -224,6 +235,16 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     tables: { dedup: 'readWrite' },
     queues: { webhooks: 'consume' },
   },
+  {
+    id: 'backupWorker',
+    entry: 'functions/backup-worker/handler.ts',
+    description: 'Exports every table, encrypted, to the backup bucket (one job per message)',
+    memoryMb: 1024,
+    timeoutSeconds: 900,
+    tables: { system: 'readWrite' },
+    queues: { backups: 'consume' },
+    backups: 'export',
+  },
 ];
 
 /** SQS guidance: a visibility timeout of six times the consumer's timeout. */
@@ -248,6 +269,17 @@ export const QUEUES: readonly QueueDefinition[] = [
     retentionDays: 4,
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 60,
+  },
+  {
+    // Backup jobs: one message per job, from POST /api/v1/admin/backups and the daily schedule.
+    id: 'backups',
+    envVar: 'BACKUPS_QUEUE_URL',
+    dlqEnvVar: 'BACKUPS_DLQ_URL',
+    maxReceiveCount: 3,
+    retentionDays: 4,
+    dlqRetentionDays: 14,
+    consumerTimeoutSeconds: 900,
+    consumer: { functionId: 'backupWorker', batchSize: 1, maxBatchingWindowSeconds: 0 },
   },
 ];
 

@@ -172,6 +172,27 @@ export const ROUTES: readonly RouteDefinition[] = [
     auth: 'platformAdmin',
     summary: "Revoke a tenant's API key",
   },
+  {
+    method: 'POST',
+    path: '/api/v1/admin/backups',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    summary: 'Start an encrypted backup of every table; 202 with the job id',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/admin/backups',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    summary: 'List backup jobs, newest first',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/admin/backups/{id}',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    summary: 'Progress of a backup job; when done its object key, item counts, size and SHA-256',
+  },
 ];
 
 export function routeKey(method: string, path: string): string {

@@ -1,10 +1,12 @@
 import {
+  BACKUP_EXPORT_ACTIONS,
   BACKUP_ROUTE_PREFIX,
+  EXPORT_TABLE_ACTIONS,
   functionAccess,
   QUEUE_ACTIONS,
   TABLE_ACTIONS,
 } from '../../lib/constructs/access';
-import { FUNCTIONS, type FunctionDefinition } from '../../lib/definitions/resources';
+import { FUNCTIONS, type FunctionDefinition, TABLES } from '../../lib/definitions/resources';
 import { ROUTES, type RouteDefinition } from '../../lib/definitions/routes';
 
 const base: FunctionDefinition = {
@@ -45,7 +47,12 @@ describe('functionAccess', () => {
   });
 
   test('no action set contains a wildcard', () => {
-    const all = [...Object.values(TABLE_ACTIONS), ...Object.values(QUEUE_ACTIONS)].flat();
+    const all = [
+      ...Object.values(TABLE_ACTIONS),
+      ...Object.values(QUEUE_ACTIONS),
+      EXPORT_TABLE_ACTIONS,
+      BACKUP_EXPORT_ACTIONS,
+    ].flat();
     for (const action of all) expect(action).not.toContain('*');
   });
 
@@ -79,14 +86,38 @@ describe('functionAccess', () => {
     ]);
   });
 
-  test('backup access comes with routes under the backup prefix, of this function only', () => {
+  test('backup access follows the definition: request, or export with a scan of every table', () => {
     const limited = { ...base, tables: { ...base.tables, rateLimits: 'counter' as const } };
-    expect(functionAccess(limited, [route({ path: BACKUP_ROUTE_PREFIX })]).backups).toBe(true);
-    expect(functionAccess(limited, [route({ path: `${BACKUP_ROUTE_PREFIX}/{id}` })]).backups).toBe(true);
-    expect(functionAccess(limited, [route({ path: BACKUP_ROUTE_PREFIX, functionId: 'api' })]).backups).toBe(
-      false,
-    );
-    expect(functionAccess(limited, [route({ path: '/api/v1/admin/tenants' })]).backups).toBe(false);
+    expect(functionAccess(limited, []).backups).toBeUndefined();
+    expect(functionAccess(limited, []).exportTables).toEqual([]);
+    const requester = functionAccess({ ...limited, backups: 'request' }, []);
+    expect(requester.backups).toBe('request');
+    expect(requester.exportTables).toEqual([]);
+    const exporter = functionAccess({ ...limited, backups: 'export' }, []);
+    expect(exporter.backups).toBe('export');
+    expect(exporter.exportTables).toEqual(TABLES.map((t) => t.id));
+    expect(EXPORT_TABLE_ACTIONS).toEqual(['dynamodb:Scan']);
+    expect(BACKUP_EXPORT_ACTIONS).toEqual(['s3:PutObject', 's3:AbortMultipartUpload']);
+  });
+
+  test('a function serving backup routes must declare backups', () => {
+    const limited = {
+      ...base,
+      tables: { ...base.tables, rateLimits: 'counter' as const },
+      jwtSecret: 'read' as const,
+    };
+    for (const path of [BACKUP_ROUTE_PREFIX, `${BACKUP_ROUTE_PREFIX}/{id}`]) {
+      expect(() => functionAccess(limited, [route({ path, auth: 'platformAdmin' })])).toThrow(
+        /lacks backups: 'request'/,
+      );
+      expect(() =>
+        functionAccess({ ...limited, backups: 'request' }, [route({ path, auth: 'platformAdmin' })]),
+      ).not.toThrow();
+    }
+    // Another function's backup routes are not this one's concern.
+    expect(() =>
+      functionAccess(limited, [route({ path: BACKUP_ROUTE_PREFIX, functionId: 'api' })]),
+    ).not.toThrow();
   });
 
   test('every shared function definition agrees with the shared route table', () => {

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import type { RouteDefinition } from '../../lib/definitions/routes';
 import type { Stage } from '../../lib/definitions/stages';
 import { AdsEngineerStack, type AdsEngineerStackProps } from '../../lib/stack';
 
@@ -137,13 +136,3 @@ export function stagesBuiltOnce(stages: readonly Stage[]): (stage: Stage) => Bui
     return found;
   };
 }
-
-/** A backup route for the admin function, as the backup feature will add it. */
-export const BACKUP_ROUTE: RouteDefinition = {
-  method: 'POST',
-  path: '/api/v1/admin/backups',
-  functionId: 'admin',
-  auth: 'platformAdmin',
-  minRole: 'admin',
-  summary: 'Start a backup',
-};

@@ -15,7 +15,6 @@ import { STAGE_SETTINGS } from '../../lib/definitions/stages';
 import type { AdsEngineerStack } from '../../lib/stack';
 import {
   asArray,
-  BACKUP_ROUTE,
   buildStack,
   type CfnResource,
   type Json,
@@ -56,6 +55,9 @@ const QUEUE_MODES = {
   inspect: ['sqs:GetQueueAttributes'],
 };
 const KMS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
+/** An exporting function scans every table, and writes (never reads) backup objects. */
+const SCAN = ['dynamodb:Scan'];
+const BACKUP_OBJECTS = ['s3:PutObject', 's3:AbortMultipartUpload'];
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 const sorted = (values: readonly string[]) => [...new Set(values)].sort();
@@ -126,12 +128,20 @@ describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, defi
       PLATFORM_ORG_ID: 'platform',
       [COMMON_ENV_VARS.kmsKeyId]: { 'Fn::GetAtt': [logicalId(stack, stack.keys.key), 'Arn'] },
     });
+    const exports = definition.backups === 'export';
     for (const table of TABLES) {
-      const expected = definition.tables[table.id]
-        ? { Ref: logicalId(stack, stack.data.tables.get(table.id)) }
-        : undefined;
+      const expected =
+        definition.tables[table.id] || exports
+          ? { Ref: logicalId(stack, stack.data.tables.get(table.id)) }
+          : undefined;
       expect(variables[table.envVar]).toEqual(expected);
     }
+    expect(variables[COMMON_ENV_VARS.backupKmsKeyId]).toEqual(
+      definition.backups ? { 'Fn::GetAtt': [logicalId(stack, stack.keys.key), 'Arn'] } : undefined,
+    );
+    expect(variables[COMMON_ENV_VARS.backupBucket]).toEqual(
+      exports ? { Ref: logicalId(stack, stack.storage.backupBucket) } : undefined,
+    );
     for (const queue of QUEUES) {
       const pair = stack.queues.queues.get(queue.id);
       const has = definition.queues[queue.id] !== undefined;
@@ -178,6 +188,10 @@ describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, defi
     }
     if (definition.jwtSecret) expected.add(logicalId(stack, stack.storage.jwtSecret));
     if (definition.emailHashKey) expected.add(logicalId(stack, stack.storage.emailHashKey));
+    if (definition.backups === 'export') {
+      for (const table of TABLES) expected.add(logicalId(stack, stack.data.tables.get(table.id)));
+      expected.add(logicalId(stack, stack.storage.backupBucket));
+    }
     expect(sorted([...referenced])).toEqual(sorted([...expected]));
   });
 
@@ -191,7 +205,8 @@ describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, defi
       keyof typeof TABLE_MODES,
     ][]) {
       const tableLogicalId = logicalId(stack, stack.data.tables.get(tableId));
-      expect(sorted(actionsOn(statements, tableLogicalId))).toEqual(sorted(TABLE_MODES[mode]));
+      const scan = definition.backups === 'export' ? SCAN : [];
+      expect(sorted(actionsOn(statements, tableLogicalId))).toEqual(sorted([...TABLE_MODES[mode], ...scan]));
       const resourcesOfTable = statements
         .filter((s) => referencedIds(s.Resource).has(tableLogicalId))
         .flatMap((s) => asArray(s.Resource));
@@ -216,6 +231,14 @@ describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, defi
       expect(actionsOn(statements, logicalId(stack, stack.storage.jwtSecret))).toEqual([
         'secretsmanager:GetSecretValue',
       ]);
+    }
+    if (definition.backups === 'export') {
+      for (const table of TABLES.filter((t) => !definition.tables[t.id])) {
+        expect(actionsOn(statements, logicalId(stack, stack.data.tables.get(table.id)))).toEqual(SCAN);
+      }
+      expect(sorted(actionsOn(statements, logicalId(stack, stack.storage.backupBucket)))).toEqual(
+        sorted(BACKUP_OBJECTS),
+      );
     }
   });
 });
@@ -272,47 +295,64 @@ test('every function is bundled by the local esbuild into a minified CJS file wi
   });
 });
 
-describe('a function serving backup routes', () => {
-  const backupRoute = BACKUP_ROUTE;
-  let variant: { stack: AdsEngineerStack; template: Template };
-  beforeAll(() => {
-    variant = synthesize('dev', { definitions: { routes: [...ROUTES, backupRoute] } });
+describe('backups', () => {
+  const exporters = FUNCTIONS.filter((f) => f.backups === 'export');
+  const requesters = FUNCTIONS.filter((f) => f.backups === 'request');
+
+  test('one function exports and the backup routes are served by one that requests', () => {
+    expect(exporters.map((f) => f.id)).toEqual(['backupWorker']);
+    const served = new Set(
+      ROUTES.filter((r) => r.path.startsWith('/api/v1/admin/backups')).map((r) => r.functionId),
+    );
+    expect([...served]).toEqual(requesters.map((f) => f.id));
   });
 
-  test('gets the bucket, the backup key id and object access below backups/ only', () => {
-    const { stack, template } = variant;
-    const admin = FUNCTIONS.find((f) => f.id === 'admin');
-    if (!admin) throw new Error('no admin function');
-    const { statements } = roleOf(variant, admin);
+  test('the exporter writes objects below backups/ only: no read, no list, no delete', () => {
+    const { stack } = dev;
+    const worker = exporters[0] as FunctionDefinition;
+    const { statements } = roleOf(dev, worker);
     const bucketId = logicalId(stack, stack.storage.backupBucket);
-    expect(statements).toContainEqual(
+    const onBucket = statements.filter((s) => referencedIds(s.Resource).has(bucketId));
+    expect(onBucket).toEqual([
       expect.objectContaining({
-        Action: ['s3:GetObject', 's3:PutObject'],
+        Action: sorted(BACKUP_OBJECTS),
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/backups/*']] },
       }),
-    );
-    expect(statements).toContainEqual(
-      expect.objectContaining({
-        Action: 's3:ListBucket',
-        Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] },
-        Condition: { StringLike: { 's3:prefix': ['backups/*'] } },
-      }),
-    );
-    const fn = resources(template)[logicalId(stack, stack.functions.functions.get('admin').fn)];
-    expect(fn?.Properties?.Environment).toMatchObject({
-      Variables: {
-        [COMMON_ENV_VARS.backupBucket]: { Ref: bucketId },
-        [COMMON_ENV_VARS.backupKmsKeyId]: { 'Fn::GetAtt': [logicalId(stack, stack.keys.key), 'Arn'] },
-      },
-    });
+    ]);
   });
 
-  test('other functions get no backup access', () => {
-    const bucketId = logicalId(variant.stack, variant.stack.storage.backupBucket);
-    for (const definition of FUNCTIONS.filter((f) => f.id !== 'admin')) {
-      const { statements } = roleOf(variant, definition);
-      for (const statement of statements) expect(referencedIds(statement.Resource).has(bucketId)).toBe(false);
+  test('the exporter scans each table, not its indexes, in one statement', () => {
+    const { stack } = dev;
+    const { statements } = roleOf(dev, exporters[0] as FunctionDefinition);
+    const scans = statements.filter((s) => asArray(s.Action).includes('dynamodb:Scan'));
+    expect(scans).toHaveLength(1);
+    expect(asArray(scans[0]?.Action)).toEqual(SCAN);
+    const arns = (value: Json | undefined) => asArray(value).map((arn) => JSON.stringify(arn));
+    expect(arns(scans[0]?.Resource).sort()).toEqual(
+      TABLES.map((t) =>
+        JSON.stringify({ 'Fn::GetAtt': [logicalId(stack, stack.data.tables.get(t.id)), 'Arn'] }),
+      ).sort(),
+    );
+  });
+
+  test('no other function may scan or touch the backup bucket', () => {
+    const bucketId = logicalId(dev.stack, dev.stack.storage.backupBucket);
+    for (const definition of FUNCTIONS.filter((f) => f.backups !== 'export')) {
+      const { statements } = roleOf(dev, definition);
+      for (const statement of statements) {
+        expect(referencedIds(statement.Resource).has(bucketId)).toBe(false);
+        expect(asArray(statement.Action)).not.toContain('dynamodb:Scan');
+      }
     }
+  });
+
+  test('the admin function learns the backup key from the stack, so it never runs keyless in AWS', () => {
+    const { stack, template } = prod;
+    const fn = properties(template, logicalId(stack, stack.functions.functions.get('admin').fn));
+    expect((fn.Environment as { Variables: Record<string, Json> }).Variables).toMatchObject({
+      [COMMON_ENV_VARS.backupKmsKeyId]: { 'Fn::GetAtt': [logicalId(stack, stack.keys.key), 'Arn'] },
+      BACKUPS_QUEUE_URL: { Ref: logicalId(stack, stack.queues.queues.get('backups').queue) },
+    });
   });
 });
 

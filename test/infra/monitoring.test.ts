@@ -132,11 +132,12 @@ describe.each(['dev', 'prod'] as const)('monitoring in %s', (stage) => {
     });
   });
 
-  test('every baseline and critical metric alarm notifies the critical topic on ALARM and on OK', () => {
+  test('every baseline, critical metric and backup schedule alarm notifies the critical topic on ALARM and on OK', () => {
     const { template } = get(stage);
     const { critical } = topicRefs(stage);
     const criticalMetrics = METRIC_ALARMS.filter((a) => a.severity === 'critical').length;
-    const baseline = QUEUES.length + FUNCTIONS.length + 1 + criticalMetrics;
+    // DLQs, function errors, API 5xx rate, critical metrics, and the daily backup rule's delivery.
+    const baseline = QUEUES.length + FUNCTIONS.length + 1 + criticalMetrics + 1;
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
     const toCritical = alarms.filter(
       (a) => JSON.stringify(a.Properties?.AlarmActions) === JSON.stringify([critical]),

@@ -54,7 +54,8 @@ describe('stream encryption', () => {
   ])('round trip of %i bytes in chunks of %i', async (size, chunkBytes) => {
     const plaintext = randomBytes(size);
     const stream = await encrypt(plaintext, chunkBytes);
-    expect(stream.includes(plaintext.subarray(0, Math.min(size, 64))) && size > 0).toBe(false);
+    // 16 random bytes or more do not occur in the ciphertext by chance; the plaintext must not either.
+    if (size >= 16) expect(stream.includes(plaintext.subarray(0, 16))).toBe(false);
     for (const pieceSize of [1, 13, 65_536]) {
       if (size > 200_000 && pieceSize === 1) continue;
       const opened = await decrypt(stream, {}, pieceSize);

@@ -1,0 +1,130 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { COMMON_ENV_VARS } from '../../lib/definitions/resources';
+import { dynamoClient, s3Client } from '../shared/aws';
+import {
+  type BackupJob,
+  BackupJobStore,
+  type BackupProgress,
+  objectKeyFor,
+  parseBackupMessage,
+  scheduledJobId,
+} from '../shared/backup/jobs';
+import {
+  BACKUP_ENCRYPTION_REQUIRED_MESSAGE,
+  backupKeyId,
+  reportBackupWithoutKey,
+} from '../shared/backup/settings';
+import { requireEnv, tableName } from '../shared/config';
+import { logger, metrics } from '../shared/observability';
+import { exportTables } from './export';
+
+let store: BackupJobStore | undefined;
+const jobs = () => {
+  store ??= new BackupJobStore();
+  return store;
+};
+
+/** The job a message names: the admin API created it; a schedule event creates it here, once. */
+async function jobOf(body: string): Promise<BackupJob> {
+  const message = parseBackupMessage(body);
+  let id: string;
+  if (message.trigger === 'schedule') {
+    id = scheduledJobId(message.event_id, message.scheduled_at);
+    await jobs().create({
+      id,
+      trigger: 'schedule',
+      requested_by: 'schedule',
+      created_at: new Date().toISOString(),
+    });
+  } else {
+    id = message.job_id;
+  }
+  const job = await jobs().get(id);
+  if (!job) throw new Error(`backup job ${id} does not exist`);
+  return job;
+}
+
+async function runJob(record: SQSRecord, context: Context | undefined): Promise<void> {
+  let job: BackupJob;
+  try {
+    job = await jobOf(record.body);
+  } catch (error) {
+    logger.error('Backup message cannot be processed', { message_id: record.messageId, error });
+    throw error;
+  }
+  if (job.status === 'succeeded') {
+    logger.info('Backup job already completed', { job_id: job.id });
+    return;
+  }
+  const keyId = backupKeyId();
+  if (!keyId) {
+    // Fail closed: nothing is exported, the job says why, the metric pages. Retrying cannot help.
+    reportBackupWithoutKey({ ip: null, caller: { subject: job.requested_by }, request_id: job.id });
+    await jobs().fail(job.id, {
+      code: 'backup_encryption_required',
+      message: BACKUP_ENCRYPTION_REQUIRED_MESSAGE,
+    });
+    return;
+  }
+  const bucket = requireEnv(COMMON_ENV_VARS.backupBucket);
+  const started = await jobs().start(job.id);
+  if (!started) return;
+  logger.info('Backup started', { job_id: job.id, trigger: job.trigger, attempt: started.attempts });
+  let progress: BackupProgress = {
+    tables_total: 0,
+    tables_completed: 0,
+    current_table: null,
+    items_exported: 0,
+  };
+  try {
+    const result = await exportTables({
+      jobId: job.id,
+      createdAt: job.created_at,
+      bucket,
+      objectKey: objectKeyFor(job),
+      keyId,
+      dynamo: dynamoClient(),
+      s3: s3Client(),
+      tableName,
+      onProgress: async (next) => {
+        progress = next;
+        await jobs().progress(job.id, next);
+      },
+      ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
+    });
+    await jobs().succeed(job.id, result, progress);
+    metrics.addMetric('BackupCompleted', 'Count', 1);
+    metrics.addMetric('BackupItems', 'Count', result.total_items);
+    metrics.addMetric('BackupBytes', 'Bytes', result.size_bytes);
+    logger.info('Backup completed', {
+      job_id: job.id,
+      object_key: result.object_key,
+      total_items: result.total_items,
+      size_bytes: result.size_bytes,
+      sha256: result.sha256,
+    });
+  } catch (error) {
+    metrics.addMetric('BackupAttemptFailed', 'Count', 1);
+    logger.error('Backup failed; the message is retried, then dead-lettered', { job_id: job.id, error });
+    await jobs().fail(job.id, {
+      code: 'export_failed',
+      message:
+        'The export failed and is retried; after 3 attempts the job stays failed (see the backups DLQ).',
+    });
+    throw error;
+  }
+}
+
+const processor = new BatchProcessor(EventType.SQS);
+
+/** Backup jobs from the backups queue, one per message; a failed job is retried by SQS, then dead-lettered. */
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .handler(async (event: SQSEvent, context: Context) =>
+    processPartialResponse(event, runJob, processor, { context, throwOnFullBatchFailure: false }),
+  );
