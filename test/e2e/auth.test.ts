@@ -10,6 +10,8 @@ import { emulatorUrl } from '../support/emulator';
 import { request } from '../support/http';
 
 let stack: LocalStack;
+const A_SUBJECT = 'person.of.a@example.com';
+let aLeadId: string;
 let secret: Buffer;
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
   request(stack.url, method, path, options);
@@ -71,6 +73,11 @@ describe('authentication and tenancy over HTTP', () => {
     platform = await tokenFor('platform', 'owner');
     a = await createTenant(platform, 'Agency A');
     b = await createTenant(platform, 'Agency B');
+    const lead = await call('POST', '/api/v1/leads', {
+      token: a.adminToken,
+      body: { email: A_SUBJECT, external_id: 'a-1', consent: { status: 'granted' } },
+    });
+    aLeadId = (lead.body.lead_ids as string[])[0] as string;
   });
 
   afterAll(async () => {
@@ -250,7 +257,60 @@ describe('authentication and tenancy over HTTP', () => {
         expect(res.status).toBe(404);
         expect(res.body.error).toBe('not_found');
       },
+      'POST /api/v1/leads': async () => {
+        const res = await call('POST', '/api/v1/leads', {
+          token: b.adminToken,
+          body: { email: A_SUBJECT, external_id: 'a-1', tenant_id: a.id, consent: { status: 'granted' } },
+        });
+        expect(res.status).toBe(201);
+        expect(res.body.lead_ids).not.toContain(aLeadId);
+      },
+      'GET /api/v1/leads': async () => {
+        const res = await call('GET', `/api/v1/leads?tenant_id=${a.id}`, { token: b.adminToken });
+        expect((res.body.items as Array<{ id: string }>).map((l) => l.id)).not.toContain(aLeadId);
+      },
+      'GET /api/v1/leads/{id}': async () => {
+        expect((await call('GET', `/api/v1/leads/${aLeadId}`, { token: b.adminToken })).status).toBe(404);
+      },
+      'PATCH /api/v1/leads/{id}': async () => {
+        const res = await call('PATCH', `/api/v1/leads/${aLeadId}`, {
+          token: b.adminToken,
+          body: { status: 'won' },
+        });
+        expect(res.status).toBe(404);
+      },
+      'GET /api/v1/gdpr/subjects/{email}': async () => {
+        const res = await call('GET', `/api/v1/gdpr/subjects/${A_SUBJECT}`, { token: b.adminToken });
+        expect(JSON.stringify(res.body)).not.toContain(aLeadId);
+      },
+      'DELETE /api/v1/gdpr/subjects/{email}': async () => {
+        const res = await call('DELETE', `/api/v1/gdpr/subjects/${A_SUBJECT}`, { token: b.adminToken });
+        expect(res.body).toMatchObject({ leads: 1 });
+      },
+      'PATCH /api/v1/gdpr/subjects/{email}': async () => {
+        await call('PATCH', `/api/v1/gdpr/subjects/${A_SUBJECT}`, {
+          token: b.adminToken,
+          body: { restricted: true },
+        });
+      },
+      'POST /api/v1/gdpr/subjects/{email}/consent': async () => {
+        await call('POST', `/api/v1/gdpr/subjects/${A_SUBJECT}/consent`, {
+          token: b.adminToken,
+          body: { status: 'withdrawn' },
+        });
+      },
+      'GET /api/v1/gdpr/audit': async () => {
+        const res = await call('GET', `/api/v1/gdpr/audit?email=${A_SUBJECT}`, { token: b.adminToken });
+        expect(JSON.stringify(res.body)).not.toContain(aLeadId);
+      },
     };
+
+    /** What tenant A holds that B's attempts could touch: its keys, its lead, its audit trail. */
+    async function snapshotOfA() {
+      const lead = await call('GET', `/api/v1/leads/${aLeadId}`, { token: a.adminToken });
+      const audit = await call('GET', '/api/v1/gdpr/audit?limit=100', { token: a.adminToken });
+      return { keys: await keysOf(a), lead: lead.body, audit: audit.body.items };
+    }
 
     it('has an attempt for every tenant-scoped route of the route table', () => {
       const scoped = ROUTES.filter((r) => r.auth === 'jwt').map((r) => routeKey(r.method, r.path));
@@ -258,9 +318,9 @@ describe('authentication and tenancy over HTTP', () => {
     });
 
     it.each(Object.keys(attempts))("%s: tenant B cannot reach tenant A's data", async (key) => {
-      const before = await keysOf(a);
+      const before = await snapshotOfA();
       await attempts[key]?.();
-      expect(await keysOf(a)).toEqual(before);
+      expect(await snapshotOfA()).toEqual(before);
       const stillWorks = await call('POST', '/api/v1/auth/token', { authorization: `ApiKey ${a.apiKey}` });
       expect(stillWorks.status).toBe(200);
     });

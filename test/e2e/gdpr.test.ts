@@ -1,0 +1,193 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { clearKeyringCache } from '../../functions/shared/auth/keyring';
+import { resetClients } from '../../functions/shared/aws';
+import { clearSecretCache } from '../../functions/shared/secrets';
+import { resetEmulator } from '../../lib/local/emulator';
+import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import { fbclid, gclid } from '../support/click-ids';
+import { emulatorUrl } from '../support/emulator';
+import { request } from '../support/http';
+import { createTenant, type TestTenant } from '../support/tenants';
+
+let stack: LocalStack;
+let a: TestTenant;
+let b: TestTenant;
+let dynamo: DynamoDBDocumentClient;
+const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
+  request(stack.url, method, path, options);
+const granted = { status: 'granted', method: 'form_checkbox', timestamp: '2026-11-20T10:00:00Z' };
+
+/** Everything stored anywhere, as text: to prove what is (not) held. */
+async function everythingStored(): Promise<string> {
+  const dumps: unknown[] = [];
+  for (const table of [stack.env.LEADS_TABLE, stack.env.CONVERSIONS_TABLE, stack.env.AUDIT_TABLE]) {
+    dumps.push((await dynamo.send(new ScanCommand({ TableName: table }))).Items);
+  }
+  return JSON.stringify(dumps);
+}
+
+async function capture(tenant: TestTenant, email: string, extra: Record<string, unknown> = {}) {
+  const res = await call('POST', '/api/v1/leads', {
+    token: tenant.member,
+    body: { email, consent: granted, ...extra },
+  });
+  expect(res.status).toBe(201);
+  return (res.body.lead_ids as string[])[0] as string;
+}
+
+beforeAll(async () => {
+  await resetEmulator(emulatorUrl());
+  resetClients();
+  clearKeyringCache();
+  clearSecretCache();
+  delete process.env.JWT_SECRET;
+  process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
+  stack = await startLocalStack({ port: 0, emulatorUrl: emulatorUrl(), prefix: 'gdpr' });
+  dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' }));
+  a = await createTenant(stack.url, 'Agency A');
+  b = await createTenant(stack.url, 'Agency B');
+});
+
+afterAll(async () => {
+  dynamo.destroy();
+  await stack.stop();
+});
+
+describe('data-subject rights over HTTP', () => {
+  it('exports everything held, then erases it all but the hashed tombstone', async () => {
+    const email = 'Subject.One@Example.com';
+    const first = await capture(a, email, { gclid: gclid(21), phone: '+4915123456789', value: 10 });
+    await capture(a, email, { fbclid: fbclid(21), external_id: 'crm-7' });
+    await call('PATCH', `/api/v1/leads/${first}`, {
+      token: a.member,
+      body: { status: 'won', order_id: 'o-1' },
+    });
+
+    const exported = await call('GET', `/api/v1/gdpr/subjects/${encodeURIComponent(email)}`, {
+      token: a.admin,
+    });
+    expect(exported.status).toBe(200);
+    expect(exported.body.email).toBe('subject.one@example.com');
+    expect(exported.body.leads).toHaveLength(2);
+    expect(exported.body.conversions).toEqual([
+      expect.objectContaining({ lead_id: first, platform: 'google_ads', status: 'queued', order_id: 'o-1' }),
+    ]);
+    expect((exported.body.consent_history as unknown[]).length).toBe(2);
+    const actions = (exported.body.audit as Array<{ action: string }>).map((r) => r.action);
+    expect(actions).toEqual(expect.arrayContaining(['consent_recorded', 'export']));
+
+    const erased = await call('DELETE', `/api/v1/gdpr/subjects/${encodeURIComponent(email)}`, {
+      token: a.admin,
+    });
+    expect(erased.body).toEqual({ erased: true, leads: 2, conversions: 1 });
+    const after = await call('GET', `/api/v1/gdpr/subjects/${encodeURIComponent(email)}`, { token: a.admin });
+    expect(after.body.leads).toEqual([]);
+    expect(after.body.conversions).toEqual([]);
+    const tombstone = (after.body.audit as Array<{ action: string; email_hash: string }>).find(
+      (r) => r.action === 'erasure',
+    );
+    expect(tombstone?.email_hash).toMatch(/^[0-9a-f]{64}$/);
+    const stored = await everythingStored();
+    for (const personal of [
+      'subject.one@example.com',
+      '+4915123456789',
+      gclid(21),
+      fbclid(21),
+      'crm-7',
+      'o-1',
+    ]) {
+      expect(stored).not.toContain(personal);
+    }
+    expect((await call('GET', `/api/v1/leads/${first}`, { token: a.viewer })).status).toBe(404);
+  });
+
+  it('keeps tenants apart: B cannot export, erase, change or see the audit of A', async () => {
+    const email = 'shared.person@example.com';
+    const leadA = await capture(a, email, { gclid: gclid(22) });
+    const exportB = await call('GET', `/api/v1/gdpr/subjects/${email}`, { token: b.admin });
+    expect(exportB.body.leads).toEqual([]);
+    expect(JSON.stringify(exportB.body)).not.toContain(leadA);
+    expect((await call('DELETE', `/api/v1/gdpr/subjects/${email}`, { token: b.admin })).body).toMatchObject({
+      leads: 0,
+    });
+    await call('PATCH', `/api/v1/gdpr/subjects/${email}`, { token: b.admin, body: { restricted: true } });
+    await call('POST', `/api/v1/gdpr/subjects/${email}/consent`, {
+      token: b.member,
+      body: { status: 'withdrawn' },
+    });
+    const stillA = await call('GET', `/api/v1/leads/${leadA}`, { token: a.viewer });
+    expect(stillA.body).toMatchObject({ restricted: false, consent: { status: 'granted' } });
+    const auditB = await call('GET', `/api/v1/gdpr/audit?email=${email}`, { token: b.admin });
+    const auditA = await call('GET', `/api/v1/gdpr/audit?email=${email}`, { token: a.admin });
+    const idsB = (auditB.body.items as Array<{ id: string; request_id: string }>).map((r) => r.id);
+    for (const record of auditA.body.items as Array<{ id: string }>) expect(idsB).not.toContain(record.id);
+    expect((await call('GET', '/api/v1/gdpr/audit', { token: b.member })).status).toBe(403);
+  });
+
+  it('withdrawal stops uploads at once: queued conversions are cancelled and won queues nothing', async () => {
+    const email = 'withdrawer@example.com';
+    const lead = await capture(a, email, { gclid: gclid(23) });
+    await call('PATCH', `/api/v1/leads/${lead}`, { token: a.member, body: { status: 'qualified' } });
+    const other = await capture(a, email, { gclid: gclid(24) });
+    await call('PATCH', `/api/v1/leads/${other}`, { token: a.member, body: { status: 'won' } });
+    const withdrawn = await call('POST', `/api/v1/gdpr/subjects/${email}/consent`, {
+      token: a.member,
+      body: { status: 'withdrawn', method: 'api_call', timestamp: new Date().toISOString() },
+    });
+    expect(withdrawn.body).toMatchObject({
+      leads: 2,
+      cancelled_uploads: 1,
+      consent: { status: 'withdrawn' },
+    });
+    const won = await call('PATCH', `/api/v1/leads/${lead}`, { token: a.member, body: { status: 'won' } });
+    expect(won.body.conversions_queued).toEqual([]);
+    const exported = await call('GET', `/api/v1/gdpr/subjects/${email}`, { token: a.admin });
+    expect(exported.body.conversions).toEqual([
+      expect.objectContaining({ status: 'cancelled', cancel_reason: 'consent_withdrawn' }),
+    ]);
+    const history = (exported.body.leads as Array<{ consent_history: Array<{ status: string }> }>)[0]
+      ?.consent_history;
+    expect(history?.map((c) => c.status)).toEqual(['granted', 'withdrawn']);
+  });
+
+  it('restriction cancels queued uploads and rectification corrects fields, both audited', async () => {
+    const email = 'restrict.me@example.com';
+    const lead = await capture(a, email, { gclid: gclid(25) });
+    await call('PATCH', `/api/v1/leads/${lead}`, { token: a.member, body: { status: 'won' } });
+    const res = await call('PATCH', `/api/v1/gdpr/subjects/${email}`, {
+      token: a.admin,
+      body: { restricted: true, phone: '030 1234567', country: 'DE', utm_source: 'corrected' },
+    });
+    expect(res.body).toMatchObject({ leads: 1, restricted: true, cancelled_uploads: 1 });
+    const read = await call('GET', `/api/v1/leads/${lead}`, { token: a.viewer });
+    expect(read.body).toMatchObject({ restricted: true, phone: '+49301234567', utm_source: 'corrected' });
+    const audit = await call('GET', `/api/v1/gdpr/audit?email=${email}`, { token: a.admin });
+    const actions = (audit.body.items as Array<{ action: string; actor: string; ip: string }>).map(
+      (r) => r.action,
+    );
+    expect(actions).toEqual(expect.arrayContaining(['rectification', 'restriction']));
+    const record = (audit.body.items as Array<{ actor: string; ip: string; request_id: string }>)[0];
+    expect(record).toMatchObject({ actor: `user:${a.id}:admin`, ip: '127.0.0.1' });
+    expect(record?.request_id).toMatch(/[0-9a-f-]{36}/);
+    expect((await call('PATCH', `/api/v1/gdpr/subjects/${email}`, { token: a.admin, body: {} })).status).toBe(
+      400,
+    );
+    expect(
+      (await call('PATCH', `/api/v1/gdpr/subjects/${email}`, { token: a.admin, body: { phone: 'nope' } }))
+        .status,
+    ).toBe(400);
+    expect((await call('GET', '/api/v1/gdpr/subjects/not-an-email', { token: a.admin })).status).toBe(400);
+  });
+
+  it('pages through the tenant audit trail newest first', async () => {
+    const page = await call('GET', '/api/v1/gdpr/audit?limit=3', { token: a.admin });
+    expect(page.body.items).toHaveLength(3);
+    const times = (page.body.items as Array<{ at: string }>).map((r) => r.at);
+    expect([...times].sort().reverse()).toEqual(times);
+    const next = await call('GET', `/api/v1/gdpr/audit?limit=3&cursor=${page.body.next_cursor}`, {
+      token: a.admin,
+    });
+    expect(next.body.items).toHaveLength(3);
+  });
+});

@@ -1,0 +1,210 @@
+import fc from 'fast-check';
+import { platformScope } from '../../functions/shared/auth/context';
+import { HttpError } from '../../functions/shared/errors';
+import { googleClickId, primaryClickId } from '../../functions/shared/leads/click-ids';
+import { allowsUpload, isValidConsent, resolveConsent } from '../../functions/shared/leads/consent';
+import { hasherFor } from '../../functions/shared/leads/email-hash';
+import type { StoredLead } from '../../functions/shared/leads/model';
+import { normaliseEmail, normalisePhone } from '../../functions/shared/leads/normalise';
+import { canMove, leadSchema, parseLeadsBody } from '../../functions/shared/leads/schema';
+import { dedupKeysOf, normaliseLeads } from '../../functions/shared/leads/service';
+import { conversionsForWon } from '../../functions/shared/leads/won';
+import { parseWith } from '../../functions/shared/validation';
+import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
+
+const scope = platformScope({ tenantId: 'platform', role: 'owner', subject: 's', method: 'jwt' }, 'ten_a');
+const hash = hasherFor('unit-test-email-hash-key-0123456789abcdef');
+
+describe('consent rule', () => {
+  it.each([
+    ['granted', undefined, undefined, true],
+    ['granted', 'api_call', undefined, true],
+    ['pending', 'cookie_banner', '2026-11-01T00:00:00Z', true],
+    ['pending', 'cookie_banner', undefined, false],
+    ['pending', 'form_checkbox', '2026-11-01T00:00:00Z', false],
+    ['denied', 'cookie_banner', '2026-11-01T00:00:00Z', false],
+    ['withdrawn', 'cookie_banner', '2026-11-01T00:00:00Z', false],
+  ] as const)('%s via %s at %s is valid: %s', (status, method, timestamp, valid) => {
+    const consent = { status, ...(method ? { method } : {}), ...(timestamp ? { timestamp } : {}) };
+    expect(isValidConsent(consent)).toBe(valid);
+    const resolved = resolveConsent(consent);
+    expect(resolved.ad_user_data).toBe(valid ? 'granted' : 'denied');
+    expect(allowsUpload(resolved)).toBe(valid);
+  });
+
+  it('keeps explicit ad signals, and denied ad data blocks uploads', () => {
+    const resolved = resolveConsent({
+      status: 'granted',
+      ad_user_data: 'denied',
+      ad_personalization: 'granted',
+    });
+    expect(resolved).toEqual({ status: 'granted', ad_user_data: 'denied', ad_personalization: 'granted' });
+    expect(allowsUpload(resolved)).toBe(false);
+  });
+});
+
+describe('normalisation', () => {
+  it('normalises emails and refuses implausible ones', () => {
+    expect(normaliseEmail('  Jane.Doe+ads@Example.CO.uk ')).toBe('jane.doe+ads@example.co.uk');
+    for (const bad of [
+      '',
+      'plain',
+      'a@b',
+      'a@@b.com',
+      'a b@c.com',
+      `${'x'.repeat(65)}@example.com`,
+      'a@-b.com',
+    ]) {
+      expect(normaliseEmail(bad)).toBeUndefined();
+    }
+  });
+
+  it('writes phones in E.164 when the country is known or given', () => {
+    expect(normalisePhone('+49 151 23456789')).toBe('+4915123456789');
+    expect(normalisePhone('030 1234567', 'de')).toBe('+49301234567');
+    expect(normalisePhone('(415) 555-2671', 'US')).toBe('+14155552671');
+    expect(normalisePhone('030 1234567')).toBeUndefined();
+    expect(normalisePhone('12')).toBeUndefined();
+    expect(normalisePhone('')).toBeUndefined();
+  });
+
+  it('hashes emails per tenant with a key that must be long enough', () => {
+    expect(hash('t1', 'a@example.com')).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash('t1', 'a@example.com')).not.toBe(hash('t2', 'a@example.com'));
+    expect(() => hasherFor('short')).toThrow('at least 32 bytes');
+  });
+});
+
+describe('lead schema', () => {
+  const granted = { status: 'granted' };
+  const errorOf = (data: unknown) => {
+    try {
+      parseLeadsBody(data, parseWith);
+    } catch (error) {
+      return error as HttpError;
+    }
+    throw new Error('accepted');
+  };
+
+  it('accepts real-shaped click ids, one Google id at a time', () => {
+    for (const id of [
+      { gclid: gclid() },
+      { gbraid: gbraid() },
+      { wbraid: wbraid() },
+      { gclid: `GCLID_${'a'.repeat(30)}` },
+    ]) {
+      expect(parseWith(leadSchema, { email: 'a@example.com', ...id, consent: granted })).toMatchObject(id);
+    }
+    const both = errorOf({ email: 'a@example.com', gclid: gclid(), wbraid: wbraid(), consent: granted });
+    expect(both.extra.details).toEqual([
+      { path: 'gclid', message: 'At most one of gclid, gbraid and wbraid may be given' },
+    ]);
+    expect(errorOf([{ email: 'a@example.com', gclid: 'short', consent: granted }]).extra.details).toEqual([
+      { path: '0.gclid', message: 'Invalid GCLID format' },
+    ]);
+  });
+
+  it('names the click id a lead is deduplicated and uploaded by', () => {
+    expect(googleClickId({ gbraid: 'g', fbclid: 'f' })).toEqual({ field: 'gbraid', value: 'g' });
+    expect(primaryClickId({ fbclid: fbclid(), msclkid: 'm' })).toBe(fbclid());
+    expect(primaryClickId({ msclkid: 'm' })).toBe('m');
+    expect(dedupKeysOf({ email: 'a@b.co', external_id: 'x' }, 'h')).toEqual(['EXT#x', 'EC#h#-']);
+  });
+
+  it('moves statuses forward only, won being final', () => {
+    expect(canMove('new', 'won')).toBe(true);
+    expect(canMove('won', 'lost')).toBe(false);
+    expect(canMove('lost', 'contacted')).toBe(true);
+  });
+
+  it('does not crash on any input: anything invalid is a 400 with details', () => {
+    fc.assert(
+      fc.property(fc.anything(), (data) => {
+        try {
+          const { single, leads } = parseLeadsBody(data, parseWith);
+          normaliseLeads(scope, leads, hash, single);
+        } catch (error) {
+          expect(error).toBeInstanceOf(HttpError);
+          expect((error as HttpError).status).toBe(400);
+          const details = (error as HttpError).extra.details as Array<{ path: string; message: string }>;
+          expect(details.length).toBeGreaterThan(0);
+          for (const d of details) expect(typeof d.message).toBe('string');
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('normalises any valid lead to a stable, lower-cased email and its hash', () => {
+    const lead = fc.record({
+      email: fc.emailAddress(),
+      consent: fc.record({ status: fc.constantFrom('granted', 'denied', 'pending', 'withdrawn') }),
+      value: fc.option(fc.double({ min: 0, max: 1e9, noNaN: true }), { nil: undefined }),
+      gclid: fc.option(fc.stringMatching(/^[A-Za-z0-9_-]{20,200}$/), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(lead, (input) => {
+        let parsed: ReturnType<typeof parseLeadsBody>;
+        try {
+          parsed = parseLeadsBody(JSON.parse(JSON.stringify(input)), parseWith);
+        } catch (error) {
+          // fast-check's generator allows addresses beyond our length rules; those are refused cleanly.
+          expect((error as HttpError).status).toBe(400);
+          return;
+        }
+        try {
+          const [normalised] = normaliseLeads(scope, parsed.leads, hash, true);
+          expect(normalised?.fields.email).toBe(normalised?.fields.email.toLowerCase());
+          expect(normalised?.emailHash).toBe(hash('ten_a', normalised?.fields.email as string));
+        } catch (error) {
+          expect((error as HttpError).status).toBe(400);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('conversions of a won lead', () => {
+  const lead: StoredLead = {
+    id: 'lead_01abcdefghjkmnpqrstvwxyz0',
+    email: 'a@example.com',
+    email_hash: 'h',
+    gclid: gclid(),
+    fbclid: fbclid(),
+    value: 50,
+    currency: 'EUR',
+    status: 'won',
+    consent: resolveConsent({ status: 'granted' }),
+    consent_history: [],
+    restricted: false,
+    created_at: '2026-11-25T10:00:00.000Z',
+    updated_at: '2026-11-25T10:00:00.000Z',
+    version: 2,
+  };
+  const now = new Date('2026-11-25T12:00:00.000Z');
+
+  it('one per platform, time and order id fixed, ids derived from the lead', () => {
+    const conversions = conversionsForWon(lead, { orderId: 'o-9' }, now);
+    expect(conversions.map((c) => [c.id, c.platform, c.click_id_type])).toEqual([
+      ['cnv_01abcdefghjkmnpqrstvwxyz0g', 'google_ads', 'gclid'],
+      ['cnv_01abcdefghjkmnpqrstvwxyz0m', 'meta', 'fbclid'],
+    ]);
+    for (const c of conversions) {
+      expect(c).toMatchObject({
+        order_id: 'o-9',
+        conversion_time: now.toISOString(),
+        value: 50,
+        currency: 'EUR',
+      });
+    }
+    expect(conversionsForWon(lead, {}, now)[0]?.order_id).toBe(`lead-${lead.id}`);
+  });
+
+  it('none when restricted or without upload consent', () => {
+    expect(conversionsForWon({ ...lead, restricted: true }, {}, now)).toEqual([]);
+    expect(conversionsForWon({ ...lead, consent: resolveConsent({ status: 'withdrawn' }) }, {}, now)).toEqual(
+      [],
+    );
+  });
+});
