@@ -5,6 +5,7 @@ import { MAX_TOKEN_SECONDS, signToken } from '../../functions/shared/auth/tokens
 import { resetClients } from '../../functions/shared/aws';
 import { ROLES } from '../definitions/routes';
 import { readState } from '../local/state';
+import { decryptBackup, RefusedError, restoreBackup } from './backup';
 
 export interface Io {
   out(line: string): void;
@@ -18,12 +19,18 @@ Commands:
       Print a signed access token (HS256, current secret, kid header).
   secret rotate [--window <25h>] [--secret-id <arn>]
       New JWT secret in Secrets Manager; the previous one verifies for the window.
+  backup decrypt (--job <id> | --key <s3 key> [--bucket <name>]) --out <file> [--force]
+      Download an encrypted backup, verify it and decrypt it to a local file (JSON lines, 0600).
+  backup restore --file <decrypted file> [--force]
+      Write a decrypted backup into the tables (*_TABLE); refuses non-empty tables without --force.
 
 Options:
   --local   use the stack started by \`npm start\` (its emulator and secret)
   --help    this text
 
-The secret comes from JWT_SECRET, or the Secrets Manager secret JWT_SECRET_ARN.`;
+The secret comes from JWT_SECRET, or the Secrets Manager secret JWT_SECRET_ARN. Backups need
+KMS Decrypt on the backup key, and SYSTEM_TABLE (for --job), BACKUP_BUCKET or --bucket (for --key),
+and the *_TABLE names (for restore) of the target stage.`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -83,6 +90,38 @@ async function rotateSecret(values: Values, io: Io): Promise<void> {
   );
 }
 
+function stringOption(values: Values, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+async function decryptCommand(values: Values, io: Io): Promise<void> {
+  const jobId = stringOption(values, 'job');
+  const key = stringOption(values, 'key');
+  const out = stringOption(values, 'out');
+  if (!out || (jobId === undefined) === (key === undefined)) {
+    throw new UsageError('backup decrypt needs --out <file> and one of --job <id> or --key <s3 key>');
+  }
+  const bucket = stringOption(values, 'bucket');
+  const result = await decryptBackup({
+    ...(jobId ? { jobId } : {}),
+    ...(key ? { key } : {}),
+    ...(bucket ? { bucket } : {}),
+    out,
+    force: values.force === true,
+    progress: io.err,
+  });
+  io.out(`Decrypted backup of job ${result.jobId} (${result.totalItems} items) to ${out}`);
+}
+
+async function restoreCommand(values: Values, io: Io): Promise<void> {
+  const file = stringOption(values, 'file');
+  if (!file) throw new UsageError('backup restore needs --file <decrypted file>');
+  const result = await restoreBackup({ file, force: values.force === true, progress: io.err });
+  const total = Object.values(result.itemCounts).reduce((sum, n) => sum + (n ?? 0), 0);
+  io.out(`Restored ${total} items of backup ${result.jobId}.`);
+}
+
 const OPTIONS = {
   tenant: { type: 'string' },
   role: { type: 'string' },
@@ -90,6 +129,12 @@ const OPTIONS = {
   ttl: { type: 'string' },
   window: { type: 'string' },
   'secret-id': { type: 'string' },
+  job: { type: 'string' },
+  key: { type: 'string' },
+  bucket: { type: 'string' },
+  out: { type: 'string' },
+  file: { type: 'string' },
+  force: { type: 'boolean' },
   local: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -119,12 +164,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (values.local) useLocalStack();
     if (command === 'token issue') await issueToken(values, io);
     else if (command === 'secret rotate') await rotateSecret(values, io);
+    else if (command === 'backup decrypt') await decryptCommand(values, io);
+    else if (command === 'backup restore') await restoreCommand(values, io);
     else throw new UsageError(`unknown command: ${command}`);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`${error.message}\n\n${USAGE}`);
       return 2;
+    }
+    if (error instanceof RefusedError) {
+      io.err(`Refused: ${error.message}`);
+      return 3;
     }
     io.err(`Failed: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
