@@ -4,6 +4,7 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+import { benchBackup } from './backup';
 import { benchBundles } from './bundles';
 import { benchRateLimit } from './rate-limit';
 
@@ -12,6 +13,8 @@ async function main(): Promise<void> {
   await benchBundles();
   console.log('\n== rate-limit check ==');
   await benchRateLimit();
+  console.log('\n== encrypted backup ==');
+  await benchBackup();
 }
 
 main().catch((error: unknown) => {
