@@ -1,0 +1,97 @@
+import type { ConsentInput } from '../../leads/consent';
+import { normaliseEmail, normalisePhone } from '../../leads/normalise';
+import { type LeadInput, leadSchema } from '../../leads/schema';
+import type { Attribution } from './attribution';
+import { type Extraction, invalid, type OrderFacts } from './types';
+import { text } from './values';
+
+/** A phone number as a sender gives it, with the country of its address for national numbers. */
+export interface PhoneCandidate {
+  phone: unknown;
+  country?: unknown;
+}
+
+export interface LeadParts {
+  /** Where the email may be, most authoritative first. */
+  emails: readonly unknown[];
+  phones: readonly PhoneCandidate[];
+  attribution: Attribution;
+  consent: ConsentInput;
+  externalId?: string;
+  value?: number;
+  currency?: string;
+}
+
+const COUNTRY = /^[A-Za-z]{2}$/;
+
+/** The first candidate that is a plausible address, normalised; or why there is none. */
+function emailOf(
+  candidates: readonly unknown[],
+): { email: string } | { missing: true } | { malformed: true } {
+  let seen = false;
+  for (const candidate of candidates) {
+    const found = text(candidate);
+    if (found === undefined) continue;
+    seen = true;
+    const email = normaliseEmail(found);
+    if (email !== undefined) return { email };
+  }
+  return seen ? { malformed: true } : { missing: true };
+}
+
+/** The first candidate that is a valid number, in E.164, with its country when known. */
+function phoneOf(candidates: readonly PhoneCandidate[]): Pick<LeadInput, 'phone' | 'country'> {
+  for (const candidate of candidates) {
+    const found = text(candidate.phone);
+    if (found === undefined) continue;
+    const code = text(candidate.country);
+    const country = code !== undefined && COUNTRY.test(code) ? code.toUpperCase() : undefined;
+    const phone = normalisePhone(found, country);
+    if (phone !== undefined) return { phone, ...(country !== undefined ? { country } : {}) };
+  }
+  return {};
+}
+
+/** Keeps a value only when the lead schema accepts it for this field. */
+function checked<F extends 'external_id' | 'value' | 'currency'>(
+  field: F,
+  value: LeadInput[F] | undefined,
+): Pick<LeadInput, F> | Record<string, never> {
+  if (value === undefined) return {};
+  const parsed = leadSchema.shape[field].safeParse(value);
+  return parsed.success && parsed.data !== undefined ? ({ [field]: parsed.data } as Pick<LeadInput, F>) : {};
+}
+
+/** A currency code as the schema wants it: three letters, upper case. */
+export function currencyOf(...values: unknown[]): string | undefined {
+  for (const value of values) {
+    const code = text(value)?.toUpperCase();
+    if (code !== undefined && /^[A-Z]{3}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/**
+ * The lead of a payload, checked against the lead schema. Fields that fail on their own are left
+ * out (they were checked one by one before); a lead without a usable email is `invalid`.
+ */
+export function leadExtraction(parts: LeadParts, order?: OrderFacts): Extraction {
+  const email = emailOf(parts.emails);
+  if ('missing' in email) return invalid('the payload has no email address');
+  if ('malformed' in email) return invalid('the email address is not valid');
+  const candidate: LeadInput = {
+    email: email.email,
+    ...phoneOf(parts.phones),
+    ...parts.attribution,
+    ...checked('external_id', parts.externalId),
+    ...checked('value', parts.value),
+    ...checked('currency', parts.currency),
+    consent: parts.consent,
+  };
+  const parsed = leadSchema.safeParse(candidate);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((issue) => issue.path.join('.') || '(lead)').join(', ');
+    return invalid(`the lead does not validate (${where})`);
+  }
+  return { kind: 'lead', lead: parsed.data, ...(order !== undefined ? { order } : {}) };
+}
