@@ -26,12 +26,12 @@ export type Attribution = Pick<
 const OTHER_CLICK_IDS = ['fbclid', 'msclkid'] as const;
 const UTM_FIELDS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term'] as const;
 /** Spellings seen in the wild for the same parameter (HighLevel's attribution says `msclikid`). */
-const ALIASES: Readonly<Record<string, string>> = { msclikid: 'msclkid' };
+const ALIASES: ReadonlyMap<string, string> = new Map([['msclikid', 'msclkid']]);
 
 const CLICK_ID_KEYS: ReadonlySet<string> = new Set([
   ...GOOGLE_CLICK_ID_FIELDS,
   ...OTHER_CLICK_IDS,
-  ...Object.keys(ALIASES),
+  ...ALIASES.keys(),
 ]);
 
 type AttributionField = keyof Attribution;
@@ -54,7 +54,7 @@ function firstValid<F extends AttributionField>(field: F, candidates: readonly s
 function withAliases(fields: Fields): Fields {
   const aliased = new Map<string, string[]>();
   for (const [key, values] of fields) {
-    const name = ALIASES[key] ?? key;
+    const name = ALIASES.get(key) ?? key;
     aliased.set(name, [...(aliased.get(name) ?? []), ...values]);
   }
   return aliased;

@@ -1,10 +1,9 @@
 import { attributionFrom, urlFields } from './attribution';
 import { consentFrom, firstConsent, isoTimestamp } from './consent';
 import { guarded } from './guard';
-import { currencyOf, leadExtraction } from './lead';
+import { currencyOf, leadExtraction, money } from './lead';
 import { type Extraction, ignored, invalid, type OrderFacts } from './types';
 import {
-  amount,
   entries,
   type Fields,
   identifier,
@@ -87,7 +86,7 @@ function leadOf(contact: Contact, customData: unknown, order?: OrderFacts): Extr
 function opportunityFacts(opportunity: JsonObject, fallbackTime: unknown): OrderFacts | undefined {
   const id = identifier(opportunity.id);
   if (id === undefined) return undefined;
-  const value = amount(opportunity.monetaryValue ?? opportunity.monetary_value ?? opportunity.lead_value);
+  const value = money(opportunity.monetaryValue, opportunity.monetary_value, opportunity.lead_value);
   const currency = currencyOf(opportunity.currency);
   const occurredAt =
     isoTimestamp(opportunity.lastStatusChangeAt) ??

@@ -3,7 +3,7 @@ import { normaliseEmail, normalisePhone } from '../../leads/normalise';
 import { type LeadInput, leadSchema } from '../../leads/schema';
 import type { Attribution } from './attribution';
 import { type Extraction, invalid, type OrderFacts } from './types';
-import { text } from './values';
+import { amount, text } from './values';
 
 /** A phone number as a sender gives it, with the country of its address for national numbers. */
 export interface PhoneCandidate {
@@ -52,14 +52,13 @@ function phoneOf(candidates: readonly PhoneCandidate[]): Pick<LeadInput, 'phone'
   return {};
 }
 
-/** Keeps a value only when the lead schema accepts it for this field. */
-function checked<F extends 'external_id' | 'value' | 'currency'>(
-  field: F,
-  value: LeadInput[F] | undefined,
-): Pick<LeadInput, F> | Record<string, never> {
-  if (value === undefined) return {};
-  const parsed = leadSchema.shape[field].safeParse(value);
-  return parsed.success && parsed.data !== undefined ? ({ [field]: parsed.data } as Pick<LeadInput, F>) : {};
+/** A money amount the lead schema accepts (a number from 0 to its maximum), from a number or a decimal string. */
+export function money(...values: unknown[]): number | undefined {
+  for (const value of values) {
+    const found = amount(value);
+    if (found !== undefined && leadSchema.shape.value.safeParse(found).success) return found;
+  }
+  return undefined;
 }
 
 /** A currency code as the schema wants it: three letters, upper case. */
@@ -72,8 +71,9 @@ export function currencyOf(...values: unknown[]): string | undefined {
 }
 
 /**
- * The lead of a payload, checked against the lead schema. Fields that fail on their own are left
- * out (they were checked one by one before); a lead without a usable email is `invalid`.
+ * The lead of a payload, checked against the lead schema as a whole. The parts were checked field
+ * by field before (a malformed one left out), so only a lead without a usable email is `invalid`
+ * here, short of a bug upstream.
  */
 export function leadExtraction(parts: LeadParts, order?: OrderFacts): Extraction {
   const email = emailOf(parts.emails);
@@ -83,9 +83,9 @@ export function leadExtraction(parts: LeadParts, order?: OrderFacts): Extraction
     email: email.email,
     ...phoneOf(parts.phones),
     ...parts.attribution,
-    ...checked('external_id', parts.externalId),
-    ...checked('value', parts.value),
-    ...checked('currency', parts.currency),
+    ...(parts.externalId !== undefined ? { external_id: parts.externalId } : {}),
+    ...(parts.value !== undefined ? { value: parts.value } : {}),
+    ...(parts.currency !== undefined ? { currency: parts.currency } : {}),
     consent: parts.consent,
   };
   const parsed = leadSchema.safeParse(candidate);

@@ -2,9 +2,9 @@ import type { ConsentInput } from '../../leads/consent';
 import { attributionFrom, clickIdsOnly, urlFields } from './attribution';
 import { consentFrom, firstConsent, isoTimestamp } from './consent';
 import { guarded, topicLabel } from './guard';
-import { currencyOf, leadExtraction, type PhoneCandidate } from './lead';
+import { currencyOf, leadExtraction, money, type PhoneCandidate } from './lead';
 import { type Extraction, ignored, invalid, type OrderFacts } from './types';
-import { amount, identifier, type JsonObject, pairs, record, text } from './values';
+import { identifier, type JsonObject, pairs, record, text } from './values';
 
 /**
  * Shopify: `orders/create` and `orders/paid` carry an Order, `customers/create` and
@@ -50,7 +50,7 @@ function order(topic: string, payload: unknown): Extraction {
   const billing = record(body.billing_address);
   const shipping = record(body.shipping_address);
   const notes = pairs(body.note_attributes, ['name', 'key'], ['value']);
-  const value = amount(body.current_total_price) ?? amount(body.total_price);
+  const value = money(body.current_total_price, body.total_price);
   const currency = currencyOf(body.currency, body.presentment_currency);
   const occurredAt = isoTimestamp(body.processed_at) ?? isoTimestamp(body.created_at);
   const facts: OrderFacts = {

@@ -40,14 +40,6 @@ export function scalar(value: unknown): string | undefined {
   return text(value);
 }
 
-export function firstText(...values: unknown[]): string | undefined {
-  for (const value of values) {
-    const found = text(value);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
 /**
  * An id: a positive safe integer or a non-empty string of at most 128 characters (Shopify and
  * WooCommerce send numbers, HighLevel strings). Zero is WooCommerce's "no customer".

@@ -1,9 +1,9 @@
 import { attributionFrom, urlFields } from './attribution';
 import { consentFrom, firstConsent, isoTimestamp } from './consent';
 import { guarded, topicLabel } from './guard';
-import { currencyOf, leadExtraction } from './lead';
+import { currencyOf, leadExtraction, money } from './lead';
 import { type Extraction, ignored, invalid, type OrderFacts } from './types';
-import { amount, type Fields, identifier, normaliseKey, pairs, record, text } from './values';
+import { type Fields, identifier, normaliseKey, pairs, record, text } from './values';
 
 /**
  * WooCommerce: `order.created` and `order.updated` carry a REST API order (wc/v3). Attribution
@@ -44,7 +44,7 @@ function order(payload: unknown): Extraction {
   const wc = wooAttribution(meta);
   const landing = wc.get('session_entry')?.[0];
   const paid = PAID_STATUSES.has(text(body.status)?.toLowerCase() ?? '');
-  const value = amount(body.total);
+  const value = money(body.total);
   const currency = currencyOf(body.currency);
   const occurredAt = (paid ? gmt(body.date_paid_gmt) : undefined) ?? gmt(body.date_created_gmt);
   const facts: OrderFacts = {
