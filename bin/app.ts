@@ -28,6 +28,7 @@ new AdsEngineerStack(app, `AdsEngineer-${stage}`, {
   ...(pagerDutyUrl ? { pagerDutyUrl } : {}),
   ...(warningWebhookUrl ? { warningWebhookUrl } : {}),
   ...(platformOrgId ? { platformOrgId } : {}),
+  ...(context('ghlWebhookPublicKey') ? { ghlWebhookPublicKey: context('ghlWebhookPublicKey') } : {}),
   apiTracing: context('apiTracing') === 'true',
   cognito: context('cognito') === 'true' || app.node.tryGetContext('cognito') === true,
   ...(context('cognitoUserPoolId') ? { cognitoUserPoolId: context('cognitoUserPoolId') } : {}),

@@ -28,6 +28,8 @@ export interface AdsEngineerStackProps extends StackProps {
   /** Restrict accepted Cognito tokens to these app clients. */
   readonly cognitoClientIds?: readonly string[];
   readonly cognitoDomainPrefix?: string;
+  /** HighLevel's webhook public key (PEM), to verify x-wh-signature. */
+  readonly ghlWebhookPublicKey?: string;
   /** X-Ray tracing on the API stage. */
   readonly apiTracing?: boolean;
   /** The shared function list and route table; tests pass variants, the app never does. */
@@ -76,6 +78,7 @@ export class AdsEngineerStack extends Stack {
       queues: this.queues,
       storage: this.storage,
       platformOrgId: props.platformOrgId ?? 'platform',
+      ...(props.ghlWebhookPublicKey ? { ghlWebhookPublicKey: props.ghlWebhookPublicKey } : {}),
       ...(userPoolId
         ? {
             cognito: { userPoolId, ...(props.cognitoClientIds ? { clientIds: props.cognitoClientIds } : {}) },
@@ -124,6 +127,11 @@ export class AdsEngineerStack extends Stack {
       });
     }
     new CfnOutput(this, 'BackupBucketName', { value: this.storage.backupBucket.bucketName });
+    new CfnOutput(this, 'StripeWebhookSecretArn', {
+      value: this.storage.stripeWebhookSecret.secretArn,
+      description:
+        'Put the Stripe endpoint signing secret (whsec_...) here; until then Stripe webhooks are refused',
+    });
     new CfnOutput(this, 'JwtSecretArn', {
       value: this.storage.jwtSecret.secretArn,
       description: 'JWT_SECRET_ARN: operator commands issue tokens and rotate the secret with it',

@@ -1,4 +1,5 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import * as z from 'zod/mini';
 import { platformScope } from '../shared/auth/context';
 import { sqsClient } from '../shared/aws';
 import { BACKUP_ID_PREFIX, BackupJobStore, serializeBackupMessage } from '../shared/backup/jobs';
@@ -9,10 +10,19 @@ import { authOf, httpHandler, json } from '../shared/http';
 import { newId } from '../shared/ids';
 import { logger } from '../shared/observability';
 import { pageSize } from '../shared/pagination';
+import { peekDeadLetters, redriveDeadLetters } from '../shared/queues/dead-letters';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody, createTenantBody } from '../shared/tenancy/schemas';
-import { parseJsonBody } from '../shared/validation';
+import { parseJsonBody, parseWith } from '../shared/validation';
+
+/** Queues whose dead letters an operator inspects and redrives through the API. */
+const REDRIVABLE = ['webhooks', 'conversions'] as const;
+const dlqQuery = z.object({ queue: z.optional(z.enum(REDRIVABLE)) });
+const redriveBody = z.object({
+  queue: z.enum(REDRIVABLE),
+  max: z._default(z.number().check(z.int(), z.gte(1), z.lte(10_000)), 1000),
+});
 
 let store: DynamoTenantStore | undefined;
 const tenants = () => {
@@ -109,5 +119,21 @@ export const handler = httpHandler('admin', {
     const job = await backups().get(request.params.id ?? '');
     if (!job) throw notFound('Backup job not found');
     return json(200, job);
+  },
+
+  /** Dead letters of each queue (or of `?queue=`): reason, attempts, when; never the payload. */
+  'GET /api/v1/admin/dlq': async (request) => {
+    const { queue } = parseWith(dlqQuery, request.query);
+    const queues = queue ? [queue] : REDRIVABLE;
+    const items = [];
+    for (const id of queues) items.push(...(await peekDeadLetters(id, 10)));
+    return json(200, { items, next_cursor: null });
+  },
+
+  'POST /api/v1/admin/dlq/redrive': async (request) => {
+    const body = parseJsonBody(request, redriveBody);
+    const result = await redriveDeadLetters(body.queue, { max: body.max });
+    logger.info('Dead letters redriven', { ...result, requested_by: authOf(request).subject });
+    return json(200, result);
   },
 });

@@ -1,8 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import { hasRole, scopeOf } from '../shared/auth/context';
 import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
+import { sealCredential } from '../shared/crypto/credentials';
 import { forbidden, notFound } from '../shared/errors';
-import { authOf, httpHandler, json } from '../shared/http';
+import { authOf, type HttpRequest, httpHandler, json } from '../shared/http';
+import {
+  ghlSettingsBody,
+  shopifySettingsBody,
+  wooCommerceSettingsBody,
+} from '../shared/integrations/schemas';
+import {
+  DynamoSourceStore,
+  ghlTokenKey,
+  normaliseShopDomain,
+  normaliseStoreUrl,
+} from '../shared/integrations/sources';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody } from '../shared/tenancy/schemas';
@@ -13,6 +26,21 @@ const tenants = () => {
   store ??= new DynamoTenantStore();
   return store;
 };
+
+let sourceStore: DynamoSourceStore | undefined;
+const sources = () => {
+  sourceStore ??= new DynamoSourceStore();
+  return sourceStore;
+};
+
+/** The public base URL the caller reached us on: where webhook senders should post. */
+function baseUrl(request: HttpRequest): string {
+  const host = request.headers.host ?? 'localhost';
+  const local = /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host);
+  const stagePrefix =
+    request.event.requestContext.stage && !local ? `/${request.event.requestContext.stage}` : '';
+  return `${local ? 'http' : 'https'}://${host}${stagePrefix}`;
+}
 
 export const handler = httpHandler('api', {
   'POST /api/v1/auth/token': async (request) => {
@@ -38,6 +66,36 @@ export const handler = httpHandler('api', {
       throw forbidden('An API key cannot have a higher role than its creator');
     const { record, key } = await issueApiKey(tenants(), scopeOf(auth), body);
     return json(201, { ...record, key });
+  },
+
+  'PUT /api/v1/integrations/shopify': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const body = parseJsonBody(request, shopifySettingsBody);
+    const domain = normaliseShopDomain(body.shop_domain);
+    const sealed = await sealCredential(scope, 'shopify.webhook_secret', body.webhook_secret);
+    const settings = { shop_domain: domain, updated_at: new Date().toISOString() };
+    await sources().save(scope, 'shopify', domain, settings, sealed);
+    return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/shopify/webhook` });
+  },
+
+  'PUT /api/v1/integrations/woocommerce': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const body = parseJsonBody(request, wooCommerceSettingsBody);
+    const storeUrl = normaliseStoreUrl(body.store_url);
+    const sealed = await sealCredential(scope, 'woocommerce.webhook_secret', body.webhook_secret);
+    const settings = { store_url: storeUrl, updated_at: new Date().toISOString() };
+    await sources().save(scope, 'woocommerce', storeUrl, settings, sealed);
+    return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/woocommerce/webhook` });
+  },
+
+  /** A new webhook URL for GoHighLevel; the token in it is shown here only and replaces the last one. */
+  'PUT /api/v1/integrations/ghl': async (request) => {
+    const scope = scopeOf(authOf(request));
+    parseJsonBody(request, ghlSettingsBody);
+    const token = randomBytes(32).toString('base64url');
+    const settings = { updated_at: new Date().toISOString() };
+    await sources().save(scope, 'ghl', ghlTokenKey(token), settings);
+    return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/ghl/webhook/${token}` });
   },
 
   'DELETE /api/v1/api-keys/{id}': async (request) => {

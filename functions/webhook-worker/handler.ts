@@ -3,13 +3,14 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { dynamoClient } from '../shared/aws';
-import { tableName } from '../shared/config';
+import { dynamoClient, sqsClient } from '../shared/aws';
+import { dlqUrl, queueUrl, tableName } from '../shared/config';
 import { parseEnvelope, type WebhookEnvelope } from '../shared/envelope';
 import { logger, metrics } from '../shared/observability';
-import { type ProcessingResult, processEnvelope } from './processors';
+import { PermanentFailure, type ProcessingResult, processEnvelope } from './processors';
 
 /** Seven days: longer than any sender retries a delivery. */
 const DEDUP_SECONDS = 7 * 24 * 3600;
@@ -35,23 +36,83 @@ function processOnce(): (envelope: WebhookEnvelope) => Promise<ProcessingResult>
   return idempotentProcess;
 }
 
+/** Backoff of a failed delivery: 30 s, 60 s, 120 s, ... capped at 15 minutes. */
+export function retryDelaySeconds(
+  receiveCount: number,
+  base = Number(process.env.WEBHOOK_RETRY_BASE_SECONDS ?? 30),
+): number {
+  return Math.min(900, Math.max(0, base) * 2 ** Math.max(0, receiveCount - 1));
+}
+
+/**
+ * A failure that no retry can mend (malformed payload after a valid signature, unknown tenant):
+ * the message goes to the dead-letter queue at once, with the reason, instead of round and round.
+ */
+async function deadLetter(record: SQSRecord, reason: string, source?: string): Promise<void> {
+  await sqsClient().send(
+    new SendMessageCommand({
+      QueueUrl: dlqUrl('webhooks'),
+      MessageBody: record.body,
+      MessageAttributes: {
+        reason: { DataType: 'String', StringValue: reason.slice(0, 512) },
+        attempts: { DataType: 'Number', StringValue: record.attributes.ApproximateReceiveCount || '1' },
+        ...(source ? { source: { DataType: 'String', StringValue: source } } : {}),
+      },
+    }),
+  );
+  metrics.addMetric('WebhookDeadLettered', 'Count', 1);
+  logger.error('Webhook delivery dead-lettered', { message_id: record.messageId, reason });
+}
+
+/** Leaves a transiently failed message invisible for longer at each attempt (exponential backoff). */
+async function backOff(record: SQSRecord): Promise<void> {
+  const delay = retryDelaySeconds(Number(record.attributes.ApproximateReceiveCount || 1));
+  try {
+    await sqsClient().send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queueUrl('webhooks'),
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: delay,
+      }),
+    );
+  } catch (error) {
+    logger.warn('Could not delay the retry of a webhook delivery', { message_id: record.messageId, error });
+  }
+}
+
 async function recordHandler(record: SQSRecord): Promise<void> {
   let envelope: WebhookEnvelope;
   try {
     envelope = parseEnvelope(record.body);
   } catch (error) {
     metrics.addMetric('WebhookEnvelopeInvalid', 'Count', 1);
-    logger.error('Webhook message is not a valid envelope', { message_id: record.messageId, error });
+    await deadLetter(record, error instanceof Error ? error.message : 'not a webhook envelope');
+    return;
+  }
+  try {
+    const result = await processOnce()(envelope);
+    metrics.addMetric(result.outcome === 'processed' ? 'WebhookProcessed' : 'WebhookIgnored', 'Count', 1);
+    logger.info('Webhook delivery handled', {
+      source: envelope.source,
+      topic: envelope.topic,
+      delivery_id: envelope.delivery_id,
+      outcome: result.outcome,
+    });
+  } catch (error) {
+    if (error instanceof PermanentFailure) {
+      await deadLetter(record, error.message, envelope.source);
+      return;
+    }
+    metrics.addMetric('WebhookRetried', 'Count', 1);
+    logger.warn('Webhook delivery failed; it will be retried', {
+      source: envelope.source,
+      delivery_id: envelope.delivery_id,
+      attempt: record.attributes.ApproximateReceiveCount,
+      error,
+    });
+    await backOff(record);
     throw error;
   }
-  const result = await processOnce()(envelope);
-  metrics.addMetric(result.outcome === 'processed' ? 'WebhookProcessed' : 'WebhookIgnored', 'Count', 1);
-  logger.info('Webhook delivery handled', {
-    source: envelope.source,
-    topic: envelope.topic,
-    delivery_id: envelope.delivery_id,
-    outcome: result.outcome,
-  });
 }
 
 const processor = new BatchProcessor(EventType.SQS);

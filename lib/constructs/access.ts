@@ -36,6 +36,23 @@ export const QUEUE_ACTIONS = {
     'sqs:GetQueueAttributes',
   ],
   inspect: ['sqs:GetQueueAttributes'],
+  redrive: ['sqs:SendMessage'],
+} as const;
+
+/** What each queue mode may do on the queue's dead-letter queue. */
+export const DLQ_ACTIONS = {
+  send: [],
+  /** A consumer dead-letters a delivery no retry can mend at once, with the reason. */
+  consume: ['sqs:SendMessage'],
+  /** Health reads the depth. */
+  inspect: ['sqs:GetQueueAttributes'],
+  /** Inspect dead letters and move them back to the queue. */
+  redrive: [
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:ChangeMessageVisibility',
+    'sqs:GetQueueAttributes',
+  ],
 } as const;
 
 export const KMS_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] as const;
@@ -63,8 +80,8 @@ export interface TableGrant {
 export interface QueueGrant {
   readonly queue: QueueId;
   readonly actions: readonly string[];
-  /** `inspect` also reads the dead-letter queue's attributes (depth for health). */
-  readonly includeDlq: boolean;
+  /** Actions on the queue's dead-letter queue, none for most modes. */
+  readonly dlqActions: readonly string[];
 }
 
 export interface FunctionAccess {
@@ -72,6 +89,7 @@ export interface FunctionAccess {
   readonly queues: readonly QueueGrant[];
   readonly jwtSecret: boolean;
   readonly emailHashKey: boolean;
+  readonly stripeWebhookSecret: boolean;
   /** `request`: the backup key id only; `export`: also the bucket prefix and Scan on `exportTables`. */
   readonly backups?: BackupAccess;
   /** Tables the function scans for an export (every table when it exports, else none). */
@@ -115,10 +133,11 @@ export function functionAccess(
     queues: entriesOf(definition.queues).map(([queue, mode]) => ({
       queue,
       actions: QUEUE_ACTIONS[mode],
-      includeDlq: mode === 'inspect',
+      dlqActions: DLQ_ACTIONS[mode],
     })),
     jwtSecret: definition.jwtSecret === 'read',
     emailHashKey: definition.emailHashKey === 'read',
+    stripeWebhookSecret: definition.stripeWebhookSecret === 'read',
     ...(definition.backups ? { backups: definition.backups } : {}),
     exportTables: definition.backups === 'export' ? TABLES.map((table) => table.id) : [],
   };

@@ -55,6 +55,8 @@ export interface FunctionsProps {
   readonly platformOrgId: string;
   /** A Cognito user pool whose access tokens the token-verifying functions accept too. */
   readonly cognito?: { readonly userPoolId: string; readonly clientIds?: readonly string[] };
+  /** HighLevel's webhook public key (PEM): x-wh-signature is verified where present. */
+  readonly ghlWebhookPublicKey?: string;
   /** The shared function list (tests may pass variants). */
   readonly definitions: readonly FunctionDefinition[];
   /** The shared route table: checked against each definition (JWT secret, rate limits, backups). */
@@ -165,9 +167,18 @@ export class Functions extends Construct {
         new iam.PolicyStatement({
           sid: `Queue${pascal(grant.queue)}`,
           actions: [...grant.actions],
-          resources: grant.includeDlq ? [pair.queue.queueArn, pair.dlq.queueArn] : [pair.queue.queueArn],
+          resources: [pair.queue.queueArn],
         }),
       );
+      if (grant.dlqActions.length) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: `Queue${pascal(grant.queue)}Dlq`,
+            actions: [...grant.dlqActions],
+            resources: [pair.dlq.queueArn],
+          }),
+        );
+      }
     }
     if (access.jwtSecret) {
       statements.push(
@@ -184,6 +195,15 @@ export class Functions extends Construct {
           sid: 'EmailHashKey',
           actions: [...SECRET_ACTIONS],
           resources: [props.storage.emailHashKey.secretArn],
+        }),
+      );
+    }
+    if (access.stripeWebhookSecret) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'StripeWebhookSecret',
+          actions: [...SECRET_ACTIONS],
+          resources: [props.storage.stripeWebhookSecret.secretArn],
         }),
       );
     }
@@ -248,6 +268,10 @@ export class Functions extends Construct {
     }
     if (access.jwtSecret) env[COMMON_ENV_VARS.jwtSecretArn] = props.storage.jwtSecret.secretArn;
     if (access.emailHashKey) env[COMMON_ENV_VARS.emailHashKeyArn] = props.storage.emailHashKey.secretArn;
+    if (access.stripeWebhookSecret) {
+      env[COMMON_ENV_VARS.stripeWebhookSecretArn] = props.storage.stripeWebhookSecret.secretArn;
+      if (props.ghlWebhookPublicKey) env.GHL_WEBHOOK_PUBLIC_KEY = props.ghlWebhookPublicKey;
+    }
     if (access.jwtSecret && props.cognito) {
       env.COGNITO_USER_POOL_ID = props.cognito.userPoolId;
       if (props.cognito.clientIds?.length) env.COGNITO_CLIENT_IDS = props.cognito.clientIds.join(',');

@@ -17,6 +17,7 @@ export class Storage extends Construct {
   readonly accessLogBucket: s3.Bucket;
   readonly jwtSecret: secretsmanager.Secret;
   readonly emailHashKey: secretsmanager.Secret;
+  readonly stripeWebhookSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -68,6 +69,20 @@ export class Storage extends Construct {
       id: 'AwsSolutions-SMG4',
       reason:
         'The email hash key is the index key of every stored lead and audit record: rotating it would orphan them, so it is never rotated automatically; a rotation is a re-indexing migration.',
+    });
+
+    // Generated until an operator stores the endpoint's signing secret from the Stripe dashboard:
+    // until then no Stripe delivery verifies (fail closed).
+    this.stripeWebhookSecret = new secretsmanager.Secret(this, 'StripeWebhookSecret', {
+      description: `AdsEngineer ${props.settings.stage}: Stripe webhook endpoint signing secret (whsec_...), set by an operator`,
+      encryptionKey: props.key,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy,
+    });
+    Validations.of(this.stripeWebhookSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Stripe issues and rolls the endpoint signing secret in its dashboard; AWS cannot rotate it, an operator copies the new value in.',
     });
   }
 }

@@ -6,7 +6,15 @@
 
 export type TableId = 'tenants' | 'leads' | 'conversions' | 'audit' | 'rateLimits' | 'dedup' | 'system';
 export type QueueId = 'webhooks' | 'conversions' | 'backups';
-export type FunctionId = 'health' | 'api' | 'admin' | 'leads' | 'gdpr' | 'webhookWorker' | 'backupWorker';
+export type FunctionId =
+  | 'health'
+  | 'api'
+  | 'admin'
+  | 'leads'
+  | 'gdpr'
+  | 'ingest'
+  | 'webhookWorker'
+  | 'backupWorker';
 
 export interface IndexDefinition {
   readonly name: string;
@@ -46,7 +54,8 @@ export const TABLES: readonly TableDefinition[] = [
       'api keys of a tenant: pk=TENANT#<id>, sk begins_with APIKEY#',
       'api key by hash: gsi1pk=APIKEY#<sha256>',
       'integration settings: pk=TENANT#<id>, sk=INTEGRATION#<kind>',
-      'webhook source to tenant: gsi1pk=SHOP#<domain> | WOO#<store url> | GHL#<token hash>',
+      'webhook source to tenant: pk=SOURCE#<shopify|woocommerce|ghl>#<domain | store url | token hash>, sk=SOURCE',
+      'billing status of a tenant: on its META item (Stripe subscription events)',
     ],
   },
   {
@@ -164,12 +173,17 @@ export interface FunctionDefinition {
    * atomic UpdateItem and nothing else.
    */
   readonly tables: Partial<Record<TableId, TableAccess>>;
-  /** Queues it sends to, consumes, or only inspects (attributes, for health). */
-  readonly queues: Partial<Record<QueueId, 'send' | 'consume' | 'inspect'>>;
+  /**
+   * Queues it sends to, consumes (and dead-letters to), only inspects (attributes, for health), or
+   * redrives (reads its dead-letter queue, sends back to the queue).
+   */
+  readonly queues: Partial<Record<QueueId, 'send' | 'consume' | 'inspect' | 'redrive'>>;
   /** Reads the JWT signing secret (verifies or issues tokens). */
   readonly jwtSecret?: 'read';
   /** Reads the key of the keyed email hash (looks people up by email). */
   readonly emailHashKey?: 'read';
+  /** Reads the Stripe endpoint's signing secret (verifies billing webhooks). */
+  readonly stripeWebhookSecret?: 'read';
   readonly backups?: BackupAccess;
 }
 
@@ -196,11 +210,11 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   {
     id: 'admin',
     entry: 'functions/admin/handler.ts',
-    description: 'Platform administration: tenants, their API keys, backup jobs',
+    description: 'Platform administration: tenants, their API keys, backup jobs, dead letters',
     memoryMb: 512,
     timeoutSeconds: 10,
     tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite' },
-    queues: { backups: 'send' },
+    queues: { backups: 'send', webhooks: 'redrive', conversions: 'redrive' },
     jwtSecret: 'read',
     backups: 'request',
   },
@@ -227,13 +241,30 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     emailHashKey: 'read',
   },
   {
+    id: 'ingest',
+    entry: 'functions/ingest/handler.ts',
+    description: 'Verifies webhook signatures on the raw body and queues deliveries durably',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tables: { tenants: 'read', rateLimits: 'counter' },
+    queues: { webhooks: 'send' },
+    stripeWebhookSecret: 'read',
+  },
+  {
     id: 'webhookWorker',
     entry: 'functions/webhook-worker/handler.ts',
-    description: 'Processes queued webhook envelopes idempotently',
+    description: 'Processes queued webhook deliveries idempotently: leads, conversions, billing status',
     memoryMb: 512,
     timeoutSeconds: 30,
-    tables: { dedup: 'readWrite' },
-    queues: { webhooks: 'consume' },
+    tables: {
+      dedup: 'readWrite',
+      tenants: 'readWrite',
+      leads: 'readWrite',
+      conversions: 'readWrite',
+      audit: 'append',
+    },
+    queues: { webhooks: 'consume', conversions: 'send' },
+    emailHashKey: 'read',
   },
   {
     id: 'backupWorker',
@@ -316,5 +347,6 @@ export const COMMON_ENV_VARS = {
   backupBucket: 'BACKUP_BUCKET',
   jwtSecretArn: 'JWT_SECRET_ARN',
   emailHashKeyArn: 'EMAIL_HASH_KEY_ARN',
+  stripeWebhookSecretArn: 'STRIPE_WEBHOOK_SECRET_ARN',
   platformOrgId: 'PLATFORM_ORG_ID',
 } as const;

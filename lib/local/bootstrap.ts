@@ -212,5 +212,6 @@ export async function bootstrap(options: BootstrapOptions): Promise<Record<strin
   env[COMMON_ENV_VARS.backupBucket] = await createBucket(options);
   env[COMMON_ENV_VARS.jwtSecretArn] = (await createSecret(options, 'jwt-secret', options.jwtSecret)).arn;
   env[COMMON_ENV_VARS.emailHashKeyArn] = (await createSecret(options, 'email-hash-key')).arn;
+  env[COMMON_ENV_VARS.stripeWebhookSecretArn] = (await createSecret(options, 'stripe-webhook-secret')).arn;
   return env;
 }

@@ -11,6 +11,8 @@ import { request } from '../support/http';
 
 let stack: LocalStack;
 const A_SUBJECT = 'person.of.a@example.com';
+const A_SHOP = 'agency-a.myshopify.com';
+const A_STORE = 'https://store.agency-a.example';
 let aLeadId: string;
 let secret: Buffer;
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
@@ -78,6 +80,14 @@ describe('authentication and tenancy over HTTP', () => {
       body: { email: A_SUBJECT, external_id: 'a-1', consent: { status: 'granted' } },
     });
     aLeadId = (lead.body.lead_ids as string[])[0] as string;
+    for (const [kind, body] of [
+      ['shopify', { shop_domain: A_SHOP, webhook_secret: 'a-shop-secret-0123456789' }],
+      ['woocommerce', { store_url: A_STORE, webhook_secret: 'a-store-secret-0123456789' }],
+    ] as const) {
+      expect((await call('PUT', `/api/v1/integrations/${kind}`, { token: a.adminToken, body })).status).toBe(
+        200,
+      );
+    }
   });
 
   afterAll(async () => {
@@ -256,6 +266,24 @@ describe('authentication and tenancy over HTTP', () => {
         const res = await call('DELETE', `/api/v1/api-keys/${a.apiKeyId}`, { token: b.adminToken });
         expect(res.status).toBe(404);
         expect(res.body.error).toBe('not_found');
+      },
+      'PUT /api/v1/integrations/shopify': async () => {
+        const res = await call('PUT', '/api/v1/integrations/shopify', {
+          token: b.adminToken,
+          body: { shop_domain: A_SHOP, webhook_secret: 'b-wants-a-shop-0123456789' },
+        });
+        expect(res.status).toBe(409);
+      },
+      'PUT /api/v1/integrations/woocommerce': async () => {
+        const res = await call('PUT', '/api/v1/integrations/woocommerce', {
+          token: b.adminToken,
+          body: { store_url: A_STORE, webhook_secret: 'b-wants-a-store-0123456789' },
+        });
+        expect(res.status).toBe(409);
+      },
+      'PUT /api/v1/integrations/ghl': async () => {
+        const res = await call('PUT', '/api/v1/integrations/ghl', { token: b.adminToken, body: {} });
+        expect(res.status).toBe(200);
       },
       'POST /api/v1/leads': async () => {
         const res = await call('POST', '/api/v1/leads', {

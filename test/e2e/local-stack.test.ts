@@ -1,4 +1,5 @@
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { resetClients } from '../../functions/shared/aws';
 import { serializeEnvelope } from '../../functions/shared/envelope';
 import { resetEmulator } from '../../lib/local/emulator';
@@ -109,28 +110,58 @@ describe('the local stack over HTTP', () => {
     expect(report).toMatchObject({ queue: 'webhooks', functionId: 'webhookWorker', failedIds: [] });
   });
 
-  it('moves a message its consumer fails 3 times to the dead-letter queue', async () => {
-    const sent = await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: stack.env.WEBHOOKS_QUEUE_URL,
-        MessageBody: '{"not":"an envelope"}',
-      }),
-    );
-    const dead = await eventually(
+  const deadLetter = (match: (message: Message) => boolean) =>
+    eventually(
       async () => {
         const out = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: stack.env.WEBHOOKS_DLQ_URL,
             WaitTimeSeconds: 1,
+            MessageAttributeNames: ['All'],
             MessageSystemAttributeNames: ['All'],
           }),
         );
-        return out.Messages?.find((m) => m.MessageId === sent.MessageId);
+        return out.Messages?.find(match);
       },
       30_000,
       'the message in the dead-letter queue',
     );
-    expect(dead.Body).toBe('{"not":"an envelope"}');
+
+  it('dead-letters a message that is not an envelope at once, with the reason', async () => {
+    const sent = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.env.WEBHOOKS_QUEUE_URL,
+        MessageBody: '{"not":"an envelope","n":"x-1"}',
+      }),
+    );
+    const dead = await deadLetter((m) => m.Body?.includes('x-1') === true);
+    expect(dead.Body).toBe('{"not":"an envelope","n":"x-1"}');
+    expect(dead.MessageAttributes?.reason?.StringValue).toMatch(/not a webhook envelope v1/);
+    expect(reports.filter((r) => r.failedIds.includes(sent.MessageId ?? ''))).toHaveLength(0);
+  });
+
+  it('moves a message its consumer fails 3 times to the dead-letter queue', async () => {
+    // The dedup table gone: every attempt fails, as with any outage of the data store.
+    const dynamo = new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+    await dynamo.send(new DeleteTableCommand({ TableName: stack.env.DEDUP_TABLE }));
+    dynamo.destroy();
+    const sent = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.env.WEBHOOKS_QUEUE_URL,
+        MessageBody: serializeEnvelope({
+          version: 1,
+          id: 'wh_outage',
+          source: 'woocommerce',
+          tenant_id: 'tenant-a',
+          topic: 'order.created',
+          delivery_id: 'outage-1',
+          received_at: new Date().toISOString(),
+          payload: '{}',
+        }),
+      }),
+    );
+    const dead = await deadLetter((m) => m.MessageId === sent.MessageId);
+    expect(dead.MessageId).toBe(sent.MessageId);
     const failures = reports.filter((r) => r.failedIds.includes(sent.MessageId ?? ''));
     expect(failures).toHaveLength(3);
   });

@@ -1,6 +1,7 @@
 import {
   BACKUP_EXPORT_ACTIONS,
   BACKUP_ROUTE_PREFIX,
+  DLQ_ACTIONS,
   EXPORT_TABLE_ACTIONS,
   functionAccess,
   QUEUE_ACTIONS,
@@ -38,11 +39,16 @@ describe('functionAccess', () => {
     ]);
   });
 
-  test('maps each queue mode to its actions; only inspect reaches the DLQ', () => {
+  test('maps each queue mode to its actions on the queue and on its dead-letter queue', () => {
     const access = functionAccess(base, []);
     expect(access.queues).toEqual([
-      { queue: 'webhooks', actions: QUEUE_ACTIONS.send, includeDlq: false },
-      { queue: 'conversions', actions: QUEUE_ACTIONS.inspect, includeDlq: true },
+      { queue: 'webhooks', actions: QUEUE_ACTIONS.send, dlqActions: [] },
+      { queue: 'conversions', actions: QUEUE_ACTIONS.inspect, dlqActions: ['sqs:GetQueueAttributes'] },
+    ]);
+    const consumer = functionAccess({ ...base, queues: { webhooks: 'consume', conversions: 'redrive' } }, []);
+    expect(consumer.queues).toEqual([
+      { queue: 'webhooks', actions: QUEUE_ACTIONS.consume, dlqActions: ['sqs:SendMessage'] },
+      { queue: 'conversions', actions: ['sqs:SendMessage'], dlqActions: DLQ_ACTIONS.redrive },
     ]);
   });
 

@@ -162,8 +162,12 @@ describe.each(stagesUnderTest)('data and messaging in %s', (stage) => {
 
   test('the JWT secret and the email hash key are generated and encrypted with the CMK', () => {
     const { stack, template } = get(stage);
-    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
-    for (const secret of [stack.storage.jwtSecret, stack.storage.emailHashKey]) {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    for (const secret of [
+      stack.storage.jwtSecret,
+      stack.storage.emailHashKey,
+      stack.storage.stripeWebhookSecret,
+    ]) {
       expect(
         resources(template, 'AWS::SecretsManager::Secret')[logicalId(stack, secret)]?.Properties,
       ).toMatchObject({

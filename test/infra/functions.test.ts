@@ -53,6 +53,19 @@ const QUEUE_MODES = {
     'sqs:GetQueueAttributes',
   ],
   inspect: ['sqs:GetQueueAttributes'],
+  redrive: ['sqs:SendMessage'],
+};
+/** What each mode may do on the dead-letter queue. */
+const DLQ_MODES = {
+  send: [],
+  consume: ['sqs:SendMessage'],
+  inspect: ['sqs:GetQueueAttributes'],
+  redrive: [
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:ChangeMessageVisibility',
+    'sqs:GetQueueAttributes',
+  ],
 };
 const KMS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
 /** An exporting function scans every table, and writes (never reads) backup objects. */
@@ -184,10 +197,11 @@ describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, defi
     ][]) {
       const pair = stack.queues.queues.get(queueId);
       expected.add(logicalId(stack, pair.queue));
-      if (mode === 'inspect') expected.add(logicalId(stack, pair.dlq));
+      if (DLQ_MODES[mode].length) expected.add(logicalId(stack, pair.dlq));
     }
     if (definition.jwtSecret) expected.add(logicalId(stack, stack.storage.jwtSecret));
     if (definition.emailHashKey) expected.add(logicalId(stack, stack.storage.emailHashKey));
+    if (definition.stripeWebhookSecret) expected.add(logicalId(stack, stack.storage.stripeWebhookSecret));
     if (definition.backups === 'export') {
       for (const table of TABLES) expected.add(logicalId(stack, stack.data.tables.get(table.id)));
       expected.add(logicalId(stack, stack.storage.backupBucket));
@@ -223,9 +237,7 @@ describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, defi
     ][]) {
       const pair = stack.queues.queues.get(queueId);
       expect(sorted(actionsOn(statements, logicalId(stack, pair.queue)))).toEqual(sorted(QUEUE_MODES[mode]));
-      if (mode === 'inspect') {
-        expect(sorted(actionsOn(statements, logicalId(stack, pair.dlq)))).toEqual(['sqs:GetQueueAttributes']);
-      }
+      expect(sorted(actionsOn(statements, logicalId(stack, pair.dlq)))).toEqual(sorted(DLQ_MODES[mode]));
     }
     if (definition.jwtSecret) {
       expect(actionsOn(statements, logicalId(stack, stack.storage.jwtSecret))).toEqual([

@@ -1,4 +1,5 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
 import { handler } from '../../functions/webhook-worker/handler';
@@ -85,12 +86,22 @@ describe('webhook worker', () => {
       ),
       lambdaContext('worker'),
     );
-    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([
-      'bad-json',
-      'bad-shape',
-      'throws',
-    ]);
+    // Messages that are not envelopes are dead-lettered at once, not retried.
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['throws']);
     expect(processed).toEqual(['b-1']);
+    const sqs = new SQSClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+    const dead = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: env.WEBHOOKS_DLQ_URL,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    sqs.destroy();
+    expect((dead.Messages ?? []).map((m) => m.Body).sort()).toEqual(
+      ['not json', JSON.stringify({ version: 1 })].sort(),
+    );
+    for (const m of dead.Messages ?? []) expect(m.MessageAttributes?.reason?.StringValue).toBeTruthy();
   });
 
   it('retries a delivery whose processing failed', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Conversion } from '../conversions/model';
 import { googleClickId } from './click-ids';
 import { allowsUpload } from './consent';
@@ -7,6 +8,11 @@ export interface WonDetails {
   orderId?: string;
   value?: number;
   currency?: string;
+  /**
+   * What makes the conversion unique besides the lead, e.g. `shopify:<order id>`: each order of a
+   * lead is its own conversion, each repeat of the same order is not.
+   */
+  uniqueBy?: string;
 }
 
 /**
@@ -28,7 +34,9 @@ export function conversionsForWon(lead: StoredLead, details: WonDetails, now: Da
     created_at: at,
     updated_at: at,
   };
-  const suffix = lead.id.slice(lead.id.indexOf('_') + 1);
+  const suffix = details.uniqueBy
+    ? createHash('sha256').update(`${lead.id}\n${details.uniqueBy}`).digest('hex').slice(0, 26)
+    : lead.id.slice(lead.id.indexOf('_') + 1);
   const conversions: Conversion[] = [];
   const google = googleClickId(lead);
   if (google) {

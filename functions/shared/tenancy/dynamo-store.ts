@@ -11,7 +11,7 @@ import { documentClient } from '../aws';
 import { tableName } from '../config';
 import { newId } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
-import type { ApiKeyRecord, StoredApiKey, Tenant, TenantStore } from './model';
+import type { ApiKeyRecord, StoredApiKey, Tenant, TenantBilling, TenantStore } from './model';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
 const META = 'META';
@@ -27,6 +27,7 @@ function toTenant(item: Item): Tenant {
     name: item.name as string,
     status: item.status as Tenant['status'],
     created_at: item.created_at as string,
+    ...(item.billing ? { billing: item.billing as Tenant['billing'] } : {}),
   };
 }
 
@@ -165,6 +166,32 @@ export class DynamoTenantStore implements TenantStore {
       }),
     );
     return fresh.Item ? toApiKey(fresh.Item) : undefined;
+  }
+
+  /**
+   * Records a tenant's billing status from a Stripe event, unless a newer event was recorded
+   * already (Stripe does not promise order). False when the tenant does not exist.
+   */
+  async updateBilling(
+    tenantId: string,
+    billing: TenantBilling,
+  ): Promise<'updated' | 'stale' | 'unknown_tenant'> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(tenantId), sk: META },
+          UpdateExpression: 'SET billing = :billing',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(billing) OR billing.event_created <= :created)',
+          ExpressionAttributeValues: { ':billing': billing, ':created': billing.event_created },
+        }),
+      );
+      return 'updated';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return (await this.getTenant(tenantId)) ? 'stale' : 'unknown_tenant';
+    }
   }
 
   async touchApiKey(scope: TenantScope, keyId: string, at: string): Promise<void> {

@@ -7,6 +7,18 @@ export interface Tenant {
   name: string;
   status: 'active' | 'suspended';
   created_at: string;
+  billing?: TenantBilling;
+}
+
+/** The tenant's subscription as Stripe last reported it. */
+export interface TenantBilling {
+  subscription_id: string;
+  status: string;
+  current_period_end?: number;
+  /** `created` of the Stripe event this came from: older events never overwrite newer ones. */
+  event_created: number;
+  event_id: string;
+  updated_at: string;
 }
 
 /** An API key as stored: never the key itself, only its SHA-256. */

@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { platformOrgId, platformScope } from '../shared/auth/context';
+import { sqsClient } from '../shared/aws';
+import { queueUrl } from '../shared/config';
+import { openCredential } from '../shared/crypto/credentials';
+import {
+  type WebhookSource as EnvelopeSource,
+  serializeEnvelope,
+  type WebhookEnvelope,
+} from '../shared/envelope';
+import { HttpError, payloadTooLarge, unsupportedMediaType } from '../shared/errors';
+import { type HttpRequest, type HttpResponse, httpHandler, json } from '../shared/http';
+import { newId } from '../shared/ids';
+import {
+  DynamoSourceStore,
+  ghlTokenKey,
+  normaliseShopDomain,
+  normaliseStoreUrl,
+  type SourceKind,
+} from '../shared/integrations/sources';
+import { logger, metrics } from '../shared/observability';
+import { enforceLimit } from '../shared/rate-limit/middleware';
+import { loadSecret } from '../shared/secrets';
+import { verifyGhl, verifyShopify, verifyStripe, verifyWooCommerce } from '../shared/webhooks/signatures';
+
+/**
+ * SQS takes messages up to 256 KiB; the envelope around the body needs a little of that. A body
+ * larger than this cannot be queued durably, so it is refused with 413 before anything else.
+ */
+export const MAX_WEBHOOK_BODY_BYTES = 250 * 1024;
+const SOURCE_CACHE_MS = 5 * 60 * 1000;
+
+const sources = new DynamoSourceStore();
+
+interface ResolvedSource {
+  tenantId: string;
+  secret?: string;
+  at: number;
+}
+
+/**
+ * Sources and their opened secrets, per warm container, for a few minutes: the hot path is then
+ * one rate-limit write and one enqueue. A connection changed through the API is seen at most
+ * SOURCE_CACHE_MS later.
+ */
+const resolved = new Map<string, ResolvedSource>();
+
+async function resolveSource(kind: SourceKind, key: string): Promise<ResolvedSource | undefined> {
+  const id = `${kind}#${key}`;
+  const hit = resolved.get(id);
+  if (hit && Date.now() - hit.at < SOURCE_CACHE_MS) return hit;
+  const source = await sources.find(kind, key);
+  if (!source) return undefined;
+  const admin = {
+    tenantId: platformOrgId(),
+    role: 'owner' as const,
+    subject: 'ingest',
+    method: 'jwt' as const,
+  };
+  const secret = source.sealed_secret
+    ? await openCredential(
+        platformScope(admin, source.tenant_id),
+        `${kind}.webhook_secret`,
+        source.sealed_secret,
+      )
+    : undefined;
+  const entry: ResolvedSource = { tenantId: source.tenant_id, ...(secret ? { secret } : {}), at: Date.now() };
+  resolved.set(id, entry);
+  return entry;
+}
+
+function invalidSignature(source: string, reason: string): HttpError {
+  metrics.addMetric('WebhookSignatureInvalid', 'Count', 1);
+  logger.warn('Webhook refused', { source, reason });
+  return new HttpError(401, 'invalid_signature', 'The webhook signature could not be verified');
+}
+
+function requireJson(request: HttpRequest): void {
+  if (request.rawBody.length > MAX_WEBHOOK_BODY_BYTES)
+    throw payloadTooLarge('The webhook body is larger than 250 KiB');
+  if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? ''))
+    throw unsupportedMediaType();
+}
+
+function bodyDigest(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+/** Queues the delivery; only a durable message is ever answered 2xx. */
+async function enqueue(
+  request: HttpRequest,
+  fields: Omit<WebhookEnvelope, 'version' | 'id' | 'received_at' | 'payload'>,
+): Promise<HttpResponse> {
+  const envelope: WebhookEnvelope = {
+    version: 1,
+    id: newId('wh'),
+    received_at: new Date().toISOString(),
+    payload: request.rawBody.toString('utf8'),
+    ...fields,
+  };
+  try {
+    await sqsClient().send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl('webhooks'),
+        MessageBody: serializeEnvelope(envelope),
+        MessageAttributes: {
+          source: { DataType: 'String', StringValue: envelope.source },
+          delivery_id: { DataType: 'String', StringValue: envelope.delivery_id },
+        },
+      }),
+    );
+  } catch (error) {
+    logger.error('Webhook could not be queued; the sender will retry', { source: fields.source, error });
+    metrics.addMetric('WebhookEnqueueFailed', 'Count', 1);
+    throw new HttpError(
+      503,
+      'service_unavailable',
+      'The webhook could not be accepted now; retry later',
+      {
+        retry_after: 30,
+      },
+      { 'Retry-After': '30' },
+    );
+  }
+  metrics.addMetric('WebhookAccepted', 'Count', 1);
+  return json(202, { status: 'received', id: envelope.id });
+}
+
+async function hmacSource(
+  request: HttpRequest,
+  kind: 'shopify' | 'woocommerce',
+  key: string | undefined,
+  signature: string | undefined,
+): Promise<ResolvedSource> {
+  if (!key) throw invalidSignature(kind, 'no source header');
+  const source = await resolveSource(kind, key);
+  if (!source?.secret) throw invalidSignature(kind, 'unknown source');
+  const verify = kind === 'shopify' ? verifyShopify : verifyWooCommerce;
+  if (!verify(request.rawBody, signature, source.secret)) throw invalidSignature(kind, 'signature mismatch');
+  return source;
+}
+
+export const handler = httpHandler('ingest', {
+  'POST /api/v1/shopify/webhook': async (request) => {
+    requireJson(request);
+    const domain = request.headers['x-shopify-shop-domain'];
+    const key = domain ? normaliseShopDomain(domain) : undefined;
+    const source = await hmacSource(request, 'shopify', key, request.headers['x-shopify-hmac-sha256']);
+    await enforceLimit(request, 'source', `shopify:${key}`);
+    const triggeredAt = request.headers['x-shopify-triggered-at'];
+    return enqueue(request, {
+      source: 'shopify',
+      tenant_id: source.tenantId,
+      topic: request.headers['x-shopify-topic'] ?? 'unknown',
+      delivery_id:
+        request.headers['x-shopify-webhook-id'] ??
+        request.headers['x-shopify-event-id'] ??
+        bodyDigest(request.rawBody),
+      ...(triggeredAt ? { triggered_at: triggeredAt.slice(0, 64) } : {}),
+    });
+  },
+
+  'POST /api/v1/woocommerce/webhook': async (request) => {
+    const contentType = request.headers['content-type'] ?? '';
+    // WooCommerce pings a new webhook's URL with `webhook_id=<n>`, unsigned, and wants a 200.
+    if (
+      /^application\/x-www-form-urlencoded/i.test(contentType) &&
+      /^webhook_id=\d+$/.test(request.rawBody.toString())
+    ) {
+      return json(200, { status: 'ok' });
+    }
+    requireJson(request);
+    const store = request.headers['x-wc-webhook-source'];
+    const key = store ? normaliseStoreUrl(store) : undefined;
+    const source = await hmacSource(request, 'woocommerce', key, request.headers['x-wc-webhook-signature']);
+    await enforceLimit(request, 'source', `woocommerce:${key}`);
+    return enqueue(request, {
+      source: 'woocommerce',
+      tenant_id: source.tenantId,
+      topic: request.headers['x-wc-webhook-topic'] ?? 'unknown',
+      delivery_id: request.headers['x-wc-webhook-delivery-id'] ?? bodyDigest(request.rawBody),
+    });
+  },
+
+  'POST /api/v1/ghl/webhook/{webhookToken}': async (request) => {
+    requireJson(request);
+    const token = request.params.webhookToken ?? '';
+    const key = ghlTokenKey(token);
+    const source = token.length >= 32 ? await resolveSource('ghl', key) : undefined;
+    if (!source) throw invalidSignature('ghl', 'unknown token');
+    const check = verifyGhl(
+      request.rawBody,
+      request.headers['x-wh-signature'],
+      process.env.GHL_WEBHOOK_PUBLIC_KEY,
+    );
+    if (check === 'invalid') throw invalidSignature('ghl', 'signature mismatch');
+    await enforceLimit(request, 'source', `ghl:${key.slice(0, 16)}`);
+    let payload: { type?: unknown; webhookId?: unknown } = {};
+    try {
+      payload = JSON.parse(request.rawBody.toString('utf8')) as typeof payload;
+    } catch {
+      // Not JSON: queued as received; the worker refuses it as a permanent failure.
+    }
+    return enqueue(request, {
+      source: 'ghl' satisfies EnvelopeSource,
+      tenant_id: source.tenantId,
+      topic: typeof payload.type === 'string' ? payload.type.slice(0, 256) : 'contact',
+      delivery_id:
+        typeof payload.webhookId === 'string' ? payload.webhookId.slice(0, 256) : bodyDigest(request.rawBody),
+    });
+  },
+
+  'POST /api/v1/billing/webhooks/stripe': async (request) => {
+    requireJson(request);
+    const secret = await loadSecret({
+      plainEnv: 'STRIPE_WEBHOOK_SECRET',
+      arnEnv: 'STRIPE_WEBHOOK_SECRET_ARN',
+    });
+    const check = verifyStripe(
+      request.rawBody,
+      request.headers['stripe-signature'],
+      secret,
+      Math.floor(Date.now() / 1000),
+    );
+    if (!check.ok) throw invalidSignature('stripe', check.reason);
+    await enforceLimit(request, 'source', 'stripe');
+    let event: { id?: unknown; type?: unknown } = {};
+    try {
+      event = JSON.parse(request.rawBody.toString('utf8')) as typeof event;
+    } catch {
+      // Signed but not JSON: the worker refuses it as a permanent failure.
+    }
+    return enqueue(request, {
+      source: 'stripe',
+      tenant_id: platformOrgId(),
+      topic: typeof event.type === 'string' ? event.type.slice(0, 256) : 'unknown',
+      delivery_id: typeof event.id === 'string' ? event.id.slice(0, 256) : bodyDigest(request.rawBody),
+      triggered_at: String(check.timestamp),
+    });
+  },
+});

@@ -1,0 +1,127 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import type { QueueId } from '../../../lib/definitions/resources';
+import { sqsClient } from '../aws';
+import { dlqUrl, queueUrl } from '../config';
+
+/** A dead-lettered message as an operator sees it: why and how often, never its payload. */
+export interface DeadLetter {
+  message_id: string;
+  queue: QueueId;
+  reason: string | null;
+  source: string | null;
+  /** Deliveries before it was dead-lettered. */
+  attempts: number;
+  dead_lettered_at: string | null;
+  size_bytes: number;
+}
+
+/** Attributes the dead-lettering added; they do not travel back with a redriven message. */
+const DLQ_ATTRIBUTES = new Set(['reason', 'attempts']);
+
+function attribute(message: Message, name: string): string | undefined {
+  return message.MessageAttributes?.[name]?.StringValue;
+}
+
+function describe(queue: QueueId, message: Message): DeadLetter {
+  const sent = message.Attributes?.SentTimestamp;
+  // Dead-lettered by the consumer: it says how many deliveries it saw. Moved by SQS: the receive
+  // count, less this inspection's own receive.
+  const attempts = Number(
+    attribute(message, 'attempts') ??
+      Math.max(0, Number(message.Attributes?.ApproximateReceiveCount ?? 1) - 1),
+  );
+  return {
+    message_id: message.MessageId ?? '',
+    queue,
+    // Dead-lettered by SQS after too many receives: the consumer kept failing.
+    reason: attribute(message, 'reason') ?? 'delivery failed on every attempt (maxReceiveCount)',
+    source: attribute(message, 'source') ?? null,
+    attempts,
+    dead_lettered_at: sent ? new Date(Number(sent)).toISOString() : null,
+    size_bytes: Buffer.byteLength(message.Body ?? '', 'utf8'),
+  };
+}
+
+/**
+ * Up to `max` (at most 10) dead letters, left in place: they are read with a short visibility
+ * timeout and made visible again at once.
+ */
+export async function peekDeadLetters(queue: QueueId, max = 10): Promise<DeadLetter[]> {
+  const url = dlqUrl(queue);
+  const out = await sqsClient().send(
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: Math.min(10, Math.max(1, max)),
+      VisibilityTimeout: 10,
+      WaitTimeSeconds: 0,
+      MessageAttributeNames: ['All'],
+      MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+    }),
+  );
+  const messages = out.Messages ?? [];
+  if (messages.length) {
+    await sqsClient().send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: url,
+        Entries: messages.map((m, i) => ({
+          Id: String(i),
+          ReceiptHandle: m.ReceiptHandle ?? '',
+          VisibilityTimeout: 0,
+        })),
+      }),
+    );
+  }
+  return messages.map((m) => describe(queue, m));
+}
+
+/**
+ * Moves dead letters back to their queue, oldest first, one at a time: sent to the queue, then
+ * deleted from the dead-letter queue, so a crash in between leaves a duplicate (which the
+ * consumer's dedup absorbs: the body, and so the delivery id, is unchanged) and never a loss.
+ */
+export async function redriveDeadLetters(
+  queue: QueueId,
+  options: { max?: number; onProgress?: (moved: number) => void } = {},
+): Promise<{ queue: QueueId; moved: number }> {
+  const max = options.max ?? Number.POSITIVE_INFINITY;
+  let moved = 0;
+  while (moved < max) {
+    const out = await sqsClient().send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl(queue),
+        MaxNumberOfMessages: Math.min(10, max - moved),
+        VisibilityTimeout: 60,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const messages = out.Messages ?? [];
+    if (!messages.length) break;
+    for (const message of messages) {
+      const attributes: Record<string, MessageAttributeValue> = {};
+      for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+        if (!DLQ_ATTRIBUTES.has(name)) attributes[name] = value;
+      }
+      await sqsClient().send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl(queue),
+          MessageBody: message.Body ?? '',
+          ...(Object.keys(attributes).length ? { MessageAttributes: attributes } : {}),
+        }),
+      );
+      await sqsClient().send(
+        new DeleteMessageCommand({ QueueUrl: dlqUrl(queue), ReceiptHandle: message.ReceiptHandle ?? '' }),
+      );
+      moved += 1;
+      options.onProgress?.(moved);
+    }
+  }
+  return { queue, moved };
+}
