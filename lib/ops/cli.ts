@@ -3,6 +3,7 @@ import { isRole } from '../../functions/shared/auth/context';
 import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
 import { MAX_TOKEN_SECONDS, signToken } from '../../functions/shared/auth/tokens';
 import { resetClients } from '../../functions/shared/aws';
+import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
 import { ROLES } from '../definitions/routes';
 import { readState } from '../local/state';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';
@@ -23,6 +24,8 @@ Commands:
       Download an encrypted backup, verify it and decrypt it to a local file (JSON lines, 0600).
   backup restore --file <decrypted file> [--force]
       Write a decrypted backup into the tables (*_TABLE); refuses non-empty tables without --force.
+  dlq redrive --queue <webhooks|conversions> [--max <n>]
+      Move dead-lettered messages back to their queue (*_QUEUE_URL, *_DLQ_URL), with progress.
 
 Options:
   --local   use the stack started by \`npm start\` (its emulator and secret)
@@ -135,11 +138,31 @@ const OPTIONS = {
   out: { type: 'string' },
   file: { type: 'string' },
   force: { type: 'boolean' },
+  queue: { type: 'string' },
+  max: { type: 'string' },
   local: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
 
 type Values = Record<string, string | boolean | undefined>;
+
+async function redriveCommand(values: Values, io: Io): Promise<void> {
+  const queue = values.queue;
+  if (queue !== 'webhooks' && queue !== 'conversions') {
+    throw new UsageError('dlq redrive needs --queue webhooks or --queue conversions');
+  }
+  const max = values.max === undefined ? undefined : Number(values.max);
+  if (max !== undefined && (!Number.isInteger(max) || max < 1))
+    throw new UsageError('--max must be a positive integer');
+  io.err(`Moving dead letters of ${queue} back to the queue ...`);
+  const result = await redriveDeadLetters(queue, {
+    ...(max ? { max } : {}),
+    onProgress: (moved) => {
+      if (moved % 10 === 0) io.err(`  ${moved} moved`);
+    },
+  });
+  io.out(`Redrove ${result.moved} message(s) to ${queue}.`);
+}
 
 /** Runs one operator command; returns the process exit code. */
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -166,6 +189,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else if (command === 'secret rotate') await rotateSecret(values, io);
     else if (command === 'backup decrypt') await decryptCommand(values, io);
     else if (command === 'backup restore') await restoreCommand(values, io);
+    else if (command === 'dlq redrive') await redriveCommand(values, io);
     else throw new UsageError(`unknown command: ${command}`);
     return 0;
   } catch (error) {

@@ -1,9 +1,10 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { clearKeyringCache, loadKeyring, parseKeyring } from '../../functions/shared/auth/keyring';
 import { verifyToken } from '../../functions/shared/auth/tokens';
 import { secretsClient } from '../../functions/shared/aws';
 import { type Io, parseDuration, run } from '../../lib/ops/cli';
-import { freshResources } from '../support/emulator';
+import { emulatorUrl, freshResources } from '../support/emulator';
 
 function capture(): Io & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -89,5 +90,49 @@ describe('operator commands', () => {
     expect(parseDuration('15m')).toBe(900);
     expect(parseDuration('2h')).toBe(7200);
     expect(() => parseDuration('1.5h')).toThrow('not a duration');
+  });
+});
+
+describe('dlq redrive', () => {
+  it('moves dead letters back to their queue with progress, keeping their bodies', async () => {
+    const env = await freshResources();
+    const sqs = new SQSClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+    for (let i = 0; i < 12; i++) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: env.WEBHOOKS_DLQ_URL,
+          MessageBody: `{"delivery":${i}}`,
+          MessageAttributes: {
+            reason: { DataType: 'String', StringValue: 'outage' },
+            source: { DataType: 'String', StringValue: 'shopify' },
+          },
+        }),
+      );
+    }
+    const io = capture();
+    expect(await run(['dlq', 'redrive', '--queue', 'webhooks'], io)).toBe(0);
+    expect(io.stdout).toEqual(['Redrove 12 message(s) to webhooks.']);
+    expect(io.stderr).toContain('  10 moved');
+    const back = [];
+    for (let i = 0; i < 3; i++) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: env.WEBHOOKS_QUEUE_URL,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      back.push(...(out.Messages ?? []));
+    }
+    sqs.destroy();
+    expect(back.map((m) => m.Body).sort()).toEqual(
+      Array.from({ length: 12 }, (_, i) => `{"delivery":${i}}`).sort(),
+    );
+    for (const m of back) {
+      expect(m.MessageAttributes?.source?.StringValue).toBe('shopify');
+      expect(m.MessageAttributes?.reason).toBeUndefined();
+    }
+    expect(await run(['dlq', 'redrive', '--queue', 'nope'], capture())).toBe(2);
+    expect(await run(['dlq', 'redrive', '--queue', 'webhooks', '--max', '0'], capture())).toBe(2);
   });
 });

@@ -2,6 +2,8 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
+import { metrics } from '../../functions/shared/observability';
+import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
 import { handler } from '../../functions/webhook-worker/handler';
 import { PROCESSORS } from '../../functions/webhook-worker/processors';
 import { emulatorUrl, freshResources } from '../support/emulator';
@@ -36,6 +38,8 @@ const record = (messageId: string, body: string): SQSRecord => ({
 });
 
 const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+const realShopify = PROCESSORS.shopify;
 
 describe('webhook worker', () => {
   let env: Record<string, string>;
@@ -117,5 +121,54 @@ describe('webhook worker', () => {
     const second = await handler(batch(record('r2', body)), lambdaContext('worker'));
     expect(second.batchItemFailures).toEqual([]);
     expect(processed).toEqual(['retry-1']);
+  });
+
+  it('a delivery failing twice and then succeeding makes one lead, and repeats make no more', async () => {
+    const tenant = await new DynamoTenantStore().createTenant('Retry Agency');
+    let calls = 0;
+    PROCESSORS.shopify = {
+      'orders/paid': async (e) => {
+        calls += 1;
+        if (calls <= 2) throw new Error('DynamoDB throttled');
+        return (realShopify?.['orders/paid'] as NonNullable<typeof realShopify>[string])(e);
+      },
+    };
+    const order = {
+      id: 9001,
+      email: 'retry@example.com',
+      financial_status: 'paid',
+      currency: 'EUR',
+      total_price: '10.00',
+      landing_site: `/?gclid=${'C'.repeat(40)}`,
+      note_attributes: [{ name: 'consent_status', value: 'granted' }],
+    };
+    const body = serializeEnvelope({
+      ...envelope('retry-twice', 'orders/paid'),
+      tenant_id: tenant.id,
+      payload: JSON.stringify(order),
+    });
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) {
+      outcomes.push(
+        (await handler(batch(record(`rt${i}`, body)), lambdaContext('worker'))).batchItemFailures.length,
+      );
+    }
+    expect(outcomes).toEqual([1, 1, 0, 0, 0]);
+    expect(calls).toBe(3);
+    const dynamo = new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+    const items = await dynamo.send(new ScanCommand({ TableName: env.LEADS_TABLE }));
+    dynamo.destroy();
+    const leads = (items.Items ?? []).filter(
+      (i) => i.email?.S === 'retry@example.com' && i.sk?.S?.startsWith('LEAD#'),
+    );
+    expect(leads).toHaveLength(1);
+    expect(leads[0]?.status?.S).toBe('won');
+  });
+
+  it('counts dead letters in a metric that pages on-call', async () => {
+    const spy = jest.spyOn(metrics, 'addMetric');
+    await handler(batch(record('poison', 'not json at all')), lambdaContext('worker'));
+    expect(spy).toHaveBeenCalledWith('WebhookDeadLettered', 'Count', 1);
+    spy.mockRestore();
   });
 });
