@@ -130,7 +130,9 @@ describe('webhook worker', () => {
       'orders/paid': async (e) => {
         calls += 1;
         if (calls <= 2) throw new Error('DynamoDB throttled');
-        return (realShopify?.['orders/paid'] as NonNullable<typeof realShopify>[string])(e);
+        const real = realShopify?.['orders/paid'];
+        if (!real) throw new Error('the shopify orders/paid processor is missing');
+        return real(e);
       },
     };
     const order = {

@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { platformScope } from '../../functions/shared/auth/context';
 import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
@@ -38,5 +39,29 @@ describe('DynamoTenantStore against edge-case answers', () => {
     const { client } = scripted(new Error('ProvisionedThroughputExceeded'));
     const store = new DynamoTenantStore(client, 'tenants');
     await expect(store.revokeApiKey(platformScope(admin, 't'), 'k', 'now')).rejects.toThrow('Provisioned');
+  });
+
+  it('keeps billing from newer events: an older one is stale, an unknown tenant is said so', async () => {
+    const conditionFailed = () =>
+      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+    const billing = {
+      subscription_id: 'sub_1',
+      status: 'active',
+      event_created: 1,
+      event_id: 'evt_1',
+      updated_at: 'now',
+    };
+    const stale = scripted(conditionFailed(), {
+      Item: { id: 't', name: 'T', status: 'active', created_at: 'x' },
+    });
+    expect(await new DynamoTenantStore(stale.client, 'tenants').updateBilling('t', billing)).toBe('stale');
+    const unknown = scripted(conditionFailed(), {});
+    expect(await new DynamoTenantStore(unknown.client, 'tenants').updateBilling('t', billing)).toBe(
+      'unknown_tenant',
+    );
+    const broken = scripted(new Error('InternalServerError'));
+    await expect(new DynamoTenantStore(broken.client, 'tenants').updateBilling('t', billing)).rejects.toThrow(
+      'InternalServerError',
+    );
   });
 });
