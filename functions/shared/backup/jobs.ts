@@ -11,8 +11,7 @@ import {
 import * as z from 'zod/mini';
 import { BACKUP_KEY_PREFIX } from '../../../lib/definitions/backups';
 import type { TableId } from '../../../lib/definitions/resources';
-import { documentClient } from '../aws';
-import { tableName } from '../config';
+import { DynamoRepository } from '../dynamo-repository';
 import { ID_PATTERN } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 
@@ -146,19 +145,9 @@ export interface NewJob {
   readonly created_at: string;
 }
 
-export class BackupJobStore {
-  /** Client and table are resolved on first use, so building a store does no I/O and needs no setting. */
-  constructor(
-    private readonly clientOverride?: DynamoDBDocumentClient,
-    private readonly tableOverride?: string,
-  ) {}
-
-  private get client(): DynamoDBDocumentClient {
-    return this.clientOverride ?? documentClient();
-  }
-
-  private get table(): string {
-    return this.tableOverride ?? tableName('system');
+export class BackupJobStore extends DynamoRepository {
+  constructor(client?: DynamoDBDocumentClient, table?: string) {
+    super('system', client, table);
   }
 
   /** Creates the job and its list pointer together; false when a job with this id exists. */

@@ -2,8 +2,9 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TenantScope } from '../auth/context';
-import { documentClient, sqsClient } from '../aws';
-import { queueUrl, tableName } from '../config';
+import { sqsClient } from '../aws';
+import { queueUrl } from '../config';
+import { DynamoRepository } from '../dynamo-repository';
 import type { Conversion, ConversionMessage } from './model';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
@@ -19,15 +20,9 @@ function fromItem(item: Item): Conversion {
 }
 
 /** Conversions in DynamoDB and their queue, reached only through a tenant scope. */
-export class DynamoConversionStore {
-  constructor(private readonly clientOverride?: DynamoDBDocumentClient) {}
-
-  private get client(): DynamoDBDocumentClient {
-    return this.clientOverride ?? documentClient();
-  }
-
-  private get table(): string {
-    return tableName('conversions');
+export class DynamoConversionStore extends DynamoRepository {
+  constructor(client?: DynamoDBDocumentClient) {
+    super('conversions', client);
   }
 
   /**

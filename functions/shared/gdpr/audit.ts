@@ -1,7 +1,6 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { TenantScope } from '../auth/context';
-import { documentClient } from '../aws';
-import { tableName } from '../config';
+import { DynamoRepository } from '../dynamo-repository';
 import { newId } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 
@@ -49,11 +48,9 @@ function fromItem(item: Item): AuditRecord {
 }
 
 /** The append-only audit trail: records are put once and never updated or deleted. */
-export class DynamoAuditTrail {
-  constructor(private readonly clientOverride?: DynamoDBDocumentClient) {}
-
-  private get client(): DynamoDBDocumentClient {
-    return this.clientOverride ?? documentClient();
+export class DynamoAuditTrail extends DynamoRepository {
+  constructor(client?: DynamoDBDocumentClient) {
+    super('audit', client);
   }
 
   async append(
@@ -76,7 +73,7 @@ export class DynamoAuditTrail {
     };
     await this.client.send(
       new PutCommand({
-        TableName: tableName('audit'),
+        TableName: this.table,
         Item: {
           pk: subjectPk(scope, emailHash),
           sk: `${at}#${record.id}`,
@@ -101,7 +98,7 @@ export class DynamoAuditTrail {
     const pk = bySubject ? subjectPk(scope, emailHash) : tenantPk(scope);
     const out = await this.client.send(
       new QueryCommand({
-        TableName: tableName('audit'),
+        TableName: this.table,
         ...(bySubject ? {} : { IndexName: 'gsi1' }),
         KeyConditionExpression: bySubject ? 'pk = :pk' : 'gsi1pk = :pk',
         ExpressionAttributeValues: { ':pk': pk },

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { TenantScope } from '../auth/context';
-import { documentClient } from '../aws';
-import { tableName } from '../config';
+import { DynamoRepository } from '../dynamo-repository';
 import { HttpError } from '../errors';
 
 /** A webhook sender the service accepts deliveries from, per tenant. */
@@ -48,15 +47,9 @@ const integrationSk = (kind: SourceKind) => `INTEGRATION#${kind}`;
  * an item of its own, claimed by one tenant only, and found by a consistent GetItem: no index,
  * no scan.
  */
-export class DynamoSourceStore {
-  constructor(private readonly clientOverride?: DynamoDBDocumentClient) {}
-
-  private get client(): DynamoDBDocumentClient {
-    return this.clientOverride ?? documentClient();
-  }
-
-  private get table(): string {
-    return tableName('tenants');
+export class DynamoSourceStore extends DynamoRepository {
+  constructor(client?: DynamoDBDocumentClient) {
+    super('tenants', client);
   }
 
   async find(kind: SourceKind, key: string): Promise<WebhookSource | undefined> {

@@ -8,8 +8,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TenantScope } from '../auth/context';
-import { documentClient } from '../aws';
-import { tableName } from '../config';
+import { DynamoRepository } from '../dynamo-repository';
 import { idTimePrefix } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 import type { StoredLead } from './model';
@@ -59,18 +58,9 @@ export class WriteConflict extends Error {
  * concurrent captures of one person cannot both create a lead. Updates are conditional on the
  * version read.
  */
-export class DynamoLeadStore {
-  constructor(
-    private readonly clientOverride?: DynamoDBDocumentClient,
-    private readonly tableOverride?: string,
-  ) {}
-
-  private get client(): DynamoDBDocumentClient {
-    return this.clientOverride ?? documentClient();
-  }
-
-  private get table(): string {
-    return this.tableOverride ?? tableName('leads');
+export class DynamoLeadStore extends DynamoRepository {
+  constructor(client?: DynamoDBDocumentClient, table?: string) {
+    super('leads', client, table);
   }
 
   /** The lead id the first of these dedup keys points to, if any. */

@@ -7,8 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TenantScope } from '../auth/context';
-import { documentClient } from '../aws';
-import { tableName } from '../config';
+import { DynamoRepository } from '../dynamo-repository';
 import { newId } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 import type { ApiKeyRecord, StoredApiKey, Tenant, TenantBilling, TenantStore } from './model';
@@ -41,19 +40,9 @@ function publicApiKey(key: StoredApiKey): ApiKeyRecord {
   return rest;
 }
 
-export class DynamoTenantStore implements TenantStore {
-  /** Client and table are resolved on first use, so building a store does no I/O and needs no setting. */
-  constructor(
-    private readonly clientOverride?: DynamoDBDocumentClient,
-    private readonly tableOverride?: string,
-  ) {}
-
-  private get client(): DynamoDBDocumentClient {
-    return this.clientOverride ?? documentClient();
-  }
-
-  private get table(): string {
-    return this.tableOverride ?? tableName('tenants');
+export class DynamoTenantStore extends DynamoRepository implements TenantStore {
+  constructor(client?: DynamoDBDocumentClient, table?: string) {
+    super('tenants', client, table);
   }
 
   async createTenant(name: string): Promise<Tenant> {
