@@ -4,6 +4,14 @@ import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
 import { sealCredential } from '../shared/crypto/credentials';
 import { forbidden, notFound } from '../shared/errors';
+import {
+  CLIENT_SECRET_NAME,
+  GoogleAdsIntegrationStore,
+  googleAdsSettingsBody,
+  publicSettings,
+  REFRESH_TOKEN_NAME,
+  type StoredGoogleAdsIntegration,
+} from '../shared/google-ads/settings';
 import { authOf, type HttpRequest, httpHandler, json } from '../shared/http';
 import {
   ghlSettingsBody,
@@ -32,6 +40,8 @@ const sources = () => {
   sourceStore ??= new DynamoSourceStore();
   return sourceStore;
 };
+
+let googleAds: GoogleAdsIntegrationStore | undefined;
 
 /** The public base URL the caller reached us on: where webhook senders should post. */
 function baseUrl(request: HttpRequest): string {
@@ -86,6 +96,27 @@ export const handler = httpHandler('api', {
     const settings = { store_url: storeUrl, updated_at: new Date().toISOString() };
     await sources().save(scope, 'woocommerce', storeUrl, settings, sealed);
     return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/woocommerce/webhook` });
+  },
+
+  /** The tenant's Google Ads account; client secret and refresh token are sealed and never returned. */
+  'PUT /api/v1/integrations/google-ads': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const body = parseJsonBody(request, googleAdsSettingsBody);
+    const stored: StoredGoogleAdsIntegration = {
+      customer_id: body.customer_id,
+      conversion_action_id: body.conversion_action_id,
+      ...(body.login_customer_id ? { login_customer_id: body.login_customer_id } : {}),
+      client_id: body.client_id,
+      ...(body.currency ? { currency: body.currency } : {}),
+      time_zone: body.time_zone ?? 'UTC',
+      status: 'connected',
+      updated_at: new Date().toISOString(),
+      sealed_client_secret: await sealCredential(scope, CLIENT_SECRET_NAME, body.client_secret),
+      sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, body.refresh_token),
+    };
+    googleAds ??= new GoogleAdsIntegrationStore();
+    await googleAds.save(scope, stored);
+    return json(200, publicSettings(stored));
   },
 
   /** A new webhook URL for GoHighLevel; the token in it is shown here only and replaces the last one. */

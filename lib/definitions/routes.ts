@@ -83,6 +83,14 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'PUT',
+    path: '/api/v1/integrations/google-ads',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary: 'Connect a Google Ads account: ids, OAuth client and refresh token (secrets write-only)',
+  },
+  {
+    method: 'PUT',
     path: '/api/v1/integrations/ghl',
     functionId: 'api',
     auth: 'jwt',

@@ -281,6 +281,21 @@ describe('authentication and tenancy over HTTP', () => {
         });
         expect(res.status).toBe(409);
       },
+      'PUT /api/v1/integrations/google-ads': async () => {
+        const res = await call('PUT', '/api/v1/integrations/google-ads', {
+          token: b.adminToken,
+          body: {
+            customer_id: '123-456-7890',
+            conversion_action_id: '987',
+            client_id: 'b-client',
+            client_secret: 'b-client-secret',
+            refresh_token: 'b-refresh-token',
+            tenant_id: a.id,
+          },
+        });
+        expect(res.status).toBe(200);
+        expect(res.body).not.toHaveProperty('tenant_id');
+      },
       'PUT /api/v1/integrations/ghl': async () => {
         const res = await call('PUT', '/api/v1/integrations/ghl', { token: b.adminToken, body: {} });
         expect(res.status).toBe(200);

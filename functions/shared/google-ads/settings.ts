@@ -1,0 +1,135 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod/mini';
+import type { TenantScope } from '../auth/context';
+import { documentClient } from '../aws';
+import { tableName } from '../config';
+
+/** Names the Google Ads secrets are sealed under (bound to the tenant by the encryption context). */
+export const CLIENT_SECRET_NAME = 'google_ads.client_secret';
+export const REFRESH_TOKEN_NAME = 'google_ads.refresh_token';
+
+/** Google Ads account ids are ten digits, often written `123-456-7890`. */
+export function normaliseCustomerId(id: string): string {
+  return id.trim().replace(/[\s-]/g, '');
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const accountId = (name: string) =>
+  z
+    .string()
+    .check(
+      z.overwrite(normaliseCustomerId),
+      z.regex(/^\d{10}$/, `${name} must be a 10-digit Google Ads account id (dashes allowed)`),
+    );
+
+const secret = (name: string) =>
+  z.string().check(z.trim(), z.minLength(1, `${name} is required`), z.maxLength(2048));
+
+/** `PUT /api/v1/integrations/google-ads` (CONTRACT.md §8). */
+export const googleAdsSettingsBody = z.object({
+  customer_id: accountId('customer_id'),
+  conversion_action_id: z
+    .string()
+    .check(
+      z.overwrite(normaliseCustomerId),
+      z.regex(/^\d{1,20}$/, 'conversion_action_id must be the numeric id of a conversion action'),
+    ),
+  login_customer_id: z.optional(accountId('login_customer_id')),
+  client_id: z.string().check(z.trim(), z.minLength(1, 'client_id is required'), z.maxLength(512)),
+  client_secret: secret('client_secret'),
+  refresh_token: secret('refresh_token'),
+  currency: z.optional(
+    z.string().check(z.regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR')),
+  ),
+  time_zone: z.optional(
+    z.string().check(z.refine(isTimeZone, 'time_zone must be an IANA time zone such as Europe/Berlin')),
+  ),
+});
+export type GoogleAdsSettingsBody = z.infer<typeof googleAdsSettingsBody>;
+
+export type IntegrationStatus = 'connected' | 'disconnected';
+
+/** The settings as the API shows them: never a secret. */
+export interface GoogleAdsSettings {
+  customer_id: string;
+  conversion_action_id: string;
+  login_customer_id?: string;
+  client_id: string;
+  currency?: string;
+  time_zone: string;
+  status: IntegrationStatus;
+  /** Why the integration stopped (e.g. the refresh token was revoked). */
+  status_reason?: string;
+  updated_at: string;
+}
+
+/** The stored item: the settings and the sealed secrets. */
+export interface StoredGoogleAdsIntegration extends GoogleAdsSettings {
+  sealed_client_secret: string;
+  sealed_refresh_token: string;
+}
+
+const SK = 'INTEGRATION#google-ads';
+const pk = (tenantId: string) => `TENANT#${tenantId}`;
+
+export function publicSettings(stored: StoredGoogleAdsIntegration): GoogleAdsSettings {
+  const { sealed_client_secret: _s, sealed_refresh_token: _r, ...settings } = stored;
+  return settings;
+}
+
+/** The tenant's Google Ads connection in the tenants table (pk TENANT#<id>, sk INTEGRATION#google-ads). */
+export class GoogleAdsIntegrationStore {
+  constructor(private readonly clientOverride?: DynamoDBDocumentClient) {}
+
+  private get client(): DynamoDBDocumentClient {
+    return this.clientOverride ?? documentClient();
+  }
+
+  async save(scope: TenantScope, integration: StoredGoogleAdsIntegration): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: tableName('tenants'),
+        Item: { pk: pk(scope.tenantId), sk: SK, ...integration },
+      }),
+    );
+  }
+
+  async get(tenantId: string): Promise<StoredGoogleAdsIntegration | undefined> {
+    const out = await this.client.send(
+      new GetCommand({
+        TableName: tableName('tenants'),
+        Key: { pk: pk(tenantId), sk: SK },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...stored } = out.Item;
+    return stored as StoredGoogleAdsIntegration;
+  }
+
+  /** Stops the tenant's uploads until an admin connects the account again. */
+  async disconnect(tenantId: string, reason: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: tableName('tenants'),
+        Key: { pk: pk(tenantId), sk: SK },
+        UpdateExpression: 'SET #status = :status, status_reason = :reason, updated_at = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':status': 'disconnected',
+          ':reason': reason,
+          ':now': new Date().toISOString(),
+        },
+      }),
+    );
+  }
+}
