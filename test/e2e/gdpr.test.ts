@@ -1,13 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { clearKeyringCache } from '../../functions/shared/auth/keyring';
-import { resetClients } from '../../functions/shared/aws';
-import { clearSecretCache } from '../../functions/shared/secrets';
-import { resetEmulator } from '../../lib/local/emulator';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../lib/local/stack';
 import { fbclid, gclid } from '../support/click-ids';
 import { emulatorUrl } from '../support/emulator';
 import { request } from '../support/http';
+import { startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant } from '../support/tenants';
 
 let stack: LocalStack;
@@ -37,13 +34,8 @@ async function capture(tenant: TestTenant, email: string, extra: Record<string, 
 }
 
 beforeAll(async () => {
-  await resetEmulator(emulatorUrl());
-  resetClients();
-  clearKeyringCache();
-  clearSecretCache();
-  delete process.env.JWT_SECRET;
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
-  stack = await startLocalStack({ port: 0, emulatorUrl: emulatorUrl(), prefix: 'gdpr' });
+  stack = await startTestStack('gdpr');
   dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' }));
   a = await createTenant(stack.url, 'Agency A');
   b = await createTenant(stack.url, 'Agency B');

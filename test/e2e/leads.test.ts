@@ -1,14 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { clearKeyringCache } from '../../functions/shared/auth/keyring';
-import { resetClients } from '../../functions/shared/aws';
-import { clearSecretCache } from '../../functions/shared/secrets';
-import { resetEmulator } from '../../lib/local/emulator';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../lib/local/stack';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
 import { emulatorUrl } from '../support/emulator';
 import { request } from '../support/http';
+import { startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant } from '../support/tenants';
 
 let stack: LocalStack;
@@ -33,14 +30,9 @@ async function storedLeads(tenantId: string) {
 }
 
 beforeAll(async () => {
-  await resetEmulator(emulatorUrl());
-  resetClients();
-  clearKeyringCache();
-  clearSecretCache();
-  delete process.env.JWT_SECRET;
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
-  stack = await startLocalStack({ port: 0, emulatorUrl: emulatorUrl(), prefix: 'leads' });
+  stack = await startTestStack('leads');
   dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' }));
   a = await createTenant(stack.url, 'Agency A');
   b = await createTenant(stack.url, 'Agency B');

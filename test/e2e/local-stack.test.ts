@@ -7,21 +7,7 @@ import { MAX_BODY_BYTES } from '../../lib/local/gateway';
 import type { BatchReport } from '../../lib/local/poller';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { emulatorUrl } from '../support/emulator';
-
-/** Waits for a condition, polling; fails with the message when it does not come in time. */
-async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { eventually } from '../support/local-stack';
 
 describe('the local stack over HTTP', () => {
   let stack: LocalStack;
@@ -104,8 +90,8 @@ describe('the local stack over HTTP', () => {
     );
     const report = await eventually(
       async () => reports.find((r) => r.messageIds.includes(sent.MessageId ?? '')),
-      15_000,
       'the consumer to receive the message',
+      15_000,
     );
     expect(report).toMatchObject({ queue: 'webhooks', functionId: 'webhookWorker', failedIds: [] });
   });
@@ -123,8 +109,8 @@ describe('the local stack over HTTP', () => {
         );
         return out.Messages?.find(match);
       },
-      30_000,
       'the message in the dead-letter queue',
+      30_000,
     );
 
   it('dead-letters a message that is not an envelope at once, with the reason', async () => {

@@ -1,17 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { clearKeyringCache } from '../../functions/shared/auth/keyring';
-import { resetClients } from '../../functions/shared/aws';
-import { clearSecretCache } from '../../functions/shared/secrets';
 import { tableDefinition } from '../../lib/definitions/resources';
 import { createTableInput } from '../../lib/local/bootstrap';
-import { resetEmulator } from '../../lib/local/emulator';
 import type { BatchReport } from '../../lib/local/poller';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../lib/local/stack';
 import { gbraid, gclid } from '../support/click-ids';
 import { emulatorUrl } from '../support/emulator';
 import { request } from '../support/http';
+import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
 
 const SHOP = 'agency-a-shop.myshopify.com';
@@ -80,20 +77,6 @@ function shopifyOrder(id: number, email: string, extra: Record<string, unknown> 
   });
 }
 
-async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function leadsOf(tenant: TestTenant) {
   const res = await call('GET', '/api/v1/leads?limit=100', { token: tenant.viewer });
   return res.body.items as Array<Record<string, unknown>>;
@@ -107,16 +90,11 @@ const leadWithEmail = (tenant: TestTenant, email: string, status?: string) =>
   );
 
 beforeAll(async () => {
-  await resetEmulator(emulatorUrl());
-  resetClients();
-  clearKeyringCache();
-  clearSecretCache();
-  delete process.env.JWT_SECRET;
   process.env.STRIPE_WEBHOOK_SECRET = STRIPE_SECRET;
   process.env.WEBHOOK_RETRY_BASE_SECONDS = '0';
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
-  stack = await startLocalStack({ port: 0, emulatorUrl: emulatorUrl(), prefix: 'wh', retryDelaySeconds: 0 });
+  stack = await startTestStack('wh', { retryDelaySeconds: 0 });
   stack.events.on('batch', (r: BatchReport) => reports.push(r));
   a = await createTenant(stack.url, 'Agency A');
   b = await createTenant(stack.url, 'Agency B');
