@@ -8,6 +8,7 @@ import { allowsUpload, type ConsentChange, type ConsentInput, resolveConsent } f
 import type { EmailHasher } from '../leads/email-hash';
 import { type Lead, publicLead, type StoredLead } from '../leads/model';
 import { normaliseEmail, normalisePhone } from '../leads/normalise';
+import { optionalText } from '../leads/schema';
 import { modifyLead } from '../leads/service';
 import type { DynamoLeadStore } from '../leads/store';
 import type { Actor, AuditRecord, DynamoAuditTrail } from './audit';
@@ -31,20 +32,18 @@ export function subjectOf(scope: TenantScope, email: string, hash: EmailHasher):
   return { email: normalised, hash: hash(scope.tenantId, normalised) };
 }
 
-const text = (max: number) => z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(max)));
-
 /** Art. 16 rectification of the fields a subject may correct, and Art. 18 restriction. */
 export const patchSubjectBody = z
   .object({
-    phone: text(40),
+    phone: optionalText(40),
     country: z.optional(
       z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code')),
     ),
-    utm_source: text(256),
-    utm_medium: text(256),
-    utm_campaign: text(256),
-    utm_content: text(256),
-    utm_term: text(256),
+    utm_source: optionalText(256),
+    utm_medium: optionalText(256),
+    utm_campaign: optionalText(256),
+    utm_content: optionalText(256),
+    utm_term: optionalText(256),
     landing_page: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
     restricted: z.optional(z.boolean()),
   })

@@ -6,7 +6,9 @@ import { CONSENT_METHODS, CONSENT_STATUSES, SIGNALS } from './consent';
 export const MAX_LEADS_PER_REQUEST = 100;
 export const MAX_VALUE = 1_000_000_000;
 
-const text = (max: number) => z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(max)));
+/** An optional, trimmed, non-empty string of at most `max` characters. */
+export const optionalText = (max: number) =>
+  z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(max)));
 const clickId = (pattern: RegExp, message: string) => z.optional(z.string().check(z.regex(pattern, message)));
 
 export const consentSchema = z.object({
@@ -20,7 +22,7 @@ export const consentSchema = z.object({
 export const leadSchema = z
   .object({
     email: z.string().check(z.trim(), z.minLength(3), z.maxLength(254)),
-    phone: text(40),
+    phone: optionalText(40),
     /** ISO 3166 country of a national phone number. */
     country: z.optional(
       z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code')),
@@ -30,13 +32,13 @@ export const leadSchema = z
     wbraid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),
     fbclid: clickId(FBCLID, 'Invalid fbclid format'),
     msclkid: clickId(MSCLKID, 'Invalid msclkid format'),
-    utm_source: text(256),
-    utm_medium: text(256),
-    utm_campaign: text(256),
-    utm_content: text(256),
-    utm_term: text(256),
+    utm_source: optionalText(256),
+    utm_medium: optionalText(256),
+    utm_campaign: optionalText(256),
+    utm_content: optionalText(256),
+    utm_term: optionalText(256),
     landing_page: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
-    external_id: text(256),
+    external_id: optionalText(256),
     value: z.optional(z.number().check(z.gte(0), z.lte(MAX_VALUE))),
     currency: z.optional(
       z.string().check(z.regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR')),
@@ -96,7 +98,7 @@ export const patchLeadBody = z.object({
     z.string().check(z.regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR')),
   ),
   /** The order the won lead became; fixed on the conversion. */
-  order_id: text(128),
+  order_id: optionalText(128),
 });
 
 export const listLeadsQuery = z.object({
