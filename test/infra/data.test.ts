@@ -160,7 +160,7 @@ describe.each(stagesUnderTest)('data and messaging in %s', (stage) => {
     });
   });
 
-  test('the JWT secret and the email hash key are generated and encrypted with the CMK', () => {
+  test('every secret (JWT, email hash key, Stripe endpoint) is generated and encrypted with the CMK', () => {
     const { stack, template } = get(stage);
     template.resourceCountIs('AWS::SecretsManager::Secret', 3);
     for (const secret of [
