@@ -24,7 +24,7 @@ import { TABLES, type TableId } from '../../lib/definitions/resources';
 import { bootstrap } from '../../lib/local/bootstrap';
 import { type Io, run } from '../../lib/ops/cli';
 import { emulatorUrl, freshResources } from '../support/emulator';
-import { lambdaContext } from '../support/events';
+import { lambdaContext, sqsRecord } from '../support/events';
 
 const EMAILS = Array.from({ length: 40 }, (_, i) => `lead${i}.person@example-agency.com`);
 const client = () => ({ endpoint: emulatorUrl(), region: 'us-east-1' });
@@ -36,24 +36,7 @@ function capture(): Io & { stdout: string[]; stderr: string[] } {
 }
 
 const sqsEvent = (body: string, messageId = 'm-1'): SQSEvent => ({
-  Records: [
-    {
-      messageId,
-      receiptHandle: `rh-${messageId}`,
-      body,
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: '0',
-        SenderId: 'x',
-        ApproximateFirstReceiveTimestamp: '0',
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test-backups',
-      awsRegion: 'us-east-1',
-    },
-  ],
+  Records: [sqsRecord(messageId, body, 'test-backups')],
 });
 const apiMessage = (jobId: string) => JSON.stringify({ version: 1, trigger: 'api', job_id: jobId });
 

@@ -7,7 +7,7 @@ import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
 import { handler } from '../../functions/webhook-worker/handler';
 import { PROCESSORS } from '../../functions/webhook-worker/processors';
 import { emulatorUrl, freshResources } from '../support/emulator';
-import { lambdaContext } from '../support/events';
+import { lambdaContext, sqsRecord } from '../support/events';
 
 const envelope = (deliveryId: string, topic = 'orders/create'): WebhookEnvelope => ({
   version: 1,
@@ -20,22 +20,7 @@ const envelope = (deliveryId: string, topic = 'orders/create'): WebhookEnvelope 
   payload: '{"id":1}',
 });
 
-const record = (messageId: string, body: string): SQSRecord => ({
-  messageId,
-  receiptHandle: `rh-${messageId}`,
-  body,
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: '0',
-    SenderId: 'x',
-    ApproximateFirstReceiveTimestamp: '0',
-  },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test-webhooks',
-  awsRegion: 'us-east-1',
-});
+const record = (messageId: string, body: string) => sqsRecord(messageId, body, 'test-webhooks');
 
 const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context, SQSRecord } from 'aws-lambda';
 
 export interface ApiEventInput {
   method?: string;
@@ -51,5 +51,25 @@ export function lambdaContext(name = 'test-fn'): Context {
     done: () => {},
     fail: () => {},
     succeed: () => {},
+  };
+}
+
+/** One SQS record as a Lambda event source mapping delivers it. */
+export function sqsRecord(messageId: string, body: string, queue = 'test-queue'): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '0',
+      SenderId: 'x',
+      ApproximateFirstReceiveTimestamp: '0',
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queue}`,
+    awsRegion: 'us-east-1',
   };
 }
