@@ -11,6 +11,8 @@ export const METRICS = {
   configurationError: 'ConfigurationError',
   unhandledError: 'UnhandledError',
   backupAttemptWithoutKey: 'BackupAttemptWithoutKey',
+  googleAdsDisconnected: 'GoogleAdsDisconnected',
+  googleAdsConfigurationError: 'GoogleAdsConfigurationError',
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];
@@ -50,5 +52,19 @@ export const METRIC_ALARMS: readonly MetricAlarmDefinition[] = [
     threshold: 1,
     description:
       'A backup was requested or scheduled while BACKUP_KMS_KEY_ID is not set: nothing was exported. Search the logs for event backup_attempt_without_key (caller, ip) and restore the key setting.',
+  },
+  {
+    metric: METRICS.googleAdsDisconnected,
+    severity: 'critical',
+    threshold: 1,
+    description:
+      "Google refused a tenant's refresh token (invalid_grant): its integration is marked disconnected and its conversions wait in the conversions dead-letter queue. Ask the tenant to reconnect Google Ads, then redrive.",
+  },
+  {
+    metric: METRICS.googleAdsConfigurationError,
+    severity: 'warning',
+    threshold: 1,
+    description:
+      "Google Ads refused a tenant's uploads for its configuration (permission, conversion action, customer data terms, OAuth client): its conversions wait in the conversions dead-letter queue. Read the upload batch records and last_error, fix the settings, then redrive.",
   },
 ];

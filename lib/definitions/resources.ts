@@ -14,6 +14,7 @@ export type FunctionId =
   | 'gdpr'
   | 'ingest'
   | 'webhookWorker'
+  | 'conversionUploader'
   | 'backupWorker';
 
 export interface IndexDefinition {
@@ -82,6 +83,7 @@ export const TABLES: readonly TableDefinition[] = [
       'conversion by id: pk=TENANT#<id>, sk=CONV#<conversion id>',
       'conversions by status: gsi1pk=TENANT#<id>#STATUS#<status>, gsi1sk=<conversion_time>',
       'conversions of a lead: gsi2pk=TENANT#<id>#LEAD#<lead id>, gsi2sk=<conversion_time>',
+      'upload requests (batch records) of a tenant: pk=TENANT#<id>, sk begins_with BATCH#',
     ],
   },
   {
@@ -267,6 +269,17 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     emailHashKey: 'read',
   },
   {
+    id: 'conversionUploader',
+    entry: 'functions/conversion-uploader/handler.ts',
+    description:
+      'Uploads queued conversions to Google Ads in batches per tenant; row results to the conversion log',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    // tenants: reads the Google Ads connection, marks it disconnected on invalid_grant.
+    tables: { tenants: 'readWrite', leads: 'read', conversions: 'readWrite' },
+    queues: { conversions: 'consume' },
+  },
+  {
     id: 'backupWorker',
     entry: 'functions/backup-worker/handler.ts',
     description: 'Exports every table, encrypted, to the backup bucket (one job per message)',
@@ -300,6 +313,10 @@ export const QUEUES: readonly QueueDefinition[] = [
     retentionDays: 4,
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 60,
+    // Locally the poller hands over at most 10 messages at a time. In AWS raise batchSize to
+    // 10,000 with a batching window of 30 s so one invocation fills requests of up to 2,000
+    // conversions (Google's limit per uploadClickConversions call).
+    consumer: { functionId: 'conversionUploader', batchSize: 100, maxBatchingWindowSeconds: 5 },
   },
   {
     // Backup jobs: one message per job, from POST /api/v1/admin/backups and the daily schedule.

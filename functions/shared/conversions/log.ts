@@ -1,0 +1,179 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { TenantScope } from '../auth/context';
+import { DynamoRepository } from '../dynamo-repository';
+import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import type { Conversion, ConversionStatus } from './model';
+
+const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
+const convSk = (id: string) => `CONV#${id}`;
+const statusPk = (tenantId: string, status: string) => `TENANT#${tenantId}#STATUS#${status}`;
+
+/** A conversion as stored, with what the uploader adds to it. */
+export interface LoggedConversion extends Conversion {
+  google_request_id?: string;
+  uploaded_at?: string;
+  /** A rescheduled conversion is not sent before this time. */
+  next_attempt_at?: string;
+}
+
+/** What an upload attempt did to one conversion. */
+export interface AttemptOutcome {
+  status: Extract<ConversionStatus, 'queued' | 'uploaded' | 'failed' | 'rescheduled'>;
+  error?: string;
+  requestId?: string;
+  nextAttemptAt?: string;
+}
+
+/** One upload request: its size and what came of it. */
+export interface UploadBatchRecord {
+  id: string;
+  tenant_id: string;
+  customer_id: string;
+  size: number;
+  successes: number;
+  failures: number;
+  rescheduled: number;
+  duration_ms: number;
+  outcome: 'completed' | 'transient' | 'configuration' | 'disconnected' | 'rejected';
+  google_request_id?: string;
+  created_at: string;
+}
+
+function fromItem(item: Record<string, unknown>): LoggedConversion {
+  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...conversion } = item;
+  return conversion as unknown as LoggedConversion;
+}
+
+/** The conversion log: reading conversions and recording upload attempts and batches. */
+export class DynamoConversionLog extends DynamoRepository {
+  constructor(client?: DynamoDBDocumentClient) {
+    super('conversions', client);
+  }
+
+  async get(tenantId: string, id: string): Promise<LoggedConversion | undefined> {
+    const out = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(tenantId), sk: convSk(id) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? fromItem(out.Item) : undefined;
+  }
+
+  /**
+   * Records an attempt on a conversion still waiting (queued or rescheduled); false when it left
+   * that state meanwhile (cancelled by a consent withdrawal, uploaded by another delivery).
+   */
+  async recordAttempt(tenantId: string, id: string, outcome: AttemptOutcome, now: Date): Promise<boolean> {
+    const at = now.toISOString();
+    const set = [
+      '#status = :status',
+      'attempts = if_not_exists(attempts, :zero) + :one',
+      'updated_at = :now',
+      'gsi1pk = :gsi',
+    ];
+    const remove: string[] = [];
+    const values: Record<string, unknown> = {
+      ':status': outcome.status,
+      ':zero': 0,
+      ':one': 1,
+      ':now': at,
+      ':gsi': statusPk(tenantId, outcome.status),
+      ':queued': 'queued',
+      ':rescheduled': 'rescheduled',
+    };
+    if (outcome.error) {
+      set.push('last_error = :error');
+      values[':error'] = outcome.error.slice(0, 500);
+    } else remove.push('last_error');
+    if (outcome.requestId) {
+      set.push('google_request_id = :request');
+      values[':request'] = outcome.requestId;
+    }
+    if (outcome.status === 'uploaded') {
+      set.push('uploaded_at = :now');
+      remove.push('next_attempt_at');
+    }
+    if (outcome.nextAttemptAt) {
+      set.push('next_attempt_at = :next');
+      values[':next'] = outcome.nextAttemptAt;
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(tenantId), sk: convSk(id) },
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: '#status IN (:queued, :rescheduled)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async recordBatch(batch: UploadBatchRecord): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: tenantPk(batch.tenant_id), sk: `BATCH#${batch.id}`, ...batch },
+      }),
+    );
+  }
+
+  async batches(tenantId: string): Promise<UploadBatchRecord[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :batch)',
+        ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':batch': 'BATCH#' },
+      }),
+    );
+    return (out.Items ?? []).map((item) => {
+      const { pk: _pk, sk: _sk, ...batch } = item;
+      return batch as UploadBatchRecord;
+    });
+  }
+
+  /** The tenant's conversions, newest first by id; by status through gsi1 (conversion time). */
+  async list(
+    scope: TenantScope,
+    options: { limit: number; cursor?: string; status?: ConversionStatus },
+  ): Promise<Page<LoggedConversion>> {
+    const pk = tenantPk(scope.tenantId);
+    const input = options.status
+      ? {
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': statusPk(scope.tenantId, options.status) },
+          ExclusiveStartKey: decodeCursor(
+            options.cursor,
+            (k) => k.gsi1pk === statusPk(scope.tenantId, options.status as string) && k.pk === pk,
+          ),
+        }
+      : {
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :conv)',
+          ExpressionAttributeValues: { ':pk': pk, ':conv': 'CONV#' },
+          ExclusiveStartKey: decodeCursor(options.cursor, (k) => k.pk === pk),
+        };
+    const out = await this.client.send(
+      new QueryCommand({ TableName: this.table, ...input, Limit: options.limit, ScanIndexForward: false }),
+    );
+    return {
+      items: (out.Items ?? []).map(fromItem),
+      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+    };
+  }
+}

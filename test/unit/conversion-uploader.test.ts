@@ -1,0 +1,412 @@
+import {
+  type MessageResult,
+  type QueuedMessage,
+  RESCHEDULE_SECONDS,
+  retryDelaySeconds,
+  type UploaderDeps,
+  uploadMessages,
+} from '../../functions/conversion-uploader/upload';
+import type {
+  AttemptOutcome,
+  LoggedConversion,
+  UploadBatchRecord,
+} from '../../functions/shared/conversions/log';
+import { GoogleAdsFailure, type UploadCall } from '../../functions/shared/google-ads/client';
+import type { UploadResponseBody } from '../../functions/shared/google-ads/results';
+import type { StoredGoogleAdsIntegration } from '../../functions/shared/google-ads/settings';
+import type { StoredLead } from '../../functions/shared/leads/model';
+import { gclid } from '../support/click-ids';
+
+const NOW = new Date('2026-11-25T12:00:00Z');
+
+function conversion(id: string, overrides: Partial<LoggedConversion> = {}): LoggedConversion {
+  return {
+    id,
+    lead_id: `lead_${id}`,
+    platform: 'google_ads',
+    status: 'queued',
+    attempts: 0,
+    order_id: `order-${id}`,
+    conversion_time: '2026-11-24T08:30:00.000Z',
+    value: 10,
+    currency: 'EUR',
+    click_id_type: 'gclid',
+    click_id: gclid(id.length + id.charCodeAt(id.length - 1)),
+    created_at: '2026-11-24T08:31:00.000Z',
+    updated_at: '2026-11-24T08:31:00.000Z',
+    ...overrides,
+  };
+}
+
+function lead(id: string, overrides: Partial<StoredLead> = {}): StoredLead {
+  return {
+    id,
+    email: `${id}@example.com`,
+    status: 'won',
+    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
+    consent_history: [],
+    restricted: false,
+    created_at: '2026-11-24T08:00:00.000Z',
+    updated_at: '2026-11-24T08:00:00.000Z',
+    email_hash: 'h',
+    version: 1,
+    ...overrides,
+  };
+}
+
+const integration: StoredGoogleAdsIntegration = {
+  customer_id: '1234567890',
+  conversion_action_id: '55',
+  client_id: 'client',
+  time_zone: 'UTC',
+  status: 'connected',
+  updated_at: NOW.toISOString(),
+  sealed_client_secret: 'sealed-1',
+  sealed_refresh_token: 'sealed-2',
+};
+
+interface World {
+  conversions: Map<string, LoggedConversion>;
+  leads: Map<string, StoredLead>;
+  integrations: Map<string, StoredGoogleAdsIntegration>;
+  attempts: Array<{ id: string; outcome: AttemptOutcome }>;
+  cancelled: Array<{ id: string; reason: string }>;
+  batches: UploadBatchRecord[];
+  calls: UploadCall[];
+  disconnected: string[];
+  forgotten: number;
+}
+
+function world(answer: (call: UploadCall) => Promise<{ body: UploadResponseBody; requestId?: string }>) {
+  const w: World = {
+    conversions: new Map(),
+    leads: new Map(),
+    integrations: new Map([['t1', integration]]),
+    attempts: [],
+    cancelled: [],
+    batches: [],
+    calls: [],
+    disconnected: [],
+    forgotten: 0,
+  };
+  const deps: UploaderDeps = {
+    conversions: {
+      get: async (tenantId, id) => w.conversions.get(`${tenantId}/${id}`),
+      recordAttempt: async (_t, id, outcome) => {
+        w.attempts.push({ id, outcome });
+        return true;
+      },
+      recordBatch: async (batch) => {
+        w.batches.push(batch);
+      },
+      cancel: async (_scope, id, reason) => {
+        w.cancelled.push({ id, reason });
+        return true;
+      },
+    },
+    leads: { get: async (scope, id) => w.leads.get(`${scope.tenantId}/${id}`) },
+    integrations: {
+      get: async (tenantId) => w.integrations.get(tenantId),
+      disconnect: async (tenantId) => {
+        w.disconnected.push(tenantId);
+      },
+    },
+    credential: async () => ({ clientId: 'client', clientSecret: 'cs', refreshToken: 'rt' }),
+    accessToken: async () => 'access',
+    forgetToken: () => {
+      w.forgotten += 1;
+    },
+    upload: async (call) => {
+      w.calls.push(call);
+      return answer(call);
+    },
+    now: () => NOW,
+    random: () => 1,
+    retryBaseSeconds: 30,
+  };
+  return { w, deps };
+}
+
+function add(w: World, tenant: string, c: LoggedConversion, l: StoredLead | null = lead(c.lead_id ?? '')) {
+  w.conversions.set(`${tenant}/${c.id}`, c);
+  if (l && c.lead_id) w.leads.set(`${tenant}/${c.lead_id}`, l);
+}
+
+const message = (
+  tenant: string,
+  id: string,
+  receiveCount = 1,
+  messageId = `m-${tenant}-${id}`,
+): QueuedMessage => ({
+  messageId,
+  message: { version: 1, tenant_id: tenant, conversion_id: id },
+  receiveCount,
+});
+
+const allResults = (call: UploadCall) => ({
+  body: {
+    results: call.body.conversions.map((c) => ({ gclid: c.gclid, conversionAction: c.conversionAction })),
+  },
+  requestId: 'req-1',
+});
+
+describe('backoff schedule', () => {
+  it('doubles from the base with jitter, caps at 15 minutes and honours a longer retryDelay', () => {
+    expect([1, 2, 3, 4].map((n) => retryDelaySeconds(n, 30, 1))).toEqual([30, 60, 120, 240]);
+    expect([1, 2, 3].map((n) => retryDelaySeconds(n, 30, 0))).toEqual([15, 30, 60]);
+    expect(retryDelaySeconds(10, 30, 1)).toBe(900);
+    expect(retryDelaySeconds(1, 30, 1, 120)).toBe(120);
+    expect(retryDelaySeconds(1, 0, 1)).toBe(0);
+    expect(retryDelaySeconds(1, 0, 1, 2)).toBe(2);
+    expect(retryDelaySeconds(1, 30, 1, 10 ** 6)).toBe(12 * 3600);
+  });
+});
+
+describe('uploadMessages', () => {
+  it('uploads a tenant group in one request and records every row and the batch', async () => {
+    const { w, deps } = world(async (call) => allResults(call));
+    for (const id of ['a', 'b', 'c']) add(w, 't1', conversion(id));
+    const results = await uploadMessages(
+      ['a', 'b', 'c'].map((id) => message('t1', id)),
+      deps,
+    );
+    expect(w.calls).toHaveLength(1);
+    expect(w.calls[0]?.body.conversions).toHaveLength(3);
+    expect(w.calls[0]?.customerId).toBe('1234567890');
+    expect(w.attempts.map((a) => a.outcome)).toEqual([
+      { status: 'uploaded', requestId: 'req-1' },
+      { status: 'uploaded', requestId: 'req-1' },
+      { status: 'uploaded', requestId: 'req-1' },
+    ]);
+    expect(w.batches).toEqual([
+      expect.objectContaining({
+        size: 3,
+        successes: 3,
+        failures: 0,
+        outcome: 'completed',
+        google_request_id: 'req-1',
+      }),
+    ]);
+    expect([...results.values()]).toEqual([{ kind: 'done' }, { kind: 'done' }, { kind: 'done' }]);
+  });
+
+  it('splits 2,500 conversions into requests of 2,000 and 500, and sends a repeated message once', async () => {
+    const { w, deps } = world(async (call) => allResults(call));
+    const ids = Array.from({ length: 2500 }, (_, i) => `c${i}`);
+    for (const id of ids) add(w, 't1', conversion(id));
+    const messages = ids.map((id) => message('t1', id));
+    messages.push(message('t1', 'c0', 1, 'duplicate'));
+    const results = await uploadMessages(messages, deps);
+    expect(w.calls.map((c) => c.body.conversions.length)).toEqual([2000, 500]);
+    expect(results.get('duplicate')).toEqual({ kind: 'done' });
+  });
+
+  it('sends nothing for cancelled consent, restriction, erased leads, gone or finished conversions and Meta ones', async () => {
+    const { w, deps } = world(async (call) => allResults(call));
+    add(
+      w,
+      't1',
+      conversion('withdrawn'),
+      lead('lead_withdrawn', {
+        consent: { status: 'withdrawn', ad_user_data: 'denied', ad_personalization: 'denied' },
+      }),
+    );
+    add(w, 't1', conversion('restricted'), lead('lead_restricted', { restricted: true }));
+    add(w, 't1', conversion('erased'), null);
+    add(w, 't1', conversion('done', { status: 'uploaded' }));
+    add(w, 't1', conversion('meta', { platform: 'meta', click_id_type: 'fbclid' }));
+    const ids = ['withdrawn', 'restricted', 'erased', 'done', 'meta', 'missing'];
+    const results = await uploadMessages(
+      ids.map((id) => message('t1', id)),
+      deps,
+    );
+    expect(w.calls).toHaveLength(0);
+    expect(w.cancelled).toEqual([
+      { id: 'withdrawn', reason: 'consent_withdrawn' },
+      { id: 'restricted', reason: 'restricted' },
+      { id: 'erased', reason: 'erased' },
+    ]);
+    // Meta conversions are left queued for the Meta uploader: no attempt, no failure.
+    expect(w.attempts).toEqual([]);
+    expect(new Set([...results.values()].map((r) => r.kind))).toEqual(new Set(['done']));
+  });
+
+  it('marks invalid conversions failed before sending and uploads the rest', async () => {
+    const { w, deps } = world(async (call) => allResults(call));
+    add(
+      w,
+      't1',
+      conversion('old', { conversion_time: '2026-01-01T00:00:00Z', created_at: '2026-01-01T00:00:00Z' }),
+    );
+    add(w, 't1', conversion('bad', { click_id: 'x' }));
+    add(w, 't1', conversion('ok'));
+    await uploadMessages(
+      ['old', 'bad', 'ok'].map((id) => message('t1', id)),
+      deps,
+    );
+    expect(w.calls[0]?.body.conversions).toHaveLength(1);
+    expect(w.attempts).toEqual([
+      { id: 'old', outcome: { status: 'failed', error: 'Conversion is too old (must be within 90 days)' } },
+      { id: 'bad', outcome: { status: 'failed', error: 'Invalid GCLID format' } },
+      { id: 'ok', outcome: { status: 'uploaded', requestId: 'req-1' } },
+    ]);
+  });
+
+  it('applies row results: failed rows fail, duplicates count as delivered, too recent ones are rescheduled', async () => {
+    const { w, deps } = world(async () => ({
+      body: {
+        results: [{}, {}, {}, { gclid: 'd' }],
+        partialFailureError: {
+          details: [
+            {
+              errors: [
+                {
+                  errorCode: { conversionUploadError: 'EXPIRED_EVENT' },
+                  location: { fieldPathElements: [{ fieldName: 'conversions', index: 0 }] },
+                },
+                {
+                  errorCode: { conversionUploadError: 'CLICK_CONVERSION_ALREADY_EXISTS' },
+                  location: { fieldPathElements: [{ fieldName: 'conversions', index: 1 }] },
+                },
+                {
+                  errorCode: { conversionUploadError: 'TOO_RECENT_EVENT' },
+                  location: { fieldPathElements: [{ fieldName: 'conversions', index: 2 }] },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    }));
+    for (const id of ['a', 'b', 'c', 'd']) add(w, 't1', conversion(id));
+    const results = await uploadMessages(
+      ['a', 'b', 'c', 'd'].map((id) => message('t1', id)),
+      deps,
+    );
+    expect(w.attempts.map((a) => [a.id, a.outcome.status])).toEqual([
+      ['a', 'failed'],
+      ['b', 'uploaded'],
+      ['c', 'rescheduled'],
+      ['d', 'uploaded'],
+    ]);
+    expect(w.attempts[2]?.outcome.nextAttemptAt).toBe(
+      new Date(NOW.getTime() + RESCHEDULE_SECONDS * 1000).toISOString(),
+    );
+    expect(results.get('m-t1-c')).toEqual({
+      kind: 'retry',
+      delaySeconds: RESCHEDULE_SECONDS,
+      reason: 'TOO_RECENT_EVENT',
+    });
+    expect(w.batches[0]).toMatchObject({ size: 4, successes: 2, failures: 1, rescheduled: 1 });
+  });
+
+  it('waits for a rescheduled conversion until its time', async () => {
+    const { w, deps } = world(async (call) => allResults(call));
+    add(
+      w,
+      't1',
+      conversion('r', {
+        status: 'rescheduled',
+        next_attempt_at: new Date(NOW.getTime() + 3600_000).toISOString(),
+      }),
+    );
+    const results = await uploadMessages([message('t1', 'r')], deps);
+    expect(w.calls).toHaveLength(0);
+    expect(results.get('m-t1-r')).toEqual({ kind: 'retry', delaySeconds: 3600, reason: 'rescheduled' });
+  });
+
+  it('retries transient failures with backoff, keeping the conversions queued with the reason', async () => {
+    const { w, deps } = world(async () => {
+      throw new GoogleAdsFailure('transient', 'Google Ads answered 429', 45, 429);
+    });
+    add(w, 't1', conversion('a'));
+    add(w, 't1', conversion('b'));
+    const results = await uploadMessages([message('t1', 'a', 1), message('t1', 'b', 3)], deps);
+    expect(results.get('m-t1-a')).toEqual({
+      kind: 'retry',
+      delaySeconds: 45,
+      reason: 'Google Ads answered 429',
+    });
+    expect(results.get('m-t1-b')).toEqual({
+      kind: 'retry',
+      delaySeconds: 120,
+      reason: 'Google Ads answered 429',
+    });
+    expect(w.attempts.map((a) => a.outcome)).toEqual([
+      { status: 'queued', error: 'Google Ads answered 429' },
+      { status: 'queued', error: 'Google Ads answered 429' },
+    ]);
+    expect(w.batches[0]).toMatchObject({ outcome: 'transient', size: 2 });
+  });
+
+  it('forgets the access token on 401', async () => {
+    const { w, deps } = world(async () => {
+      throw new GoogleAdsFailure('transient', 'Google Ads answered 401', undefined, 401);
+    });
+    add(w, 't1', conversion('a'));
+    await uploadMessages([message('t1', 'a')], deps);
+    expect(w.forgotten).toBe(1);
+  });
+
+  it('invalid_grant disconnects the tenant and parks its messages, without touching another tenant', async () => {
+    const { w, deps } = world(async (call) => allResults(call));
+    deps.accessToken = async () => {
+      throw new GoogleAdsFailure(
+        'disconnected',
+        'Google refused the refresh token (invalid_grant): reconnect the account',
+      );
+    };
+    add(w, 't1', conversion('a'));
+    const results = await uploadMessages([message('t1', 'a')], deps);
+    expect(w.disconnected).toEqual(['t1']);
+    expect(results.get('m-t1-a')).toEqual({
+      kind: 'deadLetter',
+      reason: expect.stringContaining('invalid_grant'),
+    });
+    expect(w.calls).toHaveLength(0);
+  });
+
+  it('configuration errors park the tenant; rejected requests fail their rows', async () => {
+    const config = world(async () => {
+      throw new GoogleAdsFailure('configuration', 'Google Ads answered 403', undefined, 403);
+    });
+    add(config.w, 't1', conversion('a'));
+    expect((await uploadMessages([message('t1', 'a')], config.deps)).get('m-t1-a')?.kind).toBe('deadLetter');
+    const rejected = world(async () => {
+      throw new GoogleAdsFailure('rejected', 'Google Ads answered 400: bad', undefined, 400);
+    });
+    add(rejected.w, 't1', conversion('a'));
+    expect((await uploadMessages([message('t1', 'a')], rejected.deps)).get('m-t1-a')).toEqual({
+      kind: 'done',
+    });
+    expect(rejected.w.attempts[0]?.outcome).toEqual({
+      status: 'failed',
+      error: 'Google Ads answered 400: bad',
+    });
+  });
+
+  it('a tenant without a connected account parks its messages; other tenants still upload', async () => {
+    const { w, deps } = world(async (call) => allResults(call));
+    w.integrations.set('t3', { ...integration, status: 'disconnected' });
+    add(w, 't1', conversion('a'));
+    add(w, 't2', conversion('b'));
+    add(w, 't3', conversion('c'));
+    const results = await uploadMessages([message('t2', 'b'), message('t1', 'a'), message('t3', 'c')], deps);
+    const kinds = (id: string): MessageResult | undefined => results.get(id);
+    expect(kinds('m-t2-b')).toEqual({ kind: 'deadLetter', reason: 'Google Ads is not connected' });
+    expect(kinds('m-t3-c')).toEqual({
+      kind: 'deadLetter',
+      reason: 'Google Ads is disconnected: reconnect the account',
+    });
+    expect(kinds('m-t1-a')).toEqual({ kind: 'done' });
+    expect(w.calls).toHaveLength(1);
+  });
+
+  it('rethrows what is not a Google Ads failure', async () => {
+    const { w, deps } = world(async () => {
+      throw new Error('bug');
+    });
+    add(w, 't1', conversion('a'));
+    await expect(uploadMessages([message('t1', 'a')], deps)).rejects.toThrow('bug');
+  });
+});
