@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import { actorOf } from '../shared/actor';
 import { scopeOf } from '../shared/auth/context';
+import { DynamoConversionLog, publicConversion } from '../shared/conversions/log';
+import { CONVERSION_STATUSES } from '../shared/conversions/model';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { HttpError, notFound } from '../shared/errors';
 import { authOf, httpHandler, json } from '../shared/http';
@@ -15,6 +17,8 @@ import { parseJsonBody, parseWith } from '../shared/validation';
 
 const leads = new DynamoLeadStore();
 const conversions = new DynamoConversionStore();
+const conversionLog = new DynamoConversionLog();
+const listConversionsQuery = z.object({ status: z.optional(z.enum(CONVERSION_STATUSES)) });
 
 export const handler = httpHandler('leads', {
   'POST /api/v1/leads': async (request) => {
@@ -36,6 +40,24 @@ export const handler = httpHandler('leads', {
       ...(query.created_to ? { createdTo: query.created_to } : {}),
     });
     return json(200, { items: page.items.map(publicLead), next_cursor: page.next_cursor });
+  },
+
+  /** The conversion log: status, attempts and last error per conversion; by conversion time with `?status=`. */
+  'GET /api/v1/conversions': async (request) => {
+    const query = parseWith(listConversionsQuery, { status: request.query.status });
+    const page = await conversionLog.list(scopeOf(authOf(request)), {
+      limit: pageSize(request.query.limit),
+      ...(request.query.cursor ? { cursor: request.query.cursor } : {}),
+      ...(query.status ? { status: query.status } : {}),
+    });
+    return json(200, { items: page.items.map(publicConversion), next_cursor: page.next_cursor });
+  },
+
+  'GET /api/v1/conversions/{id}': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const conversion = await conversionLog.get(scope.tenantId, request.params.id ?? '');
+    if (!conversion) throw notFound('Conversion not found');
+    return json(200, publicConversion(conversion));
   },
 
   'GET /api/v1/leads/{id}': async (request) => {

@@ -159,6 +159,23 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'GET',
+    path: '/api/v1/conversions',
+    functionId: 'leads',
+    auth: 'jwt',
+    minRole: 'viewer',
+    summary:
+      'The conversion log (cursor; ?status= newest conversion time first): status, attempts, last error',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/conversions/{id}',
+    functionId: 'leads',
+    auth: 'jwt',
+    minRole: 'viewer',
+    summary: 'Read a conversion: status, attempts, last error, Google request id',
+  },
+  {
+    method: 'GET',
     path: '/api/v1/gdpr/subjects/{email}',
     functionId: 'gdpr',
     auth: 'jwt',

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { COMMON_ENV_VARS, QUEUES } from '../definitions/resources';
+import { COMMON_ENV_VARS, QUEUES, type QueueId } from '../definitions/resources';
 import { bootstrap } from './bootstrap';
 import { type Emulator, startEmulator, useEmulator } from './emulator';
 import { type AccessLogEntry, createGateway } from './gateway';
@@ -23,6 +23,8 @@ export interface LocalStackOptions {
   region?: string;
   prefix?: string;
   retryDelaySeconds?: number;
+  /** Queues whose consumer is not started, so a test can read what was queued. */
+  withoutConsumers?: readonly QueueId[];
   log?: (line: string) => void;
   accessLog?: (entry: AccessLogEntry) => void;
 }
@@ -93,7 +95,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const events = new EventEmitter();
     sqs = new SQSClient({ endpoint: emulator.url, region });
     for (const queue of QUEUES) {
-      if (!queue.consumer) continue;
+      if (!queue.consumer || options.withoutConsumers?.includes(queue.id)) continue;
       const poller = new QueuePoller({
         sqs,
         queue,

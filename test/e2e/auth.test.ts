@@ -296,6 +296,18 @@ describe('authentication and tenancy over HTTP', () => {
         expect(res.status).toBe(200);
         expect(res.body).not.toHaveProperty('tenant_id');
       },
+      'GET /api/v1/conversions': async () => {
+        const res = await call('GET', `/api/v1/conversions?tenant_id=${a.id}`, { token: b.adminToken });
+        expect(res.status).toBe(200);
+        expect(res.body.items).toEqual([]);
+        const byStatus = await call('GET', '/api/v1/conversions?status=queued', { token: b.adminToken });
+        expect(byStatus.body.items).toEqual([]);
+      },
+      'GET /api/v1/conversions/{id}': async () => {
+        const res = await call('GET', `/api/v1/conversions/cnv_${aLeadId}`, { token: b.adminToken });
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      },
       'PUT /api/v1/integrations/ghl': async () => {
         const res = await call('PUT', '/api/v1/integrations/ghl', { token: b.adminToken, body: {} });
         expect(res.status).toBe(200);

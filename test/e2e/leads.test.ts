@@ -32,7 +32,8 @@ async function storedLeads(tenantId: string) {
 beforeAll(async () => {
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
-  stack = await startTestStack('leads');
+  // The conversions queue is read below as a contract; the uploader would consume it.
+  stack = await startTestStack('leads', { withoutConsumers: ['conversions'] });
   dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' }));
   a = await createTenant(stack.url, 'Agency A');
   b = await createTenant(stack.url, 'Agency B');

@@ -147,7 +147,7 @@ export class DynamoConversionLog extends DynamoRepository {
     });
   }
 
-  /** The tenant's conversions, newest first by id; by status through gsi1 (conversion time). */
+  /** The tenant's conversions (in id order); by status through gsi1, newest conversion time first. */
   async list(
     scope: TenantScope,
     options: { limit: number; cursor?: string; status?: ConversionStatus },
@@ -176,4 +176,10 @@ export class DynamoConversionLog extends DynamoRepository {
       next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
     };
   }
+}
+
+/** A conversion as the API shows it (CONTRACT.md §8), with the upload details; no click id. */
+export function publicConversion(conversion: LoggedConversion): Record<string, unknown> {
+  const { click_id: _click, next_attempt_at: _next, ...shown } = conversion;
+  return shown;
 }
