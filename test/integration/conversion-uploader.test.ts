@@ -1,0 +1,187 @@
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { handler } from '../../functions/conversion-uploader/handler';
+import { scopeFor } from '../../functions/conversion-uploader/upload';
+import { DynamoConversionLog } from '../../functions/shared/conversions/log';
+import type { Conversion } from '../../functions/shared/conversions/model';
+import { DynamoConversionStore } from '../../functions/shared/conversions/store';
+import { sealCredential } from '../../functions/shared/crypto/credentials';
+import {
+  CLIENT_SECRET_NAME,
+  GoogleAdsIntegrationStore,
+  REFRESH_TOKEN_NAME,
+} from '../../functions/shared/google-ads/settings';
+import type { StoredLead } from '../../functions/shared/leads/model';
+import { DynamoLeadStore } from '../../functions/shared/leads/store';
+import { gclid } from '../support/click-ids';
+import { emulatorUrl, freshResources } from '../support/emulator';
+import { lambdaContext, sqsRecord } from '../support/events';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../support/fake-google-ads';
+
+const TENANT = 'ten_uploader';
+const scope = scopeFor(TENANT);
+const log = new DynamoConversionLog();
+let env: Record<string, string>;
+let fake: FakeGoogleAds;
+
+function lead(id: string, overrides: Partial<StoredLead> = {}): StoredLead {
+  const at = new Date().toISOString();
+  return {
+    id,
+    email: `${id}@example.com`,
+    status: 'won',
+    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
+    consent_history: [],
+    restricted: false,
+    created_at: at,
+    updated_at: at,
+    email_hash: `hash-${id}`,
+    version: 1,
+    ...overrides,
+  };
+}
+
+function conversion(id: string, leadId: string, seed: number): Conversion {
+  const at = new Date(Date.now() - 3600_000).toISOString();
+  return {
+    id,
+    lead_id: leadId,
+    platform: 'google_ads',
+    status: 'queued',
+    attempts: 0,
+    order_id: `order-${id}`,
+    conversion_time: at,
+    value: 20,
+    currency: 'EUR',
+    click_id_type: 'gclid',
+    click_id: gclid(seed),
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+const message = (id: string) => JSON.stringify({ version: 1, tenant_id: TENANT, conversion_id: id });
+const record = (messageId: string, body: string): SQSRecord => sqsRecord(messageId, body, 'test-conversions');
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+async function put(id: string, seed: number, leadOverrides: Partial<StoredLead> = {}): Promise<void> {
+  await new DynamoLeadStore().create(scope, lead(`lead_${id}`, leadOverrides), []);
+  await new DynamoConversionStore().queue(scope, conversion(id, `lead_${id}`, seed));
+}
+
+beforeAll(async () => {
+  fake = await startFakeGoogleAds();
+  env = await freshResources({
+    GOOGLE_ADS_API_BASE_URL: fake.baseUrl,
+    GOOGLE_OAUTH_TOKEN_URL: fake.tokenUrl,
+    CONVERSION_RETRY_BASE_SECONDS: '0',
+  });
+  await new GoogleAdsIntegrationStore().save(scope, {
+    customer_id: '1112223334',
+    conversion_action_id: '42',
+    client_id: 'client',
+    time_zone: 'America/New_York',
+    status: 'connected',
+    updated_at: new Date().toISOString(),
+    sealed_client_secret: await sealCredential(scope, CLIENT_SECRET_NAME, 'integration-client-secret'),
+    sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, 'integration-refresh-token'),
+  });
+});
+
+afterEach(() => fake.reset());
+
+afterAll(async () => {
+  await fake.close();
+  delete process.env.GOOGLE_ADS_API_BASE_URL;
+  delete process.env.GOOGLE_OAUTH_TOKEN_URL;
+});
+
+describe('conversion uploader', () => {
+  it('uploads a queued conversion row, records the attempt and the batch', async () => {
+    await put('cnv_i1', 101);
+    await put('cnv_i2', 102);
+    const result = await handler(
+      batch(record('m1', message('cnv_i1')), record('m2', message('cnv_i2'))),
+      lambdaContext('uploader'),
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    expect(fake.uploads).toHaveLength(1);
+    expect((fake.uploads[0]?.body as { conversions: unknown[] }).conversions).toHaveLength(2);
+    const stored = await log.get(TENANT, 'cnv_i1');
+    expect(stored).toMatchObject({ status: 'uploaded', attempts: 1, google_request_id: expect.any(String) });
+    const batches = await log.batches(TENANT);
+    expect(batches).toEqual([
+      expect.objectContaining({
+        size: 2,
+        successes: 2,
+        failures: 0,
+        outcome: 'completed',
+        customer_id: '1112223334',
+      }),
+    ]);
+    // A second delivery of the same message sends nothing again.
+    await handler(batch(record('m1-again', message('cnv_i1'))), lambdaContext('uploader'));
+    expect(fake.uploads).toHaveLength(1);
+  });
+
+  it('reports transient failures for retry, keeping the conversion queued with the reason', async () => {
+    await put('cnv_i3', 103);
+    fake.commands.serverErrors = 1;
+    const result = await handler(batch(record('m3', message('cnv_i3'))), lambdaContext('uploader'));
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm3' }]);
+    expect(await log.get(TENANT, 'cnv_i3')).toMatchObject({
+      status: 'queued',
+      attempts: 1,
+      last_error: expect.stringContaining('503'),
+    });
+    const retried = await handler(batch(record('m3b', message('cnv_i3'))), lambdaContext('uploader'));
+    expect(retried.batchItemFailures).toEqual([]);
+    expect(await log.get(TENANT, 'cnv_i3')).toMatchObject({ status: 'uploaded', attempts: 2 });
+    expect((await log.get(TENANT, 'cnv_i3'))?.last_error).toBeUndefined();
+  });
+
+  it('cancels a conversion of a restricted lead without sending it; dead-letters what is not a message', async () => {
+    await put('cnv_i4', 104, { restricted: true });
+    const result = await handler(
+      batch(record('m4', message('cnv_i4')), record('junk', 'not json'), record('shape', '{"version":2}')),
+      lambdaContext('uploader'),
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    expect(fake.uploads).toHaveLength(0);
+    expect(await log.get(TENANT, 'cnv_i4')).toMatchObject({
+      status: 'cancelled',
+      cancel_reason: 'restricted',
+    });
+    expect(await log.recordAttempt(TENANT, 'cnv_i4', { status: 'uploaded' }, new Date())).toBe(false);
+    const sqs = new SQSClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+    const dlq = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: env.CONVERSIONS_DLQ_URL,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    sqs.destroy();
+    expect((dlq.Messages ?? []).map((m) => m.MessageAttributes?.reason?.StringValue).sort()).toEqual([
+      'not JSON',
+      'not a conversion message',
+    ]);
+  });
+
+  it('lists the conversion log by status with cursor pagination', async () => {
+    const first = await log.list(scope, { limit: 1, status: 'uploaded' });
+    expect(first.items).toHaveLength(1);
+    expect(first.next_cursor).toEqual(expect.any(String));
+    const second = await log.list(scope, {
+      limit: 10,
+      status: 'uploaded',
+      cursor: first.next_cursor as string,
+    });
+    expect(second.items.map((c) => c.id)).not.toContain(first.items[0]?.id);
+    const all = await log.list(scope, { limit: 100 });
+    expect(all.items.map((c) => c.id).sort()).toEqual(['cnv_i1', 'cnv_i2', 'cnv_i3', 'cnv_i4']);
+    await expect(
+      log.list(scope, { limit: 1, status: 'queued', cursor: first.next_cursor as string }),
+    ).rejects.toThrow();
+  });
+});
