@@ -106,7 +106,7 @@ describe('conversion uploader', () => {
     );
     expect(result.batchItemFailures).toEqual([]);
     expect(fake.uploads).toHaveLength(1);
-    expect((fake.uploads[0]?.body as { conversions: unknown[] }).conversions).toHaveLength(2);
+    expect((fake.uploads[0]?.body as { conversions?: unknown[] } | undefined)?.conversions).toHaveLength(2);
     const stored = await log.get(TENANT, 'cnv_i1');
     expect(stored).toMatchObject({ status: 'uploaded', attempts: 1, google_request_id: expect.any(String) });
     const batches = await log.batches(TENANT);
