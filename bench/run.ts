@@ -6,6 +6,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { benchBackup } from './backup';
 import { benchBundles } from './bundles';
+import { benchGoogleAds } from './google-ads';
 import { benchRateLimit } from './rate-limit';
 
 async function main(): Promise<void> {
@@ -13,6 +14,8 @@ async function main(): Promise<void> {
   await benchBundles();
   console.log('\n== rate-limit check ==');
   await benchRateLimit();
+  console.log('\n== Google Ads upload batching and token refreshes ==');
+  await benchGoogleAds();
   console.log('\n== encrypted backup ==');
   await benchBackup();
 }

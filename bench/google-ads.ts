@@ -1,0 +1,152 @@
+import {
+  type QueuedMessage,
+  type UploaderDeps,
+  uploadMessages,
+} from '../functions/conversion-uploader/upload';
+import type { LoggedConversion } from '../functions/shared/conversions/log';
+import { TokenCache, uploadClickConversions } from '../functions/shared/google-ads/client';
+import type { StoredGoogleAdsIntegration } from '../functions/shared/google-ads/settings';
+import type { StoredLead } from '../functions/shared/leads/model';
+import { startFakeGoogleAds } from '../test/support/fake-google-ads';
+
+const TENANT = 'ten_bench';
+const CLICK = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function clickId(i: number): string {
+  let out = 'Cj0KCQiA';
+  for (let k = 0; k < 84; k++) out += CLICK[(i * 31 + k * 17 + Math.floor(i / 64)) % CLICK.length];
+  return out + String(i);
+}
+
+/**
+ * Conversions per uploadClickConversions request for 5,000 queued conversions, and token
+ * refreshes per simulated hour, with the real client and uploader against the fake Google Ads
+ * server over HTTP. The conversion log and leads are kept in memory: this measures batching and
+ * the token cache, not DynamoDB.
+ */
+export async function benchGoogleAds(total = 5000): Promise<void> {
+  const fake = await startFakeGoogleAds();
+  process.env.GOOGLE_ADS_API_BASE_URL = fake.baseUrl;
+  process.env.GOOGLE_OAUTH_TOKEN_URL = fake.tokenUrl;
+  try {
+    const now = new Date();
+    const conversions = new Map<string, LoggedConversion>();
+    const leads = new Map<string, StoredLead>();
+    const at = new Date(now.getTime() - 3600_000).toISOString();
+    const fresh = () => {
+      for (let i = 0; i < total; i++) {
+        const id = `cnv_${i}`;
+        conversions.set(id, {
+          id,
+          lead_id: `lead_${i}`,
+          platform: 'google_ads',
+          status: 'queued',
+          attempts: 0,
+          order_id: `order-${i}`,
+          conversion_time: at,
+          value: 10,
+          currency: 'EUR',
+          click_id_type: 'gclid',
+          click_id: clickId(i),
+          created_at: at,
+          updated_at: at,
+        });
+        leads.set(`lead_${i}`, {
+          id: `lead_${i}`,
+          email: `buyer${i}@example.com`,
+          status: 'won',
+          consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
+          consent_history: [],
+          restricted: false,
+          created_at: at,
+          updated_at: at,
+          email_hash: 'h',
+          version: 1,
+        });
+      }
+    };
+    const integration: StoredGoogleAdsIntegration = {
+      customer_id: '1234567890',
+      conversion_action_id: '1',
+      client_id: 'bench-client',
+      time_zone: 'Europe/Berlin',
+      status: 'connected',
+      updated_at: at,
+      sealed_client_secret: 'x',
+      sealed_refresh_token: 'x',
+    };
+    let clock = Date.now();
+    const tokens = new TokenCache(undefined, () => clock);
+    const deps: UploaderDeps = {
+      conversions: {
+        get: async (_t, id) => conversions.get(id),
+        recordAttempt: async (_t, id, outcome) => {
+          const c = conversions.get(id);
+          if (c) c.status = outcome.status;
+          return true;
+        },
+        recordBatch: async () => {},
+        cancel: async () => true,
+      },
+      leads: { get: async (_s, id) => leads.get(id) },
+      integrations: { get: async () => integration, disconnect: async () => {} },
+      credential: async () => ({
+        clientId: 'bench-client',
+        clientSecret: 'bench-secret',
+        refreshToken: 'bench-refresh',
+      }),
+      accessToken: (credential) => tokens.accessToken(credential),
+      forgetToken: (credential) => tokens.forget(credential),
+      upload: (call) => uploadClickConversions(call),
+      now: () => now,
+      random: Math.random,
+      retryBaseSeconds: 60,
+    };
+    const messages = (from: number, count: number): QueuedMessage[] =>
+      Array.from({ length: count }, (_, k) => ({
+        messageId: `m${from + k}`,
+        message: { version: 1 as const, tenant_id: TENANT, conversion_id: `cnv_${from + k}` },
+        receiveCount: 1,
+      }));
+
+    for (const [label, batchSize] of [
+      ['AWS tuning (batch size 10,000, batching window)', 10_000],
+      ['event source batch size 1,000', 1_000],
+      ['local poller (10 per receive)', 10],
+    ] as const) {
+      fresh();
+      fake.reset();
+      const started = performance.now();
+      for (let from = 0; from < total; from += batchSize) {
+        await uploadMessages(messages(from, Math.min(batchSize, total - from)), deps);
+      }
+      const ms = performance.now() - started;
+      const sent = fake.uploads.reduce(
+        (n, u) => n + ((u.body as { conversions?: unknown[] }).conversions?.length ?? 0),
+        0,
+      );
+      console.log(
+        `${label}: ${total} conversions in ${fake.uploads.length} requests, ` +
+          `${(sent / Math.max(1, fake.uploads.length)).toFixed(0)} conversions per request, ${ms.toFixed(0)} ms`,
+      );
+    }
+
+    // One invocation a minute for an hour (100 conversions each) on one credential.
+    fresh();
+    fake.reset();
+    const refreshesBefore = tokens.refreshes;
+    tokens.forget({ clientId: 'bench-client', clientSecret: 'bench-secret', refreshToken: 'bench-refresh' });
+    for (let minute = 0; minute < 60; minute++) {
+      clock = Date.now() + minute * 60_000;
+      await uploadMessages(messages(minute * 80, 80), deps);
+    }
+    console.log(
+      `token refreshes in 60 simulated minutes of uploads (60 invocations, ${fake.uploads.length} requests): ` +
+        `${tokens.refreshes - refreshesBefore} (tokens last 3,599 s and are replaced 5 minutes early)`,
+    );
+  } finally {
+    await fake.close();
+    delete process.env.GOOGLE_ADS_API_BASE_URL;
+    delete process.env.GOOGLE_OAUTH_TOKEN_URL;
+  }
+}
