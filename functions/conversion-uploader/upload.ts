@@ -78,6 +78,9 @@ export interface UploaderDeps {
   retryBaseSeconds: number;
 }
 
+export const NOT_CONNECTED = 'Google Ads is not connected';
+export const DISCONNECTED = 'Google Ads is disconnected: reconnect the account';
+
 /** How long a TOO_RECENT_* conversion waits before it is sent again. */
 export const RESCHEDULE_SECONDS = 6 * 3600;
 /** SQS refuses a visibility timeout over 12 hours. */
@@ -217,11 +220,24 @@ async function uploadForTenant(
 
   const all = [...rows.values()];
   const integration = await deps.integrations.get(tenantId);
-  if (integration?.status !== 'connected') {
-    const reason = integration
-      ? 'Google Ads is disconnected: reconnect the account'
-      : 'Google Ads is not connected';
-    for (const row of all) settle(row, { kind: 'deadLetter', reason }, results);
+  if (!integration) {
+    // The tenant never connected Google Ads: the conversion stays queued, saying so, and the
+    // message is let go (no account is not an incident; nothing pages).
+    for (const row of all) {
+      await deps.conversions.recordAttempt(
+        tenantId,
+        row.conversion.id,
+        { status: 'queued', error: NOT_CONNECTED, attempted: false },
+        now,
+      );
+      settle(row, { kind: 'done' }, results);
+    }
+    return;
+  }
+  if (integration.status !== 'connected') {
+    // Disconnected (revoked refresh token): parked in the dead-letter queue for a redrive once
+    // the tenant reconnects.
+    for (const row of all) settle(row, { kind: 'deadLetter', reason: DISCONNECTED }, results);
     return;
   }
   const target: UploadTarget = {

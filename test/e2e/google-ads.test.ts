@@ -18,6 +18,7 @@ const SHOP_SECRET = 'shopify-webhook-secret-gads-0123';
 const CLIENT_SECRET = 'gads-client-secret-4b1e';
 const REFRESH_TOKEN = '1//gads-refresh-token-a-7c9d';
 const REVOKED_TOKEN = '1//gads-refresh-token-c-revoked';
+const REVOKED_TOKEN_D = '1//gads-refresh-token-d-revoked';
 
 let stack: LocalStack;
 let fake: FakeGoogleAds;
@@ -274,18 +275,46 @@ describe('uploading', () => {
     expect(conversion.last_error).toContain('invalid_grant');
   });
 
-  it('consent withdrawn before the upload: nothing is sent', async () => {
-    // Tenant D has not connected Google Ads yet: its conversion waits (dead-lettered, still queued).
-    await paidOrder(SHOP_D, 7501, 'changed-mind@example.com', processedAt());
-    await conversionForOrder(d, 7501, ['queued']);
-    const dlq = await eventually(async () => {
+  it('without an account a conversion waits queued, saying so; consent withdrawn before the upload: nothing is sent', async () => {
+    await paidOrder(SHOP_D, 7500, 'no-account@example.com', processedAt());
+    const waiting = await eventually(async () => {
+      const found = await conversionForOrder(d, 7500, ['queued']);
+      return found.last_error ? found : undefined;
+    }, 'the conversion to say why it waits');
+    expect(waiting).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+      last_error: 'Google Ads is not connected',
+    });
+
+    // D connects with a refresh token Google has revoked: its conversion is parked, still queued.
+    fake.commands.revokedRefreshTokens.add(REVOKED_TOKEN_D);
+    expect(
+      (
+        await call('PUT', '/api/v1/integrations/google-ads', {
+          token: d.admin,
+          body: googleAdsSettings({ refresh_token: REVOKED_TOKEN_D }),
+        })
+      ).status,
+    ).toBe(200);
+    const parked = async () => {
       const res = await call('GET', '/api/v1/admin/dlq?queue=conversions', {
         token: await tokenFor('platform', 'owner'),
       });
-      const items = (res.body.items ?? []) as Row[];
-      return items.length ? items : undefined;
+      return (res.body.items ?? []) as Row[];
+    };
+    const parkedBefore = (await parked()).length;
+    await paidOrder(SHOP_D, 7501, 'changed-mind@example.com', processedAt());
+    await eventually(async () => {
+      const stored = await new GoogleAdsIntegrationStore().get(d.id);
+      return stored?.status === 'disconnected' ? true : undefined;
+    }, 'the integration disconnected');
+    const dlq = await eventually(async () => {
+      const items = await parked();
+      return items.length > parkedBefore ? items : undefined;
     }, 'the parked conversion message');
-    expect(JSON.stringify(dlq)).toContain('Google Ads is not connected');
+    expect(JSON.stringify(dlq)).toContain('invalid_grant');
+    await conversionForOrder(d, 7501, ['queued']);
     const withdrawn = await call('POST', '/api/v1/gdpr/subjects/changed-mind@example.com/consent', {
       token: d.member,
       body: { status: 'withdrawn', method: 'api_call', timestamp: new Date().toISOString() },

@@ -168,6 +168,32 @@ describe('conversion uploader', () => {
     ]);
   });
 
+  it('records why a conversion waits without counting an attempt', async () => {
+    expect(
+      await log.recordAttempt(
+        TENANT,
+        'cnv_i3',
+        { status: 'queued', error: 'Google Ads is not connected', attempted: false },
+        new Date(),
+      ),
+    ).toBe(false);
+    await put('cnv_i5', 105);
+    const now = new Date();
+    expect(
+      await log.recordAttempt(
+        TENANT,
+        'cnv_i5',
+        { status: 'queued', error: 'waiting', attempted: false },
+        now,
+      ),
+    ).toBe(true);
+    expect(await log.get(TENANT, 'cnv_i5')).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+      last_error: 'waiting',
+    });
+  });
+
   it('lists the conversion log by status with cursor pagination', async () => {
     const first = await log.list(scope, { limit: 1, status: 'uploaded' });
     expect(first.items).toHaveLength(1);
@@ -179,7 +205,7 @@ describe('conversion uploader', () => {
     });
     expect(second.items.map((c) => c.id)).not.toContain(first.items[0]?.id);
     const all = await log.list(scope, { limit: 100 });
-    expect(all.items.map((c) => c.id).sort()).toEqual(['cnv_i1', 'cnv_i2', 'cnv_i3', 'cnv_i4']);
+    expect(all.items.map((c) => c.id).sort()).toEqual(['cnv_i1', 'cnv_i2', 'cnv_i3', 'cnv_i4', 'cnv_i5']);
     await expect(
       log.list(scope, { limit: 1, status: 'queued', cursor: first.next_cursor as string }),
     ).rejects.toThrow();

@@ -385,7 +385,7 @@ describe('uploadMessages', () => {
     });
   });
 
-  it('a tenant without a connected account parks its messages; other tenants still upload', async () => {
+  it('without an account a conversion waits queued, disconnected ones are parked; other tenants still upload', async () => {
     const { w, deps } = world(async (call) => allResults(call));
     w.integrations.set('t3', { ...integration, status: 'disconnected' });
     add(w, 't1', conversion('a'));
@@ -393,7 +393,11 @@ describe('uploadMessages', () => {
     add(w, 't3', conversion('c'));
     const results = await uploadMessages([message('t2', 'b'), message('t1', 'a'), message('t3', 'c')], deps);
     const kinds = (id: string): MessageResult | undefined => results.get(id);
-    expect(kinds('m-t2-b')).toEqual({ kind: 'deadLetter', reason: 'Google Ads is not connected' });
+    expect(kinds('m-t2-b')).toEqual({ kind: 'done' });
+    expect(w.attempts).toContainEqual({
+      id: 'b',
+      outcome: { status: 'queued', error: 'Google Ads is not connected', attempted: false },
+    });
     expect(kinds('m-t3-c')).toEqual({
       kind: 'deadLetter',
       reason: 'Google Ads is disconnected: reconnect the account',

@@ -29,6 +29,8 @@ export interface AttemptOutcome {
   error?: string;
   requestId?: string;
   nextAttemptAt?: string;
+  /** False when nothing was sent (e.g. no Google Ads account connected): attempts stay as they are. */
+  attempted?: boolean;
 }
 
 /** One upload request: its size and what came of it. */
@@ -74,17 +76,12 @@ export class DynamoConversionLog extends DynamoRepository {
    */
   async recordAttempt(tenantId: string, id: string, outcome: AttemptOutcome, now: Date): Promise<boolean> {
     const at = now.toISOString();
-    const set = [
-      '#status = :status',
-      'attempts = if_not_exists(attempts, :zero) + :one',
-      'updated_at = :now',
-      'gsi1pk = :gsi',
-    ];
+    const set = ['#status = :status', 'updated_at = :now', 'gsi1pk = :gsi'];
+    if (outcome.attempted !== false) set.push('attempts = if_not_exists(attempts, :zero) + :one');
     const remove: string[] = [];
     const values: Record<string, unknown> = {
       ':status': outcome.status,
-      ':zero': 0,
-      ':one': 1,
+      ...(outcome.attempted !== false ? { ':zero': 0, ':one': 1 } : {}),
       ':now': at,
       ':gsi': statusPk(tenantId, outcome.status),
       ':queued': 'queued',
