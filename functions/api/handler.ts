@@ -2,8 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { hasRole, scopeOf } from '../shared/auth/context';
 import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
-import { sealCredential } from '../shared/crypto/credentials';
-import { forbidden, notFound } from '../shared/errors';
+import { openCredential, sealCredential } from '../shared/crypto/credentials';
+import { forbidden, HttpError, notFound, validationFailed } from '../shared/errors';
+import { GoogleAdsFailure } from '../shared/google-ads/client';
+import {
+  authorizationUrl,
+  exchangeCode,
+  newState,
+  OAuthStateStore,
+  STATE_TTL_SECONDS,
+  verifiedNonce,
+} from '../shared/google-ads/oauth';
 import {
   CLIENT_SECRET_NAME,
   GoogleAdsIntegrationStore,
@@ -42,6 +51,10 @@ const sources = () => {
 };
 
 let googleAds: GoogleAdsIntegrationStore | undefined;
+let oauthStates: OAuthStateStore | undefined;
+
+const callbackUrl = (request: HttpRequest) =>
+  `${baseUrl(request)}/api/v1/integrations/google-ads/oauth/callback`;
 
 /** The public base URL the caller reached us on: where webhook senders should post. */
 function baseUrl(request: HttpRequest): string {
@@ -115,6 +128,79 @@ export const handler = httpHandler('api', {
       sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, body.refresh_token),
     };
     googleAds ??= new GoogleAdsIntegrationStore();
+    await googleAds.save(scope, stored);
+    return json(200, publicSettings(stored));
+  },
+
+  /**
+   * Starts the OAuth connect flow with the client saved by PUT: a redirect to Google's consent
+   * screen carrying a signed, single-use state bound to this tenant and user (10 minutes).
+   */
+  'GET /api/v1/integrations/google-ads/oauth/start': async (request) => {
+    const auth = authOf(request);
+    const scope = scopeOf(auth);
+    googleAds ??= new GoogleAdsIntegrationStore();
+    const integration = await googleAds.get(scope.tenantId);
+    if (!integration)
+      throw notFound('Save the Google Ads settings (PUT /api/v1/integrations/google-ads) first');
+    const { state, nonce } = newState((await loadKeyring()).current.secret);
+    oauthStates ??= new OAuthStateStore();
+    await oauthStates.save(nonce, {
+      tenant_id: scope.tenantId,
+      subject: auth.subject,
+      redirect_uri: callbackUrl(request),
+      expires_at: Math.floor(Date.now() / 1000) + STATE_TTL_SECONDS,
+    });
+    const location = authorizationUrl(integration.client_id, callbackUrl(request), state);
+    return json(302, { authorization_url: location }, { Location: location });
+  },
+
+  /** Google's redirect back: the state is checked and consumed, the code exchanged, the refresh token sealed. */
+  'GET /api/v1/integrations/google-ads/oauth/callback': async (request) => {
+    if (request.query.error)
+      throw validationFailed([{ path: 'error', message: `Google answered ${request.query.error}` }]);
+    const keyring = await loadKeyring();
+    const nonce = verifiedNonce(
+      request.query.state ?? '',
+      keyring.previous ? [keyring.current.secret, keyring.previous.secret] : [keyring.current.secret],
+    );
+    const invalidState = () =>
+      validationFailed([{ path: 'state', message: 'Invalid, expired or used state' }]);
+    if (!nonce) throw invalidState();
+    oauthStates ??= new OAuthStateStore();
+    const pending = await oauthStates.take(nonce, Math.floor(Date.now() / 1000));
+    if (!pending) throw invalidState();
+    const code = request.query.code;
+    if (!code) throw validationFailed([{ path: 'code', message: 'code is required' }]);
+    googleAds ??= new GoogleAdsIntegrationStore();
+    const integration = await googleAds.get(pending.tenant_id);
+    if (!integration) throw notFound('The Google Ads settings were removed');
+    // The tenant comes from the consumed state, never from the request.
+    const scope = { tenantId: pending.tenant_id } as ReturnType<typeof scopeOf>;
+    let refreshToken: string;
+    try {
+      refreshToken = await exchangeCode(
+        code,
+        {
+          clientId: integration.client_id,
+          clientSecret: await openCredential(scope, CLIENT_SECRET_NAME, integration.sealed_client_secret),
+        },
+        pending.redirect_uri,
+      );
+    } catch (error) {
+      if (error instanceof GoogleAdsFailure)
+        throw new HttpError(503, 'service_unavailable', 'Google could not be reached; start again', {
+          retry_after: 60,
+        });
+      throw error;
+    }
+    const { status_reason: _reason, ...rest } = integration;
+    const stored: StoredGoogleAdsIntegration = {
+      ...rest,
+      status: 'connected',
+      updated_at: new Date().toISOString(),
+      sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, refreshToken),
+    };
     await googleAds.save(scope, stored);
     return json(200, publicSettings(stored));
   },

@@ -202,10 +202,10 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   {
     id: 'api',
     entry: 'functions/api/handler.ts',
-    description: 'Tenant API: token exchange and API keys',
+    description: 'Tenant API: token exchange, API keys, integrations (Google Ads OAuth states in system)',
     memoryMb: 512,
     timeoutSeconds: 10,
-    tables: { tenants: 'readWrite', rateLimits: 'counter' },
+    tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite' },
     queues: {},
     jwtSecret: 'read',
   },

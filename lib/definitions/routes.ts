@@ -90,6 +90,22 @@ export const ROUTES: readonly RouteDefinition[] = [
     summary: 'Connect a Google Ads account: ids, OAuth client and refresh token (secrets write-only)',
   },
   {
+    method: 'GET',
+    path: '/api/v1/integrations/google-ads/oauth/start',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary: "Redirect to Google's consent screen with a signed, expiring, single-use state",
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/integrations/google-ads/oauth/callback',
+    functionId: 'api',
+    // Google's redirect carries no token: the signed single-use state names tenant and user.
+    auth: 'none',
+    summary: 'Google redirects here: the state is consumed, the code exchanged, the refresh token sealed',
+  },
+  {
     method: 'PUT',
     path: '/api/v1/integrations/ghl',
     functionId: 'api',

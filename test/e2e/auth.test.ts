@@ -308,6 +308,15 @@ describe('authentication and tenancy over HTTP', () => {
         expect(res.status).toBe(404);
         expect(res.body.error).toBe('not_found');
       },
+      'GET /api/v1/integrations/google-ads/oauth/start': async () => {
+        const res = await fetch(`${stack.url}/api/v1/integrations/google-ads/oauth/start?tenant_id=${a.id}`, {
+          headers: { Authorization: `Bearer ${b.adminToken}` },
+          redirect: 'manual',
+        });
+        // B's own settings (saved by the PUT attempt) or none: never A's client, never A's id.
+        expect([302, 404]).toContain(res.status);
+        expect(`${res.headers.get('location')}${await res.text()}`).not.toContain(a.id);
+      },
       'PUT /api/v1/integrations/ghl': async () => {
         const res = await call('PUT', '/api/v1/integrations/ghl', { token: b.adminToken, body: {} });
         expect(res.status).toBe(200);

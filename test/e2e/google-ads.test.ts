@@ -178,6 +178,71 @@ describe('connecting Google Ads', () => {
   });
 });
 
+describe('OAuth connect flow', () => {
+  it('redirects with a signed single-use state bound to tenant and user; the callback stores the new refresh token', async () => {
+    const start = await fetch(`${stack.url}/api/v1/integrations/google-ads/oauth/start`, {
+      headers: { Authorization: `Bearer ${a.admin}` },
+      redirect: 'manual',
+    });
+    expect(start.status).toBe(302);
+    const location = new URL(start.headers.get('location') ?? '');
+    expect(`${location.origin}${location.pathname}`).toBe('https://accounts.google.com/o/oauth2/v2/auth');
+    expect(Object.fromEntries(location.searchParams)).toMatchObject({
+      client_id: 'client-id.apps.googleusercontent.com',
+      redirect_uri: `${stack.url}/api/v1/integrations/google-ads/oauth/callback`,
+      response_type: 'code',
+      scope: 'https://www.googleapis.com/auth/adwords',
+      access_type: 'offline',
+    });
+    const state = location.searchParams.get('state') ?? '';
+    expect(state).not.toContain(a.id);
+    const member = await call('GET', '/api/v1/integrations/google-ads/oauth/start', { token: a.member });
+    expect(member.status).toBe(403);
+
+    const tampered = await call(
+      'GET',
+      `/api/v1/integrations/google-ads/oauth/callback?code=good-1&state=${state.slice(0, -2)}AA`,
+    );
+    expect(tampered.status).toBe(400);
+    const bad = await call(
+      'GET',
+      `/api/v1/integrations/google-ads/oauth/callback?code=bad-code&state=${state}`,
+    );
+    expect(bad.status).toBe(400);
+    // The state was consumed by the failed exchange: a new one is needed.
+    const again = await fetch(`${stack.url}/api/v1/integrations/google-ads/oauth/start`, {
+      headers: { Authorization: `Bearer ${a.admin}` },
+      redirect: 'manual',
+    });
+    const fresh = new URL(again.headers.get('location') ?? '').searchParams.get('state') ?? '';
+    const done = await call(
+      'GET',
+      `/api/v1/integrations/google-ads/oauth/callback?code=good-abc&state=${fresh}`,
+    );
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ customer_id: '1234567890', status: 'connected' });
+    expect(JSON.stringify(done.body)).not.toContain('refresh');
+    const replay = await call(
+      'GET',
+      `/api/v1/integrations/google-ads/oauth/callback?code=good-abc&state=${fresh}`,
+    );
+    expect(replay.status).toBe(400);
+    const exchange = fake.tokenRequests.find(
+      (t) => t.form.grant_type === 'authorization_code' && t.status === 200,
+    );
+    expect(exchange?.form).toMatchObject({ code: 'good-abc', client_secret: CLIENT_SECRET });
+    // Uploads now use the refresh token from the code.
+    await paidOrder(SHOP_A, 7601, 'oauth@example.com', processedAt());
+    await conversionForOrder(a, 7601, ['uploaded']);
+    expect(fake.tokenRequests.some((t) => t.form.refresh_token === '1//refresh-for-good-abc')).toBe(true);
+    const restored = await call('PUT', '/api/v1/integrations/google-ads', {
+      token: a.admin,
+      body: googleAdsSettings(),
+    });
+    expect(restored.status).toBe(200);
+  });
+});
+
 describe('uploading', () => {
   it('a Shopify orders/paid webhook with a gclid makes exactly one upload whose body is exactly right', async () => {
     const at = processedAt();

@@ -6,6 +6,7 @@ import { DynamoConversionLog } from '../../functions/shared/conversions/log';
 import type { Conversion } from '../../functions/shared/conversions/model';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import { sealCredential } from '../../functions/shared/crypto/credentials';
+import { OAuthStateStore } from '../../functions/shared/google-ads/oauth';
 import {
   CLIENT_SECRET_NAME,
   GoogleAdsIntegrationStore,
@@ -192,6 +193,18 @@ describe('conversion uploader', () => {
       attempts: 0,
       last_error: 'waiting',
     });
+  });
+
+  it('OAuth states are taken once and refused once expired', async () => {
+    const states = new OAuthStateStore();
+    const pending = { tenant_id: TENANT, subject: 'user:1', redirect_uri: 'https://x/cb', expires_at: 2_000 };
+    await states.save('nonce-live', pending);
+    await states.save('nonce-old', pending);
+    expect(await states.take('nonce-live', 1_000)).toEqual(pending);
+    expect(await states.take('nonce-live', 1_000)).toBeUndefined();
+    expect(await states.take('nonce-old', 2_000)).toBeUndefined();
+    await expect(states.save('nonce-old', pending)).resolves.toBeUndefined();
+    await expect(states.save('nonce-old', pending)).rejects.toThrow();
   });
 
   it('lists the conversion log by status with cursor pagination', async () => {

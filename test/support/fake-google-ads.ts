@@ -186,6 +186,21 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
     };
     if (!/^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? ''))
       return answer(400, { error: 'invalid_request', error_description: 'form body required' });
+    if (form.grant_type === 'authorization_code') {
+      if (!form.code || !form.client_id || !form.client_secret || !form.redirect_uri)
+        return answer(400, { error: 'invalid_request', error_description: 'Missing required parameter' });
+      if (!form.code.startsWith('good-'))
+        return answer(400, { error: 'invalid_grant', error_description: 'Malformed auth code.' });
+      const accessToken = `ya29.fake-${randomUUID()}`;
+      issued.add(accessToken);
+      return answer(200, {
+        access_token: accessToken,
+        refresh_token: `1//refresh-for-${form.code}`,
+        expires_in: 3599,
+        scope: 'https://www.googleapis.com/auth/adwords',
+        token_type: 'Bearer',
+      });
+    }
     if (form.grant_type !== 'refresh_token' || !form.client_id || !form.client_secret || !form.refresh_token)
       return answer(400, { error: 'invalid_request', error_description: 'Missing required parameter' });
     if (commands.revokedRefreshTokens.has(form.refresh_token))

@@ -14,6 +14,12 @@ import {
   hashedPhoneNumber,
 } from '../../functions/shared/google-ads/identifiers';
 import {
+  authorizationUrl,
+  exchangeCode,
+  newState,
+  verifiedNonce,
+} from '../../functions/shared/google-ads/oauth';
+import {
   chunks,
   clickConversion,
   rejectionReason,
@@ -585,5 +591,68 @@ describe('uploadClickConversions', () => {
     });
     expect(timedOut?.kind).toBe('transient');
     expect(timedOut?.message).toBe('Google Ads timed out');
+  });
+});
+
+describe('OAuth state and code exchange', () => {
+  const current = Buffer.alloc(32, 1);
+  const previous = Buffer.alloc(32, 2);
+
+  it('verifies a state signed with the current or previous key, refuses tampered or malformed ones', () => {
+    const { state, nonce } = newState(current);
+    expect(verifiedNonce(state, [current])).toBe(nonce);
+    expect(verifiedNonce(newState(previous).state, [current, previous])).toEqual(expect.any(String));
+    expect(verifiedNonce(newState(previous).state, [current])).toBeUndefined();
+    const [n, sig] = state.split('.') as [string, string];
+    expect(
+      verifiedNonce(`${n}.${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`, [current]),
+    ).toBeUndefined();
+    expect(verifiedNonce('not-a-state', [current])).toBeUndefined();
+    expect(verifiedNonce('', [current])).toBeUndefined();
+  });
+
+  it('builds the consent screen URL for offline access to Google Ads', () => {
+    const url = new URL(authorizationUrl('cid', 'https://api.example.com/cb', 'st'));
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      client_id: 'cid',
+      redirect_uri: 'https://api.example.com/cb',
+      response_type: 'code',
+      scope: 'https://www.googleapis.com/auth/adwords',
+      access_type: 'offline',
+      prompt: 'consent',
+      include_granted_scopes: 'true',
+      state: 'st',
+    });
+  });
+
+  it('exchanges a code for a refresh token; refusals are 400, an unreachable endpoint is transient', async () => {
+    const client = { clientId: 'c', clientSecret: 's' };
+    let form: URLSearchParams | undefined;
+    expect(
+      await exchangeCode('code-1', client, 'https://x/cb', async (_u, init) => {
+        form = new URLSearchParams(String(init?.body));
+        return respond(200, { access_token: 'a', refresh_token: '1//r' });
+      }),
+    ).toBe('1//r');
+    expect(form?.get('grant_type')).toBe('authorization_code');
+    expect(form?.get('redirect_uri')).toBe('https://x/cb');
+    await expect(
+      exchangeCode('c', client, 'r', async () => respond(400, { error: 'invalid_grant' })),
+    ).rejects.toMatchObject({
+      status: 400,
+    });
+    await expect(
+      exchangeCode('c', client, 'r', async () => respond(200, { access_token: 'a' })),
+    ).rejects.toMatchObject({
+      status: 400,
+    });
+    await expect(exchangeCode('c', client, 'r', async () => respond(502, undefined))).rejects.toMatchObject({
+      status: 400,
+    });
+    await expect(
+      exchangeCode('c', client, 'r', async () => {
+        throw new TypeError('fetch failed');
+      }),
+    ).rejects.toBeInstanceOf(GoogleAdsFailure);
   });
 });
