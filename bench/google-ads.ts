@@ -7,7 +7,7 @@ import type { LoggedConversion } from '../functions/shared/conversions/log';
 import { TokenCache, uploadClickConversions } from '../functions/shared/google-ads/client';
 import type { StoredGoogleAdsIntegration } from '../functions/shared/google-ads/settings';
 import type { StoredLead } from '../functions/shared/leads/model';
-import { startFakeGoogleAds } from '../test/support/fake-google-ads';
+import { startFakeGoogleAds } from '../lib/local/fake-google-ads';
 
 const TENANT = 'ten_bench';
 const CLICK = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

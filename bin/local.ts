@@ -4,6 +4,7 @@
  * listens; AWS_ENDPOINT_URL reuses a running emulator instead of starting one.
  */
 import { EmulatorUnavailableError } from '../lib/local/emulator';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../lib/local/fake-google-ads';
 import { startLocalStack } from '../lib/local/stack';
 import { clearState, writeState } from '../lib/local/state';
 
@@ -15,6 +16,15 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log('Starting AdsEngineer locally ...');
+  let fake: FakeGoogleAds | undefined;
+  if (process.env.GOOGLE_ADS_FAKE === '1' || process.env.GOOGLE_ADS_FAKE === 'true') {
+    // Google Ads, its token endpoint and consent screen, faked on a local port.
+    fake = await startFakeGoogleAds();
+    process.env.GOOGLE_ADS_API_BASE_URL = fake.baseUrl;
+    process.env.GOOGLE_OAUTH_TOKEN_URL = fake.tokenUrl;
+    process.env.GOOGLE_OAUTH_AUTH_URL = `${fake.baseUrl}/auth`;
+    log(`Fake Google Ads at ${fake.baseUrl} (GOOGLE_ADS_FAKE)`);
+  }
   const stack = await startLocalStack({
     host: process.env.HOST ?? '127.0.0.1',
     port,
@@ -33,6 +43,7 @@ async function main(): Promise<void> {
     stopping = true;
     log(`${signal} received, stopping ...`);
     await stack.stop();
+    await fake?.close();
     clearState();
     log('Stopped.');
     process.exit(0);

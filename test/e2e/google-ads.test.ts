@@ -2,10 +2,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { googleDateTime } from '../../functions/shared/google-ads/datetime';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/google-ads/settings';
 import { metrics } from '../../functions/shared/observability';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';
 import { gclid } from '../support/click-ids';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../support/fake-google-ads';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
@@ -240,6 +240,42 @@ describe('OAuth connect flow', () => {
       body: googleAdsSettings(),
     });
     expect(restored.status).toBe(200);
+  });
+});
+
+describe('OAuth connect flow against the fake consent screen (as GOOGLE_ADS_FAKE=1 npm start runs it)', () => {
+  afterEach(() => {
+    delete process.env.GOOGLE_OAUTH_AUTH_URL;
+  });
+
+  it('start → consent screen → callback connects with the code', async () => {
+    process.env.GOOGLE_OAUTH_AUTH_URL = `${fake.baseUrl}/auth`;
+    const start = await fetch(`${stack.url}/api/v1/integrations/google-ads/oauth/start`, {
+      headers: { Authorization: `Bearer ${c.admin}` },
+      redirect: 'manual',
+    });
+    expect(start.status).toBe(404);
+    expect(
+      (await call('PUT', '/api/v1/integrations/google-ads', { token: c.admin, body: googleAdsSettings() }))
+        .status,
+    ).toBe(200);
+    const again = await fetch(`${stack.url}/api/v1/integrations/google-ads/oauth/start`, {
+      headers: { Authorization: `Bearer ${c.admin}` },
+      redirect: 'manual',
+    });
+    const consent = await fetch(again.headers.get('location') ?? '', { redirect: 'manual' });
+    expect(consent.status).toBe(302);
+    const callback = new URL(consent.headers.get('location') ?? '');
+    expect(callback.pathname).toBe('/api/v1/integrations/google-ads/oauth/callback');
+    const done = await call('GET', `${callback.pathname}${callback.search}`);
+    expect(done.status).toBe(200);
+    expect(done.body.status).toBe('connected');
+    const refused = await call('GET', '/api/v1/integrations/google-ads/oauth/callback?error=access_denied');
+    expect(refused.status).toBe(400);
+    const noState = await fetch(`${fake.baseUrl}/auth?redirect_uri=${encodeURIComponent(stack.url)}`, {
+      redirect: 'manual',
+    });
+    expect(noState.status).toBe(400);
   });
 });
 

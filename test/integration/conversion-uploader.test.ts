@@ -14,10 +14,10 @@ import {
 } from '../../functions/shared/google-ads/settings';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { DynamoLeadStore } from '../../functions/shared/leads/store';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import { gclid } from '../support/click-ids';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { lambdaContext, sqsRecord } from '../support/events';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../support/fake-google-ads';
 
 const TENANT = 'ten_uploader';
 const scope = scopeFor(TENANT);

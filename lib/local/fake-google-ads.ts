@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /**
- * A faithful fake of the Google Ads REST API and Google's OAuth token endpoint, on 127.0.0.1 and
+ * A faithful fake of the Google Ads REST API and Google's OAuth endpoints (token, and a consent
+ * screen at `/auth` that consents at once), for tests and for `GOOGLE_ADS_FAKE=1 npm start`, on 127.0.0.1 and
  * a free port. It validates `uploadClickConversions` bodies strictly (camelCase names, date-time
  * format, exactly one click id, resource names matching the path's customer, bearer token it
  * issued), answers in Google's wire format (`results[i]` is `{}` for a failed row,
@@ -345,6 +346,20 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     const match = /^\/(v\d+)\/customers\/(\d+):uploadClickConversions$/.exec(url.pathname);
+    if (req.method === 'GET' && url.pathname === '/auth') {
+      // The consent screen, consented at once: back to the app with a code the token endpoint takes.
+      const redirect = url.searchParams.get('redirect_uri');
+      if (!redirect || !url.searchParams.get('state')) {
+        send(res, 400, { error: 'invalid_request' });
+        return;
+      }
+      const back = new URL(redirect);
+      back.searchParams.set('code', `good-${randomUUID()}`);
+      back.searchParams.set('state', url.searchParams.get('state') as string);
+      res.writeHead(302, { Location: back.toString() });
+      res.end();
+      return;
+    }
     const handled =
       req.method === 'POST' && url.pathname === '/token'
         ? token(req, res)
