@@ -141,6 +141,22 @@ describe('conversion uploader', () => {
     expect((await log.get(TENANT, 'cnv_i3'))?.last_error).toBeUndefined();
   });
 
+  it('a slow Google answer times out (AbortSignal.timeout) and is retried as transient', async () => {
+    await put('cnv_i6', 106);
+    process.env.GOOGLE_ADS_TIMEOUT_MS = '100';
+    fake.commands.delayMs = 400;
+    try {
+      const result = await handler(batch(record('m6', message('cnv_i6'))), lambdaContext('uploader'));
+      expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm6' }]);
+      expect(await log.get(TENANT, 'cnv_i6')).toMatchObject({
+        status: 'queued',
+        last_error: 'Google Ads timed out',
+      });
+    } finally {
+      delete process.env.GOOGLE_ADS_TIMEOUT_MS;
+    }
+  });
+
   it('cancels a conversion of a restricted lead without sending it; dead-letters what is not a message', async () => {
     await put('cnv_i4', 104, { restricted: true });
     const result = await handler(
@@ -218,7 +234,14 @@ describe('conversion uploader', () => {
     });
     expect(second.items.map((c) => c.id)).not.toContain(first.items[0]?.id);
     const all = await log.list(scope, { limit: 100 });
-    expect(all.items.map((c) => c.id).sort()).toEqual(['cnv_i1', 'cnv_i2', 'cnv_i3', 'cnv_i4', 'cnv_i5']);
+    expect(all.items.map((c) => c.id).sort()).toEqual([
+      'cnv_i1',
+      'cnv_i2',
+      'cnv_i3',
+      'cnv_i4',
+      'cnv_i5',
+      'cnv_i6',
+    ]);
     await expect(
       log.list(scope, { limit: 1, status: 'queued', cursor: first.next_cursor as string }),
     ).rejects.toThrow();
