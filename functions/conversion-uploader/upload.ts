@@ -20,6 +20,7 @@ import { type RowOutcome, rowOutcomes } from '../shared/google-ads/results';
 import type { StoredGoogleAdsIntegration } from '../shared/google-ads/settings';
 import { allowsUpload } from '../shared/leads/consent';
 import type { StoredLead } from '../shared/leads/model';
+import { inPool } from '../shared/pool';
 
 /**
  * The upload use case: queued conversion ids in, Google Ads requests out, outcomes written back
@@ -85,6 +86,8 @@ export const DISCONNECTED = 'Google Ads is disconnected: reconnect the account';
 export const RESCHEDULE_SECONDS = 6 * 3600;
 /** SQS refuses a visibility timeout over 12 hours. */
 const MAX_VISIBILITY_SECONDS = 12 * 3600;
+/** DynamoDB calls in flight while a batch of up to 2,000 conversions is read and settled. */
+const STORE_CONCURRENCY = 25;
 
 /**
  * Backoff of a transient failure: base × 2^(attempt-1), capped at 15 minutes, with jitter (half
@@ -160,62 +163,71 @@ async function uploadForTenant(
 ): Promise<void> {
   const scope = scopeFor(tenantId);
   const now = deps.now();
-  const rows = new Map<string, Row>();
+  // One row per conversion, however many messages name it (a redrive can duplicate one).
+  const byConversion = new Map<string, QueuedMessage[]>();
   for (const m of messages) {
-    const id = m.message.conversion_id;
-    const known = rows.get(id);
-    if (known) {
-      known.messages.push(m);
-      continue;
-    }
-    const conversion = await deps.conversions.get(tenantId, id);
-    // Gone (erased), or no longer waiting (uploaded, failed, cancelled): nothing to send.
-    if (!conversion || (conversion.status !== 'queued' && conversion.status !== 'rescheduled')) {
-      results.set(m.messageId, { kind: 'done' });
-      continue;
-    }
-    // Only Google Ads conversions are uploaded here. Meta conversions stay `queued` in the log
-    // (gsi1, status queued) for the Meta uploader, which is not part of this issue: they are
-    // neither sent nor marked failed.
-    if (conversion.platform !== 'google_ads') {
-      results.set(m.messageId, { kind: 'done' });
-      continue;
-    }
-    if (conversion.next_attempt_at && Date.parse(conversion.next_attempt_at) > now.getTime()) {
-      const wait = Math.ceil((Date.parse(conversion.next_attempt_at) - now.getTime()) / 1000);
-      results.set(m.messageId, {
-        kind: 'retry',
-        delaySeconds: Math.min(MAX_VISIBILITY_SECONDS, wait),
-        reason: 'rescheduled',
-      });
-      continue;
-    }
-    let lead: StoredLead | undefined;
-    if (conversion.lead_id) {
-      lead = await deps.leads.get(scope, conversion.lead_id);
-      const cancel: Conversion['cancel_reason'] = !lead
-        ? 'erased'
-        : lead.restricted
-          ? 'restricted'
-          : allowsUpload(lead.consent)
-            ? undefined
-            : 'consent_withdrawn';
-      if (cancel) {
-        await deps.conversions.cancel(scope, id, cancel);
-        metrics.cancelled += 1;
-        results.set(m.messageId, { kind: 'done' });
-        continue;
-      }
-    }
-    const rejected = rejectionReason(conversion, now);
-    if (rejected) {
-      if (await deps.conversions.recordAttempt(tenantId, id, { status: 'failed', error: rejected }, now))
-        metrics.failed += 1;
-      results.set(m.messageId, { kind: 'done' });
-      continue;
-    }
-    rows.set(id, { conversion, ...(lead ? { lead } : {}), messages: [m] });
+    const group = byConversion.get(m.message.conversion_id) ?? [];
+    group.push(m);
+    byConversion.set(m.message.conversion_id, group);
   }
+  const screened = await inPool(
+    [...byConversion],
+    STORE_CONCURRENCY,
+    async ([id, group]): Promise<Row | undefined> => {
+      const settle = (result: MessageResult) => {
+        for (const m of group) results.set(m.messageId, result);
+      };
+      const conversion = await deps.conversions.get(tenantId, id);
+      // Gone (erased), or no longer waiting (uploaded, failed, cancelled): nothing to send.
+      if (!conversion || (conversion.status !== 'queued' && conversion.status !== 'rescheduled')) {
+        settle({ kind: 'done' });
+        return undefined;
+      }
+      // Only Google Ads conversions are uploaded here. Meta conversions stay `queued` in the log
+      // (gsi1, status queued) for the Meta uploader, which is not part of this issue: they are
+      // neither sent nor marked failed.
+      if (conversion.platform !== 'google_ads') {
+        settle({ kind: 'done' });
+        return undefined;
+      }
+      if (conversion.next_attempt_at && Date.parse(conversion.next_attempt_at) > now.getTime()) {
+        const wait = Math.ceil((Date.parse(conversion.next_attempt_at) - now.getTime()) / 1000);
+        settle({
+          kind: 'retry',
+          delaySeconds: Math.min(MAX_VISIBILITY_SECONDS, wait),
+          reason: 'rescheduled',
+        });
+        return undefined;
+      }
+      let lead: StoredLead | undefined;
+      if (conversion.lead_id) {
+        lead = await deps.leads.get(scope, conversion.lead_id);
+        const cancel: Conversion['cancel_reason'] = !lead
+          ? 'erased'
+          : lead.restricted
+            ? 'restricted'
+            : allowsUpload(lead.consent)
+              ? undefined
+              : 'consent_withdrawn';
+        if (cancel) {
+          await deps.conversions.cancel(scope, id, cancel);
+          metrics.cancelled += 1;
+          settle({ kind: 'done' });
+          return undefined;
+        }
+      }
+      const rejected = rejectionReason(conversion, now);
+      if (rejected) {
+        if (await deps.conversions.recordAttempt(tenantId, id, { status: 'failed', error: rejected }, now))
+          metrics.failed += 1;
+        settle({ kind: 'done' });
+        return undefined;
+      }
+      return { conversion, ...(lead ? { lead } : {}), messages: group };
+    },
+  );
+  const rows = new Map<string, Row>();
+  for (const row of screened) if (row) rows.set(row.conversion.id, row);
   if (rows.size === 0) return;
 
   const all = [...rows.values()];
@@ -275,10 +287,9 @@ async function uploadForTenant(
       metrics.latenciesMs.push(batch.duration_ms);
       if (answer.requestId) batch.google_request_id = answer.requestId;
       const outcomes = rowOutcomes(answer.body, group.length);
-      for (const [i, row] of group.entries()) {
-        const outcome = outcomes[i] as RowOutcome;
-        await applyRow(tenantId, row, outcome, answer.requestId, deps, metrics, batch, results);
-      }
+      await inPool(group, STORE_CONCURRENCY, (row, i) =>
+        applyRow(tenantId, row, outcomes[i] as RowOutcome, answer.requestId, deps, metrics, batch, results),
+      );
     } catch (error) {
       if (!(error instanceof GoogleAdsFailure)) throw error;
       batch.duration_ms = Date.now() - started;

@@ -273,8 +273,9 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     entry: 'functions/conversion-uploader/handler.ts',
     description:
       'Uploads queued conversions to Google Ads in batches per tenant; row results to the conversion log',
-    memoryMb: 512,
-    timeoutSeconds: 60,
+    memoryMb: 1024,
+    // A full batch: 10,000 conversions read and settled 25 at a time, five Google requests.
+    timeoutSeconds: 120,
     // tenants: reads the Google Ads connection, marks it disconnected on invalid_grant.
     tables: { tenants: 'readWrite', leads: 'read', conversions: 'readWrite' },
     queues: { conversions: 'consume' },
@@ -313,10 +314,10 @@ export const QUEUES: readonly QueueDefinition[] = [
     retentionDays: 4,
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 60,
-    // Locally the poller hands over at most 10 messages at a time. In AWS raise batchSize to
-    // 10,000 with a batching window of 30 s so one invocation fills requests of up to 2,000
-    // conversions (Google's limit per uploadClickConversions call).
-    consumer: { functionId: 'conversionUploader', batchSize: 100, maxBatchingWindowSeconds: 5 },
+    // Up to 10,000 messages per invocation, gathered for up to 30 s, so the uploader fills
+    // requests of 2,000 conversions (Google's limit per uploadClickConversions call). The local
+    // poller hands over at most 10 at a time (SQS's receive limit).
+    consumer: { functionId: 'conversionUploader', batchSize: 10_000, maxBatchingWindowSeconds: 30 },
   },
   {
     // Backup jobs: one message per job, from POST /api/v1/admin/backups and the daily schedule.

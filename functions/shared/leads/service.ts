@@ -4,6 +4,7 @@ import type { Actor } from '../gdpr/audit';
 import { DynamoAuditTrail } from '../gdpr/audit';
 import { newId } from '../ids';
 import { metrics } from '../observability';
+import { inPool } from '../pool';
 import { primaryClickId } from './click-ids';
 import { type ConsentChange, isValidConsent, resolveConsent } from './consent';
 import type { EmailHasher } from './email-hash';
@@ -156,23 +157,6 @@ export async function upsertLead(
     }
   }
   throw new HttpError(409, 'conflict', 'The lead is being changed by another request; try again');
-}
-
-async function inPool<T, R>(
-  items: readonly T[],
-  size: number,
-  work: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(size, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T, index);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 /**
