@@ -313,7 +313,7 @@ export const QUEUES: readonly QueueDefinition[] = [
     maxReceiveCount: 3,
     retentionDays: 4,
     dlqRetentionDays: 14,
-    consumerTimeoutSeconds: 60,
+    consumerTimeoutSeconds: 120,
     // Up to 10,000 messages per invocation, gathered for up to 30 s, so the uploader fills
     // requests of 2,000 conversions (Google's limit per uploadClickConversions call). The local
     // poller hands over at most 10 at a time (SQS's receive limit).

@@ -17,6 +17,10 @@ describe('resource definitions', () => {
     expect(visibilityTimeoutSeconds(webhooks)).toBe(consumer.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR);
     const conversions = queueDefinition('conversions');
     expect(visibilityTimeoutSeconds(conversions)).toBe(
+      functionDefinition('conversionUploader').timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR,
+    );
+    const unconsumed = { ...conversions, consumer: undefined };
+    expect(visibilityTimeoutSeconds(unconsumed)).toBe(
       conversions.consumerTimeoutSeconds * VISIBILITY_TIMEOUT_FACTOR,
     );
   });
