@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type AttributeValue, DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { clearKeyringCache, loadKeyring } from '../../functions/shared/auth/keyring';
@@ -13,9 +13,10 @@ import { TABLES } from '../../lib/definitions/resources';
 import { bootstrap } from '../../lib/local/bootstrap';
 import { resetEmulator } from '../../lib/local/emulator';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
-import { type Io, run } from '../../lib/ops/cli';
+import { run } from '../../lib/ops/cli';
 import { emulatorUrl } from '../support/emulator';
 import { type JsonResponse, request } from '../support/http';
+import { capture, scanAll } from '../support/operator';
 
 const EMAILS = Array.from({ length: 25 }, (_, i) => `buyer${i}@shop-customer.example`);
 const EMAIL_PATTERN = /[a-z0-9.]+@shop-customer\.example/;
@@ -54,23 +55,6 @@ async function logsOf<T>(during: () => Promise<T>): Promise<{ result: T; lines: 
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
-}
-
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
-
-async function scanAll(dynamo: DynamoDBClient, table: string) {
-  const items: Record<string, AttributeValue>[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items.sort((a, b) => JSON.stringify([a.pk, a.sk]).localeCompare(JSON.stringify([b.pk, b.sk])));
 }
 
 describe('backups over HTTP without a backup key (BACKUP_KMS_KEY_ID set empty)', () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type AttributeValue, DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -22,34 +22,18 @@ import { logger, metrics } from '../../functions/shared/observability';
 import { METRICS } from '../../lib/definitions/metrics';
 import { TABLES, type TableId } from '../../lib/definitions/resources';
 import { bootstrap } from '../../lib/local/bootstrap';
-import { type Io, run } from '../../lib/ops/cli';
+import { run } from '../../lib/ops/cli';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { lambdaContext, sqsRecord } from '../support/events';
+import { capture, scanAll } from '../support/operator';
 
 const EMAILS = Array.from({ length: 40 }, (_, i) => `lead${i}.person@example-agency.com`);
 const client = () => ({ endpoint: emulatorUrl(), region: 'us-east-1' });
-
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 
 const sqsEvent = (body: string, messageId = 'm-1'): SQSEvent => ({
   Records: [sqsRecord(messageId, body, 'test-backups')],
 });
 const apiMessage = (jobId: string) => JSON.stringify({ version: 1, trigger: 'api', job_id: jobId });
-
-async function scanAll(dynamo: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
-  const items: Record<string, AttributeValue>[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items.sort((a, b) => JSON.stringify([a.pk, a.sk]).localeCompare(JSON.stringify([b.pk, b.sk])));
-}
 
 /** Items of the job being exported change after their snapshot (status, progress) by design. */
 const notJob = (jobId: string) => (item: Record<string, AttributeValue>) =>

@@ -3,14 +3,9 @@ import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/c
 import { clearKeyringCache, loadKeyring, parseKeyring } from '../../functions/shared/auth/keyring';
 import { verifyToken } from '../../functions/shared/auth/tokens';
 import { secretsClient } from '../../functions/shared/aws';
-import { type Io, parseDuration, run } from '../../lib/ops/cli';
+import { parseDuration, run } from '../../lib/ops/cli';
 import { emulatorUrl, freshResources } from '../support/emulator';
-
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
+import { capture } from '../support/operator';
 
 describe('operator commands', () => {
   let env: Record<string, string>;
