@@ -8,7 +8,7 @@ import { allowsUpload, type ConsentChange, type ConsentInput, resolveConsent } f
 import type { EmailHasher } from '../leads/email-hash';
 import { type Lead, publicLead, type StoredLead } from '../leads/model';
 import { normaliseEmail, normalisePhone } from '../leads/normalise';
-import { optionalText } from '../leads/schema';
+import { attributionShape, optionalText } from '../leads/schema';
 import { modifyLead } from '../leads/service';
 import type { DynamoLeadStore } from '../leads/store';
 import type { Actor, AuditRecord, DynamoAuditTrail } from './audit';
@@ -39,12 +39,7 @@ export const patchSubjectBody = z
     country: z.optional(
       z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code')),
     ),
-    utm_source: optionalText(256),
-    utm_medium: optionalText(256),
-    utm_campaign: optionalText(256),
-    utm_content: optionalText(256),
-    utm_term: optionalText(256),
-    landing_page: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+    ...attributionShape,
     restricted: z.optional(z.boolean()),
   })
   .check(

@@ -11,6 +11,16 @@ export const optionalText = (max: number) =>
   z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(max)));
 const clickId = (pattern: RegExp, message: string) => z.optional(z.string().check(z.regex(pattern, message)));
 
+/** Where the visit came from: UTM parameters and landing page (leads, and their rectification). */
+export const attributionShape = {
+  utm_source: optionalText(256),
+  utm_medium: optionalText(256),
+  utm_campaign: optionalText(256),
+  utm_content: optionalText(256),
+  utm_term: optionalText(256),
+  landing_page: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+};
+
 export const consentSchema = z.object({
   status: z.enum(CONSENT_STATUSES),
   timestamp: z.optional(z.iso.datetime({ offset: true })),
@@ -32,12 +42,7 @@ export const leadSchema = z
     wbraid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),
     fbclid: clickId(FBCLID, 'Invalid fbclid format'),
     msclkid: clickId(MSCLKID, 'Invalid msclkid format'),
-    utm_source: optionalText(256),
-    utm_medium: optionalText(256),
-    utm_campaign: optionalText(256),
-    utm_content: optionalText(256),
-    utm_term: optionalText(256),
-    landing_page: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+    ...attributionShape,
     external_id: optionalText(256),
     value: z.optional(z.number().check(z.gte(0), z.lte(MAX_VALUE))),
     currency: z.optional(
