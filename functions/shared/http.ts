@@ -8,6 +8,7 @@ import { type RouteDefinition, routeKey, routesOf } from '../../lib/definitions/
 import type { AuthContext } from './auth/context';
 import { type Authenticator, authentication } from './auth/middleware';
 import { ConfigurationError } from './config';
+import { DOMAIN_ERROR_STATUS, DomainError } from './domain-errors';
 import { errorBody, HttpError } from './errors';
 import { logger, metrics } from './observability';
 import type { RateLimiter } from './rate-limit/limiter';
@@ -115,6 +116,17 @@ export function errorResult(error: unknown, requestId: string): APIGatewayProxyR
     if (error.status >= 500) logger.error('Request failed', { code: error.code, error });
     return toResult(
       json(error.status, errorBody(error.code, error.message, requestId, error.extra), error.headers),
+      requestId,
+    );
+  }
+  if (error instanceof DomainError) {
+    const status = DOMAIN_ERROR_STATUS[error.kind];
+    if (status >= 500) logger.warn('Request refused by the domain', { code: error.code });
+    const retryAfter = error.extra.retry_after;
+    const headers: Record<string, string> =
+      typeof retryAfter === 'number' ? { 'Retry-After': String(retryAfter) } : {};
+    return toResult(
+      json(status, errorBody(error.code, error.message, requestId, error.extra), headers),
       requestId,
     );
   }

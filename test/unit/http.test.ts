@@ -1,3 +1,10 @@
+import {
+  DependencyUnavailableError,
+  DomainConflictError,
+  DomainError,
+  DomainNotFoundError,
+  DomainValidationError,
+} from '../../functions/shared/domain-errors';
 import { errorBody, HttpError, notFound, validationFailed } from '../../functions/shared/errors';
 import { errorResult, httpHandler, json, lowerCaseHeaders, rawBody } from '../../functions/shared/http';
 import { apiEvent, lambdaContext } from '../support/events';
@@ -112,6 +119,39 @@ describe('http helpers', () => {
       error: 'not_found',
       message: 'Resource not found',
       request_id: 'r-9',
+    });
+  });
+});
+
+describe('domain errors at the HTTP boundary', () => {
+  it('maps each kind to its status and the contract shape', () => {
+    const cases: Array<[Error, number, string]> = [
+      [new DomainValidationError([{ path: 'email', message: 'bad' }]), 400, 'validation_failed'],
+      [new DomainNotFoundError(), 404, 'not_found'],
+      [new DomainConflictError('Already there'), 409, 'conflict'],
+      [new DomainError('forbidden', 'forbidden', 'No'), 403, 'forbidden'],
+      [
+        new DomainError('unavailable', 'backup_encryption_required', 'No key'),
+        503,
+        'backup_encryption_required',
+      ],
+    ];
+    for (const [error, status, code] of cases) {
+      const result = errorResult(error, 'r-1');
+      expect(result.statusCode).toBe(status);
+      expect(JSON.parse(result.body)).toMatchObject({ error: code, request_id: 'r-1' });
+    }
+  });
+
+  it('answers an unavailable dependency with 503 and Retry-After', () => {
+    const result = errorResult(new DependencyUnavailableError('stripe', 41.2), 'r-2');
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['Retry-After']).toBe('42');
+    expect(JSON.parse(result.body)).toEqual({
+      error: 'dependency_unavailable',
+      message: 'A service this request depends on is temporarily unavailable',
+      request_id: 'r-2',
+      retry_after: 42,
     });
   });
 });
