@@ -95,6 +95,7 @@ async function processExtraction(
     {
       orderId: order.id,
       uniqueBy: `${envelope.source}:${order.id}`,
+      eventSource: envelope.source === 'ghl' ? 'other' : 'web',
       ...(order.value !== undefined ? { value: order.value } : {}),
       ...(order.currency ? { currency: order.currency } : {}),
     },

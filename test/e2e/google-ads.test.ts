@@ -88,20 +88,25 @@ async function conversionForOrder(tenant: TestTenant, orderId: number, statuses:
   );
 }
 
-const uploadsWith = (click: string) =>
-  fake.uploads.filter((u) =>
-    ((u.body as { conversions?: Array<{ gclid?: string }> }).conversions ?? []).some(
-      (c) => c.gclid === click,
-    ),
+type IngestBody = { events?: Array<{ adIdentifiers?: { gclid?: string } }> };
+/** Every events:ingest request that carried this click id, whatever Google answered. */
+const ingestsWith = (click: string) =>
+  fake.ingests.filter((u) =>
+    ((u.body as IngestBody).events ?? []).some((e) => e.adIdentifiers?.gclid === click),
   );
+/** The requests Google accepted with this click id. */
+const acceptedWith = (click: string) => ingestsWith(click).filter((u) => u.status === 200);
 
 const processedAt = () => new Date(Date.now() - 3600_000).toISOString();
 
 beforeAll(async () => {
   fake = await startFakeGoogleAds();
   process.env.GOOGLE_ADS_API_BASE_URL = fake.baseUrl;
+  process.env.GOOGLE_DATA_MANAGER_BASE_URL = fake.baseUrl;
   process.env.GOOGLE_OAUTH_TOKEN_URL = fake.tokenUrl;
   process.env.CONVERSION_RETRY_BASE_SECONDS = '0';
+  process.env.CONVERSION_STATUS_CHECK_SECONDS = '0';
+  delete process.env.GOOGLE_ADS_UPLOAD_API;
   process.env.WEBHOOK_RETRY_BASE_SECONDS = '0';
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
@@ -134,7 +139,9 @@ afterAll(async () => {
   await stack.stop();
   await fake.close();
   delete process.env.GOOGLE_ADS_API_BASE_URL;
+  delete process.env.GOOGLE_DATA_MANAGER_BASE_URL;
   delete process.env.GOOGLE_OAUTH_TOKEN_URL;
+  delete process.env.CONVERSION_STATUS_CHECK_SECONDS;
 });
 
 describe('connecting Google Ads', () => {
@@ -191,7 +198,7 @@ describe('OAuth connect flow', () => {
       client_id: 'client-id.apps.googleusercontent.com',
       redirect_uri: `${stack.url}/api/v1/integrations/google-ads/oauth/callback`,
       response_type: 'code',
-      scope: 'https://www.googleapis.com/auth/adwords',
+      scope: 'https://www.googleapis.com/auth/datamanager https://www.googleapis.com/auth/adwords',
       access_type: 'offline',
     });
     const state = location.searchParams.get('state') ?? '';
@@ -279,64 +286,82 @@ describe('OAuth connect flow against the fake consent screen (as GOOGLE_ADS_FAKE
   });
 });
 
-describe('uploading', () => {
-  it('a Shopify orders/paid webhook with a gclid makes exactly one upload whose body is exactly right', async () => {
+describe('uploading through the Data Manager API (the default transport)', () => {
+  it('a Shopify orders/paid webhook with a gclid makes exactly one events:ingest request whose body is exactly right; its status is read and recorded', async () => {
     const at = processedAt();
     await paidOrder(SHOP_A, 7001, 'Zoe.Buyer@Gmail.com', at);
     const conversion = await conversionForOrder(a, 7001, ['uploaded', 'failed']);
     expect(conversion).toMatchObject({ status: 'uploaded', attempts: 1, platform: 'google_ads' });
     expect(conversion).not.toHaveProperty('click_id');
-    const uploads = uploadsWith(gclid(7001));
-    expect(uploads).toHaveLength(1);
-    const upload = uploads[0];
-    expect(upload?.version).toBe('v25');
-    expect(upload?.customerId).toBe('1234567890');
-    expect(upload?.headers['login-customer-id']).toBe('9998887777');
-    expect(upload?.headers['developer-token']).toBeUndefined();
-    expect(upload?.headers.authorization).toMatch(/^Bearer ya29\.fake-/);
-    expect(upload?.body).toEqual({
-      conversions: [
+    const ingests = ingestsWith(gclid(7001));
+    expect(ingests).toHaveLength(1);
+    const ingest = ingests[0];
+    expect(ingest?.headers['developer-token']).toBeUndefined();
+    expect(ingest?.headers['login-customer-id']).toBeUndefined();
+    expect(ingest?.headers.authorization).toMatch(/^Bearer ya29\.fake-/);
+    // Hashes computed here, independently: trimmed, lower-cased, gmail dots dropped; E.164 phone.
+    expect(ingest?.body).toEqual({
+      destinations: [
         {
-          gclid: gclid(7001),
-          conversionAction: 'customers/1234567890/conversionActions/555000111',
-          conversionDateTime: googleDateTime(new Date(at), 'Europe/Berlin'),
-          conversionValue: 149.9,
-          currencyCode: 'EUR',
-          orderId: '7001',
-          consent: { adUserData: 'GRANTED' },
-          userIdentifiers: [
-            { hashedEmail: sha('zoebuyer@gmail.com') },
-            { hashedPhoneNumber: sha('+4915123456789') },
-          ],
+          operatingAccount: { accountType: 'GOOGLE_ADS', accountId: '1234567890' },
+          loginAccount: { accountType: 'GOOGLE_ADS', accountId: '9998887777' },
+          productDestinationId: '555000111',
         },
       ],
-      partialFailure: true,
+      events: [
+        {
+          adIdentifiers: { gclid: gclid(7001) },
+          transactionId: '7001',
+          eventTimestamp: new Date(at).toISOString(),
+          eventSource: 'WEB',
+          conversionValue: 149.9,
+          currency: 'EUR',
+          consent: { adUserData: 'CONSENT_GRANTED' },
+          userData: {
+            userIdentifiers: [
+              { emailAddress: sha('zoebuyer@gmail.com') },
+              { phoneNumber: sha('+4915123456789') },
+            ],
+          },
+        },
+      ],
+      encoding: 'HEX',
     });
-    expect(upload?.status).toBe(200);
-    const read = await call('GET', `/api/v1/conversions/${conversion.id}`, { token: a.viewer });
+    expect(ingest?.status).toBe(200);
+    // The request status is read later and recorded on the conversion.
+    const read = await eventually(async () => {
+      const res = await call('GET', `/api/v1/conversions/${conversion.id}`, { token: a.viewer });
+      return res.body.processing ? res : undefined;
+    }, 'the processing outcome recorded');
     expect(read.body).toMatchObject({
       status: 'uploaded',
-      google_request_id: expect.any(String),
+      google_request_id: ingest?.requestId,
       uploaded_at: expect.any(String),
+      processing: { state: 'succeeded', errors: {}, request_id: ingest?.requestId, records: 1 },
     });
+    expect(fake.statusReads.some((r) => r.requestId === ingest?.requestId && r.status === 200)).toBe(true);
+    expect(fake.uploads).toHaveLength(0);
     expect(fake.tokenRequests.every((t) => t.form.refresh_token === REFRESH_TOKEN)).toBe(true);
     const uploaded = await call('GET', '/api/v1/conversions?status=uploaded', { token: a.viewer });
     expect((uploaded.body.items as Row[]).map((x) => x.id)).toContain(conversion.id);
   });
 
-  it('a mixed batch with two bad rows: those two fail with reasons, the rest are uploaded once', async () => {
+  it('a batch with two bad events: Google rejects it whole, those two fail with reasons, the rest are accepted once', async () => {
     const orders = [7101, 7102, 7103, 7104, 7105];
-    fake.commands.rowErrors.set(gclid(7102), 'EVENT_NOT_FOUND');
-    fake.commands.rowErrors.set(gclid(7104), 'EXPIRED_EVENT');
+    fake.commands.badEvents.set(gclid(7102), 'INVALID_FORMAT');
+    fake.commands.unlocatedBadEvents.add(gclid(7104));
     const at = processedAt();
     await Promise.all(orders.map((id) => paidOrder(SHOP_A, id, `buyer-${id}@example.com`, at)));
     const results = await Promise.all(orders.map((id) => conversionForOrder(a, id, ['uploaded', 'failed'])));
     expect(results.map((r) => r.status)).toEqual(['uploaded', 'failed', 'uploaded', 'failed', 'uploaded']);
-    expect(results[1]?.last_error).toBe('Google Ads does not know this click in this account');
-    expect(results[3]?.last_error).toBe(
-      "The click is older than the conversion action's click-through window",
+    expect(results[1]?.last_error).toBe(
+      'Google rejected the conversion: Google could not read a field of the conversion (INVALID_FORMAT)',
     );
-    for (const id of orders) expect(uploadsWith(gclid(id))).toHaveLength(1);
+    expect(results[3]?.last_error).toBe(
+      'Google rejected the conversion: There was a problem with the request.',
+    );
+    for (const id of [7101, 7103, 7105]) expect(acceptedWith(gclid(id))).toHaveLength(1);
+    for (const id of [7102, 7104]) expect(acceptedWith(gclid(id))).toHaveLength(0);
   });
 
   it('5xx twice, then success: uploaded once', async () => {
@@ -344,7 +369,7 @@ describe('uploading', () => {
     await paidOrder(SHOP_A, 7201, 'retry@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7201, ['uploaded', 'failed']);
     expect(conversion).toMatchObject({ status: 'uploaded', attempts: 3 });
-    expect(uploadsWith(gclid(7201)).map((u) => u.status)).toEqual([503, 503, 200]);
+    expect(ingestsWith(gclid(7201)).map((u) => u.status)).toEqual([503, 503, 200]);
   });
 
   it('429: retried after the delay Google asks for, then uploaded', async () => {
@@ -352,7 +377,7 @@ describe('uploading', () => {
     await paidOrder(SHOP_A, 7301, 'quota@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7301, ['uploaded', 'failed']);
     expect(conversion).toMatchObject({ status: 'uploaded', attempts: 2 });
-    expect(uploadsWith(gclid(7301)).map((u) => u.status)).toEqual([429, 200]);
+    expect(ingestsWith(gclid(7301)).map((u) => u.status)).toEqual([429, 200]);
   });
 
   it('invalid_grant: the integration is disconnected, an alarm metric is emitted, nothing is uploaded', async () => {
@@ -370,7 +395,7 @@ describe('uploading', () => {
     }, 'the integration disconnected');
     expect(integration.status_reason).toContain('invalid_grant');
     expect(emitted).toHaveBeenCalledWith('GoogleAdsDisconnected', 'Count', 1);
-    expect(uploadsWith(gclid(7401))).toHaveLength(0);
+    expect(ingestsWith(gclid(7401))).toHaveLength(0);
     expect(fake.tokenRequests.filter((t) => t.form.refresh_token === REVOKED_TOKEN)).toHaveLength(1);
     const conversion = await conversionForOrder(c, 7401, ['queued']);
     expect(conversion.last_error).toContain('invalid_grant');
@@ -441,6 +466,6 @@ describe('uploading', () => {
         .reduce((n, r) => n + r.messageIds.length, 0);
       return handled >= moved ? true : undefined;
     }, 'the redriven messages handled');
-    expect(uploadsWith(gclid(7501))).toHaveLength(0);
+    expect(ingestsWith(gclid(7501))).toHaveLength(0);
   });
 });

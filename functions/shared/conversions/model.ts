@@ -21,6 +21,12 @@ export interface Conversion {
   /** The click id it is attributed to: `gclid`, `gbraid`, `wbraid` or `fbclid`. */
   click_id_type?: 'gclid' | 'gbraid' | 'wbraid' | 'fbclid';
   click_id?: string;
+  /** When the click happened, if known: a conversion before it, or 90 days after it, is refused. */
+  click_time?: string;
+  /** A conversion by raw click id carries its own consent signals; one of a lead uses the lead's. */
+  consent?: { ad_user_data?: 'granted' | 'denied'; ad_personalization?: 'granted' | 'denied' };
+  /** Where it happened: `web` (a shop order), else `other` (a CRM, the API). */
+  event_source?: 'web' | 'other';
   created_at: string;
   updated_at: string;
   /** Why it will not be uploaded, when cancelled. */
@@ -38,3 +44,46 @@ export const conversionMessageV1 = z.object({
   conversion_id: z.string().check(z.minLength(1)),
 });
 export type ConversionMessage = z.infer<typeof conversionMessageV1>;
+
+/** Read the processing outcome of an accepted request later (platforms that process asynchronously). */
+export const requestStatusMessageV1 = z.object({
+  version: z.literal(1),
+  kind: z.literal('request_status'),
+  tenant_id: z.string().check(z.minLength(1)),
+  platform: z.enum(PLATFORMS),
+  batch_id: z.string().check(z.minLength(1)),
+  /** How many times the status was read already. */
+  checks: z.number().check(z.int(), z.gte(0)),
+});
+export type RequestStatusMessage = z.infer<typeof requestStatusMessageV1>;
+
+/** Send an adjustment (retraction, restatement) of an uploaded conversion. */
+export const adjustmentMessageV1 = z.object({
+  version: z.literal(1),
+  kind: z.literal('adjustment'),
+  tenant_id: z.string().check(z.minLength(1)),
+  conversion_id: z.string().check(z.minLength(1)),
+  adjustment_id: z.string().check(z.minLength(1)),
+});
+export type AdjustmentMessage = z.infer<typeof adjustmentMessageV1>;
+
+export type QueueMessage =
+  | ({ kind: 'conversion' } & ConversionMessage)
+  | RequestStatusMessage
+  | AdjustmentMessage;
+
+/** A message of the conversions queue by its `kind` (a conversion message has none), or undefined. */
+export function parseQueueMessage(data: unknown): QueueMessage | undefined {
+  const kind = typeof data === 'object' && data !== null ? (data as { kind?: unknown }).kind : undefined;
+  if (kind === 'request_status') {
+    const parsed = requestStatusMessageV1.safeParse(data);
+    return parsed.success ? parsed.data : undefined;
+  }
+  if (kind === 'adjustment') {
+    const parsed = adjustmentMessageV1.safeParse(data);
+    return parsed.success ? parsed.data : undefined;
+  }
+  if (kind !== undefined) return undefined;
+  const parsed = conversionMessageV1.safeParse(data);
+  return parsed.success ? { kind: 'conversion', ...parsed.data } : undefined;
+}
