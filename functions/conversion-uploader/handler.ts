@@ -10,13 +10,20 @@ import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../../lib/definitions/resource
 import { sqsClient } from '../shared/aws';
 import { dlqUrl, queueUrl } from '../shared/config';
 import { DynamoConversionLog } from '../shared/conversions/log';
-import { parseQueueMessage, type RequestStatusMessage } from '../shared/conversions/model';
+import {
+  type AdjustmentMessage,
+  parseQueueMessage,
+  type RequestStatusMessage,
+} from '../shared/conversions/model';
 import type { ProviderRegistry } from '../shared/conversions/provider';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { openCredential } from '../shared/crypto/credentials';
 import { ingestEvents, retrieveRequestStatus } from '../shared/google-ads/data-manager/client';
 import { perProcessLimit, QuotaPacer } from '../shared/google-ads/data-manager/pacer';
-import { uploadClickConversions } from '../shared/google-ads/google-ads-api/client';
+import {
+  uploadClickConversions,
+  uploadConversionAdjustments,
+} from '../shared/google-ads/google-ads-api/client';
 import {
   dataManagerTransport,
   type GoogleConnectionDeps,
@@ -34,6 +41,7 @@ import {
 import { TokenCache } from '../shared/google-ads/tokens';
 import { DynamoLeadStore } from '../shared/leads/store';
 import { logger, metrics } from '../shared/observability';
+import { adjustMessages, type QueuedAdjustment } from './adjust';
 import { checkRequestStatus } from './status';
 import {
   emptyMetrics,
@@ -84,7 +92,9 @@ function providers(): ProviderRegistry {
       api === 'data_manager'
         ? dataManagerTransport({ ingest: ingestEvents, retrieve: retrieveRequestStatus }, pacer)
         : googleAdsApiTransport((call) => uploadClickConversions(call));
-    found = { google_ads: googleProvider(google, transport) };
+    found = {
+      google_ads: googleProvider(google, transport, (call) => uploadConversionAdjustments(call)),
+    };
     registries.set(api, found);
   }
   return found;
@@ -170,6 +180,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .handler(async (event: SQSEvent, context: Context) => {
     const queued: QueuedMessage[] = [];
     const statusChecks: RequestStatusMessage[] = [];
+    const adjustments: QueuedAdjustment[] = [];
     const invalid = new Map<string, string>();
     for (const record of event.Records) {
       let data: unknown;
@@ -189,11 +200,42 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
           message: conversion,
           receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
         });
-      } else invalid.set(record.messageId, 'adjustments are not handled by this uploader');
+      } else
+        adjustments.push({
+          messageId: record.messageId,
+          message,
+          receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
+        });
     }
     const uploader = deps();
     const counts = emptyMetrics();
     const results = await uploadMessages(queued, uploader, counts);
+    const adjusted = await adjustMessages(
+      adjustments,
+      {
+        adjustments: {
+          get: (tenantId, conversionId, id) => log.adjustment(tenantId, conversionId, id),
+          record: (tenantId, conversionId, id, outcome, now) =>
+            log.recordAdjustment(tenantId, conversionId, id, outcome, now),
+          later: (message: AdjustmentMessage, delaySeconds) =>
+            store.queueAdjustmentMessage(
+              scopeFor(message.tenant_id),
+              message.conversion_id,
+              message.adjustment_id,
+              delaySeconds,
+            ),
+        },
+        conversions: uploader.conversions,
+        leads,
+        providers: uploader.providers,
+        now: uploader.now,
+        random: uploader.random,
+        retryBaseSeconds: uploader.retryBaseSeconds,
+        waitSeconds: Number(process.env.ADJUSTMENT_WAIT_SECONDS ?? 900),
+      },
+      counts,
+    );
+    for (const [id, result] of adjusted) results.set(id, result);
     for (const message of statusChecks) {
       // A status read that fails is not worth a retry of the message: the next upload is checked anew.
       try {
@@ -227,6 +269,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       cancelled: counts.cancelled,
       requests: counts.batchSizes.length,
       status_checks: statusChecks.length,
+      adjustments: adjustments.length,
     });
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {

@@ -235,7 +235,12 @@ describe('uploading through the Google Ads API (GOOGLE_ADS_UPLOAD_API=google_ads
       return stored?.status === 'disconnected' ? stored : undefined;
     }, 'the integration disconnected');
     expect(integration.status_reason).toContain('invalid_grant');
-    expect(emitted).toHaveBeenCalledWith('GoogleAdsDisconnected', 'Count', 1);
+    // Metrics are emitted once the whole batch is handled, after the integration changed.
+    await eventually(
+      async () =>
+        emitted.mock.calls.some((x) => x[0] === 'GoogleAdsDisconnected' && x[2] === 1) ? true : undefined,
+      'the GoogleAdsDisconnected metric',
+    );
     expect(uploadsWith(gclid(7401))).toHaveLength(0);
     expect(fake.tokenRequests.filter((t) => t.form.refresh_token === REVOKED_TOKEN)).toHaveLength(1);
     const conversion = await conversionForOrder(c, 7401, ['queued']);
@@ -320,7 +325,12 @@ describe('uploading through the Google Ads API (GOOGLE_ADS_UPLOAD_API=google_ads
     }, 'the conversion to say why it waits');
     expect(conversion.last_error).toContain('CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE');
     expect(conversion.last_error).toContain('GOOGLE_ADS_UPLOAD_API=data_manager');
-    expect(emitted).toHaveBeenCalledWith('GoogleAdsNotAllowlisted', 'Count', 1);
+    // Metrics are emitted once the whole batch is handled, after the integration changed.
+    await eventually(
+      async () =>
+        emitted.mock.calls.some((x) => x[0] === 'GoogleAdsNotAllowlisted' && x[2] === 1) ? true : undefined,
+      'the GoogleAdsNotAllowlisted metric',
+    );
     // Not the tenant's fault: its integration stays connected.
     expect((await new GoogleAdsIntegrationStore().get(a.id))?.status).toBe('connected');
     expect(uploadsWith(gclid(7801)).map((u) => u.status)).toEqual([403]);

@@ -9,7 +9,7 @@ import {
 import type { TenantScope } from '../auth/context';
 import { DynamoRepository } from '../dynamo-repository';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
-import type { Conversion, ConversionStatus, Platform } from './model';
+import type { Adjustment, AdjustmentStatus, Conversion, ConversionStatus, Platform } from './model';
 import type { FailureKind, ProcessingStatus } from './provider';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
@@ -189,6 +189,65 @@ export class DynamoConversionLog extends DynamoRepository {
           }
         }),
       );
+    }
+  }
+
+  async adjustment(tenantId: string, conversionId: string, id: string): Promise<Adjustment | undefined> {
+    const out = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(tenantId), sk: `ADJ#${conversionId}#${id}` },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...adjustment } = out.Item;
+    return adjustment as Adjustment;
+  }
+
+  /** Records an attempt on an adjustment still queued; false when it was settled meanwhile. */
+  async recordAdjustment(
+    tenantId: string,
+    conversionId: string,
+    id: string,
+    outcome: { status: AdjustmentStatus; error?: string; requestId?: string; attempted?: boolean },
+    now: Date,
+  ): Promise<boolean> {
+    const set = ['#status = :status', 'updated_at = :now'];
+    const values: Record<string, unknown> = {
+      ':status': outcome.status,
+      ':now': now.toISOString(),
+      ':queued': 'queued',
+    };
+    if (outcome.attempted !== false) {
+      set.push('attempts = if_not_exists(attempts, :zero) + :one');
+      values[':zero'] = 0;
+      values[':one'] = 1;
+    }
+    const remove: string[] = [];
+    if (outcome.error) {
+      set.push('last_error = :error');
+      values[':error'] = outcome.error.slice(0, 500);
+    } else remove.push('last_error');
+    if (outcome.requestId) {
+      set.push('google_request_id = :request');
+      values[':request'] = outcome.requestId;
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(tenantId), sk: `ADJ#${conversionId}#${id}` },
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: '#status = :queued',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 

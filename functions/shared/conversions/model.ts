@@ -30,7 +30,7 @@ export interface Conversion {
   created_at: string;
   updated_at: string;
   /** Why it will not be uploaded, when cancelled. */
-  cancel_reason?: 'consent_withdrawn' | 'restricted' | 'erased';
+  cancel_reason?: 'consent_withdrawn' | 'restricted' | 'erased' | 'order_cancelled';
 }
 
 /**
@@ -86,4 +86,33 @@ export function parseQueueMessage(data: unknown): QueueMessage | undefined {
   if (kind !== undefined) return undefined;
   const parsed = conversionMessageV1.safeParse(data);
   return parsed.success ? { kind: 'conversion', ...parsed.data } : undefined;
+}
+
+export const ADJUSTMENT_STATUSES = ['queued', 'applied', 'failed'] as const;
+export type AdjustmentStatus = (typeof ADJUSTMENT_STATUSES)[number];
+
+/**
+ * A retraction or restatement of an uploaded conversion. Its id is derived from the conversion
+ * and what asked for it (a refund id, a cancellation, the request's content), so a repeat is the
+ * same adjustment.
+ */
+export interface Adjustment {
+  id: string;
+  conversion_id: string;
+  type: 'retraction' | 'restatement';
+  /** The value that counts now (restatement). */
+  value?: number;
+  currency?: string;
+  status: AdjustmentStatus;
+  attempts: number;
+  last_error?: string;
+  /** What asked for it: `api`, or the webhook source (`shopify`). */
+  source: string;
+  /** The amount a refund took off (partial refunds add up). */
+  refund_amount?: number;
+  /** When it happened (sent to Google as the adjustment time). */
+  adjustment_time: string;
+  google_request_id?: string;
+  created_at: string;
+  updated_at: string;
 }

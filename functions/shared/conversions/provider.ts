@@ -1,6 +1,6 @@
 import type { StoredLead } from '../leads/model';
 import type { LoggedConversion } from './log';
-import type { Platform } from './model';
+import type { Adjustment, Platform } from './model';
 
 /**
  * What the conversion uploader asks of an ad platform. The uploader reads conversions and leads,
@@ -101,6 +101,18 @@ export interface ConversionProvider<Session = unknown> {
   onFailure(tenantId: string, session: Session | undefined, failure: ProviderFailure): Promise<void>;
   /** The processing outcome of an accepted request, for platforms that process later. */
   requestStatus?(session: Session, requestId: string): Promise<ProcessingStatus>;
+  /**
+   * Retractions and restatements of uploaded conversions, for platforms that have them; an
+   * outcome per row (`uploaded` meaning applied, an adjustment already applied included).
+   */
+  adjust?(session: Session, rows: AdjustmentRow[], now: Date): Promise<SendResult>;
+}
+
+/** An adjustment to send, with its conversion (uploaded) and the conversion's lead. */
+export interface AdjustmentRow {
+  adjustment: Adjustment;
+  conversion: LoggedConversion;
+  lead?: StoredLead;
 }
 
 export type ProviderRegistry = Partial<Record<Platform, ConversionProvider<unknown>>>;

@@ -1,25 +1,32 @@
+import type { Adjustment, Conversion } from '../conversions/model';
 import type {
+  AdjustmentRow,
   Connection,
   ConversionProvider,
   ProcessingStatus,
   ProviderFailure,
+  RowOutcome,
   SendResult,
   UploadRow,
 } from '../conversions/provider';
 import type { QuotaPacer } from './data-manager/pacer';
-import type { IngestEventsRequest } from './data-manager/request';
 import {
   type DataManagerTarget,
+  type IngestEventsRequest,
   ingestEvent,
   ingestRequest,
   MAX_EVENTS_PER_REQUEST,
+  restatementEvent,
+  transactionIdOf,
 } from './data-manager/request';
 import { processingStatusOf } from './data-manager/results';
 import { type Ingest, sendEvents } from './data-manager/send';
 import { PLATFORM_NOT_ALLOWLISTED, type UploadAnswer, type UploadCall } from './google-ads-api/client';
 import {
   clickConversion,
+  conversionAdjustment,
   MAX_CONVERSIONS_PER_REQUEST,
+  type UploadConversionAdjustmentsRequest,
   type UploadTarget,
   uploadRequest,
 } from './google-ads-api/request';
@@ -53,8 +60,8 @@ export interface GoogleSession {
   tenantId: string;
   integration: StoredGoogleAdsIntegration;
   credential?: OAuthCredential;
-  /** An access token carrying the transport's scope. */
-  accessToken(): Promise<string>;
+  /** An access token carrying the transport's scope, or the scope named. */
+  accessToken(scope?: string): Promise<string>;
 }
 
 export interface GoogleTransport {
@@ -63,7 +70,12 @@ export interface GoogleTransport {
   readonly requiredScope: string;
   send(session: GoogleSession, rows: UploadRow[], now: Date): Promise<SendResult>;
   requestStatus?(session: GoogleSession, requestId: string): Promise<ProcessingStatus>;
+  /** Restatements through this transport (Data Manager: a matching transactionId). */
+  restate?(session: GoogleSession, rows: AdjustmentRow[], now: Date): Promise<SendResult>;
 }
+
+/** `uploadConversionAdjustments` of the Google Ads API: retractions, and restatements without Data Manager. */
+export type AdjustmentsApi = (call: UploadCall<UploadConversionAdjustmentsRequest>) => Promise<UploadAnswer>;
 
 export interface GoogleConnectionDeps {
   integrations: {
@@ -104,9 +116,9 @@ export function openSession(
   const session: GoogleSession = {
     tenantId,
     integration,
-    async accessToken() {
+    async accessToken(required = scope) {
       session.credential ??= await deps.credential(tenantId, integration);
-      return deps.accessToken(session.credential, scope);
+      return deps.accessToken(session.credential, required);
     },
   };
   return session;
@@ -115,6 +127,7 @@ export function openSession(
 export function googleProvider(
   deps: GoogleConnectionDeps,
   transport: GoogleTransport,
+  adjustmentsApi?: AdjustmentsApi,
 ): ConversionProvider<GoogleSession> {
   const provider: ConversionProvider<GoogleSession> = {
     platform: 'google_ads',
@@ -145,7 +158,98 @@ export function googleProvider(
     const read = transport.requestStatus.bind(transport);
     provider.requestStatus = (session, requestId) => read(session, requestId);
   }
+  if (adjustmentsApi)
+    provider.adjust = (session, rows, now) =>
+      adjustConversions(session, rows, now, transport, adjustmentsApi);
   return provider;
+}
+
+/**
+ * Restatements through the transport when it has them (Data Manager: the same transactionId
+ * with the value that counts now); retractions, which the Data Manager API does not offer, and
+ * restatements on the Google Ads API transport through `uploadConversionAdjustments`.
+ */
+async function adjustConversions(
+  session: GoogleSession,
+  rows: AdjustmentRow[],
+  now: Date,
+  transport: GoogleTransport,
+  adjustmentsApi: AdjustmentsApi,
+): Promise<SendResult> {
+  const result: SendResult = {
+    outcomes: new Array(rows.length),
+    requestIds: new Array(rows.length).fill(undefined),
+    requests: [],
+  };
+  const merge = (indexes: number[], part: SendResult) => {
+    for (const [k, i] of indexes.entries()) {
+      result.outcomes[i] = part.outcomes[k] as RowOutcome;
+      result.requestIds[i] = part.requestIds[k];
+    }
+    for (const request of part.requests)
+      result.requests.push({ ...request, rows: request.rows.map((k) => indexes[k] as number) });
+  };
+  const restate = transport.restate?.bind(transport);
+  const viaTransport = rows.flatMap((row, i) =>
+    restate && row.adjustment.type === 'restatement' ? [i] : [],
+  );
+  const viaAdsApi = rows.flatMap((_row, i) => (viaTransport.includes(i) ? [] : [i]));
+  if (restate && viaTransport.length)
+    merge(
+      viaTransport,
+      await restate(
+        session,
+        viaTransport.map((i) => rows[i] as AdjustmentRow),
+        now,
+      ),
+    );
+  if (viaAdsApi.length) {
+    const target = googleAdsApiTarget(session.integration);
+    const started = Date.now();
+    const accessToken = await session.accessToken(GOOGLE_ADS_SCOPE);
+    const answer = await adjustmentsApi({
+      customerId: target.customerId,
+      ...(session.integration.login_customer_id
+        ? { loginCustomerId: session.integration.login_customer_id }
+        : {}),
+      accessToken,
+      body: {
+        conversionAdjustments: viaAdsApi.map((i) => {
+          const { adjustment, conversion } = rows[i] as AdjustmentRow;
+          return conversionAdjustment(
+            {
+              type: adjustment.type === 'retraction' ? 'RETRACTION' : 'RESTATEMENT',
+              orderId: transactionIdOf(conversion),
+              at: adjustmentTime(adjustment, conversion, now),
+              ...(adjustment.value !== undefined ? { value: adjustment.value } : {}),
+              ...(adjustment.currency ? { currency: adjustment.currency } : {}),
+            },
+            target,
+          );
+        }),
+        partialFailure: true,
+      },
+    });
+    const outcomes = rowOutcomes(answer.body, viaAdsApi.length);
+    merge(viaAdsApi, {
+      outcomes,
+      requestIds: viaAdsApi.map(() => answer.requestId),
+      requests: [
+        {
+          ...(answer.requestId ? { requestId: answer.requestId } : {}),
+          rows: viaAdsApi.map((_i, k) => k),
+          durationMs: Date.now() - started,
+        },
+      ],
+    });
+  }
+  return result;
+}
+
+/** Google wants the adjustment after the conversion: never before it, never in the future. */
+function adjustmentTime(adjustment: Adjustment, conversion: Conversion, now: Date): Date {
+  const at = Math.min(now.getTime(), Date.parse(adjustment.adjustment_time) || now.getTime());
+  return new Date(Math.max(at, Date.parse(conversion.conversion_time) + 1000));
 }
 
 export interface DataManagerApi {
@@ -162,6 +266,25 @@ export function dataManagerTransport(api: DataManagerApi, pacer?: QuotaPacer): G
     async send(session, rows) {
       const target = dataManagerTarget(session.integration);
       const events = rows.map((row) => ingestEvent(row.conversion, row.lead, target));
+      const ingest: Ingest = async (batch) => {
+        const accessToken = await session.accessToken();
+        await pacer?.take();
+        return api.ingest(accessToken, ingestRequest(batch, target));
+      };
+      return sendEvents(events, ingest);
+    },
+    async restate(session, rows, now) {
+      const target = dataManagerTarget(session.integration);
+      const events = rows.map((row) =>
+        restatementEvent(
+          row.conversion,
+          row.lead,
+          target,
+          row.adjustment.value ?? 0,
+          row.adjustment.currency,
+          adjustmentTime(row.adjustment, row.conversion, now),
+        ),
+      );
       const ingest: Ingest = async (batch) => {
         const accessToken = await session.accessToken();
         await pacer?.take();

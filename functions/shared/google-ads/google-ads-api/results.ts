@@ -81,9 +81,11 @@ export function rowOutcomeOf(error: GoogleAdsError): RowOutcome {
 }
 
 /** The row an error is about, when its location names one of the `count` conversions sent. */
+const ROW_LISTS = new Set(['conversions', 'conversion_adjustments', 'conversionAdjustments']);
+
 export function rowIndexOf(error: GoogleAdsError, count: number): number | undefined {
   for (const element of error.location?.fieldPathElements ?? []) {
-    if (element.fieldName !== 'conversions') continue;
+    if (!ROW_LISTS.has(element.fieldName ?? '')) continue;
     const index = element.index ?? 0;
     return Number.isInteger(index) && index >= 0 && index < count ? index : undefined;
   }
