@@ -27,6 +27,7 @@ import {
   MAX_EVENTS_PER_REQUEST,
 } from '../../functions/shared/meta/request';
 import { failureOf, MetaFailure } from '../../functions/shared/meta/results';
+import { sendMetaEvents } from '../../functions/shared/meta/send';
 import {
   metaIntegrationOf,
   metaSettingsBody,
@@ -526,5 +527,95 @@ describe('settings', () => {
       'pixel_id',
       'test_event_code',
     ]);
+  });
+});
+
+describe('sending a tenant’s conversions', () => {
+  const target = { pixelId: '1234567890', accessToken: 'EAAB-token', limitedDataUse: false };
+  const inputs = (n: number) => Array.from({ length: n }, (_, i) => input({ id: `cnv_${i}` }));
+
+  it('2,500 conversions go in requests of 1,000, 1,000 and 500; each is uploaded', async () => {
+    const posted: number[] = [];
+    const report = await sendMetaEvents(inputs(2500), target, {
+      now: () => NOW,
+      post: async (call) => {
+        posted.push(call.body.data.length);
+        expect(call.pixelId).toBe('1234567890');
+        return { eventsReceived: call.body.data.length, fbtraceId: 'T' };
+      },
+    });
+    expect(posted).toEqual([1000, 1000, 500]);
+    expect(report.requestSizes).toEqual([1000, 1000, 500]);
+    expect([...report.outcomes.values()].every((o) => o.kind === 'uploaded')).toBe(true);
+    expect(report.outcomes.size).toBe(2500);
+  });
+
+  it('stale, invalid and withdrawn conversions never reach Meta; a refused one fails alone', async () => {
+    const list = [
+      input({ id: 'ok' }),
+      input({ id: 'stale', conversionTime: '2026-11-17T00:00:00.000Z' }),
+      input({
+        id: 'withdrawn',
+        lead: lead({
+          consent: { status: 'withdrawn', ad_user_data: 'denied', ad_personalization: 'denied' },
+        }),
+      }),
+      input({ id: 'refused' }),
+      input({ id: 'ok2' }),
+    ];
+    const seen: string[][] = [];
+    const report = await sendMetaEvents(
+      list,
+      { ...target, testEventCode: 'TEST1' },
+      {
+        now: () => NOW,
+        post: async (call) => {
+          seen.push(call.body.data.map((e) => e.event_id));
+          expect(call.body.test_event_code).toBe('TEST1');
+          if (call.body.data.some((e) => e.event_id === 'refused'))
+            throw new MetaFailure('rejected', 'Meta rejected the event: nope', 100);
+          return { eventsReceived: call.body.data.length };
+        },
+      },
+    );
+    expect(seen[0]).toEqual(['ok', 'refused', 'ok2']);
+    expect(Object.fromEntries(report.outcomes)).toEqual({
+      ok: { kind: 'uploaded' },
+      ok2: { kind: 'uploaded' },
+      stale: { kind: 'failed', reason: TOO_OLD },
+      withdrawn: { kind: 'cancelled', reason: 'consent_withdrawn' },
+      refused: { kind: 'failed', reason: 'Meta rejected the event: nope' },
+    });
+  });
+
+  it('a refused token stops the tenant: later requests are not made and everything waits', async () => {
+    const refused = new MetaFailure('disconnected', 'Meta refused the access token (code 190)', 190);
+    let calls = 0;
+    const report = await sendMetaEvents(inputs(1500), target, {
+      now: () => NOW,
+      post: async () => {
+        calls += 1;
+        throw refused;
+      },
+    });
+    expect(calls).toBe(1);
+    expect([...report.outcomes.values()].every((o) => o.kind === 'waiting' && o.failure === refused)).toBe(
+      true,
+    );
+  });
+
+  it('a transient failure of one request does not stop the next', async () => {
+    let calls = 0;
+    const report = await sendMetaEvents(inputs(1500), target, {
+      now: () => NOW,
+      post: async (call) => {
+        calls += 1;
+        if (calls === 1) throw new MetaFailure('transient', 'Meta did not answer within 1.5 s');
+        return { eventsReceived: call.body.data.length };
+      },
+    });
+    expect(calls).toBe(2);
+    expect(report.outcomes.get('cnv_0')?.kind).toBe('waiting');
+    expect(report.outcomes.get('cnv_1200')?.kind).toBe('uploaded');
   });
 });
