@@ -49,8 +49,13 @@ function setup() {
   return { clock, store, breaker, transitions, ok, down, calls: () => calls };
 }
 
+/** Failures while closed throw the provider's error; one that leaves the circuit open, CircuitOpenError. */
 async function failTimes(down: () => Promise<unknown>, n: number) {
-  for (let i = 0; i < n; i += 1) await expect(down()).rejects.toBeInstanceOf(ProviderDown);
+  for (let i = 0; i < n; i += 1) {
+    const error = await down().catch((e: unknown) => e);
+    const cause = error instanceof CircuitOpenError ? error.cause : error;
+    expect(cause).toBeInstanceOf(ProviderDown);
+  }
 }
 
 describe('circuit breaker against a fake clock', () => {
@@ -79,7 +84,11 @@ describe('circuit breaker against a fake clock', () => {
     await failTimes(t.down, 4);
     expect(t.store.circuits.get('google_ads')?.state).toBe('closed');
     t.clock.advance(30);
-    await failTimes(t.down, 1);
+    // The failure that opens the circuit is reported as the outage it reveals.
+    const opening = await t.down().catch((e: unknown) => e);
+    expect(opening).toBeInstanceOf(CircuitOpenError);
+    expect((opening as CircuitOpenError).cause).toBeInstanceOf(ProviderDown);
+    expect((opening as CircuitOpenError).extra).toEqual({ retry_after: 60 });
     expect(t.store.circuits.get('google_ads')?.state).toBe('open');
     expect(t.transitions.map((e) => `${e.from}>${e.to}`)).toEqual(['closed>open']);
     expect(t.transitions[0]?.provider).toBe('google_ads');

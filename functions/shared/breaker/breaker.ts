@@ -10,6 +10,7 @@ import {
   type Provider,
   retryAfterSeconds,
   type Transition,
+  waitMs,
 } from './circuit';
 
 /**
@@ -31,8 +32,10 @@ export class CircuitOpenError extends DependencyUnavailableError {
   constructor(
     readonly provider: Provider,
     retryAfterSeconds: number,
+    options?: { cause?: unknown },
   ) {
     super(provider, retryAfterSeconds, `${providerName(provider)} is temporarily unavailable`);
+    if (options && 'cause' in options) this.cause = options.cause;
   }
 }
 
@@ -93,7 +96,17 @@ export class CircuitBreaker {
     try {
       result = await fn();
     } catch (error) {
-      await this.settle(permit, classify(error));
+      const outcome = classify(error);
+      const after = await this.settle(permit, outcome);
+      // The outage is established (this failure opened the circuit, or it already was open):
+      // callers treat it like a refusal, waiting rather than spending their own retries.
+      if (outcome === 'failure' && after && after.state !== 'closed') {
+        throw new CircuitOpenError(
+          this.provider,
+          retryAfterSeconds(waitMs(after, this.now(), this.settings)),
+          { cause: error },
+        );
+      }
       throw error;
     }
     await this.settle(permit, 'success');
@@ -130,21 +143,25 @@ export class CircuitBreaker {
     throw new CircuitOpenError(this.provider, 1);
   }
 
-  /** Records how a permitted call ended. Never throws: a lost update only costs accuracy. */
-  async settle(permit: Permit, outcome: Outcome): Promise<void> {
-    if (permit.circuit.version < 0) return;
+  /**
+   * Records how a permitted call ended; the circuit as it then stands (undefined when unknown).
+   * Never throws: a lost update only costs accuracy.
+   */
+  async settle(permit: Permit, outcome: Outcome): Promise<Circuit | undefined> {
+    if (permit.circuit.version < 0) return undefined;
     let circuit = permit.circuit;
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const update = afterCall(circuit, outcome, this.now(), this.settings, permit.probeId);
-      if (!update) return;
+      if (!update) return circuit;
       try {
-        if (await this.write(update.next, circuit.version, update.transition)) return;
+        if (await this.write(update.next, circuit.version, update.transition)) return update.next;
         circuit = await this.store.read(this.provider);
       } catch (error) {
         this.options.onStoreError?.(error);
-        return;
+        return undefined;
       }
     }
+    return undefined;
   }
 
   private async write(next: Circuit, expectedVersion: number, transition?: Transition): Promise<boolean> {

@@ -89,7 +89,8 @@ export function decide(circuit: Circuit, now: number, settings: CircuitSettings,
     return { kind: 'refuse', retryAfterMs: (circuit.openUntil ?? now) - now };
   }
   if (circuit.state === 'half_open' && now < (circuit.probeUntil ?? 0)) {
-    return { kind: 'refuse', retryAfterMs: (circuit.probeUntil ?? now) - now };
+    // The probe usually answers within seconds: look again after an open period at the latest.
+    return { kind: 'refuse', retryAfterMs: Math.min((circuit.probeUntil ?? now) - now, settings.openMs) };
   }
   // Open and its time is over, or half-open with a free (or expired) lease: take the lease.
   const next: Circuit = {
@@ -194,6 +195,14 @@ export function forcedClosed(circuit: Circuit, now: number): Update {
     next: { ...closed(circuit, now), lastSuccessAt: circuit.lastSuccessAt },
     ...(circuit.state !== 'closed' ? { transition: { from: circuit.state, to: 'closed' as const } } : {}),
   };
+}
+
+/** How long a caller should wait before trying a circuit that is not closed. */
+export function waitMs(circuit: Circuit, now: number, settings: CircuitSettings): number {
+  if (circuit.state === 'open') return Math.max(0, (circuit.openUntil ?? now) - now);
+  if (circuit.state === 'half_open')
+    return Math.max(0, Math.min((circuit.probeUntil ?? now) - now, settings.openMs));
+  return 0;
 }
 
 /** Seconds until a refused caller may try again: at least 1. */
