@@ -1,7 +1,7 @@
 import type * as z from 'zod/mini';
-import { DomainNotFoundError } from '../domain-errors';
+import { DependencyUnavailableError, DomainNotFoundError } from '../domain-errors';
 import type { Tenant } from '../tenancy/model';
-import type { StripeGateway } from './client';
+import { isMissing, type StripeGateway, stripeOutcome } from './client';
 import type { billingStatusResponse } from './schemas';
 
 /**
@@ -29,7 +29,14 @@ export function billingStatus(tenant: Tenant): BillingStatus {
 
 export const NO_CUSTOMER = 'No Stripe customer is linked to this tenant yet';
 
-/** A billing portal session for the tenant's Stripe customer; CircuitOpenError while Stripe's circuit is open. */
+/** Seconds a caller waits after Stripe failed to answer while its circuit is still closed. */
+export const STRIPE_FAILURE_RETRY_SECONDS = 10;
+
+/**
+ * A billing portal session for the tenant's Stripe customer. While Stripe's circuit is open this
+ * is CircuitOpenError at once (503 with the seconds until it half-opens); a call that found
+ * Stripe unwell is 503 too; a customer Stripe no longer knows is 404.
+ */
 export async function openBillingPortal(
   tenant: Tenant,
   gateway: StripeGateway,
@@ -37,5 +44,16 @@ export async function openBillingPortal(
 ): Promise<{ url: string }> {
   const customer = tenant.billing?.customer_id;
   if (!customer) throw new DomainNotFoundError(NO_CUSTOMER);
-  return gateway.createPortalSession(customer, returnUrl);
+  try {
+    return await gateway.createPortalSession(customer, returnUrl);
+  } catch (error) {
+    if (isMissing(error)) throw new DomainNotFoundError(NO_CUSTOMER);
+    if (stripeOutcome(error) === 'failure')
+      throw new DependencyUnavailableError(
+        'stripe',
+        STRIPE_FAILURE_RETRY_SECONDS,
+        'Stripe did not answer; try again shortly',
+      );
+    throw error;
+  }
 }
