@@ -143,6 +143,23 @@ export const ROUTES: readonly RouteDefinition[] = [
     summary: 'GoHighLevel webhooks to the per-tenant URL (and x-wh-signature where configured)',
   },
   {
+    method: 'GET',
+    path: '/api/v1/billing',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'viewer',
+    summary: "The tenant's subscription status, as last confirmed with Stripe",
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/billing/portal',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary:
+      "A Stripe billing portal session for the tenant's customer: {url} (503 while Stripe is unavailable)",
+  },
+  {
     method: 'POST',
     path: '/api/v1/billing/webhooks/stripe',
     functionId: 'ingest',
