@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hasRole, scopeOf } from '../shared/auth/context';
+import { hasRole } from '../shared/auth/context';
 import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
 import { openCredential, sealCredential } from '../shared/crypto/credentials';
@@ -43,6 +43,7 @@ import { MetaIntegrationStore } from '../shared/meta/store';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody } from '../shared/tenancy/schemas';
+import { scopeOf } from '../shared/tenancy/scope';
 import { parseJsonBody } from '../shared/validation';
 
 let store: DynamoTenantStore | undefined;
