@@ -1,4 +1,3 @@
-import type { TenantScope } from '../shared/auth/context';
 import type { LoggedConversion } from '../shared/conversions/log';
 import type { Adjustment, AdjustmentMessage, AdjustmentStatus } from '../shared/conversions/model';
 import {
@@ -11,6 +10,7 @@ import {
 } from '../shared/conversions/provider';
 import type { StoredLead } from '../shared/leads/model';
 import { inPool } from '../shared/pool';
+import type { TenantScope } from '../shared/tenancy/scope';
 import {
   MAX_VISIBILITY_SECONDS,
   type MessageResult,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { platformOrgId, platformScope, type TenantScope } from '../shared/auth/context';
+import { platformOrgId } from '../shared/auth/context';
 import type { AttemptOutcome, LoggedConversion, UploadBatchRecord } from '../shared/conversions/log';
 import type {
   Conversion,
@@ -19,6 +19,7 @@ import {
 import { allowsUpload } from '../shared/leads/consent';
 import type { StoredLead } from '../shared/leads/model';
 import { inPool } from '../shared/pool';
+import { platformScope, type TenantScope } from '../shared/tenancy/scope';
 
 /**
  * The upload use case, the same for every ad platform: queued conversion ids in, grouped by

@@ -14,6 +14,10 @@ export const METRICS = {
   googleAdsDisconnected: 'GoogleAdsDisconnected',
   googleAdsConfigurationError: 'GoogleAdsConfigurationError',
   googleAdsNotAllowlisted: 'GoogleAdsNotAllowlisted',
+  /** Circuit breakers: every state change (dimensions provider, state). */
+  circuitStateChange: 'CircuitStateChange',
+  /** Circuit breakers: seconds since the circuit opened, while it refuses calls (dimension provider). */
+  circuitOpenSeconds: 'CircuitOpenSeconds',
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];

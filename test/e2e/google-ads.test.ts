@@ -6,6 +6,7 @@ import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-goo
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';
 import { gclid } from '../support/click-ids';
+import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
@@ -59,7 +60,10 @@ async function shopifyWebhook(shop: string, topic: string, deliveryId: string, p
     },
     body,
   });
-  expect(res.status).toBe(202);
+  expect({ status: res.status, body: res.status === 202 ? undefined : await res.text() }).toEqual({
+    status: 202,
+    body: undefined,
+  });
 }
 
 const refund = (shop: string, refundId: number, orderId: number, amount: string) =>
@@ -99,7 +103,10 @@ async function paidOrder(shop: string, id: number, email: string, processedAt: s
     },
     body,
   });
-  expect(res.status).toBe(202);
+  expect({ status: res.status, body: res.status === 202 ? undefined : await res.text() }).toEqual({
+    status: 202,
+    body: undefined,
+  });
 }
 
 type Row = Record<string, unknown>;
@@ -481,10 +488,14 @@ describe('uploading through the Data Manager API (the default transport)', () =>
     }, 'the parked conversion message');
     expect(JSON.stringify(dlq)).toContain('invalid_grant');
     await conversionForOrder(d, 7501, ['queued']);
-    const withdrawn = await call('POST', '/api/v1/gdpr/subjects/changed-mind@example.com/consent', {
-      token: d.member,
-      body: { status: 'withdrawn', method: 'api_call', timestamp: new Date().toISOString() },
-    });
+    const withdrawn = await call(
+      'POST',
+      `/api/v1/gdpr/subjects/${await subjectId(stack.url, d.member, 'changed-mind@example.com')}/consent`,
+      {
+        token: d.member,
+        body: { status: 'withdrawn', method: 'api_call', timestamp: new Date().toISOString() },
+      },
+    );
     expect(withdrawn.body).toMatchObject({ cancelled_uploads: 1 });
     expect(
       (await call('PUT', '/api/v1/integrations/google-ads', { token: d.admin, body: googleAdsSettings() }))

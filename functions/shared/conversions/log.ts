@@ -6,11 +6,18 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { TenantScope } from '../auth/context';
 import { DynamoRepository } from '../dynamo-repository';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
-import type { Adjustment, AdjustmentStatus, Conversion, ConversionStatus, Platform } from './model';
-import type { FailureKind, ProcessingStatus } from './provider';
+import type { TenantScope } from '../tenancy/scope';
+import type {
+  Adjustment,
+  AdjustmentStatus,
+  Conversion,
+  ConversionStatus,
+  FailureKind,
+  Platform,
+  ProcessingStatus,
+} from './model';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const convSk = (id: string) => `CONV#${id}`;

@@ -116,3 +116,29 @@ export interface Adjustment {
   created_at: string;
   updated_at: string;
 }
+
+/**
+ * A request-level failure:
+ * - `transient`: retry later (429, 5xx, timeouts, network).
+ * - `configuration`: the tenant's account or settings are wrong; its uploads stop until fixed.
+ * - `disconnected`: the tenant's authorisation was revoked; never retried.
+ * - `needs_reconnect`: the authorisation lacks a permission the upload needs; conversions wait.
+ * - `platform`: the platform refuses this service itself (not the tenant's fault, not transient).
+ * - `rejected`: the platform refused the request for a reason no retry mends.
+ */
+export type FailureKind =
+  | 'transient'
+  | 'configuration'
+  | 'disconnected'
+  | 'needs_reconnect'
+  | 'platform'
+  | 'rejected';
+
+/** The processing outcome of an accepted request, read later. */
+export interface ProcessingStatus {
+  state: 'processing' | 'succeeded' | 'partially_succeeded' | 'failed' | 'unknown';
+  /** Record counts by reason, as the platform reports them. */
+  errors: Record<string, number>;
+  warnings: Record<string, number>;
+  records?: number;
+}

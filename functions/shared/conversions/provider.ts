@@ -1,6 +1,6 @@
 import type { StoredLead } from '../leads/model';
 import type { LoggedConversion } from './log';
-import type { Adjustment, Platform } from './model';
+import type { Adjustment, FailureKind, Platform, ProcessingStatus } from './model';
 
 /**
  * What the conversion uploader asks of an ad platform. The uploader reads conversions and leads,
@@ -15,22 +15,7 @@ export type RowOutcome =
   | { kind: 'failed'; reason: string; code?: string }
   | { kind: 'rescheduled'; reason: string; code: string };
 
-/**
- * A request-level failure:
- * - `transient`: retry later (429, 5xx, timeouts, network).
- * - `configuration`: the tenant's account or settings are wrong; its uploads stop until fixed.
- * - `disconnected`: the tenant's authorisation was revoked; never retried.
- * - `needs_reconnect`: the authorisation lacks a permission the upload needs; conversions wait.
- * - `platform`: the platform refuses this service itself (not the tenant's fault, not transient).
- * - `rejected`: the platform refused the request for a reason no retry mends.
- */
-export type FailureKind =
-  | 'transient'
-  | 'configuration'
-  | 'disconnected'
-  | 'needs_reconnect'
-  | 'platform'
-  | 'rejected';
+export type { FailureKind, ProcessingStatus };
 
 export class ProviderFailure extends Error {
   override readonly name: string = 'ProviderFailure';
@@ -66,15 +51,6 @@ export interface SendResult {
   /** The request id that carried each row (undefined for a row never accepted). */
   requestIds: Array<string | undefined>;
   requests: SentRequest[];
-}
-
-/** The processing outcome of an accepted request, read later. */
-export interface ProcessingStatus {
-  state: 'processing' | 'succeeded' | 'partially_succeeded' | 'failed' | 'unknown';
-  /** Record counts by reason, as the platform reports them. */
-  errors: Record<string, number>;
-  warnings: Record<string, number>;
-  records?: number;
 }
 
 /** The tenant's connection to the platform, as the uploader needs to know it. */

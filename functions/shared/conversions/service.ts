@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { TenantScope } from '../auth/context';
 import { DomainConflictError, DomainNotFoundError, DomainValidationError } from '../domain-errors';
 import { BEFORE_CLICK, rejectionReason, TOO_OLD } from '../google-ads/rules';
 import { googleClickId } from '../leads/click-ids';
 import { allowsUpload } from '../leads/consent';
 import type { StoredLead } from '../leads/model';
 import { conversionsForWon } from '../leads/won';
+import type { TenantScope } from '../tenancy/scope';
 import type { LoggedConversion } from './log';
 import type { Adjustment, Conversion } from './model';
 import type { AdjustmentBody, ConversionRequest } from './schema';
