@@ -280,7 +280,7 @@ async function uploadForTenant(
     const batch = newBatch(tenantId, provider, connection.account, group, now);
     try {
       const sent = await provider.send(session, group, now);
-      await recordRequests(tenantId, provider, connection.account, group, sent, deps, metrics, now, started);
+      await recordRequests(tenantId, provider, connection.account, group, sent, deps, metrics, now);
       await inPool(group, STORE_CONCURRENCY, (row, index) =>
         applyRow(
           tenantId,
@@ -339,7 +339,6 @@ async function recordRequests(
   deps: UploaderDeps,
   metrics: UploadMetrics,
   now: Date,
-  started: number,
 ): Promise<void> {
   for (const request of sent.requests) {
     const rows = request.rows.map((i) => group[i] as Row);
@@ -365,7 +364,6 @@ async function recordRequests(
         checks: 0,
       });
   }
-  if (sent.requests.length === 0) metrics.latenciesMs.push(Date.now() - started);
 }
 
 function settle(row: Row, result: MessageResult, results: Map<string, MessageResult>): void {

@@ -47,11 +47,14 @@ const TABLE_MODES = {
 };
 const QUEUE_MODES = {
   send: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+  // A consumer also sends to its own queue: delayed copies of waiting work, follow-ups
+  // (request status reads, adjustments waiting for their conversion's upload).
   consume: [
     'sqs:ReceiveMessage',
     'sqs:DeleteMessage',
     'sqs:ChangeMessageVisibility',
     'sqs:GetQueueAttributes',
+    'sqs:SendMessage',
   ],
   inspect: ['sqs:GetQueueAttributes'],
   redrive: ['sqs:SendMessage'],
