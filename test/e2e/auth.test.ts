@@ -311,6 +311,23 @@ describe('authentication and tenancy over HTTP', () => {
         expect(res.status).toBe(404);
         expect(res.body.error).toBe('not_found');
       },
+      'POST /api/v1/conversions': async () => {
+        // A's lead is not B's: not found, nothing queued for either tenant.
+        const res = await call('POST', '/api/v1/conversions', {
+          token: b.adminToken,
+          body: { lead_id: aLeadId, value: 10, currency: 'EUR' },
+        });
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      },
+      'POST /api/v1/conversions/{id}/adjustments': async () => {
+        const res = await call('POST', `/api/v1/conversions/cnv_${aLeadId}/adjustments`, {
+          token: b.adminToken,
+          body: { type: 'retraction' },
+        });
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      },
       'GET /api/v1/integrations/google-ads/oauth/start': async () => {
         const res = await fetch(`${stack.url}/api/v1/integrations/google-ads/oauth/start?tenant_id=${a.id}`, {
           headers: { Authorization: `Bearer ${b.adminToken}` },
