@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../../functions/shared/config';
-import { HttpError } from '../../functions/shared/errors';
+import { RateLimitRefusedError } from '../../functions/shared/domain-errors';
+import { errorResult } from '../../functions/shared/http';
 import { RateLimiter, STORE_TIMEOUT_MS, storeTimeoutMs } from '../../functions/shared/rate-limit/limiter';
 import {
   evaluate,
@@ -23,11 +24,12 @@ import { DEFAULT_RATE_LIMITS } from '../../lib/definitions/rate-limits';
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
 
-async function refusal(promise: Promise<unknown>): Promise<HttpError> {
+async function refusal(promise: Promise<unknown>): Promise<RateLimitRefusedError & { status: number }> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof HttpError) return error;
+    if (error instanceof RateLimitRefusedError)
+      return Object.assign(error, { status: errorResult(error, 'req').statusCode });
     throw error;
   }
   throw new Error('not refused');
@@ -98,7 +100,10 @@ describe('RateLimiter', () => {
     expect(error.code).toBe('rate_limit_config_error');
     expect(error.message).toBe('Service temporarily unavailable');
     expect(error.extra).toEqual({ retry_after: 60 });
-    expect(error.headers).toMatchObject({ 'Retry-After': '60', 'X-RateLimit-Remaining': '0' });
+    expect(errorResult(error, 'req').headers).toMatchObject({
+      'Retry-After': '60',
+      'X-RateLimit-Remaining': '0',
+    });
   });
 
   it('fails closed when the store cannot be built, and tries again next time', async () => {

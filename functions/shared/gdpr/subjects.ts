@@ -1,8 +1,7 @@
 import * as z from 'zod/mini';
-import type { TenantScope } from '../auth/context';
 import type { Conversion } from '../conversions/model';
 import type { DynamoConversionStore } from '../conversions/store';
-import { validationFailed } from '../errors';
+import { DomainValidationError } from '../domain-errors';
 import { primaryClickId } from '../leads/click-ids';
 import { allowsUpload, type ConsentChange, type ConsentInput, resolveConsent } from '../leads/consent';
 import type { EmailHasher } from '../leads/email-hash';
@@ -11,6 +10,7 @@ import { normaliseEmail, normalisePhone } from '../leads/normalise';
 import { attributionShape, optionalText } from '../leads/schema';
 import { modifyLead } from '../leads/service';
 import type { DynamoLeadStore } from '../leads/store';
+import type { TenantScope } from '../tenancy/scope';
 import type { Actor, AuditRecord, DynamoAuditTrail } from './audit';
 
 export interface SubjectDeps {
@@ -20,16 +20,33 @@ export interface SubjectDeps {
   hash: EmailHasher;
 }
 
+/**
+ * A data subject, named by its `subject_id`: the tenant-bound keyed hash of the normalised email
+ * (the same value the lead index and the audit trail hold). It reveals nothing of the person, so
+ * it may stand in a URL or a log where an email may not.
+ */
 export interface Subject {
-  email: string;
   hash: string;
 }
 
-/** The data subject a path names, by its normalised email. */
+const SUBJECT_ID = /^[0-9a-f]{64}$/;
+
+/** `POST /gdpr/subjects {email}`: the subject id of an email, the same whether or not data is held. */
+export const subjectLookupBody = z.strictObject({ email: z.string().check(z.maxLength(320)) });
+
+/** The subject of an email in this tenant. */
 export function subjectOf(scope: TenantScope, email: string, hash: EmailHasher): Subject {
   const normalised = normaliseEmail(email);
-  if (!normalised) throw validationFailed([{ path: 'email', message: 'Invalid email address' }]);
-  return { email: normalised, hash: hash(scope.tenantId, normalised) };
+  if (!normalised) throw new DomainValidationError([{ path: 'email', message: 'Invalid email address' }]);
+  return { hash: hash(scope.tenantId, normalised) };
+}
+
+/** The subject a `subject_id` names; anything but a subject id's shape is refused, never echoed. */
+export function subjectById(subjectId: string): Subject {
+  if (!SUBJECT_ID.test(subjectId)) {
+    throw new DomainValidationError([{ path: 'subject_id', message: 'Invalid subject id' }]);
+  }
+  return { hash: subjectId };
 }
 
 /** Art. 16 rectification of the fields a subject may correct, and Art. 18 restriction. */
@@ -74,7 +91,7 @@ export async function exportSubject(deps: SubjectDeps, scope: TenantScope, subje
   });
   const audit = await auditOf(deps, scope, subject);
   return {
-    email: subject.email,
+    subject_id: subject.hash,
     exported_at: new Date().toISOString(),
     leads: leads.map(publicLead),
     conversions,
@@ -135,7 +152,7 @@ export async function patchSubject(
   let phone: string | undefined;
   if (body.phone !== undefined) {
     phone = normalisePhone(body.phone, body.country);
-    if (!phone) throw validationFailed([{ path: 'phone', message: 'Invalid phone number' }]);
+    if (!phone) throw new DomainValidationError([{ path: 'phone', message: 'Invalid phone number' }]);
   }
   const { country: _country, restricted, phone: _phone, ...rest } = body;
   const fields: Partial<Lead> = { ...rest, ...(phone ? { phone } : {}) };
