@@ -90,11 +90,19 @@ async function processExtraction(
     throw error;
   }
   const actor = { subject: `webhook:${envelope.source}`, ip: 'webhook', request_id: envelope.id };
-  const result = await captureLeads({ leads, audit, hash }, scope, normalised, actor, 'webhook');
+  const order = extraction.order;
+  const result = await captureLeads(
+    { leads, audit, hash },
+    scope,
+    normalised,
+    actor,
+    'webhook',
+    order?.paid ? 'won' : 'new',
+  );
   const leadId = result.lead_ids[0];
   if (!leadId) return { outcome: 'processed', detail: 'lead refused: consent_required' };
-  const order = extraction.order;
   if (!order?.paid) return { outcome: 'processed', detail: `lead ${leadId}` };
+  // A lead this order created is won already (no second write); an existing one moves to won.
   const won = await modifyLead(leads, scope, leadId, (lead) =>
     lead.status === 'won' || !canMove(lead.status, 'won') ? undefined : { status: 'won' },
   );

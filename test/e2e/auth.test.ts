@@ -337,6 +337,32 @@ describe('authentication and tenancy over HTTP', () => {
         expect([302, 404]).toContain(res.status);
         expect(`${res.headers.get('location')}${await res.text()}`).not.toContain(a.id);
       },
+      'PUT /api/v1/integrations/meta': async () => {
+        const res = await call('PUT', '/api/v1/integrations/meta', {
+          token: b.adminToken,
+          body: {
+            pixel_id: '1234567890123',
+            access_token: 'b-meta-access-token-0123456789',
+            tenant_id: a.id,
+          },
+        });
+        expect(res.status).toBe(200);
+        expect(res.body).not.toHaveProperty('tenant_id');
+        expect(JSON.stringify(res.body)).not.toContain(a.id);
+      },
+      'GET /api/v1/billing': async () => {
+        const res = await call('GET', `/api/v1/billing?tenant_id=${a.id}`, { token: b.adminToken });
+        expect(res.status).toBe(200);
+        expect(JSON.stringify(res.body)).not.toContain(a.id);
+      },
+      'POST /api/v1/billing/portal': async () => {
+        const res = await call('POST', '/api/v1/billing/portal', {
+          token: b.adminToken,
+          body: { tenant_id: a.id },
+        });
+        // B has no Stripe customer of its own; A's is never reachable through B's token.
+        expect([400, 404]).toContain(res.status);
+      },
       'PUT /api/v1/integrations/ghl': async () => {
         const res = await call('PUT', '/api/v1/integrations/ghl', { token: b.adminToken, body: {} });
         expect(res.status).toBe(200);
