@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import openApiDocument from '../../docs/openapi.json';
 import { hasRole, scopeOf } from '../shared/auth/context';
 import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
@@ -66,6 +67,10 @@ function baseUrl(request: HttpRequest): string {
 }
 
 export const handler = httpHandler('api', {
+  /** The document generated from the route table and schemas (`npm run openapi`), as committed. */
+  'GET /api/v1/openapi.json': async () =>
+    json(200, openApiDocument, { 'Cache-Control': 'public, max-age=300' }),
+
   'POST /api/v1/auth/token': async (request) => {
     const auth = authOf(request);
     const token = await signToken(

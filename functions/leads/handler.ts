@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { actorOf } from '../shared/actor';
 import { scopeOf } from '../shared/auth/context';
 import { DynamoConversionLog, publicConversion } from '../shared/conversions/log';
-import { CONVERSION_STATUSES } from '../shared/conversions/model';
+import { listConversionsQuery } from '../shared/conversions/queries';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { HttpError, notFound } from '../shared/errors';
 import { authOf, httpHandler, json } from '../shared/http';
@@ -18,7 +18,6 @@ import { parseJsonBody, parseWith } from '../shared/validation';
 const leads = new DynamoLeadStore();
 const conversions = new DynamoConversionStore();
 const conversionLog = new DynamoConversionLog();
-const listConversionsQuery = z.object({ status: z.optional(z.enum(CONVERSION_STATUSES)) });
 
 export const handler = httpHandler('leads', {
   'POST /api/v1/leads': async (request) => {
