@@ -1,5 +1,4 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { platformScope } from '../shared/auth/context';
 import { sqsClient } from '../shared/aws';
 import { BACKUP_ID_PREFIX, BackupJobStore, serializeBackupMessage } from '../shared/backup/jobs';
 import { backupEncryptionRequired, backupKeyId, reportBackupWithoutKey } from '../shared/backup/settings';
@@ -14,6 +13,7 @@ import { dlqQuery, REDRIVABLE, redriveBody } from '../shared/queues/schemas';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody, createTenantBody } from '../shared/tenancy/schemas';
+import { platformScope } from '../shared/tenancy/scope';
 import { parseJsonBody, parseWith } from '../shared/validation';
 
 let store: DynamoTenantStore | undefined;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { platformOrgId, platformScope } from '../shared/auth/context';
+import { platformOrgId } from '../shared/auth/context';
 import { sqsClient } from '../shared/aws';
 import { queueUrl } from '../shared/config';
 import { openCredential } from '../shared/crypto/credentials';
@@ -22,6 +22,7 @@ import {
 import { logger, metrics } from '../shared/observability';
 import { enforceLimit } from '../shared/rate-limit/middleware';
 import { loadSecret } from '../shared/secrets';
+import { platformScope } from '../shared/tenancy/scope';
 import { verifyGhl, verifyShopify, verifyStripe, verifyWooCommerce } from '../shared/webhooks/signatures';
 
 /**

@@ -21,6 +21,7 @@ import {
   listLeadsQuery,
   patchLeadBody,
 } from '../../functions/shared/leads/schema';
+import { metaSettingsBody } from '../../functions/shared/meta/settings';
 import { dlqQuery, redriveBody } from '../../functions/shared/queues/schemas';
 import { createApiKeyBody, createTenantBody } from '../../functions/shared/tenancy/schemas';
 import * as res from './schemas';
@@ -247,6 +248,30 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
           client_id: '1234.apps.googleusercontent.com',
           currency: 'EUR',
           time_zone: 'Europe/Berlin',
+          status: 'connected',
+          updated_at: '2026-11-25T10:00:00Z',
+        },
+      },
+    },
+  },
+  'PUT /api/v1/integrations/meta': {
+    body: {
+      schema: metaSettingsBody,
+      description: 'The pixel (dataset) id and a Conversions API access token (write-only)',
+      example: {
+        pixel_id: '123456789012345',
+        access_token: 'EAAGm0PX4ZCpsBAExampleToken0123456789',
+        lead_events: true,
+      },
+    },
+    responses: {
+      200: {
+        description: 'The stored settings, the token left out',
+        schema: res.metaSettings,
+        example: {
+          pixel_id: '123456789012345',
+          lead_events: true,
+          limited_data_use: false,
           status: 'connected',
           updated_at: '2026-11-25T10:00:00Z',
         },

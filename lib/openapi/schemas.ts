@@ -86,6 +86,15 @@ export const googleAdsSettings = z.looseObject({
   status_reason: z.optional(text),
   updated_at: z.optional(timestamp),
 });
+export const metaSettings = z.looseObject({
+  pixel_id: z.string().check(z.regex(/^\d{5,20}$/)),
+  test_event_code: z.optional(text),
+  lead_events: z.boolean(),
+  limited_data_use: z.boolean(),
+  status: z.enum(['connected', 'disconnected']),
+  status_reason: z.optional(text),
+  updated_at: timestamp,
+});
 export const oauthRedirect = z.looseObject({ authorization_url: z.url({ protocol: /^https$|^http$/ }) });
 
 export const webhookReceived = z.looseObject({ status: z.literal('received'), id: text });
@@ -240,6 +249,7 @@ export const NAMED_RESPONSES: Readonly<Record<string, z.ZodMiniType>> = {
   Consent: consent,
   ConsentChange: consentChange,
   GoogleAdsSettings: googleAdsSettings,
+  MetaSettings: metaSettings,
   WebhookReceived: webhookReceived,
   CaptureResult: captureResult,
   Health: healthResponse,
