@@ -102,13 +102,20 @@ export function errorStatuses(route: RouteDefinition, op: OperationSpec): number
   return [...statuses].sort((a, b) => a - b);
 }
 
-function operationId(route: RouteDefinition): string {
+const capital = (w: string) => w.slice(0, 1).toUpperCase() + w.slice(1);
+
+/** `GET /api/v1/gdpr/subjects/{subject_id}` → `getGdprSubjectsBySubjectId`. */
+export function operationId(route: RouteDefinition): string {
   const words = route.path
     .replace(/^\/api\/v1/, '')
-    .split(/[/.\-_]/)
+    .split('/')
     .filter(Boolean)
-    .map((seg) => (seg.startsWith('{') ? `By${seg.slice(1, 2).toUpperCase()}${seg.slice(2, -1)}` : seg))
-    .map((w) => w.slice(0, 1).toUpperCase() + w.slice(1));
+    .flatMap((seg) =>
+      seg.startsWith('{')
+        ? [`By${seg.slice(1, -1).split(/[_-]/).map(capital).join('')}`]
+        : seg.split(/[.\-_]/),
+    )
+    .map(capital);
   return route.method.toLowerCase() + words.join('');
 }
 
@@ -140,6 +147,11 @@ const TAGS = [
     segment: 'gdpr',
     name: 'Data subjects',
     description: 'GDPR export, erasure, rectification, restriction, consent',
+  },
+  {
+    segment: 'billing',
+    name: 'Billing',
+    description: "The tenant's subscription and Stripe's billing portal",
   },
   { segment: 'admin', name: 'Platform administration', description: 'Tenants, backups, dead letters' },
 ] as const;
@@ -336,7 +348,7 @@ export function buildOpenApiDocument(
       title: 'AdsEngineer API',
       version,
       description:
-        'Conversion tracking: leads with click ids and consent, webhooks from shops and CRMs, conversions uploaded to Google Ads and Meta. All bodies are JSON with snake_case fields. Every response carries `X-Request-Id`; every `/api/v1` response the rate limiter saw carries `X-RateLimit-*` of the tightest limit applied. Errors are `{error, message, request_id}` plus the fields named per status. Personal data never goes in a URL, except the data-subject routes, whose email is the subject being acted on.',
+        'Conversion tracking: leads with click ids and consent, webhooks from shops and CRMs, conversions uploaded to Google Ads and Meta. All bodies are JSON with snake_case fields. Every response carries `X-Request-Id`; every `/api/v1` response the rate limiter saw carries `X-RateLimit-*` of the tightest limit applied. Errors are `{error, message, request_id}` plus the fields named per status. Personal data never goes in a URL: data-subject routes take an opaque subject id from POST /api/v1/gdpr/subjects.',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       contact: {
         name: 'AdsEngineer on-call',

@@ -7,7 +7,7 @@
  */
 import * as z from 'zod/mini';
 import { listConversionsQuery } from '../../functions/shared/conversions/queries';
-import { patchSubjectBody } from '../../functions/shared/gdpr/subjects';
+import { patchSubjectBody, subjectLookupBody } from '../../functions/shared/gdpr/subjects';
 import { googleAdsSettingsBody } from '../../functions/shared/google-ads/settings';
 import {
   ghlSettingsBody,
@@ -23,6 +23,11 @@ import {
 } from '../../functions/shared/leads/schema';
 import { metaSettingsBody } from '../../functions/shared/meta/settings';
 import { dlqQuery, redriveBody } from '../../functions/shared/queues/schemas';
+import {
+  billingPortalBody,
+  billingPortalResponse,
+  billingStatusResponse,
+} from '../../functions/shared/stripe/schemas';
 import { createApiKeyBody, createTenantBody } from '../../functions/shared/tenancy/schemas';
 import * as res from './schemas';
 
@@ -61,10 +66,12 @@ const id = (what: string): ParameterSpec => ({
   description: `The ${what} id`,
   schema: z.string().check(z.minLength(1)),
 });
-const email: ParameterSpec = {
-  description: "The data subject's email address, URL-encoded (normalised before lookup)",
-  schema: z.string().check(z.minLength(3), z.maxLength(254)),
+const subject: ParameterSpec = {
+  description:
+    "The tenant's opaque subject id of a person, from POST /api/v1/gdpr/subjects (never the email)",
+  schema: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
 };
+const subjectIdExample = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
 
 /** A provider's payload: the handler verifies the signature over the raw bytes before reading it. */
 const webhookBody = (provider: string, example: unknown) => ({
@@ -392,6 +399,38 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
     errors: [409],
   },
+  'GET /api/v1/billing': {
+    responses: {
+      200: {
+        description: "The tenant's subscription as last confirmed with Stripe",
+        schema: billingStatusResponse,
+        example: {
+          status: 'active',
+          subscription_id: 'sub_1QExample',
+          current_period_end: '2026-12-25T00:00:00.000Z',
+          cancel_at_period_end: false,
+          portal_available: true,
+          updated_at: '2026-11-25T10:00:00.000Z',
+        },
+      },
+    },
+    errors: [404],
+  },
+  'POST /api/v1/billing/portal': {
+    body: {
+      schema: billingPortalBody,
+      description: 'Where Stripe sends the user back (optional)',
+      example: { return_url: 'https://app.acme.example/settings/billing' },
+    },
+    responses: {
+      200: {
+        description: 'A Stripe billing-portal session',
+        schema: billingPortalResponse,
+        example: { url: 'https://billing.stripe.com/p/session/test_123' },
+      },
+    },
+    errors: [404],
+  },
   'GET /api/v1/conversions': {
     query: listConversionsQuery,
     paginated: true,
@@ -407,14 +446,30 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     params: { id: id('conversion') },
     responses: { 200: { description: 'The conversion', schema: res.conversion, example: conversionExample } },
   },
-  'GET /api/v1/gdpr/subjects/{email}': {
-    params: { email },
+  'POST /api/v1/gdpr/subjects': {
+    description:
+      'The same email always gives the same id in a tenant, and the answer is the same whether or not data is held.',
+    body: {
+      schema: subjectLookupBody,
+      description: "The person's email address",
+      example: { email: 'jane@example.org' },
+    },
+    responses: {
+      200: {
+        description: 'The subject id to use in the data-subject routes',
+        schema: res.subjectLookup,
+        example: { subject_id: subjectIdExample },
+      },
+    },
+  },
+  'GET /api/v1/gdpr/subjects/{subject_id}': {
+    params: { subject_id: subject },
     responses: {
       200: { description: 'Everything held for the subject in this tenant', schema: res.subjectExport },
     },
   },
-  'DELETE /api/v1/gdpr/subjects/{email}': {
-    params: { email },
+  'DELETE /api/v1/gdpr/subjects/{subject_id}': {
+    params: { subject_id: subject },
     responses: {
       200: {
         description: 'Erased: leads deleted, conversions stripped, queued uploads cancelled',
@@ -423,8 +478,8 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
       },
     },
   },
-  'PATCH /api/v1/gdpr/subjects/{email}': {
-    params: { email },
+  'PATCH /api/v1/gdpr/subjects/{subject_id}': {
+    params: { subject_id: subject },
     body: {
       schema: patchSubjectBody,
       description: 'Fields to rectify, and/or `restricted`',
@@ -432,8 +487,8 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
     responses: { 200: { description: 'What changed', schema: res.subjectPatched } },
   },
-  'POST /api/v1/gdpr/subjects/{email}/consent': {
-    params: { email },
+  'POST /api/v1/gdpr/subjects/{subject_id}/consent': {
+    params: { subject_id: subject },
     body: {
       schema: consentSchema,
       description: 'The new consent of the subject, applied to each of its leads',
@@ -442,7 +497,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     responses: { 200: { description: 'Consent recorded', schema: res.subjectConsent } },
   },
   'GET /api/v1/gdpr/audit': {
-    query: z.object({ email: z.optional(z.string()) }),
+    query: z.object({ subject_id: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))) }),
     paginated: true,
     responses: { 200: { description: 'Audit records, newest first', schema: res.page(res.auditRecord) } },
   },

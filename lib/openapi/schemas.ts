@@ -175,8 +175,9 @@ export const auditRecord = z.looseObject({
   details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
 });
 
+export const subjectLookup = z.looseObject({ subject_id: z.string().check(z.regex(/^[0-9a-f]{64}$/)) });
 export const subjectExport = z.looseObject({
-  email: text,
+  subject_id: text,
   exported_at: timestamp,
   leads: z.array(lead),
   conversions: z.array(conversion),

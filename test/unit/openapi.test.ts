@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROUTES, type RouteDefinition, routeKey } from '../../lib/definitions/routes';
-import { buildOpenApiDocument, coverageProblems, errorStatuses } from '../../lib/openapi/document';
+import {
+  buildOpenApiDocument,
+  coverageProblems,
+  errorStatuses,
+  operationId,
+} from '../../lib/openapi/document';
 import { OPERATIONS } from '../../lib/openapi/operations';
 import { OPENAPI_PATH, renderOpenApi } from '../../lib/openapi/render';
 import { contractProblems } from '../support/contract';
@@ -53,6 +58,15 @@ describe('OpenAPI document', () => {
     expect(coverageProblems([route], { 'GET /api/v1/leads/{id}': { responses: {} } })).toEqual([
       'GET /api/v1/leads/{id} declares parameters [] for [id]',
     ]);
+  });
+
+  it('gives every operation a readable, unique id', () => {
+    const route = ROUTES.find(
+      (r) => r.path === '/api/v1/gdpr/subjects/{subject_id}/consent',
+    ) as RouteDefinition;
+    expect(operationId(route)).toBe('postGdprSubjectsBySubjectIdConsent');
+    const ids = ROUTES.map(operationId);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('is the committed docs/openapi.json (run `npm run openapi` after changing a route or schema)', () => {
