@@ -74,8 +74,10 @@ const callbackUrl = (request: HttpRequest) =>
 function baseUrl(request: HttpRequest): string {
   const host = request.headers.host ?? 'localhost';
   const local = /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host);
+  // The execute-api host carries the stage in the path; a custom domain maps the stage at its root.
+  const executeApi = /\.execute-api\.[a-z0-9-]+\.amazonaws\.com$/.test(host);
   const stagePrefix =
-    request.event.requestContext.stage && !local ? `/${request.event.requestContext.stage}` : '';
+    request.event.requestContext.stage && executeApi ? `/${request.event.requestContext.stage}` : '';
   return `${local ? 'http' : 'https'}://${host}${stagePrefix}`;
 }
 

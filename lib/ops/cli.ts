@@ -7,6 +7,7 @@ import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
 import { ROLES } from '../definitions/routes';
 import { readState } from '../local/state';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';
+import { smoke } from './smoke';
 
 export interface Io {
   out(line: string): void;
@@ -27,6 +28,11 @@ Commands:
   dlq redrive --queue <webhooks|conversions> [--max <n>]
       Move dead-lettered messages back to their queue (*_QUEUE_URL, *_DLQ_URL), with progress.
 
+  smoke --url <base url> [--api-key <key>]
+      Verify a live stage: health, OpenAPI, token, a lead captured, read back and erased, a bad
+      webhook signature refused, rate-limit headers. The key (default SMOKE_API_KEY) is an admin
+      key of the stage's synthetic smoke tenant. Exits 1 when any check fails.
+
 Options:
   --local   use the stack started by \`npm start\` (its emulator and secret)
   --help    this text
@@ -34,6 +40,18 @@ Options:
 The secret comes from JWT_SECRET, or the Secrets Manager secret JWT_SECRET_ARN. Backups need
 KMS Decrypt on the backup key, and SYSTEM_TABLE (for --job), BACKUP_BUCKET or --bucket (for --key),
 and the *_TABLE names (for restore) of the target stage.`;
+
+async function smokeCommand(values: Values, io: Io): Promise<number> {
+  const url = typeof values.url === 'string' ? values.url : '';
+  if (!/^https?:\/\/[^/\s]+/.test(url)) throw new UsageError('smoke needs --url <http(s) base url>');
+  const apiKey = typeof values['api-key'] === 'string' ? values['api-key'] : process.env.SMOKE_API_KEY;
+  if (!apiKey)
+    throw new UsageError(
+      "smoke needs --api-key <key> or SMOKE_API_KEY (an admin key of the stage's smoke tenant)",
+    );
+  const result = await smoke({ url, apiKey, progress: io.err });
+  return result.failed.length ? 1 : 0;
+}
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -141,6 +159,9 @@ const OPTIONS = {
   queue: { type: 'string' },
   max: { type: 'string' },
   local: { type: 'boolean' },
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  stage: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -190,6 +211,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else if (command === 'backup decrypt') await decryptCommand(values, io);
     else if (command === 'backup restore') await restoreCommand(values, io);
     else if (command === 'dlq redrive') await redriveCommand(values, io);
+    else if (command === 'smoke') return await smokeCommand(values, io);
     else throw new UsageError(`unknown command: ${command}`);
     return 0;
   } catch (error) {
