@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { isRole } from '../../functions/shared/auth/context';
 import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
 import { MAX_TOKEN_SECONDS, signToken } from '../../functions/shared/auth/tokens';
-import { resetClients } from '../../functions/shared/aws';
+import { resetClients, secretsClient } from '../../functions/shared/aws';
 import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
 import { ROLES } from '../definitions/routes';
+import { STAGES } from '../definitions/stages';
 import { readState } from '../local/state';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';
+import { checkStageConfig } from './config-check';
 import { smoke } from './smoke';
 
 export interface Io {
@@ -28,6 +31,10 @@ Commands:
   dlq redrive --queue <webhooks|conversions> [--max <n>]
       Move dead-lettered messages back to their queue (*_QUEUE_URL, *_DLQ_URL), with progress.
 
+  config check --stage <${STAGES.join('|')}>
+      Every SSM parameter and secret the stage reads: present, non-empty, well-formed (values are
+      never printed). Exits 1 naming each missing or malformed setting. Needs read access to
+      them in the stage's account (AWS_PROFILE / AWS_REGION).
   smoke --url <base url> [--api-key <key>]
       Verify a live stage: health, OpenAPI, token, a lead captured, read back and erased, a bad
       webhook signature refused, rate-limit headers. The key (default SMOKE_API_KEY) is an admin
@@ -40,6 +47,25 @@ Options:
 The secret comes from JWT_SECRET, or the Secrets Manager secret JWT_SECRET_ARN. Backups need
 KMS Decrypt on the backup key, and SYSTEM_TABLE (for --job), BACKUP_BUCKET or --bucket (for --key),
 and the *_TABLE names (for restore) of the target stage.`;
+
+async function configCheckCommand(values: Values, io: Io): Promise<number> {
+  const stage = values.stage;
+  if (typeof stage !== 'string' || !(STAGES as readonly string[]).includes(stage)) {
+    throw new UsageError(`config check needs --stage <${STAGES.join('|')}>`);
+  }
+  const findings = await checkStageConfig(stage, {
+    ssm: new SSMClient({ region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' }),
+    secrets: secretsClient(),
+    progress: io.err,
+  });
+  const failed = findings.filter((f) => !f.ok);
+  if (failed.length) {
+    io.err(`Stage ${stage} is not fully configured: ${failed.map((f) => f.label).join(', ')}`);
+    return 1;
+  }
+  io.err(`Stage ${stage}: all ${findings.length} settings present and well-formed`);
+  return 0;
+}
 
 async function smokeCommand(values: Values, io: Io): Promise<number> {
   const url = typeof values.url === 'string' ? values.url : '';
@@ -212,6 +238,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else if (command === 'backup restore') await restoreCommand(values, io);
     else if (command === 'dlq redrive') await redriveCommand(values, io);
     else if (command === 'smoke') return await smokeCommand(values, io);
+    else if (command === 'config check') return await configCheckCommand(values, io);
     else throw new UsageError(`unknown command: ${command}`);
     return 0;
   } catch (error) {

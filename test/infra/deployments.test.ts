@@ -97,6 +97,17 @@ describe('safe deploys', () => {
     });
   });
 
+  test('every secret carries the stage and setting tags config check finds it by', () => {
+    for (const setting of ['jwt-secret', 'email-hash-key', 'stripe-webhook-secret', 'stripe-api-key']) {
+      prod.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        Tags: Match.arrayWith([
+          { Key: 'adsengineer:setting', Value: setting },
+          { Key: 'adsengineer:stage', Value: 'prod' },
+        ]),
+      });
+    }
+  });
+
   test('cdk-nag stays clean with the aliases and deployment groups', () => {
     expect(nag(prod.stack)).toEqual([]);
   });
