@@ -6,10 +6,11 @@ import { MAX_TOKEN_SECONDS, signToken } from '../../functions/shared/auth/tokens
 import { resetClients, secretsClient } from '../../functions/shared/aws';
 import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
 import { ROLES } from '../definitions/routes';
-import { STAGES } from '../definitions/stages';
+import { STAGES, type Stage } from '../definitions/stages';
 import { readState } from '../local/state';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';
 import { checkStageConfig } from './config-check';
+import { awsRollbackPort, type RollbackPort, rollbackStage } from './rollback';
 import { smoke } from './smoke';
 
 export interface Io {
@@ -35,6 +36,9 @@ Commands:
       Every SSM parameter and secret the stage reads: present, non-empty, well-formed (values are
       never printed). Exits 1 naming each missing or malformed setting. Needs read access to
       them in the stage's account (AWS_PROFILE / AWS_REGION).
+  rollback --stage <${STAGES.join('|')}>
+      Stop the stage's in-flight deployments with automatic rollback, or when none is in flight
+      move every function's live alias back to its previous version (docs/rollback.md).
   smoke --url <base url> [--api-key <key>]
       Verify a live stage: health, OpenAPI, token, a lead captured, read back and erased, a bad
       webhook signature refused, rate-limit headers. The key (default SMOKE_API_KEY) is an admin
@@ -49,10 +53,7 @@ KMS Decrypt on the backup key, and SYSTEM_TABLE (for --job), BACKUP_BUCKET or --
 and the *_TABLE names (for restore) of the target stage.`;
 
 async function configCheckCommand(values: Values, io: Io): Promise<number> {
-  const stage = values.stage;
-  if (typeof stage !== 'string' || !(STAGES as readonly string[]).includes(stage)) {
-    throw new UsageError(`config check needs --stage <${STAGES.join('|')}>`);
-  }
+  const stage = stageOf(values, 'config check');
   const findings = await checkStageConfig(stage, {
     ssm: new SSMClient({ region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' }),
     secrets: secretsClient(),
@@ -65,6 +66,24 @@ async function configCheckCommand(values: Values, io: Io): Promise<number> {
   }
   io.err(`Stage ${stage}: all ${findings.length} settings present and well-formed`);
   return 0;
+}
+
+function stageOf(values: Values, command: string): Stage {
+  const stage = values.stage;
+  if (typeof stage !== 'string' || !(STAGES as readonly string[]).includes(stage)) {
+    throw new UsageError(`${command} needs --stage <${STAGES.join('|')}>`);
+  }
+  return stage as Stage;
+}
+
+async function rollbackCommand(values: Values, io: Io, port: () => RollbackPort): Promise<void> {
+  const stage = stageOf(values, 'rollback');
+  const report = await rollbackStage(stage, port(), io.err);
+  io.err(
+    report.stopped.length
+      ? `Rollback of ${stage} started: ${report.stopped.length} deployment(s) stopped; watch them in CodeDeploy`
+      : `Rollback of ${stage} done: ${report.moved.length} alias(es) moved back, ${report.unchanged.length} unchanged`,
+  );
 }
 
 async function smokeCommand(values: Values, io: Io): Promise<number> {
@@ -212,7 +231,12 @@ async function redriveCommand(values: Values, io: Io): Promise<void> {
 }
 
 /** Runs one operator command; returns the process exit code. */
-export async function run(argv: string[], io: Io): Promise<number> {
+/** `rollbackPort` replaces AWS in tests. */
+export async function run(
+  argv: string[],
+  io: Io,
+  rollbackPort: () => RollbackPort = () => awsRollbackPort(process.env.AWS_REGION),
+): Promise<number> {
   let parsed: { values: Values; positionals: string[] };
   try {
     parsed = parseArgs({
@@ -239,6 +263,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else if (command === 'dlq redrive') await redriveCommand(values, io);
     else if (command === 'smoke') return await smokeCommand(values, io);
     else if (command === 'config check') return await configCheckCommand(values, io);
+    else if (command === 'rollback') await rollbackCommand(values, io, rollbackPort);
     else throw new UsageError(`unknown command: ${command}`);
     return 0;
   } catch (error) {
