@@ -7,6 +7,12 @@
  */
 import * as z from 'zod/mini';
 import { listConversionsQuery } from '../../functions/shared/conversions/queries';
+import {
+  adjustmentBody,
+  adjustmentResponse,
+  conversionQueuedResponse,
+  createConversionBody,
+} from '../../functions/shared/conversions/schema';
 import { patchSubjectBody, subjectLookupBody } from '../../functions/shared/gdpr/subjects';
 import { googleAdsSettingsBody } from '../../functions/shared/google-ads/settings';
 import {
@@ -430,6 +436,49 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
       },
     },
     errors: [404],
+  },
+  'POST /api/v1/conversions': {
+    description:
+      'By lead: one conversion per ad platform the lead has a click id for. By click id: a Google Ads conversion of that click. The same lead or order again answers 200 with the existing conversion.',
+    body: {
+      schema: createConversionBody,
+      description: '`{lead_id, ...sale}` or `{gclid|gbraid|wbraid, conversion_time, ...sale}`',
+      example: { lead_id: storedLeadExample.id, value: 120, currency: 'EUR', order_id: '1001' },
+    },
+    responses: {
+      202: {
+        description: 'Queued for upload',
+        schema: conversionQueuedResponse,
+        example: { id: conversionExample.id, status: 'queued', platform: 'google_ads' },
+      },
+      200: { description: 'Already captured: the existing conversion', schema: res.conversion },
+    },
+    errors: [404, 409],
+  },
+  'POST /api/v1/conversions/{id}/adjustments': {
+    params: { id: id('conversion') },
+    body: {
+      schema: adjustmentBody,
+      description: 'Retract the conversion, or restate the value that counts now',
+      example: { type: 'restatement', value: 80, currency: 'EUR' },
+    },
+    responses: {
+      202: {
+        description: 'Queued for upload to Google Ads',
+        schema: adjustmentResponse,
+        example: {
+          id: 'adj_01hx3k1v2m9d4c8q7r5t6y0z1f',
+          conversion_id: conversionExample.id,
+          type: 'restatement',
+          status: 'queued',
+          value: 80,
+          currency: 'EUR',
+          created_at: '2026-11-26T10:00:00Z',
+        },
+      },
+      200: { description: 'The same adjustment again: the existing one', schema: adjustmentResponse },
+    },
+    errors: [409],
   },
   'GET /api/v1/conversions': {
     query: listConversionsQuery,
