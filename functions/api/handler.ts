@@ -43,6 +43,7 @@ import {
   publicMetaSettings,
 } from '../shared/meta/settings';
 import { MetaIntegrationStore } from '../shared/meta/store';
+import { publicBaseUrl } from '../shared/public-url';
 import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
 import { StripeClient } from '../shared/stripe/client';
 import { billingPortalBody } from '../shared/stripe/schemas';
@@ -74,13 +75,7 @@ const callbackUrl = (request: HttpRequest) =>
 
 /** The public base URL the caller reached us on: where webhook senders should post. */
 function baseUrl(request: HttpRequest): string {
-  const host = request.headers.host ?? 'localhost';
-  const local = /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host);
-  // The execute-api host carries the stage in the path; a custom domain maps the stage at its root.
-  const executeApi = /\.execute-api\.[a-z0-9-]+\.amazonaws\.com$/.test(host);
-  const stagePrefix =
-    request.event.requestContext.stage && executeApi ? `/${request.event.requestContext.stage}` : '';
-  return `${local ? 'http' : 'https'}://${host}${stagePrefix}`;
+  return publicBaseUrl(request.headers.host, request.event.requestContext.stage);
 }
 
 export const handler = httpHandler('api', {
