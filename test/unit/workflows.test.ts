@@ -127,7 +127,7 @@ describe('GitHub workflows', () => {
       [production, 'prod'],
     ] as const) {
       const runs = (job?.steps ?? []).map((s) => s.run ?? '');
-      const order = ['config check --stage', 'cdk deploy', 'smoke --url'].map((what) =>
+      const order = ['npm ci', 'cdk deploy', 'smoke --url'].map((what) =>
         runs.findIndex((r) => r.includes(what)),
       );
       expect(order.every((i) => i >= 0)).toBe(true);
