@@ -233,7 +233,9 @@ class SchemaNames {
     const options = { uri, unrepresentable: 'any', target: 'draft-2020-12' } as const;
     const all = {
       ...(z.toJSONSchema(this.requests, { ...options, io: 'input' }).schemas as Record<string, Json>),
-      ...(z.toJSONSchema(this.responses, { ...options, io: 'output' }).schemas as Record<string, Json>),
+      // Responses as open objects (zod's input view: no additionalProperties on plain objects):
+      // a new field is a backward-compatible change; a documented field missing or mistyped fails.
+      ...(z.toJSONSchema(this.responses, { ...options, io: 'input' }).schemas as Record<string, Json>),
     };
     const out: Json = {};
     for (const id of Object.keys(all).sort()) {
