@@ -97,8 +97,11 @@ export interface RollbackAlarmSelection {
   ofApi(alarmId: string): boolean;
 }
 
-/** Function error alarms `Errors<Function>`; API alarms `Api5xxRate` and the objectives (`Slo...`). */
+/**
+ * Function error alarms `Errors<Function>`; API-wide alarms: `Api...` (5xx rate, latency) and the
+ * service-level objectives (`Slo...`, `Objective...`).
+ */
 export const DEFAULT_ROLLBACK_ALARMS: RollbackAlarmSelection = {
   ofFunction: (functionId, alarmId) => alarmId === `Errors${pascal(functionId)}`,
-  ofApi: (alarmId) => alarmId === 'Api5xxRate' || /^(Slo|Objective)/.test(alarmId),
+  ofApi: (alarmId) => /^(Api|Slo|Objective)[A-Z0-9]/.test(alarmId),
 };

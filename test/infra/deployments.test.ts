@@ -2,6 +2,7 @@ import { App, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { domainSettingsFrom } from '../../lib/constructs/custom-domain';
+import { DEFAULT_ROLLBACK_ALARMS } from '../../lib/constructs/deployments';
 import { FUNCTIONS } from '../../lib/definitions/resources';
 import { ROUTES } from '../../lib/definitions/routes';
 import { GitHubDeployAccessStack } from '../../lib/deploy/github-deploy-access';
@@ -86,6 +87,17 @@ describe('safe deploys', () => {
       expect(names).toContain(JSON.stringify(alarmName(errors)).slice(1, -1));
       const servesApi = ROUTES.some((r) => r.functionId === definition.id);
       expect(names.includes(JSON.stringify(alarmName('Api5xxRate')).slice(1, -1))).toBe(servesApi);
+    }
+  });
+
+  test('rollback alarms: the function own error alarm; for the API its 5xx, latency and objective alarms', () => {
+    expect(DEFAULT_ROLLBACK_ALARMS.ofFunction('conversionUploader', 'ErrorsConversionUploader')).toBe(true);
+    expect(DEFAULT_ROLLBACK_ALARMS.ofFunction('api', 'ErrorsLeads')).toBe(false);
+    for (const id of ['Api5xxRate', 'ApiLatencyP99', 'SloAvailabilityFastBurn', 'ObjectiveLatency']) {
+      expect({ id, api: DEFAULT_ROLLBACK_ALARMS.ofApi(id) }).toEqual({ id, api: true });
+    }
+    for (const id of ['DlqWebhooks', 'MetricGoogleAdsDisconnected', 'Apis']) {
+      expect({ id, api: DEFAULT_ROLLBACK_ALARMS.ofApi(id) }).toEqual({ id, api: false });
     }
   });
 
