@@ -284,7 +284,8 @@ test('each queue with a consumer feeds it in batches with partial batch failures
       EventSourceArn: {
         'Fn::GetAtt': [logicalId(dev.stack, dev.stack.queues.queues.get(queue.id).queue), 'Arn'],
       },
-      FunctionName: { Ref: logicalId(dev.stack, dev.stack.functions.functions.get(consumer.functionId).fn) },
+      // The live alias, which CodeDeploy moves between versions.
+      FunctionName: dev.stack.resolve(dev.stack.deployments.live.get(consumer.functionId).alias.functionName),
       BatchSize: consumer.batchSize,
       MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
