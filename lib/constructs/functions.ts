@@ -117,6 +117,9 @@ export class Functions extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: definition.memoryMb,
       timeout: Duration.seconds(definition.timeoutSeconds),
+      ...(definition.reservedConcurrency
+        ? { reservedConcurrentExecutions: definition.reservedConcurrency }
+        : {}),
       role,
       logGroup,
       environment: this.environment(access, props, version),
@@ -313,6 +316,7 @@ export class Functions extends Construct {
         eventSourceArn: props.queues.queues.get(definition.id).queue.queueArn,
         batchSize: consumer.batchSize,
         maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
+        maxConcurrency: consumer.maxConcurrency,
         reportBatchItemFailures: true,
       });
     }

@@ -134,6 +134,12 @@ export interface QueueConsumerDefinition {
   readonly functionId: FunctionId;
   readonly batchSize: number;
   readonly maxBatchingWindowSeconds: number;
+  /**
+   * The event source's maximum concurrency (2 to 1,000): how many invocations it runs at once.
+   * Set from what is downstream (the ad platforms' quotas, DynamoDB partitions), not left to
+   * scale with the queue's depth.
+   */
+  readonly maxConcurrency: number;
 }
 
 export interface QueueDefinition {
@@ -170,6 +176,11 @@ export interface FunctionDefinition {
   readonly description: string;
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
+  /**
+   * Concurrency kept for this function alone (and its ceiling), where it must never be starved
+   * by the others sharing the account's pool.
+   */
+  readonly reservedConcurrency?: number;
   /**
    * Least privilege: the tables it touches and how. `counter` is the rate limiter's single
    * atomic UpdateItem and nothing else.
@@ -252,6 +263,9 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Verifies webhook signatures on the raw body and queues deliveries durably',
     memoryMb: 512,
     timeoutSeconds: 10,
+    // Webhook senders give up (Shopify removes a subscription after repeated failures): a burst
+    // of API traffic must never take the concurrency ingest needs.
+    reservedConcurrency: 50,
     tables: { tenants: 'read', rateLimits: 'counter' },
     queues: { webhooks: 'send' },
     stripeWebhookSecret: 'read',
@@ -312,7 +326,10 @@ export const QUEUES: readonly QueueDefinition[] = [
     retentionDays: 4,
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 30,
-    consumer: { functionId: 'webhookWorker', batchSize: 10, maxBatchingWindowSeconds: 1 },
+    // Ten workers at most: each webhook costs about 23 write units (npm run bench -- units), and a
+    // tenant's leads share one partition key, whose ceiling is 1,000 write units a second; ten
+    // batches of ten in flight stay below it for a busy tenant, and a backlog drains in order.
+    consumer: { functionId: 'webhookWorker', batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 10 },
   },
   {
     id: 'conversions',
@@ -325,7 +342,15 @@ export const QUEUES: readonly QueueDefinition[] = [
     // Up to 10,000 messages per invocation, gathered for up to 30 s, so the uploader fills
     // requests of 2,000 conversions (Google's limit per uploadClickConversions call). The local
     // poller hands over at most 10 at a time (SQS's receive limit).
-    consumer: { functionId: 'conversionUploader', batchSize: 10_000, maxBatchingWindowSeconds: 30 },
+    // Two uploaders at most (the least SQS allows): Google's Data Manager takes 300 requests a
+    // minute per Cloud project and each invocation sends requests of up to 2,000 conversions, so
+    // more uploaders would only meet 429s.
+    consumer: {
+      functionId: 'conversionUploader',
+      batchSize: 10_000,
+      maxBatchingWindowSeconds: 30,
+      maxConcurrency: 2,
+    },
   },
   {
     // Backup jobs: one message per job, from POST /api/v1/admin/backups and the daily schedule.
@@ -336,7 +361,7 @@ export const QUEUES: readonly QueueDefinition[] = [
     retentionDays: 4,
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 900,
-    consumer: { functionId: 'backupWorker', batchSize: 1, maxBatchingWindowSeconds: 0 },
+    consumer: { functionId: 'backupWorker', batchSize: 1, maxBatchingWindowSeconds: 0, maxConcurrency: 2 },
   },
 ];
 

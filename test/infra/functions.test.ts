@@ -7,6 +7,7 @@ import {
   COMMON_ENV_VARS,
   FUNCTIONS,
   type FunctionDefinition,
+  functionDefinition,
   QUEUES,
   TABLES,
   tableDefinition,
@@ -402,4 +403,23 @@ describe('rate limits per stage', () => {
       }
     },
   );
+});
+
+test('each queue consumer runs at most its maximum concurrency, and ingest keeps its reserved concurrency', () => {
+  for (const queue of QUEUES) {
+    if (!queue.consumer) continue;
+    const fn = dev.stack.functions.functions.get(queue.consumer.functionId).fn;
+    const mappings = dev.template.findResources('AWS::Lambda::EventSourceMapping', {
+      Properties: { FunctionName: dev.stack.resolve(fn.functionName) },
+    });
+    expect(Object.values(mappings).map((m) => m.Properties.ScalingConfig)).toEqual([
+      { MaximumConcurrency: queue.consumer.maxConcurrency },
+    ]);
+  }
+  const ingest = dev.stack.functions.functions.get('ingest').fn;
+  const cfn = ingest.node.defaultChild as lambda.CfnFunction;
+  expect(cfn.reservedConcurrentExecutions).toBe(functionDefinition('ingest').reservedConcurrency);
+  const worker = dev.stack.functions.functions.get('webhookWorker').fn.node
+    .defaultChild as lambda.CfnFunction;
+  expect(worker.reservedConcurrentExecutions).toBeUndefined();
 });
