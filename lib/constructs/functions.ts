@@ -316,7 +316,7 @@ export class Functions extends Construct {
         eventSourceArn: props.queues.queues.get(definition.id).queue.queueArn,
         batchSize: consumer.batchSize,
         maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
-        maxConcurrency: consumer.maxConcurrency,
+        ...(consumer.maxConcurrency ? { maxConcurrency: consumer.maxConcurrency } : {}),
         reportBatchItemFailures: true,
       });
     }

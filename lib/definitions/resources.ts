@@ -135,12 +135,19 @@ export interface QueueConsumerDefinition {
   readonly batchSize: number;
   readonly maxBatchingWindowSeconds: number;
   /**
-   * The event source's maximum concurrency (2 to 1,000): how many invocations it runs at once.
-   * Set from what is downstream (the ad platforms' quotas, DynamoDB partitions), not left to
-   * scale with the queue's depth.
+   * Concurrent invocations at most (the event source's maximum concurrency, 2 to 1,000). Set
+   * from what is downstream (the ad platforms' quotas, DynamoDB partitions), not left to scale
+   * with the queue's depth.
    */
-  readonly maxConcurrency: number;
+  readonly maxConcurrency?: number;
 }
+
+/**
+ * Conversion uploaders running at once. With batches of 10,000 conversions (five Data Manager
+ * requests each), two of them stay far below Google's 300 requests a minute per Cloud project;
+ * each paces itself to its share of that quota.
+ */
+export const CONVERSIONS_CONSUMER_CONCURRENCY = 2;
 
 export interface QueueDefinition {
   readonly id: QueueId;
@@ -340,16 +347,13 @@ export const QUEUES: readonly QueueDefinition[] = [
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 120,
     // Up to 10,000 messages per invocation, gathered for up to 30 s, so the uploader fills
-    // requests of 2,000 conversions (Google's limit per uploadClickConversions call). The local
+    // requests of 2,000 conversions (Google's limit per events:ingest and uploadClickConversions call). The local
     // poller hands over at most 10 at a time (SQS's receive limit).
-    // Two uploaders at most (the least SQS allows): Google's Data Manager takes 300 requests a
-    // minute per Cloud project and each invocation sends requests of up to 2,000 conversions, so
-    // more uploaders would only meet 429s.
     consumer: {
       functionId: 'conversionUploader',
       batchSize: 10_000,
       maxBatchingWindowSeconds: 30,
-      maxConcurrency: 2,
+      maxConcurrency: CONVERSIONS_CONSUMER_CONCURRENCY,
     },
   },
   {
