@@ -272,6 +272,17 @@ describe('building events', () => {
     expect(event.data_processing_options_state).toBe(0);
   });
 
+  it('a raw fbclid conversion follows the consent it carries', () => {
+    expect(built(input({ lead: undefined, consent: { ad_user_data: 'denied' } }))).toEqual({
+      kind: 'cancelled',
+      reason: 'consent_withdrawn',
+    });
+    const attributionOnly = eventOf(
+      input({ lead: undefined, consent: { ad_user_data: 'granted', ad_personalization: 'denied' } }),
+    );
+    expect(attributionOnly.opt_out).toBe(true);
+  });
+
   it('a raw fbclid conversion (no lead) carries only the click id', () => {
     const event = eventOf(input({ lead: undefined, clickTime: '2026-11-24T08:00:00.000Z' }));
     expect(event.user_data).toEqual({ fbc: `fb.1.${Date.parse('2026-11-24T08:00:00.000Z')}.${FBCLID}` });
@@ -457,6 +468,10 @@ describe('isolating a rejected event in a batch', () => {
     );
     expect(report.outcomes[3]).toEqual({ kind: 'rejected', reason: 'Meta rejected the event: bad one' });
     expect(report.requestSizes[0]).toBe(10);
+    // Accepted requests cover exactly the delivered events.
+    const covered = report.accepted.flatMap((r) => items.slice(r.from, r.to));
+    expect(covered.sort((x, y) => x - y)).toEqual(items.filter((i) => !bad.has(i)));
+    expect(report.accepted.every((r) => r.fbtraceId === 't' && r.durationMs >= 0)).toBe(true);
     expect(report.requestSizes.length).toBe(sent.length);
     expect(sent.length).toBeLessThanOrEqual(1 + 2 * 2 * Math.ceil(Math.log2(10)));
   });
