@@ -40,6 +40,9 @@ import {
   publicMetaSettings,
 } from '../shared/meta/settings';
 import { MetaIntegrationStore } from '../shared/meta/store';
+import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
+import { StripeClient } from '../shared/stripe/client';
+import { billingPortalBody } from '../shared/stripe/schemas';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody } from '../shared/tenancy/schemas';
@@ -59,6 +62,7 @@ const sources = () => {
 };
 
 let googleAds: GoogleAdsIntegrationStore | undefined;
+let stripe: StripeClient | undefined;
 let meta: MetaIntegrationStore | undefined;
 let oauthStates: OAuthStateStore | undefined;
 
@@ -236,6 +240,20 @@ export const handler = httpHandler('api', {
     const settings = { updated_at: new Date().toISOString() };
     await sources().save(scope, 'ghl', ghlTokenKey(token), settings);
     return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/ghl/webhook/${token}` });
+  },
+
+  'GET /api/v1/billing': async (request) => {
+    const tenant = await tenants().getTenant(scopeOf(authOf(request)).tenantId);
+    if (!tenant) throw notFound('Tenant not found');
+    return json(200, billingStatus(tenant));
+  },
+
+  'POST /api/v1/billing/portal': async (request) => {
+    const body = parseJsonBody(request, billingPortalBody);
+    const tenant = await tenants().getTenant(scopeOf(authOf(request)).tenantId);
+    if (!tenant) throw notFound('Tenant not found');
+    stripe ??= new StripeClient();
+    return json(200, await openBillingPortal(tenant, stripe, body.return_url));
   },
 
   'DELETE /api/v1/api-keys/{id}': async (request) => {
