@@ -11,6 +11,9 @@ export interface LeadFields extends ClickIds {
   utm_content?: string;
   utm_term?: string;
   landing_page?: string;
+  /** The visitor's browser, as the site saw it (Meta website events). */
+  client_user_agent?: string;
+  client_ip_address?: string;
   external_id?: string;
   value?: number;
   currency?: string;
@@ -53,6 +56,8 @@ export const LEAD_FIELD_NAMES = [
   'utm_content',
   'utm_term',
   'landing_page',
+  'client_user_agent',
+  'client_ip_address',
   'external_id',
   'value',
   'currency',
