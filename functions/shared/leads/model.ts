@@ -14,6 +14,8 @@ export interface LeadFields extends ClickIds {
   /** The visitor's browser, as the site saw it (Meta website events). */
   client_user_agent?: string;
   client_ip_address?: string;
+  /** When the ad was clicked (RFC 3339): a conversion before it, or over 90 days after, is refused. */
+  click_time?: string;
   external_id?: string;
   value?: number;
   currency?: string;
@@ -58,6 +60,7 @@ export const LEAD_FIELD_NAMES = [
   'landing_page',
   'client_user_agent',
   'client_ip_address',
+  'click_time',
   'external_id',
   'value',
   'currency',

@@ -59,6 +59,7 @@ export const leadSchema = z
     msclkid: clickId(MSCLKID, 'Invalid msclkid format'),
     ...attributionShape,
     ...browserShape,
+    click_time: z.optional(z.iso.datetime({ offset: true })),
     external_id: optionalText(256),
     value: z.optional(z.number().check(z.gte(0), z.lte(MAX_VALUE))),
     currency: z.optional(
