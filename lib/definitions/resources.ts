@@ -236,10 +236,18 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   {
     id: 'leads',
     entry: 'functions/leads/handler.ts',
-    description: 'Leads: capture with consent, list, read, status changes (won queues conversions)',
+    description:
+      'Leads: capture with consent (and Meta Lead events when the tenant asks), list, read, status changes (won queues conversions)',
     memoryMb: 512,
     timeoutSeconds: 15,
-    tables: { leads: 'readWrite', conversions: 'readWrite', audit: 'append', rateLimits: 'counter' },
+    // tenants: the Meta integration's lead_events setting.
+    tables: {
+      leads: 'readWrite',
+      conversions: 'readWrite',
+      audit: 'append',
+      rateLimits: 'counter',
+      tenants: 'read',
+    },
     queues: { conversions: 'send' },
     jwtSecret: 'read',
     emailHashKey: 'read',
