@@ -303,7 +303,7 @@ async function uploadForTenant(
         else if (outcome.kind === 'failed') counts.failed += 1;
         else counts.waiting += 1;
       }
-      await recordRequests(tenantId, provider, connection.account, group, sent, deps, metrics, now, started);
+      await recordRequests(tenantId, provider, connection.account, group, sent, deps, metrics, now);
       await inPool(group, STORE_CONCURRENCY, (row, index) =>
         applyRow(
           tenantId,
@@ -365,7 +365,6 @@ async function recordRequests(
   deps: UploaderDeps,
   metrics: UploadMetrics,
   now: Date,
-  started: number,
 ): Promise<void> {
   for (const request of sent.requests) {
     const rows = request.rows.map((i) => group[i] as Row);
@@ -391,7 +390,6 @@ async function recordRequests(
         checks: 0,
       });
   }
-  if (sent.requests.length === 0) metrics.latenciesMs.push(Date.now() - started);
 }
 
 function settle(row: Row, result: MessageResult, results: Map<string, MessageResult>): void {

@@ -29,6 +29,8 @@ export interface Conversion {
   consent?: { ad_user_data?: 'granted' | 'denied'; ad_personalization?: 'granted' | 'denied' };
   /** Where it happened: `web` (a shop order), else `other` (a CRM, the API). */
   event_source?: 'web' | 'other';
+  /** The order a webhook reported (`<source>:<order id>`), whose refunds adjust this conversion. */
+  order_key?: string;
   created_at: string;
   updated_at: string;
   /** Why it will not be uploaded, when cancelled. */

@@ -1,6 +1,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { sqsClient } from '../aws';
 import { queueUrl } from '../config';
 import { DynamoRepository } from '../dynamo-repository';
@@ -249,10 +255,19 @@ export class DynamoConversionStore extends DynamoRepository {
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: tenantPk(scope), sk: convSk(conversion.id) },
-        UpdateExpression: 'REMOVE click_id, order_id, lead_id, gsi2pk, gsi2sk SET updated_at = :now',
+        UpdateExpression:
+          'REMOVE click_id, order_id, order_key, lead_id, gsi2pk, gsi2sk SET updated_at = :now',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':now': new Date().toISOString() },
       }),
     );
+    // The order's index names the order id: it goes too.
+    if (conversion.order_key)
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(scope), sk: orderSk(conversion.order_key) },
+        }),
+      );
   }
 }
