@@ -3,6 +3,7 @@ import openApiDocument from '../../docs/openapi.json';
 import { hasRole } from '../shared/auth/context';
 import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
+import { DynamoConversionStore } from '../shared/conversions/store';
 import { openCredential, sealCredential } from '../shared/crypto/credentials';
 import { forbidden, HttpError, notFound, validationFailed } from '../shared/errors';
 import {
@@ -68,6 +69,7 @@ const sources = () => {
 let googleAds: GoogleAdsIntegrationStore | undefined;
 let stripe: StripeClient | undefined;
 let meta: MetaIntegrationStore | undefined;
+let conversionStore: DynamoConversionStore | undefined;
 let oauthStates: OAuthStateStore | undefined;
 
 const callbackUrl = (request: HttpRequest) =>
@@ -235,7 +237,13 @@ export const handler = httpHandler('api', {
     const sealed = await sealCredential(scope, ACCESS_TOKEN_NAME, body.access_token);
     const stored = metaIntegrationOf(body, sealed, new Date());
     meta ??= new MetaIntegrationStore();
+    const before = await meta.get(scope.tenantId);
     await meta.save(scope, stored);
+    // Events that waited for a connection (never connected, or a refused token) go out now.
+    if (before?.status !== 'connected') {
+      conversionStore ??= new DynamoConversionStore();
+      await conversionStore.requeueWaiting(scope, 'meta');
+    }
     return json(200, publicMetaSettings(stored));
   },
 

@@ -88,7 +88,7 @@ export const handler = httpHandler('leads', {
     const form = conversionFormOf(data);
     if (!form)
       throw new DomainValidationError([
-        { path: 'lead_id', message: 'Give lead_id, or one click id: gclid, gbraid or wbraid' },
+        { path: 'lead_id', message: 'Give lead_id, or one click id: gclid, gbraid, wbraid or fbclid' },
       ]);
     const parsed = { form: form.form, body: parseWith(form.schema, data) } as ConversionRequest;
     const created = await createConversion(conversionDeps, scope, parsed, new Date());
