@@ -18,6 +18,8 @@ export interface Conversion {
   conversion_time: string;
   value?: number;
   currency?: string;
+  /** Meta's event name (`Purchase`, or `Lead` for a captured lead); Purchase when absent. */
+  event_name?: string;
   /** The click id it is attributed to: `gclid`, `gbraid`, `wbraid` or `fbclid`. */
   click_id_type?: 'gclid' | 'gbraid' | 'wbraid' | 'fbclid';
   click_id?: string;
