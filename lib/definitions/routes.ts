@@ -216,8 +216,16 @@ export const ROUTES: readonly RouteDefinition[] = [
     summary: 'Read a conversion: status, attempts, last error, Google request id',
   },
   {
+    method: 'POST',
+    path: '/api/v1/gdpr/subjects',
+    functionId: 'gdpr',
+    auth: 'jwt',
+    minRole: 'member',
+    summary: "The tenant's opaque subject id of an email (alike whether or not data is held)",
+  },
+  {
     method: 'GET',
-    path: '/api/v1/gdpr/subjects/{email}',
+    path: '/api/v1/gdpr/subjects/{subject_id}',
     functionId: 'gdpr',
     auth: 'jwt',
     minRole: 'admin',
@@ -225,7 +233,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'DELETE',
-    path: '/api/v1/gdpr/subjects/{email}',
+    path: '/api/v1/gdpr/subjects/{subject_id}',
     functionId: 'gdpr',
     auth: 'jwt',
     minRole: 'admin',
@@ -233,7 +241,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'PATCH',
-    path: '/api/v1/gdpr/subjects/{email}',
+    path: '/api/v1/gdpr/subjects/{subject_id}',
     functionId: 'gdpr',
     auth: 'jwt',
     minRole: 'admin',
@@ -241,7 +249,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'POST',
-    path: '/api/v1/gdpr/subjects/{email}/consent',
+    path: '/api/v1/gdpr/subjects/{subject_id}/consent',
     functionId: 'gdpr',
     auth: 'jwt',
     minRole: 'member',
@@ -253,7 +261,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     functionId: 'gdpr',
     auth: 'jwt',
     minRole: 'admin',
-    summary: 'The consent and data-subject-request audit trail, by email or for the tenant',
+    summary: 'The consent and data-subject-request audit trail, by subject id or for the tenant',
   },
   {
     method: 'GET',

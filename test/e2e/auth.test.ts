@@ -7,6 +7,7 @@ import { ROUTES, type Role, routeKey } from '../../lib/definitions/routes';
 import { resetEmulator } from '../../lib/local/emulator';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { emulatorUrl } from '../support/emulator';
+import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 
 let stack: LocalStack;
@@ -14,6 +15,7 @@ const A_SUBJECT = 'person.of.a@example.com';
 const A_SHOP = 'agency-a.myshopify.com';
 const A_STORE = 'https://store.agency-a.example';
 let aLeadId: string;
+let aSubjectId: string;
 let secret: Buffer;
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
   request(stack.url, method, path, options);
@@ -80,6 +82,7 @@ describe('authentication and tenancy over HTTP', () => {
       body: { email: A_SUBJECT, external_id: 'a-1', consent: { status: 'granted' } },
     });
     aLeadId = (lead.body.lead_ids as string[])[0] as string;
+    aSubjectId = await subjectId(stack.url, a.adminToken, A_SUBJECT);
     for (const [kind, body] of [
       ['shopify', { shop_domain: A_SHOP, webhook_secret: 'a-shop-secret-0123456789' }],
       ['woocommerce', { store_url: A_STORE, webhook_secret: 'a-store-secret-0123456789' }],
@@ -343,28 +346,40 @@ describe('authentication and tenancy over HTTP', () => {
         });
         expect(res.status).toBe(404);
       },
-      'GET /api/v1/gdpr/subjects/{email}': async () => {
-        const res = await call('GET', `/api/v1/gdpr/subjects/${A_SUBJECT}`, { token: b.adminToken });
+      'POST /api/v1/gdpr/subjects': async () => {
+        const res = await call('POST', '/api/v1/gdpr/subjects', {
+          token: b.adminToken,
+          body: { email: A_SUBJECT },
+        });
+        expect(res.status).toBe(200);
+        expect(res.body.subject_id).not.toBe(aSubjectId);
+      },
+      'GET /api/v1/gdpr/subjects/{subject_id}': async () => {
+        const res = await call('GET', `/api/v1/gdpr/subjects/${aSubjectId}`, { token: b.adminToken });
+        expect(res.body.leads).toEqual([]);
         expect(JSON.stringify(res.body)).not.toContain(aLeadId);
       },
-      'DELETE /api/v1/gdpr/subjects/{email}': async () => {
-        const res = await call('DELETE', `/api/v1/gdpr/subjects/${A_SUBJECT}`, { token: b.adminToken });
-        expect(res.body).toMatchObject({ leads: 1 });
+      'DELETE /api/v1/gdpr/subjects/{subject_id}': async () => {
+        const res = await call('DELETE', `/api/v1/gdpr/subjects/${aSubjectId}`, { token: b.adminToken });
+        expect(res.body).toMatchObject({ leads: 0 });
+        const own = await subjectId(stack.url, b.adminToken, A_SUBJECT);
+        const ownErased = await call('DELETE', `/api/v1/gdpr/subjects/${own}`, { token: b.adminToken });
+        expect(ownErased.body).toMatchObject({ leads: 1 });
       },
-      'PATCH /api/v1/gdpr/subjects/{email}': async () => {
-        await call('PATCH', `/api/v1/gdpr/subjects/${A_SUBJECT}`, {
+      'PATCH /api/v1/gdpr/subjects/{subject_id}': async () => {
+        await call('PATCH', `/api/v1/gdpr/subjects/${aSubjectId}`, {
           token: b.adminToken,
           body: { restricted: true },
         });
       },
-      'POST /api/v1/gdpr/subjects/{email}/consent': async () => {
-        await call('POST', `/api/v1/gdpr/subjects/${A_SUBJECT}/consent`, {
+      'POST /api/v1/gdpr/subjects/{subject_id}/consent': async () => {
+        await call('POST', `/api/v1/gdpr/subjects/${aSubjectId}/consent`, {
           token: b.adminToken,
           body: { status: 'withdrawn' },
         });
       },
       'GET /api/v1/gdpr/audit': async () => {
-        const res = await call('GET', `/api/v1/gdpr/audit?email=${A_SUBJECT}`, { token: b.adminToken });
+        const res = await call('GET', `/api/v1/gdpr/audit?subject_id=${aSubjectId}`, { token: b.adminToken });
         expect(JSON.stringify(res.body)).not.toContain(aLeadId);
       },
     };

@@ -6,6 +6,7 @@ import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-goo
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';
 import { gclid } from '../support/click-ids';
+import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
@@ -416,10 +417,14 @@ describe('uploading', () => {
     }, 'the parked conversion message');
     expect(JSON.stringify(dlq)).toContain('invalid_grant');
     await conversionForOrder(d, 7501, ['queued']);
-    const withdrawn = await call('POST', '/api/v1/gdpr/subjects/changed-mind@example.com/consent', {
-      token: d.member,
-      body: { status: 'withdrawn', method: 'api_call', timestamp: new Date().toISOString() },
-    });
+    const withdrawn = await call(
+      'POST',
+      `/api/v1/gdpr/subjects/${await subjectId(stack.url, d.member, 'changed-mind@example.com')}/consent`,
+      {
+        token: d.member,
+        body: { status: 'withdrawn', method: 'api_call', timestamp: new Date().toISOString() },
+      },
+    );
     expect(withdrawn.body).toMatchObject({ cancelled_uploads: 1 });
     expect(
       (await call('PUT', '/api/v1/integrations/google-ads', { token: d.admin, body: googleAdsSettings() }))

@@ -8,6 +8,7 @@ import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';
 import { gbraid, gclid } from '../support/click-ids';
 import { emulatorUrl } from '../support/emulator';
+import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
@@ -144,7 +145,13 @@ describe('Shopify', () => {
     });
     expect((await leadsOf(b)).find((l) => l.email === 'zoe@example.com')).toBeUndefined();
     const exported = await eventually(async () => {
-      const res = await call('GET', '/api/v1/gdpr/subjects/zoe@example.com', { token: a.admin });
+      const res = await call(
+        'GET',
+        `/api/v1/gdpr/subjects/${await subjectId(stack.url, a.admin, 'zoe@example.com')}`,
+        {
+          token: a.admin,
+        },
+      );
       return (res.body.conversions as unknown[]).length ? res : undefined;
     }, 'the conversion');
     expect(exported.body.conversions).toEqual([
@@ -176,7 +183,13 @@ describe('Shopify', () => {
       'all deliveries processed',
     );
     expect((await leadsOf(a)).filter((l) => l.email === 'dup@example.com')).toHaveLength(1);
-    const exported = await call('GET', '/api/v1/gdpr/subjects/dup@example.com', { token: a.admin });
+    const exported = await call(
+      'GET',
+      `/api/v1/gdpr/subjects/${await subjectId(stack.url, a.admin, 'dup@example.com')}`,
+      {
+        token: a.admin,
+      },
+    );
     expect(exported.body.conversions).toHaveLength(1);
   });
 
