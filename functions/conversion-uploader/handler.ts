@@ -7,11 +7,13 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { METRICS } from '../../lib/definitions/metrics';
 import { sqsClient } from '../shared/aws';
+import { breakerFor } from '../shared/breaker/circuits';
 import { dlqUrl, queueUrl } from '../shared/config';
 import { DynamoConversionLog } from '../shared/conversions/log';
 import { conversionMessageV1 } from '../shared/conversions/model';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { openCredential } from '../shared/crypto/credentials';
+import { googleAdsOutcome } from '../shared/google-ads/breaker';
 import { TokenCache, uploadClickConversions } from '../shared/google-ads/client';
 import {
   CLIENT_SECRET_NAME,
@@ -21,6 +23,8 @@ import {
 } from '../shared/google-ads/settings';
 import { DynamoLeadStore } from '../shared/leads/store';
 import { logger, metrics } from '../shared/observability';
+import { sendAgainLater } from '../shared/queues/send-again';
+import { providerRetriesOf } from '../shared/queues/wait';
 import type { TenantScope } from '../shared/tenancy/scope';
 import {
   emptyMetrics,
@@ -63,7 +67,8 @@ const deps: UploaderDeps = {
   },
   accessToken: (credential) => tokens.accessToken(credential),
   forgetToken: (credential) => tokens.forget(credential),
-  upload: (call) => uploadClickConversions(call),
+  // Every upload request goes through the google_ads breaker shared by every instance.
+  upload: (call) => breakerFor('google_ads').call(() => uploadClickConversions(call), googleAdsOutcome),
   now: () => new Date(),
   random: Math.random,
   get retryBaseSeconds() {
@@ -126,6 +131,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
           messageId: record.messageId,
           message: parsed.data,
           receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
+          providerRetries: providerRetriesOf(record),
         });
     }
     const counts = emptyMetrics();
@@ -134,6 +140,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
     metrics.addMetric('ConversionsFailed', MetricUnit.Count, counts.failed);
     metrics.addMetric('ConversionsRetried', MetricUnit.Count, counts.retried);
     metrics.addMetric('ConversionsCancelled', MetricUnit.Count, counts.cancelled);
+    metrics.addMetric('ConversionsWaiting', MetricUnit.Count, counts.waiting);
     for (const size of counts.batchSizes) metrics.addMetric('UploadBatchSize', MetricUnit.Count, size);
     for (const ms of counts.latenciesMs) metrics.addMetric('UploadLatency', MetricUnit.Milliseconds, ms);
     if (counts.disconnected)
@@ -146,6 +153,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       failed: counts.failed,
       retried: counts.retried,
       cancelled: counts.cancelled,
+      waiting: counts.waiting,
       requests: counts.batchSizes.length,
     });
 
@@ -154,6 +162,11 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       if (reason) return deadLetter(record, reason);
       const result: MessageResult = results.get(record.messageId) ?? { kind: 'done' };
       if (result.kind === 'deadLetter') return deadLetter(record, result.reason);
+      if (result.kind === 'wait') {
+        // A delayed copy waits for Google; the original is deleted, so no receive is spent.
+        await sendAgainLater('conversions', record, result.delaySeconds, result.providerRetries);
+        return;
+      }
       if (result.kind === 'retry') {
         await delay(record, result.delaySeconds);
         throw new RetryLater(result.reason);

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { platformOrgId } from '../shared/auth/context';
+import { CircuitOpenError } from '../shared/breaker/breaker';
 import type { AttemptOutcome, LoggedConversion, UploadBatchRecord } from '../shared/conversions/log';
 import type { Conversion, ConversionMessage } from '../shared/conversions/model';
+import { googleAdsOutcome } from '../shared/google-ads/breaker';
 import {
   type FailureKind,
   GoogleAdsFailure,
@@ -21,6 +23,7 @@ import type { StoredGoogleAdsIntegration } from '../shared/google-ads/settings';
 import { allowsUpload } from '../shared/leads/consent';
 import type { StoredLead } from '../shared/leads/model';
 import { inPool } from '../shared/pool';
+import { circuitWaitSeconds, MAX_PROVIDER_RETRIES, providerRetrySeconds } from '../shared/queues/wait';
 import { platformScope, type TenantScope } from '../shared/tenancy/scope';
 
 /**
@@ -28,10 +31,14 @@ import { platformScope, type TenantScope } from '../shared/tenancy/scope';
  * to the conversion log. No AWS SDK here; the handler gives the adapters.
  */
 
-/** What becomes of one queue message. */
+/**
+ * What becomes of one queue message. `wait`: Google is unwell or its circuit is open; the message
+ * is sent again with a delay (`providerRetries` travels with it) instead of spending a receive.
+ */
 export type MessageResult =
   | { kind: 'done' }
   | { kind: 'retry'; delaySeconds: number; reason: string }
+  | { kind: 'wait'; delaySeconds: number; providerRetries: number; reason: string }
   | { kind: 'deadLetter'; reason: string };
 
 export interface QueuedMessage {
@@ -39,6 +46,8 @@ export interface QueuedMessage {
   message: ConversionMessage;
   /** SQS ApproximateReceiveCount: 1 on the first delivery. */
   receiveCount: number;
+  /** Waits after a Google failure while its circuit stayed closed (0 on a first delivery). */
+  providerRetries?: number;
 }
 
 export interface UploadMetrics {
@@ -46,6 +55,8 @@ export interface UploadMetrics {
   failed: number;
   retried: number;
   cancelled: number;
+  /** Conversions waiting for Google (its circuit open, or it failed while closed). */
+  waiting: number;
   /** Conversions per Google request, one entry per request. */
   batchSizes: number[];
   latenciesMs: number[];
@@ -128,6 +139,7 @@ export function emptyMetrics(): UploadMetrics {
     failed: 0,
     retried: 0,
     cancelled: 0,
+    waiting: 0,
     batchSizes: [],
     latenciesMs: [],
     disconnected: 0,
@@ -292,11 +304,19 @@ async function uploadForTenant(
         applyRow(tenantId, row, outcomes[i] as RowOutcome, answer.requestId, deps, metrics, batch, results),
       );
     } catch (error) {
-      if (!(error instanceof GoogleAdsFailure)) throw error;
+      if (error instanceof CircuitOpenError && !(error.cause instanceof GoogleAdsFailure)) {
+        // Refused by the open circuit: no request was made, nothing to record but the wait.
+        await waitForGoogle(tenantId, group, error, deps, metrics, results);
+        continue;
+      }
+      const failure = error instanceof CircuitOpenError ? error.cause : error;
+      if (!(failure instanceof GoogleAdsFailure)) throw error;
       batch.duration_ms = Date.now() - started;
-      batch.outcome = error.kind === 'rejected' ? 'rejected' : error.kind;
-      if (error.status === 401 && credential) deps.forgetToken(credential);
-      await applyFailure(tenantId, group, error, deps, metrics, batch, results);
+      batch.outcome = failure.kind === 'rejected' ? 'rejected' : failure.kind;
+      if (failure.status === 401 && credential) deps.forgetToken(credential);
+      if (error instanceof CircuitOpenError)
+        await waitForGoogle(tenantId, group, error, deps, metrics, results);
+      else await applyFailure(tenantId, group, failure, deps, metrics, batch, results);
     }
     await deps.conversions.recordBatch(batch);
   }
@@ -348,6 +368,43 @@ async function applyRow(
   }
 }
 
+/**
+ * Google's circuit is open (refused, or this request's failure opened it): the conversions stay
+ * queued saying so and their messages wait until it half-opens, as long as the outage lasts.
+ */
+async function waitForGoogle(
+  tenantId: string,
+  group: Row[],
+  error: CircuitOpenError,
+  deps: UploaderDeps,
+  metrics: UploadMetrics,
+  results: Map<string, MessageResult>,
+): Promise<void> {
+  const now = deps.now();
+  const sent = error.cause instanceof GoogleAdsFailure;
+  const reason = sent ? (error.cause as GoogleAdsFailure).message : `${error.message} (circuit open)`;
+  await inPool(group, STORE_CONCURRENCY, (row) =>
+    deps.conversions.recordAttempt(
+      tenantId,
+      row.conversion.id,
+      { status: 'queued', error: reason, ...(sent ? {} : { attempted: false }) },
+      now,
+    ),
+  );
+  const retryAfter = Number(error.extra.retry_after ?? 1);
+  for (const row of group) {
+    metrics.waiting += 1;
+    for (const m of row.messages) {
+      results.set(m.messageId, {
+        kind: 'wait',
+        delaySeconds: circuitWaitSeconds(retryAfter, deps.random()),
+        providerRetries: m.providerRetries ?? 0,
+        reason,
+      });
+    }
+  }
+}
+
 const STOPPING: ReadonlySet<FailureKind> = new Set(['configuration', 'disconnected']);
 
 async function applyFailure(
@@ -390,8 +447,32 @@ async function applyFailure(
       settle(row, { kind: 'deadLetter', reason: error.message }, results);
       continue;
     }
+    if (googleAdsOutcome(error) === 'failure') {
+      // Google is unwell but its circuit is still closed: wait with backoff a bounded number of
+      // times without spending receives; then the ordinary retries below.
+      const waiting = row.messages.filter((m) => (m.providerRetries ?? 0) < MAX_PROVIDER_RETRIES);
+      for (const m of waiting) {
+        const retries = m.providerRetries ?? 0;
+        results.set(m.messageId, {
+          kind: 'wait',
+          delaySeconds: providerRetrySeconds(
+            retries,
+            deps.retryBaseSeconds,
+            deps.random(),
+            error.retryAfterSeconds,
+          ),
+          providerRetries: retries + 1,
+          reason: error.message,
+        });
+      }
+      if (waiting.length === row.messages.length) {
+        metrics.waiting += 1;
+        continue;
+      }
+    }
     metrics.retried += 1;
     for (const m of row.messages) {
+      if (results.get(m.messageId)?.kind === 'wait') continue;
       results.set(m.messageId, {
         kind: 'retry',
         delaySeconds: retryDelaySeconds(
