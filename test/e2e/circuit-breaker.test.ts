@@ -8,8 +8,8 @@ import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
 
 /**
- * A Google outage on the local stack with the fake Google Ads: 20 conversions queued while Google
- * answers 503. The breaker opens after the threshold, the uploader sends its messages back delayed
+ * A Google outage on the local stack with the fake Google (Data Manager API, the default
+ * transport): 20 conversions queued while Google answers 503. The breaker opens after the threshold, the uploader sends its messages back delayed
  * instead of handing them to SQS, so nothing reaches the dead-letter queue however long the outage
  * lasts; when Google recovers one probe closes the circuit and every conversion is uploaded once.
  *
@@ -43,6 +43,7 @@ async function deadLetters(queue: string): Promise<unknown[]> {
 beforeAll(async () => {
   fake = await startFakeGoogleAds();
   Object.assign(process.env, {
+    GOOGLE_DATA_MANAGER_BASE_URL: fake.baseUrl,
     GOOGLE_ADS_API_BASE_URL: fake.baseUrl,
     GOOGLE_OAUTH_TOKEN_URL: fake.tokenUrl,
     CONVERSION_RETRY_BASE_SECONDS: '1',
@@ -51,6 +52,7 @@ beforeAll(async () => {
     RATE_LIMIT_TENANT_PER_HOUR: '100000',
     RATE_LIMIT_IP_PER_HOUR: '100000',
   });
+  delete process.env.GOOGLE_ADS_UPLOAD_API;
   resetBreakers();
   stack = await startTestStack('breaker', { retryDelaySeconds: VISIBILITY_SECONDS });
   stack.events.on('batch', (r: BatchReport) => reports.push(r));
@@ -74,6 +76,7 @@ afterAll(async () => {
   await stack.stop();
   await fake.close();
   for (const name of [
+    'GOOGLE_DATA_MANAGER_BASE_URL',
     'GOOGLE_ADS_API_BASE_URL',
     'GOOGLE_OAUTH_TOKEN_URL',
     'CONVERSION_RETRY_BASE_SECONDS',
@@ -118,13 +121,13 @@ describe('Google outage', () => {
       await new Promise((r) =>
         setTimeout(r, Math.max(0, outageStarted + OUTAGE_SECONDS * 1000 - Date.now())),
       );
-      const duringOutage = fake.uploads.length;
+      const duringOutage = fake.ingests.length;
       fake.commands.serverErrors = 0;
       // Threshold failures open it; after that at most one probe per open period (and per expired lease).
       const probes = Math.ceil(OUTAGE_SECONDS / OPEN_SECONDS) + 1;
       expect(duringOutage).toBeGreaterThanOrEqual(THRESHOLD);
       expect(duringOutage).toBeLessThanOrEqual(THRESHOLD + probes);
-      expect(fake.uploads.every((u) => u.status === 503)).toBe(true);
+      expect(fake.ingests.every((u) => u.status === 503)).toBe(true);
       expect(await deadLetters('conversions')).toEqual([]);
 
       // Google is back: the next probe closes the circuit and the waiting conversions flow.
@@ -145,10 +148,12 @@ describe('Google outage', () => {
         last_success_at: expect.any(String),
       });
 
-      const delivered = fake.uploads
+      const delivered = fake.ingests
         .filter((u) => u.status === 200)
         .flatMap((u) =>
-          ((u.body as { conversions?: Array<{ gclid?: string }> }).conversions ?? []).map((c) => c.gclid),
+          ((u.body as { events?: Array<{ adIdentifiers?: { gclid?: string } }> }).events ?? []).map(
+            (e) => e.adIdentifiers?.gclid,
+          ),
         );
       expect(delivered.sort()).toEqual(seeds.map((s) => gclid(s)).sort());
       expect(await deadLetters('conversions')).toEqual([]);

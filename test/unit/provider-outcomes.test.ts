@@ -1,5 +1,5 @@
 import { googleAdsOutcome } from '../../functions/shared/google-ads/breaker';
-import { GoogleAdsFailure } from '../../functions/shared/google-ads/client';
+import { GoogleAdsFailure } from '../../functions/shared/google-ads/tokens';
 import { metaOutcome } from '../../functions/shared/meta/breaker';
 import { MetaFailure } from '../../functions/shared/meta/results';
 
