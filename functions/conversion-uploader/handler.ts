@@ -43,6 +43,10 @@ import {
 } from '../shared/google-ads/settings';
 import { TokenCache } from '../shared/google-ads/tokens';
 import { DynamoLeadStore } from '../shared/leads/store';
+import { postEventsGuarded } from '../shared/meta/breaker';
+import { metaProvider } from '../shared/meta/provider';
+import { ACCESS_TOKEN_NAME } from '../shared/meta/settings';
+import { MetaIntegrationStore } from '../shared/meta/store';
 import { logger, metrics } from '../shared/observability';
 import { sendAgainLater } from '../shared/queues/send-again';
 import { providerRetriesOf } from '../shared/queues/wait';
@@ -87,6 +91,16 @@ const google: GoogleConnectionDeps = {
   forgetToken: (credential) => tokens.forget(credential),
 };
 
+/** Meta's Conversions API: the tenant's pixel and its access token, opened per invocation. */
+const meta = metaProvider({
+  integrations: new MetaIntegrationStore(),
+  accessToken: (tenantId, integration) =>
+    openCredential(scopeFor(tenantId), ACCESS_TOKEN_NAME, integration.sealed_access_token),
+  // Every Conversions API call goes through the shared meta breaker.
+  post: (call) => postEventsGuarded(call),
+  now: () => new Date(),
+});
+
 const registries = new Map<GoogleUploadApi, ProviderRegistry>();
 /** The providers for the configured Google transport (read per invocation, built once). */
 function providers(): ProviderRegistry {
@@ -104,6 +118,7 @@ function providers(): ProviderRegistry {
         breakerFor('google_ads'),
         googleAdsOutcome,
       ),
+      meta,
     };
     registries.set(api, found);
   }
@@ -175,6 +190,10 @@ const STOP_METRICS: Partial<Record<string, Partial<Record<string, string>>>> = {
     needs_reconnect: METRICS.googleAdsConfigurationError,
     configuration: METRICS.googleAdsConfigurationError,
     platform: METRICS.googleAdsNotAllowlisted,
+  },
+  meta: {
+    disconnected: METRICS.metaDisconnected,
+    platform: METRICS.metaConfigurationError,
   },
 };
 
@@ -269,6 +288,16 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
     metrics.addMetric('ConversionsWaiting', MetricUnit.Count, counts.waiting);
     for (const size of counts.batchSizes) metrics.addMetric('UploadBatchSize', MetricUnit.Count, size);
     for (const ms of counts.latenciesMs) metrics.addMetric('UploadLatency', MetricUnit.Milliseconds, ms);
+    for (const [platform, per] of Object.entries(counts.platforms)) {
+      // Per platform (a low-cardinality dimension): events sent, failed, waiting, and request sizes.
+      const single = metrics.singleMetric();
+      single.addDimension('platform', platform);
+      single.addMetric('PlatformEventsSent', MetricUnit.Count, per.sent);
+      single.addMetric('PlatformEventsFailed', MetricUnit.Count, per.failed);
+      single.addMetric('PlatformEventsWaiting', MetricUnit.Count, per.waiting);
+      for (const size of per.batchSizes) single.addMetric('PlatformBatchSize', MetricUnit.Count, size);
+      single.publishStoredMetrics();
+    }
     for (const stop of counts.stops) {
       const name = STOP_METRICS[stop.platform]?.[stop.kind];
       if (name) metrics.addMetric(name, MetricUnit.Count, 1);
