@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { Api } from './constructs/api';
 import { BackupSchedule } from './constructs/backup-schedule';
 import { Data } from './constructs/data';
+import { Firewall } from './constructs/firewall';
 import { Functions } from './constructs/functions';
 import { Identity } from './constructs/identity';
 import { Keys } from './constructs/keys';
@@ -47,6 +48,7 @@ export class AdsEngineerStack extends Stack {
   readonly storage: Storage;
   readonly functions: Functions;
   readonly api: Api;
+  readonly firewall: Firewall;
   readonly monitoring: Monitoring;
   readonly backupSchedule: BackupSchedule;
   readonly identity?: Identity;
@@ -93,6 +95,7 @@ export class AdsEngineerStack extends Stack {
       routes,
       ...(props.apiTracing === undefined ? {} : { tracing: props.apiTracing }),
     });
+    this.firewall = new Firewall(this, 'Firewall', { settings, stage: this.api.stage, routes });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       settings,
       key,

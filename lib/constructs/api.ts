@@ -101,8 +101,13 @@ export function gatewayErrorTemplate(definition: GatewayErrorDefinition): string
   return `{"error":${quoted(definition.error)},"message":${definition.message}${extra},"request_id":"$context.requestId"}`;
 }
 
-/** The JSON access log line: who called what, the answer, and how long it took. */
-const ACCESS_LOG_FIELDS = {
+/**
+ * The JSON access log line: who called what, the answer, and how long it took. The route is its
+ * template (`$context.resourcePath`, e.g. `/api/v1/ghl/webhook/{webhookToken}`), never the raw
+ * path or query string: those can hold a webhook token or a subject id, and access logs are kept
+ * for months. No header value is logged but the user agent.
+ */
+export const ACCESS_LOG_FIELDS = {
   requestId: apigateway.AccessLogField.contextRequestId(),
   extendedRequestId: apigateway.AccessLogField.contextExtendedRequestId(),
   ip: apigateway.AccessLogField.contextIdentitySourceIp(),
@@ -110,7 +115,6 @@ const ACCESS_LOG_FIELDS = {
   requestTime: apigateway.AccessLogField.contextRequestTime(),
   method: apigateway.AccessLogField.contextHttpMethod(),
   resourcePath: apigateway.AccessLogField.contextResourcePath(),
-  path: apigateway.AccessLogField.contextPath(),
   protocol: apigateway.AccessLogField.contextProtocol(),
   status: apigateway.AccessLogField.contextStatus(),
   responseLength: apigateway.AccessLogField.contextResponseLength(),
@@ -195,11 +199,6 @@ export class Api extends Construct {
         id: 'AwsSolutions-APIG2',
         reason:
           'Request bodies are validated in the functions by the zod schemas that also generate the OpenAPI document (one schema, no API Gateway model duplicating it); bodies pass through as binary so webhook signatures can be checked byte-exact.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'No WAF web ACL yet: the stage throttles per stage settings and the functions rate-limit per source IP, webhook source and tenant; the REGIONAL stage can take a web ACL association without changes here.',
       },
       {
         id: 'AwsSolutions-APIG6',

@@ -7,14 +7,18 @@ import { invoke } from './lambda';
 /** API Gateway's REST payload limit. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/** One access log line; the route is its template, never the raw path or query (see lib/constructs/api.ts). */
 export interface AccessLogEntry {
   requestId: string;
   ip: string;
   method: string;
-  path: string;
+  resourcePath: string;
   status: number;
   latencyMs: number;
 }
+
+/** What the access log records for a request no route matches. */
+export const UNMATCHED_ROUTE = '(no route)';
 
 export interface GatewayOptions {
   region: string;
@@ -164,17 +168,17 @@ export function createGateway(options: GatewayOptions): Server {
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
+    const matched = matchRoute(method, url.pathname);
     res.on('finish', () =>
       options.accessLog?.({
         requestId,
         ip: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
         method,
-        path: url.pathname,
+        resourcePath: matched?.route.path ?? UNMATCHED_ROUTE,
         status: res.statusCode,
         latencyMs: Math.round(performance.now() - started),
       }),
     );
-    const matched = matchRoute(method, url.pathname);
     if (!matched) {
       req.resume();
       gatewayError(res, 404, 'not_found', 'No route matches this request', requestId);

@@ -82,10 +82,15 @@ describe.each(stagesUnderTest)('API in %s', (stage) => {
       requestId: '$context.requestId',
       ip: '$context.identity.sourceIp',
       method: '$context.httpMethod',
-      path: '$context.path',
+      resourcePath: '$context.resourcePath',
       status: '$context.status',
       latency: '$context.responseLatency',
     });
+    // The raw path or query could hold a webhook token or a subject id: only the route template.
+    for (const variable of Object.values(JSON.parse(format) as Record<string, string>)) {
+      expect(['$context.path', '$context.resourceId'].includes(variable)).toBe(false);
+      expect(variable).not.toMatch(/querystring|header|authorizer|input\.|requestOverride/i);
+    }
     const logGroup = resources(template)[logicalId(stack, stack.api.accessLogs)];
     expect(logGroup?.Properties?.RetentionInDays).toBe(settings.logRetentionDays);
   });
