@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { METRICS } from '../../lib/definitions/metrics';
 import type { FunctionId } from '../../lib/definitions/resources';
 import { type RouteDefinition, routeKey, routesOf } from '../../lib/definitions/routes';
+import { SECURITY_HEADERS } from '../../lib/definitions/security-headers';
 import type { AuthContext } from './auth/context';
 import { type Authenticator, authentication } from './auth/middleware';
 import { ConfigurationError } from './config';
@@ -68,9 +69,8 @@ function toResult(response: HttpResponse, requestId: string): APIGatewayProxyRes
   metrics.addMetric(statusClassMetric(response.status), 'Count', 1);
   const headers: Record<string, string> = {
     'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
     ...response.headers,
+    ...SECURITY_HEADERS,
     'X-Request-Id': requestId,
   };
   return {

@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { FunctionId } from '../definitions/resources';
 import type { RouteDefinition } from '../definitions/routes';
+import { SECURITY_HEADERS } from '../definitions/security-headers';
 import type { StageSettings } from '../definitions/stages';
 import type { Functions } from './functions';
 import { logRetention, removalPolicyFor } from './support';
@@ -181,7 +182,11 @@ export class Api extends Construct {
       this.restApi.addGatewayResponse(definition.id, {
         type: definition.type,
         ...(definition.statusCode ? { statusCode: definition.statusCode } : {}),
-        responseHeaders: { 'X-Request-Id': 'context.requestId', ...definition.headers },
+        responseHeaders: {
+          'X-Request-Id': 'context.requestId',
+          ...Object.fromEntries(Object.entries(SECURITY_HEADERS).map(([name, value]) => [name, `'${value}'`])),
+          ...definition.headers,
+        },
         templates: { 'application/json': gatewayErrorTemplate(definition) },
       });
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { matchPath, ROUTES, type RouteDefinition } from '../definitions/routes';
+import { SECURITY_HEADERS } from '../definitions/security-headers';
 import { invoke } from './lambda';
 
 /** API Gateway's REST payload limit. */
@@ -27,7 +28,11 @@ export interface GatewayOptions {
 }
 
 function gatewayError(res: ServerResponse, status: number, code: string, message: string, requestId: string) {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    ...SECURITY_HEADERS,
+    'X-Request-Id': requestId,
+  });
   res.end(JSON.stringify({ error: code, message, request_id: requestId }));
 }
 

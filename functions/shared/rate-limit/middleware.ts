@@ -92,7 +92,10 @@ export function ipRateLimit(
   };
 }
 
-/** Per-tenant limit on routes of a verified tenant; runs after authentication. */
+/**
+ * Per-tenant limit on routes of a verified tenant; runs after authentication. A verified caller
+ * refused for its role (403) counts against its tenant too, and gets the limit's headers.
+ */
 export function tenantRateLimit(
   limiter: RateLimiter = defaultLimiter(),
   now: () => number = Date.now,
@@ -102,6 +105,15 @@ export function tenantRateLimit(
       const { route, auth } = request.context;
       if (!route || !auth || !isLimited(route) || !isTenantRoute(route)) return;
       await enforce(limiter, request.context, 'tenant', auth.tenantId, now);
+    },
+    onError: async (request) => {
+      const { route, auth, refused } = request.context;
+      if (!route || !auth || !refused || !isLimited(route) || !isTenantRoute(route)) return;
+      try {
+        await enforce(limiter, request.context, 'tenant', auth.tenantId, now);
+      } catch (limited) {
+        request.error = limited as Error;
+      }
     },
   };
 }
