@@ -184,7 +184,9 @@ export class Api extends Construct {
         ...(definition.statusCode ? { statusCode: definition.statusCode } : {}),
         responseHeaders: {
           'X-Request-Id': 'context.requestId',
-          ...Object.fromEntries(Object.entries(SECURITY_HEADERS).map(([name, value]) => [name, `'${value}'`])),
+          ...Object.fromEntries(
+            Object.entries(SECURITY_HEADERS).map(([name, value]) => [name, `'${value}'`]),
+          ),
           ...definition.headers,
         },
         templates: { 'application/json': gatewayErrorTemplate(definition) },

@@ -1,7 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { RouteDefinition } from '../../../lib/definitions/routes';
-import { stage } from '../config';
 import { HttpError } from '../errors';
 import { metrics } from '../observability';
 import type { HttpRequest, RequestContext } from '../request';
@@ -18,15 +17,6 @@ export function isLimited(route: RouteDefinition): boolean {
 /** Routes that prove a tenant before any data is touched: limited per tenant once verified. */
 function isTenantRoute(route: RouteDefinition): boolean {
   return route.auth === 'jwt' || route.auth === 'platformAdmin';
-}
-
-/** Refuses to build a function whose configuration the limiter would refuse at every request. */
-export function assertRateLimitConfig(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.RATE_LIMIT_STORE === 'memory' && stage() !== 'dev') {
-    throw new Error(
-      `RATE_LIMIT_STORE=memory is for the dev stage only; stage ${stage()} must use the DynamoDB rate-limit table`,
-    );
-  }
 }
 
 async function enforce(
@@ -71,7 +61,6 @@ export function ipRateLimit(
   limiter: RateLimiter = defaultLimiter(),
   now: () => number = Date.now,
 ): Middleware {
-  assertRateLimitConfig();
   return {
     before: async (request) => {
       const route = request.context.route;
