@@ -33,6 +33,16 @@ import {
   normaliseShopDomain,
   normaliseStoreUrl,
 } from '../shared/integrations/sources';
+import {
+  ACCESS_TOKEN_NAME,
+  metaIntegrationOf,
+  metaSettingsBody,
+  publicMetaSettings,
+} from '../shared/meta/settings';
+import { MetaIntegrationStore } from '../shared/meta/store';
+import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
+import { StripeClient } from '../shared/stripe/client';
+import { billingPortalBody } from '../shared/stripe/schemas';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody } from '../shared/tenancy/schemas';
@@ -52,6 +62,8 @@ const sources = () => {
 };
 
 let googleAds: GoogleAdsIntegrationStore | undefined;
+let stripe: StripeClient | undefined;
+let meta: MetaIntegrationStore | undefined;
 let oauthStates: OAuthStateStore | undefined;
 
 const callbackUrl = (request: HttpRequest) =>
@@ -206,6 +218,20 @@ export const handler = httpHandler('api', {
     return json(200, publicSettings(stored));
   },
 
+  /**
+   * The tenant's Meta pixel. The access token is sealed for this tenant and never returned; saving
+   * again (a new token) connects a disconnected pixel again.
+   */
+  'PUT /api/v1/integrations/meta': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const body = parseJsonBody(request, metaSettingsBody);
+    const sealed = await sealCredential(scope, ACCESS_TOKEN_NAME, body.access_token);
+    const stored = metaIntegrationOf(body, sealed, new Date());
+    meta ??= new MetaIntegrationStore();
+    await meta.save(scope, stored);
+    return json(200, publicMetaSettings(stored));
+  },
+
   /** A new webhook URL for GoHighLevel; the token in it is shown here only and replaces the last one. */
   'PUT /api/v1/integrations/ghl': async (request) => {
     const scope = scopeOf(authOf(request));
@@ -214,6 +240,20 @@ export const handler = httpHandler('api', {
     const settings = { updated_at: new Date().toISOString() };
     await sources().save(scope, 'ghl', ghlTokenKey(token), settings);
     return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/ghl/webhook/${token}` });
+  },
+
+  'GET /api/v1/billing': async (request) => {
+    const tenant = await tenants().getTenant(scopeOf(authOf(request)).tenantId);
+    if (!tenant) throw notFound('Tenant not found');
+    return json(200, billingStatus(tenant));
+  },
+
+  'POST /api/v1/billing/portal': async (request) => {
+    const body = parseJsonBody(request, billingPortalBody);
+    const tenant = await tenants().getTenant(scopeOf(authOf(request)).tenantId);
+    if (!tenant) throw notFound('Tenant not found');
+    stripe ??= new StripeClient();
+    return json(200, await openBillingPortal(tenant, stripe, body.return_url));
   },
 
   'DELETE /api/v1/api-keys/{id}': async (request) => {

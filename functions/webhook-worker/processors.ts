@@ -8,6 +8,7 @@ import { canMove } from '../shared/leads/schema';
 import { captureLeads, modifyLead, normaliseLeads } from '../shared/leads/service';
 import { DynamoLeadStore } from '../shared/leads/store';
 import { conversionsForWon } from '../shared/leads/won';
+import { StripeClient, type StripeGateway } from '../shared/stripe/client';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { platformScope } from '../shared/tenancy/scope';
 import { type Extraction, extractGhl, extractShopify, extractWooCommerce } from '../shared/webhooks/extract';
@@ -119,30 +120,46 @@ interface StripeEvent {
   data?: { object?: Record<string, unknown> };
 }
 
-/** Subscription status per tenant, from the `tenant_id` metadata the platform sets on subscriptions. */
+let stripeGateway: StripeGateway | undefined;
+const stripe = () => {
+  stripeGateway ??= new StripeClient();
+  return stripeGateway;
+};
+
+/** Replaces the Stripe gateway (tests). */
+export function useStripeGateway(gateway: StripeGateway | undefined): void {
+  stripeGateway = gateway;
+}
+
+/**
+ * Subscription status per tenant. Events can arrive late or out of order, so the event only says
+ * which subscription changed: its current state is retrieved from Stripe (through the `stripe`
+ * circuit breaker; while it is open the delivery waits) and stored, with the tenant from the
+ * subscription's `tenant_id` metadata.
+ */
 async function stripeSubscription(envelope: WebhookEnvelope): Promise<ProcessingResult> {
   const event = parsePayload(envelope) as StripeEvent;
   const object = event.data?.object ?? {};
-  const metadata = (object.metadata ?? {}) as Record<string, unknown>;
-  const tenantId = metadata.tenant_id;
-  if (typeof tenantId !== 'string' || !tenantId)
-    return { outcome: 'ignored', detail: 'no tenant_id metadata' };
-  if (
-    typeof object.id !== 'string' ||
-    typeof object.status !== 'string' ||
-    typeof event.created !== 'number'
-  ) {
+  if (typeof object.id !== 'string' || !object.id.startsWith('sub_') || typeof event.created !== 'number') {
     throw new PermanentFailure(`stripe ${envelope.topic}: not a subscription event`);
   }
+  const current = await stripe().retrieveSubscription(object.id);
+  if (!current) return { outcome: 'ignored', detail: 'subscription unknown to Stripe' };
+  const metadata = (object.metadata ?? {}) as Record<string, unknown>;
+  const tenantId =
+    current.tenant_id ?? (typeof metadata.tenant_id === 'string' ? metadata.tenant_id : undefined);
+  if (!tenantId) return { outcome: 'ignored', detail: 'no tenant_id metadata' };
+  const now = new Date();
   const outcome = await tenants.updateBilling(tenantId, {
-    subscription_id: object.id,
-    status: envelope.topic === 'customer.subscription.deleted' ? 'canceled' : object.status,
-    ...(typeof object.current_period_end === 'number'
-      ? { current_period_end: object.current_period_end }
-      : {}),
+    subscription_id: current.subscription_id,
+    customer_id: current.customer_id,
+    status: current.status,
+    ...(current.current_period_end !== undefined ? { current_period_end: current.current_period_end } : {}),
+    cancel_at_period_end: current.cancel_at_period_end,
     event_created: event.created,
     event_id: typeof event.id === 'string' ? event.id : envelope.delivery_id,
-    updated_at: new Date().toISOString(),
+    synced_at: now.getTime(),
+    updated_at: now.toISOString(),
   });
   if (outcome === 'unknown_tenant')
     throw new PermanentFailure(`stripe ${envelope.topic}: unknown tenant ${tenantId}`);

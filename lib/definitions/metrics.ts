@@ -13,6 +13,10 @@ export const METRICS = {
   backupAttemptWithoutKey: 'BackupAttemptWithoutKey',
   googleAdsDisconnected: 'GoogleAdsDisconnected',
   googleAdsConfigurationError: 'GoogleAdsConfigurationError',
+  /** Circuit breakers: every state change (dimensions provider, state). */
+  circuitStateChange: 'CircuitStateChange',
+  /** Circuit breakers: seconds since the circuit opened, while it refuses calls (dimension provider). */
+  circuitOpenSeconds: 'CircuitOpenSeconds',
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];

@@ -186,6 +186,8 @@ export interface FunctionDefinition {
   readonly emailHashKey?: 'read';
   /** Reads the Stripe endpoint's signing secret (verifies billing webhooks). */
   readonly stripeWebhookSecret?: 'read';
+  /** Reads the Stripe secret API key (calls Stripe: billing portal, subscriptions). */
+  readonly stripeApiKey?: 'read';
   readonly backups?: BackupAccess;
 }
 
@@ -202,12 +204,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   {
     id: 'api',
     entry: 'functions/api/handler.ts',
-    description: 'Tenant API: token exchange, API keys, integrations (Google Ads OAuth states in system)',
+    description:
+      'Tenant API: token exchange, API keys, integrations (Google Ads OAuth states in system), billing (Stripe, breaker state in system)',
     memoryMb: 512,
     timeoutSeconds: 10,
     tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite' },
     queues: {},
     jwtSecret: 'read',
+    stripeApiKey: 'read',
   },
   {
     id: 'admin',
@@ -258,15 +262,18 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Processes queued webhook deliveries idempotently: leads, conversions, billing status',
     memoryMb: 512,
     timeoutSeconds: 30,
+    // system: the Stripe circuit breaker's state.
     tables: {
       dedup: 'readWrite',
       tenants: 'readWrite',
       leads: 'readWrite',
       conversions: 'readWrite',
       audit: 'append',
+      system: 'readWrite',
     },
     queues: { webhooks: 'consume', conversions: 'send' },
     emailHashKey: 'read',
+    stripeApiKey: 'read',
   },
   {
     id: 'conversionUploader',
@@ -277,7 +284,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     // A full batch: 10,000 conversions read and settled 25 at a time, five Google requests.
     timeoutSeconds: 120,
     // tenants: reads the Google Ads connection, marks it disconnected on invalid_grant.
-    tables: { tenants: 'readWrite', leads: 'read', conversions: 'readWrite' },
+    // system: the providers' circuit breaker state.
+    tables: { tenants: 'readWrite', leads: 'read', conversions: 'readWrite', system: 'readWrite' },
     queues: { conversions: 'consume' },
   },
   {
@@ -366,5 +374,6 @@ export const COMMON_ENV_VARS = {
   jwtSecretArn: 'JWT_SECRET_ARN',
   emailHashKeyArn: 'EMAIL_HASH_KEY_ARN',
   stripeWebhookSecretArn: 'STRIPE_WEBHOOK_SECRET_ARN',
+  stripeApiKeyArn: 'STRIPE_API_KEY_ARN',
   platformOrgId: 'PLATFORM_ORG_ID',
 } as const;

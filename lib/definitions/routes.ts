@@ -107,6 +107,14 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'PUT',
+    path: '/api/v1/integrations/meta',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary: 'Connect a Meta pixel (dataset): its id and Conversions API access token (write-only)',
+  },
+  {
+    method: 'PUT',
     path: '/api/v1/integrations/ghl',
     functionId: 'api',
     auth: 'jwt',
@@ -133,6 +141,23 @@ export const ROUTES: readonly RouteDefinition[] = [
     functionId: 'ingest',
     auth: 'signature',
     summary: 'GoHighLevel webhooks to the per-tenant URL (and x-wh-signature where configured)',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/billing',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'viewer',
+    summary: "The tenant's subscription status, as last confirmed with Stripe",
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/billing/portal',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary:
+      "A Stripe billing portal session for the tenant's customer: {url} (503 while Stripe is unavailable)",
   },
   {
     method: 'POST',

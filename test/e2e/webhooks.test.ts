@@ -3,6 +3,7 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { tableDefinition } from '../../lib/definitions/resources';
 import { createTableInput } from '../../lib/local/bootstrap';
+import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';
 import { gbraid, gclid } from '../support/click-ids';
@@ -19,6 +20,7 @@ const WOO_SECRET = 'woocommerce-secret-of-a-456789';
 const STRIPE_SECRET = 'whsec_local_test_secret_0123456789';
 
 let stack: LocalStack;
+let stripe: FakeStripe;
 let a: TestTenant;
 let b: TestTenant;
 let ghlUrl: string;
@@ -92,6 +94,8 @@ const leadWithEmail = (tenant: TestTenant, email: string, status?: string) =>
 
 beforeAll(async () => {
   process.env.STRIPE_WEBHOOK_SECRET = STRIPE_SECRET;
+  stripe = await startFakeStripe();
+  process.env.STRIPE_API_BASE_URL = stripe.baseUrl;
   process.env.WEBHOOK_RETRY_BASE_SECONDS = '0';
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
@@ -122,6 +126,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack.stop();
+  await stripe.close();
+  delete process.env.STRIPE_API_BASE_URL;
 });
 
 describe('Shopify', () => {
@@ -292,19 +298,20 @@ describe('WooCommerce, GoHighLevel and Stripe', () => {
     expect(unknown.status).toBe(401);
   });
 
-  it('keeps the subscription status a signed Stripe event reports, and refuses a bad signature', async () => {
+  it('keeps the subscription status Stripe holds when a signed event arrives, and refuses a bad signature', async () => {
+    stripe.addSubscription({
+      id: 'sub_1',
+      customer: 'cus_1',
+      status: 'active',
+      tenant_id: a.id,
+      current_period_end: 1800000000,
+    });
+    // A late event still says `incomplete`: the subscription retrieved from Stripe is the truth.
     const event = JSON.stringify({
       id: 'evt_1',
       type: 'customer.subscription.updated',
       created: Math.floor(Date.now() / 1000),
-      data: {
-        object: {
-          id: 'sub_1',
-          status: 'active',
-          current_period_end: 1800000000,
-          metadata: { tenant_id: a.id },
-        },
-      },
+      data: { object: { id: 'sub_1', status: 'incomplete', metadata: { tenant_id: a.id } } },
     });
     const t = Math.floor(Date.now() / 1000);
     const v1 = createHmac('sha256', STRIPE_SECRET).update(`${t}.${event}`).digest('hex');
@@ -317,7 +324,14 @@ describe('WooCommerce, GoHighLevel and Stripe', () => {
       const res = await call('GET', `/api/v1/admin/tenants/${a.id}`, { token: platform });
       return res.body.billing ? res.body : undefined;
     }, 'billing status');
-    expect(tenant.billing).toMatchObject({ subscription_id: 'sub_1', status: 'active', event_id: 'evt_1' });
+    expect(tenant.billing).toMatchObject({
+      subscription_id: 'sub_1',
+      customer_id: 'cus_1',
+      status: 'active',
+      current_period_end: 1800000000,
+      event_id: 'evt_1',
+    });
+    expect(stripe.requests.filter((r) => r.path === '/v1/subscriptions/sub_1')).toHaveLength(1);
     const old = await post('/api/v1/billing/webhooks/stripe', event, {
       'Stripe-Signature': `t=${t - 301},v1=${createHmac('sha256', STRIPE_SECRET)
         .update(`${t - 301}.${event}`)
