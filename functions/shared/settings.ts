@@ -23,14 +23,16 @@ const URL_SETTINGS = [
   'STRIPE_API_BASE_URL',
 ] as const;
 const POSITIVE_INTEGER_SETTINGS = [
+  'RATE_LIMIT_STORE_TIMEOUT_MS',
   'CIRCUIT_FAILURE_THRESHOLD',
   'CIRCUIT_OPEN_SECONDS',
   'GOOGLE_ADS_TIMEOUT_MS',
-  'WEBHOOK_RETRY_BASE_SECONDS',
-  'CONVERSION_RETRY_BASE_SECONDS',
 ] as const;
+/** Retry delays; 0 retries at once. */
+const WHOLE_NUMBER_SETTINGS = ['WEBHOOK_RETRY_BASE_SECONDS', 'CONVERSION_RETRY_BASE_SECONDS'] as const;
 
 const isPositiveInteger = (raw: string) => /^[1-9][0-9]{0,9}$/.test(raw);
+const isWholeNumber = (raw: string) => /^(0|[1-9][0-9]{0,9})$/.test(raw);
 
 export function settingsProblems(env: NodeJS.ProcessEnv = process.env): SettingsProblem[] {
   const problems: SettingsProblem[] = [];
@@ -65,6 +67,11 @@ export function settingsProblems(env: NodeJS.ProcessEnv = process.env): Settings
     const raw = given(name);
     if (raw !== undefined && raw !== '' && !isPositiveInteger(raw))
       problem(name, 'must be a positive integer');
+  }
+  for (const name of WHOLE_NUMBER_SETTINGS) {
+    const raw = given(name);
+    if (raw !== undefined && raw !== '' && !isWholeNumber(raw))
+      problem(name, 'must be a whole number of seconds');
   }
 
   const platform = given('PLATFORM_ORG_ID');

@@ -299,6 +299,30 @@ describe('authentication and tenancy over HTTP', () => {
         expect(res.status).toBe(200);
         expect(res.body).not.toHaveProperty('tenant_id');
       },
+      'PUT /api/v1/integrations/meta': async () => {
+        const res = await call('PUT', '/api/v1/integrations/meta', {
+          token: b.adminToken,
+          body: {
+            pixel_id: '123456789012345',
+            access_token: 'b-meta-access-token-0123456789',
+            tenant_id: a.id,
+          },
+        });
+        expect(res.status).toBe(200);
+        expect(JSON.stringify(res.body)).not.toContain(a.id);
+      },
+      'GET /api/v1/billing': async () => {
+        const res = await call('GET', `/api/v1/billing?tenant_id=${a.id}`, { token: b.adminToken });
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ status: 'none', subscription_id: null });
+      },
+      'POST /api/v1/billing/portal': async () => {
+        const res = await call('POST', '/api/v1/billing/portal', {
+          token: b.adminToken,
+          body: { tenant_id: a.id },
+        });
+        expect(res.status).toBe(404);
+      },
       'GET /api/v1/conversions': async () => {
         const res = await call('GET', `/api/v1/conversions?tenant_id=${a.id}`, { token: b.adminToken });
         expect(res.status).toBe(200);

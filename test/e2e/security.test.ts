@@ -4,7 +4,7 @@ import type { LocalStack } from '../../lib/local/stack';
 import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { startTestStack } from '../support/local-stack';
-import { createTenant, type TestTenant } from '../support/tenants';
+import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
 
 let stack: LocalStack;
 let a: TestTenant;
@@ -98,5 +98,87 @@ describe('hardened responses', () => {
         'GET (no route)',
       ]),
     );
+  });
+
+  it('lets no body set ids, tenant, status transitions, audit fields or credentials it should not (mass assignment)', async () => {
+    const server = ['id', 'tenant_id', 'org_id', 'created_at', 'updated_at', 'email_hash', 'consent_history'];
+    const forged = {
+      id: 'lead_forged',
+      tenant_id: 'ten_other',
+      org_id: 'ten_other',
+      created_at: '2000-01-01T00:00:00Z',
+      updated_at: '2000-01-01T00:00:00Z',
+      email_hash: 'f'.repeat(64),
+      consent_history: [],
+      status: 'won',
+      restricted: true,
+    };
+    const created = await call('POST', '/api/v1/leads', {
+      token: a.member,
+      body: { email: 'mass.assignment@example.com', consent: { status: 'granted' }, ...forged },
+    });
+    expect(created.status).toBe(201);
+    const id = (created.body.lead_ids as string[])[0] as string;
+    expect(id).not.toBe('lead_forged');
+    const lead = (await call('GET', `/api/v1/leads/${id}`, { token: a.viewer })).body;
+    expect(lead).toMatchObject({ status: 'new', restricted: false });
+    for (const field of server) expect(lead[field]).not.toEqual(forged[field as keyof typeof forged]);
+
+    // A PATCH moves the status only along the allowed transitions and sets nothing else it names.
+    const skipped = await call('PATCH', `/api/v1/leads/${id}`, {
+      token: a.member,
+      body: { ...forged, status: 'lost' },
+    });
+    expect(skipped.status).toBe(200);
+    const after = (await call('GET', `/api/v1/leads/${id}`, { token: a.viewer })).body;
+    expect(after).toMatchObject({ id, status: 'lost', created_at: lead.created_at, restricted: false });
+    expect(
+      (await call('PATCH', `/api/v1/leads/${id}`, { token: a.member, body: { status: 'won' } })).status,
+    ).toBe(409);
+
+    const tenant = await call('POST', '/api/v1/admin/tenants', {
+      token: await tokenFor('platform', 'owner'),
+      body: {
+        name: 'Forged Agency',
+        id: 'ten_forged',
+        created_at: '2000-01-01T00:00:00Z',
+        status: 'suspended',
+      },
+    });
+    expect(tenant.status).toBe(201);
+    expect(tenant.body).toMatchObject({ name: 'Forged Agency' });
+    expect(tenant.body.id).not.toBe('ten_forged');
+    expect(tenant.body.created_at).not.toBe('2000-01-01T00:00:00Z');
+
+    const key = await call('POST', '/api/v1/api-keys', {
+      token: a.admin,
+      body: {
+        name: 'k',
+        tenant_id: 'ten_other',
+        key: 'ae_chosen_by_caller_0123456789',
+        hash: 'x',
+        revoked_at: null,
+      },
+    });
+    expect(key.status).toBe(201);
+    expect(key.body.key).not.toBe('ae_chosen_by_caller_0123456789');
+    expect(key.body.tenant_id).toBe(a.id);
+    expect((await call('POST', '/api/v1/api-keys', { token: a.admin, body: { role: 'owner' } })).status).toBe(
+      403,
+    );
+
+    const shop = await call('PUT', '/api/v1/integrations/shopify', {
+      token: a.admin,
+      body: {
+        shop_domain: 'mass-assign.myshopify.com',
+        webhook_secret: 'a-secret-0123456789',
+        tenant_id: 'ten_other',
+        updated_at: '2000-01-01T00:00:00Z',
+      },
+    });
+    expect(shop.status).toBe(200);
+    expect(shop.body).not.toHaveProperty('tenant_id');
+    expect(shop.body).not.toHaveProperty('webhook_secret');
+    expect(shop.body.updated_at).not.toBe('2000-01-01T00:00:00Z');
   });
 });

@@ -1,6 +1,6 @@
 import { RateLimitRefusedError } from '../../functions/shared/domain-errors';
 import { errorResult } from '../../functions/shared/http';
-import { RateLimiter, STORE_TIMEOUT_MS } from '../../functions/shared/rate-limit/limiter';
+import { RateLimiter, STORE_TIMEOUT_MS, storeTimeoutMs } from '../../functions/shared/rate-limit/limiter';
 import {
   evaluate,
   limitFor,
@@ -134,6 +134,9 @@ describe('RateLimiter', () => {
     expect((await refusal(limiter.check('ip', 'slow'))).status).toBe(503);
     expect(aborted).toBe(true);
     expect(STORE_TIMEOUT_MS).toBe(300);
+    expect(storeTimeoutMs({})).toBe(300);
+    expect(storeTimeoutMs({ RATE_LIMIT_STORE_TIMEOUT_MS: '2000' })).toBe(2000);
+    expect(storeTimeoutMs({ RATE_LIMIT_STORE_TIMEOUT_MS: 'soon' })).toBe(300);
   });
 });
 

@@ -18,6 +18,7 @@ describe('settings checked once at start', () => {
         GOOGLE_ADS_UPLOAD_API: 'google_ads_api',
         STRIPE_API_BASE_URL: 'https://api.stripe.com',
         CIRCUIT_OPEN_SECONDS: '60',
+        WEBHOOK_RETRY_BASE_SECONDS: '0',
       }),
     ).toEqual([]);
   });
@@ -33,12 +34,14 @@ describe('settings checked once at start', () => {
       META_GRAPH_BASE_URL: 'http://graph.example',
       STRIPE_API_BASE_URL: 'not a url',
       CIRCUIT_FAILURE_THRESHOLD: '0',
+      CONVERSION_RETRY_BASE_SECONDS: '-1',
       PLATFORM_ORG_ID: 'has spaces',
     };
     expect(names(env)).toEqual([
       'RATE_LIMIT_STORE',
       'RATE_LIMIT_TENANT_PER_HOUR',
       'CIRCUIT_FAILURE_THRESHOLD',
+      'CONVERSION_RETRY_BASE_SECONDS',
       'PLATFORM_ORG_ID',
       'JWT_SECRET',
       'EMAIL_HASH_KEY',

@@ -6,6 +6,12 @@ import { type CounterStore, counterStoreFromEnv } from './store';
 
 /** The longest a check waits for the store before refusing the request. */
 export const STORE_TIMEOUT_MS = 300;
+
+/** STORE_TIMEOUT_MS, or RATE_LIMIT_STORE_TIMEOUT_MS where a slower store is expected (tests, emulator). */
+export function storeTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.RATE_LIMIT_STORE_TIMEOUT_MS;
+  return raw && /^[1-9][0-9]{0,5}$/.test(raw) ? Number(raw) : STORE_TIMEOUT_MS;
+}
 /** What a caller refused because the store is unavailable is told to wait. */
 export const UNAVAILABLE_RETRY_SECONDS = 60;
 
@@ -45,7 +51,7 @@ export class RateLimiter {
   constructor(
     private readonly storeFactory: () => CounterStore = counterStoreFromEnv,
     private readonly now: () => number = Date.now,
-    private readonly timeoutMs: number = STORE_TIMEOUT_MS,
+    private readonly timeoutMs: number = storeTimeoutMs(),
   ) {}
 
   async check(scope: LimitScope, key: string): Promise<LimitResult> {
