@@ -10,6 +10,7 @@ import { benchBundles } from './bundles';
 import { benchGoogleAds } from './google-ads';
 import { benchIngest, printIngest } from './ingest';
 import { benchRateLimit } from './rate-limit';
+import { benchUnits, printUnits } from './units';
 
 const SECTIONS: Record<string, { title: string; run: () => Promise<void> }> = {
   bundles: {
@@ -20,6 +21,10 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<void> }> = {
   ingest: {
     title: 'webhook ingest against the floor (same emulator, interleaved)',
     run: async () => printIngest(await benchIngest()),
+  },
+  units: {
+    title: 'DynamoDB request units, AWS calls and log bytes per webhook (production log level)',
+    run: async () => printUnits(await benchUnits()),
   },
   'google-ads': { title: 'Google Ads upload batching and token refreshes', run: benchGoogleAds },
   backup: { title: 'encrypted backup', run: benchBackup },

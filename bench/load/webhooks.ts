@@ -52,6 +52,7 @@ export function shopifyOrder(
     id: 5_000_000_000_000 + n,
     email,
     contact_email: email,
+    customer: { ...(base.customer as Record<string, unknown>), id: 7_100_000_000_000 + n, email },
     processed_at: now,
     created_at: now,
     landing_site: `/products/linen-shirt?gclid=${gclidFor(n, run)}&utm_source=google&utm_medium=cpc`,
@@ -77,6 +78,7 @@ export function wooOrder(store: { store: string; secret: string }, n: number, ru
     ...WOO_ORDER,
     id: 100_000 + n,
     date_created_gmt: new Date().toISOString().slice(0, 19),
+    customer_id: 10_000 + n,
     billing: { ...billing, email: `woo-${run}-${n}@example.com` },
   });
   return {

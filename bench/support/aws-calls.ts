@@ -8,6 +8,8 @@ export interface RecordedCall {
   /** The request body as sent on the wire (DynamoDB JSON), and the parsed answer. */
   body?: string;
   output?: unknown;
+  /** The error's name when the call failed (a failed conditional write still consumes a unit). */
+  failed?: string;
 }
 
 /**
@@ -25,9 +27,14 @@ export class AwsCallRecorder {
     dynamoClient().middlewareStack.add(
       (next, context) => async (args) => {
         const started = await this.before();
-        const result = await next(args);
-        this.record('dynamodb', context.commandName, started, args.request, result.output);
-        return result;
+        try {
+          const result = await next(args);
+          this.record('dynamodb', context.commandName, started, args.request, result.output);
+          return result;
+        } catch (error) {
+          this.record('dynamodb', context.commandName, started, args.request, undefined, error);
+          throw error;
+        }
       },
       options,
     );
@@ -55,16 +62,19 @@ export class AwsCallRecorder {
     start: number,
     request: unknown,
     output: unknown,
+    error?: unknown,
   ): void {
     const call: RecordedCall = {
       service,
       operation: String(commandName ?? 'unknown').replace(/Command$/, ''),
       start,
       end: performance.now(),
+      ...(error ? { failed: error instanceof Error ? error.name : 'Error' } : {}),
     };
     if (this.keepBodies) {
       const body = (request as { body?: unknown }).body;
       if (typeof body === 'string') call.body = body;
+      else if (body instanceof Uint8Array) call.body = Buffer.from(body).toString('utf8');
       call.output = output;
     }
     this.calls.push(call);

@@ -4,9 +4,9 @@ import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
 import { openCredential, sealCredential } from '../shared/crypto/credentials';
 import { forbidden, HttpError, notFound, validationFailed } from '../shared/errors';
-import { GoogleAdsFailure } from '../shared/google-ads/client';
 import {
   authorizationUrl,
+  DATA_MANAGER_SCOPE,
   exchangeCode,
   newState,
   OAuthStateStore,
@@ -17,10 +17,12 @@ import {
   CLIENT_SECRET_NAME,
   GoogleAdsIntegrationStore,
   googleAdsSettingsBody,
+  NEEDS_DATA_MANAGER_SCOPE,
   publicSettings,
   REFRESH_TOKEN_NAME,
   type StoredGoogleAdsIntegration,
 } from '../shared/google-ads/settings';
+import { GoogleAdsFailure } from '../shared/google-ads/tokens';
 import { authOf, type HttpRequest, httpHandler, json } from '../shared/http';
 import {
   ghlSettingsBody,
@@ -190,9 +192,9 @@ export const handler = httpHandler('api', {
     if (!integration) throw notFound('The Google Ads settings were removed');
     // The tenant comes from the consumed state, never from the request.
     const scope = { tenantId: pending.tenant_id } as ReturnType<typeof scopeOf>;
-    let refreshToken: string;
+    let granted: Awaited<ReturnType<typeof exchangeCode>>;
     try {
-      refreshToken = await exchangeCode(
+      granted = await exchangeCode(
         code,
         {
           clientId: integration.client_id,
@@ -208,11 +210,14 @@ export const handler = httpHandler('api', {
       throw error;
     }
     const { status_reason: _reason, ...rest } = integration;
+    // Consent given without the Data Manager permission: stored, but uploads wait for a reconnect.
+    const lacksDataManager = granted.scopes !== undefined && !granted.scopes.includes(DATA_MANAGER_SCOPE);
     const stored: StoredGoogleAdsIntegration = {
       ...rest,
-      status: 'connected',
+      status: lacksDataManager ? 'needs_reconnect' : 'connected',
+      ...(lacksDataManager ? { status_reason: NEEDS_DATA_MANAGER_SCOPE } : {}),
       updated_at: new Date().toISOString(),
-      sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, refreshToken),
+      sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, granted.refreshToken),
     };
     await googleAds.save(scope, stored);
     return json(200, publicSettings(stored));

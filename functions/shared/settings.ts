@@ -1,5 +1,6 @@
 import { RATE_LIMIT_ENV } from '../../lib/definitions/rate-limits';
 import { STAGES } from '../../lib/definitions/stages';
+import { STORE_TIMEOUT_RANGE_MS } from './rate-limit/limiter';
 
 /**
  * Every setting a function reads from its environment, checked once when it starts. A stage that
@@ -23,7 +24,6 @@ const URL_SETTINGS = [
   'STRIPE_API_BASE_URL',
 ] as const;
 const POSITIVE_INTEGER_SETTINGS = [
-  'RATE_LIMIT_STORE_TIMEOUT_MS',
   'CIRCUIT_FAILURE_THRESHOLD',
   'CIRCUIT_OPEN_SECONDS',
   'GOOGLE_ADS_TIMEOUT_MS',
@@ -55,6 +55,14 @@ export function settingsProblems(env: NodeJS.ProcessEnv = process.env): Settings
       `memory is for the dev stage only; stage ${stage} must use the DynamoDB rate-limit table`,
       'rate_limit',
     );
+  }
+  const storeTimeout = given('RATE_LIMIT_STORE_TIMEOUT_MS');
+  if (storeTimeout !== undefined && storeTimeout !== '') {
+    const value = Number(storeTimeout);
+    const { min, max } = STORE_TIMEOUT_RANGE_MS;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problem('RATE_LIMIT_STORE_TIMEOUT_MS', `must be an integer from ${min} to ${max}`, 'rate_limit');
+    }
   }
   for (const name of Object.values(RATE_LIMIT_ENV)) {
     const raw = given(name);

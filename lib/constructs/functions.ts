@@ -312,6 +312,7 @@ export class Functions extends Construct {
         eventSourceArn: props.queues.queues.get(definition.id).queue.queueArn,
         batchSize: consumer.batchSize,
         maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
+        ...(consumer.maxConcurrency ? { maxConcurrency: consumer.maxConcurrency } : {}),
         reportBatchItemFailures: true,
       });
     }

@@ -13,6 +13,7 @@ export const METRICS = {
   backupAttemptWithoutKey: 'BackupAttemptWithoutKey',
   googleAdsDisconnected: 'GoogleAdsDisconnected',
   googleAdsConfigurationError: 'GoogleAdsConfigurationError',
+  googleAdsNotAllowlisted: 'GoogleAdsNotAllowlisted',
   /** Circuit breakers: every state change (dimensions provider, state). */
   circuitStateChange: 'CircuitStateChange',
   /** Circuit breakers: seconds since the circuit opened, while it refuses calls (dimension provider). */
@@ -69,6 +70,13 @@ export const METRIC_ALARMS: readonly MetricAlarmDefinition[] = [
     severity: 'warning',
     threshold: 1,
     description:
-      "Google Ads refused a tenant's uploads for its configuration (permission, conversion action, customer data terms, OAuth client): its conversions wait in the conversions dead-letter queue. Read the upload batch records and last_error, fix the settings, then redrive.",
+      "Google Ads refused a tenant's uploads for its configuration (permission, conversion action, customer data terms, OAuth client, or a connection without the Data Manager permission): its conversions wait in the conversions dead-letter queue. Read the upload batch records and last_error, fix the settings or reconnect, then redrive.",
+  },
+  {
+    metric: METRICS.googleAdsNotAllowlisted,
+    severity: 'critical',
+    threshold: 1,
+    description:
+      "Google refused the platform's developer token for click conversion uploads (CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE) on GOOGLE_ADS_UPLOAD_API=google_ads_api: not a tenant's fault and not transient. Every tenant's Google conversions wait in the conversions dead-letter queue. Set GOOGLE_ADS_UPLOAD_API=data_manager (the default), deploy, then redrive.",
   },
 ];

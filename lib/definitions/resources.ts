@@ -134,7 +134,16 @@ export interface QueueConsumerDefinition {
   readonly functionId: FunctionId;
   readonly batchSize: number;
   readonly maxBatchingWindowSeconds: number;
+  /** Concurrent invocations at most (the event source's maximum concurrency, 2 to 1,000). */
+  readonly maxConcurrency?: number;
 }
+
+/**
+ * Conversion uploaders running at once. With batches of 10,000 conversions (five Data Manager
+ * requests each), two of them stay far below Google's 300 requests a minute per Cloud project;
+ * each paces itself to its share of that quota.
+ */
+export const CONVERSIONS_CONSUMER_CONCURRENCY = 2;
 
 export interface QueueDefinition {
   readonly id: QueueId;
@@ -323,9 +332,14 @@ export const QUEUES: readonly QueueDefinition[] = [
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 120,
     // Up to 10,000 messages per invocation, gathered for up to 30 s, so the uploader fills
-    // requests of 2,000 conversions (Google's limit per uploadClickConversions call). The local
+    // requests of 2,000 conversions (Google's limit per events:ingest and uploadClickConversions call). The local
     // poller hands over at most 10 at a time (SQS's receive limit).
-    consumer: { functionId: 'conversionUploader', batchSize: 10_000, maxBatchingWindowSeconds: 30 },
+    consumer: {
+      functionId: 'conversionUploader',
+      batchSize: 10_000,
+      maxBatchingWindowSeconds: 30,
+      maxConcurrency: CONVERSIONS_CONSUMER_CONCURRENCY,
+    },
   },
   {
     // Backup jobs: one message per job, from POST /api/v1/admin/backups and the daily schedule.

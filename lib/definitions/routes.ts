@@ -213,7 +213,26 @@ export const ROUTES: readonly RouteDefinition[] = [
     functionId: 'leads',
     auth: 'jwt',
     minRole: 'viewer',
-    summary: 'Read a conversion: status, attempts, last error, Google request id',
+    summary:
+      'Read a conversion: status, attempts, last error, Google request id and processing outcome, adjustments',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/conversions',
+    functionId: 'leads',
+    auth: 'jwt',
+    minRole: 'member',
+    summary:
+      'Queue a conversion for a lead or a raw click id (202); the same lead or order again answers 200 with it',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/conversions/{id}/adjustments',
+    functionId: 'leads',
+    auth: 'jwt',
+    minRole: 'member',
+    summary:
+      'Retract or restate an uploaded Google Ads conversion (202); the same adjustment again answers 200',
   },
   {
     method: 'POST',

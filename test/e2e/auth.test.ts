@@ -299,30 +299,6 @@ describe('authentication and tenancy over HTTP', () => {
         expect(res.status).toBe(200);
         expect(res.body).not.toHaveProperty('tenant_id');
       },
-      'PUT /api/v1/integrations/meta': async () => {
-        const res = await call('PUT', '/api/v1/integrations/meta', {
-          token: b.adminToken,
-          body: {
-            pixel_id: '123456789012345',
-            access_token: 'b-meta-access-token-0123456789',
-            tenant_id: a.id,
-          },
-        });
-        expect(res.status).toBe(200);
-        expect(JSON.stringify(res.body)).not.toContain(a.id);
-      },
-      'GET /api/v1/billing': async () => {
-        const res = await call('GET', `/api/v1/billing?tenant_id=${a.id}`, { token: b.adminToken });
-        expect(res.status).toBe(200);
-        expect(res.body).toMatchObject({ status: 'none', subscription_id: null });
-      },
-      'POST /api/v1/billing/portal': async () => {
-        const res = await call('POST', '/api/v1/billing/portal', {
-          token: b.adminToken,
-          body: { tenant_id: a.id },
-        });
-        expect(res.status).toBe(404);
-      },
       'GET /api/v1/conversions': async () => {
         const res = await call('GET', `/api/v1/conversions?tenant_id=${a.id}`, { token: b.adminToken });
         expect(res.status).toBe(200);
@@ -335,6 +311,23 @@ describe('authentication and tenancy over HTTP', () => {
         expect(res.status).toBe(404);
         expect(res.body.error).toBe('not_found');
       },
+      'POST /api/v1/conversions': async () => {
+        // A's lead is not B's: not found, nothing queued for either tenant.
+        const res = await call('POST', '/api/v1/conversions', {
+          token: b.adminToken,
+          body: { lead_id: aLeadId, value: 10, currency: 'EUR' },
+        });
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      },
+      'POST /api/v1/conversions/{id}/adjustments': async () => {
+        const res = await call('POST', `/api/v1/conversions/cnv_${aLeadId}/adjustments`, {
+          token: b.adminToken,
+          body: { type: 'retraction' },
+        });
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      },
       'GET /api/v1/integrations/google-ads/oauth/start': async () => {
         const res = await fetch(`${stack.url}/api/v1/integrations/google-ads/oauth/start?tenant_id=${a.id}`, {
           headers: { Authorization: `Bearer ${b.adminToken}` },
@@ -343,6 +336,32 @@ describe('authentication and tenancy over HTTP', () => {
         // B's own settings (saved by the PUT attempt) or none: never A's client, never A's id.
         expect([302, 404]).toContain(res.status);
         expect(`${res.headers.get('location')}${await res.text()}`).not.toContain(a.id);
+      },
+      'PUT /api/v1/integrations/meta': async () => {
+        const res = await call('PUT', '/api/v1/integrations/meta', {
+          token: b.adminToken,
+          body: {
+            pixel_id: '1234567890123',
+            access_token: 'b-meta-access-token-0123456789',
+            tenant_id: a.id,
+          },
+        });
+        expect(res.status).toBe(200);
+        expect(res.body).not.toHaveProperty('tenant_id');
+        expect(JSON.stringify(res.body)).not.toContain(a.id);
+      },
+      'GET /api/v1/billing': async () => {
+        const res = await call('GET', `/api/v1/billing?tenant_id=${a.id}`, { token: b.adminToken });
+        expect(res.status).toBe(200);
+        expect(JSON.stringify(res.body)).not.toContain(a.id);
+      },
+      'POST /api/v1/billing/portal': async () => {
+        const res = await call('POST', '/api/v1/billing/portal', {
+          token: b.adminToken,
+          body: { tenant_id: a.id },
+        });
+        // B has no Stripe customer of its own; A's is never reachable through B's token.
+        expect([400, 404]).toContain(res.status);
       },
       'PUT /api/v1/integrations/ghl': async () => {
         const res = await call('PUT', '/api/v1/integrations/ghl', { token: b.adminToken, body: {} });

@@ -1,5 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { tableDefinition } from '../../lib/definitions/resources';
 import { createTableInput } from '../../lib/local/bootstrap';
@@ -144,6 +149,18 @@ describe('Shopify', () => {
       consent: { status: 'granted', method: 'cookie_banner' },
     });
     expect((await leadsOf(b)).find((l) => l.email === 'zoe@example.com')).toBeUndefined();
+    // Created won by the one write that created it: no second full write of the lead.
+    const dynamo = new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+    const stored = await dynamo.send(
+      new GetItemCommand({
+        TableName: stack.env[tableDefinition('leads').envVar] as string,
+        Key: { pk: { S: `TENANT#${a.id}` }, sk: { S: `LEAD#${lead.id as string}` } },
+        ConsistentRead: true,
+      }),
+    );
+    dynamo.destroy();
+    expect(stored.Item?.status?.S).toBe('won');
+    expect(stored.Item?.version?.N).toBe('1');
     const exported = await eventually(async () => {
       const res = await call(
         'GET',

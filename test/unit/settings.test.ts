@@ -28,6 +28,7 @@ describe('settings checked once at start', () => {
       STAGE: 'prod',
       RATE_LIMIT_STORE: 'memory',
       RATE_LIMIT_TENANT_PER_HOUR: '-5',
+      RATE_LIMIT_STORE_TIMEOUT_MS: '10',
       JWT_SECRET: 'short-secret-value',
       EMAIL_HASH_KEY: 'tiny',
       GOOGLE_ADS_UPLOAD_API: 'soap',
@@ -39,6 +40,7 @@ describe('settings checked once at start', () => {
     };
     expect(names(env)).toEqual([
       'RATE_LIMIT_STORE',
+      'RATE_LIMIT_STORE_TIMEOUT_MS',
       'RATE_LIMIT_TENANT_PER_HOUR',
       'CIRCUIT_FAILURE_THRESHOLD',
       'CONVERSION_RETRY_BASE_SECONDS',
