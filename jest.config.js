@@ -4,7 +4,7 @@
  * and e2e tests share one emulator started by test/support/global-setup.ts.
  *
  * `npm test` runs the tiers through test/tiers.ts, which measures coverage per tier (FR-010):
- * COVERAGE_TIER=unit measures the domain modules (no I/O) under the unit tests, at least 85 %;
+ * COVERAGE_TIER=unit measures the domain modules (no I/O) under the unit tests, at least 85 % of lines;
  * COVERAGE_TIER=integration measures all code under the integration, infra and e2e tests, at
  * least 80 %; both together hold every security-critical file to 90 % (coverage-tiers.js).
  * A plain `npx jest <file>` runs whatever it is given, without thresholds.

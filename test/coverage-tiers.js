@@ -5,9 +5,12 @@
 const { readdirSync, readFileSync } = require('node:fs');
 const path = require('node:path');
 
-/** Thresholds of each tier's own run, over all of its files together. */
+/**
+ * Thresholds of each tier's own run, over all of its files together. Lines carry FR-010's figure
+ * (unit 85 %, integration 80 %); the other measures sit a little below it.
+ */
 const TIER_THRESHOLDS = {
-  unit: { lines: 85, statements: 85, functions: 85, branches: 80 },
+  unit: { lines: 85, statements: 80, functions: 80, branches: 75 },
   integration: { lines: 80, statements: 80, functions: 80, branches: 70 },
 };
 
