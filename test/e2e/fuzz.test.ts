@@ -145,6 +145,9 @@ function violation(c: Case, status: number, headers: Headers, text: string): str
   } catch {
     return 'an error body that is not JSON';
   }
+  // CONTRACT §6: an unhealthy service answers /health with 503 and the health document.
+  if (c.route.path === '/health' && c.method === 'GET' && status === 503 && parsed.status === 'unhealthy')
+    return undefined;
   if (
     typeof parsed.error !== 'string' ||
     typeof parsed.message !== 'string' ||
