@@ -86,7 +86,6 @@ export class Functions extends Construct {
     for (const definition of props.definitions) {
       this.functions.set(definition.id, this.createFunction(definition, props, version));
     }
-    this.connectConsumers(props);
   }
 
   private createFunction(
@@ -301,8 +300,9 @@ export class Functions extends Construct {
    * Each queue with a consumer feeds it in batches; failed records return alone to the queue.
    * A plain event source mapping rather than SqsEventSource: the latter also grants the role
    * sqs:GetQueueUrl and kms:Decrypt a second time, beside the explicit `consume` statement.
+   * `targetOf` names what the queue invokes: the function's live alias (lib/constructs/deployments.ts).
    */
-  private connectConsumers(props: FunctionsProps): void {
+  connectConsumers(queues: Queues, targetOf: (id: FunctionId) => lambda.IFunction): void {
     for (const definition of QUEUES) {
       const consumer = definition.consumer;
       if (!consumer) continue;
@@ -312,8 +312,8 @@ export class Functions extends Construct {
           `Queue ${definition.id} is consumed by ${consumer.functionId}, whose definition does not declare queues.${definition.id} = 'consume'`,
         );
       }
-      target.fn.addEventSourceMapping(`${pascal(definition.id)}Queue`, {
-        eventSourceArn: props.queues.queues.get(definition.id).queue.queueArn,
+      targetOf(consumer.functionId).addEventSourceMapping(`${pascal(definition.id)}Queue`, {
+        eventSourceArn: queues.queues.get(definition.id).queue.queueArn,
         batchSize: consumer.batchSize,
         maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
         ...(consumer.maxConcurrency ? { maxConcurrency: consumer.maxConcurrency } : {}),

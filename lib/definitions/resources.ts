@@ -223,11 +223,11 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     id: 'api',
     entry: 'functions/api/handler.ts',
     description:
-      'Tenant API: token exchange, API keys, integrations (Google Ads OAuth states in system), billing (Stripe, breaker state in system)',
+      'Tenant API: token exchange, API keys, integrations (Google Ads OAuth states in system; a reconnected Meta pixel queues its waiting conversions again), billing (Stripe, breaker state in system)',
     memoryMb: 512,
     timeoutSeconds: 10,
-    tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite' },
-    queues: {},
+    tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite', conversions: 'read' },
+    queues: { conversions: 'send' },
     jwtSecret: 'read',
     stripeApiKey: 'read',
   },
@@ -245,10 +245,18 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   {
     id: 'leads',
     entry: 'functions/leads/handler.ts',
-    description: 'Leads: capture with consent, list, read, status changes (won queues conversions)',
+    description:
+      'Leads: capture with consent (and Meta Lead events when the tenant asks), list, read, status changes (won queues conversions)',
     memoryMb: 512,
     timeoutSeconds: 15,
-    tables: { leads: 'readWrite', conversions: 'readWrite', audit: 'append', rateLimits: 'counter' },
+    // tenants: the Meta integration's lead_events setting.
+    tables: {
+      leads: 'readWrite',
+      conversions: 'readWrite',
+      audit: 'append',
+      rateLimits: 'counter',
+      tenants: 'read',
+    },
     queues: { conversions: 'send' },
     jwtSecret: 'read',
     emailHashKey: 'read',

@@ -48,11 +48,14 @@ const TABLE_MODES = {
 };
 const QUEUE_MODES = {
   send: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+  // A consumer also sends to its own queue: delayed copies of waiting work, follow-ups
+  // (request status reads, adjustments waiting for their conversion's upload).
   consume: [
     'sqs:ReceiveMessage',
     'sqs:DeleteMessage',
     'sqs:ChangeMessageVisibility',
     'sqs:GetQueueAttributes',
+    'sqs:SendMessage',
   ],
   inspect: ['sqs:GetQueueAttributes'],
   redrive: ['sqs:SendMessage'],
@@ -282,7 +285,8 @@ test('each queue with a consumer feeds it in batches with partial batch failures
       EventSourceArn: {
         'Fn::GetAtt': [logicalId(dev.stack, dev.stack.queues.queues.get(queue.id).queue), 'Arn'],
       },
-      FunctionName: { Ref: logicalId(dev.stack, dev.stack.functions.functions.get(consumer.functionId).fn) },
+      // The live alias, which CodeDeploy moves between versions.
+      FunctionName: dev.stack.resolve(dev.stack.deployments.live.get(consumer.functionId).alias.functionName),
       BatchSize: consumer.batchSize,
       MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
