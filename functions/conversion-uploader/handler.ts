@@ -21,7 +21,7 @@ import {
   type StoredGoogleAdsIntegration,
 } from '../shared/google-ads/settings';
 import { DynamoLeadStore } from '../shared/leads/store';
-import { logger, metrics } from '../shared/observability';
+import { CORRELATION_ATTRIBUTE, emitMetric, logger, metrics } from '../shared/observability';
 import {
   emptyMetrics,
   type MessageResult,
@@ -100,6 +100,20 @@ async function delay(record: SQSRecord, seconds: number): Promise<void> {
   }
 }
 
+/** Entries per correlation log line: a CloudWatch log event holds at most 256 KB. */
+const CORRELATION_LOG_CHUNK = 500;
+
+/** Which API request queued each conversion, so its path can be followed by request id. */
+function logCorrelation(records: readonly SQSRecord[]): void {
+  const entries = records.flatMap((record) => {
+    const requestId = record.messageAttributes?.[CORRELATION_ATTRIBUTE]?.stringValue;
+    return requestId ? [{ message_id: record.messageId, request_id: requestId }] : [];
+  });
+  for (let i = 0; i < entries.length; i += CORRELATION_LOG_CHUNK) {
+    logger.info('Conversions received', { correlation: entries.slice(i, i + CORRELATION_LOG_CHUNK) });
+  }
+}
+
 class RetryLater extends Error {
   override readonly name = 'RetryLater';
 }
@@ -128,14 +142,16 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
           receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
         });
     }
+    logCorrelation(event.Records);
     const counts = emptyMetrics();
     const results = await uploadMessages(queued, deps, counts);
-    metrics.addMetric('ConversionsUploaded', MetricUnit.Count, counts.uploaded);
-    metrics.addMetric('ConversionsFailed', MetricUnit.Count, counts.failed);
-    metrics.addMetric('ConversionsRetried', MetricUnit.Count, counts.retried);
+    const platform = { platform: 'google_ads' };
+    emitMetric(METRICS.conversionsUploaded, counts.uploaded, platform);
+    emitMetric(METRICS.conversionsFailed, counts.failed, platform);
+    emitMetric(METRICS.conversionsRetried, counts.retried, platform);
     metrics.addMetric('ConversionsCancelled', MetricUnit.Count, counts.cancelled);
-    for (const size of counts.batchSizes) metrics.addMetric('UploadBatchSize', MetricUnit.Count, size);
-    for (const ms of counts.latenciesMs) metrics.addMetric('UploadLatency', MetricUnit.Milliseconds, ms);
+    for (const size of counts.batchSizes) emitMetric(METRICS.uploadBatchSize, size, platform);
+    for (const ms of counts.latenciesMs) emitMetric(METRICS.uploadLatency, ms, platform);
     if (counts.disconnected)
       metrics.addMetric(METRICS.googleAdsDisconnected, MetricUnit.Count, counts.disconnected);
     if (counts.configurationErrors)

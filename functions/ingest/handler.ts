@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { METRICS } from '../../lib/definitions/metrics';
 import { platformOrgId, platformScope } from '../shared/auth/context';
 import { sqsClient } from '../shared/aws';
 import { queueUrl } from '../shared/config';
@@ -19,7 +20,7 @@ import {
   normaliseStoreUrl,
   type SourceKind,
 } from '../shared/integrations/sources';
-import { logger, metrics } from '../shared/observability';
+import { correlationAttributes, emitMetric, logger, metrics } from '../shared/observability';
 import { enforceLimit } from '../shared/rate-limit/middleware';
 import { loadSecret } from '../shared/secrets';
 import { verifyGhl, verifyShopify, verifyStripe, verifyWooCommerce } from '../shared/webhooks/signatures';
@@ -71,7 +72,7 @@ async function resolveSource(kind: SourceKind, key: string): Promise<ResolvedSou
 }
 
 function invalidSignature(source: string, reason: string): HttpError {
-  metrics.addMetric('WebhookSignatureInvalid', 'Count', 1);
+  emitMetric(METRICS.webhookSignatureInvalid, 1, { sender: source });
   logger.warn('Webhook refused', { source, reason });
   return new HttpError(401, 'invalid_signature', 'The webhook signature could not be verified');
 }
@@ -107,6 +108,7 @@ async function enqueue(
         MessageAttributes: {
           source: { DataType: 'String', StringValue: envelope.source },
           delivery_id: { DataType: 'String', StringValue: envelope.delivery_id },
+          ...correlationAttributes(),
         },
       }),
     );
@@ -123,7 +125,7 @@ async function enqueue(
       { 'Retry-After': '30' },
     );
   }
-  metrics.addMetric('WebhookAccepted', 'Count', 1);
+  emitMetric(METRICS.webhookAccepted, 1, { sender: envelope.source });
   return json(202, { status: 'received', id: envelope.id });
 }
 

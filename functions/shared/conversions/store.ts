@@ -5,6 +5,7 @@ import type { TenantScope } from '../auth/context';
 import { sqsClient } from '../aws';
 import { queueUrl } from '../config';
 import { DynamoRepository } from '../dynamo-repository';
+import { correlationMessageAttributes } from '../observability';
 import type { Conversion, ConversionMessage } from './model';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
@@ -61,7 +62,11 @@ export class DynamoConversionStore extends DynamoRepository {
       conversion_id: conversion.id,
     };
     await sqsClient().send(
-      new SendMessageCommand({ QueueUrl: queueUrl('conversions'), MessageBody: JSON.stringify(message) }),
+      new SendMessageCommand({
+        QueueUrl: queueUrl('conversions'),
+        MessageBody: JSON.stringify(message),
+        ...correlationMessageAttributes(),
+      }),
     );
     return 'queued';
   }
