@@ -5,6 +5,7 @@
  */
 import { EmulatorUnavailableError } from '../lib/local/emulator';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../lib/local/fake-google-ads';
+import { type FakeMeta, startFakeMeta } from '../lib/local/fake-meta';
 import { startLocalStack } from '../lib/local/stack';
 import { clearState, writeState } from '../lib/local/state';
 
@@ -25,6 +26,13 @@ async function main(): Promise<void> {
     process.env.GOOGLE_OAUTH_AUTH_URL = `${fake.baseUrl}/auth`;
     log(`Fake Google Ads at ${fake.baseUrl} (GOOGLE_ADS_FAKE)`);
   }
+  let fakeMeta: FakeMeta | undefined;
+  if (process.env.META_FAKE === '1' || process.env.META_FAKE === 'true') {
+    // Meta's Conversions API (Graph /{version}/{pixel}/events), faked on a local port.
+    fakeMeta = await startFakeMeta();
+    process.env.META_GRAPH_BASE_URL = fakeMeta.baseUrl;
+    log(`Fake Meta Conversions API at ${fakeMeta.baseUrl} (META_FAKE)`);
+  }
   const stack = await startLocalStack({
     host: process.env.HOST ?? '127.0.0.1',
     port,
@@ -44,6 +52,7 @@ async function main(): Promise<void> {
     log(`${signal} received, stopping ...`);
     await stack.stop();
     await fake?.close();
+    await fakeMeta?.close();
     clearState();
     log('Stopped.');
     process.exit(0);

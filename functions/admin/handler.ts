@@ -1,6 +1,5 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
-import { platformScope } from '../shared/auth/context';
 import { sqsClient } from '../shared/aws';
 import { BACKUP_ID_PREFIX, BackupJobStore, serializeBackupMessage } from '../shared/backup/jobs';
 import { backupEncryptionRequired, backupKeyId, reportBackupWithoutKey } from '../shared/backup/settings';
@@ -14,6 +13,7 @@ import { peekDeadLetters, redriveDeadLetters } from '../shared/queues/dead-lette
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody, createTenantBody } from '../shared/tenancy/schemas';
+import { platformScope } from '../shared/tenancy/scope';
 import { parseJsonBody, parseWith } from '../shared/validation';
 
 /** Queues whose dead letters an operator inspects and redrives through the API. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hasRole, scopeOf } from '../shared/auth/context';
+import { hasRole } from '../shared/auth/context';
 import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
 import { openCredential, sealCredential } from '../shared/crypto/credentials';
@@ -33,9 +33,17 @@ import {
   normaliseShopDomain,
   normaliseStoreUrl,
 } from '../shared/integrations/sources';
+import {
+  ACCESS_TOKEN_NAME,
+  metaIntegrationOf,
+  metaSettingsBody,
+  publicMetaSettings,
+} from '../shared/meta/settings';
+import { MetaIntegrationStore } from '../shared/meta/store';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody } from '../shared/tenancy/schemas';
+import { scopeOf } from '../shared/tenancy/scope';
 import { parseJsonBody } from '../shared/validation';
 
 let store: DynamoTenantStore | undefined;
@@ -51,6 +59,7 @@ const sources = () => {
 };
 
 let googleAds: GoogleAdsIntegrationStore | undefined;
+let meta: MetaIntegrationStore | undefined;
 let oauthStates: OAuthStateStore | undefined;
 
 const callbackUrl = (request: HttpRequest) =>
@@ -203,6 +212,20 @@ export const handler = httpHandler('api', {
     };
     await googleAds.save(scope, stored);
     return json(200, publicSettings(stored));
+  },
+
+  /**
+   * The tenant's Meta pixel. The access token is sealed for this tenant and never returned; saving
+   * again (a new token) connects a disconnected pixel again.
+   */
+  'PUT /api/v1/integrations/meta': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const body = parseJsonBody(request, metaSettingsBody);
+    const sealed = await sealCredential(scope, ACCESS_TOKEN_NAME, body.access_token);
+    const stored = metaIntegrationOf(body, sealed, new Date());
+    meta ??= new MetaIntegrationStore();
+    await meta.save(scope, stored);
+    return json(200, publicMetaSettings(stored));
   },
 
   /** A new webhook URL for GoHighLevel; the token in it is shown here only and replaces the last one. */

@@ -6,7 +6,6 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/cli
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { METRICS } from '../../lib/definitions/metrics';
-import type { TenantScope } from '../shared/auth/context';
 import { sqsClient } from '../shared/aws';
 import { dlqUrl, queueUrl } from '../shared/config';
 import { DynamoConversionLog } from '../shared/conversions/log';
@@ -22,6 +21,7 @@ import {
 } from '../shared/google-ads/settings';
 import { DynamoLeadStore } from '../shared/leads/store';
 import { CORRELATION_ATTRIBUTE, emitMetric, logger, metrics } from '../shared/observability';
+import type { TenantScope } from '../shared/tenancy/scope';
 import {
   emptyMetrics,
   type MessageResult,

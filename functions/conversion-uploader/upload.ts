@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { platformOrgId, platformScope, type TenantScope } from '../shared/auth/context';
+import { platformOrgId } from '../shared/auth/context';
 import type { AttemptOutcome, LoggedConversion, UploadBatchRecord } from '../shared/conversions/log';
 import type { Conversion, ConversionMessage } from '../shared/conversions/model';
 import {
@@ -21,6 +21,7 @@ import type { StoredGoogleAdsIntegration } from '../shared/google-ads/settings';
 import { allowsUpload } from '../shared/leads/consent';
 import type { StoredLead } from '../shared/leads/model';
 import { inPool } from '../shared/pool';
+import { platformScope, type TenantScope } from '../shared/tenancy/scope';
 
 /**
  * The upload use case: queued conversion ids in, Google Ads requests out, outcomes written back

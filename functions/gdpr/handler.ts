@@ -1,5 +1,4 @@
 import { actorOf } from '../shared/actor';
-import { scopeOf } from '../shared/auth/context';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { DynamoAuditTrail } from '../shared/gdpr/audit';
 import {
@@ -16,6 +15,7 @@ import { loadEmailHasher } from '../shared/leads/email-hash';
 import { consentSchema } from '../shared/leads/schema';
 import { DynamoLeadStore } from '../shared/leads/store';
 import { pageSize } from '../shared/pagination';
+import { scopeOf } from '../shared/tenancy/scope';
 import { parseJsonBody } from '../shared/validation';
 
 const leads = new DynamoLeadStore();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { METRICS } from '../../lib/definitions/metrics';
-import { platformOrgId, platformScope } from '../shared/auth/context';
+import { platformOrgId } from '../shared/auth/context';
 import { sqsClient } from '../shared/aws';
 import { queueUrl } from '../shared/config';
 import { openCredential } from '../shared/crypto/credentials';
@@ -23,6 +23,7 @@ import {
 import { correlationAttributes, emitMetric, logger, metrics } from '../shared/observability';
 import { enforceLimit } from '../shared/rate-limit/middleware';
 import { loadSecret } from '../shared/secrets';
+import { platformScope } from '../shared/tenancy/scope';
 import { verifyGhl, verifyShopify, verifyStripe, verifyWooCommerce } from '../shared/webhooks/signatures';
 
 /**

@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { actorOf } from '../shared/actor';
-import { scopeOf } from '../shared/auth/context';
 import { DynamoConversionLog, publicConversion } from '../shared/conversions/log';
 import { CONVERSION_STATUSES } from '../shared/conversions/model';
 import { DynamoConversionStore } from '../shared/conversions/store';
@@ -13,6 +12,7 @@ import { captureLeads, defaultLeadDeps, normaliseLeads } from '../shared/leads/s
 import { DynamoLeadStore, WriteConflict } from '../shared/leads/store';
 import { conversionsForWon } from '../shared/leads/won';
 import { pageSize } from '../shared/pagination';
+import { scopeOf } from '../shared/tenancy/scope';
 import { parseJsonBody, parseWith } from '../shared/validation';
 
 const leads = new DynamoLeadStore();

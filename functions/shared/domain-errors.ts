@@ -8,6 +8,7 @@ export type DomainErrorKind =
   | 'not_found'
   | 'conflict'
   | 'forbidden'
+  | 'rate_limited'
   | 'unavailable'
   | 'dependency_unavailable';
 
@@ -72,12 +73,38 @@ export class DependencyUnavailableError extends DomainError {
   }
 }
 
+/** The limit state a rate-limit refusal reports (as `X-RateLimit-*` headers over HTTP). */
+export interface RefusedLimit {
+  readonly limit: number;
+  readonly count: number;
+  /** Epoch seconds the window ends. */
+  readonly reset: number;
+}
+
+/**
+ * A request refused by a rate limit (`rate_limited`), or because limits cannot be checked now
+ * (`unavailable`, fail closed). Carries the limit it reports and when to try again.
+ */
+export class RateLimitRefusedError extends DomainError {
+  override readonly name = 'RateLimitRefusedError';
+  constructor(
+    kind: 'rate_limited' | 'unavailable',
+    code: string,
+    message: string,
+    readonly result: RefusedLimit,
+    retryAfterSeconds: number,
+  ) {
+    super(kind, code, message, { retry_after: retryAfterSeconds });
+  }
+}
+
 /** The status each kind answers with; the one place a domain error meets HTTP. */
 export const DOMAIN_ERROR_STATUS: Readonly<Record<DomainErrorKind, number>> = {
   validation: 400,
   not_found: 404,
   conflict: 409,
   forbidden: 403,
+  rate_limited: 429,
   unavailable: 503,
   dependency_unavailable: 503,
 };

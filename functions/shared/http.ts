@@ -8,47 +8,15 @@ import { type RouteDefinition, routeKey, routesOf } from '../../lib/definitions/
 import type { AuthContext } from './auth/context';
 import { type Authenticator, authentication } from './auth/middleware';
 import { ConfigurationError } from './config';
-import { DOMAIN_ERROR_STATUS, DomainError } from './domain-errors';
+import { DOMAIN_ERROR_STATUS, DomainError, RateLimitRefusedError } from './domain-errors';
 import { errorBody, HttpError } from './errors';
 import { emitMetric, logger, metrics, withCorrelation } from './observability';
 import type { RateLimiter } from './rate-limit/limiter';
-import type { LimitResult } from './rate-limit/limits';
+import { rateLimitHeaders } from './rate-limit/limits';
 import { ipRateLimit, tenantRateLimit, withRateLimitHeaders } from './rate-limit/middleware';
+import type { HttpRequest, HttpResponse, RequestContext, RouteHandler } from './request';
 
-/** The Lambda context, plus what the middlewares learned about the request. */
-export interface RequestContext extends Context {
-  route?: RouteDefinition;
-  auth?: AuthContext;
-  /** Every limit checked for this request; the tightest one's headers go on the response. */
-  rateLimits?: LimitResult[];
-  /** When routing began (ms), for the request's latency metric. */
-  startedAt?: number;
-}
-
-export interface HttpRequest {
-  readonly event: APIGatewayProxyEvent;
-  readonly context: Context;
-  readonly route: RouteDefinition;
-  /** Set on every route whose auth kind is not `none` or `signature`. */
-  readonly auth?: AuthContext;
-  readonly requestId: string;
-  /** The gateway's view of the caller's address; never a forwarded header. */
-  readonly sourceIp: string;
-  /** Lower-cased header names. */
-  readonly headers: Readonly<Record<string, string>>;
-  readonly query: Readonly<Record<string, string>>;
-  readonly params: Readonly<Record<string, string>>;
-  /** The body exactly as the caller sent it. */
-  readonly rawBody: Buffer;
-}
-
-export interface HttpResponse {
-  readonly status: number;
-  readonly body?: unknown;
-  readonly headers?: Record<string, string>;
-}
-
-export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;
+export type { HttpRequest, HttpResponse, RequestContext, RouteHandler } from './request';
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return { status, body, headers };
@@ -125,8 +93,10 @@ export function errorResult(error: unknown, requestId: string): APIGatewayProxyR
     const status = DOMAIN_ERROR_STATUS[error.kind];
     if (status >= 500) logger.warn('Request refused by the domain', { code: error.code });
     const retryAfter = error.extra.retry_after;
-    const headers: Record<string, string> =
-      typeof retryAfter === 'number' ? { 'Retry-After': String(retryAfter) } : {};
+    const headers: Record<string, string> = {
+      ...(typeof retryAfter === 'number' ? { 'Retry-After': String(retryAfter) } : {}),
+      ...(error instanceof RateLimitRefusedError ? rateLimitHeaders(error.result) : {}),
+    };
     return toResult(
       json(status, errorBody(error.code, error.message, requestId, error.extra), headers),
       requestId,

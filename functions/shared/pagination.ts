@@ -1,4 +1,4 @@
-import { validationFailed } from './errors';
+import { DomainValidationError } from './domain-errors';
 
 export type PageKey = Record<string, string | number>;
 
@@ -23,7 +23,7 @@ export function decodeCursor(
   belongs: (key: PageKey) => boolean,
 ): PageKey | undefined {
   if (cursor === undefined || cursor === '') return undefined;
-  const invalid = () => validationFailed([{ path: 'cursor', message: 'Invalid cursor' }]);
+  const invalid = () => new DomainValidationError([{ path: 'cursor', message: 'Invalid cursor' }]);
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -41,7 +41,7 @@ export function pageSize(limit: string | undefined, fallback = 50): number {
   if (limit === undefined || limit === '') return fallback;
   const n = Number(limit);
   if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
-    throw validationFailed([
+    throw new DomainValidationError([
       { path: 'limit', message: `limit must be an integer from 1 to ${MAX_PAGE_SIZE}` },
     ]);
   }

@@ -1,6 +1,6 @@
 import type * as z from 'zod/mini';
 import { unsupportedMediaType, type ValidationDetail, validationFailed } from './errors';
-import type { HttpRequest } from './http';
+import type { HttpRequest } from './request';
 
 /** Turns zod issues into the contract's `details: [{path, message}]`. */
 export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): ValidationDetail[] {

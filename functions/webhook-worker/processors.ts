@@ -1,7 +1,7 @@
-import { platformOrgId, platformScope } from '../shared/auth/context';
+import { platformOrgId } from '../shared/auth/context';
 import { DynamoConversionStore } from '../shared/conversions/store';
+import { DomainValidationError } from '../shared/domain-errors';
 import type { WebhookEnvelope, WebhookSource } from '../shared/envelope';
-import { HttpError } from '../shared/errors';
 import { DynamoAuditTrail } from '../shared/gdpr/audit';
 import { loadEmailHasher } from '../shared/leads/email-hash';
 import { canMove } from '../shared/leads/schema';
@@ -9,6 +9,7 @@ import { captureLeads, modifyLead, normaliseLeads } from '../shared/leads/servic
 import { DynamoLeadStore } from '../shared/leads/store';
 import { conversionsForWon } from '../shared/leads/won';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
+import { platformScope } from '../shared/tenancy/scope';
 import { type Extraction, extractGhl, extractShopify, extractWooCommerce } from '../shared/webhooks/extract';
 
 /** What processing one delivery came to; stored with its idempotency record. */
@@ -75,7 +76,7 @@ async function processExtraction(
   try {
     normalised = normaliseLeads(scope, [extraction.lead], hash, true);
   } catch (error) {
-    if (error instanceof HttpError) {
+    if (error instanceof DomainValidationError) {
       throw new PermanentFailure(`${envelope.source} ${envelope.topic}: the lead does not validate`);
     }
     throw error;

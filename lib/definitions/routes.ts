@@ -107,6 +107,14 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'PUT',
+    path: '/api/v1/integrations/meta',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary: 'Connect a Meta pixel (dataset): its id and Conversions API access token (write-only)',
+  },
+  {
+    method: 'PUT',
     path: '/api/v1/integrations/ghl',
     functionId: 'api',
     auth: 'jwt',

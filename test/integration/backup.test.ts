@@ -439,7 +439,7 @@ describe('encrypted backup: worker, decrypt, restore', () => {
     const second = await jobs.list(2, first.next_cursor ?? undefined);
     expect(second.items.map((j) => j.id)).toEqual(all.slice(2, 4).map((j) => j.id));
     const forged = Buffer.from(JSON.stringify({ pk: 'TENANT#x', sk: 'META' })).toString('base64url');
-    await expect(jobs.list(2, forged)).rejects.toMatchObject({ status: 400 });
+    await expect(jobs.list(2, forged)).rejects.toMatchObject({ kind: 'validation' });
   });
 
   test('operator usage errors', async () => {

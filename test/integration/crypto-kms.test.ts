@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuthContext } from '../../functions/shared/auth/context';
-import { scopeOf } from '../../functions/shared/auth/context';
 import { documentClient } from '../../functions/shared/aws';
 import { ConfigurationError } from '../../functions/shared/config';
 import { credentialContext, openCredential, sealCredential } from '../../functions/shared/crypto/credentials';
 import { open, parseSealed, seal } from '../../functions/shared/crypto/envelope';
 import { DecryptionError, type EncryptionContext } from '../../functions/shared/crypto/keys';
 import { decryptStream, encryptStream } from '../../functions/shared/crypto/stream';
+import { scopeOf } from '../../functions/shared/tenancy/scope';
 import { emulatorUrl, freshResources } from '../support/emulator';
 
 const tenant = (tenantId: string): AuthContext => ({

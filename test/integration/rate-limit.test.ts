@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { HttpError } from '../../functions/shared/errors';
+import { DomainError } from '../../functions/shared/domain-errors';
+import { errorResult } from '../../functions/shared/http';
 import { RateLimiter } from '../../functions/shared/rate-limit/limiter';
 import { DynamoCounterStore } from '../../functions/shared/rate-limit/store';
 import { bootstrap } from '../../lib/local/bootstrap';
@@ -21,7 +22,7 @@ async function status(promise: Promise<unknown>): Promise<number> {
     await promise;
     return 200;
   } catch (error) {
-    if (error instanceof HttpError) return error.status;
+    if (error instanceof DomainError) return errorResult(error, 'req').statusCode;
     throw error;
   }
 }

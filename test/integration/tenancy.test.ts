@@ -1,5 +1,4 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { platformScope, scopeOf } from '../../functions/shared/auth/context';
 import { documentClient } from '../../functions/shared/aws';
 import {
   ApiKeyError,
@@ -8,6 +7,7 @@ import {
   issueApiKey,
 } from '../../functions/shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
+import { platformScope, scopeOf } from '../../functions/shared/tenancy/scope';
 import { freshResources } from '../support/emulator';
 
 const admin = { tenantId: 'platform', role: 'owner' as const, subject: 'op', method: 'jwt' as const };

@@ -18,6 +18,7 @@ import {
   serializeBackupMessage,
 } from '../../functions/shared/backup/jobs';
 import { backupEncryptionRequired, backupKeyId } from '../../functions/shared/backup/settings';
+import { errorResult } from '../../functions/shared/http';
 import { ID_PATTERN } from '../../functions/shared/ids';
 
 describe('DynamoDB JSON items', () => {
@@ -210,9 +211,17 @@ describe('backup settings', () => {
 
   test('the contract 503', () => {
     const error = backupEncryptionRequired();
-    expect(error.status).toBe(503);
+    expect(error.kind).toBe('unavailable');
     expect(error.code).toBe('backup_encryption_required');
     expect(error.message).toBe('Cannot perform backup without encryption key. Contact administrator.');
     expect(error.extra).toEqual({ code: 'BACKUP_ENCRYPTION_REQUIRED' });
+    const result = errorResult(error, 'req-1');
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body)).toEqual({
+      error: 'backup_encryption_required',
+      message: 'Cannot perform backup without encryption key. Contact administrator.',
+      request_id: 'req-1',
+      code: 'BACKUP_ENCRYPTION_REQUIRED',
+    });
   });
 });

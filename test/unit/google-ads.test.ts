@@ -639,15 +639,15 @@ describe('OAuth state and code exchange', () => {
     await expect(
       exchangeCode('c', client, 'r', async () => respond(400, { error: 'invalid_grant' })),
     ).rejects.toMatchObject({
-      status: 400,
+      kind: 'validation',
     });
     await expect(
       exchangeCode('c', client, 'r', async () => respond(200, { access_token: 'a' })),
     ).rejects.toMatchObject({
-      status: 400,
+      kind: 'validation',
     });
     await expect(exchangeCode('c', client, 'r', async () => respond(502, undefined))).rejects.toMatchObject({
-      status: 400,
+      kind: 'validation',
     });
     await expect(
       exchangeCode('c', client, 'r', async () => {

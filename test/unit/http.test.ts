@@ -4,6 +4,7 @@ import {
   DomainError,
   DomainNotFoundError,
   DomainValidationError,
+  RateLimitRefusedError,
 } from '../../functions/shared/domain-errors';
 import { errorBody, HttpError, notFound, validationFailed } from '../../functions/shared/errors';
 import { errorResult, httpHandler, json, lowerCaseHeaders, rawBody } from '../../functions/shared/http';
@@ -141,6 +142,28 @@ describe('domain errors at the HTTP boundary', () => {
       expect(result.statusCode).toBe(status);
       expect(JSON.parse(result.body)).toMatchObject({ error: code, request_id: 'r-1' });
     }
+  });
+
+  it('answers a rate-limit refusal with its status, Retry-After and the limit it reports', () => {
+    const limit = { limit: 100, count: 101, reset: 1_800_000_000 };
+    const refused = errorResult(
+      new RateLimitRefusedError('rate_limited', 'rate_limit_exceeded', 'Rate limit exceeded.', limit, 30),
+      'r-3',
+    );
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers).toMatchObject({
+      'Retry-After': '30',
+      'X-RateLimit-Limit': '100',
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': '1800000000',
+    });
+    expect(JSON.parse(refused.body)).toMatchObject({ error: 'rate_limit_exceeded', retry_after: 30 });
+    const closed = errorResult(
+      new RateLimitRefusedError('unavailable', 'rate_limit_config_error', 'Unavailable', limit, 60),
+      'r-4',
+    );
+    expect(closed.statusCode).toBe(503);
+    expect(closed.headers).toMatchObject({ 'Retry-After': '60', 'X-RateLimit-Limit': '100' });
   });
 
   it('answers an unavailable dependency with 503 and Retry-After', () => {

@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import { platformScope } from '../../functions/shared/auth/context';
 import { HttpError } from '../../functions/shared/errors';
 import { googleClickId, primaryClickId } from '../../functions/shared/leads/click-ids';
 import { allowsUpload, isValidConsent, resolveConsent } from '../../functions/shared/leads/consent';
@@ -9,6 +8,7 @@ import { normaliseEmail, normalisePhone } from '../../functions/shared/leads/nor
 import { canMove, leadSchema, parseLeadsBody } from '../../functions/shared/leads/schema';
 import { dedupKeysOf, normaliseLeads } from '../../functions/shared/leads/service';
 import { conversionsForWon } from '../../functions/shared/leads/won';
+import { platformScope } from '../../functions/shared/tenancy/scope';
 import { parseWith } from '../../functions/shared/validation';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
 

@@ -1,4 +1,5 @@
-import { HttpError } from '../../functions/shared/errors';
+import { RateLimitRefusedError } from '../../functions/shared/domain-errors';
+import { errorResult } from '../../functions/shared/http';
 import { RateLimiter, STORE_TIMEOUT_MS } from '../../functions/shared/rate-limit/limiter';
 import {
   evaluate,
@@ -22,11 +23,12 @@ import { DEFAULT_RATE_LIMITS } from '../../lib/definitions/rate-limits';
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
 
-async function refusal(promise: Promise<unknown>): Promise<HttpError> {
+async function refusal(promise: Promise<unknown>): Promise<RateLimitRefusedError & { status: number }> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof HttpError) return error;
+    if (error instanceof RateLimitRefusedError)
+      return Object.assign(error, { status: errorResult(error, 'req').statusCode });
     throw error;
   }
   throw new Error('not refused');
@@ -97,7 +99,10 @@ describe('RateLimiter', () => {
     expect(error.code).toBe('rate_limit_config_error');
     expect(error.message).toBe('Service temporarily unavailable');
     expect(error.extra).toEqual({ retry_after: 60 });
-    expect(error.headers).toMatchObject({ 'Retry-After': '60', 'X-RateLimit-Remaining': '0' });
+    expect(errorResult(error, 'req').headers).toMatchObject({
+      'Retry-After': '60',
+      'X-RateLimit-Remaining': '0',
+    });
   });
 
   it('fails closed when the store cannot be built, and tries again next time', async () => {

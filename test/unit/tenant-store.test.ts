@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { platformScope } from '../../functions/shared/auth/context';
 import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
+import { platformScope } from '../../functions/shared/tenancy/scope';
 
 /** A client answering each call with the next canned response, recording what was asked. */
 function scripted(...responses: Array<Record<string, unknown> | Error>) {

@@ -1,8 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { forbidden, HttpError } from '../errors';
-import type { RequestContext } from '../http';
 import { metrics } from '../observability';
+import type { RequestContext } from '../request';
 import { ApiKeyError, authenticateApiKey } from '../tenancy/api-keys';
 import { DynamoTenantStore } from '../tenancy/dynamo-store';
 import type { TenantStore } from '../tenancy/model';

@@ -1,6 +1,6 @@
 import { METRICS } from '../../../lib/definitions/metrics';
 import { COMMON_ENV_VARS } from '../../../lib/definitions/resources';
-import { HttpError } from '../errors';
+import { DomainError } from '../domain-errors';
 import { logger, metrics } from '../observability';
 
 /**
@@ -16,8 +16,8 @@ export const BACKUP_ENCRYPTION_REQUIRED_MESSAGE =
   'Cannot perform backup without encryption key. Contact administrator.';
 
 /** CONTRACT.md §2: the 503 of a backup requested while no backup key is configured. */
-export function backupEncryptionRequired(): HttpError {
-  return new HttpError(503, 'backup_encryption_required', BACKUP_ENCRYPTION_REQUIRED_MESSAGE, {
+export function backupEncryptionRequired(): DomainError {
+  return new DomainError('unavailable', 'backup_encryption_required', BACKUP_ENCRYPTION_REQUIRED_MESSAGE, {
     code: 'BACKUP_ENCRYPTION_REQUIRED',
   });
 }

@@ -6,9 +6,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { TenantScope } from '../auth/context';
 import { DynamoRepository } from '../dynamo-repository';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import type { TenantScope } from '../tenancy/scope';
 import type { Conversion, ConversionStatus } from './model';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;

@@ -1,11 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { TenantScope } from '../auth/context';
 import { sqsClient } from '../aws';
 import { queueUrl } from '../config';
 import { DynamoRepository } from '../dynamo-repository';
 import { correlationMessageAttributes } from '../observability';
+import type { TenantScope } from '../tenancy/scope';
 import type { Conversion, ConversionMessage } from './model';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;

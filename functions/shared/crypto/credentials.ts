@@ -1,6 +1,6 @@
 import { COMMON_ENV_VARS } from '../../../lib/definitions/resources';
-import type { TenantScope } from '../auth/context';
 import { requireEnv } from '../config';
+import type { TenantScope } from '../tenancy/scope';
 import { open, seal } from './envelope';
 import type { EncryptionContext, KeyProvider } from './keys';
 

@@ -1,8 +1,8 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { TenantScope } from '../auth/context';
 import { DynamoRepository } from '../dynamo-repository';
 import { newId } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import type { TenantScope } from '../tenancy/scope';
 
 export const AUDIT_ACTIONS = [
   'consent_recorded',

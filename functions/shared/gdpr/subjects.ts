@@ -1,8 +1,7 @@
 import * as z from 'zod/mini';
-import type { TenantScope } from '../auth/context';
 import type { Conversion } from '../conversions/model';
 import type { DynamoConversionStore } from '../conversions/store';
-import { validationFailed } from '../errors';
+import { DomainValidationError } from '../domain-errors';
 import { primaryClickId } from '../leads/click-ids';
 import { allowsUpload, type ConsentChange, type ConsentInput, resolveConsent } from '../leads/consent';
 import type { EmailHasher } from '../leads/email-hash';
@@ -11,6 +10,7 @@ import { normaliseEmail, normalisePhone } from '../leads/normalise';
 import { attributionShape, optionalText } from '../leads/schema';
 import { modifyLead } from '../leads/service';
 import type { DynamoLeadStore } from '../leads/store';
+import type { TenantScope } from '../tenancy/scope';
 import type { Actor, AuditRecord, DynamoAuditTrail } from './audit';
 
 export interface SubjectDeps {
@@ -28,7 +28,7 @@ export interface Subject {
 /** The data subject a path names, by its normalised email. */
 export function subjectOf(scope: TenantScope, email: string, hash: EmailHasher): Subject {
   const normalised = normaliseEmail(email);
-  if (!normalised) throw validationFailed([{ path: 'email', message: 'Invalid email address' }]);
+  if (!normalised) throw new DomainValidationError([{ path: 'email', message: 'Invalid email address' }]);
   return { email: normalised, hash: hash(scope.tenantId, normalised) };
 }
 
@@ -135,7 +135,7 @@ export async function patchSubject(
   let phone: string | undefined;
   if (body.phone !== undefined) {
     phone = normalisePhone(body.phone, body.country);
-    if (!phone) throw validationFailed([{ path: 'phone', message: 'Invalid phone number' }]);
+    if (!phone) throw new DomainValidationError([{ path: 'phone', message: 'Invalid phone number' }]);
   }
   const { country: _country, restricted, phone: _phone, ...rest } = body;
   const fields: Partial<Lead> = { ...rest, ...(phone ? { phone } : {}) };

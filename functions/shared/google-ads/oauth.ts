@@ -1,8 +1,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DomainValidationError } from '../domain-errors';
 import { DynamoRepository } from '../dynamo-repository';
-import { validationFailed } from '../errors';
 import { GoogleAdsFailure, tokenUrl } from './client';
 
 /**
@@ -139,5 +139,5 @@ export async function exchangeCode(
   const message = response.ok
     ? 'Google gave no refresh token: connect again and grant offline access'
     : `Google refused the authorization code (${typeof body?.error === 'string' ? body.error : response.status})`;
-  throw validationFailed([{ path: 'code', message }]);
+  throw new DomainValidationError([{ path: 'code', message }]);
 }

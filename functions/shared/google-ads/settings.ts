@@ -1,8 +1,8 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import type { TenantScope } from '../auth/context';
 import { documentClient } from '../aws';
 import { tableName } from '../config';
+import type { TenantScope } from '../tenancy/scope';
 
 /** Names the Google Ads secrets are sealed under (bound to the tenant by the encryption context). */
 export const CLIENT_SECRET_NAME = 'google_ads.client_secret';

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { TenantScope } from '../auth/context';
+import { DomainConflictError } from '../domain-errors';
 import { DynamoRepository } from '../dynamo-repository';
-import { HttpError } from '../errors';
+import type { TenantScope } from '../tenancy/scope';
 
 /** A webhook sender the service accepts deliveries from, per tenant. */
 export type SourceKind = 'shopify' | 'woocommerce' | 'ghl';
@@ -140,7 +140,7 @@ export class DynamoSourceStore extends DynamoRepository {
       );
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
-        throw new HttpError(409, 'conflict', 'This webhook source is connected to another account');
+        throw new DomainConflictError('This webhook source is connected to another account');
       }
       throw error;
     }

@@ -1,10 +1,10 @@
-import type { TenantScope } from '../auth/context';
-import { HttpError, type ValidationDetail, validationFailed } from '../errors';
+import { DomainConflictError, type DomainErrorDetail, DomainValidationError } from '../domain-errors';
 import type { Actor } from '../gdpr/audit';
 import { DynamoAuditTrail } from '../gdpr/audit';
 import { newId } from '../ids';
 import { metrics } from '../observability';
 import { inPool } from '../pool';
+import type { TenantScope } from '../tenancy/scope';
 import { primaryClickId } from './click-ids';
 import { type ConsentChange, isValidConsent, resolveConsent } from './consent';
 import type { EmailHasher } from './email-hash';
@@ -64,7 +64,7 @@ export function normaliseLeads(
   hash: EmailHasher,
   single: boolean,
 ) {
-  const details: ValidationDetail[] = [];
+  const details: DomainErrorDetail[] = [];
   const leads: NormalisedLead[] = [];
   inputs.forEach((input, index) => {
     const at = (field: string) => (single ? field : `${index}.${field}`);
@@ -89,7 +89,7 @@ export function normaliseLeads(
     const emailHash = hash(scope.tenantId, email);
     leads.push({ fields, input, emailHash, dedupKeys: dedupKeysOf(fields, emailHash) });
   });
-  if (details.length) throw validationFailed(details);
+  if (details.length) throw new DomainValidationError(details);
   return leads;
 }
 
@@ -156,7 +156,7 @@ export async function upsertLead(
       await backoff(attempt);
     }
   }
-  throw new HttpError(409, 'conflict', 'The lead is being changed by another request; try again');
+  throw new DomainConflictError('The lead is being changed by another request; try again');
 }
 
 /**
@@ -234,5 +234,5 @@ export async function modifyLead(
       await backoff(attempt);
     }
   }
-  throw new HttpError(409, 'conflict', 'The lead is being changed by another request; try again');
+  throw new DomainConflictError('The lead is being changed by another request; try again');
 }

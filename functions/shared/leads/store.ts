@@ -7,10 +7,10 @@ import {
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { TenantScope } from '../auth/context';
 import { DynamoRepository } from '../dynamo-repository';
 import { idTimePrefix } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import type { TenantScope } from '../tenancy/scope';
 import type { StoredLead } from './model';
 import type { LeadStatus } from './schema';
 

@@ -1,15 +1,7 @@
 import { METRICS } from '../../../lib/definitions/metrics';
-import { HttpError } from '../errors';
+import { RateLimitRefusedError } from '../domain-errors';
 import { logger, metrics } from '../observability';
-import {
-  evaluate,
-  type LimitResult,
-  type LimitScope,
-  limitFor,
-  rateLimitHeaders,
-  retryAfterSeconds,
-  windowAt,
-} from './limits';
+import { evaluate, type LimitResult, type LimitScope, limitFor, retryAfterSeconds, windowAt } from './limits';
 import { type CounterStore, counterStoreFromEnv } from './store';
 
 /** The longest a check waits for the store before refusing the request. */
@@ -17,27 +9,23 @@ export const STORE_TIMEOUT_MS = 300;
 /** What a caller refused because the store is unavailable is told to wait. */
 export const UNAVAILABLE_RETRY_SECONDS = 60;
 
-export function rateLimitExceeded(result: LimitResult, nowMs: number): HttpError {
-  const retryAfter = retryAfterSeconds(result, nowMs);
-  return new HttpError(
-    429,
+export function rateLimitExceeded(result: LimitResult, nowMs: number): RateLimitRefusedError {
+  return new RateLimitRefusedError(
+    'rate_limited',
     'rate_limit_exceeded',
     'Rate limit exceeded. Try again later.',
-    { retry_after: retryAfter },
-    { 'Retry-After': String(retryAfter), ...rateLimitHeaders(result) },
+    result,
+    retryAfterSeconds(result, nowMs),
   );
 }
 
-function unavailable(scope: LimitScope, limit: number, reset: number): HttpError {
-  return new HttpError(
-    503,
+function unavailable(limit: number, reset: number): RateLimitRefusedError {
+  return new RateLimitRefusedError(
+    'unavailable',
     'rate_limit_config_error',
     'Service temporarily unavailable',
-    { retry_after: UNAVAILABLE_RETRY_SECONDS },
-    {
-      'Retry-After': String(UNAVAILABLE_RETRY_SECONDS),
-      ...rateLimitHeaders({ scope, limit, count: limit, reset, allowed: false }),
-    },
+    { limit, count: limit, reset },
+    UNAVAILABLE_RETRY_SECONDS,
   );
 }
 
@@ -84,7 +72,7 @@ export class RateLimiter {
     } catch (error) {
       logger.error('Rate-limit store unavailable; request refused', { scope, cause: error });
       metrics.addMetric(METRICS.rateLimitStoreError, 'Count', 1);
-      throw unavailable(scope, limit, window.reset);
+      throw unavailable(limit, window.reset);
     } finally {
       clearTimeout(timer);
     }

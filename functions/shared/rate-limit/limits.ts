@@ -50,7 +50,7 @@ export function evaluate(scope: LimitScope, limit: number, count: number, window
   return { scope, limit, count, reset: window.reset, allowed: count <= limit };
 }
 
-export function remaining(result: LimitResult): number {
+export function remaining(result: Pick<LimitResult, 'limit' | 'count'>): number {
   return Math.max(0, result.limit - result.count);
 }
 
@@ -59,7 +59,9 @@ export function tightest(results: readonly LimitResult[]): LimitResult | undefin
   return [...results].sort((x, y) => remaining(x) - remaining(y) || x.limit - y.limit)[0];
 }
 
-export function rateLimitHeaders(result: LimitResult): Record<string, string> {
+export function rateLimitHeaders(
+  result: Pick<LimitResult, 'limit' | 'count' | 'reset'>,
+): Record<string, string> {
   return {
     'X-RateLimit-Limit': String(result.limit),
     'X-RateLimit-Remaining': String(remaining(result)),

@@ -3,8 +3,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { RouteDefinition } from '../../../lib/definitions/routes';
 import { stage } from '../config';
 import { HttpError } from '../errors';
-import type { HttpRequest, RequestContext } from '../http';
 import { metrics } from '../observability';
+import type { HttpRequest, RequestContext } from '../request';
 import { RateLimiter, rateLimitExceeded } from './limiter';
 import { type LimitResult, type LimitScope, rateLimitHeaders, tightest } from './limits';
 

@@ -1,9 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role } from '../../../lib/definitions/routes';
-import type { AuthContext, TenantScope } from '../auth/context';
-import { scopeOf } from '../auth/context';
+import type { AuthContext } from '../auth/context';
 import { newId } from '../ids';
 import type { ApiKeyRecord, StoredApiKey, TenantStore } from './model';
+import type { TenantScope } from './scope';
+import { scopeOf } from './scope';
 
 /** `ae_` and 32 random bytes (256 bits) in base64url. */
 const API_KEY_FORMAT = /^ae_[A-Za-z0-9_-]{43}$/;

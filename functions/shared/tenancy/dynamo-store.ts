@@ -6,11 +6,11 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { TenantScope } from '../auth/context';
 import { DynamoRepository } from '../dynamo-repository';
 import { newId } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 import type { ApiKeyRecord, StoredApiKey, Tenant, TenantBilling, TenantStore } from './model';
+import type { TenantScope } from './scope';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
 const META = 'META';

@@ -1,6 +1,6 @@
 import type { Role } from '../../../lib/definitions/routes';
-import type { TenantScope } from '../auth/context';
 import type { Page } from '../pagination';
+import type { TenantScope } from './scope';
 
 export interface Tenant {
   id: string;
