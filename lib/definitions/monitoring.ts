@@ -100,7 +100,8 @@ export const THRESHOLDS = {
 
 /** The uptime canary: how often it runs and how many failed runs of the last few page. */
 export const CANARY = {
-  name: (stage: string) => `adsengineer-${stage}-api`.slice(0, 21),
+  /** Canary names are at most 21 characters: `ae-staging-api`. */
+  name: (stage: string) => `ae-${stage}-api`,
   everyMinutes: 1,
   failedRunsToPage: 2,
   ofLastRuns: 3,

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isRole } from '../../functions/shared/auth/context';
 import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
@@ -6,7 +7,9 @@ import { resetClients } from '../../functions/shared/aws';
 import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
 import { ROLES } from '../definitions/routes';
 import { readState } from '../local/state';
+import { formatAlarmTable, listAlarms, testAlarm } from './alarms';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';
+import { grafanaDashboardText } from './grafana';
 
 export interface Io {
   out(line: string): void;
@@ -26,6 +29,12 @@ Commands:
       Write a decrypted backup into the tables (*_TABLE); refuses non-empty tables without --force.
   dlq redrive --queue <webhooks|conversions> [--max <n>]
       Move dead-lettered messages back to their queue (*_QUEUE_URL, *_DLQ_URL), with progress.
+  alarms list [--prefix <AdsEngineer-prod>]
+      Every alarm of the stack: severity, state, runbook section.
+  alarms test --alarm <name> [--prefix <AdsEngineer-prod>] [--hold <seconds>]
+      Set an alarm to ALARM, then back to OK: PagerDuty and Slack open and resolve a test incident.
+  dashboards grafana [--out <file>]
+      Print (or write) the Grafana dashboard JSON for the CloudWatch data source.
 
 Options:
   --local   use the stack started by \`npm start\` (its emulator and secret)
@@ -141,6 +150,9 @@ const OPTIONS = {
   queue: { type: 'string' },
   max: { type: 'string' },
   local: { type: 'boolean' },
+  alarm: { type: 'string' },
+  prefix: { type: 'string' },
+  hold: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -162,6 +174,45 @@ async function redriveCommand(values: Values, io: Io): Promise<void> {
     },
   });
   io.out(`Redrove ${result.moved} message(s) to ${queue}.`);
+}
+
+function alarmPrefix(values: Values): string {
+  const prefix =
+    stringOption(values, 'prefix') ?? process.env.ALARM_PREFIX ?? `AdsEngineer-${process.env.STAGE ?? 'dev'}`;
+  return prefix.endsWith('-') ? prefix : `${prefix}-`;
+}
+
+async function alarmsListCommand(values: Values, io: Io): Promise<void> {
+  const alarms = await listAlarms(alarmPrefix(values));
+  if (alarms.length === 0) {
+    io.out(`No alarms named ${alarmPrefix(values)}*.`);
+    return;
+  }
+  for (const line of formatAlarmTable(alarms)) io.out(line);
+}
+
+async function alarmsTestCommand(values: Values, io: Io): Promise<void> {
+  const name = stringOption(values, 'alarm');
+  if (!name) throw new UsageError('alarms test needs --alarm <name> (see alarms list)');
+  const hold = values.hold === undefined ? 60 : Number(values.hold);
+  if (!Number.isFinite(hold) || hold < 0) throw new UsageError('--hold must be a number of seconds');
+  const prefix = alarmPrefix(values);
+  const fullName = name.startsWith(prefix) ? name : `${prefix}${name}`;
+  await testAlarm(fullName, { holdSeconds: hold, progress: io.err });
+  io.out(
+    `Test of ${fullName} done: it went to ALARM and back to OK; check that PagerDuty and Slack opened and resolved an incident.`,
+  );
+}
+
+async function grafanaCommand(values: Values, io: Io): Promise<void> {
+  const out = stringOption(values, 'out');
+  const text = grafanaDashboardText();
+  if (!out) {
+    io.out(text.trimEnd());
+    return;
+  }
+  await writeFile(out, text);
+  io.out(`Wrote the Grafana dashboard to ${out}.`);
 }
 
 /** Runs one operator command; returns the process exit code. */
@@ -190,6 +241,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else if (command === 'backup decrypt') await decryptCommand(values, io);
     else if (command === 'backup restore') await restoreCommand(values, io);
     else if (command === 'dlq redrive') await redriveCommand(values, io);
+    else if (command === 'alarms list') await alarmsListCommand(values, io);
+    else if (command === 'alarms test') await alarmsTestCommand(values, io);
+    else if (command === 'dashboards grafana') await grafanaCommand(values, io);
     else throw new UsageError(`unknown command: ${command}`);
     return 0;
   } catch (error) {

@@ -305,7 +305,7 @@ describe.each(['dev', 'prod'] as const)('monitoring in %s', (stage) => {
     const { stack, template } = get(stage);
     const { critical } = topicRefs(stage);
     template.hasResourceProperties('AWS::Synthetics::Canary', {
-      Name: `adsengineer-${stage}-api`,
+      Name: `ae-${stage}-api`,
       RuntimeVersion: 'syn-nodejs-puppeteer-9.1',
       Schedule: { Expression: 'rate(1 minute)' },
       Code: Match.objectLike({ Handler: 'api-canary.handler' }),

@@ -96,6 +96,6 @@ test('the uptime canary role acknowledges only the wildcards the Synthetics runt
     expect.stringMatching(
       /^AwsSolutions-IAM5\[Resource::<MonitoringUptimeArtifacts[0-9A-F]+\.Arn>\/runs\/\*\]$/,
     ),
-    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:eu-west-1:123456789012:log-group:/aws/lambda/cwsyn-adsengineer-prod-api-*]',
+    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:eu-west-1:123456789012:log-group:/aws/lambda/cwsyn-ae-prod-api-*]',
   ]);
 });
