@@ -4,9 +4,20 @@ import {
   uploadMessages,
 } from '../functions/conversion-uploader/upload';
 import type { LoggedConversion } from '../functions/shared/conversions/log';
-import { TokenCache, uploadClickConversions } from '../functions/shared/google-ads/client';
+import { ingestEvents, retrieveRequestStatus } from '../functions/shared/google-ads/data-manager/client';
+import { perProcessLimit, QuotaPacer } from '../functions/shared/google-ads/data-manager/pacer';
+import { uploadClickConversions } from '../functions/shared/google-ads/google-ads-api/client';
+import {
+  dataManagerTransport,
+  type GoogleConnectionDeps,
+  type GoogleTransport,
+  googleAdsApiTransport,
+  googleProvider,
+} from '../functions/shared/google-ads/provider';
 import type { StoredGoogleAdsIntegration } from '../functions/shared/google-ads/settings';
+import { TokenCache } from '../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../functions/shared/leads/model';
+import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../lib/definitions/resources';
 import { startFakeGoogleAds } from '../lib/local/fake-google-ads';
 
 const TENANT = 'ten_bench';
@@ -19,15 +30,18 @@ function clickId(i: number): string {
 }
 
 /**
- * Conversions per uploadClickConversions request for 5,000 queued conversions, and token
- * refreshes per simulated hour, with the real client and uploader against the fake Google Ads
- * server over HTTP. The conversion log and leads are kept in memory: this measures batching and
- * the token cache, not DynamoDB.
+ * Events per Data Manager request and requests per minute (paced to this process's share of the
+ * 300-a-minute project quota, on a simulated clock) for 5,000 and 50,000 queued conversions;
+ * conversions per uploadClickConversions request; token refreshes per simulated hour. The real
+ * clients and uploader run against the fake Google server over HTTP; the conversion log and
+ * leads are kept in memory: this measures batching, pacing and the token cache, not DynamoDB.
  */
-export async function benchGoogleAds(total = 5000): Promise<void> {
+export async function benchGoogleAds(): Promise<void> {
   const fake = await startFakeGoogleAds();
   process.env.GOOGLE_ADS_API_BASE_URL = fake.baseUrl;
+  process.env.GOOGLE_DATA_MANAGER_BASE_URL = fake.baseUrl;
   process.env.GOOGLE_OAUTH_TOKEN_URL = fake.tokenUrl;
+  let total = 50_000;
   try {
     const now = new Date();
     const conversions = new Map<string, LoggedConversion>();
@@ -77,7 +91,32 @@ export async function benchGoogleAds(total = 5000): Promise<void> {
     };
     let clock = Date.now();
     const tokens = new TokenCache(undefined, () => clock);
-    const deps: UploaderDeps = {
+    const taken: number[] = [];
+    const limit = perProcessLimit(CONVERSIONS_CONSUMER_CONCURRENCY);
+    const pacer = new QuotaPacer(
+      limit,
+      () => clock,
+      async (ms) => {
+        clock += ms;
+      },
+    );
+    const paced = {
+      take: async () => {
+        await pacer.take();
+        taken.push(clock);
+      },
+    } as QuotaPacer;
+    const google: GoogleConnectionDeps = {
+      integrations: { get: async () => integration, disconnect: async () => {} },
+      credential: async () => ({
+        clientId: 'bench-client',
+        clientSecret: 'bench-secret',
+        refreshToken: 'bench-refresh',
+      }),
+      accessToken: (credential, scope) => tokens.accessToken(credential, scope),
+      forgetToken: (credential) => tokens.forget(credential),
+    };
+    const uploader = (transport: GoogleTransport): UploaderDeps => ({
       conversions: {
         get: async (_t, id) => conversions.get(id),
         recordAttempt: async (_t, id, outcome) => {
@@ -89,19 +128,15 @@ export async function benchGoogleAds(total = 5000): Promise<void> {
         cancel: async () => true,
       },
       leads: { get: async (_s, id) => leads.get(id) },
-      integrations: { get: async () => integration, disconnect: async () => {} },
-      credential: async () => ({
-        clientId: 'bench-client',
-        clientSecret: 'bench-secret',
-        refreshToken: 'bench-refresh',
-      }),
-      accessToken: (credential) => tokens.accessToken(credential),
-      forgetToken: (credential) => tokens.forget(credential),
-      upload: (call) => uploadClickConversions(call),
+      providers: { google_ads: googleProvider(google, transport) as never },
       now: () => now,
       random: Math.random,
       retryBaseSeconds: 60,
-    };
+    });
+    const dataManager = uploader(
+      dataManagerTransport({ ingest: ingestEvents, retrieve: retrieveRequestStatus }, paced),
+    );
+    const googleAdsApi = uploader(googleAdsApiTransport((call) => uploadClickConversions(call)));
     const messages = (from: number, count: number): QueuedMessage[] =>
       Array.from({ length: count }, (_, k) => ({
         messageId: `m${from + k}`,
@@ -109,16 +144,49 @@ export async function benchGoogleAds(total = 5000): Promise<void> {
         receiveCount: 1,
       }));
 
+    const perMinute = () => {
+      let peak = 0;
+      for (let i = 0, j = 0; i < taken.length; i++) {
+        while ((taken[i] as number) - (taken[j] as number) >= 60_000) j++;
+        peak = Math.max(peak, i - j + 1);
+      }
+      return peak;
+    };
+    for (const count of [5_000, 50_000]) {
+      total = count;
+      for (const [label, batchSize] of [
+        ['AWS tuning (batch size 10,000, batching window)', 10_000],
+        ['local poller (10 per receive)', 10],
+      ] as const) {
+        if (count > 5_000 && batchSize < 1_000) continue;
+        fresh();
+        fake.reset();
+        taken.length = 0;
+        const startClock = clock;
+        for (let from = 0; from < total; from += batchSize)
+          await uploadMessages(messages(from, Math.min(batchSize, total - from)), dataManager);
+        const events = fake.ingests.reduce(
+          (n, u) => n + ((u.body as { events?: unknown[] }).events?.length ?? 0),
+          0,
+        );
+        console.log(
+          `Data Manager, ${label}: ${total} conversions in ${fake.ingests.length} events:ingest requests, ` +
+            `${(events / Math.max(1, fake.ingests.length)).toFixed(0)} events per request, ` +
+            `at most ${perMinute()} requests in any minute (this process's share: ${limit}/min), ` +
+            `${((clock - startClock) / 60_000).toFixed(1)} paced minutes`,
+        );
+      }
+    }
+    total = 5_000;
     for (const [label, batchSize] of [
       ['AWS tuning (batch size 10,000, batching window)', 10_000],
-      ['event source batch size 1,000', 1_000],
       ['local poller (10 per receive)', 10],
     ] as const) {
       fresh();
       fake.reset();
       const started = performance.now();
       for (let from = 0; from < total; from += batchSize) {
-        await uploadMessages(messages(from, Math.min(batchSize, total - from)), deps);
+        await uploadMessages(messages(from, Math.min(batchSize, total - from)), googleAdsApi);
       }
       const ms = performance.now() - started;
       const sent = fake.uploads.reduce(
@@ -126,7 +194,7 @@ export async function benchGoogleAds(total = 5000): Promise<void> {
         0,
       );
       console.log(
-        `${label}: ${total} conversions in ${fake.uploads.length} requests, ` +
+        `Google Ads API, ${label}: ${total} conversions in ${fake.uploads.length} requests, ` +
           `${(sent / Math.max(1, fake.uploads.length)).toFixed(0)} conversions per request, ${ms.toFixed(0)} ms`,
       );
     }
@@ -138,15 +206,16 @@ export async function benchGoogleAds(total = 5000): Promise<void> {
     tokens.forget({ clientId: 'bench-client', clientSecret: 'bench-secret', refreshToken: 'bench-refresh' });
     for (let minute = 0; minute < 60; minute++) {
       clock = Date.now() + minute * 60_000;
-      await uploadMessages(messages(minute * 80, 80), deps);
+      await uploadMessages(messages(minute * 80, 80), dataManager);
     }
     console.log(
-      `token refreshes in 60 simulated minutes of uploads (60 invocations, ${fake.uploads.length} requests): ` +
+      `token refreshes in 60 simulated minutes of uploads (60 invocations, ${fake.ingests.length} requests): ` +
         `${tokens.refreshes - refreshesBefore} (tokens last 3,599 s and are replaced 5 minutes early)`,
     );
   } finally {
     await fake.close();
     delete process.env.GOOGLE_ADS_API_BASE_URL;
+    delete process.env.GOOGLE_DATA_MANAGER_BASE_URL;
     delete process.env.GOOGLE_OAUTH_TOKEN_URL;
   }
 }

@@ -4,9 +4,9 @@ import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
 import { openCredential, sealCredential } from '../shared/crypto/credentials';
 import { forbidden, HttpError, notFound, validationFailed } from '../shared/errors';
-import { GoogleAdsFailure } from '../shared/google-ads/client';
 import {
   authorizationUrl,
+  DATA_MANAGER_SCOPE,
   exchangeCode,
   newState,
   OAuthStateStore,
@@ -17,10 +17,12 @@ import {
   CLIENT_SECRET_NAME,
   GoogleAdsIntegrationStore,
   googleAdsSettingsBody,
+  NEEDS_DATA_MANAGER_SCOPE,
   publicSettings,
   REFRESH_TOKEN_NAME,
   type StoredGoogleAdsIntegration,
 } from '../shared/google-ads/settings';
+import { GoogleAdsFailure } from '../shared/google-ads/tokens';
 import { authOf, type HttpRequest, httpHandler, json } from '../shared/http';
 import {
   ghlSettingsBody,
@@ -40,6 +42,9 @@ import {
   publicMetaSettings,
 } from '../shared/meta/settings';
 import { MetaIntegrationStore } from '../shared/meta/store';
+import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
+import { StripeClient } from '../shared/stripe/client';
+import { billingPortalBody } from '../shared/stripe/schemas';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody } from '../shared/tenancy/schemas';
@@ -59,6 +64,7 @@ const sources = () => {
 };
 
 let googleAds: GoogleAdsIntegrationStore | undefined;
+let stripe: StripeClient | undefined;
 let meta: MetaIntegrationStore | undefined;
 let oauthStates: OAuthStateStore | undefined;
 
@@ -186,9 +192,9 @@ export const handler = httpHandler('api', {
     if (!integration) throw notFound('The Google Ads settings were removed');
     // The tenant comes from the consumed state, never from the request.
     const scope = { tenantId: pending.tenant_id } as ReturnType<typeof scopeOf>;
-    let refreshToken: string;
+    let granted: Awaited<ReturnType<typeof exchangeCode>>;
     try {
-      refreshToken = await exchangeCode(
+      granted = await exchangeCode(
         code,
         {
           clientId: integration.client_id,
@@ -204,11 +210,14 @@ export const handler = httpHandler('api', {
       throw error;
     }
     const { status_reason: _reason, ...rest } = integration;
+    // Consent given without the Data Manager permission: stored, but uploads wait for a reconnect.
+    const lacksDataManager = granted.scopes !== undefined && !granted.scopes.includes(DATA_MANAGER_SCOPE);
     const stored: StoredGoogleAdsIntegration = {
       ...rest,
-      status: 'connected',
+      status: lacksDataManager ? 'needs_reconnect' : 'connected',
+      ...(lacksDataManager ? { status_reason: NEEDS_DATA_MANAGER_SCOPE } : {}),
       updated_at: new Date().toISOString(),
-      sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, refreshToken),
+      sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, granted.refreshToken),
     };
     await googleAds.save(scope, stored);
     return json(200, publicSettings(stored));
@@ -236,6 +245,20 @@ export const handler = httpHandler('api', {
     const settings = { updated_at: new Date().toISOString() };
     await sources().save(scope, 'ghl', ghlTokenKey(token), settings);
     return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/ghl/webhook/${token}` });
+  },
+
+  'GET /api/v1/billing': async (request) => {
+    const tenant = await tenants().getTenant(scopeOf(authOf(request)).tenantId);
+    if (!tenant) throw notFound('Tenant not found');
+    return json(200, billingStatus(tenant));
+  },
+
+  'POST /api/v1/billing/portal': async (request) => {
+    const body = parseJsonBody(request, billingPortalBody);
+    const tenant = await tenants().getTenant(scopeOf(authOf(request)).tenantId);
+    if (!tenant) throw notFound('Tenant not found');
+    stripe ??= new StripeClient();
+    return json(200, await openBillingPortal(tenant, stripe, body.return_url));
   },
 
   'DELETE /api/v1/api-keys/{id}': async (request) => {

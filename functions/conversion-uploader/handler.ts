@@ -6,22 +6,43 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/cli
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { METRICS } from '../../lib/definitions/metrics';
+import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../../lib/definitions/resources';
 import { sqsClient } from '../shared/aws';
 import { dlqUrl, queueUrl } from '../shared/config';
 import { DynamoConversionLog } from '../shared/conversions/log';
-import { conversionMessageV1 } from '../shared/conversions/model';
+import {
+  type AdjustmentMessage,
+  parseQueueMessage,
+  type RequestStatusMessage,
+} from '../shared/conversions/model';
+import type { ProviderRegistry } from '../shared/conversions/provider';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { openCredential } from '../shared/crypto/credentials';
-import { TokenCache, uploadClickConversions } from '../shared/google-ads/client';
+import { ingestEvents, retrieveRequestStatus } from '../shared/google-ads/data-manager/client';
+import { perProcessLimit, QuotaPacer } from '../shared/google-ads/data-manager/pacer';
+import {
+  uploadClickConversions,
+  uploadConversionAdjustments,
+} from '../shared/google-ads/google-ads-api/client';
+import {
+  dataManagerTransport,
+  type GoogleConnectionDeps,
+  type GoogleUploadApi,
+  googleAdsApiTransport,
+  googleProvider,
+  uploadApi,
+} from '../shared/google-ads/provider';
 import {
   CLIENT_SECRET_NAME,
   GoogleAdsIntegrationStore,
   REFRESH_TOKEN_NAME,
   type StoredGoogleAdsIntegration,
 } from '../shared/google-ads/settings';
+import { TokenCache } from '../shared/google-ads/tokens';
 import { DynamoLeadStore } from '../shared/leads/store';
-import { CORRELATION_ATTRIBUTE, emitMetric, logger, metrics } from '../shared/observability';
-import type { TenantScope } from '../shared/tenancy/scope';
+import { CORRELATION_ATTRIBUTE, logger, metrics } from '../shared/observability';
+import { adjustMessages, type QueuedAdjustment } from './adjust';
+import { checkRequestStatus } from './status';
 import {
   emptyMetrics,
   type MessageResult,
@@ -32,10 +53,11 @@ import {
 } from './upload';
 
 /**
- * Consumes the conversions queue. A batch is grouped by tenant (one customer and conversion
- * action each) and sent as few `uploadClickConversions` requests as possible (≤ 2,000 each).
- * Locally the poller hands over 10 messages at a time; in AWS the event source mapping is tuned
- * for large batches (see README: batch size 10,000 with a batching window).
+ * Consumes the conversions queue. Conversions are grouped by tenant and platform and handed to
+ * the platform's provider (Google: the Data Manager API by default, or the Google Ads API with
+ * GOOGLE_ADS_UPLOAD_API=google_ads_api), as few requests as possible (≤ 2,000 each). The same
+ * queue carries the later reads of request statuses. Locally the poller hands over 10 messages at
+ * a time; in AWS the event source mapping is tuned for large batches (see README).
  */
 const log = new DynamoConversionLog();
 const store = new DynamoConversionStore();
@@ -43,15 +65,10 @@ const leads = new DynamoLeadStore();
 const integrations = new GoogleAdsIntegrationStore();
 /** Access tokens live as long as the execution environment: one refresh per hour per credential. */
 const tokens = new TokenCache();
+/** This process's share of the Data Manager quota (300 requests a minute per Cloud project). */
+const pacer = new QuotaPacer(perProcessLimit(CONVERSIONS_CONSUMER_CONCURRENCY));
 
-const deps: UploaderDeps = {
-  conversions: {
-    get: (tenantId, id) => log.get(tenantId, id),
-    recordAttempt: (tenantId, id, outcome, now) => log.recordAttempt(tenantId, id, outcome, now),
-    recordBatch: (batch) => log.recordBatch(batch),
-    cancel: (scope: TenantScope, id, reason) => store.cancel(scope, id, reason),
-  },
-  leads,
+const google: GoogleConnectionDeps = {
   integrations,
   async credential(tenantId: string, integration: StoredGoogleAdsIntegration) {
     const scope = scopeFor(tenantId);
@@ -61,15 +78,56 @@ const deps: UploaderDeps = {
       refreshToken: await openCredential(scope, REFRESH_TOKEN_NAME, integration.sealed_refresh_token),
     };
   },
-  accessToken: (credential) => tokens.accessToken(credential),
+  accessToken: (credential, requiredScope) => tokens.accessToken(credential, requiredScope),
   forgetToken: (credential) => tokens.forget(credential),
-  upload: (call) => uploadClickConversions(call),
-  now: () => new Date(),
-  random: Math.random,
-  get retryBaseSeconds() {
-    return Number(process.env.CONVERSION_RETRY_BASE_SECONDS ?? 60);
-  },
 };
+
+const registries = new Map<GoogleUploadApi, ProviderRegistry>();
+/** The providers for the configured Google transport (read per invocation, built once). */
+function providers(): ProviderRegistry {
+  const api = uploadApi();
+  let found = registries.get(api);
+  if (!found) {
+    const transport =
+      api === 'data_manager'
+        ? dataManagerTransport({ ingest: ingestEvents, retrieve: retrieveRequestStatus }, pacer)
+        : googleAdsApiTransport((call) => uploadClickConversions(call));
+    found = {
+      google_ads: googleProvider(google, transport, (call) => uploadConversionAdjustments(call)),
+    };
+    registries.set(api, found);
+  }
+  return found;
+}
+
+async function scheduleStatusCheck(message: RequestStatusMessage, delaySeconds: number): Promise<void> {
+  await sqsClient().send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl('conversions'),
+      MessageBody: JSON.stringify(message),
+      DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
+    }),
+  );
+}
+
+const firstStatusDelay = () => Number(process.env.CONVERSION_STATUS_CHECK_SECONDS ?? 60);
+
+function deps(): UploaderDeps {
+  return {
+    conversions: {
+      get: (tenantId, id) => log.get(tenantId, id),
+      recordAttempt: (tenantId, id, outcome, now) => log.recordAttempt(tenantId, id, outcome, now),
+      recordBatch: (batch) => log.recordBatch(batch),
+      cancel: (scope, id, reason) => store.cancel(scope, id, reason),
+    },
+    leads,
+    providers: providers(),
+    scheduleStatusCheck: (message) => scheduleStatusCheck(message, firstStatusDelay()),
+    now: () => new Date(),
+    random: Math.random,
+    retryBaseSeconds: Number(process.env.CONVERSION_RETRY_BASE_SECONDS ?? 60),
+  };
+}
 
 async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
   await sqsClient().send(
@@ -114,6 +172,16 @@ function logCorrelation(records: readonly SQSRecord[]): void {
   }
 }
 
+/** The alarm metric of each stopping failure, per platform. */
+const STOP_METRICS: Partial<Record<string, Partial<Record<string, string>>>> = {
+  google_ads: {
+    disconnected: METRICS.googleAdsDisconnected,
+    needs_reconnect: METRICS.googleAdsConfigurationError,
+    configuration: METRICS.googleAdsConfigurationError,
+    platform: METRICS.googleAdsNotAllowlisted,
+  },
+};
+
 class RetryLater extends Error {
   override readonly name = 'RetryLater';
 }
@@ -125,37 +193,89 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(logMetrics(metrics))
   .handler(async (event: SQSEvent, context: Context) => {
     const queued: QueuedMessage[] = [];
+    const statusChecks: RequestStatusMessage[] = [];
+    const adjustments: QueuedAdjustment[] = [];
     const invalid = new Map<string, string>();
     for (const record of event.Records) {
-      let parsed: ReturnType<typeof conversionMessageV1.safeParse>;
+      let data: unknown;
       try {
-        parsed = conversionMessageV1.safeParse(JSON.parse(record.body));
+        data = JSON.parse(record.body);
       } catch {
         invalid.set(record.messageId, 'not JSON');
         continue;
       }
-      if (!parsed.success) invalid.set(record.messageId, 'not a conversion message');
-      else
+      const message = parseQueueMessage(data);
+      if (!message) invalid.set(record.messageId, 'not a conversion message');
+      else if (message.kind === 'request_status') statusChecks.push(message);
+      else if (message.kind === 'conversion') {
+        const { kind: _kind, ...conversion } = message;
         queued.push({
           messageId: record.messageId,
-          message: parsed.data,
+          message: conversion,
+          receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
+        });
+      } else
+        adjustments.push({
+          messageId: record.messageId,
+          message,
           receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
         });
     }
     logCorrelation(event.Records);
+    const uploader = deps();
     const counts = emptyMetrics();
-    const results = await uploadMessages(queued, deps, counts);
-    const platform = { platform: 'google_ads' };
-    emitMetric(METRICS.conversionsUploaded, counts.uploaded, platform);
-    emitMetric(METRICS.conversionsFailed, counts.failed, platform);
-    emitMetric(METRICS.conversionsRetried, counts.retried, platform);
+    const results = await uploadMessages(queued, uploader, counts);
+    const adjusted = await adjustMessages(
+      adjustments,
+      {
+        adjustments: {
+          get: (tenantId, conversionId, id) => log.adjustment(tenantId, conversionId, id),
+          record: (tenantId, conversionId, id, outcome, now) =>
+            log.recordAdjustment(tenantId, conversionId, id, outcome, now),
+          later: (message: AdjustmentMessage, delaySeconds) =>
+            store.queueAdjustmentMessage(
+              scopeFor(message.tenant_id),
+              message.conversion_id,
+              message.adjustment_id,
+              delaySeconds,
+            ),
+        },
+        conversions: uploader.conversions,
+        leads,
+        providers: uploader.providers,
+        now: uploader.now,
+        random: uploader.random,
+        retryBaseSeconds: uploader.retryBaseSeconds,
+        waitSeconds: Number(process.env.ADJUSTMENT_WAIT_SECONDS ?? 900),
+      },
+      counts,
+    );
+    for (const [id, result] of adjusted) results.set(id, result);
+    for (const message of statusChecks) {
+      // A status read that fails is not worth a retry of the message: the next upload is checked anew.
+      try {
+        await checkRequestStatus(message, {
+          batch: (tenantId, id) => log.batch(tenantId, id),
+          recordProcessing: (batch, processing) => log.recordProcessing(batch, processing),
+          providers: uploader.providers,
+          schedule: scheduleStatusCheck,
+          now: () => new Date(),
+          firstDelaySeconds: firstStatusDelay(),
+        });
+      } catch (error) {
+        logger.warn('Could not read a request status', { batch_id: message.batch_id, error });
+      }
+    }
+    metrics.addMetric('ConversionsUploaded', MetricUnit.Count, counts.uploaded);
+    metrics.addMetric('ConversionsFailed', MetricUnit.Count, counts.failed);
+    metrics.addMetric('ConversionsRetried', MetricUnit.Count, counts.retried);
     metrics.addMetric('ConversionsCancelled', MetricUnit.Count, counts.cancelled);
-    for (const size of counts.batchSizes) emitMetric(METRICS.uploadBatchSize, size, platform);
-    for (const ms of counts.latenciesMs) emitMetric(METRICS.uploadLatency, ms, platform);
-    if (counts.disconnected)
-      metrics.addMetric(METRICS.googleAdsDisconnected, MetricUnit.Count, counts.disconnected);
-    if (counts.configurationErrors)
-      metrics.addMetric(METRICS.googleAdsConfigurationError, MetricUnit.Count, counts.configurationErrors);
+    for (const size of counts.batchSizes) metrics.addMetric('UploadBatchSize', MetricUnit.Count, size);
+    for (const ms of counts.latenciesMs) metrics.addMetric('UploadLatency', MetricUnit.Milliseconds, ms);
+    for (const stop of counts.stops) {
+      const name = STOP_METRICS[stop.platform]?.[stop.kind];
+      if (name) metrics.addMetric(name, MetricUnit.Count, 1);
+    }
     logger.info('Conversion batch handled', {
       messages: event.Records.length,
       uploaded: counts.uploaded,
@@ -163,6 +283,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       retried: counts.retried,
       cancelled: counts.cancelled,
       requests: counts.batchSizes.length,
+      status_checks: statusChecks.length,
+      adjustments: adjustments.length,
     });
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {

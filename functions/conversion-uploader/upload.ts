@@ -1,31 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { platformOrgId } from '../shared/auth/context';
 import type { AttemptOutcome, LoggedConversion, UploadBatchRecord } from '../shared/conversions/log';
-import type { Conversion, ConversionMessage } from '../shared/conversions/model';
+import type {
+  Conversion,
+  ConversionMessage,
+  Platform,
+  RequestStatusMessage,
+} from '../shared/conversions/model';
 import {
+  type ConversionProvider,
   type FailureKind,
-  GoogleAdsFailure,
-  type OAuthCredential,
-  type UploadAnswer,
-  type UploadCall,
-} from '../shared/google-ads/client';
-import {
-  chunks,
-  clickConversion,
-  rejectionReason,
-  type UploadTarget,
-  uploadRequest,
-} from '../shared/google-ads/request';
-import { type RowOutcome, rowOutcomes } from '../shared/google-ads/results';
-import type { StoredGoogleAdsIntegration } from '../shared/google-ads/settings';
+  ProviderFailure,
+  type ProviderRegistry,
+  type RowOutcome,
+  type SendResult,
+  type UploadRow,
+} from '../shared/conversions/provider';
 import { allowsUpload } from '../shared/leads/consent';
 import type { StoredLead } from '../shared/leads/model';
 import { inPool } from '../shared/pool';
 import { platformScope, type TenantScope } from '../shared/tenancy/scope';
 
 /**
- * The upload use case: queued conversion ids in, Google Ads requests out, outcomes written back
- * to the conversion log. No AWS SDK here; the handler gives the adapters.
+ * The upload use case, the same for every ad platform: queued conversion ids in, grouped by
+ * platform and tenant, handed to that platform's provider, outcomes written back to the
+ * conversion log. Reading conversions and leads, consent checks, the log, backoff, rescheduling
+ * and metrics live here; the provider knows its platform. No AWS SDK here; the handler gives the
+ * adapters.
  */
 
 /** What becomes of one queue message. */
@@ -46,11 +47,11 @@ export interface UploadMetrics {
   failed: number;
   retried: number;
   cancelled: number;
-  /** Conversions per Google request, one entry per request. */
+  /** Conversions per platform request, one entry per request. */
   batchSizes: number[];
   latenciesMs: number[];
-  disconnected: number;
-  configurationErrors: number;
+  /** Request-level failures that stop a tenant or the platform, by platform and kind. */
+  stops: Array<{ platform: Platform; kind: FailureKind }>;
 }
 
 export interface UploaderDeps {
@@ -65,34 +66,26 @@ export interface UploaderDeps {
     ): Promise<boolean>;
   };
   leads: { get(scope: TenantScope, id: string): Promise<StoredLead | undefined> };
-  integrations: {
-    get(tenantId: string): Promise<StoredGoogleAdsIntegration | undefined>;
-    disconnect(tenantId: string, reason: string): Promise<void>;
-  };
-  /** The tenant's OAuth credential, opened from its sealed secrets. */
-  credential(tenantId: string, integration: StoredGoogleAdsIntegration): Promise<OAuthCredential>;
-  accessToken(credential: OAuthCredential): Promise<string>;
-  forgetToken(credential: OAuthCredential): void;
-  upload(call: UploadCall): Promise<UploadAnswer>;
+  /** The provider of each platform uploaded here; conversions of another platform are left queued. */
+  providers: ProviderRegistry;
+  /** Schedules a later read of a request's processing outcome (platforms that process later). */
+  scheduleStatusCheck?(message: RequestStatusMessage): Promise<void>;
   now(): Date;
   /** 0 to 1; Math.random in production. */
   random(): number;
   retryBaseSeconds: number;
 }
 
-export const NOT_CONNECTED = 'Google Ads is not connected';
-export const DISCONNECTED = 'Google Ads is disconnected: reconnect the account';
-
 /** How long a TOO_RECENT_* conversion waits before it is sent again. */
 export const RESCHEDULE_SECONDS = 6 * 3600;
 /** SQS refuses a visibility timeout over 12 hours. */
-const MAX_VISIBILITY_SECONDS = 12 * 3600;
+export const MAX_VISIBILITY_SECONDS = 12 * 3600;
 /** DynamoDB calls in flight while a batch of up to 2,000 conversions is read and settled. */
 const STORE_CONCURRENCY = 25;
 
 /**
  * Backoff of a transient failure: base × 2^(attempt-1), capped at 15 minutes, with jitter (half
- * to all of it), never shorter than the delay Google asked for (429 `retryDelay`).
+ * to all of it), never shorter than the delay the platform asked for (429 `retryDelay`).
  */
 export function retryDelaySeconds(
   receiveCount: number,
@@ -105,9 +98,7 @@ export function retryDelaySeconds(
   return Math.min(MAX_VISIBILITY_SECONDS, Math.max(retryAfter ?? 0, jittered));
 }
 
-interface Row {
-  conversion: LoggedConversion;
-  lead?: StoredLead;
+interface Row extends UploadRow {
   messages: QueuedMessage[];
 }
 
@@ -130,12 +121,11 @@ export function emptyMetrics(): UploadMetrics {
     cancelled: 0,
     batchSizes: [],
     latenciesMs: [],
-    disconnected: 0,
-    configurationErrors: 0,
+    stops: [],
   };
 }
 
-/** Uploads the Google Ads conversions the messages name; one result per message id. */
+/** Uploads the conversions the messages name, by tenant and platform; one result per message id. */
 export async function uploadMessages(
   messages: readonly QueuedMessage[],
   deps: UploaderDeps,
@@ -150,18 +140,32 @@ export async function uploadMessages(
   }
   for (const [tenantId, tenantMessages] of byTenant) {
     // One tenant's trouble (configuration, revoked token, an outage answer) stays its own.
-    await uploadForTenant(tenantId, tenantMessages, deps, metrics, results);
+    const rows = await screen(tenantId, tenantMessages, deps, metrics, results);
+    const byPlatform = new Map<Platform, Row[]>();
+    for (const row of rows) {
+      const list = byPlatform.get(row.conversion.platform) ?? [];
+      list.push(row);
+      byPlatform.set(row.conversion.platform, list);
+    }
+    for (const [platform, platformRows] of byPlatform) {
+      const provider = deps.providers[platform] as ConversionProvider<unknown>;
+      await uploadForTenant(tenantId, provider, platformRows, deps, metrics, results);
+    }
   }
   return results;
 }
 
-async function uploadForTenant(
+/**
+ * Reads each conversion and its lead once; settles what is not to be sent (gone, finished,
+ * waiting for its time, another platform's, consent withdrawn, restricted, erased, invalid).
+ */
+async function screen(
   tenantId: string,
   messages: QueuedMessage[],
   deps: UploaderDeps,
   metrics: UploadMetrics,
   results: Map<string, MessageResult>,
-): Promise<void> {
+): Promise<Row[]> {
   const scope = scopeFor(tenantId);
   const now = deps.now();
   // One row per conversion, however many messages name it (a redrive can duplicate one).
@@ -184,10 +188,10 @@ async function uploadForTenant(
         settle({ kind: 'done' });
         return undefined;
       }
-      // Only Google Ads conversions are uploaded here. Meta conversions stay `queued` in the log
-      // (gsi1, status queued) for the Meta uploader, which is not part of this issue: they are
-      // neither sent nor marked failed.
-      if (conversion.platform !== 'google_ads') {
+      // A platform without a provider here keeps its conversions queued (gsi1, status queued)
+      // for the uploader that will have one: neither sent nor marked failed.
+      const provider = deps.providers[conversion.platform];
+      if (!provider) {
         settle({ kind: 'done' });
         return undefined;
       }
@@ -217,89 +221,151 @@ async function uploadForTenant(
           return undefined;
         }
       }
-      const rejected = rejectionReason(conversion, now);
+      const row: Row = { conversion, ...(lead ? { lead } : {}), messages: group };
+      const rejected = provider.rejectionReason(row, now);
       if (rejected) {
         if (await deps.conversions.recordAttempt(tenantId, id, { status: 'failed', error: rejected }, now))
           metrics.failed += 1;
         settle({ kind: 'done' });
         return undefined;
       }
-      return { conversion, ...(lead ? { lead } : {}), messages: group };
+      return row;
     },
   );
-  const rows = new Map<string, Row>();
-  for (const row of screened) if (row) rows.set(row.conversion.id, row);
-  if (rows.size === 0) return;
+  return screened.filter((row): row is Row => row !== undefined);
+}
 
-  const all = [...rows.values()];
-  const integration = await deps.integrations.get(tenantId);
-  if (!integration) {
-    // The tenant never connected Google Ads: the conversion stays queued, saying so, and the
+/** Failures that stop a tenant's uploads (parked in the dead-letter queue) rather than retry. */
+const STOPPING: ReadonlySet<FailureKind> = new Set([
+  'configuration',
+  'disconnected',
+  'needs_reconnect',
+  'platform',
+]);
+
+async function uploadForTenant(
+  tenantId: string,
+  provider: ConversionProvider<unknown>,
+  all: Row[],
+  deps: UploaderDeps,
+  metrics: UploadMetrics,
+  results: Map<string, MessageResult>,
+): Promise<void> {
+  const now = deps.now();
+  const connection = await provider.connect(tenantId);
+  if (connection.kind === 'missing') {
+    // The tenant never connected the platform: the conversion stays queued, saying so, and the
     // message is let go (no account is not an incident; nothing pages).
-    for (const row of all) {
+    await inPool(all, STORE_CONCURRENCY, async (row) => {
       await deps.conversions.recordAttempt(
         tenantId,
         row.conversion.id,
-        { status: 'queued', error: NOT_CONNECTED, attempted: false },
+        { status: 'queued', error: connection.reason, attempted: false },
         now,
       );
       settle(row, { kind: 'done' }, results);
-    }
+    });
     return;
   }
-  if (integration.status !== 'connected') {
-    // Disconnected (revoked refresh token): parked in the dead-letter queue for a redrive once
-    // the tenant reconnects.
-    for (const row of all) settle(row, { kind: 'deadLetter', reason: DISCONNECTED }, results);
+  if (connection.kind === 'parked') {
+    // Stopped (revoked, lacking a permission): parked in the dead-letter queue for a redrive
+    // once the tenant reconnects; the conversions stay queued.
+    for (const row of all) settle(row, { kind: 'deadLetter', reason: connection.reason }, results);
     return;
   }
-  const target: UploadTarget = {
-    customerId: integration.customer_id,
-    conversionActionId: integration.conversion_action_id,
-    timeZone: integration.time_zone,
-    ...(integration.currency ? { currency: integration.currency } : {}),
-  };
-  let credential: OAuthCredential | undefined;
-  for (const group of chunks(all)) {
+  const session = connection.session;
+  for (let i = 0; i < all.length; i += provider.maxPerRequest) {
+    const group = all.slice(i, i + provider.maxPerRequest);
     const started = Date.now();
-    const batch: UploadBatchRecord = {
-      id: randomUUID(),
-      tenant_id: tenantId,
-      customer_id: target.customerId,
-      size: group.length,
-      successes: 0,
-      failures: 0,
-      rescheduled: 0,
-      duration_ms: 0,
-      outcome: 'completed',
-      created_at: now.toISOString(),
-    };
+    const batch = newBatch(tenantId, provider, connection.account, group, now);
     try {
-      credential ??= await deps.credential(tenantId, integration);
-      const accessToken = await deps.accessToken(credential);
-      const answer = await deps.upload({
-        customerId: target.customerId,
-        ...(integration.login_customer_id ? { loginCustomerId: integration.login_customer_id } : {}),
-        accessToken,
-        body: uploadRequest(group.map((row) => clickConversion(row.conversion, row.lead, target))),
-      });
-      batch.duration_ms = Date.now() - started;
-      metrics.batchSizes.push(group.length);
-      metrics.latenciesMs.push(batch.duration_ms);
-      if (answer.requestId) batch.google_request_id = answer.requestId;
-      const outcomes = rowOutcomes(answer.body, group.length);
-      await inPool(group, STORE_CONCURRENCY, (row, i) =>
-        applyRow(tenantId, row, outcomes[i] as RowOutcome, answer.requestId, deps, metrics, batch, results),
+      const sent = await provider.send(session, group, now);
+      await recordRequests(tenantId, provider, connection.account, group, sent, deps, metrics, now, started);
+      await inPool(group, STORE_CONCURRENCY, (row, index) =>
+        applyRow(
+          tenantId,
+          row,
+          sent.outcomes[index] as RowOutcome,
+          sent.requestIds[index],
+          deps,
+          metrics,
+          results,
+        ),
       );
+      continue;
     } catch (error) {
-      if (!(error instanceof GoogleAdsFailure)) throw error;
+      if (!(error instanceof ProviderFailure)) throw error;
       batch.duration_ms = Date.now() - started;
       batch.outcome = error.kind === 'rejected' ? 'rejected' : error.kind;
-      if (error.status === 401 && credential) deps.forgetToken(credential);
+      await provider.onFailure(tenantId, session, error);
+      if (STOPPING.has(error.kind)) metrics.stops.push({ platform: provider.platform, kind: error.kind });
       await applyFailure(tenantId, group, error, deps, metrics, batch, results);
     }
     await deps.conversions.recordBatch(batch);
   }
+}
+
+function newBatch(
+  tenantId: string,
+  provider: ConversionProvider<unknown>,
+  account: string,
+  rows: Row[],
+  now: Date,
+): UploadBatchRecord {
+  return {
+    id: randomUUID(),
+    tenant_id: tenantId,
+    platform: provider.platform,
+    transport: provider.transport,
+    customer_id: account,
+    size: rows.length,
+    successes: 0,
+    failures: 0,
+    rescheduled: 0,
+    duration_ms: 0,
+    outcome: 'completed',
+    conversion_ids: rows.map((row) => row.conversion.id),
+    created_at: now.toISOString(),
+  };
+}
+
+/** One batch record per request the platform answered; a status check for those processed later. */
+async function recordRequests(
+  tenantId: string,
+  provider: ConversionProvider<unknown>,
+  account: string,
+  group: Row[],
+  sent: SendResult,
+  deps: UploaderDeps,
+  metrics: UploadMetrics,
+  now: Date,
+  started: number,
+): Promise<void> {
+  for (const request of sent.requests) {
+    const rows = request.rows.map((i) => group[i] as Row);
+    const batch = newBatch(tenantId, provider, account, rows, now);
+    batch.duration_ms = request.durationMs;
+    for (const i of request.rows) {
+      const outcome = sent.outcomes[i];
+      if (outcome?.kind === 'uploaded') batch.successes += 1;
+      else if (outcome?.kind === 'failed') batch.failures += 1;
+      else if (outcome?.kind === 'rescheduled') batch.rescheduled += 1;
+    }
+    if (request.requestId) batch.google_request_id = request.requestId;
+    metrics.batchSizes.push(rows.length);
+    metrics.latenciesMs.push(request.durationMs);
+    await deps.conversions.recordBatch(batch);
+    if (request.processedLater && request.requestId && deps.scheduleStatusCheck)
+      await deps.scheduleStatusCheck({
+        version: 1,
+        kind: 'request_status',
+        tenant_id: tenantId,
+        platform: provider.platform,
+        batch_id: batch.id,
+        checks: 0,
+      });
+  }
+  if (sent.requests.length === 0) metrics.latenciesMs.push(Date.now() - started);
 }
 
 function settle(row: Row, result: MessageResult, results: Map<string, MessageResult>): void {
@@ -313,7 +379,6 @@ async function applyRow(
   requestId: string | undefined,
   deps: UploaderDeps,
   metrics: UploadMetrics,
-  batch: UploadBatchRecord,
   results: Map<string, MessageResult>,
 ): Promise<void> {
   const now = deps.now();
@@ -322,7 +387,6 @@ async function applyRow(
   if (outcome.kind === 'uploaded') {
     await deps.conversions.recordAttempt(tenantId, id, { status: 'uploaded', ...withRequest }, now);
     metrics.uploaded += 1;
-    batch.successes += 1;
     settle(row, { kind: 'done' }, results);
   } else if (outcome.kind === 'failed') {
     await deps.conversions.recordAttempt(
@@ -332,7 +396,6 @@ async function applyRow(
       now,
     );
     metrics.failed += 1;
-    batch.failures += 1;
     settle(row, { kind: 'done' }, results);
   } else {
     const nextAttemptAt = new Date(now.getTime() + RESCHEDULE_SECONDS * 1000).toISOString();
@@ -343,28 +406,20 @@ async function applyRow(
       now,
     );
     metrics.retried += 1;
-    batch.rescheduled += 1;
     settle(row, { kind: 'retry', delaySeconds: RESCHEDULE_SECONDS, reason: outcome.code }, results);
   }
 }
 
-const STOPPING: ReadonlySet<FailureKind> = new Set(['configuration', 'disconnected']);
-
 async function applyFailure(
   tenantId: string,
   group: Row[],
-  error: GoogleAdsFailure,
+  error: ProviderFailure,
   deps: UploaderDeps,
   metrics: UploadMetrics,
   batch: UploadBatchRecord,
   results: Map<string, MessageResult>,
 ): Promise<void> {
   const now = deps.now();
-  if (error.kind === 'disconnected') {
-    await deps.integrations.disconnect(tenantId, error.message);
-    metrics.disconnected += 1;
-  }
-  if (error.kind === 'configuration') metrics.configurationErrors += 1;
   for (const row of group) {
     if (error.kind === 'rejected') {
       await deps.conversions.recordAttempt(
@@ -379,7 +434,7 @@ async function applyFailure(
       continue;
     }
     // Still waiting: the conversion stays queued with the reason; the message is retried with
-    // backoff (transient) or parked in the dead-letter queue until the tenant fixes its account.
+    // backoff (transient) or parked in the dead-letter queue until the account is fixed.
     await deps.conversions.recordAttempt(
       tenantId,
       row.conversion.id,

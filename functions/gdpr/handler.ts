@@ -8,6 +8,8 @@ import {
   patchSubject,
   patchSubjectBody,
   type SubjectDeps,
+  subjectById,
+  subjectLookupBody,
   subjectOf,
 } from '../shared/gdpr/subjects';
 import { authOf, type HttpRequest, httpHandler, json } from '../shared/http';
@@ -25,34 +27,35 @@ const audit = new DynamoAuditTrail();
 /** The caller's tenant, the data subject the path names, and what the use cases need. */
 async function context(request: HttpRequest) {
   const scope = scopeOf(authOf(request));
-  const hash = await loadEmailHasher();
-  const deps: SubjectDeps = { leads, conversions, audit, hash };
-  return {
-    scope,
-    deps,
-    subject: subjectOf(scope, request.params.email ?? '', hash),
-    actor: actorOf(request),
-  };
+  const subject = subjectById(request.params.subject_id ?? '');
+  const deps: SubjectDeps = { leads, conversions, audit, hash: await loadEmailHasher() };
+  return { scope, deps, subject, actor: actorOf(request) };
 }
 
 export const handler = httpHandler('gdpr', {
-  'GET /api/v1/gdpr/subjects/{email}': async (request) => {
+  'POST /api/v1/gdpr/subjects': async (request) => {
+    const { email } = parseJsonBody(request, subjectLookupBody);
+    const scope = scopeOf(authOf(request));
+    return json(200, { subject_id: subjectOf(scope, email, await loadEmailHasher()).hash });
+  },
+
+  'GET /api/v1/gdpr/subjects/{subject_id}': async (request) => {
     const { scope, deps, subject, actor } = await context(request);
     return json(200, await exportSubject(deps, scope, subject, actor));
   },
 
-  'DELETE /api/v1/gdpr/subjects/{email}': async (request) => {
+  'DELETE /api/v1/gdpr/subjects/{subject_id}': async (request) => {
     const { scope, deps, subject, actor } = await context(request);
     return json(200, await eraseSubject(deps, scope, subject, actor));
   },
 
-  'PATCH /api/v1/gdpr/subjects/{email}': async (request) => {
+  'PATCH /api/v1/gdpr/subjects/{subject_id}': async (request) => {
     const body = parseJsonBody(request, patchSubjectBody);
     const { scope, deps, subject, actor } = await context(request);
     return json(200, await patchSubject(deps, scope, subject, body, actor));
   },
 
-  'POST /api/v1/gdpr/subjects/{email}/consent': async (request) => {
+  'POST /api/v1/gdpr/subjects/{subject_id}/consent': async (request) => {
     const body = parseJsonBody(request, consentSchema);
     const { scope, deps, subject, actor } = await context(request);
     return json(200, await changeConsent(deps, scope, subject, body, actor));
@@ -60,8 +63,8 @@ export const handler = httpHandler('gdpr', {
 
   'GET /api/v1/gdpr/audit': async (request) => {
     const scope = scopeOf(authOf(request));
-    const email = request.query.email;
-    const hash = email === undefined ? undefined : subjectOf(scope, email, await loadEmailHasher()).hash;
+    const subjectId = request.query.subject_id;
+    const hash = subjectId === undefined ? undefined : subjectById(subjectId).hash;
     const page = await audit.list(scope, hash, pageSize(request.query.limit), request.query.cursor);
     return json(200, page);
   },

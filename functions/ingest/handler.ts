@@ -3,6 +3,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { METRICS } from '../../lib/definitions/metrics';
 import { platformOrgId } from '../shared/auth/context';
 import { sqsClient } from '../shared/aws';
+import { BoundedCache } from '../shared/bounded-cache';
 import { queueUrl } from '../shared/config';
 import { openCredential } from '../shared/crypto/credentials';
 import {
@@ -20,8 +21,10 @@ import {
   normaliseStoreUrl,
   type SourceKind,
 } from '../shared/integrations/sources';
+
 import { correlationAttributes, emitMetric, logger, metrics } from '../shared/observability';
-import { enforceLimit } from '../shared/rate-limit/middleware';
+import { enforceLimit, settleIpLimit } from '../shared/rate-limit/middleware';
+
 import { loadSecret } from '../shared/secrets';
 import { platformScope } from '../shared/tenancy/scope';
 import { verifyGhl, verifyShopify, verifyStripe, verifyWooCommerce } from '../shared/webhooks/signatures';
@@ -32,26 +35,38 @@ import { verifyGhl, verifyShopify, verifyStripe, verifyWooCommerce } from '../sh
  */
 export const MAX_WEBHOOK_BODY_BYTES = 250 * 1024;
 const SOURCE_CACHE_MS = 5 * 60 * 1000;
+/** Sources one warm container remembers; an agency platform sees far fewer per container. */
+const SOURCE_CACHE_ENTRIES = 2_000;
 
 const sources = new DynamoSourceStore();
 
 interface ResolvedSource {
   tenantId: string;
   secret?: string;
-  at: number;
 }
 
 /**
- * Sources and their opened secrets, per warm container, for a few minutes: the hot path is then
- * one rate-limit write and one enqueue. A connection changed through the API is seen at most
- * SOURCE_CACHE_MS later.
+ * Sources and their opened secrets, per warm container, for a few minutes and a bounded number:
+ * the warm path is then the rate-limit writes (together) and one enqueue, with no DynamoDB read
+ * and no KMS call. A connection changed through the API is seen at most SOURCE_CACHE_MS later.
  */
-const resolved = new Map<string, ResolvedSource>();
+const resolved = new BoundedCache<string, ResolvedSource>(SOURCE_CACHE_ENTRIES, SOURCE_CACHE_MS);
 
-async function resolveSource(kind: SourceKind, key: string): Promise<ResolvedSource | undefined> {
+/** Forget cached sources (tests). */
+export function clearSourceCache(): void {
+  resolved.clear();
+}
+
+async function resolveSource(
+  request: HttpRequest,
+  kind: SourceKind,
+  key: string,
+): Promise<ResolvedSource | undefined> {
   const id = `${kind}#${key}`;
   const hit = resolved.get(id);
-  if (hit && Date.now() - hit.at < SOURCE_CACHE_MS) return hit;
+  if (hit) return hit;
+  // A lookup a stranger could make us repeat with made-up keys: only once the IP is within its limit.
+  await settleIpLimit(request.context);
   const source = await sources.find(kind, key);
   if (!source) return undefined;
   const admin = {
@@ -67,7 +82,7 @@ async function resolveSource(kind: SourceKind, key: string): Promise<ResolvedSou
         source.sealed_secret,
       )
     : undefined;
-  const entry: ResolvedSource = { tenantId: source.tenant_id, ...(secret ? { secret } : {}), at: Date.now() };
+  const entry: ResolvedSource = { tenantId: source.tenant_id, ...(secret ? { secret } : {}) };
   resolved.set(id, entry);
   return entry;
 }
@@ -137,7 +152,7 @@ async function hmacSource(
   signature: string | undefined,
 ): Promise<ResolvedSource> {
   if (!key) throw invalidSignature(kind, 'no source header');
-  const source = await resolveSource(kind, key);
+  const source = await resolveSource(request, kind, key);
   if (!source?.secret) throw invalidSignature(kind, 'unknown source');
   const verify = kind === 'shopify' ? verifyShopify : verifyWooCommerce;
   if (!verify(request.rawBody, signature, source.secret)) throw invalidSignature(kind, 'signature mismatch');
@@ -190,7 +205,7 @@ export const handler = httpHandler('ingest', {
     requireJson(request);
     const token = request.params.webhookToken ?? '';
     const key = ghlTokenKey(token);
-    const source = token.length >= 32 ? await resolveSource('ghl', key) : undefined;
+    const source = token.length >= 32 ? await resolveSource(request, 'ghl', key) : undefined;
     if (!source) throw invalidSignature('ghl', 'unknown token');
     const check = verifyGhl(
       request.rawBody,

@@ -2,7 +2,15 @@ import * as z from 'zod/mini';
 import { actorOf } from '../shared/actor';
 import { DynamoConversionLog, publicConversion } from '../shared/conversions/log';
 import { CONVERSION_STATUSES } from '../shared/conversions/model';
+import { adjustmentBody, type ConversionRequest, conversionFormOf } from '../shared/conversions/schema';
+import {
+  adjustConversion,
+  apiAdjustment,
+  type ConversionServiceDeps,
+  createConversion,
+} from '../shared/conversions/service';
 import { DynamoConversionStore } from '../shared/conversions/store';
+import { DomainValidationError } from '../shared/domain-errors';
 import { HttpError, notFound } from '../shared/errors';
 import { authOf, httpHandler, json } from '../shared/http';
 import { loadEmailHasher } from '../shared/leads/email-hash';
@@ -19,6 +27,15 @@ const leads = new DynamoLeadStore();
 const conversions = new DynamoConversionStore();
 const conversionLog = new DynamoConversionLog();
 const listConversionsQuery = z.object({ status: z.optional(z.enum(CONVERSION_STATUSES)) });
+const conversionDeps: ConversionServiceDeps = {
+  leads,
+  conversions: {
+    queue: (scope, conversion) => conversions.queue(scope, conversion),
+    get: (tenantId, id) => conversionLog.get(tenantId, id),
+    queueAdjustment: (scope, adjustment, delay) => conversions.queueAdjustment(scope, adjustment, delay),
+    adjustments: (scope, id) => conversions.adjustments(scope, id),
+  },
+};
 
 export const handler = httpHandler('leads', {
   'POST /api/v1/leads': async (request) => {
@@ -57,7 +74,55 @@ export const handler = httpHandler('leads', {
     const scope = scopeOf(authOf(request));
     const conversion = await conversionLog.get(scope.tenantId, request.params.id ?? '');
     if (!conversion) throw notFound('Conversion not found');
-    return json(200, publicConversion(conversion));
+    const adjustments = await conversions.adjustments(scope, conversion.id);
+    return json(200, { ...publicConversion(conversion), ...(adjustments.length ? { adjustments } : {}) });
+  },
+
+  /**
+   * A conversion for a lead (its click ids and consent) or a raw click id, with the 90-day window
+   * checked now; ids are derived from the lead or order, so a repeat answers 200 with the
+   * conversion already queued.
+   */
+  'POST /api/v1/conversions': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const data = parseJsonBody(request, z.unknown());
+    const form = conversionFormOf(data);
+    if (!form)
+      throw new DomainValidationError([
+        { path: 'lead_id', message: 'Give lead_id, or one click id: gclid, gbraid or wbraid' },
+      ]);
+    const parsed = { form: form.form, body: parseWith(form.schema, data) } as ConversionRequest;
+    const created = await createConversion(conversionDeps, scope, parsed, new Date());
+    if (created.kind === 'exists') return json(200, publicConversion(created.conversion));
+    const [first, ...others] = created.conversions;
+    return json(202, {
+      id: first?.id,
+      status: 'queued',
+      platform: first?.platform,
+      ...(others.length
+        ? {
+            conversions: created.conversions.map((c) => ({
+              id: c.id,
+              platform: c.platform,
+              status: c.status,
+            })),
+          }
+        : {}),
+    });
+  },
+
+  /** Retracts or restates an uploaded Google Ads conversion; the same adjustment again answers 200. */
+  'POST /api/v1/conversions/{id}/adjustments': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const body = parseJsonBody(request, adjustmentBody);
+    const adjusted = await adjustConversion(
+      conversionDeps,
+      scope,
+      request.params.id ?? '',
+      apiAdjustment(body),
+      new Date(),
+    );
+    return json(adjusted.kind === 'queued' ? 202 : 200, adjusted.adjustment);
   },
 
   'GET /api/v1/leads/{id}': async (request) => {

@@ -38,7 +38,11 @@ export function emitMetric(
   dimensions: Partial<Record<DimensionName, string>> = {},
 ): void {
   const definition = emittedMetric(name);
-  const unit = definition.unit === 'Milliseconds' ? MetricUnit.Milliseconds : MetricUnit.Count;
+  const unit = {
+    Count: MetricUnit.Count,
+    Milliseconds: MetricUnit.Milliseconds,
+    Seconds: MetricUnit.Seconds,
+  }[definition.unit];
   if (definition.dimensions.length === 0) {
     metrics.addMetric(name, unit, value);
     return;

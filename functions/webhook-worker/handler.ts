@@ -18,6 +18,8 @@ import {
   metrics,
   withCorrelation,
 } from '../shared/observability';
+import { sendAgainLater, waitPlan } from '../shared/queues/wait';
+import { stripeOutcome } from '../shared/stripe/client';
 import { PermanentFailure, type ProcessingResult, processEnvelope } from './processors';
 
 /** Seven days: longer than any sender retries a delivery. */
@@ -121,6 +123,26 @@ async function handleRecord(record: SQSRecord): Promise<void> {
   } catch (error) {
     if (error instanceof PermanentFailure) {
       await deadLetter(record, error.message, envelope.source);
+      return;
+    }
+    const wait = waitPlan(
+      error,
+      record,
+      (e) => stripeOutcome(e) === 'failure',
+      Number(process.env.WEBHOOK_RETRY_BASE_SECONDS ?? 30),
+      Math.random(),
+    );
+    if (wait) {
+      // Stripe is unwell: the delivery waits (a delayed copy) without spending its receives.
+      await sendAgainLater('webhooks', record, wait.delaySeconds, wait.providerRetries);
+      metrics.addMetric('WebhookWaiting', 'Count', 1);
+      logger.warn('Webhook delivery waits for a provider', {
+        source: envelope.source,
+        delivery_id: envelope.delivery_id,
+        reason: wait.reason,
+        delay_seconds: wait.delaySeconds,
+        provider_retries: wait.providerRetries,
+      });
       return;
     }
     metrics.addMetric('WebhookRetried', 'Count', 1);

@@ -1,4 +1,6 @@
 import { platformOrgId } from '../shared/auth/context';
+import { DynamoConversionLog } from '../shared/conversions/log';
+import { adjustConversion, refundPlan } from '../shared/conversions/service';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
 import type { WebhookEnvelope, WebhookSource } from '../shared/envelope';
@@ -8,9 +10,11 @@ import { canMove } from '../shared/leads/schema';
 import { captureLeads, modifyLead, normaliseLeads } from '../shared/leads/service';
 import { DynamoLeadStore } from '../shared/leads/store';
 import { conversionsForWon } from '../shared/leads/won';
+import { StripeClient, type StripeGateway } from '../shared/stripe/client';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { platformScope } from '../shared/tenancy/scope';
 import { type Extraction, extractGhl, extractShopify, extractWooCommerce } from '../shared/webhooks/extract';
+import type { OrderReversal } from '../shared/webhooks/extract/types';
 
 /** What processing one delivery came to; stored with its idempotency record. */
 export interface ProcessingResult {
@@ -34,6 +38,9 @@ export type ProcessorRegistry = Partial<Record<WebhookSource, Readonly<Record<st
 const leads = new DynamoLeadStore();
 const audit = new DynamoAuditTrail();
 const conversions = new DynamoConversionStore();
+const conversionLog = new DynamoConversionLog();
+/** How long an adjustment of a conversion still on its way waits before it looks again. */
+const adjustmentWait = () => Number(process.env.ADJUSTMENT_WAIT_SECONDS ?? 900);
 const tenants = new DynamoTenantStore();
 
 function parsePayload(envelope: WebhookEnvelope): unknown {
@@ -70,6 +77,7 @@ async function processExtraction(
   if (extraction.kind === 'ignored') return { outcome: 'ignored', detail: extraction.reason };
   if (extraction.kind === 'invalid')
     throw new PermanentFailure(`${envelope.source} ${envelope.topic}: ${extraction.reason}`);
+  if (extraction.kind === 'reversal') return processReversal(envelope, extraction.reversal);
   const scope = await tenantScope(envelope);
   const hash = await loadEmailHasher();
   let normalised: ReturnType<typeof normaliseLeads>;
@@ -82,11 +90,19 @@ async function processExtraction(
     throw error;
   }
   const actor = { subject: `webhook:${envelope.source}`, ip: 'webhook', request_id: envelope.id };
-  const result = await captureLeads({ leads, audit, hash }, scope, normalised, actor, 'webhook');
+  const order = extraction.order;
+  const result = await captureLeads(
+    { leads, audit, hash },
+    scope,
+    normalised,
+    actor,
+    'webhook',
+    order?.paid ? 'won' : 'new',
+  );
   const leadId = result.lead_ids[0];
   if (!leadId) return { outcome: 'processed', detail: 'lead refused: consent_required' };
-  const order = extraction.order;
   if (!order?.paid) return { outcome: 'processed', detail: `lead ${leadId}` };
+  // A lead this order created is won already (no second write); an existing one moves to won.
   const won = await modifyLead(leads, scope, leadId, (lead) =>
     lead.status === 'won' || !canMove(lead.status, 'won') ? undefined : { status: 'won' },
   );
@@ -96,16 +112,88 @@ async function processExtraction(
     {
       orderId: order.id,
       uniqueBy: `${envelope.source}:${order.id}`,
+      eventSource: envelope.source === 'ghl' ? 'other' : 'web',
       ...(order.value !== undefined ? { value: order.value } : {}),
       ...(order.currency ? { currency: order.currency } : {}),
     },
     order.occurredAt && !Number.isNaN(Date.parse(order.occurredAt)) ? new Date(order.occurredAt) : new Date(),
+  );
+  // Which conversions the order became, for its refunds and cancellation (before queueing, so a
+  // refund never finds an order whose conversion exists unindexed).
+  await conversions.indexOrder(
+    scope,
+    `${envelope.source}:${order.id}`,
+    planned.map((c) => c.id),
   );
   let queued = 0;
   for (const conversion of planned) {
     if ((await conversions.queue(scope, conversion)) === 'queued') queued += 1;
   }
   return { outcome: 'processed', detail: `lead ${leadId}, ${queued} conversion(s) queued` };
+}
+
+/**
+ * A refund or cancellation: each Google Ads conversion of the order is retracted (cancelled,
+ * or refunded in full, refunds adding up) or restated with what remains. A conversion not yet
+ * uploaded is cancelled when nothing remains; a partial refund waits for its upload.
+ */
+async function processReversal(
+  envelope: WebhookEnvelope,
+  reversal: OrderReversal,
+): Promise<ProcessingResult> {
+  const scope = await tenantScope(envelope);
+  const ids = await conversions.conversionsOfOrder(scope, `${envelope.source}:${reversal.orderId}`);
+  const deps = {
+    leads,
+    conversions: {
+      queue: (s: typeof scope, c: Parameters<DynamoConversionStore['queue']>[1]) => conversions.queue(s, c),
+      get: (tenantId: string, id: string) => conversionLog.get(tenantId, id),
+      queueAdjustment: (
+        s: typeof scope,
+        a: Parameters<DynamoConversionStore['queueAdjustment']>[1],
+        d?: number,
+      ) => conversions.queueAdjustment(s, a, d),
+      adjustments: (s: typeof scope, id: string) => conversions.adjustments(s, id),
+    },
+  };
+  const done: string[] = [];
+  for (const id of ids) {
+    const conversion = await conversionLog.get(scope.tenantId, id);
+    if (conversion?.platform !== 'google_ads') continue;
+    if (conversion.status === 'failed' || conversion.status === 'cancelled') continue;
+    const plan = reversal.refund
+      ? refundPlan(
+          conversion,
+          await conversions.adjustments(scope, id),
+          {
+            key: `${envelope.source}:refund:${reversal.refund.id}`,
+            amount: reversal.refund.amount,
+            ...(reversal.refund.currency ? { currency: reversal.refund.currency } : {}),
+          },
+          id,
+        )
+      : { type: 'retraction' as const, source: envelope.source, key: `${envelope.source}:cancelled` };
+    const uploaded = conversion.status === 'uploaded';
+    if (!uploaded && plan.type === 'retraction' && (await conversions.cancel(scope, id, 'order_cancelled'))) {
+      done.push(`${id} cancelled`);
+      continue;
+    }
+    const at =
+      reversal.occurredAt && !Number.isNaN(Date.parse(reversal.occurredAt))
+        ? new Date(reversal.occurredAt)
+        : new Date();
+    const adjusted = await adjustConversion(
+      deps,
+      scope,
+      id,
+      plan,
+      at > new Date() ? new Date() : at,
+      uploaded ? 0 : adjustmentWait(),
+    );
+    done.push(`${id} ${plan.type} ${adjusted.kind}`);
+  }
+  if (done.length === 0) return { outcome: 'ignored', detail: 'no uploaded conversion of this order' };
+  return { outcome: 'processed', detail: done.join(', ') };
 }
 
 const commerce =
@@ -119,30 +207,46 @@ interface StripeEvent {
   data?: { object?: Record<string, unknown> };
 }
 
-/** Subscription status per tenant, from the `tenant_id` metadata the platform sets on subscriptions. */
+let stripeGateway: StripeGateway | undefined;
+const stripe = () => {
+  stripeGateway ??= new StripeClient();
+  return stripeGateway;
+};
+
+/** Replaces the Stripe gateway (tests). */
+export function useStripeGateway(gateway: StripeGateway | undefined): void {
+  stripeGateway = gateway;
+}
+
+/**
+ * Subscription status per tenant. Events can arrive late or out of order, so the event only says
+ * which subscription changed: its current state is retrieved from Stripe (through the `stripe`
+ * circuit breaker; while it is open the delivery waits) and stored, with the tenant from the
+ * subscription's `tenant_id` metadata.
+ */
 async function stripeSubscription(envelope: WebhookEnvelope): Promise<ProcessingResult> {
   const event = parsePayload(envelope) as StripeEvent;
   const object = event.data?.object ?? {};
-  const metadata = (object.metadata ?? {}) as Record<string, unknown>;
-  const tenantId = metadata.tenant_id;
-  if (typeof tenantId !== 'string' || !tenantId)
-    return { outcome: 'ignored', detail: 'no tenant_id metadata' };
-  if (
-    typeof object.id !== 'string' ||
-    typeof object.status !== 'string' ||
-    typeof event.created !== 'number'
-  ) {
+  if (typeof object.id !== 'string' || !object.id.startsWith('sub_') || typeof event.created !== 'number') {
     throw new PermanentFailure(`stripe ${envelope.topic}: not a subscription event`);
   }
+  const current = await stripe().retrieveSubscription(object.id);
+  if (!current) return { outcome: 'ignored', detail: 'subscription unknown to Stripe' };
+  const metadata = (object.metadata ?? {}) as Record<string, unknown>;
+  const tenantId =
+    current.tenant_id ?? (typeof metadata.tenant_id === 'string' ? metadata.tenant_id : undefined);
+  if (!tenantId) return { outcome: 'ignored', detail: 'no tenant_id metadata' };
+  const now = new Date();
   const outcome = await tenants.updateBilling(tenantId, {
-    subscription_id: object.id,
-    status: envelope.topic === 'customer.subscription.deleted' ? 'canceled' : object.status,
-    ...(typeof object.current_period_end === 'number'
-      ? { current_period_end: object.current_period_end }
-      : {}),
+    subscription_id: current.subscription_id,
+    customer_id: current.customer_id,
+    status: current.status,
+    ...(current.current_period_end !== undefined ? { current_period_end: current.current_period_end } : {}),
+    cancel_at_period_end: current.cancel_at_period_end,
     event_created: event.created,
     event_id: typeof event.id === 'string' ? event.id : envelope.delivery_id,
-    updated_at: new Date().toISOString(),
+    synced_at: now.getTime(),
+    updated_at: now.toISOString(),
   });
   if (outcome === 'unknown_tenant')
     throw new PermanentFailure(`stripe ${envelope.topic}: unknown tenant ${tenantId}`);
@@ -155,6 +259,8 @@ export const PROCESSORS: ProcessorRegistry = {
     'orders/paid': commerce(extractShopify),
     'customers/create': commerce(extractShopify),
     'customers/update': commerce(extractShopify),
+    'refunds/create': commerce(extractShopify),
+    'orders/cancelled': commerce(extractShopify),
   },
   woocommerce: {
     'order.created': commerce(extractWooCommerce),

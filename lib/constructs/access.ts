@@ -90,6 +90,7 @@ export interface FunctionAccess {
   readonly jwtSecret: boolean;
   readonly emailHashKey: boolean;
   readonly stripeWebhookSecret: boolean;
+  readonly stripeApiKey: boolean;
   /** `request`: the backup key id only; `export`: also the bucket prefix and Scan on `exportTables`. */
   readonly backups?: BackupAccess;
   /** Tables the function scans for an export (every table when it exports, else none). */
@@ -138,6 +139,7 @@ export function functionAccess(
     jwtSecret: definition.jwtSecret === 'read',
     emailHashKey: definition.emailHashKey === 'read',
     stripeWebhookSecret: definition.stripeWebhookSecret === 'read',
+    stripeApiKey: definition.stripeApiKey === 'read',
     ...(definition.backups ? { backups: definition.backups } : {}),
     exportTables: definition.backups === 'export' ? TABLES.map((table) => table.id) : [],
   };

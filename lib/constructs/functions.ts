@@ -207,6 +207,15 @@ export class Functions extends Construct {
         }),
       );
     }
+    if (access.stripeApiKey) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'StripeApiKey',
+          actions: [...SECRET_ACTIONS],
+          resources: [props.storage.stripeApiKey.secretArn],
+        }),
+      );
+    }
     if (access.exportTables.length > 0) {
       statements.push(
         new iam.PolicyStatement({
@@ -272,6 +281,7 @@ export class Functions extends Construct {
       env[COMMON_ENV_VARS.stripeWebhookSecretArn] = props.storage.stripeWebhookSecret.secretArn;
       if (props.ghlWebhookPublicKey) env.GHL_WEBHOOK_PUBLIC_KEY = props.ghlWebhookPublicKey;
     }
+    if (access.stripeApiKey) env[COMMON_ENV_VARS.stripeApiKeyArn] = props.storage.stripeApiKey.secretArn;
     if (access.jwtSecret && props.cognito) {
       env.COGNITO_USER_POOL_ID = props.cognito.userPoolId;
       if (props.cognito.clientIds?.length) env.COGNITO_CLIENT_IDS = props.cognito.clientIds.join(',');
@@ -302,6 +312,7 @@ export class Functions extends Construct {
         eventSourceArn: props.queues.queues.get(definition.id).queue.queueArn,
         batchSize: consumer.batchSize,
         maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
+        ...(consumer.maxConcurrency ? { maxConcurrency: consumer.maxConcurrency } : {}),
         reportBatchItemFailures: true,
       });
     }

@@ -18,6 +18,7 @@ export class Storage extends Construct {
   readonly jwtSecret: secretsmanager.Secret;
   readonly emailHashKey: secretsmanager.Secret;
   readonly stripeWebhookSecret: secretsmanager.Secret;
+  readonly stripeApiKey: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -83,6 +84,20 @@ export class Storage extends Construct {
       id: 'AwsSolutions-SMG4',
       reason:
         'Stripe issues and rolls the endpoint signing secret in its dashboard; AWS cannot rotate it, an operator copies the new value in.',
+    });
+
+    // Generated until an operator stores the secret key (sk_live_...) from the Stripe dashboard:
+    // until then Stripe refuses the calls (401) and the billing portal answers an error.
+    this.stripeApiKey = new secretsmanager.Secret(this, 'StripeApiKey', {
+      description: `AdsEngineer ${props.settings.stage}: Stripe secret API key (sk_...), set by an operator`,
+      encryptionKey: props.key,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy,
+    });
+    Validations.of(this.stripeApiKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Stripe issues and rolls secret API keys in its dashboard; AWS cannot rotate them, an operator copies the new key in.',
     });
   }
 }

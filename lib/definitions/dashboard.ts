@@ -117,7 +117,7 @@ const aws = (
 
 const API: ResourceRef = { kind: 'api' };
 const SENDERS = DIMENSION_VALUES.sender.filter((s) => s !== 'other');
-const PLATFORMS = DIMENSION_VALUES.platform.filter((p) => p !== 'other');
+const PROVIDERS = DIMENSION_VALUES.provider;
 const ROUTE_GROUPS = DIMENSION_VALUES.route_group.filter((g) => g !== 'other');
 
 function perFunction(metric: string, stat: string): AwsQuery[] {
@@ -136,10 +136,6 @@ function perTable(metric: string): AwsQuery[] {
 
 function perSender(metric: MetricName): AppQuery[] {
   return SENDERS.map((sender) => app(metric, 'Sum', sender, { sender }));
-}
-
-function perPlatform(metric: MetricName, stat = 'Sum'): AppQuery[] {
-  return PLATFORMS.map((platform) => app(metric, stat, platform, { platform }));
 }
 
 /** 100 × (1 − bad share ÷ budget): how much of the objective's error budget is left. */
@@ -360,35 +356,46 @@ export const DASHBOARD_ROWS: readonly Row[] = [
     ],
   },
   {
-    title: 'Conversions',
+    title: 'Conversions and circuits',
     panels: [
       {
-        title: 'Uploaded per platform',
+        title: 'Conversions uploaded, failed, retried',
         view: 'timeSeries',
         width: 6,
         unit: 'count',
-        queries: perPlatform(METRICS.conversionsUploaded),
+        queries: [
+          app(METRICS.conversionsUploaded, 'Sum', 'uploaded'),
+          app(METRICS.conversionsFailed, 'Sum', 'failed'),
+          app(METRICS.conversionsRetried, 'Sum', 'retried'),
+        ],
       },
       {
-        title: 'Failed per platform',
+        title: 'Upload latency and batch size',
         view: 'timeSeries',
         width: 6,
         unit: 'count',
-        queries: perPlatform(METRICS.conversionsFailed),
+        queries: [
+          app(METRICS.uploadLatency, 'p95', 'latency p95 (ms)'),
+          app(METRICS.uploadBatchSize, 'Average', 'conversions per request'),
+        ],
       },
       {
-        title: 'Retried per platform',
+        title: 'Circuits: seconds open, per provider',
+        view: 'timeSeries',
+        width: 6,
+        unit: 'seconds',
+        queries: PROVIDERS.map((provider) =>
+          app(METRICS.circuitOpenSeconds, 'Maximum', provider, { provider }),
+        ),
+      },
+      {
+        title: 'Circuits opened, per provider',
         view: 'timeSeries',
         width: 6,
         unit: 'count',
-        queries: perPlatform(METRICS.conversionsRetried),
-      },
-      {
-        title: 'Upload latency p95 per platform',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'ms',
-        queries: perPlatform(METRICS.uploadLatency, 'p95'),
+        queries: PROVIDERS.map((provider) =>
+          app(METRICS.circuitStateChange, 'Sum', provider, { provider, state: 'open' }),
+        ),
       },
     ],
   },

@@ -27,6 +27,11 @@ export const METRICS = {
   uploadBatchSize: 'UploadBatchSize',
   authTokenRejected: 'AuthTokenRejected',
   authApiKeyRejected: 'AuthApiKeyRejected',
+  googleAdsNotAllowlisted: 'GoogleAdsNotAllowlisted',
+  /** Circuit breakers: every state change (dimensions provider, state). */
+  circuitStateChange: 'CircuitStateChange',
+  /** Circuit breakers: seconds since the circuit opened, while it refuses calls (dimension provider). */
+  circuitOpenSeconds: 'CircuitOpenSeconds',
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];
@@ -53,6 +58,8 @@ export const DIMENSION_VALUES = {
   status_class: ['2xx', '3xx', '4xx', '5xx'],
   sender: ['shopify', 'woocommerce', 'ghl', 'stripe', 'other'],
   platform: ['google_ads', 'meta', 'other'],
+  provider: ['google_ads', 'meta', 'stripe'],
+  state: ['closed', 'open', 'half_open'],
 } as const;
 
 export type DimensionName = keyof typeof DIMENSION_VALUES;
@@ -92,7 +99,7 @@ export function statusClassOf(status: number): DimensionValue<'status_class'> {
 /** What the functions emit: the dashboards and alarms may only name metrics listed here. */
 export interface EmittedMetric {
   readonly name: MetricName;
-  readonly unit: 'Count' | 'Milliseconds';
+  readonly unit: 'Count' | 'Milliseconds' | 'Seconds';
   readonly dimensions: readonly DimensionName[];
   readonly description: string;
 }
@@ -138,32 +145,44 @@ export const EMITTED_METRICS: readonly EmittedMetric[] = [
   {
     name: METRICS.conversionsUploaded,
     unit: 'Count',
-    dimensions: ['platform'],
+    dimensions: [],
     description: 'Conversions accepted by the ad platform',
   },
   {
     name: METRICS.conversionsFailed,
     unit: 'Count',
-    dimensions: ['platform'],
+    dimensions: [],
     description: 'Conversions refused for good',
   },
   {
     name: METRICS.conversionsRetried,
     unit: 'Count',
-    dimensions: ['platform'],
+    dimensions: [],
     description: 'Conversions rescheduled after a transient failure',
   },
   {
     name: METRICS.uploadLatency,
     unit: 'Milliseconds',
-    dimensions: ['platform'],
+    dimensions: [],
     description: 'Duration of one upload request',
   },
   {
     name: METRICS.uploadBatchSize,
     unit: 'Count',
-    dimensions: ['platform'],
+    dimensions: [],
     description: 'Conversions per upload request',
+  },
+  {
+    name: METRICS.circuitStateChange,
+    unit: 'Count',
+    dimensions: ['provider', 'state'],
+    description: 'Circuit breaker state changes, per provider and new state',
+  },
+  {
+    name: METRICS.circuitOpenSeconds,
+    unit: 'Seconds',
+    dimensions: ['provider'],
+    description: 'How long a refusing circuit has been open, per provider',
   },
   { name: METRICS.authTokenRejected, unit: 'Count', dimensions: [], description: 'Bearer tokens refused' },
   { name: METRICS.authApiKeyRejected, unit: 'Count', dimensions: [], description: 'API keys refused' },
@@ -249,6 +268,13 @@ export const METRIC_ALARMS: readonly MetricAlarmDefinition[] = [
     severity: 'warning',
     threshold: 1,
     description:
-      "Google Ads refused a tenant's uploads for its configuration (permission, conversion action, customer data terms, OAuth client): its conversions wait in the conversions dead-letter queue. Read the upload batch records and last_error, fix the settings, then redrive.",
+      "Google Ads refused a tenant's uploads for its configuration (permission, conversion action, customer data terms, OAuth client, or a connection without the Data Manager permission): its conversions wait in the conversions dead-letter queue. Read the upload batch records and last_error, fix the settings or reconnect, then redrive.",
+  },
+  {
+    metric: METRICS.googleAdsNotAllowlisted,
+    severity: 'critical',
+    threshold: 1,
+    description:
+      "Google refused the platform's developer token for click conversion uploads (CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE) on GOOGLE_ADS_UPLOAD_API=google_ads_api: not a tenant's fault and not transient. Every tenant's Google conversions wait in the conversions dead-letter queue. Set GOOGLE_ADS_UPLOAD_API=data_manager (the default), deploy, then redrive.",
   },
 ];

@@ -134,7 +134,16 @@ export interface QueueConsumerDefinition {
   readonly functionId: FunctionId;
   readonly batchSize: number;
   readonly maxBatchingWindowSeconds: number;
+  /** Concurrent invocations at most (the event source's maximum concurrency, 2 to 1,000). */
+  readonly maxConcurrency?: number;
 }
+
+/**
+ * Conversion uploaders running at once. With batches of 10,000 conversions (five Data Manager
+ * requests each), two of them stay far below Google's 300 requests a minute per Cloud project;
+ * each paces itself to its share of that quota.
+ */
+export const CONVERSIONS_CONSUMER_CONCURRENCY = 2;
 
 export interface QueueDefinition {
   readonly id: QueueId;
@@ -186,6 +195,8 @@ export interface FunctionDefinition {
   readonly emailHashKey?: 'read';
   /** Reads the Stripe endpoint's signing secret (verifies billing webhooks). */
   readonly stripeWebhookSecret?: 'read';
+  /** Reads the Stripe secret API key (calls Stripe: billing portal, subscriptions). */
+  readonly stripeApiKey?: 'read';
   readonly backups?: BackupAccess;
 }
 
@@ -202,12 +213,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   {
     id: 'api',
     entry: 'functions/api/handler.ts',
-    description: 'Tenant API: token exchange, API keys, integrations (Google Ads OAuth states in system)',
+    description:
+      'Tenant API: token exchange, API keys, integrations (Google Ads OAuth states in system), billing (Stripe, breaker state in system)',
     memoryMb: 512,
     timeoutSeconds: 10,
     tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite' },
     queues: {},
     jwtSecret: 'read',
+    stripeApiKey: 'read',
   },
   {
     id: 'admin',
@@ -258,15 +271,18 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Processes queued webhook deliveries idempotently: leads, conversions, billing status',
     memoryMb: 512,
     timeoutSeconds: 30,
+    // system: the Stripe circuit breaker's state.
     tables: {
       dedup: 'readWrite',
       tenants: 'readWrite',
       leads: 'readWrite',
       conversions: 'readWrite',
       audit: 'append',
+      system: 'readWrite',
     },
     queues: { webhooks: 'consume', conversions: 'send' },
     emailHashKey: 'read',
+    stripeApiKey: 'read',
   },
   {
     id: 'conversionUploader',
@@ -277,7 +293,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     // A full batch: 10,000 conversions read and settled 25 at a time, five Google requests.
     timeoutSeconds: 120,
     // tenants: reads the Google Ads connection, marks it disconnected on invalid_grant.
-    tables: { tenants: 'readWrite', leads: 'read', conversions: 'readWrite' },
+    // system: the providers' circuit breaker state.
+    tables: { tenants: 'readWrite', leads: 'read', conversions: 'readWrite', system: 'readWrite' },
     queues: { conversions: 'consume' },
   },
   {
@@ -315,9 +332,14 @@ export const QUEUES: readonly QueueDefinition[] = [
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 120,
     // Up to 10,000 messages per invocation, gathered for up to 30 s, so the uploader fills
-    // requests of 2,000 conversions (Google's limit per uploadClickConversions call). The local
+    // requests of 2,000 conversions (Google's limit per events:ingest and uploadClickConversions call). The local
     // poller hands over at most 10 at a time (SQS's receive limit).
-    consumer: { functionId: 'conversionUploader', batchSize: 10_000, maxBatchingWindowSeconds: 30 },
+    consumer: {
+      functionId: 'conversionUploader',
+      batchSize: 10_000,
+      maxBatchingWindowSeconds: 30,
+      maxConcurrency: CONVERSIONS_CONSUMER_CONCURRENCY,
+    },
   },
   {
     // Backup jobs: one message per job, from POST /api/v1/admin/backups and the daily schedule.
@@ -366,5 +388,6 @@ export const COMMON_ENV_VARS = {
   jwtSecretArn: 'JWT_SECRET_ARN',
   emailHashKeyArn: 'EMAIL_HASH_KEY_ARN',
   stripeWebhookSecretArn: 'STRIPE_WEBHOOK_SECRET_ARN',
+  stripeApiKeyArn: 'STRIPE_API_KEY_ARN',
   platformOrgId: 'PLATFORM_ORG_ID',
 } as const;

@@ -143,6 +143,23 @@ export const ROUTES: readonly RouteDefinition[] = [
     summary: 'GoHighLevel webhooks to the per-tenant URL (and x-wh-signature where configured)',
   },
   {
+    method: 'GET',
+    path: '/api/v1/billing',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'viewer',
+    summary: "The tenant's subscription status, as last confirmed with Stripe",
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/billing/portal',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary:
+      "A Stripe billing portal session for the tenant's customer: {url} (503 while Stripe is unavailable)",
+  },
+  {
     method: 'POST',
     path: '/api/v1/billing/webhooks/stripe',
     functionId: 'ingest',
@@ -196,11 +213,38 @@ export const ROUTES: readonly RouteDefinition[] = [
     functionId: 'leads',
     auth: 'jwt',
     minRole: 'viewer',
-    summary: 'Read a conversion: status, attempts, last error, Google request id',
+    summary:
+      'Read a conversion: status, attempts, last error, Google request id and processing outcome, adjustments',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/conversions',
+    functionId: 'leads',
+    auth: 'jwt',
+    minRole: 'member',
+    summary:
+      'Queue a conversion for a lead or a raw click id (202); the same lead or order again answers 200 with it',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/conversions/{id}/adjustments',
+    functionId: 'leads',
+    auth: 'jwt',
+    minRole: 'member',
+    summary:
+      'Retract or restate an uploaded Google Ads conversion (202); the same adjustment again answers 200',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/gdpr/subjects',
+    functionId: 'gdpr',
+    auth: 'jwt',
+    minRole: 'member',
+    summary: "The tenant's opaque subject id of an email (alike whether or not data is held)",
   },
   {
     method: 'GET',
-    path: '/api/v1/gdpr/subjects/{email}',
+    path: '/api/v1/gdpr/subjects/{subject_id}',
     functionId: 'gdpr',
     auth: 'jwt',
     minRole: 'admin',
@@ -208,7 +252,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'DELETE',
-    path: '/api/v1/gdpr/subjects/{email}',
+    path: '/api/v1/gdpr/subjects/{subject_id}',
     functionId: 'gdpr',
     auth: 'jwt',
     minRole: 'admin',
@@ -216,7 +260,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'PATCH',
-    path: '/api/v1/gdpr/subjects/{email}',
+    path: '/api/v1/gdpr/subjects/{subject_id}',
     functionId: 'gdpr',
     auth: 'jwt',
     minRole: 'admin',
@@ -224,7 +268,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'POST',
-    path: '/api/v1/gdpr/subjects/{email}/consent',
+    path: '/api/v1/gdpr/subjects/{subject_id}/consent',
     functionId: 'gdpr',
     auth: 'jwt',
     minRole: 'member',
@@ -236,7 +280,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     functionId: 'gdpr',
     auth: 'jwt',
     minRole: 'admin',
-    summary: 'The consent and data-subject-request audit trail, by email or for the tenant',
+    summary: 'The consent and data-subject-request audit trail, by subject id or for the tenant',
   },
   {
     method: 'GET',

@@ -35,7 +35,12 @@ export interface BootstrapOptions {
   prefix: string;
   /** The JWT secret to store when the secret is created; a random one when absent. */
   jwtSecret?: string;
+  /** The Stripe key to store when the secret is created; the local fake's key when absent. */
+  stripeApiKey?: string;
 }
+
+/** The key the local Stripe fake accepts (`lib/local/fake-stripe.ts`). */
+export const LOCAL_STRIPE_API_KEY = 'sk_test_local_fake';
 
 const DAY = 24 * 3600;
 
@@ -213,5 +218,8 @@ export async function bootstrap(options: BootstrapOptions): Promise<Record<strin
   env[COMMON_ENV_VARS.jwtSecretArn] = (await createSecret(options, 'jwt-secret', options.jwtSecret)).arn;
   env[COMMON_ENV_VARS.emailHashKeyArn] = (await createSecret(options, 'email-hash-key')).arn;
   env[COMMON_ENV_VARS.stripeWebhookSecretArn] = (await createSecret(options, 'stripe-webhook-secret')).arn;
+  env[COMMON_ENV_VARS.stripeApiKeyArn] = (
+    await createSecret(options, 'stripe-api-key', options.stripeApiKey ?? LOCAL_STRIPE_API_KEY)
+  ).arn;
   return env;
 }

@@ -7,6 +7,7 @@ import { ROUTES, type Role, routeKey } from '../../lib/definitions/routes';
 import { resetEmulator } from '../../lib/local/emulator';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { emulatorUrl } from '../support/emulator';
+import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 
 let stack: LocalStack;
@@ -14,6 +15,7 @@ const A_SUBJECT = 'person.of.a@example.com';
 const A_SHOP = 'agency-a.myshopify.com';
 const A_STORE = 'https://store.agency-a.example';
 let aLeadId: string;
+let aSubjectId: string;
 let secret: Buffer;
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
   request(stack.url, method, path, options);
@@ -80,6 +82,7 @@ describe('authentication and tenancy over HTTP', () => {
       body: { email: A_SUBJECT, external_id: 'a-1', consent: { status: 'granted' } },
     });
     aLeadId = (lead.body.lead_ids as string[])[0] as string;
+    aSubjectId = await subjectId(stack.url, a.adminToken, A_SUBJECT);
     for (const [kind, body] of [
       ['shopify', { shop_domain: A_SHOP, webhook_secret: 'a-shop-secret-0123456789' }],
       ['woocommerce', { store_url: A_STORE, webhook_secret: 'a-store-secret-0123456789' }],
@@ -308,6 +311,23 @@ describe('authentication and tenancy over HTTP', () => {
         expect(res.status).toBe(404);
         expect(res.body.error).toBe('not_found');
       },
+      'POST /api/v1/conversions': async () => {
+        // A's lead is not B's: not found, nothing queued for either tenant.
+        const res = await call('POST', '/api/v1/conversions', {
+          token: b.adminToken,
+          body: { lead_id: aLeadId, value: 10, currency: 'EUR' },
+        });
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      },
+      'POST /api/v1/conversions/{id}/adjustments': async () => {
+        const res = await call('POST', `/api/v1/conversions/cnv_${aLeadId}/adjustments`, {
+          token: b.adminToken,
+          body: { type: 'retraction' },
+        });
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      },
       'GET /api/v1/integrations/google-ads/oauth/start': async () => {
         const res = await fetch(`${stack.url}/api/v1/integrations/google-ads/oauth/start?tenant_id=${a.id}`, {
           headers: { Authorization: `Bearer ${b.adminToken}` },
@@ -316,6 +336,32 @@ describe('authentication and tenancy over HTTP', () => {
         // B's own settings (saved by the PUT attempt) or none: never A's client, never A's id.
         expect([302, 404]).toContain(res.status);
         expect(`${res.headers.get('location')}${await res.text()}`).not.toContain(a.id);
+      },
+      'PUT /api/v1/integrations/meta': async () => {
+        const res = await call('PUT', '/api/v1/integrations/meta', {
+          token: b.adminToken,
+          body: {
+            pixel_id: '1234567890123',
+            access_token: 'b-meta-access-token-0123456789',
+            tenant_id: a.id,
+          },
+        });
+        expect(res.status).toBe(200);
+        expect(res.body).not.toHaveProperty('tenant_id');
+        expect(JSON.stringify(res.body)).not.toContain(a.id);
+      },
+      'GET /api/v1/billing': async () => {
+        const res = await call('GET', `/api/v1/billing?tenant_id=${a.id}`, { token: b.adminToken });
+        expect(res.status).toBe(200);
+        expect(JSON.stringify(res.body)).not.toContain(a.id);
+      },
+      'POST /api/v1/billing/portal': async () => {
+        const res = await call('POST', '/api/v1/billing/portal', {
+          token: b.adminToken,
+          body: { tenant_id: a.id },
+        });
+        // B has no Stripe customer of its own; A's is never reachable through B's token.
+        expect([400, 404]).toContain(res.status);
       },
       'PUT /api/v1/integrations/ghl': async () => {
         const res = await call('PUT', '/api/v1/integrations/ghl', { token: b.adminToken, body: {} });
@@ -343,28 +389,40 @@ describe('authentication and tenancy over HTTP', () => {
         });
         expect(res.status).toBe(404);
       },
-      'GET /api/v1/gdpr/subjects/{email}': async () => {
-        const res = await call('GET', `/api/v1/gdpr/subjects/${A_SUBJECT}`, { token: b.adminToken });
+      'POST /api/v1/gdpr/subjects': async () => {
+        const res = await call('POST', '/api/v1/gdpr/subjects', {
+          token: b.adminToken,
+          body: { email: A_SUBJECT },
+        });
+        expect(res.status).toBe(200);
+        expect(res.body.subject_id).not.toBe(aSubjectId);
+      },
+      'GET /api/v1/gdpr/subjects/{subject_id}': async () => {
+        const res = await call('GET', `/api/v1/gdpr/subjects/${aSubjectId}`, { token: b.adminToken });
+        expect(res.body.leads).toEqual([]);
         expect(JSON.stringify(res.body)).not.toContain(aLeadId);
       },
-      'DELETE /api/v1/gdpr/subjects/{email}': async () => {
-        const res = await call('DELETE', `/api/v1/gdpr/subjects/${A_SUBJECT}`, { token: b.adminToken });
-        expect(res.body).toMatchObject({ leads: 1 });
+      'DELETE /api/v1/gdpr/subjects/{subject_id}': async () => {
+        const res = await call('DELETE', `/api/v1/gdpr/subjects/${aSubjectId}`, { token: b.adminToken });
+        expect(res.body).toMatchObject({ leads: 0 });
+        const own = await subjectId(stack.url, b.adminToken, A_SUBJECT);
+        const ownErased = await call('DELETE', `/api/v1/gdpr/subjects/${own}`, { token: b.adminToken });
+        expect(ownErased.body).toMatchObject({ leads: 1 });
       },
-      'PATCH /api/v1/gdpr/subjects/{email}': async () => {
-        await call('PATCH', `/api/v1/gdpr/subjects/${A_SUBJECT}`, {
+      'PATCH /api/v1/gdpr/subjects/{subject_id}': async () => {
+        await call('PATCH', `/api/v1/gdpr/subjects/${aSubjectId}`, {
           token: b.adminToken,
           body: { restricted: true },
         });
       },
-      'POST /api/v1/gdpr/subjects/{email}/consent': async () => {
-        await call('POST', `/api/v1/gdpr/subjects/${A_SUBJECT}/consent`, {
+      'POST /api/v1/gdpr/subjects/{subject_id}/consent': async () => {
+        await call('POST', `/api/v1/gdpr/subjects/${aSubjectId}/consent`, {
           token: b.adminToken,
           body: { status: 'withdrawn' },
         });
       },
       'GET /api/v1/gdpr/audit': async () => {
-        const res = await call('GET', `/api/v1/gdpr/audit?email=${A_SUBJECT}`, { token: b.adminToken });
+        const res = await call('GET', `/api/v1/gdpr/audit?subject_id=${aSubjectId}`, { token: b.adminToken });
         expect(JSON.stringify(res.body)).not.toContain(aLeadId);
       },
     };

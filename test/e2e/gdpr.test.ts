@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from '../../lib/local/stack';
 import { fbclid, gclid } from '../support/click-ids';
 import { emulatorUrl } from '../support/emulator';
+import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant } from '../support/tenants';
@@ -56,11 +57,15 @@ describe('data-subject rights over HTTP', () => {
       body: { status: 'won', order_id: 'o-1' },
     });
 
-    const exported = await call('GET', `/api/v1/gdpr/subjects/${encodeURIComponent(email)}`, {
-      token: a.admin,
-    });
+    const id = await subjectId(stack.url, a.member, email);
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(await subjectId(stack.url, a.admin, ' subject.one@EXAMPLE.com')).toBe(id);
+    const exported = await call('GET', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
     expect(exported.status).toBe(200);
-    expect(exported.body.email).toBe('subject.one@example.com');
+    expect(exported.body.subject_id).toBe(id);
+    expect(exported.body.leads).toEqual(
+      expect.arrayContaining([expect.objectContaining({ email: 'subject.one@example.com' })]),
+    );
     expect(exported.body.leads).toHaveLength(2);
     expect(exported.body.conversions).toEqual([
       expect.objectContaining({ lead_id: first, platform: 'google_ads', status: 'queued', order_id: 'o-1' }),
@@ -69,17 +74,15 @@ describe('data-subject rights over HTTP', () => {
     const actions = (exported.body.audit as Array<{ action: string }>).map((r) => r.action);
     expect(actions).toEqual(expect.arrayContaining(['consent_recorded', 'export']));
 
-    const erased = await call('DELETE', `/api/v1/gdpr/subjects/${encodeURIComponent(email)}`, {
-      token: a.admin,
-    });
+    const erased = await call('DELETE', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
     expect(erased.body).toEqual({ erased: true, leads: 2, conversions: 1 });
-    const after = await call('GET', `/api/v1/gdpr/subjects/${encodeURIComponent(email)}`, { token: a.admin });
+    const after = await call('GET', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
     expect(after.body.leads).toEqual([]);
     expect(after.body.conversions).toEqual([]);
     const tombstone = (after.body.audit as Array<{ action: string; email_hash: string }>).find(
       (r) => r.action === 'erasure',
     );
-    expect(tombstone?.email_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(tombstone?.email_hash).toBe(id);
     const stored = await everythingStored();
     for (const personal of [
       'subject.one@example.com',
@@ -94,24 +97,63 @@ describe('data-subject rights over HTTP', () => {
     expect((await call('GET', `/api/v1/leads/${first}`, { token: a.viewer })).status).toBe(404);
   });
 
+  it('answers a subject id alike for known and unknown people, and refuses what is not an email', async () => {
+    const known = await call('POST', '/api/v1/gdpr/subjects', {
+      token: a.member,
+      body: { email: 'known.person@example.com' },
+    });
+    await capture(a, 'known.person@example.com');
+    const again = await call('POST', '/api/v1/gdpr/subjects', {
+      token: a.member,
+      body: { email: 'known.person@example.com' },
+    });
+    const unknown = await call('POST', '/api/v1/gdpr/subjects', {
+      token: a.member,
+      body: { email: 'nobody.here@example.com' },
+    });
+    expect([known.status, again.status, unknown.status]).toEqual([200, 200, 200]);
+    expect(again.body).toEqual(known.body);
+    expect(Object.keys(unknown.body)).toEqual(['subject_id']);
+    const inB = await call('POST', '/api/v1/gdpr/subjects', {
+      token: b.member,
+      body: { email: 'known.person@example.com' },
+    });
+    expect(inB.body.subject_id).not.toBe(known.body.subject_id);
+    const invalid = await call('POST', '/api/v1/gdpr/subjects', { token: a.member, body: { email: 'nope' } });
+    expect(invalid.status).toBe(400);
+    expect(JSON.stringify(invalid.body)).not.toContain('nope');
+    const extra = await call('POST', '/api/v1/gdpr/subjects', {
+      token: a.member,
+      body: { email: 'known.person@example.com', tenant_id: b.id },
+    });
+    expect(extra.status).toBe(400);
+    expect(
+      (await call('POST', '/api/v1/gdpr/subjects', { token: a.viewer, body: { email: 'x@y.zz' } })).status,
+    ).toBe(403);
+  });
+
   it('keeps tenants apart: B cannot export, erase, change or see the audit of A', async () => {
     const email = 'shared.person@example.com';
     const leadA = await capture(a, email, { gclid: gclid(22) });
-    const exportB = await call('GET', `/api/v1/gdpr/subjects/${email}`, { token: b.admin });
-    expect(exportB.body.leads).toEqual([]);
-    expect(JSON.stringify(exportB.body)).not.toContain(leadA);
-    expect((await call('DELETE', `/api/v1/gdpr/subjects/${email}`, { token: b.admin })).body).toMatchObject({
-      leads: 0,
-    });
-    await call('PATCH', `/api/v1/gdpr/subjects/${email}`, { token: b.admin, body: { restricted: true } });
-    await call('POST', `/api/v1/gdpr/subjects/${email}/consent`, {
-      token: b.member,
-      body: { status: 'withdrawn' },
-    });
+    const idA = await subjectId(stack.url, a.member, email);
+    const idB = await subjectId(stack.url, b.member, email);
+    for (const id of [idA, idB]) {
+      const exportB = await call('GET', `/api/v1/gdpr/subjects/${id}`, { token: b.admin });
+      expect(exportB.body.leads).toEqual([]);
+      expect(JSON.stringify(exportB.body)).not.toContain(leadA);
+      expect((await call('DELETE', `/api/v1/gdpr/subjects/${id}`, { token: b.admin })).body).toMatchObject({
+        leads: 0,
+      });
+      await call('PATCH', `/api/v1/gdpr/subjects/${id}`, { token: b.admin, body: { restricted: true } });
+      await call('POST', `/api/v1/gdpr/subjects/${id}/consent`, {
+        token: b.member,
+        body: { status: 'withdrawn' },
+      });
+    }
     const stillA = await call('GET', `/api/v1/leads/${leadA}`, { token: a.viewer });
     expect(stillA.body).toMatchObject({ restricted: false, consent: { status: 'granted' } });
-    const auditB = await call('GET', `/api/v1/gdpr/audit?email=${email}`, { token: b.admin });
-    const auditA = await call('GET', `/api/v1/gdpr/audit?email=${email}`, { token: a.admin });
+    const auditB = await call('GET', `/api/v1/gdpr/audit?subject_id=${idA}`, { token: b.admin });
+    const auditA = await call('GET', `/api/v1/gdpr/audit?subject_id=${idA}`, { token: a.admin });
     const idsB = (auditB.body.items as Array<{ id: string; request_id: string }>).map((r) => r.id);
     for (const record of auditA.body.items as Array<{ id: string }>) expect(idsB).not.toContain(record.id);
     expect((await call('GET', '/api/v1/gdpr/audit', { token: b.member })).status).toBe(403);
@@ -123,7 +165,8 @@ describe('data-subject rights over HTTP', () => {
     await call('PATCH', `/api/v1/leads/${lead}`, { token: a.member, body: { status: 'qualified' } });
     const other = await capture(a, email, { gclid: gclid(24) });
     await call('PATCH', `/api/v1/leads/${other}`, { token: a.member, body: { status: 'won' } });
-    const withdrawn = await call('POST', `/api/v1/gdpr/subjects/${email}/consent`, {
+    const id = await subjectId(stack.url, a.member, email);
+    const withdrawn = await call('POST', `/api/v1/gdpr/subjects/${id}/consent`, {
       token: a.member,
       body: { status: 'withdrawn', method: 'api_call', timestamp: new Date().toISOString() },
     });
@@ -134,7 +177,7 @@ describe('data-subject rights over HTTP', () => {
     });
     const won = await call('PATCH', `/api/v1/leads/${lead}`, { token: a.member, body: { status: 'won' } });
     expect(won.body.conversions_queued).toEqual([]);
-    const exported = await call('GET', `/api/v1/gdpr/subjects/${email}`, { token: a.admin });
+    const exported = await call('GET', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
     expect(exported.body.conversions).toEqual([
       expect.objectContaining({ status: 'cancelled', cancel_reason: 'consent_withdrawn' }),
     ]);
@@ -146,15 +189,16 @@ describe('data-subject rights over HTTP', () => {
   it('restriction cancels queued uploads and rectification corrects fields, both audited', async () => {
     const email = 'restrict.me@example.com';
     const lead = await capture(a, email, { gclid: gclid(25) });
+    const id = await subjectId(stack.url, a.member, email);
     await call('PATCH', `/api/v1/leads/${lead}`, { token: a.member, body: { status: 'won' } });
-    const res = await call('PATCH', `/api/v1/gdpr/subjects/${email}`, {
+    const res = await call('PATCH', `/api/v1/gdpr/subjects/${id}`, {
       token: a.admin,
       body: { restricted: true, phone: '030 1234567', country: 'DE', utm_source: 'corrected' },
     });
     expect(res.body).toMatchObject({ leads: 1, restricted: true, cancelled_uploads: 1 });
     const read = await call('GET', `/api/v1/leads/${lead}`, { token: a.viewer });
     expect(read.body).toMatchObject({ restricted: true, phone: '+49301234567', utm_source: 'corrected' });
-    const audit = await call('GET', `/api/v1/gdpr/audit?email=${email}`, { token: a.admin });
+    const audit = await call('GET', `/api/v1/gdpr/audit?subject_id=${id}`, { token: a.admin });
     const actions = (audit.body.items as Array<{ action: string; actor: string; ip: string }>).map(
       (r) => r.action,
     );
@@ -162,14 +206,20 @@ describe('data-subject rights over HTTP', () => {
     const record = (audit.body.items as Array<{ actor: string; ip: string; request_id: string }>)[0];
     expect(record).toMatchObject({ actor: `user:${a.id}:admin`, ip: '127.0.0.1' });
     expect(record?.request_id).toMatch(/[0-9a-f-]{36}/);
-    expect((await call('PATCH', `/api/v1/gdpr/subjects/${email}`, { token: a.admin, body: {} })).status).toBe(
+    expect((await call('PATCH', `/api/v1/gdpr/subjects/${id}`, { token: a.admin, body: {} })).status).toBe(
       400,
     );
     expect(
-      (await call('PATCH', `/api/v1/gdpr/subjects/${email}`, { token: a.admin, body: { phone: 'nope' } }))
+      (await call('PATCH', `/api/v1/gdpr/subjects/${id}`, { token: a.admin, body: { phone: 'nope' } }))
         .status,
     ).toBe(400);
-    expect((await call('GET', '/api/v1/gdpr/subjects/not-an-email', { token: a.admin })).status).toBe(400);
+    for (const malformed of ['not-a-subject', email, id.toUpperCase(), `${id}0`]) {
+      const res = await call('GET', `/api/v1/gdpr/subjects/${encodeURIComponent(malformed)}`, {
+        token: a.admin,
+      });
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).not.toContain(malformed);
+    }
   });
 
   it('pages through the tenant audit trail newest first', async () => {

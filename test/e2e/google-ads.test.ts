@@ -6,6 +6,7 @@ import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-goo
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';
 import { gclid } from '../support/click-ids';
+import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
@@ -14,6 +15,8 @@ const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const SHOP_A = 'gads-a.myshopify.com';
 const SHOP_C = 'gads-c.myshopify.com';
 const SHOP_D = 'gads-d.myshopify.com';
+const SHOP_E = 'gads-e.myshopify.com';
+const ADWORDS_ONLY_TOKEN = '1//gads-refresh-token-e-adwords-only';
 const SHOP_SECRET = 'shopify-webhook-secret-gads-0123';
 const CLIENT_SECRET = 'gads-client-secret-4b1e';
 const REFRESH_TOKEN = '1//gads-refresh-token-a-7c9d';
@@ -25,6 +28,7 @@ let fake: FakeGoogleAds;
 let a: TestTenant;
 let c: TestTenant;
 let d: TestTenant;
+let e: TestTenant;
 const reports: BatchReport[] = [];
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
   request(stack.url, method, path, options);
@@ -42,6 +46,33 @@ function googleAdsSettings(overrides: Record<string, unknown> = {}) {
     ...overrides,
   };
 }
+
+async function shopifyWebhook(shop: string, topic: string, deliveryId: string, payload: unknown) {
+  const body = JSON.stringify(payload);
+  const res = await fetch(`${stack.url}/api/v1/shopify/webhook`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'X-Shopify-Topic': topic,
+      'X-Shopify-Hmac-Sha256': createHmac('sha256', SHOP_SECRET).update(body, 'utf8').digest('base64'),
+      'X-Shopify-Shop-Domain': shop,
+      'X-Shopify-Webhook-Id': deliveryId,
+    },
+    body,
+  });
+  expect({ status: res.status, body: res.status === 202 ? undefined : await res.text() }).toEqual({
+    status: 202,
+    body: undefined,
+  });
+}
+
+const refund = (shop: string, refundId: number, orderId: number, amount: string) =>
+  shopifyWebhook(shop, 'refunds/create', `refund-${refundId}`, {
+    id: refundId,
+    order_id: orderId,
+    created_at: new Date().toISOString(),
+    transactions: [{ id: refundId + 1, kind: 'refund', status: 'success', amount, currency: 'EUR' }],
+  });
 
 async function paidOrder(shop: string, id: number, email: string, processedAt: string) {
   const body = JSON.stringify({
@@ -72,12 +103,19 @@ async function paidOrder(shop: string, id: number, email: string, processedAt: s
     },
     body,
   });
-  expect(res.status).toBe(202);
+  expect({ status: res.status, body: res.status === 202 ? undefined : await res.text() }).toEqual({
+    status: 202,
+    body: undefined,
+  });
 }
 
 type Row = Record<string, unknown>;
 
-async function conversionForOrder(tenant: TestTenant, orderId: number, statuses: string[]): Promise<Row> {
+async function conversionForOrder(
+  tenant: TestTenant,
+  orderId: number | string,
+  statuses: string[],
+): Promise<Row> {
   return eventually(
     async () => {
       const res = await call('GET', '/api/v1/conversions?limit=100', { token: tenant.viewer });
@@ -88,20 +126,26 @@ async function conversionForOrder(tenant: TestTenant, orderId: number, statuses:
   );
 }
 
-const uploadsWith = (click: string) =>
-  fake.uploads.filter((u) =>
-    ((u.body as { conversions?: Array<{ gclid?: string }> }).conversions ?? []).some(
-      (c) => c.gclid === click,
-    ),
+type IngestBody = { events?: Array<{ adIdentifiers?: { gclid?: string } }> };
+/** Every events:ingest request that carried this click id, whatever Google answered. */
+const ingestsWith = (click: string) =>
+  fake.ingests.filter((u) =>
+    ((u.body as IngestBody).events ?? []).some((e) => e.adIdentifiers?.gclid === click),
   );
+/** The requests Google accepted with this click id. */
+const acceptedWith = (click: string) => ingestsWith(click).filter((u) => u.status === 200);
 
 const processedAt = () => new Date(Date.now() - 3600_000).toISOString();
 
 beforeAll(async () => {
   fake = await startFakeGoogleAds();
   process.env.GOOGLE_ADS_API_BASE_URL = fake.baseUrl;
+  process.env.GOOGLE_DATA_MANAGER_BASE_URL = fake.baseUrl;
   process.env.GOOGLE_OAUTH_TOKEN_URL = fake.tokenUrl;
   process.env.CONVERSION_RETRY_BASE_SECONDS = '0';
+  process.env.CONVERSION_STATUS_CHECK_SECONDS = '0';
+  process.env.ADJUSTMENT_WAIT_SECONDS = '1';
+  delete process.env.GOOGLE_ADS_UPLOAD_API;
   process.env.WEBHOOK_RETRY_BASE_SECONDS = '0';
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
@@ -112,10 +156,12 @@ beforeAll(async () => {
   a = await createTenant(stack.url, 'Agency A');
   c = await createTenant(stack.url, 'Agency C');
   d = await createTenant(stack.url, 'Agency D');
+  e = await createTenant(stack.url, 'Agency E');
   for (const [tenant, shop] of [
     [a, SHOP_A],
     [c, SHOP_C],
     [d, SHOP_D],
+    [e, SHOP_E],
   ] as const) {
     const res = await call('PUT', '/api/v1/integrations/shopify', {
       token: tenant.admin,
@@ -134,7 +180,10 @@ afterAll(async () => {
   await stack.stop();
   await fake.close();
   delete process.env.GOOGLE_ADS_API_BASE_URL;
+  delete process.env.GOOGLE_DATA_MANAGER_BASE_URL;
   delete process.env.GOOGLE_OAUTH_TOKEN_URL;
+  delete process.env.CONVERSION_STATUS_CHECK_SECONDS;
+  delete process.env.ADJUSTMENT_WAIT_SECONDS;
 });
 
 describe('connecting Google Ads', () => {
@@ -191,7 +240,7 @@ describe('OAuth connect flow', () => {
       client_id: 'client-id.apps.googleusercontent.com',
       redirect_uri: `${stack.url}/api/v1/integrations/google-ads/oauth/callback`,
       response_type: 'code',
-      scope: 'https://www.googleapis.com/auth/adwords',
+      scope: 'https://www.googleapis.com/auth/datamanager https://www.googleapis.com/auth/adwords',
       access_type: 'offline',
     });
     const state = location.searchParams.get('state') ?? '';
@@ -279,64 +328,82 @@ describe('OAuth connect flow against the fake consent screen (as GOOGLE_ADS_FAKE
   });
 });
 
-describe('uploading', () => {
-  it('a Shopify orders/paid webhook with a gclid makes exactly one upload whose body is exactly right', async () => {
+describe('uploading through the Data Manager API (the default transport)', () => {
+  it('a Shopify orders/paid webhook with a gclid makes exactly one events:ingest request whose body is exactly right; its status is read and recorded', async () => {
     const at = processedAt();
     await paidOrder(SHOP_A, 7001, 'Zoe.Buyer@Gmail.com', at);
     const conversion = await conversionForOrder(a, 7001, ['uploaded', 'failed']);
     expect(conversion).toMatchObject({ status: 'uploaded', attempts: 1, platform: 'google_ads' });
     expect(conversion).not.toHaveProperty('click_id');
-    const uploads = uploadsWith(gclid(7001));
-    expect(uploads).toHaveLength(1);
-    const upload = uploads[0];
-    expect(upload?.version).toBe('v25');
-    expect(upload?.customerId).toBe('1234567890');
-    expect(upload?.headers['login-customer-id']).toBe('9998887777');
-    expect(upload?.headers['developer-token']).toBeUndefined();
-    expect(upload?.headers.authorization).toMatch(/^Bearer ya29\.fake-/);
-    expect(upload?.body).toEqual({
-      conversions: [
+    const ingests = ingestsWith(gclid(7001));
+    expect(ingests).toHaveLength(1);
+    const ingest = ingests[0];
+    expect(ingest?.headers['developer-token']).toBeUndefined();
+    expect(ingest?.headers['login-customer-id']).toBeUndefined();
+    expect(ingest?.headers.authorization).toMatch(/^Bearer ya29\.fake-/);
+    // Hashes computed here, independently: trimmed, lower-cased, gmail dots dropped; E.164 phone.
+    expect(ingest?.body).toEqual({
+      destinations: [
         {
-          gclid: gclid(7001),
-          conversionAction: 'customers/1234567890/conversionActions/555000111',
-          conversionDateTime: googleDateTime(new Date(at), 'Europe/Berlin'),
-          conversionValue: 149.9,
-          currencyCode: 'EUR',
-          orderId: '7001',
-          consent: { adUserData: 'GRANTED' },
-          userIdentifiers: [
-            { hashedEmail: sha('zoebuyer@gmail.com') },
-            { hashedPhoneNumber: sha('+4915123456789') },
-          ],
+          operatingAccount: { accountType: 'GOOGLE_ADS', accountId: '1234567890' },
+          loginAccount: { accountType: 'GOOGLE_ADS', accountId: '9998887777' },
+          productDestinationId: '555000111',
         },
       ],
-      partialFailure: true,
+      events: [
+        {
+          adIdentifiers: { gclid: gclid(7001) },
+          transactionId: '7001',
+          eventTimestamp: new Date(at).toISOString(),
+          eventSource: 'WEB',
+          conversionValue: 149.9,
+          currency: 'EUR',
+          consent: { adUserData: 'CONSENT_GRANTED' },
+          userData: {
+            userIdentifiers: [
+              { emailAddress: sha('zoebuyer@gmail.com') },
+              { phoneNumber: sha('+4915123456789') },
+            ],
+          },
+        },
+      ],
+      encoding: 'HEX',
     });
-    expect(upload?.status).toBe(200);
-    const read = await call('GET', `/api/v1/conversions/${conversion.id}`, { token: a.viewer });
+    expect(ingest?.status).toBe(200);
+    // The request status is read later and recorded on the conversion.
+    const read = await eventually(async () => {
+      const res = await call('GET', `/api/v1/conversions/${conversion.id}`, { token: a.viewer });
+      return res.body.processing ? res : undefined;
+    }, 'the processing outcome recorded');
     expect(read.body).toMatchObject({
       status: 'uploaded',
-      google_request_id: expect.any(String),
+      google_request_id: ingest?.requestId,
       uploaded_at: expect.any(String),
+      processing: { state: 'succeeded', errors: {}, request_id: ingest?.requestId, records: 1 },
     });
+    expect(fake.statusReads.some((r) => r.requestId === ingest?.requestId && r.status === 200)).toBe(true);
+    expect(fake.uploads).toHaveLength(0);
     expect(fake.tokenRequests.every((t) => t.form.refresh_token === REFRESH_TOKEN)).toBe(true);
     const uploaded = await call('GET', '/api/v1/conversions?status=uploaded', { token: a.viewer });
     expect((uploaded.body.items as Row[]).map((x) => x.id)).toContain(conversion.id);
   });
 
-  it('a mixed batch with two bad rows: those two fail with reasons, the rest are uploaded once', async () => {
+  it('a batch with two bad events: Google rejects it whole, those two fail with reasons, the rest are accepted once', async () => {
     const orders = [7101, 7102, 7103, 7104, 7105];
-    fake.commands.rowErrors.set(gclid(7102), 'EVENT_NOT_FOUND');
-    fake.commands.rowErrors.set(gclid(7104), 'EXPIRED_EVENT');
+    fake.commands.badEvents.set(gclid(7102), 'INVALID_FORMAT');
+    fake.commands.unlocatedBadEvents.add(gclid(7104));
     const at = processedAt();
     await Promise.all(orders.map((id) => paidOrder(SHOP_A, id, `buyer-${id}@example.com`, at)));
     const results = await Promise.all(orders.map((id) => conversionForOrder(a, id, ['uploaded', 'failed'])));
     expect(results.map((r) => r.status)).toEqual(['uploaded', 'failed', 'uploaded', 'failed', 'uploaded']);
-    expect(results[1]?.last_error).toBe('Google Ads does not know this click in this account');
-    expect(results[3]?.last_error).toBe(
-      "The click is older than the conversion action's click-through window",
+    expect(results[1]?.last_error).toBe(
+      'Google rejected the conversion: Google could not read a field of the conversion (INVALID_FORMAT)',
     );
-    for (const id of orders) expect(uploadsWith(gclid(id))).toHaveLength(1);
+    expect(results[3]?.last_error).toBe(
+      'Google rejected the conversion: There was a problem with the request.',
+    );
+    for (const id of [7101, 7103, 7105]) expect(acceptedWith(gclid(id))).toHaveLength(1);
+    for (const id of [7102, 7104]) expect(acceptedWith(gclid(id))).toHaveLength(0);
   });
 
   it('5xx twice, then success: uploaded once', async () => {
@@ -344,7 +411,7 @@ describe('uploading', () => {
     await paidOrder(SHOP_A, 7201, 'retry@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7201, ['uploaded', 'failed']);
     expect(conversion).toMatchObject({ status: 'uploaded', attempts: 3 });
-    expect(uploadsWith(gclid(7201)).map((u) => u.status)).toEqual([503, 503, 200]);
+    expect(ingestsWith(gclid(7201)).map((u) => u.status)).toEqual([503, 503, 200]);
   });
 
   it('429: retried after the delay Google asks for, then uploaded', async () => {
@@ -352,7 +419,7 @@ describe('uploading', () => {
     await paidOrder(SHOP_A, 7301, 'quota@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7301, ['uploaded', 'failed']);
     expect(conversion).toMatchObject({ status: 'uploaded', attempts: 2 });
-    expect(uploadsWith(gclid(7301)).map((u) => u.status)).toEqual([429, 200]);
+    expect(ingestsWith(gclid(7301)).map((u) => u.status)).toEqual([429, 200]);
   });
 
   it('invalid_grant: the integration is disconnected, an alarm metric is emitted, nothing is uploaded', async () => {
@@ -369,8 +436,13 @@ describe('uploading', () => {
       return stored?.status === 'disconnected' ? stored : undefined;
     }, 'the integration disconnected');
     expect(integration.status_reason).toContain('invalid_grant');
-    expect(emitted).toHaveBeenCalledWith('GoogleAdsDisconnected', 'Count', 1);
-    expect(uploadsWith(gclid(7401))).toHaveLength(0);
+    // Metrics are emitted once the whole batch is handled, after the integration changed.
+    await eventually(
+      async () =>
+        emitted.mock.calls.some((x) => x[0] === 'GoogleAdsDisconnected' && x[2] === 1) ? true : undefined,
+      'the GoogleAdsDisconnected metric',
+    );
+    expect(ingestsWith(gclid(7401))).toHaveLength(0);
     expect(fake.tokenRequests.filter((t) => t.form.refresh_token === REVOKED_TOKEN)).toHaveLength(1);
     const conversion = await conversionForOrder(c, 7401, ['queued']);
     expect(conversion.last_error).toContain('invalid_grant');
@@ -416,10 +488,14 @@ describe('uploading', () => {
     }, 'the parked conversion message');
     expect(JSON.stringify(dlq)).toContain('invalid_grant');
     await conversionForOrder(d, 7501, ['queued']);
-    const withdrawn = await call('POST', '/api/v1/gdpr/subjects/changed-mind@example.com/consent', {
-      token: d.member,
-      body: { status: 'withdrawn', method: 'api_call', timestamp: new Date().toISOString() },
-    });
+    const withdrawn = await call(
+      'POST',
+      `/api/v1/gdpr/subjects/${await subjectId(stack.url, d.member, 'changed-mind@example.com')}/consent`,
+      {
+        token: d.member,
+        body: { status: 'withdrawn', method: 'api_call', timestamp: new Date().toISOString() },
+      },
+    );
     expect(withdrawn.body).toMatchObject({ cancelled_uploads: 1 });
     expect(
       (await call('PUT', '/api/v1/integrations/google-ads', { token: d.admin, body: googleAdsSettings() }))
@@ -441,6 +517,232 @@ describe('uploading', () => {
         .reduce((n, r) => n + r.messageIds.length, 0);
       return handled >= moved ? true : undefined;
     }, 'the redriven messages handled');
-    expect(uploadsWith(gclid(7501))).toHaveLength(0);
+    expect(ingestsWith(gclid(7501))).toHaveLength(0);
+  });
+});
+
+type AdjustmentBody = {
+  conversionAdjustments?: Array<{ orderId?: string; adjustmentType?: string; restatementValue?: unknown }>;
+};
+const adjustmentsOf = (orderId: string) =>
+  fake.adjustments.flatMap((r) =>
+    ((r.body as AdjustmentBody).conversionAdjustments ?? [])
+      .filter((x) => x.orderId === orderId)
+      .map((x) => ({ ...x, status: r.status })),
+  );
+type Event = { transactionId?: string; conversionValue?: number; lastUpdatedTimestamp?: string };
+const acceptedEventsOf = (transactionId: string) =>
+  fake.ingests
+    .filter((u) => u.status === 200)
+    .flatMap((u) =>
+      ((u.body as { events?: Event[] }).events ?? []).filter((x) => x.transactionId === transactionId),
+    );
+
+async function adjustmentsOfConversion(tenant: TestTenant, id: string, count: number): Promise<Row[]> {
+  return eventually(async () => {
+    const res = await call('GET', `/api/v1/conversions/${id}`, { token: tenant.viewer });
+    const list = (res.body.adjustments ?? []) as Row[];
+    return list.length >= count && list.every((x) => x.status !== 'queued') ? list : undefined;
+  }, `${count} settled adjustment(s) of ${id}`);
+}
+
+describe('conversions by API', () => {
+  it('by lead: 202 queued, uploaded with the lead consent; the same order again answers 200 with the same conversion', async () => {
+    const clickTime = new Date(Date.now() - 2 * 3600_000).toISOString();
+    const lead = await call('POST', '/api/v1/leads', {
+      token: a.member,
+      body: {
+        email: 'crm-buyer@example.com',
+        gclid: gclid(9002),
+        click_time: clickTime,
+        consent: { status: 'granted', method: 'form_checkbox', timestamp: clickTime },
+      },
+    });
+    expect(lead.status).toBe(201);
+    const leadId = (lead.body.lead_ids as string[])[0];
+    expect((await call('GET', `/api/v1/leads/${leadId}`, { token: a.viewer })).body.click_time).toBe(
+      clickTime,
+    );
+    const body = { lead_id: leadId, order_id: 'crm-9002', value: 50, currency: 'EUR' };
+    const created = await call('POST', '/api/v1/conversions', { token: a.member, body });
+    expect(created.status).toBe(202);
+    expect(created.body).toEqual({
+      id: expect.stringMatching(/^cnv_/),
+      status: 'queued',
+      platform: 'google_ads',
+    });
+    const again = await call('POST', '/api/v1/conversions', { token: a.member, body });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(created.body.id);
+    const viewer = await call('POST', '/api/v1/conversions', { token: a.viewer, body });
+    expect(viewer.status).toBe(403);
+    await conversionForOrder(a, 'crm-9002', ['uploaded']);
+    expect(acceptedEventsOf('crm-9002')).toEqual([
+      expect.objectContaining({
+        adIdentifiers: { gclid: gclid(9002) },
+        conversionValue: 50,
+        currency: 'EUR',
+        eventSource: 'OTHER',
+        consent: { adUserData: 'CONSENT_GRANTED' },
+        userData: { userIdentifiers: [{ emailAddress: sha('crm-buyer@example.com') }] },
+      }),
+    ]);
+    const unknown = await call('POST', '/api/v1/conversions', {
+      token: a.member,
+      body: { lead_id: 'lead_nope' },
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('by raw click id: its own consent, nothing personal; repeat 200; too old and before the click are 400 with the exact message', async () => {
+    const at = new Date(Date.now() - 3600_000).toISOString();
+    const body = {
+      gclid: gclid(9003),
+      conversion_time: at,
+      value: 20,
+      currency: 'USD',
+      order_id: 'crm-9003',
+      consent: { ad_user_data: 'granted' },
+    };
+    const created = await call('POST', '/api/v1/conversions', { token: a.member, body });
+    expect(created.status).toBe(202);
+    const again = await call('POST', '/api/v1/conversions', { token: a.member, body });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ id: created.body.id, order_id: 'crm-9003', platform: 'google_ads' });
+    const old = await call('POST', '/api/v1/conversions', {
+      token: a.member,
+      body: { gclid: gclid(9004), conversion_time: new Date(Date.now() - 91 * 86400_000).toISOString() },
+    });
+    expect(old.status).toBe(400);
+    expect(old.body).toMatchObject({
+      error: 'validation_failed',
+      message: 'Conversion is too old (must be within 90 days)',
+    });
+    const beforeClick = await call('POST', '/api/v1/conversions', {
+      token: a.member,
+      body: { gclid: gclid(9004), conversion_time: at, click_time: new Date().toISOString() },
+    });
+    expect(beforeClick.status).toBe(400);
+    expect(beforeClick.body.message).toBe('The conversion happened before the click');
+    const two = await call('POST', '/api/v1/conversions', {
+      token: a.member,
+      body: { gclid: gclid(9004), gbraid: 'x'.repeat(30), conversion_time: at },
+    });
+    expect(two.status).toBe(400);
+    const none = await call('POST', '/api/v1/conversions', { token: a.member, body: { value: 3 } });
+    expect(none.status).toBe(400);
+    await conversionForOrder(a, 'crm-9003', ['uploaded']);
+    const [event] = acceptedEventsOf('crm-9003') as Array<Record<string, unknown>>;
+    expect(event).toEqual({
+      adIdentifiers: { gclid: gclid(9003) },
+      transactionId: 'crm-9003',
+      eventTimestamp: at,
+      eventSource: 'OTHER',
+      conversionValue: 20,
+      currency: 'USD',
+      consent: { adUserData: 'CONSENT_GRANTED' },
+    });
+  });
+});
+
+describe('adjustments', () => {
+  it('a paid order uploaded, then refunded in full: one retraction', async () => {
+    await paidOrder(SHOP_A, 7810, 'refund-full@example.com', processedAt());
+    const conversion = await conversionForOrder(a, 7810, ['uploaded']);
+    await refund(SHOP_A, 99001, 7810, '149.90');
+    const [adjustment] = await adjustmentsOfConversion(a, conversion.id as string, 1);
+    expect(adjustment).toMatchObject({ type: 'retraction', status: 'applied', source: 'shopify' });
+    expect(adjustmentsOf('7810')).toEqual([
+      expect.objectContaining({ adjustmentType: 'RETRACTION', status: 200 }),
+    ]);
+    expect(adjustmentsOf('7810')[0]).not.toHaveProperty('restatementValue');
+    expect(acceptedEventsOf('7810')).toHaveLength(1);
+  });
+
+  it('refunded in part: one restatement with the remaining value, through Data Manager with the same transactionId', async () => {
+    await paidOrder(SHOP_A, 7811, 'refund-part@example.com', processedAt());
+    const conversion = await conversionForOrder(a, 7811, ['uploaded']);
+    await refund(SHOP_A, 99002, 7811, '49.90');
+    const [adjustment] = await adjustmentsOfConversion(a, conversion.id as string, 1);
+    expect(adjustment).toMatchObject({ type: 'restatement', value: 100, currency: 'EUR', status: 'applied' });
+    const events = acceptedEventsOf('7811');
+    expect(events).toHaveLength(2);
+    expect(events[1]).toMatchObject({ conversionValue: 100, lastUpdatedTimestamp: expect.any(String) });
+    expect(adjustmentsOf('7811')).toEqual([]);
+  });
+
+  it('by hand: restatement 202, the same again 200; another tenant gets 404; cancellation retracts; a second retraction counts as done', async () => {
+    await paidOrder(SHOP_A, 7812, 'by-hand@example.com', processedAt());
+    const conversion = await conversionForOrder(a, 7812, ['uploaded']);
+    const path = `/api/v1/conversions/${conversion.id}/adjustments`;
+    const restated = await call('POST', path, { token: a.member, body: { type: 'restatement', value: 80 } });
+    expect(restated.status).toBe(202);
+    expect(restated.body).toMatchObject({ type: 'restatement', value: 80, status: 'queued' });
+    const again = await call('POST', path, { token: a.member, body: { type: 'restatement', value: 80 } });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(restated.body.id);
+    const other = await call('POST', path, { token: c.admin, body: { type: 'retraction' } });
+    expect(other.status).toBe(404);
+    expect(other.body.error).toBe('not_found');
+    const invalid = await call('POST', path, { token: a.member, body: { type: 'restatement' } });
+    expect(invalid.status).toBe(400);
+    await adjustmentsOfConversion(a, conversion.id as string, 1);
+    expect(acceptedEventsOf('7812').map((x) => x.conversionValue)).toEqual([149.9, 80]);
+
+    await shopifyWebhook(SHOP_A, 'orders/cancelled', 'cancel-7812', {
+      id: 7812,
+      cancelled_at: new Date().toISOString(),
+    });
+    await adjustmentsOfConversion(a, conversion.id as string, 2);
+    const byHand = await call('POST', path, { token: a.member, body: { type: 'retraction' } });
+    expect(byHand.status).toBe(202);
+    const all = await adjustmentsOfConversion(a, conversion.id as string, 3);
+    expect(all.map((x) => x.status)).toEqual(['applied', 'applied', 'applied']);
+    expect(adjustmentsOf('7812').map((x) => x.adjustmentType)).toEqual(['RETRACTION', 'RETRACTION']);
+
+    // A conversion not uploaded (C's account was disconnected above: it waits) cannot be adjusted.
+    const waiting = await call('POST', '/api/v1/conversions', {
+      token: c.member,
+      body: { gclid: gclid(9005), conversion_time: processedAt(), order_id: 'crm-9005' },
+    });
+    expect(waiting.status).toBe(202);
+    const early = await call('POST', `/api/v1/conversions/${waiting.body.id}/adjustments`, {
+      token: c.member,
+      body: { type: 'retraction' },
+    });
+    expect(early.status).toBe(409);
+    expect(early.body.message).toBe('Only an uploaded conversion can be adjusted (this one is queued)');
+  });
+});
+
+describe('connections without the Data Manager permission', () => {
+  it('needs_reconnect: the conversion waits, queued, saying so; nothing is sent', async () => {
+    const emitted = jest.spyOn(metrics, 'addMetric');
+    fake.commands.adwordsOnlyRefreshTokens.add(ADWORDS_ONLY_TOKEN);
+    const put = await call('PUT', '/api/v1/integrations/google-ads', {
+      token: e.admin,
+      body: googleAdsSettings({ refresh_token: ADWORDS_ONLY_TOKEN }),
+    });
+    expect(put.status).toBe(200);
+    await paidOrder(SHOP_E, 7814, 'old-connection@example.com', processedAt());
+    const integration = await eventually(async () => {
+      const stored = await new GoogleAdsIntegrationStore().get(e.id);
+      return stored?.status === 'needs_reconnect' ? stored : undefined;
+    }, 'the integration to need a reconnect');
+    expect(integration.status_reason).toContain('datamanager');
+    const conversion = await eventually(async () => {
+      const found = await conversionForOrder(e, 7814, ['queued']);
+      return found.last_error ? found : undefined;
+    }, 'the conversion to say why it waits');
+    expect(conversion.last_error).toContain('connect it again');
+    // Metrics are emitted once the whole batch is handled, after the integration changed.
+    await eventually(
+      async () =>
+        emitted.mock.calls.some((x) => x[0] === 'GoogleAdsConfigurationError' && x[2] === 1)
+          ? true
+          : undefined,
+      'the GoogleAdsConfigurationError metric',
+    );
+    expect(ingestsWith(gclid(7814))).toHaveLength(0);
   });
 });

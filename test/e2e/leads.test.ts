@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from '../../lib/local/stack';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
 import { emulatorUrl } from '../support/emulator';
+import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant } from '../support/tenants';
@@ -343,7 +344,13 @@ describe('reading and changing leads', () => {
     );
     expect(JSON.stringify(bodies)).not.toContain('buyer@example.com');
 
-    const exported = await call('GET', '/api/v1/gdpr/subjects/buyer@example.com', { token: a.admin });
+    const exported = await call(
+      'GET',
+      `/api/v1/gdpr/subjects/${await subjectId(stack.url, a.admin, 'buyer@example.com')}`,
+      {
+        token: a.admin,
+      },
+    );
     const conversions = exported.body.conversions as Array<Record<string, unknown>>;
     expect(conversions).toHaveLength(2);
     for (const c of conversions) {

@@ -1,12 +1,19 @@
 import { createHmac } from 'node:crypto';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { tableDefinition } from '../../lib/definitions/resources';
 import { createTableInput } from '../../lib/local/bootstrap';
+import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';
 import { gbraid, gclid } from '../support/click-ids';
 import { emulatorUrl } from '../support/emulator';
+import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
@@ -18,6 +25,7 @@ const WOO_SECRET = 'woocommerce-secret-of-a-456789';
 const STRIPE_SECRET = 'whsec_local_test_secret_0123456789';
 
 let stack: LocalStack;
+let stripe: FakeStripe;
 let a: TestTenant;
 let b: TestTenant;
 let ghlUrl: string;
@@ -91,6 +99,8 @@ const leadWithEmail = (tenant: TestTenant, email: string, status?: string) =>
 
 beforeAll(async () => {
   process.env.STRIPE_WEBHOOK_SECRET = STRIPE_SECRET;
+  stripe = await startFakeStripe();
+  process.env.STRIPE_API_BASE_URL = stripe.baseUrl;
   process.env.WEBHOOK_RETRY_BASE_SECONDS = '0';
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
@@ -121,6 +131,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack.stop();
+  await stripe.close();
+  delete process.env.STRIPE_API_BASE_URL;
 });
 
 describe('Shopify', () => {
@@ -137,8 +149,26 @@ describe('Shopify', () => {
       consent: { status: 'granted', method: 'cookie_banner' },
     });
     expect((await leadsOf(b)).find((l) => l.email === 'zoe@example.com')).toBeUndefined();
+    // Created won by the one write that created it: no second full write of the lead.
+    const dynamo = new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+    const stored = await dynamo.send(
+      new GetItemCommand({
+        TableName: stack.env[tableDefinition('leads').envVar] as string,
+        Key: { pk: { S: `TENANT#${a.id}` }, sk: { S: `LEAD#${lead.id as string}` } },
+        ConsistentRead: true,
+      }),
+    );
+    dynamo.destroy();
+    expect(stored.Item?.status?.S).toBe('won');
+    expect(stored.Item?.version?.N).toBe('1');
     const exported = await eventually(async () => {
-      const res = await call('GET', '/api/v1/gdpr/subjects/zoe@example.com', { token: a.admin });
+      const res = await call(
+        'GET',
+        `/api/v1/gdpr/subjects/${await subjectId(stack.url, a.admin, 'zoe@example.com')}`,
+        {
+          token: a.admin,
+        },
+      );
       return (res.body.conversions as unknown[]).length ? res : undefined;
     }, 'the conversion');
     expect(exported.body.conversions).toEqual([
@@ -170,7 +200,13 @@ describe('Shopify', () => {
       'all deliveries processed',
     );
     expect((await leadsOf(a)).filter((l) => l.email === 'dup@example.com')).toHaveLength(1);
-    const exported = await call('GET', '/api/v1/gdpr/subjects/dup@example.com', { token: a.admin });
+    const exported = await call(
+      'GET',
+      `/api/v1/gdpr/subjects/${await subjectId(stack.url, a.admin, 'dup@example.com')}`,
+      {
+        token: a.admin,
+      },
+    );
     expect(exported.body.conversions).toHaveLength(1);
   });
 
@@ -279,19 +315,20 @@ describe('WooCommerce, GoHighLevel and Stripe', () => {
     expect(unknown.status).toBe(401);
   });
 
-  it('keeps the subscription status a signed Stripe event reports, and refuses a bad signature', async () => {
+  it('keeps the subscription status Stripe holds when a signed event arrives, and refuses a bad signature', async () => {
+    stripe.addSubscription({
+      id: 'sub_1',
+      customer: 'cus_1',
+      status: 'active',
+      tenant_id: a.id,
+      current_period_end: 1800000000,
+    });
+    // A late event still says `incomplete`: the subscription retrieved from Stripe is the truth.
     const event = JSON.stringify({
       id: 'evt_1',
       type: 'customer.subscription.updated',
       created: Math.floor(Date.now() / 1000),
-      data: {
-        object: {
-          id: 'sub_1',
-          status: 'active',
-          current_period_end: 1800000000,
-          metadata: { tenant_id: a.id },
-        },
-      },
+      data: { object: { id: 'sub_1', status: 'incomplete', metadata: { tenant_id: a.id } } },
     });
     const t = Math.floor(Date.now() / 1000);
     const v1 = createHmac('sha256', STRIPE_SECRET).update(`${t}.${event}`).digest('hex');
@@ -304,7 +341,14 @@ describe('WooCommerce, GoHighLevel and Stripe', () => {
       const res = await call('GET', `/api/v1/admin/tenants/${a.id}`, { token: platform });
       return res.body.billing ? res.body : undefined;
     }, 'billing status');
-    expect(tenant.billing).toMatchObject({ subscription_id: 'sub_1', status: 'active', event_id: 'evt_1' });
+    expect(tenant.billing).toMatchObject({
+      subscription_id: 'sub_1',
+      customer_id: 'cus_1',
+      status: 'active',
+      current_period_end: 1800000000,
+      event_id: 'evt_1',
+    });
+    expect(stripe.requests.filter((r) => r.path === '/v1/subscriptions/sub_1')).toHaveLength(1);
     const old = await post('/api/v1/billing/webhooks/stripe', event, {
       'Stripe-Signature': `t=${t - 301},v1=${createHmac('sha256', STRIPE_SECRET)
         .update(`${t - 301}.${event}`)

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { bundleBudgetKb } from '../../lib/definitions/bundling';
 import {
   COMMON_ENV_VARS,
   FUNCTIONS,
@@ -202,6 +203,7 @@ describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, defi
     if (definition.jwtSecret) expected.add(logicalId(stack, stack.storage.jwtSecret));
     if (definition.emailHashKey) expected.add(logicalId(stack, stack.storage.emailHashKey));
     if (definition.stripeWebhookSecret) expected.add(logicalId(stack, stack.storage.stripeWebhookSecret));
+    if (definition.stripeApiKey) expected.add(logicalId(stack, stack.storage.stripeApiKey));
     if (definition.backups === 'export') {
       for (const table of TABLES) expected.add(logicalId(stack, stack.data.tables.get(table.id)));
       expected.add(logicalId(stack, stack.storage.backupBucket));
@@ -300,7 +302,9 @@ test('every function is bundled by the local esbuild into a minified CJS file wi
     const dir = path.join(dev.app.outdir, assetPath ?? '');
     expect(existsSync(path.join(dir, 'index.js'))).toBe(true);
     expect(existsSync(path.join(dir, 'index.js.map'))).toBe(true);
-    expect(statSync(path.join(dir, 'index.js')).size).toBeLessThan(300 * 1024);
+    expect(statSync(path.join(dir, 'index.js')).size).toBeLessThan(
+      bundleBudgetKb(definition.stripeApiKey === 'read') * 1024,
+    );
   }
   dev.template.allResourcesProperties('AWS::Lambda::Function', {
     Code: { S3Key: Match.stringLikeRegexp('^[0-9a-f]{64}\\.zip$') },

@@ -73,9 +73,11 @@ async function put(id: string, seed: number, leadOverrides: Partial<StoredLead> 
 beforeAll(async () => {
   fake = await startFakeGoogleAds();
   env = await freshResources({
+    GOOGLE_DATA_MANAGER_BASE_URL: fake.baseUrl,
     GOOGLE_ADS_API_BASE_URL: fake.baseUrl,
     GOOGLE_OAUTH_TOKEN_URL: fake.tokenUrl,
     CONVERSION_RETRY_BASE_SECONDS: '0',
+    CONVERSION_STATUS_CHECK_SECONDS: '0',
   });
   await new GoogleAdsIntegrationStore().save(scope, {
     customer_id: '1112223334',
@@ -94,35 +96,67 @@ afterEach(() => fake.reset());
 afterAll(async () => {
   await fake.close();
   delete process.env.GOOGLE_ADS_API_BASE_URL;
+  delete process.env.GOOGLE_DATA_MANAGER_BASE_URL;
   delete process.env.GOOGLE_OAUTH_TOKEN_URL;
+  delete process.env.CONVERSION_STATUS_CHECK_SECONDS;
 });
 
 describe('conversion uploader', () => {
-  it('uploads a queued conversion row, records the attempt and the batch', async () => {
+  it('uploads queued conversions in one events:ingest request, records the attempt, the batch and, later, the processing outcome', async () => {
     await put('cnv_i1', 101);
     await put('cnv_i2', 102);
+    fake.commands.processingErrors.set(gclid(102), 'PROCESSING_ERROR_REASON_INVALID_CLICK');
     const result = await handler(
       batch(record('m1', message('cnv_i1')), record('m2', message('cnv_i2'))),
       lambdaContext('uploader'),
     );
     expect(result.batchItemFailures).toEqual([]);
-    expect(fake.uploads).toHaveLength(1);
-    expect((fake.uploads[0]?.body as { conversions?: unknown[] } | undefined)?.conversions).toHaveLength(2);
+    expect(fake.ingests).toHaveLength(1);
+    expect((fake.ingests[0]?.body as { events?: unknown[] } | undefined)?.events).toHaveLength(2);
     const stored = await log.get(TENANT, 'cnv_i1');
-    expect(stored).toMatchObject({ status: 'uploaded', attempts: 1, google_request_id: expect.any(String) });
+    expect(stored).toMatchObject({
+      status: 'uploaded',
+      attempts: 1,
+      google_request_id: fake.ingests[0]?.requestId,
+    });
     const batches = await log.batches(TENANT);
     expect(batches).toEqual([
       expect.objectContaining({
+        platform: 'google_ads',
+        transport: 'data_manager',
         size: 2,
         successes: 2,
         failures: 0,
         outcome: 'completed',
         customer_id: '1112223334',
+        google_request_id: fake.ingests[0]?.requestId,
+        conversion_ids: ['cnv_i1', 'cnv_i2'],
       }),
     ]);
     // A second delivery of the same message sends nothing again.
     await handler(batch(record('m1-again', message('cnv_i1'))), lambdaContext('uploader'));
-    expect(fake.uploads).toHaveLength(1);
+    expect(fake.ingests).toHaveLength(1);
+
+    // The uploader queued a read of the request status; handling it records Google's outcome.
+    const sqs = new SQSClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+    const queued = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: env.CONVERSIONS_QUEUE_URL, MaxNumberOfMessages: 10 }),
+    );
+    sqs.destroy();
+    const statusMessages = (queued.Messages ?? []).filter((m) => (m.Body ?? '').includes('request_status'));
+    expect(statusMessages).toHaveLength(1);
+    await handler(batch(record('s1', statusMessages[0]?.Body ?? '')), lambdaContext('uploader'));
+    expect(fake.statusReads.map((r) => r.requestId)).toEqual([fake.ingests[0]?.requestId]);
+    const processing = {
+      state: 'partially_succeeded',
+      errors: { PROCESSING_ERROR_REASON_INVALID_CLICK: 1 },
+      warnings: {},
+      records: 2,
+      request_id: fake.ingests[0]?.requestId,
+      checked_at: expect.any(String),
+    };
+    expect((await log.batches(TENANT))[0]?.processing).toEqual(processing);
+    expect((await log.get(TENANT, 'cnv_i2'))?.processing).toEqual(processing);
   });
 
   it('reports transient failures for retry, keeping the conversion queued with the reason', async () => {
@@ -150,7 +184,7 @@ describe('conversion uploader', () => {
       expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm6' }]);
       expect(await log.get(TENANT, 'cnv_i6')).toMatchObject({
         status: 'queued',
-        last_error: 'Google Ads timed out',
+        last_error: 'The Data Manager API timed out',
       });
     } finally {
       delete process.env.GOOGLE_ADS_TIMEOUT_MS;
@@ -164,7 +198,7 @@ describe('conversion uploader', () => {
       lambdaContext('uploader'),
     );
     expect(result.batchItemFailures).toEqual([]);
-    expect(fake.uploads).toHaveLength(0);
+    expect(fake.ingests).toHaveLength(0);
     expect(await log.get(TENANT, 'cnv_i4')).toMatchObject({
       status: 'cancelled',
       cancel_reason: 'restricted',

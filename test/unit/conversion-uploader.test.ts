@@ -11,9 +11,15 @@ import type {
   LoggedConversion,
   UploadBatchRecord,
 } from '../../functions/shared/conversions/log';
-import { GoogleAdsFailure, type UploadCall } from '../../functions/shared/google-ads/client';
-import type { UploadResponseBody } from '../../functions/shared/google-ads/results';
+import type { UploadCall } from '../../functions/shared/google-ads/google-ads-api/client';
+import type { UploadResponseBody } from '../../functions/shared/google-ads/google-ads-api/results';
+import {
+  type GoogleConnectionDeps,
+  googleAdsApiTransport,
+  googleProvider,
+} from '../../functions/shared/google-ads/provider';
 import type { StoredGoogleAdsIntegration } from '../../functions/shared/google-ads/settings';
+import { GoogleAdsFailure } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { gclid } from '../support/click-ids';
 
@@ -89,6 +95,19 @@ function world(answer: (call: UploadCall) => Promise<{ body: UploadResponseBody;
     disconnected: [],
     forgotten: 0,
   };
+  const google: GoogleConnectionDeps = {
+    integrations: {
+      get: async (tenantId) => w.integrations.get(tenantId),
+      disconnect: async (tenantId) => {
+        w.disconnected.push(tenantId);
+      },
+    },
+    credential: async () => ({ clientId: 'client', clientSecret: 'cs', refreshToken: 'rt' }),
+    accessToken: async () => 'access',
+    forgetToken: () => {
+      w.forgotten += 1;
+    },
+  };
   const deps: UploaderDeps = {
     conversions: {
       get: async (tenantId, id) => w.conversions.get(`${tenantId}/${id}`),
@@ -105,26 +124,20 @@ function world(answer: (call: UploadCall) => Promise<{ body: UploadResponseBody;
       },
     },
     leads: { get: async (scope, id) => w.leads.get(`${scope.tenantId}/${id}`) },
-    integrations: {
-      get: async (tenantId) => w.integrations.get(tenantId),
-      disconnect: async (tenantId) => {
-        w.disconnected.push(tenantId);
-      },
-    },
-    credential: async () => ({ clientId: 'client', clientSecret: 'cs', refreshToken: 'rt' }),
-    accessToken: async () => 'access',
-    forgetToken: () => {
-      w.forgotten += 1;
-    },
-    upload: async (call) => {
-      w.calls.push(call);
-      return answer(call);
+    providers: {
+      google_ads: googleProvider(
+        google,
+        googleAdsApiTransport(async (call) => {
+          w.calls.push(call);
+          return answer(call);
+        }),
+      ) as never,
     },
     now: () => NOW,
     random: () => 1,
     retryBaseSeconds: 30,
   };
-  return { w, deps };
+  return { w, deps, google };
 }
 
 function add(w: World, tenant: string, c: LoggedConversion, l: StoredLead | null = lead(c.lead_id ?? '')) {
@@ -349,8 +362,8 @@ describe('uploadMessages', () => {
   });
 
   it('invalid_grant disconnects the tenant and parks its messages, without touching another tenant', async () => {
-    const { w, deps } = world(async (call) => allResults(call));
-    deps.accessToken = async () => {
+    const { w, deps, google } = world(async (call) => allResults(call));
+    google.accessToken = async () => {
       throw new GoogleAdsFailure(
         'disconnected',
         'Google refused the refresh token (invalid_grant): reconnect the account',

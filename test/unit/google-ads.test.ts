@@ -1,13 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Conversion } from '../../functions/shared/conversions/model';
+import { GOOGLE_DATE_TIME, googleDateTime } from '../../functions/shared/google-ads/datetime';
 import {
-  GoogleAdsFailure,
-  TokenCache,
   uploadClickConversions,
   uploadHeaders,
   uploadUrl,
-} from '../../functions/shared/google-ads/client';
-import { GOOGLE_DATE_TIME, googleDateTime } from '../../functions/shared/google-ads/datetime';
+} from '../../functions/shared/google-ads/google-ads-api/client';
+import { clickConversion, uploadRequest } from '../../functions/shared/google-ads/google-ads-api/request';
+import {
+  durationSeconds,
+  requestErrorOf,
+  rowIndexOf,
+  rowOutcomes,
+} from '../../functions/shared/google-ads/google-ads-api/results';
 import {
   googleNormalisedEmail,
   hashedEmail,
@@ -19,20 +24,9 @@ import {
   newState,
   verifiedNonce,
 } from '../../functions/shared/google-ads/oauth';
-import {
-  chunks,
-  clickConversion,
-  rejectionReason,
-  TOO_OLD,
-  uploadRequest,
-} from '../../functions/shared/google-ads/request';
-import {
-  durationSeconds,
-  requestErrorOf,
-  rowIndexOf,
-  rowOutcomes,
-} from '../../functions/shared/google-ads/results';
+import { chunks, rejectionReason, TOO_OLD } from '../../functions/shared/google-ads/rules';
 import { googleAdsSettingsBody } from '../../functions/shared/google-ads/settings';
+import { GoogleAdsFailure, TokenCache } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { gbraid, gclid, wbraid } from '../support/click-ids';
 
@@ -234,9 +228,12 @@ describe('request building', () => {
     expect(uploadRequest([one])).toEqual({ conversions: [one], partialFailure: true });
     expect(() => uploadRequest([])).toThrow();
     expect(() => uploadRequest(Array.from({ length: 2001 }, () => one))).toThrow();
-    expect(chunks(Array.from({ length: 5000 }, (_, i) => i)).map((c) => c.length)).toEqual([
-      2000, 2000, 1000,
-    ]);
+    expect(
+      chunks(
+        Array.from({ length: 5000 }, (_, i) => i),
+        2000,
+      ).map((c) => c.length),
+    ).toEqual([2000, 2000, 1000]);
   });
 });
 
@@ -493,7 +490,7 @@ describe('uploadClickConversions', () => {
 
   it('posts to the configured version with the headers Google wants', async () => {
     expect(uploadUrl('1234567890')).toBe(
-      'https://googleads.googleapis.com/v25/customers/1234567890:uploadClickConversions',
+      'https://googleads.googleapis.com/v26/customers/1234567890:uploadClickConversions',
     );
     process.env.GOOGLE_ADS_API_BASE_URL = 'http://127.0.0.1:9/';
     process.env.GOOGLE_ADS_API_VERSION = 'v26';
@@ -611,13 +608,13 @@ describe('OAuth state and code exchange', () => {
     expect(verifiedNonce('', [current])).toBeUndefined();
   });
 
-  it('builds the consent screen URL for offline access to Google Ads', () => {
+  it('builds the consent screen URL for offline access to the Data Manager and Google Ads APIs', () => {
     const url = new URL(authorizationUrl('cid', 'https://api.example.com/cb', 'st'));
     expect(Object.fromEntries(url.searchParams)).toEqual({
       client_id: 'cid',
       redirect_uri: 'https://api.example.com/cb',
       response_type: 'code',
-      scope: 'https://www.googleapis.com/auth/adwords',
+      scope: 'https://www.googleapis.com/auth/datamanager https://www.googleapis.com/auth/adwords',
       access_type: 'offline',
       prompt: 'consent',
       include_granted_scopes: 'true',
@@ -633,7 +630,12 @@ describe('OAuth state and code exchange', () => {
         form = new URLSearchParams(String(init?.body));
         return respond(200, { access_token: 'a', refresh_token: '1//r' });
       }),
-    ).toBe('1//r');
+    ).toEqual({ refreshToken: '1//r' });
+    expect(
+      await exchangeCode('code-2', client, 'https://x/cb', async () =>
+        respond(200, { refresh_token: '1//s', scope: 'https://www.googleapis.com/auth/adwords  openid' }),
+      ),
+    ).toEqual({ refreshToken: '1//s', scopes: ['https://www.googleapis.com/auth/adwords', 'openid'] });
     expect(form?.get('grant_type')).toBe('authorization_code');
     expect(form?.get('redirect_uri')).toBe('https://x/cb');
     await expect(

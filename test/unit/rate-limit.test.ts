@@ -1,6 +1,7 @@
+import { ConfigurationError } from '../../functions/shared/config';
 import { RateLimitRefusedError } from '../../functions/shared/domain-errors';
 import { errorResult } from '../../functions/shared/http';
-import { RateLimiter, STORE_TIMEOUT_MS } from '../../functions/shared/rate-limit/limiter';
+import { RateLimiter, STORE_TIMEOUT_MS, storeTimeoutMs } from '../../functions/shared/rate-limit/limiter';
 import {
   evaluate,
   limitFor,
@@ -171,5 +172,16 @@ describe('counter stores', () => {
     expect(() => assertRateLimitConfig({})).not.toThrow();
     process.env.STAGE = 'dev';
     expect(() => assertRateLimitConfig({ RATE_LIMIT_STORE: 'memory' })).not.toThrow();
+  });
+});
+
+describe('store timeout', () => {
+  it('is 300 ms unless RATE_LIMIT_STORE_TIMEOUT_MS sets one within its range', () => {
+    expect(storeTimeoutMs({})).toBe(STORE_TIMEOUT_MS);
+    expect(storeTimeoutMs({ RATE_LIMIT_STORE_TIMEOUT_MS: '' })).toBe(STORE_TIMEOUT_MS);
+    expect(storeTimeoutMs({ RATE_LIMIT_STORE_TIMEOUT_MS: '3000' })).toBe(3000);
+    for (const bad of ['49', '5001', '1.5', 'soon']) {
+      expect(() => storeTimeoutMs({ RATE_LIMIT_STORE_TIMEOUT_MS: bad })).toThrow(ConfigurationError);
+    }
   });
 });

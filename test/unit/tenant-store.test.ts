@@ -41,7 +41,7 @@ describe('DynamoTenantStore against edge-case answers', () => {
     await expect(store.revokeApiKey(platformScope(admin, 't'), 'k', 'now')).rejects.toThrow('Provisioned');
   });
 
-  it('keeps billing from newer events: an older one is stale, an unknown tenant is said so', async () => {
+  it('keeps billing from newer retrievals: an older one is stale, an unknown tenant is said so', async () => {
     const conditionFailed = () =>
       new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
     const billing = {
@@ -49,6 +49,7 @@ describe('DynamoTenantStore against edge-case answers', () => {
       status: 'active',
       event_created: 1,
       event_id: 'evt_1',
+      synced_at: 1,
       updated_at: 'now',
     };
     const stale = scripted(conditionFailed(), {

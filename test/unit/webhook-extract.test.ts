@@ -43,7 +43,12 @@ function lead(extraction: Extraction): Lead {
 
 /** What every extraction must look like, whatever went in. */
 function expectWellFormed(extraction: Extraction): void {
-  expect(['ignored', 'invalid', 'lead']).toContain(extraction.kind);
+  expect(['ignored', 'invalid', 'lead', 'reversal']).toContain(extraction.kind);
+  if (extraction.kind === 'reversal') {
+    expect(extraction.reversal.orderId.length).toBeGreaterThan(0);
+    if (extraction.reversal.refund) expect(extraction.reversal.refund.amount).toBeGreaterThan(0);
+    return;
+  }
   if (extraction.kind !== 'lead') {
     expect(typeof extraction.reason).toBe('string');
     expect(extraction.reason.length).toBeGreaterThan(0);
@@ -345,11 +350,15 @@ describe('Shopify orders', () => {
   });
 
   it('ignores other topics and is invalid for a payload that is not an object', () => {
-    expect(extractShopify('orders/cancelled', shopifyOrderGclid)).toEqual({
+    expect(extractShopify('orders/fulfilled', shopifyOrderGclid)).toEqual({
       kind: 'ignored',
-      reason: 'Shopify topic orders/cancelled carries no lead',
+      reason: 'Shopify topic orders/fulfilled carries no lead',
     });
     expect(extractShopify('app/uninstalled', {}).kind).toBe('ignored');
+    for (const payload of [null, [], 'refund', 42]) {
+      expect(extractShopify('refunds/create', payload).kind).toBe('invalid');
+      expect(extractShopify('orders/cancelled', payload).kind).toBe('invalid');
+    }
     for (const payload of [null, [], 'order', 42]) {
       expect(extractShopify('orders/create', payload).kind).toBe('invalid');
       expect(extractShopify('customers/create', payload).kind).toBe('invalid');
@@ -860,5 +869,62 @@ describe('never throws', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('Shopify refunds and cancellations', () => {
+  it('a refund pays back the sum of its successful refund transactions', () => {
+    expect(
+      extractShopify('refunds/create', {
+        id: 509562969,
+        order_id: 450789469,
+        created_at: '2026-11-25T10:00:00-05:00',
+        processed_at: '2026-11-25T10:00:02-05:00',
+        transactions: [
+          { id: 1, kind: 'refund', status: 'success', amount: '41.94', currency: 'eur' },
+          { id: 2, kind: 'refund', status: 'success', amount: '8.06', currency: 'EUR' },
+          { id: 3, kind: 'refund', status: 'failure', amount: '100.00', currency: 'EUR' },
+          { id: 4, kind: 'capture', status: 'success', amount: '5.00' },
+        ],
+      }),
+    ).toEqual({
+      kind: 'reversal',
+      reversal: {
+        orderId: '450789469',
+        refund: { id: '509562969', amount: 50, currency: 'EUR' },
+        occurredAt: '2026-11-25T10:00:02-05:00',
+      },
+    });
+  });
+
+  it('without transactions, the refund line items (subtotal and tax) count; nothing paid back is ignored', () => {
+    const extraction = extractShopify('refunds/create', {
+      id: 7,
+      order_id: 8,
+      refund_line_items: [
+        { subtotal: 10, total_tax: 1.9 },
+        { subtotal: '5.00', total_tax: '0.95' },
+      ],
+    });
+    expect(extraction).toEqual({
+      kind: 'reversal',
+      reversal: { orderId: '8', refund: { id: '7', amount: 17.85 } },
+    });
+    expect(extractShopify('refunds/create', { id: 7, order_id: 8, transactions: [] }).kind).toBe('ignored');
+    expect(extractShopify('refunds/create', { id: 7 }).kind).toBe('invalid');
+  });
+
+  it('a cancelled order is a cancellation of that order', () => {
+    expect(
+      extractShopify('orders/cancelled', { ...shopifyOrderGclid, cancelled_at: '2026-11-25T12:00:00Z' }),
+    ).toEqual({
+      kind: 'reversal',
+      reversal: {
+        orderId: String((shopifyOrderGclid as { id: number }).id),
+        cancelled: true,
+        occurredAt: '2026-11-25T12:00:00Z',
+      },
+    });
+    expect(extractShopify('orders/cancelled', { name: '#1001' }).kind).toBe('invalid');
   });
 });

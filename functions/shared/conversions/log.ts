@@ -9,7 +9,15 @@ import {
 import { DynamoRepository } from '../dynamo-repository';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 import type { TenantScope } from '../tenancy/scope';
-import type { Conversion, ConversionStatus } from './model';
+import type {
+  Adjustment,
+  AdjustmentStatus,
+  Conversion,
+  ConversionStatus,
+  FailureKind,
+  Platform,
+  ProcessingStatus,
+} from './model';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const convSk = (id: string) => `CONV#${id}`;
@@ -18,6 +26,8 @@ const statusPk = (tenantId: string, status: string) => `TENANT#${tenantId}#STATU
 /** A conversion as stored, with what the uploader adds to it. */
 export interface LoggedConversion extends Conversion {
   google_request_id?: string;
+  /** What Google reported later for the request that carried it (Data Manager API). */
+  processing?: RecordedProcessing;
   uploaded_at?: string;
   /** A rescheduled conversion is not sent before this time. */
   next_attempt_at?: string;
@@ -33,18 +43,31 @@ export interface AttemptOutcome {
   attempted?: boolean;
 }
 
+/** A processing outcome as recorded, with when it was read. */
+export interface RecordedProcessing extends ProcessingStatus {
+  request_id: string;
+  checked_at: string;
+}
+
 /** One upload request: its size and what came of it. */
 export interface UploadBatchRecord {
   id: string;
   tenant_id: string;
+  platform?: Platform;
+  /** The API used, e.g. `data_manager`. */
+  transport?: string;
+  /** The platform account (Google Ads customer id). */
   customer_id: string;
   size: number;
   successes: number;
   failures: number;
   rescheduled: number;
   duration_ms: number;
-  outcome: 'completed' | 'transient' | 'configuration' | 'disconnected' | 'rejected';
+  outcome: 'completed' | FailureKind;
   google_request_id?: string;
+  /** The conversions the request carried. */
+  conversion_ids?: string[];
+  processing?: RecordedProcessing;
   created_at: string;
 }
 
@@ -128,6 +151,111 @@ export class DynamoConversionLog extends DynamoRepository {
         Item: { pk: tenantPk(batch.tenant_id), sk: `BATCH#${batch.id}`, ...batch },
       }),
     );
+  }
+
+  async batch(tenantId: string, id: string): Promise<UploadBatchRecord | undefined> {
+    const out = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(tenantId), sk: `BATCH#${id}` },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...batch } = out.Item;
+    return batch as UploadBatchRecord;
+  }
+
+  /** Records Google's processing outcome on the batch and on each conversion it carried. */
+  async recordProcessing(batch: UploadBatchRecord, processing: RecordedProcessing): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(batch.tenant_id), sk: `BATCH#${batch.id}` },
+        UpdateExpression: 'SET processing = :p',
+        ExpressionAttributeValues: { ':p': processing },
+      }),
+    );
+    const ids = batch.conversion_ids ?? [];
+    for (let i = 0; i < ids.length; i += 25) {
+      await Promise.all(
+        ids.slice(i, i + 25).map(async (id) => {
+          try {
+            await this.client.send(
+              new UpdateCommand({
+                TableName: this.table,
+                Key: { pk: tenantPk(batch.tenant_id), sk: convSk(id) },
+                UpdateExpression: 'SET processing = :p',
+                ConditionExpression: 'attribute_exists(pk) AND google_request_id = :request',
+                ExpressionAttributeValues: { ':p': processing, ':request': processing.request_id },
+              }),
+            );
+          } catch (error) {
+            // Erased, or carried by a later request meanwhile: that one's outcome is its own.
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          }
+        }),
+      );
+    }
+  }
+
+  async adjustment(tenantId: string, conversionId: string, id: string): Promise<Adjustment | undefined> {
+    const out = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(tenantId), sk: `ADJ#${conversionId}#${id}` },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...adjustment } = out.Item;
+    return adjustment as Adjustment;
+  }
+
+  /** Records an attempt on an adjustment still queued; false when it was settled meanwhile. */
+  async recordAdjustment(
+    tenantId: string,
+    conversionId: string,
+    id: string,
+    outcome: { status: AdjustmentStatus; error?: string; requestId?: string; attempted?: boolean },
+    now: Date,
+  ): Promise<boolean> {
+    const set = ['#status = :status', 'updated_at = :now'];
+    const values: Record<string, unknown> = {
+      ':status': outcome.status,
+      ':now': now.toISOString(),
+      ':queued': 'queued',
+    };
+    if (outcome.attempted !== false) {
+      set.push('attempts = if_not_exists(attempts, :zero) + :one');
+      values[':zero'] = 0;
+      values[':one'] = 1;
+    }
+    const remove: string[] = [];
+    if (outcome.error) {
+      set.push('last_error = :error');
+      values[':error'] = outcome.error.slice(0, 500);
+    } else remove.push('last_error');
+    if (outcome.requestId) {
+      set.push('google_request_id = :request');
+      values[':request'] = outcome.requestId;
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(tenantId), sk: `ADJ#${conversionId}#${id}` },
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: '#status = :queued',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async batches(tenantId: string): Promise<UploadBatchRecord[]> {

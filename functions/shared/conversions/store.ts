@@ -6,12 +6,14 @@ import { queueUrl } from '../config';
 import { DynamoRepository } from '../dynamo-repository';
 import { correlationMessageAttributes } from '../observability';
 import type { TenantScope } from '../tenancy/scope';
-import type { Conversion, ConversionMessage } from './model';
+import type { Adjustment, AdjustmentMessage, Conversion, ConversionMessage } from './model';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
 const convSk = (id: string) => `CONV#${id}`;
 const statusPk = (scope: TenantScope, status: string) => `TENANT#${scope.tenantId}#STATUS#${status}`;
 const leadPk = (scope: TenantScope, leadId: string) => `TENANT#${scope.tenantId}#LEAD#${leadId}`;
+const adjSk = (conversionId: string, id = '') => `ADJ#${conversionId}#${id}`;
+const orderSk = (orderKey: string) => `ORDER#${orderKey}`;
 
 type Item = Record<string, unknown>;
 
@@ -69,6 +71,95 @@ export class DynamoConversionStore extends DynamoRepository {
       }),
     );
     return 'queued';
+  }
+
+  /**
+   * Stores an adjustment, then queues it; an adjustment with this id already stored is left
+   * alone ('exists').
+   */
+  async queueAdjustment(
+    scope: TenantScope,
+    adjustment: Adjustment,
+    delaySeconds = 0,
+  ): Promise<'queued' | 'exists'> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: tenantPk(scope), sk: adjSk(adjustment.conversion_id, adjustment.id), ...adjustment },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'exists';
+      throw error;
+    }
+    await this.queueAdjustmentMessage(scope, adjustment.conversion_id, adjustment.id, delaySeconds);
+    return 'queued';
+  }
+
+  async queueAdjustmentMessage(
+    scope: TenantScope,
+    conversionId: string,
+    adjustmentId: string,
+    delaySeconds = 0,
+  ): Promise<void> {
+    const message: AdjustmentMessage = {
+      version: 1,
+      kind: 'adjustment',
+      tenant_id: scope.tenantId,
+      conversion_id: conversionId,
+      adjustment_id: adjustmentId,
+    };
+    await sqsClient().send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl('conversions'),
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
+      }),
+    );
+  }
+
+  /** The adjustments of a conversion, oldest id first. */
+  async adjustments(scope: TenantScope, conversionId: string): Promise<Adjustment[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :adj)',
+        ExpressionAttributeValues: { ':pk': tenantPk(scope), ':adj': adjSk(conversionId) },
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map((item) => {
+      const { pk: _pk, sk: _sk, ...adjustment } = item;
+      return adjustment as Adjustment;
+    });
+  }
+
+  /** Remembers which conversions an order (`<source>:<order id>`) became, for its refunds. */
+  async indexOrder(scope: TenantScope, orderKey: string, conversionIds: string[]): Promise<void> {
+    if (conversionIds.length === 0) return;
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(scope), sk: orderSk(orderKey) },
+        UpdateExpression: 'ADD conversion_ids :ids',
+        ExpressionAttributeValues: { ':ids': new Set(conversionIds) },
+      }),
+    );
+  }
+
+  async conversionsOfOrder(scope: TenantScope, orderKey: string): Promise<string[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk = :sk',
+        ExpressionAttributeValues: { ':pk': tenantPk(scope), ':sk': orderSk(orderKey) },
+        ConsistentRead: true,
+      }),
+    );
+    const ids = out.Items?.[0]?.conversion_ids as Set<string> | undefined;
+    return ids ? [...ids].sort() : [];
   }
 
   async byLead(scope: TenantScope, leadId: string): Promise<Conversion[]> {

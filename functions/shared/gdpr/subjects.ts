@@ -20,16 +20,33 @@ export interface SubjectDeps {
   hash: EmailHasher;
 }
 
+/**
+ * A data subject, named by its `subject_id`: the tenant-bound keyed hash of the normalised email
+ * (the same value the lead index and the audit trail hold). It reveals nothing of the person, so
+ * it may stand in a URL or a log where an email may not.
+ */
 export interface Subject {
-  email: string;
   hash: string;
 }
 
-/** The data subject a path names, by its normalised email. */
+const SUBJECT_ID = /^[0-9a-f]{64}$/;
+
+/** `POST /gdpr/subjects {email}`: the subject id of an email, the same whether or not data is held. */
+export const subjectLookupBody = z.strictObject({ email: z.string().check(z.maxLength(320)) });
+
+/** The subject of an email in this tenant. */
 export function subjectOf(scope: TenantScope, email: string, hash: EmailHasher): Subject {
   const normalised = normaliseEmail(email);
   if (!normalised) throw new DomainValidationError([{ path: 'email', message: 'Invalid email address' }]);
-  return { email: normalised, hash: hash(scope.tenantId, normalised) };
+  return { hash: hash(scope.tenantId, normalised) };
+}
+
+/** The subject a `subject_id` names; anything but a subject id's shape is refused, never echoed. */
+export function subjectById(subjectId: string): Subject {
+  if (!SUBJECT_ID.test(subjectId)) {
+    throw new DomainValidationError([{ path: 'subject_id', message: 'Invalid subject id' }]);
+  }
+  return { hash: subjectId };
 }
 
 /** Art. 16 rectification of the fields a subject may correct, and Art. 18 restriction. */
@@ -74,7 +91,7 @@ export async function exportSubject(deps: SubjectDeps, scope: TenantScope, subje
   });
   const audit = await auditOf(deps, scope, subject);
   return {
-    email: subject.email,
+    subject_id: subject.hash,
     exported_at: new Date().toISOString(),
     leads: leads.map(publicLead),
     conversions,

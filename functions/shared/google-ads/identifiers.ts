@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { Conversion } from '../conversions/model';
+import { allowsUpload } from '../leads/consent';
+import type { StoredLead } from '../leads/model';
 import { normaliseEmail, normalisePhone } from '../leads/normalise';
 
 /**
@@ -28,4 +31,20 @@ export function hashedEmail(input: string): string | undefined {
 export function hashedPhoneNumber(input: string, country?: string): string | undefined {
   const phone = normalisePhone(input, country);
   return phone ? sha256(phone) : undefined;
+}
+
+/**
+ * The ad_user_data signal sent with a conversion: from the lead's consent (granted only with
+ * valid consent and no restriction), or, for a conversion by raw click id, the consent it was
+ * posted with; undefined when nothing was said (then no signal and nothing personal is sent).
+ */
+export function adUserData(
+  conversion: Pick<Conversion, 'consent'>,
+  lead: StoredLead | undefined,
+): 'granted' | 'denied' | undefined {
+  if (lead)
+    return lead.consent.ad_user_data === 'granted' && allowsUpload(lead.consent) && !lead.restricted
+      ? 'granted'
+      : 'denied';
+  return conversion.consent?.ad_user_data;
 }

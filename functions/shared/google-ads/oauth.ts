@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainValidationError } from '../domain-errors';
 import { DynamoRepository } from '../dynamo-repository';
-import { GoogleAdsFailure, tokenUrl } from './client';
+import { GoogleAdsFailure, tokenUrl } from './tokens';
 
 /**
  * The OAuth connect flow: `oauth/start` sends the admin to Google's consent screen with a
@@ -12,6 +12,13 @@ import { GoogleAdsFailure, tokenUrl } from './client';
  * The state carries a random nonce, never the tenant id.
  */
 export const GOOGLE_ADS_SCOPE = 'https://www.googleapis.com/auth/adwords';
+/** The Data Manager API (events:ingest, requestStatus:retrieve); no developer token involved. */
+export const DATA_MANAGER_SCOPE = 'https://www.googleapis.com/auth/datamanager';
+/**
+ * Both are asked for at once: Data Manager for uploads and restatements, the Google Ads API for
+ * retractions (uploadConversionAdjustments) and for platforms on the Google Ads API transport.
+ */
+export const CONNECT_SCOPES = [DATA_MANAGER_SCOPE, GOOGLE_ADS_SCOPE] as const;
 export const DEFAULT_AUTH_URL = 'https://accounts.google.com/o/oauth2/v2/auth';
 export const STATE_TTL_SECONDS = 600;
 
@@ -45,7 +52,7 @@ export function authorizationUrl(clientId: string, redirectUri: string, state: s
     client_id: clientId,
     redirect_uri: redirectUri,
     response_type: 'code',
-    scope: GOOGLE_ADS_SCOPE,
+    scope: CONNECT_SCOPES.join(' '),
     access_type: 'offline',
     prompt: 'consent',
     include_granted_scopes: 'true',
@@ -108,13 +115,13 @@ export class OAuthStateStore extends DynamoRepository {
   }
 }
 
-/** The refresh token for an authorization code (the authorization-code grant at the token URL). */
+/** The refresh token for an authorization code, and the scopes Google says it granted. */
 export async function exchangeCode(
   code: string,
   client: { clientId: string; clientSecret: string },
   redirectUri: string,
   fetchImpl: typeof fetch = fetch,
-): Promise<string> {
+): Promise<{ refreshToken: string; scopes?: string[] }> {
   let response: Response;
   try {
     response = await fetchImpl(tokenUrl(), {
@@ -133,9 +140,13 @@ export async function exchangeCode(
     throw new GoogleAdsFailure('transient', 'The Google token endpoint could not be reached');
   }
   const body = (await response.json().catch(() => undefined)) as
-    | { refresh_token?: unknown; error?: unknown }
+    | { refresh_token?: unknown; error?: unknown; scope?: unknown }
     | undefined;
-  if (response.ok && typeof body?.refresh_token === 'string' && body.refresh_token) return body.refresh_token;
+  if (response.ok && typeof body?.refresh_token === 'string' && body.refresh_token)
+    return {
+      refreshToken: body.refresh_token,
+      ...(typeof body.scope === 'string' ? { scopes: body.scope.split(/\s+/).filter(Boolean) } : {}),
+    };
   const message = response.ok
     ? 'Google gave no refresh token: connect again and grant offline access'
     : `Google refused the authorization code (${typeof body?.error === 'string' ? body.error : response.status})`;

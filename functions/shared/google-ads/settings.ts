@@ -55,7 +55,14 @@ export const googleAdsSettingsBody = z.object({
 });
 export type GoogleAdsSettingsBody = z.infer<typeof googleAdsSettingsBody>;
 
-export type IntegrationStatus = 'connected' | 'disconnected';
+/**
+ * `needs_reconnect`: connected without a permission the uploads need (the Data Manager scope);
+ * conversions wait, queued, until an admin connects the account again.
+ */
+export type IntegrationStatus = 'connected' | 'disconnected' | 'needs_reconnect';
+
+export const NEEDS_DATA_MANAGER_SCOPE =
+  'Google granted no Data Manager permission: connect the account again (GET /api/v1/integrations/google-ads/oauth/start)';
 
 /** The settings as the API shows them: never a secret. */
 export interface GoogleAdsSettings {
@@ -116,7 +123,11 @@ export class GoogleAdsIntegrationStore {
   }
 
   /** Stops the tenant's uploads until an admin connects the account again. */
-  async disconnect(tenantId: string, reason: string): Promise<void> {
+  async disconnect(
+    tenantId: string,
+    reason: string,
+    status: Exclude<IntegrationStatus, 'connected'> = 'disconnected',
+  ): Promise<void> {
     await this.client.send(
       new UpdateCommand({
         TableName: tableName('tenants'),
@@ -125,7 +136,7 @@ export class GoogleAdsIntegrationStore {
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
-          ':status': 'disconnected',
+          ':status': status,
           ':reason': reason,
           ':now': new Date().toISOString(),
         },

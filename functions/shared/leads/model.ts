@@ -11,6 +11,8 @@ export interface LeadFields extends ClickIds {
   utm_content?: string;
   utm_term?: string;
   landing_page?: string;
+  /** When the ad was clicked (RFC 3339): a conversion before it, or over 90 days after, is refused. */
+  click_time?: string;
   external_id?: string;
   value?: number;
   currency?: string;
@@ -53,6 +55,7 @@ export const LEAD_FIELD_NAMES = [
   'utm_content',
   'utm_term',
   'landing_page',
+  'click_time',
   'external_id',
   'value',
   'currency',

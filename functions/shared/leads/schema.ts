@@ -43,6 +43,7 @@ export const leadSchema = z
     fbclid: clickId(FBCLID, 'Invalid fbclid format'),
     msclkid: clickId(MSCLKID, 'Invalid msclkid format'),
     ...attributionShape,
+    click_time: z.optional(z.iso.datetime({ offset: true })),
     external_id: optionalText(256),
     value: z.optional(z.number().check(z.gte(0), z.lte(MAX_VALUE))),
     currency: z.optional(

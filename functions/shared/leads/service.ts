@@ -110,6 +110,8 @@ export async function upsertLead(
   scope: TenantScope,
   lead: NormalisedLead,
   source: ConsentChange['source'],
+  /** The status a lead that does not exist yet is created with (a paid order's lead: `won`). */
+  createAs: 'new' | 'won' = 'new',
 ): Promise<{ id: string; created: boolean }> {
   const now = (deps.now ?? (() => new Date()))().toISOString();
   const consent = resolveConsent(lead.input.consent);
@@ -123,7 +125,7 @@ export async function upsertLead(
           id: newId('lead', Date.parse(now)),
           ...lead.fields,
           email_hash: lead.emailHash,
-          status: 'new',
+          status: createAs,
           consent,
           consent_history: [change],
           restricted: false,
@@ -170,6 +172,11 @@ export async function captureLeads(
   leads: readonly NormalisedLead[],
   actor: Actor,
   source: ConsentChange['source'] = 'capture',
+  /**
+   * The status new leads are created with. A webhook's paid order creates its lead `won` in the
+   * one write that creates it, instead of a second full write moments later.
+   */
+  createAs: 'new' | 'won' = 'new',
 ): Promise<CaptureResult> {
   type Outcome = { id: string } | { denied: DeniedLead };
   const outcomes = await inPool<NormalisedLead, Outcome>(leads, 8, async (lead, index) => {
@@ -182,7 +189,7 @@ export async function captureLeads(
       });
       return { denied: { index, email: lead.fields.email, reason: 'consent_required' } };
     }
-    const { id, created } = await upsertLead(deps, scope, lead, source);
+    const { id, created } = await upsertLead(deps, scope, lead, source, createAs);
     await deps.audit.append(scope, 'consent_recorded', lead.emailHash, actor, {
       lead_id: id,
       status: lead.input.consent.status,

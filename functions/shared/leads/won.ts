@@ -13,6 +13,8 @@ export interface WonDetails {
    * lead is its own conversion, each repeat of the same order is not.
    */
   uniqueBy?: string;
+  /** Where it happened: `web` for a shop order. */
+  eventSource?: 'web' | 'other';
 }
 
 /**
@@ -29,6 +31,8 @@ export function conversionsForWon(lead: StoredLead, details: WonDetails, now: Da
     attempts: 0,
     order_id: details.orderId ?? lead.external_id ?? `lead-${lead.id}`,
     conversion_time: at,
+    ...(lead.click_time ? { click_time: lead.click_time } : {}),
+    ...(details.eventSource ? { event_source: details.eventSource } : {}),
     ...((details.value ?? lead.value) !== undefined ? { value: details.value ?? lead.value } : {}),
     ...((details.currency ?? lead.currency) ? { currency: details.currency ?? lead.currency } : {}),
     created_at: at,

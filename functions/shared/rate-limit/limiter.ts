@@ -1,4 +1,5 @@
 import { METRICS } from '../../../lib/definitions/metrics';
+import { ConfigurationError } from '../config';
 import { RateLimitRefusedError } from '../domain-errors';
 import { logger, metrics } from '../observability';
 import { evaluate, type LimitResult, type LimitScope, limitFor, retryAfterSeconds, windowAt } from './limits';
@@ -6,6 +7,22 @@ import { type CounterStore, counterStoreFromEnv } from './store';
 
 /** The longest a check waits for the store before refusing the request. */
 export const STORE_TIMEOUT_MS = 300;
+/** Bounds of RATE_LIMIT_STORE_TIMEOUT_MS (a slower local emulator may need more than AWS). */
+export const STORE_TIMEOUT_RANGE_MS = { min: 50, max: 5_000 } as const;
+
+/** The store timeout: STORE_TIMEOUT_MS unless RATE_LIMIT_STORE_TIMEOUT_MS sets one within range. */
+export function storeTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.RATE_LIMIT_STORE_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return STORE_TIMEOUT_MS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < STORE_TIMEOUT_RANGE_MS.min || value > STORE_TIMEOUT_RANGE_MS.max) {
+    throw new ConfigurationError(
+      `RATE_LIMIT_STORE_TIMEOUT_MS must be an integer from ${STORE_TIMEOUT_RANGE_MS.min} to ${STORE_TIMEOUT_RANGE_MS.max}`,
+    );
+  }
+  return value;
+}
+
 /** What a caller refused because the store is unavailable is told to wait. */
 export const UNAVAILABLE_RETRY_SECONDS = 60;
 
@@ -45,7 +62,7 @@ export class RateLimiter {
   constructor(
     private readonly storeFactory: () => CounterStore = counterStoreFromEnv,
     private readonly now: () => number = Date.now,
-    private readonly timeoutMs: number = STORE_TIMEOUT_MS,
+    private readonly timeoutMs: number = storeTimeoutMs(),
   ) {}
 
   async check(scope: LimitScope, key: string): Promise<LimitResult> {

@@ -15,6 +15,18 @@ export function isLimited(route: RouteDefinition): boolean {
   return route.path.startsWith('/api/v1/');
 }
 
+/** Webhook routes: the handler verifies a signature, then counts the source too. */
+function isSignatureRoute(route: RouteDefinition): boolean {
+  return route.auth === 'signature';
+}
+
+/**
+ * IP checks started for a webhook request and not yet awaited, per invocation context. The
+ * handler awaits them together with the source's check (one round trip for both writes); the
+ * middleware awaits whatever the handler did not, so no request escapes its IP limit.
+ */
+const pendingIpChecks = new WeakMap<object, Promise<LimitResult>>();
+
 /** Routes that prove a tenant before any data is touched: limited per tenant once verified. */
 function isTenantRoute(route: RouteDefinition): boolean {
   return route.auth === 'jwt' || route.auth === 'platformAdmin';
@@ -76,10 +88,35 @@ export function ipRateLimit(
     before: async (request) => {
       const route = request.context.route;
       if (!route || !isLimited(route) || isTenantRoute(route)) return;
-      await enforce(limiter, request.context, 'ip', request.event.requestContext.identity.sourceIp, now);
+      const check = enforce(
+        limiter,
+        request.context,
+        'ip',
+        request.event.requestContext.identity.sourceIp,
+        now,
+      );
+      if (isSignatureRoute(route)) {
+        // Started now, awaited with the source's check or at the latest after the handler.
+        check.catch(() => undefined);
+        pendingIpChecks.set(request.context, check);
+        return;
+      }
+      await check;
+    },
+    after: async (request) => {
+      await settleIpLimit(request.context);
     },
     onError: async (request) => {
       const route = request.context.route;
+      if (route && isSignatureRoute(route)) {
+        // An over-limit IP is told so (429) whatever else went wrong, as if checked first.
+        try {
+          await settleIpLimit(request.context);
+        } catch (limited) {
+          request.error = limited as Error;
+        }
+        return;
+      }
       const error = request.error;
       if (!route || !isLimited(route) || !isTenantRoute(route)) return;
       if (!(error instanceof HttpError) || error.status !== 401) return;
@@ -107,8 +144,22 @@ export function tenantRateLimit(
 }
 
 /**
+ * Waits for the IP check started for this request, if one is pending; throws its refusal (429,
+ * or 503 when the store is unavailable). Webhook handlers call it before any lookup that a
+ * stranger could make them repeat (a source not yet cached), so an over-limit IP costs no reads.
+ */
+export async function settleIpLimit(context: HttpRequest['context']): Promise<void> {
+  const pending = pendingIpChecks.get(context);
+  if (!pending) return;
+  pendingIpChecks.delete(context);
+  await pending;
+}
+
+/**
  * For handlers: a limit that can only be checked inside the handler, such as a webhook source's,
- * which counts only once the signature has been verified.
+ * which counts only once the signature has been verified. A pending IP check of the same request
+ * is awaited together with it: both writes are in flight at once, one round trip of latency.
+ * The IP's refusal wins over the source's.
  */
 export async function enforceLimit(
   request: HttpRequest,
@@ -116,5 +167,12 @@ export async function enforceLimit(
   key: string,
   limiter: RateLimiter = defaultLimiter(),
 ): Promise<LimitResult> {
-  return enforce(limiter, request.context, scope, key, Date.now);
+  const pending = pendingIpChecks.get(request.context);
+  pendingIpChecks.delete(request.context);
+  const own = enforce(limiter, request.context, scope, key, Date.now);
+  if (!pending) return own;
+  const [ip, mine] = await Promise.allSettled([pending, own]);
+  if (ip.status === 'rejected') throw ip.reason;
+  if (mine.status === 'rejected') throw mine.reason;
+  return mine.value;
 }

@@ -158,8 +158,8 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
   }
 
   /**
-   * Records a tenant's billing status from a Stripe event, unless a newer event was recorded
-   * already (Stripe does not promise order). False when the tenant does not exist.
+   * Records a tenant's billing status as retrieved from Stripe, unless a later retrieval was
+   * recorded already (deliveries run concurrently and Stripe does not promise order).
    */
   async updateBilling(
     tenantId: string,
@@ -172,8 +172,8 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
           Key: { pk: tenantPk(tenantId), sk: META },
           UpdateExpression: 'SET billing = :billing',
           ConditionExpression:
-            'attribute_exists(pk) AND (attribute_not_exists(billing) OR billing.event_created <= :created)',
-          ExpressionAttributeValues: { ':billing': billing, ':created': billing.event_created },
+            'attribute_exists(pk) AND (attribute_not_exists(billing.synced_at) OR billing.synced_at <= :synced)',
+          ExpressionAttributeValues: { ':billing': billing, ':synced': billing.synced_at },
         }),
       );
       return 'updated';

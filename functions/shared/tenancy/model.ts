@@ -10,14 +10,22 @@ export interface Tenant {
   billing?: TenantBilling;
 }
 
-/** The tenant's subscription as Stripe last reported it. */
+/**
+ * The tenant's subscription as Stripe last confirmed it: on each subscription event the worker
+ * retrieves the subscription from Stripe and keeps its current state.
+ */
 export interface TenantBilling {
   subscription_id: string;
   status: string;
+  /** The Stripe customer, for the billing portal. */
+  customer_id?: string;
   current_period_end?: number;
-  /** `created` of the Stripe event this came from: older events never overwrite newer ones. */
+  cancel_at_period_end?: boolean;
+  /** `created` of the Stripe event that prompted the last retrieval. */
   event_created: number;
   event_id: string;
+  /** Epoch ms of the retrieval from Stripe: an older retrieval never overwrites a newer one. */
+  synced_at: number;
   updated_at: string;
 }
 

@@ -16,6 +16,52 @@ const ORDER_TOPICS: ReadonlySet<string> = new Set(['orders/create', 'orders/paid
 const CUSTOMER_TOPICS: ReadonlySet<string> = new Set(['customers/create', 'customers/update']);
 
 /**
+ * `refunds/create` carries a Refund: what was paid back is the sum of its successful `refund`
+ * transactions (else of its refund line items and order adjustments). `orders/cancelled` carries
+ * the cancelled Order.
+ */
+function refund(payload: unknown): Extraction {
+  const body = record(payload);
+  if (!body) return invalid('the payload is not a Shopify refund');
+  const id = identifier(body.id);
+  const orderId = identifier(body.order_id);
+  if (id === undefined || orderId === undefined) return invalid('the refund has no id or order id');
+  const transactions = Array.isArray(body.transactions) ? body.transactions.map(record) : [];
+  const paidBack = transactions.filter(
+    (t) => text(t?.kind)?.toLowerCase() === 'refund' && text(t?.status)?.toLowerCase() === 'success',
+  );
+  let amount = paidBack.reduce((sum, t) => sum + (money(t?.amount) ?? 0), 0);
+  if (paidBack.length === 0) {
+    const lines = Array.isArray(body.refund_line_items) ? body.refund_line_items.map(record) : [];
+    amount = lines.reduce((sum, l) => sum + (money(l?.subtotal) ?? 0) + (money(l?.total_tax) ?? 0), 0);
+  }
+  amount = Math.round(amount * 100) / 100;
+  if (!(amount > 0)) return ignored('the refund paid nothing back');
+  const currency = currencyOf(paidBack[0]?.currency, body.currency);
+  const occurredAt = isoTimestamp(body.processed_at) ?? isoTimestamp(body.created_at);
+  return {
+    kind: 'reversal',
+    reversal: {
+      orderId,
+      refund: { id, amount, ...(currency !== undefined ? { currency } : {}) },
+      ...(occurredAt !== undefined ? { occurredAt } : {}),
+    },
+  };
+}
+
+function cancellation(payload: unknown): Extraction {
+  const body = record(payload);
+  if (!body) return invalid('the payload is not a Shopify order');
+  const orderId = identifier(body.id);
+  if (orderId === undefined) return invalid('the order has no id');
+  const occurredAt = isoTimestamp(body.cancelled_at) ?? isoTimestamp(body.updated_at);
+  return {
+    kind: 'reversal',
+    reversal: { orderId, cancelled: true, ...(occurredAt !== undefined ? { occurredAt } : {}) },
+  };
+}
+
+/**
  * `email_marketing_consent.state === 'subscribed'` counts as granted, by form checkbox, at
  * `consent_updated_at` (CONTRACT §8). Any other state says nothing about consent.
  */
@@ -102,6 +148,8 @@ export function extractShopify(topic: string, payload: unknown): Extraction {
   return guarded(() => {
     if (ORDER_TOPICS.has(topic)) return order(topic, payload);
     if (CUSTOMER_TOPICS.has(topic)) return customer(payload);
+    if (topic === 'refunds/create') return refund(payload);
+    if (topic === 'orders/cancelled') return cancellation(payload);
     return ignored(`Shopify topic ${topicLabel(topic)} carries no lead`);
   });
 }

@@ -22,7 +22,18 @@ export interface OrderFacts {
 export type Extraction =
   | { kind: 'ignored'; reason: string }
   | { kind: 'invalid'; reason: string }
-  | { kind: 'lead'; lead: LeadInput; order?: OrderFacts };
+  | { kind: 'lead'; lead: LeadInput; order?: OrderFacts }
+  | { kind: 'reversal'; reversal: OrderReversal };
+
+/** Money going back: a refund (full or partial) or a cancellation of an order already converted. */
+export interface OrderReversal {
+  /** The order, as in OrderFacts.id. */
+  orderId: string;
+  /** A refund and the amount it paid back; absent for a cancellation. */
+  refund?: { id: string; amount: number; currency?: string };
+  cancelled?: boolean;
+  occurredAt?: string;
+}
 
 export const ignored = (reason: string): Extraction => ({ kind: 'ignored', reason });
 export const invalid = (reason: string): Extraction => ({ kind: 'invalid', reason });

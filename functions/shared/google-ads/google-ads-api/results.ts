@@ -1,11 +1,13 @@
+import type { RowOutcome } from '../../conversions/provider';
+
 /**
  * Reading Google Ads answers: per-row outcomes from `partialFailureError` and request-level
  * failures; no I/O here.
  */
-export type RowOutcome =
-  | { kind: 'uploaded'; alreadyDelivered?: boolean }
-  | { kind: 'failed'; reason: string; code?: string }
-  | { kind: 'rescheduled'; reason: string; code: string };
+export type { RowOutcome };
+
+/** `notAllowlistedError`: the developer token may not import click conversions any more. */
+export const NOT_ALLOWLISTED = 'CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE';
 
 interface GoogleAdsError {
   errorCode?: Record<string, unknown>;
@@ -26,7 +28,13 @@ export interface UploadResponseBody {
   partialFailureError?: { code?: number; message?: string; details?: FailureDetail[] };
 }
 
-const DELIVERED = new Set(['CLICK_CONVERSION_ALREADY_EXISTS', 'ORDER_ID_ALREADY_IN_USE']);
+/** Already delivered or already applied: counts as done. */
+const DELIVERED = new Set([
+  'CLICK_CONVERSION_ALREADY_EXISTS',
+  'ORDER_ID_ALREADY_IN_USE',
+  'CONVERSION_ALREADY_RETRACTED',
+  'RESTATEMENT_ALREADY_EXISTS',
+]);
 
 /** What a user reads in `last_error` for Google's row error codes. */
 const FRIENDLY: Record<string, string> = {
@@ -43,6 +51,12 @@ const FRIENDLY: Record<string, string> = {
   DUPLICATE_ORDER_ID: 'The same order id was sent twice in one upload',
   INVALID_CONVERSION_ACTION_TYPE: 'The conversion action does not accept click conversions',
   UNAUTHORIZED_CUSTOMER: 'The click belongs to another Google Ads account',
+  CONVERSION_NOT_FOUND: 'Google Ads has no conversion with this order id to adjust',
+  CONVERSION_EXPIRED: 'The conversion is too old to be adjusted (over 55 days)',
+  ADJUSTMENT_PRECEDES_CONVERSION: 'The adjustment is dated before the conversion',
+  MORE_RECENT_RESTATEMENT_FOUND: 'A more recent restatement of this conversion exists',
+  CANNOT_RESTATE_CONVERSION_ACTION_THAT_ALWAYS_USES_DEFAULT_CONVERSION_VALUE:
+    'The conversion action always uses its default value and cannot be restated',
 };
 
 /** The first error code of an error, e.g. `CLICK_CONVERSION_ALREADY_EXISTS`. */
@@ -67,9 +81,11 @@ export function rowOutcomeOf(error: GoogleAdsError): RowOutcome {
 }
 
 /** The row an error is about, when its location names one of the `count` conversions sent. */
+const ROW_LISTS = new Set(['conversions', 'conversion_adjustments', 'conversionAdjustments']);
+
 export function rowIndexOf(error: GoogleAdsError, count: number): number | undefined {
   for (const element of error.location?.fieldPathElements ?? []) {
-    if (element.fieldName !== 'conversions') continue;
+    if (!ROW_LISTS.has(element.fieldName ?? '')) continue;
     const index = element.index ?? 0;
     return Number.isInteger(index) && index >= 0 && index < count ? index : undefined;
   }

@@ -1,0 +1,246 @@
+import { writeSync } from 'node:fs';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
+import type { FunctionId } from '../lib/definitions/resources';
+import { invoke } from '../lib/local/lambda';
+import { prepareTenant } from './load/tenant';
+import { shopifyOrder } from './load/webhooks';
+import { AwsCallRecorder } from './support/aws-calls';
+import { type ItemReader, totalUnits, type UnitTotals, unitsOf } from './support/dynamo-units';
+import { startBenchStack } from './support/local';
+import { captureOutput } from './support/output';
+
+export interface StageCost {
+  stage: string;
+  /** What one unit of this stage is (a webhook, a conversion). */
+  per: string;
+  count: number;
+  readUnitsEach: number;
+  writeUnitsEach: number;
+  dynamoCallsEach: number;
+  sqsCallsEach: number;
+  logBytesEach: number;
+  logLinesEach: number;
+  metricBytesEach: number;
+  byOperation: UnitTotals['byOperation'];
+}
+
+function apiEvent(request: ReturnType<typeof shopifyOrder>, n: number): APIGatewayProxyEvent {
+  return {
+    resource: '/api/v1/shopify/webhook',
+    path: request.path,
+    httpMethod: 'POST',
+    headers: request.headers,
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: Buffer.from(request.body).toString('base64'),
+    isBase64Encoded: true,
+    requestContext: { requestId: `units-${n}`, identity: { sourceIp: '198.51.100.8' } } as never,
+  };
+}
+
+function sqsEvent(messages: Message[]): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId ?? '',
+      receiptHandle: m.ReceiptHandle ?? '',
+      body: m.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'bench',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: Object.fromEntries(
+        Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
+          k,
+          { dataType: v.DataType ?? 'String', ...(v.StringValue ? { stringValue: v.StringValue } : {}) },
+        ]),
+      ),
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:bench',
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
+/**
+ * DynamoDB request units, AWS calls and log bytes per webhook through the whole pipeline, with
+ * the product's own handlers against the emulator: ingest (warm: its source cached), the webhook
+ * worker (a paid Shopify order with a gclid: lead, audit, won, conversion), and the conversion
+ * uploader (to the fake Google Ads server). Logs are counted at the production level (INFO).
+ */
+export async function benchUnits(count = 20): Promise<StageCost[]> {
+  process.env.RATE_LIMIT_IP_PER_HOUR = '1000000000';
+  process.env.RATE_LIMIT_SHOP_PER_HOUR = '1000000000';
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  const { startFakeGoogleAds } = await import('../lib/local/fake-google-ads');
+  const fake = await startFakeGoogleAds();
+  Object.assign(process.env, {
+    GOOGLE_ADS_API_BASE_URL: fake.baseUrl,
+    GOOGLE_DATA_MANAGER_BASE_URL: fake.baseUrl,
+    GOOGLE_OAUTH_TOKEN_URL: fake.tokenUrl,
+  });
+  const output = captureOutput();
+  const { stack, newTenant } = await startBenchStack({ consumers: false });
+  const sqs = new SQSClient({ endpoint: stack.emulator.url, region: 'us-east-1' });
+  const side = new DynamoDBClient({ endpoint: stack.emulator.url, region: 'us-east-1' });
+  try {
+    const { apiKey } = await newTenant('Units bench');
+    const tenant = await prepareTenant(stack.url, apiKey, `u${Date.now().toString(36)}`);
+    await fetch(`${stack.url}/api/v1/integrations/google-ads`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${tenant.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        customer_id: '123-456-7890',
+        conversion_action_id: '555000111',
+        client_id: 'bench.apps.googleusercontent.com',
+        client_secret: 'bench-client-secret',
+        refresh_token: '1//bench-refresh',
+        currency: 'EUR',
+        time_zone: 'Europe/Berlin',
+      }),
+    });
+    const recorder = new AwsCallRecorder().install();
+    recorder.keepBodies = true;
+    const read: ItemReader = async (table, key) => {
+      try {
+        return await readOne(table, key);
+      } catch (e) {
+        throw new Error(`read ${table} ${JSON.stringify(key)}: ${String(e)}`);
+      }
+    };
+    const readOne: ItemReader = async (table, key) =>
+      (await side.send(new GetItemCommand({ TableName: table, Key: key as never, ConsistentRead: true })))
+        .Item as never;
+
+    const stages: StageCost[] = [];
+    const measure = async (stage: string, per: string, n: number, work: () => Promise<void>) => {
+      recorder.take();
+      output.reset();
+      await work();
+      const calls = recorder.take();
+      const units = await totalUnits(calls, read);
+      if (process.env.BENCH_UNITS_DETAIL) {
+        for (const c of calls.filter((x) => x.service === 'dynamodb').slice(0, 20)) {
+          const u = await unitsOf(c, read);
+          const body = JSON.parse(c.body ?? '{}') as Record<string, unknown>;
+          const what = body.TransactItems
+            ? (body.TransactItems as Array<Record<string, { TableName: string }>>)
+                .map((a) => `${Object.keys(a)[0]}:${Object.values(a)[0]?.TableName.split('-').pop()}`)
+                .join(',')
+            : String(body.TableName ?? Object.keys((body.RequestItems as object) ?? {}).join(','))
+                .split('-')
+                .pop();
+          writeSync(
+            2,
+            `${stage}: ${c.operation} ${what} r${u.read} w${u.write}${c.failed ? ` failed ${c.failed}` : ''}\n`,
+          );
+        }
+      }
+      stages.push({
+        stage,
+        per,
+        count: n,
+        readUnitsEach: units.readUnits / n,
+        writeUnitsEach: units.writeUnits / n,
+        dynamoCallsEach: units.calls / n,
+        sqsCallsEach: calls.filter((c) => c.service === 'sqs').length / n,
+        logBytesEach: output.logBytes / n,
+        logLinesEach: output.logLines / n,
+        metricBytesEach: output.metricBytes / n,
+        byOperation: units.byOperation,
+      });
+    };
+
+    // Warm the ingest function's source cache, as on a warm container.
+    await invoke('ingest', apiEvent(shopifyOrder(tenant.shopify, 0, 'warm'), 0), 'us-east-1');
+    await drain(sqs, stack.env.WEBHOOKS_QUEUE_URL as string);
+
+    await measure('ingest (warm)', 'webhook', count, async () => {
+      for (let i = 1; i <= count; i++) {
+        await invoke('ingest', apiEvent(shopifyOrder(tenant.shopify, i, 'units'), i), 'us-east-1');
+      }
+    });
+    await measure('webhook worker (paid order with gclid)', 'webhook', count, () =>
+      consume(sqs, stack.env.WEBHOOKS_QUEUE_URL as string, 'webhookWorker', count),
+    );
+    await measure('conversion uploader (Google Ads)', 'conversion', count, () =>
+      consume(sqs, stack.env.CONVERSIONS_QUEUE_URL as string, 'conversionUploader', count),
+    );
+    return stages;
+  } finally {
+    output.restore();
+    sqs.destroy();
+    side.destroy();
+    await stack.stop();
+    await fake.close();
+  }
+}
+
+async function drain(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
+  const out: Message[] = [];
+  for (;;) {
+    const got = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    if (!got.Messages?.length) return out;
+    out.push(...got.Messages);
+  }
+}
+
+/** Hands the queue's messages to its consumer in batches of 10, as the local poller does. */
+async function consume(sqs: SQSClient, queueUrl: string, fn: FunctionId, expected: number): Promise<void> {
+  const messages = await drain(sqs, queueUrl);
+  if (messages.length < expected) {
+    throw new Error(`expected ${expected} messages on ${fn}'s queue, found ${messages.length}`);
+  }
+  for (let i = 0; i < messages.length; i += 10) {
+    const result = (await invoke(fn, sqsEvent(messages.slice(i, i + 10)), 'us-east-1')) as {
+      batchItemFailures?: unknown[];
+    };
+    if (result?.batchItemFailures?.length) {
+      throw new Error(`${fn} failed ${result.batchItemFailures.length} messages`);
+    }
+  }
+}
+
+export function printUnits(stages: readonly StageCost[]): void {
+  console.log(
+    'stage                                    per          RRU     WRU   DynamoDB calls   SQS calls   log bytes (lines)   EMF bytes',
+  );
+  for (const s of stages) {
+    console.log(
+      [
+        s.stage.padEnd(40),
+        s.per.padEnd(10),
+        s.readUnitsEach.toFixed(1).padStart(6),
+        s.writeUnitsEach.toFixed(1).padStart(7),
+        s.dynamoCallsEach.toFixed(1).padStart(16),
+        s.sqsCallsEach.toFixed(1).padStart(11),
+        `${s.logBytesEach.toFixed(0)} (${s.logLinesEach.toFixed(1)})`.padStart(19),
+        s.metricBytesEach.toFixed(0).padStart(11),
+      ].join(' '),
+    );
+  }
+  for (const s of stages) {
+    const ops = Object.entries(s.byOperation)
+      .map(
+        ([op, v]) =>
+          `${op} ${(v.calls / s.count).toFixed(1)}× (${((v.readUnits + v.writeUnits) / s.count).toFixed(1)} units)`,
+      )
+      .join(', ');
+    console.log(`  ${s.stage}: ${ops}`);
+  }
+}

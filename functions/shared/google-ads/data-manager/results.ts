@@ -1,0 +1,126 @@
+import type { ProcessingStatus } from '../../conversions/provider';
+
+/**
+ * Reading Data Manager API answers (the Google API error model: `error.status`, `error.details`
+ * with `ErrorInfo`, `BadRequest.fieldViolations`, `RetryInfo`) and request statuses; no I/O.
+ */
+interface ErrorDetail {
+  '@type'?: string;
+  reason?: string;
+  retryDelay?: string;
+  fieldViolations?: Array<{ field?: string; description?: string; reason?: string }>;
+}
+
+export interface DataManagerErrorBody {
+  error?: { code?: number; message?: string; status?: string; details?: ErrorDetail[] };
+}
+
+export interface Violation {
+  /** The index of the event in the request's `events`, when the field path names one. */
+  eventIndex?: number;
+  reason?: string;
+  description?: string;
+}
+
+export interface ErrorSummary {
+  status?: string;
+  message?: string;
+  /** `ErrorInfo.reason` values. */
+  reasons: string[];
+  violations: Violation[];
+  retryDelaySeconds?: number;
+}
+
+/** `events.events[3].user_data.user_identifiers[0]` → 3 (also `events[3]...`). */
+export function eventIndexOf(field: string | undefined): number | undefined {
+  const match = /(?:^|\.)events\[(\d+)\]/.exec(field ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+function seconds(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d+(?:\.\d+)?)s$/.exec(value.trim());
+  return match ? Math.ceil(Number(match[1])) : undefined;
+}
+
+export function errorSummary(body: unknown): ErrorSummary {
+  const error = (body as DataManagerErrorBody | undefined)?.error;
+  const reasons: string[] = [];
+  const violations: Violation[] = [];
+  let retryDelaySeconds: number | undefined;
+  for (const detail of error?.details ?? []) {
+    if (detail.reason) reasons.push(detail.reason);
+    retryDelaySeconds ??= seconds(detail.retryDelay);
+    for (const violation of detail.fieldViolations ?? []) {
+      const eventIndex = eventIndexOf(violation.field);
+      violations.push({
+        ...(eventIndex !== undefined ? { eventIndex } : {}),
+        ...(violation.reason ? { reason: violation.reason } : {}),
+        ...(violation.description ? { description: violation.description } : {}),
+      });
+    }
+  }
+  return {
+    ...(error?.status ? { status: error.status } : {}),
+    ...(error?.message ? { message: error.message } : {}),
+    reasons,
+    violations,
+    ...(retryDelaySeconds !== undefined ? { retryDelaySeconds } : {}),
+  };
+}
+
+/** What a user reads in `last_error` for Google's reasons. */
+const FRIENDLY: Record<string, string> = {
+  INVALID_FORMAT: 'Google could not read a field of the conversion',
+  REQUIRED_FIELD_MISSING: 'A field Google requires is missing',
+  INVALID_HEX_ENCODING: 'A hashed identifier is not valid hex',
+  INVALID_SHA256_FORMAT: 'A hashed identifier is not a SHA-256 hash',
+  INVALID_CURRENCY_CODE: 'The currency is not an ISO 4217 code',
+  INVALID_EVENT: 'Google refused the conversion event',
+  DUPLICATE_TRANSACTION_ID: 'The same order id was sent twice in one request',
+};
+
+/** A readable reason for one refused event. */
+export function violationReason(violation: Violation | undefined, fallback?: string): string {
+  const friendly = violation?.reason ? FRIENDLY[violation.reason] : undefined;
+  const said = violation?.description ?? fallback ?? 'no reason given';
+  const code = violation?.reason ? ` (${violation.reason})` : '';
+  return `Google rejected the conversion: ${friendly ?? said}${code}`;
+}
+
+interface StatusBody {
+  requestStatusPerDestination?: Array<{
+    requestStatus?: string;
+    errorInfo?: { errorCounts?: Array<{ recordCount?: string | number; reason?: string }> };
+    warningInfo?: { warningCounts?: Array<{ recordCount?: string | number; reason?: string }> };
+    eventsIngestionStatus?: { recordCount?: string | number };
+  }>;
+}
+
+const STATES: Record<string, ProcessingStatus['state']> = {
+  PROCESSING: 'processing',
+  SUCCESS: 'succeeded',
+  PARTIAL_SUCCESS: 'partially_succeeded',
+  FAILED: 'failed',
+};
+
+function counts(list: Array<{ recordCount?: string | number; reason?: string }> | undefined) {
+  const out: Record<string, number> = {};
+  for (const entry of list ?? []) {
+    const reason = entry.reason ?? 'UNSPECIFIED';
+    out[reason] = (out[reason] ?? 0) + (Number(entry.recordCount) || 0);
+  }
+  return out;
+}
+
+/** The processing status of a request sent to one destination (ours always have one). */
+export function processingStatusOf(body: unknown): ProcessingStatus {
+  const entry = (body as StatusBody | undefined)?.requestStatusPerDestination?.[0];
+  const records = Number(entry?.eventsIngestionStatus?.recordCount);
+  return {
+    state: STATES[entry?.requestStatus ?? ''] ?? 'unknown',
+    errors: counts(entry?.errorInfo?.errorCounts),
+    warnings: counts(entry?.warningInfo?.warningCounts),
+    ...(Number.isFinite(records) ? { records } : {}),
+  };
+}
