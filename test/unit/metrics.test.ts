@@ -72,7 +72,8 @@ describe('emitted metrics', () => {
       for (const dimension of metric.dimensions) expect(Object.keys(DIMENSION_VALUES)).toContain(dimension);
     }
     for (const values of Object.values(DIMENSION_VALUES)) expect(values.length).toBeLessThanOrEqual(12);
-    for (const name of Object.keys(DIMENSION_VALUES)) expect(name).not.toMatch(/^(tenant|email|user|ip|key|id)|_id$/i);
+    for (const name of Object.keys(DIMENSION_VALUES))
+      expect(name).not.toMatch(/^(tenant|email|user|ip|key|id)|_id$/i);
   });
 
   it('map a value outside its set to other, so a tenant id can never become a dimension', () => {
