@@ -9,7 +9,7 @@ import {
   overallStatus,
   runCheck,
 } from './checks';
-import { databaseProbe, encryptionProbe, queuesProbe } from './probes';
+import { databaseProbe, encryptionProbe, externalApiChecks, queuesProbe } from './probes';
 
 /** Seconds a health result is served before the probes run again (per instance). */
 export const HEALTH_CACHE_SECONDS_DEFAULT = 5;
@@ -37,7 +37,7 @@ async function evaluate(): Promise<HealthReport> {
   const timeoutMs = setting('HEALTH_CHECK_TIMEOUT_MS', HEALTH_CHECK_TIMEOUT_MS_DEFAULT);
   const writeIntervalMs =
     setting('HEALTH_WRITE_INTERVAL_SECONDS', HEALTH_WRITE_INTERVAL_SECONDS_DEFAULT) * 1000;
-  const [database, encryption, queues] = await Promise.all([
+  const [database, encryption, queues, external] = await Promise.all([
     runCheck(
       (signal) => databaseProbe(signal, writeIntervalMs),
       timeoutMs,
@@ -46,8 +46,9 @@ async function evaluate(): Promise<HealthReport> {
     ),
     runCheck(encryptionProbe, timeoutMs, undefined, logFailure('encryption')),
     runCheck(queuesProbe, timeoutMs, undefined, logFailure('queues')),
+    externalApiChecks(timeoutMs, logFailure('circuits')),
   ]);
-  const checks: Record<string, CheckResult> = { database, encryption, queues };
+  const checks: Record<string, CheckResult> = { database, encryption, queues, ...external };
   const status = overallStatus(checks);
   if (status !== 'healthy') logger.warn('Health is not healthy', { status, checks });
   return { status, timestamp: new Date().toISOString(), version: appVersion(), checks };

@@ -4,8 +4,10 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { COMMON_ENV_VARS, QUEUES } from '../../lib/definitions/resources';
 import { documentClient, kmsClient, sqsClient } from '../shared/aws';
+import { PROVIDERS, type Provider } from '../shared/breaker/circuit';
+import { type CircuitView, readCircuits } from '../shared/breaker/circuits';
 import { dlqUrl, queueUrl, requireEnv, tableName } from '../shared/config';
-import { type CheckOutcome, probeWriteDue } from './checks';
+import { type CheckOutcome, type CheckResult, circuitOutcome, probeWriteDue, runCheck } from './checks';
 
 /** The one item health reads and writes, shared by every instance (system table). */
 export const PROBE_KEY = { pk: 'HEALTH', sk: 'PROBE' } as const;
@@ -85,4 +87,33 @@ export async function queuesProbe(signal: AbortSignal): Promise<CheckOutcome> {
     .filter((q) => q.dead > 0)
     .map((q) => `${q.id} dead-letter queue holds ${q.dead} message(s)`);
   return notes.length ? { status: 'warn', detail: notes.join('; ') } : { status: 'pass' };
+}
+
+/**
+ * The external APIs as their shared circuit breakers see them (one consistent read of the system
+ * table for all three): an open or half-open circuit degrades, it never fails the service. When
+ * the states cannot be read, each is reported unknown (a warning): the database check says why.
+ */
+export async function externalApiChecks(
+  timeoutMs: number,
+  onError: (error: unknown) => void,
+): Promise<Record<Provider, CheckResult>> {
+  let views: Record<Provider, CircuitView> | undefined;
+  const read = await runCheck(
+    async () => {
+      views = await readCircuits();
+      return { status: 'pass' };
+    },
+    timeoutMs,
+    undefined,
+    onError,
+  );
+  const out = {} as Record<Provider, CheckResult>;
+  for (const provider of PROVIDERS) {
+    const view = views?.[provider];
+    out[provider] = view
+      ? { ...circuitOutcome(view.state, view.last_success_at), latency_ms: read.latency_ms }
+      : { status: 'warn', latency_ms: read.latency_ms, detail: 'circuit state could not be read' };
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import { resetClients } from '../../functions/shared/aws';
+import { DynamoCircuitStore } from '../../functions/shared/breaker/dynamo-store';
 import { resetEmulator } from '../../lib/local/emulator';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { emulatorUrl } from '../support/emulator';
@@ -11,7 +12,7 @@ const DYNAMO_WRITES = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 
 
 interface Health {
   status: string;
-  checks: Record<string, { status: string; latency_ms: number; detail?: string }>;
+  checks: Record<string, { status: string; latency_ms: number; detail?: string; circuit?: string }>;
 }
 
 async function health(url: string): Promise<{ status: number; body: Health; text: string }> {
@@ -62,6 +63,40 @@ describe('GET /health over HTTP, with the emulator behind a proxy', () => {
     expect(statuses).toEqual(Array(200).fill(200));
     expect(writes).toBeGreaterThanOrEqual(1);
     expect(writes).toBeLessThanOrEqual(3);
+  });
+
+  it("answers 200 degraded while Google's circuit is open, naming its state and last success", async () => {
+    process.env.HEALTH_CACHE_SECONDS = '0';
+    const now = Date.now();
+    const store = new DynamoCircuitStore();
+    const opened = await store.replace(
+      'google_ads',
+      {
+        state: 'open',
+        version: 1,
+        failures: [],
+        openedAt: now,
+        openUntil: now + 60_000,
+        lastSuccessAt: now - 120_000,
+      },
+      0,
+    );
+    expect(opened).toBe(true);
+    try {
+      const { status, body } = await health(stack.url);
+      expect(status).toBe(200);
+      expect(body.status).toBe('degraded');
+      expect(body.checks.google_ads).toMatchObject({
+        status: 'warn',
+        circuit: 'open',
+        last_success_at: new Date(now - 120_000).toISOString(),
+      });
+      expect(body.checks.meta).toMatchObject({ status: 'pass', circuit: 'closed' });
+      expect(body.checks.stripe).toMatchObject({ status: 'pass', circuit: 'closed' });
+      expect(body.checks.database?.status).toBe('pass');
+    } finally {
+      await store.replace('google_ads', { state: 'closed', version: 2, failures: [] }, 1);
+    }
   });
 
   it('answers 503 unhealthy within its deadline when the emulator stops answering', async () => {

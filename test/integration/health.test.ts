@@ -23,7 +23,14 @@ describe('GET /health against the emulator', () => {
     expect(body).toMatchObject({
       status: 'healthy',
       version: '9.9.9',
-      checks: { database: { status: 'pass' }, encryption: { status: 'pass' }, queues: { status: 'pass' } },
+      checks: {
+        database: { status: 'pass' },
+        encryption: { status: 'pass' },
+        queues: { status: 'pass' },
+        google_ads: { status: 'pass', circuit: 'closed' },
+        meta: { status: 'pass', circuit: 'closed' },
+        stripe: { status: 'pass', circuit: 'closed' },
+      },
     });
     expect(typeof body.checks.database.latency_ms).toBe('number');
     expect(Date.parse(body.timestamp)).not.toBeNaN();
