@@ -5,7 +5,7 @@
  * (AWS_METRICS below), so a metric cannot be renamed in one place and not the other.
  */
 
-import { DIMENSION_VALUES, type DimensionName, METRIC_NAMESPACE, METRICS, type MetricName } from './metrics';
+import { DIMENSION_VALUES, type DimensionName, METRICS, type MetricName } from './metrics';
 import { AVAILABILITY_SLO, LATENCY_THRESHOLD_MS, SLO_PERIOD_DAYS } from './monitoring';
 import { FUNCTIONS, type FunctionId, QUEUES, type QueueId, TABLES, type TableId } from './resources';
 
@@ -405,5 +405,3 @@ export const DASHBOARD_ROWS: readonly Row[] = [
 export function allQueries(rows: readonly Row[] = DASHBOARD_ROWS): PanelQuery[] {
   return rows.flatMap((row) => row.panels.flatMap((panel) => [...panel.queries]));
 }
-
-export { METRIC_NAMESPACE };
