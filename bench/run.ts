@@ -9,6 +9,7 @@ import { benchBackup } from './backup';
 import { benchBundles } from './bundles';
 import { benchGoogleAds } from './google-ads';
 import { benchIngest, printIngest } from './ingest';
+import { benchMeta } from './meta';
 import { benchRateLimit } from './rate-limit';
 import { benchUnits, printUnits } from './units';
 
@@ -27,6 +28,7 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<void> }> = {
     run: async () => printUnits(await benchUnits()),
   },
   'google-ads': { title: 'Google Ads upload batching and token refreshes', run: benchGoogleAds },
+  meta: { title: 'Meta events per Conversions API request', run: () => benchMeta() },
   backup: { title: 'encrypted backup', run: benchBackup },
 };
 

@@ -23,6 +23,8 @@ export interface StageCost {
   logBytesEach: number;
   logLinesEach: number;
   metricBytesEach: number;
+  /** Wall time of the work divided by the count (moto on loopback: an upper bound for AWS). */
+  msEach: number;
   byOperation: UnitTotals['byOperation'];
 }
 
@@ -123,7 +125,9 @@ export async function benchUnits(count = 20): Promise<StageCost[]> {
     const measure = async (stage: string, per: string, n: number, work: () => Promise<void>) => {
       recorder.take();
       output.reset();
+      const started = performance.now();
       await work();
+      const elapsed = performance.now() - started;
       const calls = recorder.take();
       const units = await totalUnits(calls, read);
       if (process.env.BENCH_UNITS_DETAIL) {
@@ -154,6 +158,7 @@ export async function benchUnits(count = 20): Promise<StageCost[]> {
         logBytesEach: output.logBytes / n,
         logLinesEach: output.logLines / n,
         metricBytesEach: output.metricBytes / n,
+        msEach: elapsed / n,
         byOperation: units.byOperation,
       });
     };
@@ -173,6 +178,22 @@ export async function benchUnits(count = 20): Promise<StageCost[]> {
     await measure('conversion uploader (Google Ads)', 'conversion', count, () =>
       consume(sqs, stack.env.CONVERSIONS_QUEUE_URL as string, 'conversionUploader', count),
     );
+    await measure('lead capture (API, one lead per request)', 'lead', count, async () => {
+      for (let i = 0; i < count; i++) {
+        const res = await fetch(`${stack.url}/api/v1/leads`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${tenant.token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            email: `api-${i}@example.com`,
+            gclid: `EAIaIQobChMIapi${String(i).padStart(8, '0')}`.padEnd(92, 'y'),
+            value: 120,
+            currency: 'EUR',
+            consent: { status: 'granted', method: 'form_checkbox', timestamp: new Date().toISOString() },
+          }),
+        });
+        if (res.status !== 201) throw new Error(`lead capture answered ${res.status}`);
+      }
+    });
     return stages;
   } finally {
     output.restore();
@@ -218,7 +239,7 @@ async function consume(sqs: SQSClient, queueUrl: string, fn: FunctionId, expecte
 
 export function printUnits(stages: readonly StageCost[]): void {
   console.log(
-    'stage                                    per          RRU     WRU   DynamoDB calls   SQS calls   log bytes (lines)   EMF bytes',
+    'stage                                    per          RRU     WRU   DynamoDB calls   SQS calls   log bytes (lines)   EMF bytes   ms',
   );
   for (const s of stages) {
     console.log(
@@ -231,6 +252,7 @@ export function printUnits(stages: readonly StageCost[]): void {
         s.sqsCallsEach.toFixed(1).padStart(11),
         `${s.logBytesEach.toFixed(0)} (${s.logLinesEach.toFixed(1)})`.padStart(19),
         s.metricBytesEach.toFixed(0).padStart(11),
+        s.msEach.toFixed(0).padStart(5),
       ].join(' '),
     );
   }

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { domainSettingsFrom } from '../lib/constructs/custom-domain';
 import { parseStage } from '../lib/definitions/stages';
+import { GitHubDeployAccessStack } from '../lib/deploy/github-deploy-access';
 import { AdsEngineerStack } from '../lib/stack';
 
 /**
  * The CDK app: `cdk synth|deploy -c stage=<dev|staging|prod>`. Optional context:
- * `pagerDutyUrl`, `warningWebhookUrl`, `slackWorkspaceId` + `slackChannelId` (AWS Chatbot),
- * `runbookBaseUrl`, `platformOrgId`, `apiTracing=true`, `cognito=true`
+ * `domainName` + `hostedZoneId` + `hostedZoneName` (custom domain), `githubRepository` (the deploy
+ * role stack), `pagerDutyUrl`, `warningWebhookUrl`, `slackWorkspaceId` + `slackChannelId` (AWS
+ * Chatbot), `runbookBaseUrl`, `platformOrgId`, `apiTracing=true`, `cognito=true`
  * (create a user pool) or `cognitoUserPoolId` (use one), `cognitoClientIds`, `cognitoDomainPrefix`.
  */
 const app = new App();
@@ -23,7 +26,10 @@ const pagerDutyUrl = context('pagerDutyUrl');
 const warningWebhookUrl = context('warningWebhookUrl');
 const platformOrgId = context('platformOrgId');
 
+const domain = domainSettingsFrom(context);
+
 new AdsEngineerStack(app, `AdsEngineer-${stage}`, {
+  ...(domain ? { domain } : {}),
   stage,
   ...(account || region ? { env: { ...(account ? { account } : {}), ...(region ? { region } : {}) } } : {}),
   ...(pagerDutyUrl ? { pagerDutyUrl } : {}),
@@ -41,6 +47,17 @@ new AdsEngineerStack(app, `AdsEngineer-${stage}`, {
     : {}),
   ...(context('cognitoDomainPrefix') ? { cognitoDomainPrefix: context('cognitoDomainPrefix') } : {}),
 });
+
+// Once per account, by an administrator: `cdk deploy AdsEngineer-GitHubDeploy -c githubRepository=org/repo`.
+const githubRepository = context('githubRepository');
+if (githubRepository) {
+  const existingProviderArn = context('githubOidcProviderArn');
+  new GitHubDeployAccessStack(app, 'AdsEngineer-GitHubDeploy', {
+    repository: githubRepository,
+    ...(existingProviderArn ? { existingProviderArn } : {}),
+    ...(account || region ? { env: { ...(account ? { account } : {}), ...(region ? { region } : {}) } } : {}),
+  });
+}
 
 // cdk-nag 3.x is a policy-validation plugin: an unacknowledged finding fails the synth.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -19,12 +19,13 @@ async function main(): Promise<void> {
   log('Starting AdsEngineer locally ...');
   let fake: FakeGoogleAds | undefined;
   if (process.env.GOOGLE_ADS_FAKE === '1' || process.env.GOOGLE_ADS_FAKE === 'true') {
-    // Google Ads, its token endpoint and consent screen, faked on a local port.
+    // Google's Data Manager API, Google Ads API, token endpoint and consent screen, faked on a local port.
     fake = await startFakeGoogleAds();
+    process.env.GOOGLE_DATA_MANAGER_BASE_URL = fake.baseUrl;
     process.env.GOOGLE_ADS_API_BASE_URL = fake.baseUrl;
     process.env.GOOGLE_OAUTH_TOKEN_URL = fake.tokenUrl;
     process.env.GOOGLE_OAUTH_AUTH_URL = `${fake.baseUrl}/auth`;
-    log(`Fake Google Ads at ${fake.baseUrl} (GOOGLE_ADS_FAKE)`);
+    log(`Fake Google (Data Manager API, Google Ads API, OAuth) at ${fake.baseUrl} (GOOGLE_ADS_FAKE)`);
   }
   let fakeMeta: FakeMeta | undefined;
   if (process.env.META_FAKE === '1' || process.env.META_FAKE === 'true') {

@@ -2,7 +2,9 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Api } from './constructs/api';
 import { BackupSchedule } from './constructs/backup-schedule';
+import { CustomDomain, type DomainSettings } from './constructs/custom-domain';
 import { Data } from './constructs/data';
+import { Deployments } from './constructs/deployments';
 import { Functions } from './constructs/functions';
 import { Identity } from './constructs/identity';
 import { Keys } from './constructs/keys';
@@ -10,7 +12,7 @@ import { Monitoring } from './constructs/monitoring';
 import { Queues } from './constructs/queues';
 import { Storage } from './constructs/storage';
 import { pascal } from './constructs/support';
-import { FUNCTIONS, type FunctionDefinition, QUEUES, TABLES } from './definitions/resources';
+import { FUNCTIONS, type FunctionDefinition, type FunctionId, QUEUES, TABLES } from './definitions/resources';
 import { ROUTES, type RouteDefinition } from './definitions/routes';
 import { STAGE_SETTINGS, type Stage } from './definitions/stages';
 
@@ -35,6 +37,8 @@ export interface AdsEngineerStackProps extends StackProps {
   readonly cognitoDomainPrefix?: string;
   /** HighLevel's webhook public key (PEM), to verify x-wh-signature. */
   readonly ghlWebhookPublicKey?: string;
+  /** The API on its own domain (deploy context domainName, hostedZoneId, hostedZoneName). */
+  readonly domain?: DomainSettings;
   /** X-Ray tracing on the API stage. */
   readonly apiTracing?: boolean;
   /** The shared function list and route table; tests pass variants, the app never does. */
@@ -63,6 +67,8 @@ export class AdsEngineerStack extends Stack {
   readonly functions: Functions;
   readonly api: Api;
   readonly monitoring: Monitoring;
+  readonly deployments: Deployments;
+  readonly customDomain?: CustomDomain;
   readonly backupSchedule: BackupSchedule;
   readonly identity?: Identity;
 
@@ -102,12 +108,26 @@ export class AdsEngineerStack extends Stack {
       definitions: props.definitions?.functions ?? FUNCTIONS,
       routes,
     });
+    this.deployments = new Deployments(this, 'Deployments', { settings, functions: this.functions });
+    const targetOf = (functionId: FunctionId) => this.deployments.target(functionId);
+    this.functions.connectConsumers(this.queues, targetOf);
     this.api = new Api(this, 'Api', {
       settings,
       functions: this.functions,
+      targetOf,
       routes,
       ...(props.apiTracing === undefined ? {} : { tracing: props.apiTracing }),
     });
+    if (props.domain) {
+      this.customDomain = new CustomDomain(this, 'CustomDomain', {
+        ...props.domain,
+        restApi: this.api.restApi,
+      });
+      new CfnOutput(this, 'DomainUrl', {
+        value: this.customDomain.url,
+        description: 'The API on its custom domain (the execute-api endpoint is disabled)',
+      });
+    }
     this.monitoring = new Monitoring(this, 'Monitoring', {
       settings,
       key,
@@ -122,6 +142,7 @@ export class AdsEngineerStack extends Stack {
       ...slackOf(props),
       ...(props.runbookBaseUrl ? { runbookBaseUrl: props.runbookBaseUrl } : {}),
     });
+    this.deployments.addRollbackAlarms(routes, this.monitoring.alarms);
     this.backupSchedule = new BackupSchedule(this, 'BackupSchedule', {
       settings,
       queues: this.queues,

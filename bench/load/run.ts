@@ -298,10 +298,8 @@ async function findLead(tenant: LoadTenant, email: string): Promise<true | undef
 
 /** Webhook accepted (202) → the lead readable through the API. */
 async function webhookToLead(targets: LoadTargets, run: string, options: LoadOptions): Promise<EndToEnd> {
-  const samples: number[] = [];
-  let timedOut = 0;
   const probe = targets.probe;
-  for (let i = 0; i < options.probes; i++) {
+  const outcomes = await spaced(options, async (i) => {
     const email = `probe-${run}-${i}@example.com`;
     const request = shopifyOrder(probe.shopify, 900_000 + i, `${run}p`, { email });
     const res = await fetch(`${probe.baseUrl}${request.path}`, {
@@ -311,15 +309,28 @@ async function webhookToLead(targets: LoadTargets, run: string, options: LoadOpt
       signal: AbortSignal.timeout(15_000),
     }).catch(() => undefined);
     const accepted = performance.now();
-    if (res?.status !== 202) {
-      timedOut += 1;
-      continue;
-    }
+    if (res?.status !== 202) return undefined;
     const found = await poll(() => findLead(probe, email), Date.now() + options.probeTimeoutSeconds * 1000);
-    if (found) samples.push(performance.now() - accepted);
-    else timedOut += 1;
-  }
-  return summary(samples, timedOut);
+    return found ? performance.now() - accepted : undefined;
+  });
+  return summary(
+    outcomes.filter((x): x is number => x !== undefined),
+    outcomes.filter((x) => x === undefined).length,
+  );
+}
+
+/**
+ * Runs `probes` samples spread over the load's duration, concurrently, so the end-to-end figures
+ * are taken under load and the run ends at most one probe timeout after the load.
+ */
+async function spaced<T>(options: LoadOptions, sample: (i: number) => Promise<T>): Promise<T[]> {
+  const gapMs = (options.durationSeconds * 1000) / Math.max(1, options.probes);
+  return Promise.all(
+    Array.from({ length: options.probes }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, i * gapMs));
+      return sample(i);
+    }),
+  );
 }
 
 /** PATCH status won answered → the conversion `uploaded` in the conversion log. */
@@ -327,28 +338,20 @@ async function wonToUploaded(targets: LoadTargets, run: string, options: LoadOpt
   if (!targets.uploads) {
     return { ...summary([], 0), skipped: 'the probe tenant has no Google Ads connection to a fake' };
   }
-  const samples: number[] = [];
-  let timedOut = 0;
   const probe = targets.probe;
-  for (let i = 0; i < options.probes; i++) {
+  const outcomes = await spaced(options, async (i) => {
     const created = await callJson(probe.baseUrl, 'POST', '/api/v1/leads', {
       token: probe.token,
       body: lead(`${run}w`, i),
-    });
-    const leadId = (created.body.lead_ids as string[] | undefined)?.[0];
-    if (!leadId) {
-      timedOut += 1;
-      continue;
-    }
+    }).catch(() => undefined);
+    const leadId = (created?.body.lead_ids as string[] | undefined)?.[0];
+    if (!leadId) return undefined;
     const won = await callJson(probe.baseUrl, 'PATCH', `/api/v1/leads/${leadId}`, {
       token: probe.token,
       body: { status: 'won', order_id: `probe-${run}-${i}`, value: 120, currency: 'EUR' },
-    });
+    }).catch(() => undefined);
     const at = performance.now();
-    if (won.status !== 200) {
-      timedOut += 1;
-      continue;
-    }
+    if (won?.status !== 200) return undefined;
     const uploaded = await poll(
       async () => {
         const res = await callJson(probe.baseUrl, 'GET', '/api/v1/conversions?status=uploaded&limit=100', {
@@ -359,10 +362,12 @@ async function wonToUploaded(targets: LoadTargets, run: string, options: LoadOpt
       },
       Date.now() + options.probeTimeoutSeconds * 1000,
     );
-    if (uploaded) samples.push(performance.now() - at);
-    else timedOut += 1;
-  }
-  return summary(samples, timedOut);
+    return uploaded ? performance.now() - at : undefined;
+  });
+  return summary(
+    outcomes.filter((x): x is number => x !== undefined),
+    outcomes.filter((x) => x === undefined).length,
+  );
 }
 
 /**

@@ -1,5 +1,4 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import * as z from 'zod/mini';
 import { sqsClient } from '../shared/aws';
 import { BACKUP_ID_PREFIX, BackupJobStore, serializeBackupMessage } from '../shared/backup/jobs';
 import { backupEncryptionRequired, backupKeyId, reportBackupWithoutKey } from '../shared/backup/settings';
@@ -10,19 +9,12 @@ import { newId } from '../shared/ids';
 import { logger } from '../shared/observability';
 import { pageSize } from '../shared/pagination';
 import { peekDeadLetters, redriveDeadLetters } from '../shared/queues/dead-letters';
+import { dlqQuery, REDRIVABLE, redriveBody } from '../shared/queues/schemas';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody, createTenantBody } from '../shared/tenancy/schemas';
 import { platformScope } from '../shared/tenancy/scope';
 import { parseJsonBody, parseWith } from '../shared/validation';
-
-/** Queues whose dead letters an operator inspects and redrives through the API. */
-const REDRIVABLE = ['webhooks', 'conversions'] as const;
-const dlqQuery = z.object({ queue: z.optional(z.enum(REDRIVABLE)) });
-const redriveBody = z.object({
-  queue: z.enum(REDRIVABLE),
-  max: z._default(z.number().check(z.int(), z.gte(1), z.lte(10_000)), 1000),
-});
 
 let store: DynamoTenantStore | undefined;
 const tenants = () => {

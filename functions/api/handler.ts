@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import openApiDocument from '../../docs/openapi.json';
 import { hasRole } from '../shared/auth/context';
 import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
+import { DynamoConversionStore } from '../shared/conversions/store';
 import { openCredential, sealCredential } from '../shared/crypto/credentials';
 import { forbidden, HttpError, notFound, validationFailed } from '../shared/errors';
 import {
@@ -42,6 +44,7 @@ import {
   publicMetaSettings,
 } from '../shared/meta/settings';
 import { MetaIntegrationStore } from '../shared/meta/store';
+import { publicBaseUrl } from '../shared/public-url';
 import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
 import { StripeClient } from '../shared/stripe/client';
 import { billingPortalBody } from '../shared/stripe/schemas';
@@ -66,6 +69,7 @@ const sources = () => {
 let googleAds: GoogleAdsIntegrationStore | undefined;
 let stripe: StripeClient | undefined;
 let meta: MetaIntegrationStore | undefined;
+let conversionStore: DynamoConversionStore | undefined;
 let oauthStates: OAuthStateStore | undefined;
 
 const callbackUrl = (request: HttpRequest) =>
@@ -73,14 +77,14 @@ const callbackUrl = (request: HttpRequest) =>
 
 /** The public base URL the caller reached us on: where webhook senders should post. */
 function baseUrl(request: HttpRequest): string {
-  const host = request.headers.host ?? 'localhost';
-  const local = /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host);
-  const stagePrefix =
-    request.event.requestContext.stage && !local ? `/${request.event.requestContext.stage}` : '';
-  return `${local ? 'http' : 'https'}://${host}${stagePrefix}`;
+  return publicBaseUrl(request.headers.host, request.event.requestContext.stage);
 }
 
 export const handler = httpHandler('api', {
+  /** The document generated from the route table and schemas (`npm run openapi`), as committed. */
+  'GET /api/v1/openapi.json': async () =>
+    json(200, openApiDocument, { 'Cache-Control': 'public, max-age=300' }),
+
   'POST /api/v1/auth/token': async (request) => {
     const auth = authOf(request);
     const token = await signToken(
@@ -233,7 +237,13 @@ export const handler = httpHandler('api', {
     const sealed = await sealCredential(scope, ACCESS_TOKEN_NAME, body.access_token);
     const stored = metaIntegrationOf(body, sealed, new Date());
     meta ??= new MetaIntegrationStore();
+    const before = await meta.get(scope.tenantId);
     await meta.save(scope, stored);
+    // Events that waited for a connection (never connected, or a refused token) go out now.
+    if (before?.status !== 'connected') {
+      conversionStore ??= new DynamoConversionStore();
+      await conversionStore.requeueWaiting(scope, 'meta');
+    }
     return json(200, publicMetaSettings(stored));
   },
 

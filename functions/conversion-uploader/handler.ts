@@ -40,6 +40,10 @@ import {
 } from '../shared/google-ads/settings';
 import { TokenCache } from '../shared/google-ads/tokens';
 import { DynamoLeadStore } from '../shared/leads/store';
+import { postEvents } from '../shared/meta/client';
+import { metaProvider } from '../shared/meta/provider';
+import { ACCESS_TOKEN_NAME } from '../shared/meta/settings';
+import { MetaIntegrationStore } from '../shared/meta/store';
 import { CORRELATION_ATTRIBUTE, logger, metrics } from '../shared/observability';
 import { adjustMessages, type QueuedAdjustment } from './adjust';
 import { checkRequestStatus } from './status';
@@ -82,6 +86,15 @@ const google: GoogleConnectionDeps = {
   forgetToken: (credential) => tokens.forget(credential),
 };
 
+/** Meta's Conversions API: the tenant's pixel and its access token, opened per invocation. */
+const meta = metaProvider({
+  integrations: new MetaIntegrationStore(),
+  accessToken: (tenantId, integration) =>
+    openCredential(scopeFor(tenantId), ACCESS_TOKEN_NAME, integration.sealed_access_token),
+  post: (call) => postEvents(call),
+  now: () => new Date(),
+});
+
 const registries = new Map<GoogleUploadApi, ProviderRegistry>();
 /** The providers for the configured Google transport (read per invocation, built once). */
 function providers(): ProviderRegistry {
@@ -94,6 +107,7 @@ function providers(): ProviderRegistry {
         : googleAdsApiTransport((call) => uploadClickConversions(call));
     found = {
       google_ads: googleProvider(google, transport, (call) => uploadConversionAdjustments(call)),
+      meta,
     };
     registries.set(api, found);
   }
@@ -179,6 +193,10 @@ const STOP_METRICS: Partial<Record<string, Partial<Record<string, string>>>> = {
     needs_reconnect: METRICS.googleAdsConfigurationError,
     configuration: METRICS.googleAdsConfigurationError,
     platform: METRICS.googleAdsNotAllowlisted,
+  },
+  meta: {
+    disconnected: METRICS.metaDisconnected,
+    platform: METRICS.metaConfigurationError,
   },
 };
 
@@ -272,6 +290,16 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
     metrics.addMetric('ConversionsCancelled', MetricUnit.Count, counts.cancelled);
     for (const size of counts.batchSizes) metrics.addMetric('UploadBatchSize', MetricUnit.Count, size);
     for (const ms of counts.latenciesMs) metrics.addMetric('UploadLatency', MetricUnit.Milliseconds, ms);
+    for (const [platform, per] of Object.entries(counts.platforms)) {
+      // Per platform (a low-cardinality dimension): events sent, failed, waiting, and request sizes.
+      const single = metrics.singleMetric();
+      single.addDimension('platform', platform);
+      single.addMetric('PlatformEventsSent', MetricUnit.Count, per.sent);
+      single.addMetric('PlatformEventsFailed', MetricUnit.Count, per.failed);
+      single.addMetric('PlatformEventsWaiting', MetricUnit.Count, per.waiting);
+      for (const size of per.batchSizes) single.addMetric('PlatformBatchSize', MetricUnit.Count, size);
+      single.publishStoredMetrics();
+    }
     for (const stop of counts.stops) {
       const name = STOP_METRICS[stop.platform]?.[stop.kind];
       if (name) metrics.addMetric(name, MetricUnit.Count, 1);

@@ -52,6 +52,20 @@ export interface UploadMetrics {
   latenciesMs: number[];
   /** Request-level failures that stop a tenant or the platform, by platform and kind. */
   stops: Array<{ platform: Platform; kind: FailureKind }>;
+  /** Per platform: conversions sent (accepted), failed, left waiting, and the size of each request. */
+  platforms: Partial<Record<Platform, PlatformCounts>>;
+}
+
+export interface PlatformCounts {
+  sent: number;
+  failed: number;
+  waiting: number;
+  batchSizes: number[];
+}
+
+export function countsOf(metrics: UploadMetrics, platform: Platform): PlatformCounts {
+  metrics.platforms[platform] ??= { sent: 0, failed: 0, waiting: 0, batchSizes: [] };
+  return metrics.platforms[platform] as PlatformCounts;
 }
 
 export interface UploaderDeps {
@@ -122,6 +136,7 @@ export function emptyMetrics(): UploadMetrics {
     batchSizes: [],
     latenciesMs: [],
     stops: [],
+    platforms: {},
   };
 }
 
@@ -253,9 +268,10 @@ async function uploadForTenant(
 ): Promise<void> {
   const now = deps.now();
   const connection = await provider.connect(tenantId);
-  if (connection.kind === 'missing') {
-    // The tenant never connected the platform: the conversion stays queued, saying so, and the
-    // message is let go (no account is not an incident; nothing pages).
+  if (connection.kind === 'missing' || (connection.kind === 'parked' && provider.waitsForReconnect)) {
+    // The tenant never connected the platform (or, for a platform whose conversions wait for a
+    // reconnect, is disconnected): the conversion stays queued, saying so, and the message is let
+    // go (nothing pages again; connecting queues the waiting conversions again).
     await inPool(all, STORE_CONCURRENCY, async (row) => {
       await deps.conversions.recordAttempt(
         tenantId,
@@ -280,7 +296,14 @@ async function uploadForTenant(
     const batch = newBatch(tenantId, provider, connection.account, group, now);
     try {
       const sent = await provider.send(session, group, now);
-      await recordRequests(tenantId, provider, connection.account, group, sent, deps, metrics, now, started);
+      const counts = countsOf(metrics, provider.platform);
+      for (const request of sent.requests) counts.batchSizes.push(request.rows.length);
+      for (const outcome of sent.outcomes) {
+        if (outcome.kind === 'uploaded') counts.sent += 1;
+        else if (outcome.kind === 'failed') counts.failed += 1;
+        else counts.waiting += 1;
+      }
+      await recordRequests(tenantId, provider, connection.account, group, sent, deps, metrics, now);
       await inPool(group, STORE_CONCURRENCY, (row, index) =>
         applyRow(
           tenantId,
@@ -299,7 +322,10 @@ async function uploadForTenant(
       batch.outcome = error.kind === 'rejected' ? 'rejected' : error.kind;
       await provider.onFailure(tenantId, session, error);
       if (STOPPING.has(error.kind)) metrics.stops.push({ platform: provider.platform, kind: error.kind });
-      await applyFailure(tenantId, group, error, deps, metrics, batch, results);
+      const counts = countsOf(metrics, provider.platform);
+      if (error.kind === 'rejected') counts.failed += group.length;
+      else counts.waiting += group.length;
+      await applyFailure(tenantId, group, error, deps, metrics, batch, results, provider.waitsForReconnect);
     }
     await deps.conversions.recordBatch(batch);
   }
@@ -339,7 +365,6 @@ async function recordRequests(
   deps: UploaderDeps,
   metrics: UploadMetrics,
   now: Date,
-  started: number,
 ): Promise<void> {
   for (const request of sent.requests) {
     const rows = request.rows.map((i) => group[i] as Row);
@@ -365,7 +390,6 @@ async function recordRequests(
         checks: 0,
       });
   }
-  if (sent.requests.length === 0) metrics.latenciesMs.push(Date.now() - started);
 }
 
 function settle(row: Row, result: MessageResult, results: Map<string, MessageResult>): void {
@@ -398,7 +422,8 @@ async function applyRow(
     metrics.failed += 1;
     settle(row, { kind: 'done' }, results);
   } else {
-    const nextAttemptAt = new Date(now.getTime() + RESCHEDULE_SECONDS * 1000).toISOString();
+    const after = outcome.afterSeconds ?? RESCHEDULE_SECONDS;
+    const nextAttemptAt = new Date(now.getTime() + after * 1000).toISOString();
     await deps.conversions.recordAttempt(
       tenantId,
       id,
@@ -406,7 +431,7 @@ async function applyRow(
       now,
     );
     metrics.retried += 1;
-    settle(row, { kind: 'retry', delaySeconds: RESCHEDULE_SECONDS, reason: outcome.code }, results);
+    settle(row, { kind: 'retry', delaySeconds: after, reason: outcome.code }, results);
   }
 }
 
@@ -418,6 +443,7 @@ async function applyFailure(
   metrics: UploadMetrics,
   batch: UploadBatchRecord,
   results: Map<string, MessageResult>,
+  waitsForReconnect = false,
 ): Promise<void> {
   const now = deps.now();
   for (const row of group) {
@@ -441,6 +467,11 @@ async function applyFailure(
       { status: 'queued', error: error.message },
       now,
     );
+    if (error.kind === 'disconnected' && waitsForReconnect) {
+      // Waits in the log; connecting the platform again queues it again.
+      settle(row, { kind: 'done' }, results);
+      continue;
+    }
     if (STOPPING.has(error.kind)) {
       settle(row, { kind: 'deadLetter', reason: error.message }, results);
       continue;

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { actorOf } from '../shared/actor';
 import { DynamoConversionLog, publicConversion } from '../shared/conversions/log';
-import { CONVERSION_STATUSES } from '../shared/conversions/model';
+import { listConversionsQuery } from '../shared/conversions/queries';
 import { adjustmentBody, type ConversionRequest, conversionFormOf } from '../shared/conversions/schema';
 import {
   adjustConversion,
@@ -26,7 +26,6 @@ import { parseJsonBody, parseWith } from '../shared/validation';
 const leads = new DynamoLeadStore();
 const conversions = new DynamoConversionStore();
 const conversionLog = new DynamoConversionLog();
-const listConversionsQuery = z.object({ status: z.optional(z.enum(CONVERSION_STATUSES)) });
 const conversionDeps: ConversionServiceDeps = {
   leads,
   conversions: {
@@ -89,7 +88,7 @@ export const handler = httpHandler('leads', {
     const form = conversionFormOf(data);
     if (!form)
       throw new DomainValidationError([
-        { path: 'lead_id', message: 'Give lead_id, or one click id: gclid, gbraid or wbraid' },
+        { path: 'lead_id', message: 'Give lead_id, or one click id: gclid, gbraid, wbraid or fbclid' },
       ]);
     const parsed = { form: form.form, body: parseWith(form.schema, data) } as ConversionRequest;
     const created = await createConversion(conversionDeps, scope, parsed, new Date());

@@ -107,6 +107,7 @@ async function processExtraction(
     lead.status === 'won' || !canMove(lead.status, 'won') ? undefined : { status: 'won' },
   );
   if (!won) return { outcome: 'processed', detail: `lead ${leadId}` };
+  const orderKey = `${envelope.source}:${order.id}`;
   const planned = conversionsForWon(
     won,
     {
@@ -117,12 +118,12 @@ async function processExtraction(
       ...(order.currency ? { currency: order.currency } : {}),
     },
     order.occurredAt && !Number.isNaN(Date.parse(order.occurredAt)) ? new Date(order.occurredAt) : new Date(),
-  );
+  ).map((c) => ({ ...c, order_key: orderKey }));
   // Which conversions the order became, for its refunds and cancellation (before queueing, so a
   // refund never finds an order whose conversion exists unindexed).
   await conversions.indexOrder(
     scope,
-    `${envelope.source}:${order.id}`,
+    orderKey,
     planned.map((c) => c.id),
   );
   let queued = 0;

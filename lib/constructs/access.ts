@@ -29,11 +29,14 @@ export const TABLE_ACTIONS = {
 
 export const QUEUE_ACTIONS = {
   send: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+  // A consumer also sends to its own queue: delayed copies of waiting work, follow-ups
+  // (request status reads, adjustments waiting for their conversion's upload).
   consume: [
     'sqs:ReceiveMessage',
     'sqs:DeleteMessage',
     'sqs:ChangeMessageVisibility',
     'sqs:GetQueueAttributes',
+    'sqs:SendMessage',
   ],
   inspect: ['sqs:GetQueueAttributes'],
   redrive: ['sqs:SendMessage'],

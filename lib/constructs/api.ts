@@ -1,5 +1,6 @@
 import { Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { FunctionId } from '../definitions/resources';
@@ -11,6 +12,8 @@ import { logRetention, removalPolicyFor } from './support';
 export interface ApiProps {
   readonly settings: StageSettings;
   readonly functions: Functions;
+  /** What a route invokes: the function's live alias (default: the function itself). */
+  readonly targetOf?: (functionId: FunctionId) => lambda.IFunction;
   readonly routes: readonly RouteDefinition[];
   /** X-Ray tracing of the stage (off unless asked for). */
   readonly tracing?: boolean;
@@ -161,7 +164,8 @@ export class Api extends Construct {
       if (!integration) {
         // One API-scoped invoke permission per function instead of one per method: the
         // function's resource policy stays small however many routes it serves.
-        integration = new apigateway.LambdaIntegration(props.functions.functions.get(functionId).fn, {
+        const target = props.targetOf?.(functionId) ?? props.functions.functions.get(functionId).fn;
+        integration = new apigateway.LambdaIntegration(target, {
           proxy: true,
           scopePermissionToMethod: false,
         });

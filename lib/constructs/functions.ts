@@ -8,7 +8,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BUNDLING } from '../definitions/bundling';
+import { BUNDLING, esbuildOptions, SDK_SOURCE } from '../definitions/bundling';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../definitions/metrics';
 import { type LimitScope, RATE_LIMIT_ENV } from '../definitions/rate-limits';
 import {
@@ -86,7 +86,6 @@ export class Functions extends Construct {
     for (const definition of props.definitions) {
       this.functions.set(definition.id, this.createFunction(definition, props, version));
     }
-    this.connectConsumers(props);
   }
 
   private createFunction(
@@ -117,6 +116,9 @@ export class Functions extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: definition.memoryMb,
       timeout: Duration.seconds(definition.timeoutSeconds),
+      ...(definition.reservedConcurrency
+        ? { reservedConcurrentExecutions: definition.reservedConcurrency }
+        : {}),
       role,
       logGroup,
       environment: this.environment(access, props, version),
@@ -125,7 +127,8 @@ export class Functions extends Construct {
         sourceMap: BUNDLING.sourceMap,
         sourcesContent: BUNDLING.sourcesContent,
         target: BUNDLING.target,
-        externalModules: [...BUNDLING.externalModules],
+        // The AWS SDK from the runtime or bundled and tree-shaken, whichever initialises faster.
+        ...esbuildOptions(SDK_SOURCE[definition.id]),
         format: OutputFormat.CJS,
         forceDockerBundling: false,
         logLevel: LogLevel.WARNING,
@@ -297,8 +300,9 @@ export class Functions extends Construct {
    * Each queue with a consumer feeds it in batches; failed records return alone to the queue.
    * A plain event source mapping rather than SqsEventSource: the latter also grants the role
    * sqs:GetQueueUrl and kms:Decrypt a second time, beside the explicit `consume` statement.
+   * `targetOf` names what the queue invokes: the function's live alias (lib/constructs/deployments.ts).
    */
-  private connectConsumers(props: FunctionsProps): void {
+  connectConsumers(queues: Queues, targetOf: (id: FunctionId) => lambda.IFunction): void {
     for (const definition of QUEUES) {
       const consumer = definition.consumer;
       if (!consumer) continue;
@@ -308,8 +312,8 @@ export class Functions extends Construct {
           `Queue ${definition.id} is consumed by ${consumer.functionId}, whose definition does not declare queues.${definition.id} = 'consume'`,
         );
       }
-      target.fn.addEventSourceMapping(`${pascal(definition.id)}Queue`, {
-        eventSourceArn: props.queues.queues.get(definition.id).queue.queueArn,
+      targetOf(consumer.functionId).addEventSourceMapping(`${pascal(definition.id)}Queue`, {
+        eventSourceArn: queues.queues.get(definition.id).queue.queueArn,
         batchSize: consumer.batchSize,
         maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
         ...(consumer.maxConcurrency ? { maxConcurrency: consumer.maxConcurrency } : {}),

@@ -1,8 +1,9 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Tags, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { SECRET_SETTING_TAG, SECRET_STAGE_TAG, type SecretSetting } from '../definitions/settings';
 import type { StageSettings } from '../definitions/stages';
 import { removalPolicyFor } from './support';
 
@@ -99,5 +100,16 @@ export class Storage extends Construct {
       reason:
         'Stripe issues and rolls secret API keys in its dashboard; AWS cannot rotate them, an operator copies the new key in.',
     });
+    // Operator tools (config check) find each secret of the stage by these tags.
+    const tagged: [secretsmanager.Secret, SecretSetting][] = [
+      [this.jwtSecret, 'jwt-secret'],
+      [this.emailHashKey, 'email-hash-key'],
+      [this.stripeWebhookSecret, 'stripe-webhook-secret'],
+      [this.stripeApiKey, 'stripe-api-key'],
+    ];
+    for (const [secret, setting] of tagged) {
+      Tags.of(secret).add(SECRET_STAGE_TAG, props.settings.stage);
+      Tags.of(secret).add(SECRET_SETTING_TAG, setting);
+    }
   }
 }

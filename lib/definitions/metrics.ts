@@ -28,6 +28,8 @@ export const METRICS = {
   authTokenRejected: 'AuthTokenRejected',
   authApiKeyRejected: 'AuthApiKeyRejected',
   googleAdsNotAllowlisted: 'GoogleAdsNotAllowlisted',
+  metaDisconnected: 'MetaDisconnected',
+  metaConfigurationError: 'MetaConfigurationError',
   /** Circuit breakers: every state change (dimensions provider, state). */
   circuitStateChange: 'CircuitStateChange',
   /** Circuit breakers: seconds since the circuit opened, while it refuses calls (dimension provider). */
@@ -276,5 +278,19 @@ export const METRIC_ALARMS: readonly MetricAlarmDefinition[] = [
     threshold: 1,
     description:
       "Google refused the platform's developer token for click conversion uploads (CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE) on GOOGLE_ADS_UPLOAD_API=google_ads_api: not a tenant's fault and not transient. Every tenant's Google conversions wait in the conversions dead-letter queue. Set GOOGLE_ADS_UPLOAD_API=data_manager (the default), deploy, then redrive.",
+  },
+  {
+    metric: METRICS.metaDisconnected,
+    severity: 'critical',
+    threshold: 1,
+    description:
+      "Meta refused a tenant's Conversions API access token (OAuthException 190/102): its Meta integration is marked disconnected (GET the conversion log: last_error says so) and its Meta events wait, other tenants unaffected. Ask the tenant's admin to create a new token in Events Manager and PUT /api/v1/integrations/meta: the waiting events are sent again at once.",
+  },
+  {
+    metric: METRICS.metaConfigurationError,
+    severity: 'critical',
+    threshold: 1,
+    description:
+      'Meta answered 2635: the Graph API version the uploader calls is no longer served, so no Meta event goes out for any tenant; they wait. Set META_GRAPH_API_VERSION to a served version (developers.facebook.com/docs/graph-api/changelog) and redeploy, then redrive the conversions dead-letter queue where the waiting events are parked.',
   },
 ];

@@ -134,7 +134,11 @@ export interface QueueConsumerDefinition {
   readonly functionId: FunctionId;
   readonly batchSize: number;
   readonly maxBatchingWindowSeconds: number;
-  /** Concurrent invocations at most (the event source's maximum concurrency, 2 to 1,000). */
+  /**
+   * Concurrent invocations at most (the event source's maximum concurrency, 2 to 1,000). Set
+   * from what is downstream (the ad platforms' quotas, DynamoDB partitions), not left to scale
+   * with the queue's depth.
+   */
   readonly maxConcurrency?: number;
 }
 
@@ -180,6 +184,11 @@ export interface FunctionDefinition {
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
   /**
+   * Concurrency kept for this function alone (and its ceiling), where it must never be starved
+   * by the others sharing the account's pool.
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * Least privilege: the tables it touches and how. `counter` is the rate limiter's single
    * atomic UpdateItem and nothing else.
    */
@@ -214,11 +223,11 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     id: 'api',
     entry: 'functions/api/handler.ts',
     description:
-      'Tenant API: token exchange, API keys, integrations (Google Ads OAuth states in system), billing (Stripe, breaker state in system)',
+      'Tenant API: token exchange, API keys, integrations (Google Ads OAuth states in system; a reconnected Meta pixel queues its waiting conversions again), billing (Stripe, breaker state in system)',
     memoryMb: 512,
     timeoutSeconds: 10,
-    tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite' },
-    queues: {},
+    tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite', conversions: 'read' },
+    queues: { conversions: 'send' },
     jwtSecret: 'read',
     stripeApiKey: 'read',
   },
@@ -236,10 +245,18 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
   {
     id: 'leads',
     entry: 'functions/leads/handler.ts',
-    description: 'Leads: capture with consent, list, read, status changes (won queues conversions)',
+    description:
+      'Leads: capture with consent (and Meta Lead events when the tenant asks), list, read, status changes (won queues conversions)',
     memoryMb: 512,
     timeoutSeconds: 15,
-    tables: { leads: 'readWrite', conversions: 'readWrite', audit: 'append', rateLimits: 'counter' },
+    // tenants: the Meta integration's lead_events setting.
+    tables: {
+      leads: 'readWrite',
+      conversions: 'readWrite',
+      audit: 'append',
+      rateLimits: 'counter',
+      tenants: 'read',
+    },
     queues: { conversions: 'send' },
     jwtSecret: 'read',
     emailHashKey: 'read',
@@ -261,6 +278,9 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Verifies webhook signatures on the raw body and queues deliveries durably',
     memoryMb: 512,
     timeoutSeconds: 10,
+    // Webhook senders give up (Shopify removes a subscription after repeated failures): a burst
+    // of API traffic must never take the concurrency ingest needs.
+    reservedConcurrency: 50,
     tables: { tenants: 'read', rateLimits: 'counter' },
     queues: { webhooks: 'send' },
     stripeWebhookSecret: 'read',
@@ -321,7 +341,10 @@ export const QUEUES: readonly QueueDefinition[] = [
     retentionDays: 4,
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 30,
-    consumer: { functionId: 'webhookWorker', batchSize: 10, maxBatchingWindowSeconds: 1 },
+    // Ten workers at most: each webhook costs about 23 write units (npm run bench -- units), and a
+    // tenant's leads share one partition key, whose ceiling is 1,000 write units a second; ten
+    // batches of ten in flight stay below it for a busy tenant, and a backlog drains in order.
+    consumer: { functionId: 'webhookWorker', batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 10 },
   },
   {
     id: 'conversions',
@@ -350,7 +373,7 @@ export const QUEUES: readonly QueueDefinition[] = [
     retentionDays: 4,
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 900,
-    consumer: { functionId: 'backupWorker', batchSize: 1, maxBatchingWindowSeconds: 0 },
+    consumer: { functionId: 'backupWorker', batchSize: 1, maxBatchingWindowSeconds: 0, maxConcurrency: 2 },
   },
 ];
 

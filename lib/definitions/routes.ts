@@ -35,6 +35,13 @@ export interface RouteDefinition {
 export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/health', functionId: 'health', auth: 'none', summary: 'Liveness and readiness' },
   {
+    method: 'GET',
+    path: '/api/v1/openapi.json',
+    functionId: 'api',
+    auth: 'none',
+    summary: 'The OpenAPI 3.1 document of this API',
+  },
+  {
     method: 'POST',
     path: '/api/v1/auth/token',
     functionId: 'api',

@@ -1,15 +1,20 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { isRole } from '../../functions/shared/auth/context';
 import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
 import { MAX_TOKEN_SECONDS, signToken } from '../../functions/shared/auth/tokens';
-import { resetClients } from '../../functions/shared/aws';
+import { resetClients, secretsClient } from '../../functions/shared/aws';
 import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
 import { ROLES } from '../definitions/routes';
+import { STAGES, type Stage } from '../definitions/stages';
 import { readState } from '../local/state';
 import { formatAlarmTable, listAlarms, testAlarm } from './alarms';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';
+import { checkStageConfig } from './config-check';
 import { grafanaDashboardText } from './grafana';
+import { awsRollbackPort, type RollbackPort, rollbackStage } from './rollback';
+import { smoke } from './smoke';
 
 export interface Io {
   out(line: string): void;
@@ -36,6 +41,18 @@ Commands:
   dashboards grafana [--out <file>]
       Print (or write) the Grafana dashboard JSON for the CloudWatch data source.
 
+  config check --stage <${STAGES.join('|')}>
+      Every SSM parameter and secret the stage reads: present, non-empty, well-formed (values are
+      never printed). Exits 1 naming each missing or malformed setting. Needs read access to
+      them in the stage's account (AWS_PROFILE / AWS_REGION).
+  rollback --stage <${STAGES.join('|')}>
+      Stop the stage's in-flight deployments with automatic rollback, or when none is in flight
+      move every function's live alias back to its previous version (docs/rollback.md).
+  smoke --url <base url> [--api-key <key>]
+      Verify a live stage: health, OpenAPI, token, a lead captured, read back and erased, a bad
+      webhook signature refused, rate-limit headers. The key (default SMOKE_API_KEY) is an admin
+      key of the stage's synthetic smoke tenant. Exits 1 when any check fails.
+
 Options:
   --local   use the stack started by \`npm start\` (its emulator and secret)
   --help    this text
@@ -43,6 +60,52 @@ Options:
 The secret comes from JWT_SECRET, or the Secrets Manager secret JWT_SECRET_ARN. Backups need
 KMS Decrypt on the backup key, and SYSTEM_TABLE (for --job), BACKUP_BUCKET or --bucket (for --key),
 and the *_TABLE names (for restore) of the target stage.`;
+
+async function configCheckCommand(values: Values, io: Io): Promise<number> {
+  const stage = stageOf(values, 'config check');
+  const findings = await checkStageConfig(stage, {
+    ssm: new SSMClient({ region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1' }),
+    secrets: secretsClient(),
+    progress: io.err,
+  });
+  const failed = findings.filter((f) => !f.ok);
+  if (failed.length) {
+    io.err(`Stage ${stage} is not fully configured: ${failed.map((f) => f.label).join(', ')}`);
+    return 1;
+  }
+  io.err(`Stage ${stage}: all ${findings.length} settings present and well-formed`);
+  return 0;
+}
+
+function stageOf(values: Values, command: string): Stage {
+  const stage = values.stage;
+  if (typeof stage !== 'string' || !(STAGES as readonly string[]).includes(stage)) {
+    throw new UsageError(`${command} needs --stage <${STAGES.join('|')}>`);
+  }
+  return stage as Stage;
+}
+
+async function rollbackCommand(values: Values, io: Io, port: () => RollbackPort): Promise<void> {
+  const stage = stageOf(values, 'rollback');
+  const report = await rollbackStage(stage, port(), io.err);
+  io.err(
+    report.stopped.length
+      ? `Rollback of ${stage} started: ${report.stopped.length} deployment(s) stopped; watch them in CodeDeploy`
+      : `Rollback of ${stage} done: ${report.moved.length} alias(es) moved back, ${report.unchanged.length} unchanged`,
+  );
+}
+
+async function smokeCommand(values: Values, io: Io): Promise<number> {
+  const url = typeof values.url === 'string' ? values.url : '';
+  if (!/^https?:\/\/[^/\s]+/.test(url)) throw new UsageError('smoke needs --url <http(s) base url>');
+  const apiKey = typeof values['api-key'] === 'string' ? values['api-key'] : process.env.SMOKE_API_KEY;
+  if (!apiKey)
+    throw new UsageError(
+      "smoke needs --api-key <key> or SMOKE_API_KEY (an admin key of the stage's smoke tenant)",
+    );
+  const result = await smoke({ url, apiKey, progress: io.err });
+  return result.failed.length ? 1 : 0;
+}
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -153,6 +216,9 @@ const OPTIONS = {
   alarm: { type: 'string' },
   prefix: { type: 'string' },
   hold: { type: 'string' },
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  stage: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -216,7 +282,12 @@ async function grafanaCommand(values: Values, io: Io): Promise<void> {
 }
 
 /** Runs one operator command; returns the process exit code. */
-export async function run(argv: string[], io: Io): Promise<number> {
+/** `rollbackPort` replaces AWS in tests. */
+export async function run(
+  argv: string[],
+  io: Io,
+  rollbackPort: () => RollbackPort = () => awsRollbackPort(process.env.AWS_REGION),
+): Promise<number> {
   let parsed: { values: Values; positionals: string[] };
   try {
     parsed = parseArgs({
@@ -244,6 +315,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else if (command === 'alarms list') await alarmsListCommand(values, io);
     else if (command === 'alarms test') await alarmsTestCommand(values, io);
     else if (command === 'dashboards grafana') await grafanaCommand(values, io);
+    else if (command === 'smoke') return await smokeCommand(values, io);
+    else if (command === 'config check') return await configCheckCommand(values, io);
+    else if (command === 'rollback') await rollbackCommand(values, io, rollbackPort);
     else throw new UsageError(`unknown command: ${command}`);
     return 0;
   } catch (error) {

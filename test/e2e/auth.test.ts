@@ -319,6 +319,18 @@ describe('authentication and tenancy over HTTP', () => {
         });
         expect(res.status).toBe(404);
         expect(res.body.error).toBe('not_found');
+        // By fbclid: the same click and order in A and in B are two conversions; B cannot read A's.
+        const meta = {
+          fbclid: 'IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_cross',
+          conversion_time: new Date(Date.now() - 3600_000).toISOString(),
+          order_id: 'cross-tenant-order-1',
+        };
+        const ofA = await call('POST', '/api/v1/conversions', { token: a.adminToken, body: meta });
+        const ofB = await call('POST', '/api/v1/conversions', { token: b.adminToken, body: meta });
+        expect([ofA.status, ofB.status]).toEqual([202, 202]);
+        expect(ofB.body.id).not.toBe(ofA.body.id);
+        const read = await call('GET', `/api/v1/conversions/${ofA.body.id}`, { token: b.adminToken });
+        expect(read.status).toBe(404);
       },
       'POST /api/v1/conversions/{id}/adjustments': async () => {
         const res = await call('POST', `/api/v1/conversions/cnv_${aLeadId}/adjustments`, {

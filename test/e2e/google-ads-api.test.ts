@@ -82,6 +82,8 @@ async function conversionForOrder(tenant: TestTenant, orderId: number, statuses:
   return eventually(
     async () => {
       const res = await call('GET', '/api/v1/conversions?limit=100', { token: tenant.viewer });
+      // A refusal under load (503) is asked again, like any client would.
+      if (res.status !== 200) return undefined;
       const found = (res.body.items as Row[]).find((c) => c.order_id === String(orderId));
       return found && statuses.includes(found.status as string) ? found : undefined;
     },

@@ -119,6 +119,8 @@ async function conversionForOrder(
   return eventually(
     async () => {
       const res = await call('GET', '/api/v1/conversions?limit=100', { token: tenant.viewer });
+      // A refusal under load (503) is asked again, like any client would.
+      if (res.status !== 200) return undefined;
       const found = (res.body.items as Row[]).find((c) => c.order_id === String(orderId));
       return found && statuses.includes(found.status as string) ? found : undefined;
     },
@@ -404,6 +406,12 @@ describe('uploading through the Data Manager API (the default transport)', () =>
     );
     for (const id of [7101, 7103, 7105]) expect(acceptedWith(gclid(id))).toHaveLength(1);
     for (const id of [7102, 7104]) expect(acceptedWith(gclid(id))).toHaveLength(0);
+    // Every request Google rejected whole carried one of the two bad events.
+    const bad = new Set([gclid(7102), gclid(7104)]);
+    for (const rejected of fake.ingests.filter((u) => u.status === 400))
+      expect(
+        ((rejected.body as IngestBody).events ?? []).some((x) => bad.has(x.adIdentifiers?.gclid ?? '')),
+      ).toBe(true);
   });
 
   it('5xx twice, then success: uploaded once', async () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { resetClients } from '../../functions/shared/aws';
@@ -6,7 +8,9 @@ import { resetEmulator } from '../../lib/local/emulator';
 import { MAX_BODY_BYTES } from '../../lib/local/gateway';
 import type { BatchReport } from '../../lib/local/poller';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import { OPENAPI_PATH } from '../../lib/openapi/render';
 import { emulatorUrl } from '../support/emulator';
+import { request } from '../support/http';
 import { eventually } from '../support/local-stack';
 
 describe('the local stack over HTTP', () => {
@@ -30,6 +34,13 @@ describe('the local stack over HTTP', () => {
   afterAll(async () => {
     sqs.destroy();
     await stack.stop();
+  });
+
+  it('serves the committed OpenAPI document at /api/v1/openapi.json, publicly', async () => {
+    const res = await request(stack.url, 'GET', '/api/v1/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(JSON.parse(readFileSync(join(__dirname, '..', '..', OPENAPI_PATH), 'utf8')));
+    expect(res.headers.get('x-ratelimit-limit')).toMatch(/^\d+$/);
   });
 
   it('answers GET /health with the checks it performed', async () => {

@@ -14,7 +14,7 @@ import type { LocalStack } from '../../lib/local/stack';
 import { gbraid, gclid } from '../support/click-ids';
 import { emulatorUrl } from '../support/emulator';
 import { subjectId } from '../support/gdpr';
-import { request } from '../support/http';
+import { request, send } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
 
@@ -37,13 +37,7 @@ const hmac = (secret: string, body: string) =>
   createHmac('sha256', secret).update(body, 'utf8').digest('base64');
 
 async function post(path: string, body: string, headers: Record<string, string>) {
-  const res = await fetch(`${stack.url}${path}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  return send(stack.url, 'POST', path, body, { 'Content-Type': 'application/json', ...headers });
 }
 
 function shopify(topic: string, body: string, webhookId: string, secret = SHOP_SECRET, domain = SHOP) {

@@ -103,7 +103,8 @@ describe.each(stagesUnderTest)('API in %s', (stage) => {
       const { stack, template } = get(stage);
       const restApiId = logicalId(stack, stack.api.restApi);
       const paths = resourcePaths(template, restApiId);
-      const fnId = logicalId(stack, stack.functions.functions.get(route.functionId).fn);
+      // The live alias, which CodeDeploy moves between versions (lib/constructs/deployments.ts).
+      const aliasId = logicalId(stack, stack.deployments.live.get(route.functionId).alias);
       const matches = Object.values(resources(template, 'AWS::ApiGateway::Method')).filter((method) => {
         const props = method.Properties ?? {};
         const resourceRef = props.ResourceId as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
@@ -113,7 +114,7 @@ describe.each(stagesUnderTest)('API in %s', (stage) => {
       expect(matches).toHaveLength(1);
       const integration = matches[0]?.Properties?.Integration;
       expect(integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
-      expect(JSON.stringify(integration)).toContain(JSON.stringify({ 'Fn::GetAtt': [fnId, 'Arn'] }));
+      expect(JSON.stringify(integration)).toContain(JSON.stringify({ Ref: aliasId }));
     },
   );
 
@@ -125,7 +126,7 @@ describe.each(stagesUnderTest)('API in %s', (stage) => {
       template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         Principal: 'apigateway.amazonaws.com',
-        FunctionName: { 'Fn::GetAtt': [logicalId(stack, stack.functions.functions.get(id).fn), 'Arn'] },
+        FunctionName: { Ref: logicalId(stack, stack.deployments.live.get(id).alias) },
       });
     }
   });

@@ -91,9 +91,11 @@ describe.each(stagesUnderTest)('encrypted backups in %s', (stage) => {
   test('the worker consumes it one job at a time, reporting failures per message', () => {
     const { template } = get(stage);
     const { queue, worker } = refs();
+    const { stack } = get(stage);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
-      FunctionName: { Ref: worker },
+      // The live alias, which CodeDeploy moves between versions.
+      FunctionName: stack.resolve(stack.deployments.live.get('backupWorker').alias.functionName),
       BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });

@@ -2,11 +2,12 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { bundleBudgetKb } from '../../lib/definitions/bundling';
+import { bundleBudgetKb, SDK_SOURCE } from '../../lib/definitions/bundling';
 import {
   COMMON_ENV_VARS,
   FUNCTIONS,
   type FunctionDefinition,
+  functionDefinition,
   QUEUES,
   TABLES,
   tableDefinition,
@@ -47,11 +48,14 @@ const TABLE_MODES = {
 };
 const QUEUE_MODES = {
   send: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+  // A consumer also sends to its own queue: delayed copies of waiting work, follow-ups
+  // (request status reads, adjustments waiting for their conversion's upload).
   consume: [
     'sqs:ReceiveMessage',
     'sqs:DeleteMessage',
     'sqs:ChangeMessageVisibility',
     'sqs:GetQueueAttributes',
+    'sqs:SendMessage',
   ],
   inspect: ['sqs:GetQueueAttributes'],
   redrive: ['sqs:SendMessage'],
@@ -281,7 +285,8 @@ test('each queue with a consumer feeds it in batches with partial batch failures
       EventSourceArn: {
         'Fn::GetAtt': [logicalId(dev.stack, dev.stack.queues.queues.get(queue.id).queue), 'Arn'],
       },
-      FunctionName: { Ref: logicalId(dev.stack, dev.stack.functions.functions.get(consumer.functionId).fn) },
+      // The live alias, which CodeDeploy moves between versions.
+      FunctionName: dev.stack.resolve(dev.stack.deployments.live.get(consumer.functionId).alias.functionName),
       BatchSize: consumer.batchSize,
       MaximumBatchingWindowInSeconds: consumer.maxBatchingWindowSeconds,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -303,7 +308,7 @@ test('every function is bundled by the local esbuild into a minified CJS file wi
     expect(existsSync(path.join(dir, 'index.js'))).toBe(true);
     expect(existsSync(path.join(dir, 'index.js.map'))).toBe(true);
     expect(statSync(path.join(dir, 'index.js')).size).toBeLessThan(
-      bundleBudgetKb(definition.stripeApiKey === 'read') * 1024,
+      bundleBudgetKb(definition.stripeApiKey === 'read', SDK_SOURCE[definition.id]) * 1024,
     );
   }
   dev.template.allResourcesProperties('AWS::Lambda::Function', {
@@ -402,4 +407,23 @@ describe('rate limits per stage', () => {
       }
     },
   );
+});
+
+test('each queue consumer runs at most its maximum concurrency, and ingest keeps its reserved concurrency', () => {
+  for (const queue of QUEUES) {
+    if (!queue.consumer) continue;
+    // The mapping of the queue, whichever of the function's versions (alias) it invokes.
+    const mappings = dev.template.findResources('AWS::Lambda::EventSourceMapping', {
+      Properties: { EventSourceArn: dev.stack.resolve(dev.stack.queues.queues.get(queue.id).queue.queueArn) },
+    });
+    expect(Object.values(mappings).map((m) => m.Properties.ScalingConfig)).toEqual([
+      { MaximumConcurrency: queue.consumer.maxConcurrency },
+    ]);
+  }
+  const ingest = dev.stack.functions.functions.get('ingest').fn;
+  const cfn = ingest.node.defaultChild as lambda.CfnFunction;
+  expect(cfn.reservedConcurrentExecutions).toBe(functionDefinition('ingest').reservedConcurrency);
+  const worker = dev.stack.functions.functions.get('webhookWorker').fn.node
+    .defaultChild as lambda.CfnFunction;
+  expect(worker.reservedConcurrentExecutions).toBeUndefined();
 });

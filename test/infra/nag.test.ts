@@ -35,6 +35,7 @@ const EXPECTED_ACKNOWLEDGEMENTS = [
   'AwsSolutions-APIG4',
   'AwsSolutions-APIG6',
   'AwsSolutions-COG4',
+  'AwsSolutions-IAM4',
   'AwsSolutions-IAM5',
   'AwsSolutions-L1',
   'AwsSolutions-SMG4',

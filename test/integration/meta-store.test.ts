@@ -1,3 +1,8 @@
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { sqsClient } from '../../functions/shared/aws';
+import { queueUrl } from '../../functions/shared/config';
+import type { Conversion } from '../../functions/shared/conversions/model';
+import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import { metaIntegrationOf } from '../../functions/shared/meta/settings';
 import { MetaIntegrationStore } from '../../functions/shared/meta/store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
@@ -35,5 +40,54 @@ describe('Meta integration store', () => {
     expect(await store.disconnect(scope.tenantId, 'sealed-1', 'late', now)).toBe(false);
     expect((await store.get(scope.tenantId))?.status).toBe('connected');
     expect(await store.disconnect('ten_unknown', 'sealed-1', 'x', now)).toBe(false);
+  });
+
+  it("queues again the tenant's waiting Meta conversions, and only those", async () => {
+    const conversions = new DynamoConversionStore();
+    const at = new Date().toISOString();
+    const conversion = (id: string, platform: Conversion['platform']): Conversion => ({
+      id,
+      platform,
+      status: 'queued',
+      attempts: 0,
+      conversion_time: at,
+      created_at: at,
+      updated_at: at,
+    });
+    const other = { tenantId: 'ten_other' } as TenantScope;
+    for (const c of [
+      conversion('cnv_m1', 'meta'),
+      conversion('cnv_m2', 'meta'),
+      conversion('cnv_g1', 'google_ads'),
+    ])
+      await conversions.queue(scope, c);
+    await conversions.queue(other, conversion('cnv_o1', 'meta'));
+    const drain = async (): Promise<Array<{ tenant_id: string; conversion_id: string }>> => {
+      const bodies: Array<{ tenant_id: string; conversion_id: string }> = [];
+      for (;;) {
+        const out = await sqsClient().send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl('conversions'),
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+          }),
+        );
+        if (!out.Messages?.length) return bodies;
+        for (const m of out.Messages) {
+          bodies.push(JSON.parse(m.Body ?? '{}'));
+          await sqsClient().send(
+            new DeleteMessageCommand({
+              QueueUrl: queueUrl('conversions'),
+              ReceiptHandle: m.ReceiptHandle ?? '',
+            }),
+          );
+        }
+      }
+    };
+    expect((await drain()).length).toBe(4);
+    expect(await conversions.requeueWaiting(scope, 'meta')).toBe(2);
+    const again = await drain();
+    expect(again.map((m) => m.conversion_id).sort()).toEqual(['cnv_m1', 'cnv_m2']);
+    expect(again.every((m) => m.tenant_id === scope.tenantId)).toBe(true);
   });
 });

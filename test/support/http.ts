@@ -1,10 +1,15 @@
+import { assertDescribed } from './contract';
+
 export interface JsonResponse<T = Record<string, unknown>> {
   status: number;
   headers: Headers;
   body: T;
 }
 
-/** A small JSON client for tests that talk to the local stack over HTTP. */
+/**
+ * A small JSON client for tests that talk to the local stack over HTTP. Every response is checked
+ * against the OpenAPI document (test/support/contract.ts): one it does not describe fails the test.
+ */
 export async function request<T = Record<string, unknown>>(
   base: string,
   method: string,
@@ -21,5 +26,20 @@ export async function request<T = Record<string, unknown>>(
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   const text = await res.text();
+  assertDescribed(method, path, res.status, res.headers, text);
   return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+/** Sends a raw body (e.g. a signed webhook) with the given headers; the response is checked like `request`. */
+export async function send(
+  base: string,
+  method: string,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<JsonResponse> {
+  const res = await fetch(`${base}${path}`, { method, headers, body });
+  const text = await res.text();
+  assertDescribed(method, path, res.status, res.headers, text);
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
 }

@@ -1,3 +1,7 @@
+import type { LoggedConversion } from '../../functions/shared/conversions/log';
+import { ProviderFailure, type UploadRow } from '../../functions/shared/conversions/provider';
+import type { StoredLead } from '../../functions/shared/leads/model';
+import type { EventsCall } from '../../functions/shared/meta/client';
 import { DEFAULT_GRAPH_API_VERSION, eventsUrl, postEvents } from '../../functions/shared/meta/client';
 import { deliverIsolating } from '../../functions/shared/meta/delivery';
 import {
@@ -20,6 +24,13 @@ import {
   metaName,
   metaPhone,
 } from '../../functions/shared/meta/identifiers';
+import { leadEventConversion, queueLeadEvent } from '../../functions/shared/meta/lead-events';
+import {
+  type MetaProviderDeps,
+  metaProvider,
+  providerFailureOf,
+  THROTTLE_WAIT_SECONDS,
+} from '../../functions/shared/meta/provider';
 import {
   batches,
   batchesPerPixel,
@@ -27,7 +38,6 @@ import {
   MAX_EVENTS_PER_REQUEST,
 } from '../../functions/shared/meta/request';
 import { failureOf, MetaFailure } from '../../functions/shared/meta/results';
-import { sendMetaEvents } from '../../functions/shared/meta/send';
 import {
   metaIntegrationOf,
   metaSettingsBody,
@@ -272,6 +282,17 @@ describe('building events', () => {
     expect(event.data_processing_options_state).toBe(0);
   });
 
+  it('a raw fbclid conversion follows the consent it carries', () => {
+    expect(built(input({ lead: undefined, consent: { ad_user_data: 'denied' } }))).toEqual({
+      kind: 'cancelled',
+      reason: 'consent_withdrawn',
+    });
+    const attributionOnly = eventOf(
+      input({ lead: undefined, consent: { ad_user_data: 'granted', ad_personalization: 'denied' } }),
+    );
+    expect(attributionOnly.opt_out).toBe(true);
+  });
+
   it('a raw fbclid conversion (no lead) carries only the click id', () => {
     const event = eventOf(input({ lead: undefined, clickTime: '2026-11-24T08:00:00.000Z' }));
     expect(event.user_data).toEqual({ fbc: `fb.1.${Date.parse('2026-11-24T08:00:00.000Z')}.${FBCLID}` });
@@ -457,6 +478,10 @@ describe('isolating a rejected event in a batch', () => {
     );
     expect(report.outcomes[3]).toEqual({ kind: 'rejected', reason: 'Meta rejected the event: bad one' });
     expect(report.requestSizes[0]).toBe(10);
+    // Accepted requests cover exactly the delivered events.
+    const covered = report.accepted.flatMap((r) => items.slice(r.from, r.to));
+    expect(covered.sort((x, y) => x - y)).toEqual(items.filter((i) => !bad.has(i)));
+    expect(report.accepted.every((r) => r.fbtraceId === 't' && r.durationMs >= 0)).toBe(true);
     expect(report.requestSizes.length).toBe(sent.length);
     expect(sent.length).toBeLessThanOrEqual(1 + 2 * 2 * Math.ceil(Math.log2(10)));
   });
@@ -530,92 +555,219 @@ describe('settings', () => {
   });
 });
 
-describe('sending a tenant’s conversions', () => {
-  const target = { pixelId: '1234567890', accessToken: 'EAAB-token', limitedDataUse: false };
-  const inputs = (n: number) => Array.from({ length: n }, (_, i) => input({ id: `cnv_${i}` }));
-
-  it('2,500 conversions go in requests of 1,000, 1,000 and 500; each is uploaded', async () => {
-    const posted: number[] = [];
-    const report = await sendMetaEvents(inputs(2500), target, {
-      now: () => NOW,
-      post: async (call) => {
-        posted.push(call.body.data.length);
-        expect(call.pixelId).toBe('1234567890');
-        return { eventsReceived: call.body.data.length, fbtraceId: 'T' };
-      },
-    });
-    expect(posted).toEqual([1000, 1000, 500]);
-    expect(report.requestSizes).toEqual([1000, 1000, 500]);
-    expect([...report.outcomes.values()].every((o) => o.kind === 'uploaded')).toBe(true);
-    expect(report.outcomes.size).toBe(2500);
+describe('the Meta provider', () => {
+  const integration = {
+    ...metaIntegrationOf(
+      { pixel_id: '1234567890', access_token: 'x'.repeat(20), limited_data_use: true },
+      'sealed',
+      NOW,
+    ),
+    test_event_code: 'TEST9',
+  };
+  const row = (id: string, overrides: Partial<LoggedConversion> = {}): UploadRow => ({
+    conversion: {
+      id,
+      platform: 'meta',
+      status: 'queued',
+      attempts: 0,
+      conversion_time: '2026-11-25T10:00:00.000Z',
+      order_id: `o-${id}`,
+      value: 10,
+      currency: 'EUR',
+      click_id_type: 'fbclid',
+      click_id: FBCLID,
+      created_at: '2026-11-25T10:00:00.000Z',
+      updated_at: '2026-11-25T10:00:00.000Z',
+      ...overrides,
+    },
   });
-
-  it('stale, invalid and withdrawn conversions never reach Meta; a refused one fails alone', async () => {
-    const list = [
-      input({ id: 'ok' }),
-      input({ id: 'stale', conversionTime: '2026-11-17T00:00:00.000Z' }),
-      input({
-        id: 'withdrawn',
-        lead: lead({
-          consent: { status: 'withdrawn', ad_user_data: 'denied', ad_personalization: 'denied' },
-        }),
-      }),
-      input({ id: 'refused' }),
-      input({ id: 'ok2' }),
-    ];
-    const seen: string[][] = [];
-    const report = await sendMetaEvents(
-      list,
-      { ...target, testEventCode: 'TEST1' },
-      {
-        now: () => NOW,
-        post: async (call) => {
-          seen.push(call.body.data.map((e) => e.event_id));
-          expect(call.body.test_event_code).toBe('TEST1');
-          if (call.body.data.some((e) => e.event_id === 'refused'))
-            throw new MetaFailure('rejected', 'Meta rejected the event: nope', 100);
-          return { eventsReceived: call.body.data.length };
+  const deps = (post: MetaProviderDeps['post'], given: typeof integration | null = integration) => {
+    const stored = given ?? undefined;
+    const disconnects: string[] = [];
+    let opened = 0;
+    const provider = metaProvider({
+      integrations: {
+        get: async () => stored,
+        disconnect: async (_tenant, sealed) => {
+          disconnects.push(sealed);
+          return true;
         },
       },
-    );
-    expect(seen[0]).toEqual(['ok', 'refused', 'ok2']);
-    expect(Object.fromEntries(report.outcomes)).toEqual({
-      ok: { kind: 'uploaded' },
-      ok2: { kind: 'uploaded' },
-      stale: { kind: 'failed', reason: TOO_OLD },
-      withdrawn: { kind: 'cancelled', reason: 'consent_withdrawn' },
-      refused: { kind: 'failed', reason: 'Meta rejected the event: nope' },
+      accessToken: async () => {
+        opened += 1;
+        return 'EAAB-opened-token';
+      },
+      post,
+      now: () => NOW,
+      clock: () => 0,
     });
+    return { provider, disconnects, opened: () => opened };
+  };
+
+  it('connects ready, missing or parked; opens the token once per session', async () => {
+    const { provider, opened } = deps(async (call) => ({
+      eventsReceived: call.body.data.length,
+      fbtraceId: 'TR',
+    }));
+    const ready = await provider.connect('ten_1');
+    if (ready.kind !== 'ready') throw new Error('not ready');
+    expect(ready.account).toBe('1234567890');
+    const sent = await provider.send(ready.session, [row('c1'), row('c2')], NOW);
+    await provider.send(ready.session, [row('c3')], NOW);
+    expect(opened()).toBe(1);
+    expect(sent).toEqual({
+      outcomes: [{ kind: 'uploaded' }, { kind: 'uploaded' }],
+      requestIds: ['TR', 'TR'],
+      requests: [{ requestId: 'TR', rows: [0, 1], durationMs: 0 }],
+    });
+    expect(provider.waitsForReconnect).toBe(true);
+    expect((await deps(async () => ({ eventsReceived: 0 }), null).provider.connect('t')).kind).toBe(
+      'missing',
+    );
+    const parked = await deps(async () => ({ eventsReceived: 0 }), {
+      ...integration,
+      status: 'disconnected',
+      status_reason: 'Meta refused the access token (code 190)',
+    }).provider.connect('t');
+    expect(parked).toEqual({ kind: 'parked', reason: 'Meta refused the access token (code 190)' });
   });
 
-  it('a refused token stops the tenant: later requests are not made and everything waits', async () => {
-    const refused = new MetaFailure('disconnected', 'Meta refused the access token (code 190)', 190);
-    let calls = 0;
-    const report = await sendMetaEvents(inputs(1500), target, {
-      now: () => NOW,
-      post: async () => {
-        calls += 1;
-        throw refused;
-      },
+  it('sends the tenant settings: pixel, test code, Limited Data Use, the event name of the conversion', async () => {
+    const calls: EventsCall[] = [];
+    const { provider } = deps(async (call) => {
+      calls.push(call);
+      return { eventsReceived: call.body.data.length };
     });
-    expect(calls).toBe(1);
-    expect([...report.outcomes.values()].every((o) => o.kind === 'waiting' && o.failure === refused)).toBe(
-      true,
+    const ready = await provider.connect('t');
+    if (ready.kind !== 'ready') throw new Error('not ready');
+    await provider.send(
+      ready.session,
+      [row('c1', { event_name: 'Lead', value: undefined, currency: undefined })],
+      NOW,
     );
+    expect(calls[0]?.pixelId).toBe('1234567890');
+    expect(calls[0]?.accessToken).toBe('EAAB-opened-token');
+    expect(calls[0]?.body.test_event_code).toBe('TEST9');
+    expect(calls[0]?.body.data[0]).toMatchObject({ event_name: 'Lead', data_processing_options: ['LDU'] });
   });
 
-  it('a transient failure of one request does not stop the next', async () => {
-    let calls = 0;
-    const report = await sendMetaEvents(inputs(1500), target, {
-      now: () => NOW,
-      post: async (call) => {
-        calls += 1;
-        if (calls === 1) throw new MetaFailure('transient', 'Meta did not answer within 1.5 s');
-        return { eventsReceived: call.body.data.length };
+  it('rejection reasons: the 7-day rule and consent a raw click carries', () => {
+    const { provider } = deps(async () => ({ eventsReceived: 0 }));
+    expect(provider.rejectionReason(row('old', { conversion_time: '2026-11-10T00:00:00.000Z' }), NOW)).toBe(
+      TOO_OLD,
+    );
+    expect(provider.rejectionReason(row('denied', { consent: { ad_user_data: 'denied' } }), NOW)).toMatch(
+      /consent/,
+    );
+    expect(provider.rejectionReason(row('ok'), NOW)).toBeUndefined();
+  });
+
+  it('a refused event fails alone; a transient failure after some went out reschedules the rest soon', async () => {
+    let call = 0;
+    const { provider } = deps(async (c) => {
+      call += 1;
+      if (call === 1) throw new MetaFailure('rejected', 'Meta rejected the event: bad', 100);
+      if (c.body.data.some((e) => e.event_id === 'bad'))
+        throw new MetaFailure('rejected', 'Meta rejected the event: bad', 100);
+      if (c.body.data.some((e) => e.event_id === 'later'))
+        throw new MetaFailure('transient', 'Meta answered 500');
+      return { eventsReceived: c.body.data.length };
+    });
+    const ready = await provider.connect('t');
+    if (ready.kind !== 'ready') throw new Error('not ready');
+    const sent = await provider.send(
+      ready.session,
+      [row('bad'), row('ok'), row('later'), row('later2')],
+      NOW,
+    );
+    expect(sent.outcomes).toEqual([
+      { kind: 'failed', reason: 'Meta rejected the event: bad' },
+      { kind: 'uploaded' },
+      { kind: 'rescheduled', reason: 'Meta answered 500', code: 'META_RETRY', afterSeconds: 60 },
+      { kind: 'rescheduled', reason: 'Meta answered 500', code: 'META_RETRY', afterSeconds: 60 },
+    ]);
+  });
+
+  it('whole-call failures become the uploader failures; a disconnect marks the token it used', async () => {
+    const failing = (failure: MetaFailure) => deps(async () => Promise.reject(failure));
+    const cases: Array<[MetaFailure, string, number | undefined]> = [
+      [new MetaFailure('disconnected', 'token refused', 190), 'disconnected', undefined],
+      [new MetaFailure('configuration', 'version gone', 2635), 'platform', undefined],
+      [new MetaFailure('throttled', 'rate limited', 17), 'transient', THROTTLE_WAIT_SECONDS],
+      [new MetaFailure('transient', 'timed out'), 'transient', undefined],
+    ];
+    for (const [failure, kind, retryAfter] of cases) {
+      const { provider, disconnects } = failing(failure);
+      const ready = await provider.connect('t');
+      if (ready.kind !== 'ready') throw new Error('not ready');
+      const error = await provider.send(ready.session, [row('c1')], NOW).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProviderFailure);
+      expect(error).toMatchObject({ kind, message: failure.message, retryAfterSeconds: retryAfter });
+      await provider.onFailure('t', ready.session, error as ProviderFailure);
+      expect(disconnects).toEqual(kind === 'disconnected' ? ['sealed'] : []);
+    }
+    expect(providerFailureOf(new MetaFailure('rejected', 'no', 100)).kind).toBe('rejected');
+  });
+
+  it('a conversion that cannot become an event fails without a request', async () => {
+    const { provider, opened } = deps(async () => {
+      throw new Error('no request expected');
+    });
+    const ready = await provider.connect('t');
+    if (ready.kind !== 'ready') throw new Error('not ready');
+    const sent = await provider.send(ready.session, [row('x', { click_id: 'not a click id' })], NOW);
+    expect(sent.outcomes).toEqual([{ kind: 'failed', reason: 'The fbclid is not a Meta click id' }]);
+    expect(opened()).toBe(0);
+  });
+});
+
+describe('lead events', () => {
+  const stored = (overrides: Partial<StoredLead> = {}): StoredLead => ({
+    id: 'lead_01ABC',
+    email: 'a@example.com',
+    fbclid: FBCLID,
+    status: 'new',
+    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
+    consent_history: [],
+    restricted: false,
+    created_at: '2026-11-25T09:00:00.000Z',
+    updated_at: '2026-11-25T09:00:00.000Z',
+    email_hash: 'h',
+    version: 1,
+    ...overrides,
+  });
+
+  it('a Lead conversion derived from the lead, queued only when the tenant asked for lead events', async () => {
+    expect(leadEventConversion(stored())).toMatchObject({
+      id: 'cnv_01ABCl',
+      platform: 'meta',
+      event_name: 'Lead',
+      conversion_time: '2026-11-25T09:00:00.000Z',
+      click_id: FBCLID,
+    });
+    expect(leadEventConversion(stored({ fbclid: undefined }))).toBeUndefined();
+    const queued: string[] = [];
+    const leadDeps = (leadEvents: boolean | undefined) => ({
+      integration: async () =>
+        leadEvents === undefined
+          ? undefined
+          : {
+              ...metaIntegrationOf(
+                { pixel_id: '123456', access_token: 'x'.repeat(20), lead_events: leadEvents },
+                's',
+                NOW,
+              ),
+            },
+      queue: async (_scope: unknown, conversion: { id: string }) => {
+        queued.push(conversion.id);
+        return 'queued' as const;
       },
     });
-    expect(calls).toBe(2);
-    expect(report.outcomes.get('cnv_0')?.kind).toBe('waiting');
-    expect(report.outcomes.get('cnv_1200')?.kind).toBe('uploaded');
+    const scope = { tenantId: 't' } as never;
+    expect(await queueLeadEvent(leadDeps(true), scope, stored())).toBe(true);
+    expect(await queueLeadEvent(leadDeps(false), scope, stored())).toBe(false);
+    expect(await queueLeadEvent(leadDeps(undefined), scope, stored())).toBe(false);
+    expect(await queueLeadEvent(leadDeps(true), scope, stored({ restricted: true }))).toBe(false);
+    expect(queued).toEqual(['cnv_01ABCl']);
   });
 });

@@ -66,6 +66,25 @@ function expectWellFormed(extraction: Extraction): void {
 }
 
 describe('Shopify orders', () => {
+  it("takes the browser's user agent and IP from client_details, dropping a malformed one", () => {
+    const extraction = extractShopify('orders/paid', shopifyOrderIosGbraid);
+    expect(extraction).toMatchObject({
+      kind: 'lead',
+      lead: {
+        client_user_agent: expect.stringMatching(/^Mozilla\/5\.0 \(iPhone/),
+        client_ip_address: '198.51.100.23',
+      },
+    });
+    const broken = extractShopify('orders/paid', {
+      ...shopifyOrderIosGbraid,
+      client_details: { user_agent: 'x'.repeat(600), browser_ip: 'not-an-ip' },
+      browser_ip: undefined,
+    });
+    expect(broken.kind).toBe('lead');
+    expect((broken as { lead: Record<string, unknown> }).lead).not.toHaveProperty('client_user_agent');
+    expect((broken as { lead: Record<string, unknown> }).lead).not.toHaveProperty('client_ip_address');
+  });
+
   it('reads a paid order with a gclid in landing_site and consent from note attributes', () => {
     expect(extractShopify('orders/paid', shopifyOrderGclid)).toEqual({
       kind: 'lead',
@@ -78,6 +97,7 @@ describe('Shopify orders', () => {
         utm_medium: 'cpc',
         utm_campaign: 'spring_sale',
         utm_term: 'linen shirt',
+        client_ip_address: '203.0.113.7',
         external_id: 'shopify:7012345678901',
         value: 129.9,
         currency: 'EUR',
@@ -412,6 +432,8 @@ describe('WooCommerce orders', () => {
         utm_medium: 'cpc',
         utm_campaign: 'lente_2026',
         landing_page: `https://winkel.example.nl/shop/?gclid=${GCLID_2}&utm_campaign=lente_2026`,
+        client_user_agent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)',
+        client_ip_address: '203.0.113.40',
         external_id: 'woocommerce:31',
         value: 84.9,
         currency: 'EUR',

@@ -305,6 +305,6 @@ export class DynamoConversionLog extends DynamoRepository {
 
 /** A conversion as the API shows it (CONTRACT.md §8), with the upload details; no click id. */
 export function publicConversion(conversion: LoggedConversion): Record<string, unknown> {
-  const { click_id: _click, next_attempt_at: _next, ...shown } = conversion;
+  const { click_id: _click, next_attempt_at: _next, order_key: _order, ...shown } = conversion;
   return shown;
 }

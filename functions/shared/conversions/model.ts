@@ -18,6 +18,8 @@ export interface Conversion {
   conversion_time: string;
   value?: number;
   currency?: string;
+  /** Meta's event name (`Purchase`, or `Lead` for a captured lead); Purchase when absent. */
+  event_name?: string;
   /** The click id it is attributed to: `gclid`, `gbraid`, `wbraid` or `fbclid`. */
   click_id_type?: 'gclid' | 'gbraid' | 'wbraid' | 'fbclid';
   click_id?: string;
@@ -27,6 +29,8 @@ export interface Conversion {
   consent?: { ad_user_data?: 'granted' | 'denied'; ad_personalization?: 'granted' | 'denied' };
   /** Where it happened: `web` (a shop order), else `other` (a CRM, the API). */
   event_source?: 'web' | 'other';
+  /** The order a webhook reported (`<source>:<order id>`), whose refunds adjust this conversion. */
+  order_key?: string;
   created_at: string;
   updated_at: string;
   /** Why it will not be uploaded, when cancelled. */

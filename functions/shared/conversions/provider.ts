@@ -13,7 +13,8 @@ import type { Adjustment, FailureKind, Platform, ProcessingStatus } from './mode
 export type RowOutcome =
   | { kind: 'uploaded'; alreadyDelivered?: boolean }
   | { kind: 'failed'; reason: string; code?: string }
-  | { kind: 'rescheduled'; reason: string; code: string };
+  /** Sent again later: after `afterSeconds`, else the uploader's reschedule delay (6 hours). */
+  | { kind: 'rescheduled'; reason: string; code: string; afterSeconds?: number };
 
 export type { FailureKind, ProcessingStatus };
 
@@ -68,6 +69,11 @@ export interface ConversionProvider<Session = unknown> {
   readonly transport: string;
   /** Rows per `send` call at most. */
   readonly maxPerRequest: number;
+  /**
+   * A disconnected tenant's conversions wait in the conversion log (queued, saying why) and are
+   * queued again when the tenant reconnects, instead of being parked in the dead-letter queue.
+   */
+  readonly waitsForReconnect?: boolean;
   connect(tenantId: string): Promise<Connection<Session>>;
   /** Why this conversion can never be sent (it is marked failed unsent), or undefined. */
   rejectionReason(row: UploadRow, now: Date): string | undefined;

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { GOOGLE_CLICK_ID, INVALID_GCLID, ONE_GOOGLE_CLICK_ID } from '../leads/click-ids';
+import { FBCLID, GOOGLE_CLICK_ID, INVALID_GCLID, ONE_GOOGLE_CLICK_ID } from '../leads/click-ids';
 import { SIGNALS } from '../leads/consent';
 import { MAX_VALUE, optionalText } from '../leads/schema';
 
@@ -54,21 +54,53 @@ export const conversionByGoogleClickBody = z
     }),
   );
 
+/**
+ * A raw Meta click id (fbclid, kept byte for byte): an offline sale a CRM reports to Meta. It
+ * carries its own consent signals like a raw Google click.
+ */
+export const conversionByFbclidBody = z.object({
+  fbclid: z.string().check(z.regex(FBCLID, 'Invalid fbclid format')),
+  /** A Meta standard event (`Purchase`, the default; `Lead`, ...) or a custom event name. */
+  event_name: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^[A-Za-z][A-Za-z0-9_]{0,49}$/, 'event_name must be a Meta event name such as Purchase'),
+      ),
+  ),
+  conversion_time: time,
+  click_time: z.optional(time),
+  ...saleShape,
+  consent: z.optional(
+    z.object({
+      ad_user_data: z.optional(z.enum(SIGNALS)),
+      ad_personalization: z.optional(z.enum(SIGNALS)),
+    }),
+  ),
+});
+
 export type ConversionByLead = z.infer<typeof conversionByLeadBody>;
 export type ConversionByGoogleClick = z.infer<typeof conversionByGoogleClickBody>;
+export type ConversionByFbclid = z.infer<typeof conversionByFbclidBody>;
 
 /** The forms of `POST /api/v1/conversions`, each selected by the presence of one of its fields. */
 export const CONVERSION_FORMS = [
   { form: 'lead', selectedBy: ['lead_id'], schema: conversionByLeadBody },
   { form: 'google_click', selectedBy: ['gclid', 'gbraid', 'wbraid'], schema: conversionByGoogleClickBody },
+  { form: 'meta_click', selectedBy: ['fbclid'], schema: conversionByFbclidBody },
 ] as const;
 
 /** Every form, for the API document. */
-export const createConversionBody = z.union([conversionByLeadBody, conversionByGoogleClickBody]);
+export const createConversionBody = z.union([
+  conversionByLeadBody,
+  conversionByGoogleClickBody,
+  conversionByFbclidBody,
+]);
 
 export type ConversionRequest =
   | { form: 'lead'; body: ConversionByLead }
-  | { form: 'google_click'; body: ConversionByGoogleClick };
+  | { form: 'google_click'; body: ConversionByGoogleClick }
+  | { form: 'meta_click'; body: ConversionByFbclid };
 
 /** Which form a body is, by the field that selects it (the first listed wins); undefined if none. */
 export function conversionFormOf(data: unknown): (typeof CONVERSION_FORMS)[number] | undefined {

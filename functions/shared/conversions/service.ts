@@ -5,10 +5,11 @@ import { googleClickId } from '../leads/click-ids';
 import { allowsUpload } from '../leads/consent';
 import type { StoredLead } from '../leads/model';
 import { conversionsForWon } from '../leads/won';
+import { isTooOld, TOO_OLD as META_TOO_OLD } from '../meta/events';
 import type { TenantScope } from '../tenancy/scope';
 import type { LoggedConversion } from './log';
 import type { Adjustment, Conversion } from './model';
-import type { AdjustmentBody, ConversionRequest } from './schema';
+import type { AdjustmentBody, ConversionByFbclid, ConversionRequest } from './schema';
 
 /**
  * Conversions by API and adjustments: the rules checked at the door (the 90-day window, not
@@ -75,6 +76,7 @@ export function plannedConversions(
     for (const conversion of planned) checkWindow(conversion, now, lead.click_time);
     return planned.map((c) => ({ ...c, created_at: now.toISOString(), updated_at: now.toISOString() }));
   }
+  if (request.form === 'meta_click') return [metaClickConversion(scope, request.body, now)];
   const { body } = request;
   const click = googleClickId(body);
   if (!click)
@@ -104,6 +106,44 @@ export function plannedConversions(
   };
   checkWindow(conversion, now);
   return [conversion];
+}
+
+/**
+ * A Meta conversion by raw fbclid: Meta takes events up to 7 days old (the contract's exact
+ * message otherwise) and none from the future. The same order, or the same click, event and
+ * time, is the same conversion.
+ */
+function metaClickConversion(scope: TenantScope, body: ConversionByFbclid, now: Date): Conversion {
+  const at = new Date(body.conversion_time).toISOString();
+  const seconds = Math.floor(Date.parse(at) / 1000);
+  if (isTooOld(seconds, now))
+    throw new DomainValidationError([{ path: 'conversion_time', message: META_TOO_OLD }], META_TOO_OLD);
+  if (seconds > now.getTime() / 1000 + 60)
+    throw new DomainValidationError([
+      { path: 'conversion_time', message: 'The conversion time is in the future' },
+    ]);
+  const eventName = body.event_name ?? 'Purchase';
+  const key = body.order_id ? `order:${body.order_id}` : `fbclid:${body.fbclid}:${eventName}:${at}`;
+  const id = `cnv_${digest('api', scope.tenantId, key).slice(0, 26)}m`;
+  const created = now.toISOString();
+  return {
+    id,
+    platform: 'meta',
+    status: 'queued',
+    attempts: 0,
+    order_id: body.order_id ?? id,
+    conversion_time: at,
+    event_name: eventName,
+    ...(body.value !== undefined ? { value: body.value } : {}),
+    ...(body.currency ? { currency: body.currency } : {}),
+    click_id_type: 'fbclid',
+    click_id: body.fbclid,
+    ...(body.click_time ? { click_time: new Date(body.click_time).toISOString() } : {}),
+    ...(body.consent && Object.keys(body.consent).length ? { consent: body.consent } : {}),
+    event_source: 'other',
+    created_at: created,
+    updated_at: created,
+  };
 }
 
 /** Queues the conversions a request asks for, or finds the one it already made. */

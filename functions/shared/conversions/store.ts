@@ -1,12 +1,18 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { sqsClient } from '../aws';
 import { queueUrl } from '../config';
 import { DynamoRepository } from '../dynamo-repository';
 import { correlationMessageAttributes } from '../observability';
 import type { TenantScope } from '../tenancy/scope';
-import type { Adjustment, AdjustmentMessage, Conversion, ConversionMessage } from './model';
+import type { Adjustment, AdjustmentMessage, Conversion, ConversionMessage, Platform } from './model';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
 const convSk = (id: string) => `CONV#${id}`;
@@ -71,6 +77,43 @@ export class DynamoConversionStore extends DynamoRepository {
       }),
     );
     return 'queued';
+  }
+
+  /**
+   * Queues again every conversion of the platform still waiting in the log (status `queued`), e.g.
+   * after the tenant connected the platform again; the uploader skips any that left the queue
+   * meanwhile, so a duplicate message is harmless. Answers how many were queued.
+   */
+  async requeueWaiting(scope: TenantScope, platform: Platform): Promise<number> {
+    let queued = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          FilterExpression: 'platform = :platform',
+          ExpressionAttributeValues: { ':pk': statusPk(scope, 'queued'), ':platform': platform },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      const ids = (out.Items ?? []).map((item) => item.id as string);
+      for (let i = 0; i < ids.length; i += 10) {
+        const entries = ids.slice(i, i + 10).map((id, k) => {
+          const message: ConversionMessage = { version: 1, tenant_id: scope.tenantId, conversion_id: id };
+          return { Id: String(k), MessageBody: JSON.stringify(message) };
+        });
+        const sent = await sqsClient().send(
+          new SendMessageBatchCommand({ QueueUrl: queueUrl('conversions'), Entries: entries }),
+        );
+        if (sent.Failed?.length)
+          throw new Error(`${sent.Failed.length} conversions could not be queued again`);
+        queued += entries.length;
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return queued;
   }
 
   /**
@@ -217,10 +260,19 @@ export class DynamoConversionStore extends DynamoRepository {
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: tenantPk(scope), sk: convSk(conversion.id) },
-        UpdateExpression: 'REMOVE click_id, order_id, lead_id, gsi2pk, gsi2sk SET updated_at = :now',
+        UpdateExpression:
+          'REMOVE click_id, order_id, order_key, lead_id, gsi2pk, gsi2sk SET updated_at = :now',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':now': new Date().toISOString() },
       }),
     );
+    // The order's index names the order id: it goes too.
+    if (conversion.order_key)
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(scope), sk: orderSk(conversion.order_key) },
+        }),
+      );
   }
 }

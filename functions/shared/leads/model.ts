@@ -11,6 +11,9 @@ export interface LeadFields extends ClickIds {
   utm_content?: string;
   utm_term?: string;
   landing_page?: string;
+  /** The visitor's browser, as the site saw it (Meta website events). */
+  client_user_agent?: string;
+  client_ip_address?: string;
   /** When the ad was clicked (RFC 3339): a conversion before it, or over 90 days after, is refused. */
   click_time?: string;
   external_id?: string;
@@ -55,6 +58,8 @@ export const LEAD_FIELD_NAMES = [
   'utm_content',
   'utm_term',
   'landing_page',
+  'client_user_agent',
+  'client_ip_address',
   'click_time',
   'external_id',
   'value',

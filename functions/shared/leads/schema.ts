@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { FBCLID, GOOGLE_CLICK_ID, INVALID_GCLID, MSCLKID, ONE_GOOGLE_CLICK_ID } from './click-ids';
 import { CONSENT_METHODS, CONSENT_STATUSES, SIGNALS } from './consent';
@@ -19,6 +20,20 @@ export const attributionShape = {
   utm_content: optionalText(256),
   utm_term: optionalText(256),
   landing_page: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+};
+
+/**
+ * The visitor's browser as the site saw it (user agent, IP address): personal data, sent only to
+ * Meta with a website event and only with consent.
+ */
+export const browserShape = {
+  client_user_agent: optionalText(512),
+  client_ip_address: z.optional(
+    z.string().check(
+      z.trim(),
+      z.refine((ip) => isIP(ip) !== 0, 'client_ip_address must be an IPv4 or IPv6 address'),
+    ),
+  ),
 };
 
 export const consentSchema = z.object({
@@ -43,6 +58,7 @@ export const leadSchema = z
     fbclid: clickId(FBCLID, 'Invalid fbclid format'),
     msclkid: clickId(MSCLKID, 'Invalid msclkid format'),
     ...attributionShape,
+    ...browserShape,
     click_time: z.optional(z.iso.datetime({ offset: true })),
     external_id: optionalText(256),
     value: z.optional(z.number().check(z.gte(0), z.lte(MAX_VALUE))),

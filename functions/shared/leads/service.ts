@@ -1,8 +1,11 @@
+import { DynamoConversionStore } from '../conversions/store';
 import { DomainConflictError, type DomainErrorDetail, DomainValidationError } from '../domain-errors';
 import type { Actor } from '../gdpr/audit';
 import { DynamoAuditTrail } from '../gdpr/audit';
 import { newId } from '../ids';
-import { metrics } from '../observability';
+import { type LeadEventDeps, queueLeadEvent } from '../meta/lead-events';
+import { MetaIntegrationStore } from '../meta/store';
+import { logger, metrics } from '../observability';
 import { inPool } from '../pool';
 import type { TenantScope } from '../tenancy/scope';
 import { primaryClickId } from './click-ids';
@@ -18,10 +21,22 @@ export interface LeadDeps {
   audit: DynamoAuditTrail;
   hash: EmailHasher;
   now?: () => Date;
+  /** A new lead with an fbclid becomes a Meta `Lead` event when the tenant asked for them. */
+  leadEvents?: LeadEventDeps;
 }
 
 export function defaultLeadDeps(hash: EmailHasher): LeadDeps {
-  return { leads: new DynamoLeadStore(), audit: new DynamoAuditTrail(), hash };
+  const meta = new MetaIntegrationStore();
+  const conversions = new DynamoConversionStore();
+  return {
+    leads: new DynamoLeadStore(),
+    audit: new DynamoAuditTrail(),
+    hash,
+    leadEvents: {
+      integration: (tenantId) => meta.get(tenantId),
+      queue: (scope, conversion) => conversions.queue(scope, conversion),
+    },
+  };
 }
 
 export interface NormalisedLead {
@@ -134,6 +149,18 @@ export async function upsertLead(
           version: 1,
         };
         await deps.leads.create(scope, created, lead.dedupKeys);
+        if (deps.leadEvents && created.fbclid) {
+          // The lead is stored: a failure to queue its Lead event must not fail the capture.
+          try {
+            await queueLeadEvent(deps.leadEvents, scope, created);
+          } catch (error) {
+            metrics.addMetric('LeadEventNotQueued', 'Count', 1);
+            logger.warn('Could not queue the Meta Lead event of a captured lead', {
+              lead_id: created.id,
+              error,
+            });
+          }
+        }
         return { id: created.id, created: true };
       }
       const consentChanged = JSON.stringify(existing.consent) !== JSON.stringify(consent);

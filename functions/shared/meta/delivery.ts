@@ -20,6 +20,8 @@ export interface DeliveryReport {
   outcomes: EventOutcome[];
   /** The size of each request made, in order. */
   requestSizes: number[];
+  /** The requests Meta accepted: which items each carried (from, to exclusive), how long it took. */
+  accepted: Array<{ from: number; to: number; durationMs: number; fbtraceId?: string }>;
 }
 
 /** Failures after which no further request is made for this batch. */
@@ -28,9 +30,11 @@ const STOPPING = new Set(['disconnected', 'configuration', 'throttled']);
 export async function deliverIsolating<T>(
   items: readonly T[],
   send: (items: readonly T[]) => Promise<EventsAnswer>,
+  clock: () => number = Date.now,
 ): Promise<DeliveryReport> {
   const outcomes: EventOutcome[] = new Array(items.length);
   const requestSizes: number[] = [];
+  const accepted: DeliveryReport['accepted'] = [];
   let stopped: MetaFailure | undefined;
 
   const mark = (from: number, to: number, outcome: EventOutcome) => {
@@ -40,8 +44,11 @@ export async function deliverIsolating<T>(
   async function attempt(from: number, to: number): Promise<void> {
     if (stopped) return mark(from, to, { kind: 'unsent', failure: stopped });
     requestSizes.push(to - from);
+    const started = clock();
     try {
       const answer = await send(items.slice(from, to));
+      const trace = answer.fbtraceId ? { fbtraceId: answer.fbtraceId } : {};
+      accepted.push({ from, to, durationMs: clock() - started, ...trace });
       return mark(from, to, {
         kind: 'delivered',
         ...(answer.fbtraceId ? { fbtraceId: answer.fbtraceId } : {}),
@@ -60,5 +67,5 @@ export async function deliverIsolating<T>(
   }
 
   if (items.length > 0) await attempt(0, items.length);
-  return { outcomes, requestSizes };
+  return { outcomes, requestSizes, accepted };
 }

@@ -70,6 +70,8 @@ export interface MetaEventInput {
   currency?: string;
   orderId?: string;
   lead?: MetaLeadData;
+  /** The consent signals a conversion by raw click id carries (a lead's consent wins). */
+  consent?: { ad_user_data?: 'granted' | 'denied'; ad_personalization?: 'granted' | 'denied' };
 }
 
 export interface MetaLeadData {
@@ -127,6 +129,9 @@ export function buildMetaEvent(input: MetaEventInput, options: MetaPixelOptions,
   const lead = input.lead;
   if (lead?.restricted) return { kind: 'cancelled', reason: 'restricted' };
   if (lead && !allowsUpload(lead.consent)) return { kind: 'cancelled', reason: 'consent_withdrawn' };
+  if (!lead && input.consent?.ad_user_data === 'denied')
+    return { kind: 'cancelled', reason: 'consent_withdrawn' };
+  const personalisation = lead ? lead.consent.ad_personalization : input.consent?.ad_personalization;
 
   const eventTime = epochSeconds(input.conversionTime);
   if (!Number.isFinite(eventTime)) return { kind: 'invalid', reason: 'The conversion time is not a time' };
@@ -162,7 +167,7 @@ export function buildMetaEvent(input: MetaEventInput, options: MetaPixelOptions,
     event_id: input.id,
     action_source: website ? 'website' : 'system_generated',
     ...(website ? { event_source_url: page } : {}),
-    ...(lead && lead.consent.ad_personalization !== 'granted' ? { opt_out: true } : {}),
+    ...(personalisation === 'denied' ? { opt_out: true } : {}),
     user_data: user,
     ...(Object.keys(custom).length ? { custom_data: custom } : {}),
     ...(options.limitedDataUse

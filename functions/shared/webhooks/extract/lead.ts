@@ -17,6 +17,8 @@ export interface LeadParts {
   phones: readonly PhoneCandidate[];
   attribution: Attribution;
   consent: ConsentInput;
+  /** The visitor's browser as the shop saw it (user agent, IP address), where the sender gives it. */
+  browser?: { userAgent?: unknown; ip?: unknown };
   externalId?: string;
   value?: number;
   currency?: string;
@@ -70,6 +72,18 @@ export function currencyOf(...values: unknown[]): string | undefined {
   return undefined;
 }
 
+/** The browser fields the lead schema accepts; a malformed one is left out, never the lead. */
+function browserOf(
+  browser: LeadParts['browser'],
+): Pick<LeadInput, 'client_user_agent' | 'client_ip_address'> {
+  const out: Pick<LeadInput, 'client_user_agent' | 'client_ip_address'> = {};
+  const userAgent = leadSchema.shape.client_user_agent.safeParse(text(browser?.userAgent));
+  if (userAgent.success && userAgent.data) out.client_user_agent = userAgent.data;
+  const ip = leadSchema.shape.client_ip_address.safeParse(text(browser?.ip));
+  if (ip.success && ip.data) out.client_ip_address = ip.data;
+  return out;
+}
+
 /**
  * The lead of a payload, checked against the lead schema as a whole. The parts were checked field
  * by field before (a malformed one left out), so only a lead without a usable email is `invalid`
@@ -83,6 +97,7 @@ export function leadExtraction(parts: LeadParts, order?: OrderFacts): Extraction
     email: email.email,
     ...phoneOf(parts.phones),
     ...parts.attribution,
+    ...browserOf(parts.browser),
     ...(parts.externalId !== undefined ? { external_id: parts.externalId } : {}),
     ...(parts.value !== undefined ? { value: parts.value } : {}),
     ...(parts.currency !== undefined ? { currency: parts.currency } : {}),

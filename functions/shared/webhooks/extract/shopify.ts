@@ -123,6 +123,10 @@ function order(topic: string, payload: unknown): Extraction {
         [body.landing_site, notes.get('landing_page')?.[0]],
       ),
       consent: firstConsent(consentFrom(notes), marketingConsent(customer)),
+      browser: {
+        userAgent: record(body.client_details)?.user_agent,
+        ip: record(body.client_details)?.browser_ip ?? body.browser_ip,
+      },
       ...(external !== undefined ? { externalId: external } : {}),
       ...(value !== undefined ? { value } : {}),
       ...(currency !== undefined ? { currency } : {}),

@@ -64,6 +64,7 @@ function order(payload: unknown): Extraction {
       ],
       attribution: attributionFrom([meta, wc, urlFields(landing)], [landing]),
       consent: firstConsent(consentFrom(meta)),
+      browser: { userAgent: body.customer_user_agent, ip: body.customer_ip_address },
       ...(customerId !== undefined ? { externalId: `woocommerce:${customerId}` } : {}),
       ...(value !== undefined ? { value } : {}),
       ...(currency !== undefined ? { currency } : {}),

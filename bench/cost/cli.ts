@@ -1,0 +1,56 @@
+/**
+ * `npm run cost -- --webhooks N --leads N --conversions N [--sources N] [--json]`: the monthly AWS
+ * cost of that volume per service, at the list prices of bench/cost/prices.ts and the measured
+ * figures of bench/cost/measured.ts.
+ */
+import { writeSync } from 'node:fs';
+import { DEFAULT_VOLUME, formatCost, monthlyCost, type Volume } from './model';
+
+const USAGE =
+  'Usage: npm run cost -- --webhooks N --leads N --conversions N [--sources N] [--ingest-containers N] [--json]';
+
+const FLAGS: Record<string, keyof Volume> = {
+  '--webhooks': 'webhooks',
+  '--leads': 'leads',
+  '--conversions': 'conversions',
+  '--sources': 'sources',
+  '--ingest-containers': 'ingestContainers',
+};
+
+/** A count with an optional k/M suffix: 10M, 250k, 1000000. */
+export function parseCount(raw: string | undefined): number {
+  const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(raw ?? '');
+  if (!match) throw new Error(`not a count: ${raw}`);
+  const factor = { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6 }[match[2] as '' | 'k' | 'K' | 'm' | 'M'];
+  return Math.round(Number(match[1]) * factor);
+}
+
+export function costCommand(argv: readonly string[], out: (text: string) => void): number {
+  const volume: Volume = { ...DEFAULT_VOLUME };
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i] as string;
+    if (name === '--json') {
+      json = true;
+      continue;
+    }
+    const key = FLAGS[name];
+    if (!key) {
+      out(`Unknown flag ${name}\n${USAGE}`);
+      return 2;
+    }
+    try {
+      volume[key] = parseCount(argv[++i]);
+    } catch (error) {
+      out(`${name}: ${(error as Error).message}\n${USAGE}`);
+      return 2;
+    }
+  }
+  const lines = monthlyCost(volume);
+  out(json ? JSON.stringify({ volume, lines }, null, 2) : formatCost(volume, lines));
+  return 0;
+}
+
+if (require.main === module) {
+  process.exit(costCommand(process.argv.slice(2), (text) => writeSync(1, `${text}\n`)));
+}

@@ -1,0 +1,618 @@
+/**
+ * What the OpenAPI document says about each route of the route table, keyed by `METHOD path`:
+ * path parameters, query, request body (the schema the handler validates with) and the success
+ * responses. Error responses follow from the route's auth kind and inputs (see document.ts);
+ * `errors` adds the ones particular to a route. A route of the table without an entry here fails
+ * the OpenAPI test and the document build.
+ */
+import * as z from 'zod/mini';
+import { listConversionsQuery } from '../../functions/shared/conversions/queries';
+import {
+  adjustmentBody,
+  adjustmentResponse,
+  conversionQueuedResponse,
+  createConversionBody,
+} from '../../functions/shared/conversions/schema';
+import { patchSubjectBody, subjectLookupBody } from '../../functions/shared/gdpr/subjects';
+import { googleAdsSettingsBody } from '../../functions/shared/google-ads/settings';
+import {
+  ghlSettingsBody,
+  shopifySettingsBody,
+  wooCommerceSettingsBody,
+} from '../../functions/shared/integrations/schemas';
+import {
+  consentSchema,
+  leadArray,
+  leadSchema,
+  listLeadsQuery,
+  patchLeadBody,
+} from '../../functions/shared/leads/schema';
+import { metaSettingsBody } from '../../functions/shared/meta/settings';
+import { dlqQuery, redriveBody } from '../../functions/shared/queues/schemas';
+import {
+  billingPortalBody,
+  billingPortalResponse,
+  billingStatusResponse,
+} from '../../functions/shared/stripe/schemas';
+import { createApiKeyBody, createTenantBody } from '../../functions/shared/tenancy/schemas';
+import * as res from './schemas';
+
+export interface ResponseSpec {
+  readonly description: string;
+  /** No schema: an empty body (204). */
+  readonly schema?: z.ZodMiniType;
+  readonly example?: unknown;
+  /** Headers beyond the ones every response carries, e.g. `Location`. */
+  readonly headers?: readonly ('Location' | 'Retry-After')[];
+}
+
+export interface ParameterSpec {
+  readonly description: string;
+  readonly schema?: z.ZodMiniType;
+}
+
+export interface OperationSpec {
+  readonly description?: string;
+  readonly params?: Readonly<Record<string, ParameterSpec>>;
+  /** An object schema; each property becomes a query parameter. */
+  readonly query?: z.ZodMiniObject;
+  /** `limit` and `cursor` of a cursor-paginated list. */
+  readonly paginated?: boolean;
+  readonly body?: {
+    readonly schema: z.ZodMiniType;
+    readonly description: string;
+    readonly example: unknown;
+  };
+  readonly responses: Readonly<Record<number, ResponseSpec>>;
+  /** Error statuses particular to this route, beyond those its auth kind and inputs imply. */
+  readonly errors?: readonly number[];
+}
+
+const id = (what: string): ParameterSpec => ({
+  description: `The ${what} id`,
+  schema: z.string().check(z.minLength(1)),
+});
+const subject: ParameterSpec = {
+  description:
+    "The tenant's opaque subject id of a person, from POST /api/v1/gdpr/subjects (never the email)",
+  schema: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+};
+const subjectIdExample = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
+
+/** A provider's payload: the handler verifies the signature over the raw bytes before reading it. */
+const webhookBody = (provider: string, example: unknown) => ({
+  schema: z.looseObject({}),
+  description: `${provider}'s JSON payload, unchanged: the signature is computed over the raw bytes`,
+  example,
+});
+
+const received = {
+  202: {
+    description: 'Verified and durably queued',
+    schema: res.webhookReceived,
+    example: { status: 'received', id: 'whk_01hx3k1v2m9d4c8q7r5t6y0z1a' },
+  },
+} as const;
+
+const leadExample = {
+  email: 'jane@example.org',
+  gclid: 'Cj0KCQiA4L67BhDUARIsADWrl7HUxZ2bQyQk7zR6Sx0',
+  value: 120,
+  currency: 'EUR',
+  consent: { status: 'granted', method: 'form_checkbox', timestamp: '2026-11-25T10:00:00Z' },
+};
+const timestamps = { created_at: '2026-11-25T10:00:01Z', updated_at: '2026-11-25T10:00:01Z' };
+const storedLeadExample = {
+  id: 'lead_01hx3k1v2m9d4c8q7r5t6y0z1a',
+  ...leadExample,
+  status: 'new',
+  consent: { ...leadExample.consent, ad_user_data: 'granted', ad_personalization: 'granted' },
+  consent_history: [],
+  restricted: false,
+  ...timestamps,
+};
+const conversionExample = {
+  id: 'conv_01hx3k1v2m9d4c8q7r5t6y0z1b',
+  lead_id: storedLeadExample.id,
+  platform: 'google_ads',
+  status: 'uploaded',
+  attempts: 1,
+  order_id: '1001',
+  conversion_time: '2026-11-25T12:00:00Z',
+  value: 120,
+  currency: 'EUR',
+  ...timestamps,
+};
+const apiKeyExample = {
+  id: 'key_01hx3k1v2m9d4c8q7r5t6y0z1c',
+  tenant_id: 'ten_01hx3k1v2m9d4c8q7r5t6y0z1d',
+  name: 'crm',
+  role: 'member',
+  prefix: 'ae_3k1v',
+  created_at: '2026-11-25T10:00:00Z',
+};
+const tenantExample = {
+  id: 'ten_01hx3k1v2m9d4c8q7r5t6y0z1d',
+  name: 'Acme Agency',
+  status: 'active',
+  created_at: '2026-11-25T10:00:00Z',
+};
+const backupExample = {
+  id: 'bkp_01hx3k1v2m9d4c8q7r5t6y0z1e',
+  status: 'queued',
+  trigger: 'api',
+  requested_by: 'operator:platform',
+  attempts: 0,
+  ...timestamps,
+};
+
+export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
+  'GET /health': {
+    description: 'Database, queues and external APIs; an open circuit degrades, it does not fail.',
+    responses: {
+      200: {
+        description: 'Healthy or degraded',
+        schema: res.healthResponse,
+        example: {
+          status: 'healthy',
+          timestamp: '2026-11-25T10:00:00Z',
+          version: '0.1.0',
+          checks: { database: { status: 'pass', latency_ms: 12 } },
+        },
+      },
+      503: { description: 'Unhealthy: a required dependency fails', schema: res.healthResponse },
+    },
+  },
+  'GET /api/v1/openapi.json': {
+    description: 'This document: generated from the route table and the schemas that validate requests.',
+    responses: { 200: { description: 'The OpenAPI 3.1 document', schema: res.openApiDocument } },
+  },
+  'POST /api/v1/auth/token': {
+    description: "The token carries the key's tenant and role and expires in at most 15 minutes.",
+    responses: {
+      200: {
+        description: 'A signed access token',
+        schema: res.tokenResponse,
+        example: { access_token: 'eyJhbGciOiJIUzI1NiJ9.e30.c2ln', token_type: 'Bearer', expires_in: 900 },
+      },
+    },
+  },
+  'GET /api/v1/api-keys': {
+    responses: {
+      200: {
+        description: "The tenant's API keys",
+        schema: res.page(res.apiKeyRecord),
+        example: { items: [apiKeyExample], next_cursor: null },
+      },
+    },
+  },
+  'POST /api/v1/api-keys': {
+    body: {
+      schema: createApiKeyBody,
+      description: "A key's name and role (at most the caller's)",
+      example: { name: 'crm', role: 'member' },
+    },
+    responses: {
+      201: {
+        description: 'The key, shown this once; only its SHA-256 is stored',
+        schema: res.createdApiKey,
+        example: { ...apiKeyExample, key: 'ae_3k1v2m9d4c8q7r5t6y0z1aBcDeFgHiJkLmNoPq' },
+      },
+    },
+  },
+  'DELETE /api/v1/api-keys/{id}': {
+    params: { id: id('API key') },
+    responses: { 204: { description: 'Revoked' } },
+  },
+  'PUT /api/v1/integrations/shopify': {
+    body: {
+      schema: shopifySettingsBody,
+      description: 'The shop domain and the webhook secret (write-only)',
+      example: { shop_domain: 'acme.myshopify.com', webhook_secret: 'shpss_0123456789abcdef' },
+    },
+    responses: {
+      200: {
+        description: 'The stored settings (never the secret) and the URL to register in Shopify',
+        schema: res.shopifySettings,
+        example: {
+          shop_domain: 'acme.myshopify.com',
+          updated_at: '2026-11-25T10:00:00Z',
+          webhook_url: 'https://api.adsengineer.example/api/v1/shopify/webhook',
+        },
+      },
+    },
+    errors: [409],
+  },
+  'PUT /api/v1/integrations/woocommerce': {
+    body: {
+      schema: wooCommerceSettingsBody,
+      description: 'The store URL and the webhook secret (write-only)',
+      example: { store_url: 'https://shop.acme.example', webhook_secret: 'wc_0123456789abcdef' },
+    },
+    responses: {
+      200: {
+        description: 'The stored settings (never the secret) and the URL to register in WooCommerce',
+        schema: res.wooCommerceSettings,
+      },
+    },
+    errors: [409],
+  },
+  'PUT /api/v1/integrations/google-ads': {
+    body: {
+      schema: googleAdsSettingsBody,
+      description: 'Account ids (ten digits), the OAuth client and a refresh token (secrets write-only)',
+      example: {
+        customer_id: '1234567890',
+        conversion_action_id: '555000111',
+        client_id: '1234.apps.googleusercontent.com',
+        client_secret: 'GOCSPX-secret',
+        refresh_token: '1//0refresh',
+        currency: 'EUR',
+        time_zone: 'Europe/Berlin',
+      },
+    },
+    responses: {
+      200: {
+        description: 'The stored settings, secrets left out',
+        schema: res.googleAdsSettings,
+        example: {
+          customer_id: '1234567890',
+          conversion_action_id: '555000111',
+          client_id: '1234.apps.googleusercontent.com',
+          currency: 'EUR',
+          time_zone: 'Europe/Berlin',
+          status: 'connected',
+          updated_at: '2026-11-25T10:00:00Z',
+        },
+      },
+    },
+  },
+  'PUT /api/v1/integrations/meta': {
+    body: {
+      schema: metaSettingsBody,
+      description: 'The pixel (dataset) id and a Conversions API access token (write-only)',
+      example: {
+        pixel_id: '123456789012345',
+        access_token: 'EAAGm0PX4ZCpsBAExampleToken0123456789',
+        lead_events: true,
+      },
+    },
+    responses: {
+      200: {
+        description: 'The stored settings, the token left out',
+        schema: res.metaSettings,
+        example: {
+          pixel_id: '123456789012345',
+          lead_events: true,
+          limited_data_use: false,
+          status: 'connected',
+          updated_at: '2026-11-25T10:00:00Z',
+        },
+      },
+    },
+  },
+  'GET /api/v1/integrations/google-ads/oauth/start': {
+    responses: {
+      302: {
+        description: "Redirect to Google's consent screen; the same URL is in the body",
+        schema: res.oauthRedirect,
+        headers: ['Location'],
+      },
+    },
+  },
+  'GET /api/v1/integrations/google-ads/oauth/callback': {
+    description: 'Authenticated by the signed, expiring, single-use `state` this API issued in oauth/start.',
+    query: z.object({
+      state: z.optional(z.string()),
+      code: z.optional(z.string()),
+      error: z.optional(z.string()),
+    }),
+    responses: {
+      200: { description: 'Connected: the stored settings, secrets left out', schema: res.googleAdsSettings },
+    },
+    errors: [404],
+  },
+  'PUT /api/v1/integrations/ghl': {
+    body: { schema: ghlSettingsBody, description: 'Nothing: each call issues a new URL token', example: {} },
+    responses: {
+      200: {
+        description: 'The webhook URL holding the tenant token, shown once; it replaces the previous one',
+        schema: res.ghlSettings,
+      },
+    },
+  },
+  'POST /api/v1/shopify/webhook': {
+    body: webhookBody('Shopify', {
+      id: 820982911946154500,
+      email: 'jane@example.org',
+      total_price: '120.00',
+    }),
+    responses: received,
+  },
+  'POST /api/v1/woocommerce/webhook': {
+    body: webhookBody('WooCommerce', { id: 727, status: 'processing', total: '120.00' }),
+    responses: {
+      ...received,
+      200: {
+        description: "WooCommerce's creation ping (`webhook_id=` form body), acknowledged",
+        schema: res.webhookAcknowledged,
+      },
+    },
+  },
+  'POST /api/v1/ghl/webhook/{webhookToken}': {
+    params: {
+      webhookToken: {
+        description: "The tenant's URL token from PUT /api/v1/integrations/ghl; logged only as the template",
+        schema: z.string().check(z.minLength(1)),
+      },
+    },
+    body: webhookBody('GoHighLevel', { type: 'ContactCreate', email: 'jane@example.org' }),
+    responses: received,
+  },
+  'POST /api/v1/billing/webhooks/stripe': {
+    body: webhookBody('Stripe', { id: 'evt_1', type: 'customer.subscription.updated' }),
+    responses: received,
+  },
+  'POST /api/v1/leads': {
+    body: {
+      schema: z.union([leadSchema, leadArray]),
+      description: 'One lead, or an array of 1 to 100; one invalid lead rejects the request',
+      example: leadExample,
+    },
+    responses: {
+      201: {
+        description: 'At least one lead stored',
+        schema: res.captureResult,
+        example: {
+          success: true,
+          processed: 1,
+          stored: 1,
+          denied: 0,
+          lead_ids: [storedLeadExample.id],
+          denied_leads: [],
+        },
+      },
+      200: { description: 'No lead stored: every lead lacked consent', schema: res.captureResult },
+    },
+  },
+  'GET /api/v1/leads': {
+    query: listLeadsQuery,
+    paginated: true,
+    responses: {
+      200: {
+        description: 'Leads, newest first',
+        schema: res.page(res.lead),
+        example: { items: [storedLeadExample], next_cursor: null },
+      },
+    },
+  },
+  'GET /api/v1/leads/{id}': {
+    params: { id: id('lead') },
+    responses: { 200: { description: 'The lead', schema: res.lead, example: storedLeadExample } },
+  },
+  'PATCH /api/v1/leads/{id}': {
+    params: { id: id('lead') },
+    body: {
+      schema: patchLeadBody,
+      description: 'The new status (new → contacted → qualified → won | lost), and for won the order',
+      example: { status: 'won', order_id: '1001', value: 120, currency: 'EUR' },
+    },
+    responses: {
+      200: {
+        description: 'The updated lead and the conversions won queued',
+        schema: res.patchedLead,
+      },
+    },
+    errors: [409],
+  },
+  'GET /api/v1/billing': {
+    responses: {
+      200: {
+        description: "The tenant's subscription as last confirmed with Stripe",
+        schema: billingStatusResponse,
+        example: {
+          status: 'active',
+          subscription_id: 'sub_1QExample',
+          current_period_end: '2026-12-25T00:00:00.000Z',
+          cancel_at_period_end: false,
+          portal_available: true,
+          updated_at: '2026-11-25T10:00:00.000Z',
+        },
+      },
+    },
+    errors: [404],
+  },
+  'POST /api/v1/billing/portal': {
+    body: {
+      schema: billingPortalBody,
+      description: 'Where Stripe sends the user back (optional)',
+      example: { return_url: 'https://app.acme.example/settings/billing' },
+    },
+    responses: {
+      200: {
+        description: 'A Stripe billing-portal session',
+        schema: billingPortalResponse,
+        example: { url: 'https://billing.stripe.com/p/session/test_123' },
+      },
+    },
+    errors: [404],
+  },
+  'POST /api/v1/conversions': {
+    description:
+      'By lead: one conversion per ad platform the lead has a click id for. By click id: a Google Ads conversion of that click. The same lead or order again answers 200 with the existing conversion.',
+    body: {
+      schema: createConversionBody,
+      description: '`{lead_id, ...sale}` or `{gclid|gbraid|wbraid, conversion_time, ...sale}`',
+      example: { lead_id: storedLeadExample.id, value: 120, currency: 'EUR', order_id: '1001' },
+    },
+    responses: {
+      202: {
+        description: 'Queued for upload',
+        schema: conversionQueuedResponse,
+        example: { id: conversionExample.id, status: 'queued', platform: 'google_ads' },
+      },
+      200: { description: 'Already captured: the existing conversion', schema: res.conversion },
+    },
+    errors: [404, 409],
+  },
+  'POST /api/v1/conversions/{id}/adjustments': {
+    params: { id: id('conversion') },
+    body: {
+      schema: adjustmentBody,
+      description: 'Retract the conversion, or restate the value that counts now',
+      example: { type: 'restatement', value: 80, currency: 'EUR' },
+    },
+    responses: {
+      202: {
+        description: 'Queued for upload to Google Ads',
+        schema: adjustmentResponse,
+        example: {
+          id: 'adj_01hx3k1v2m9d4c8q7r5t6y0z1f',
+          conversion_id: conversionExample.id,
+          type: 'restatement',
+          status: 'queued',
+          value: 80,
+          currency: 'EUR',
+          created_at: '2026-11-26T10:00:00Z',
+        },
+      },
+      200: { description: 'The same adjustment again: the existing one', schema: adjustmentResponse },
+    },
+    errors: [409],
+  },
+  'GET /api/v1/conversions': {
+    query: listConversionsQuery,
+    paginated: true,
+    responses: {
+      200: {
+        description: 'Conversions with their upload status',
+        schema: res.page(res.conversion),
+        example: { items: [conversionExample], next_cursor: null },
+      },
+    },
+  },
+  'GET /api/v1/conversions/{id}': {
+    params: { id: id('conversion') },
+    responses: { 200: { description: 'The conversion', schema: res.conversion, example: conversionExample } },
+  },
+  'POST /api/v1/gdpr/subjects': {
+    description:
+      'The same email always gives the same id in a tenant, and the answer is the same whether or not data is held.',
+    body: {
+      schema: subjectLookupBody,
+      description: "The person's email address",
+      example: { email: 'jane@example.org' },
+    },
+    responses: {
+      200: {
+        description: 'The subject id to use in the data-subject routes',
+        schema: res.subjectLookup,
+        example: { subject_id: subjectIdExample },
+      },
+    },
+  },
+  'GET /api/v1/gdpr/subjects/{subject_id}': {
+    params: { subject_id: subject },
+    responses: {
+      200: { description: 'Everything held for the subject in this tenant', schema: res.subjectExport },
+    },
+  },
+  'DELETE /api/v1/gdpr/subjects/{subject_id}': {
+    params: { subject_id: subject },
+    responses: {
+      200: {
+        description: 'Erased: leads deleted, conversions stripped, queued uploads cancelled',
+        schema: res.subjectErased,
+        example: { erased: true, leads: 1, conversions: 1 },
+      },
+    },
+  },
+  'PATCH /api/v1/gdpr/subjects/{subject_id}': {
+    params: { subject_id: subject },
+    body: {
+      schema: patchSubjectBody,
+      description: 'Fields to rectify, and/or `restricted`',
+      example: { phone: '+4915112345678', restricted: true },
+    },
+    responses: { 200: { description: 'What changed', schema: res.subjectPatched } },
+  },
+  'POST /api/v1/gdpr/subjects/{subject_id}/consent': {
+    params: { subject_id: subject },
+    body: {
+      schema: consentSchema,
+      description: 'The new consent of the subject, applied to each of its leads',
+      example: { status: 'withdrawn', method: 'api_call', timestamp: '2026-11-26T09:00:00Z' },
+    },
+    responses: { 200: { description: 'Consent recorded', schema: res.subjectConsent } },
+  },
+  'GET /api/v1/gdpr/audit': {
+    query: z.object({ subject_id: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))) }),
+    paginated: true,
+    responses: { 200: { description: 'Audit records, newest first', schema: res.page(res.auditRecord) } },
+  },
+  'GET /api/v1/admin/dlq': {
+    query: dlqQuery,
+    responses: {
+      200: { description: 'Dead-lettered messages (never their payloads)', schema: res.page(res.deadLetter) },
+    },
+  },
+  'POST /api/v1/admin/dlq/redrive': {
+    body: {
+      schema: redriveBody,
+      description: 'The queue and at most how many',
+      example: { queue: 'webhooks', max: 100 },
+    },
+    responses: {
+      200: {
+        description: 'How many moved',
+        schema: res.redriveResult,
+        example: { queue: 'webhooks', moved: 3 },
+      },
+    },
+  },
+  'POST /api/v1/admin/tenants': {
+    body: { schema: createTenantBody, description: "The tenant's name", example: { name: 'Acme Agency' } },
+    responses: { 201: { description: 'The tenant', schema: res.tenant, example: tenantExample } },
+  },
+  'GET /api/v1/admin/tenants': {
+    paginated: true,
+    responses: {
+      200: {
+        description: 'Tenants',
+        schema: res.page(res.tenant),
+        example: { items: [tenantExample], next_cursor: null },
+      },
+    },
+  },
+  'GET /api/v1/admin/tenants/{id}': {
+    params: { id: id('tenant') },
+    responses: { 200: { description: 'The tenant', schema: res.tenant, example: tenantExample } },
+  },
+  'POST /api/v1/admin/tenants/{id}/api-keys': {
+    params: { id: id('tenant') },
+    body: {
+      schema: createApiKeyBody,
+      description: "The key's name and role",
+      example: { name: 'crm', role: 'admin' },
+    },
+    responses: { 201: { description: 'The key, shown this once', schema: res.createdApiKey } },
+  },
+  'DELETE /api/v1/admin/tenants/{id}/api-keys/{keyId}': {
+    params: { id: id('tenant'), keyId: id('API key') },
+    responses: { 204: { description: 'Revoked' } },
+  },
+  'POST /api/v1/admin/backups': {
+    description: 'Answers 503 backup_encryption_required when no backup key is configured.',
+    responses: {
+      202: { description: 'Queued', schema: res.backupJob, example: backupExample, headers: ['Location'] },
+    },
+  },
+  'GET /api/v1/admin/backups': {
+    paginated: true,
+    responses: { 200: { description: 'Backup jobs, newest first', schema: res.page(res.backupJob) } },
+  },
+  'GET /api/v1/admin/backups/{id}': {
+    params: { id: id('backup job') },
+    responses: { 200: { description: 'The job', schema: res.backupJob, example: backupExample } },
+  },
+};
