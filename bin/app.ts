@@ -9,7 +9,8 @@ import { AdsEngineerStack } from '../lib/stack';
 /**
  * The CDK app: `cdk synth|deploy -c stage=<dev|staging|prod>`. Optional context:
  * `domainName` + `hostedZoneId` + `hostedZoneName` (custom domain), `githubRepository` (the deploy
- * role stack), `pagerDutyUrl`, `warningWebhookUrl`, `platformOrgId`, `apiTracing=true`, `cognito=true`
+ * role stack), `pagerDutyUrl`, `warningWebhookUrl`, `slackWorkspaceId` + `slackChannelId` (AWS
+ * Chatbot), `runbookBaseUrl`, `platformOrgId`, `apiTracing=true`, `cognito=true`
  * (create a user pool) or `cognitoUserPoolId` (use one), `cognitoClientIds`, `cognitoDomainPrefix`.
  */
 const app = new App();
@@ -34,6 +35,9 @@ new AdsEngineerStack(app, `AdsEngineer-${stage}`, {
   ...(pagerDutyUrl ? { pagerDutyUrl } : {}),
   ...(warningWebhookUrl ? { warningWebhookUrl } : {}),
   ...(platformOrgId ? { platformOrgId } : {}),
+  ...(context('slackWorkspaceId') ? { slackWorkspaceId: context('slackWorkspaceId') } : {}),
+  ...(context('slackChannelId') ? { slackChannelId: context('slackChannelId') } : {}),
+  ...(context('runbookBaseUrl') ? { runbookBaseUrl: context('runbookBaseUrl') } : {}),
   ...(context('ghlWebhookPublicKey') ? { ghlWebhookPublicKey: context('ghlWebhookPublicKey') } : {}),
   apiTracing: context('apiTracing') === 'true',
   cognito: context('cognito') === 'true' || app.node.tryGetContext('cognito') === true,

@@ -24,6 +24,11 @@ export interface AdsEngineerStackProps extends StackProps {
   /** PagerDuty integration URL; absent, the stack reads SSM `/adsengineer/<stage>/pagerduty-url`. */
   readonly pagerDutyUrl?: string;
   readonly warningWebhookUrl?: string;
+  /** Slack workspace and channel (AWS Chatbot) for critical and warning alarms; both or neither. */
+  readonly slackWorkspaceId?: string;
+  readonly slackChannelId?: string;
+  /** A browsable URL of docs/runbook.md, linked from every alarm description. */
+  readonly runbookBaseUrl?: string;
   /** Create a Cognito user pool (with the machine-to-machine resource server) and accept its tokens. */
   readonly cognito?: boolean;
   /** Or accept the access tokens of an existing pool. */
@@ -42,6 +47,16 @@ export interface AdsEngineerStackProps extends StackProps {
     readonly functions?: readonly FunctionDefinition[];
     readonly routes?: readonly RouteDefinition[];
   };
+}
+
+/** Slack through AWS Chatbot needs both ids; one without the other is a mistake worth stopping for. */
+function slackOf(props: AdsEngineerStackProps): { slack?: { workspaceId: string; channelId: string } } {
+  const { slackWorkspaceId: workspaceId, slackChannelId: channelId } = props;
+  if (!workspaceId && !channelId) return {};
+  if (!workspaceId || !channelId) {
+    throw new Error('Slack alarms need both slackWorkspaceId and slackChannelId (AWS Chatbot), or neither');
+  }
+  return { slack: { workspaceId, channelId } };
 }
 
 /** The whole service in one stack, generated from lib/definitions. */
@@ -122,8 +137,13 @@ export class AdsEngineerStack extends Stack {
       functions: this.functions,
       queues: this.queues,
       apiStage: this.api.stage,
+      data: this.data,
+      apiUrl: this.api.restApi.url,
+      accessLogBucket: this.storage.accessLogBucket,
       ...(props.pagerDutyUrl ? { pagerDutyUrl: props.pagerDutyUrl } : {}),
       ...(props.warningWebhookUrl ? { warningWebhookUrl: props.warningWebhookUrl } : {}),
+      ...slackOf(props),
+      ...(props.runbookBaseUrl ? { runbookBaseUrl: props.runbookBaseUrl } : {}),
     });
     this.deployments.addRollbackAlarms(routes, this.monitoring.alarms);
     this.backupSchedule = new BackupSchedule(this, 'BackupSchedule', {
@@ -168,5 +188,12 @@ export class AdsEngineerStack extends Stack {
       });
     }
     new CfnOutput(this, 'CriticalTopicArn', { value: this.monitoring.criticalTopic.topicArn });
+    new CfnOutput(this, 'WarningTopicArn', { value: this.monitoring.warningTopic.topicArn });
+    new CfnOutput(this, 'CanaryApiKeySecretArn', {
+      value: this.monitoring.canary.apiKeySecret.secretArn,
+      description:
+        'Put the synthetic tenant API key (ae_...) here; until then the uptime canary fails and pages',
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboard.dashboardName });
   }
 }

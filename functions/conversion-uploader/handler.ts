@@ -47,7 +47,7 @@ import { postEventsGuarded } from '../shared/meta/breaker';
 import { metaProvider } from '../shared/meta/provider';
 import { ACCESS_TOKEN_NAME } from '../shared/meta/settings';
 import { MetaIntegrationStore } from '../shared/meta/store';
-import { logger, metrics } from '../shared/observability';
+import { CORRELATION_ATTRIBUTE, logger, metrics } from '../shared/observability';
 import { sendAgainLater } from '../shared/queues/send-again';
 import { providerRetriesOf } from '../shared/queues/wait';
 import { adjustMessages, type QueuedAdjustment } from './adjust';
@@ -183,6 +183,20 @@ async function delay(record: SQSRecord, seconds: number): Promise<void> {
   }
 }
 
+/** Entries per correlation log line: a CloudWatch log event holds at most 256 KB. */
+const CORRELATION_LOG_CHUNK = 500;
+
+/** Which API request queued each conversion, so its path can be followed by request id. */
+function logCorrelation(records: readonly SQSRecord[]): void {
+  const entries = records.flatMap((record) => {
+    const requestId = record.messageAttributes?.[CORRELATION_ATTRIBUTE]?.stringValue;
+    return requestId ? [{ message_id: record.messageId, request_id: requestId }] : [];
+  });
+  for (let i = 0; i < entries.length; i += CORRELATION_LOG_CHUNK) {
+    logger.info('Conversions received', { correlation: entries.slice(i, i + CORRELATION_LOG_CHUNK) });
+  }
+}
+
 /** The alarm metric of each stopping failure, per platform. */
 const STOP_METRICS: Partial<Record<string, Partial<Record<string, string>>>> = {
   google_ads: {
@@ -237,6 +251,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
           receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
         });
     }
+    logCorrelation(event.Records);
     const uploader = deps();
     const counts = emptyMetrics();
     const results = await uploadMessages(queued, uploader, counts);

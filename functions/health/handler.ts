@@ -1,65 +1,68 @@
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { QUEUES } from '../../lib/definitions/resources';
-import { documentClient, sqsClient } from '../shared/aws';
-import { appVersion, dlqUrl, queueUrl, tableName } from '../shared/config';
+import { appVersion } from '../shared/config';
 import { httpHandler, json } from '../shared/http';
 import { logger } from '../shared/observability';
-import { type CheckOutcome, type CheckResult, httpStatusFor, overallStatus, runCheck } from './checks';
+import {
+  type CheckResult,
+  cachedFor,
+  httpStatusFor,
+  type OverallStatus,
+  overallStatus,
+  runCheck,
+} from './checks';
+import { databaseProbe, encryptionProbe, externalApiChecks, queuesProbe } from './probes';
 
-const CHECK_TIMEOUT_MS = 1_000;
+/** Seconds a health result is served before the probes run again (per instance). */
+export const HEALTH_CACHE_SECONDS_DEFAULT = 5;
+/** Seconds between two writes of the shared probe item (across all instances). */
+export const HEALTH_WRITE_INTERVAL_SECONDS_DEFAULT = 10;
+/** Deadline of each probe; the probes run side by side, so this bounds the answer. */
+export const HEALTH_CHECK_TIMEOUT_MS_DEFAULT = 1_000;
 
-/** Writes a probe item and reads it back: proves both paths of the database. */
-async function databaseCheck(signal: AbortSignal): Promise<CheckOutcome> {
-  const token = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const TableName = tableName('system');
-  const Key = { pk: 'HEALTH', sk: 'PROBE' };
-  await documentClient().send(
-    new PutCommand({ TableName, Item: { ...Key, token, expires_at: Math.floor(Date.now() / 1000) + 3600 } }),
-    { abortSignal: signal },
-  );
-  const read = await documentClient().send(new GetCommand({ TableName, Key, ConsistentRead: true }), {
-    abortSignal: signal,
-  });
-  if (read.Item?.token !== token) throw new Error('probe read back a different value');
-  return { status: 'pass' };
-}
+const setting = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
+};
 
-async function depth(url: string, signal: AbortSignal): Promise<number> {
-  const out = await sqsClient().send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
-    { abortSignal: signal },
-  );
-  return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
-}
-
-/** Every queue answers; a dead-letter queue holding messages degrades the service. */
-async function queuesCheck(signal: AbortSignal): Promise<CheckOutcome> {
-  const notes: string[] = [];
-  for (const queue of QUEUES) {
-    await depth(queueUrl(queue.id), signal);
-    const dead = await depth(dlqUrl(queue.id), signal);
-    if (dead > 0) notes.push(`${queue.id} dead-letter queue holds ${dead} message(s)`);
-  }
-  return notes.length ? { status: 'warn', detail: notes.join('; ') } : { status: 'pass' };
+interface HealthReport {
+  status: OverallStatus;
+  timestamp: string;
+  version: string;
+  checks: Record<string, CheckResult>;
 }
 
 const logFailure = (check: string) => (error: unknown) =>
   logger.error('Health check failed', { check, error });
 
+async function evaluate(): Promise<HealthReport> {
+  const timeoutMs = setting('HEALTH_CHECK_TIMEOUT_MS', HEALTH_CHECK_TIMEOUT_MS_DEFAULT);
+  const writeIntervalMs =
+    setting('HEALTH_WRITE_INTERVAL_SECONDS', HEALTH_WRITE_INTERVAL_SECONDS_DEFAULT) * 1000;
+  const [database, encryption, queues, external] = await Promise.all([
+    runCheck(
+      (signal) => databaseProbe(signal, writeIntervalMs),
+      timeoutMs,
+      undefined,
+      logFailure('database'),
+    ),
+    runCheck(encryptionProbe, timeoutMs, undefined, logFailure('encryption')),
+    runCheck(queuesProbe, timeoutMs, undefined, logFailure('queues')),
+    externalApiChecks(timeoutMs, logFailure('circuits')),
+  ]);
+  const checks: Record<string, CheckResult> = { database, encryption, queues, ...external };
+  const status = overallStatus(checks);
+  if (status !== 'healthy') logger.warn('Health is not healthy', { status, checks });
+  return { status, timestamp: new Date().toISOString(), version: appVersion(), checks };
+}
+
+/** The probes' last result, served to every caller for a few seconds: /health is public. */
+export const currentHealth = cachedFor(
+  evaluate,
+  () => setting('HEALTH_CACHE_SECONDS', HEALTH_CACHE_SECONDS_DEFAULT) * 1000,
+);
+
 export const handler = httpHandler('health', {
   'GET /health': async () => {
-    const [database, queues] = await Promise.all([
-      runCheck(databaseCheck, CHECK_TIMEOUT_MS, undefined, logFailure('database')),
-      runCheck(queuesCheck, CHECK_TIMEOUT_MS, undefined, logFailure('queues')),
-    ]);
-    const checks: Record<string, CheckResult> = { database, queues };
-    const status = overallStatus(checks);
-    return json(httpStatusFor(status), {
-      status,
-      timestamp: new Date().toISOString(),
-      version: appVersion(),
-      checks,
-    });
+    const report = await currentHealth();
+    return json(httpStatusFor(report.status), report);
   },
 });

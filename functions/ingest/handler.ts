@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { METRICS } from '../../lib/definitions/metrics';
 import { platformOrgId } from '../shared/auth/context';
 import { sqsClient } from '../shared/aws';
 import { BoundedCache } from '../shared/bounded-cache';
@@ -20,8 +21,10 @@ import {
   normaliseStoreUrl,
   type SourceKind,
 } from '../shared/integrations/sources';
-import { logger, metrics } from '../shared/observability';
+
+import { correlationAttributes, emitMetric, logger, metrics } from '../shared/observability';
 import { enforceLimit, settleIpLimit } from '../shared/rate-limit/middleware';
+
 import { loadSecret } from '../shared/secrets';
 import { platformScope } from '../shared/tenancy/scope';
 import { verifyGhl, verifyShopify, verifyStripe, verifyWooCommerce } from '../shared/webhooks/signatures';
@@ -80,7 +83,7 @@ async function resolveSource(
 }
 
 function invalidSignature(source: string, reason: string): HttpError {
-  metrics.addMetric('WebhookSignatureInvalid', 'Count', 1);
+  emitMetric(METRICS.webhookSignatureInvalid, 1, { sender: source });
   logger.warn('Webhook refused', { source, reason });
   return new HttpError(401, 'invalid_signature', 'The webhook signature could not be verified');
 }
@@ -116,6 +119,7 @@ async function enqueue(
         MessageAttributes: {
           source: { DataType: 'String', StringValue: envelope.source },
           delivery_id: { DataType: 'String', StringValue: envelope.delivery_id },
+          ...correlationAttributes(),
         },
       }),
     );
@@ -132,7 +136,7 @@ async function enqueue(
       { 'Retry-After': '30' },
     );
   }
-  metrics.addMetric('WebhookAccepted', 'Count', 1);
+  emitMetric(METRICS.webhookAccepted, 1, { sender: envelope.source });
   return json(202, { status: 'received', id: envelope.id });
 }
 

@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { METRICS } from '../../lib/definitions/metrics';
+import { METRICS, routeGroupOf, statusClassOf } from '../../lib/definitions/metrics';
 import type { FunctionId } from '../../lib/definitions/resources';
 import { type RouteDefinition, routeKey, routesOf } from '../../lib/definitions/routes';
 import { SECURITY_HEADERS } from '../../lib/definitions/security-headers';
@@ -11,7 +11,7 @@ import { type Authenticator, authentication } from './auth/middleware';
 import { ConfigurationError } from './config';
 import { DOMAIN_ERROR_STATUS, DomainError, RateLimitRefusedError } from './domain-errors';
 import { errorBody, HttpError } from './errors';
-import { logger, metrics } from './observability';
+import { emitMetric, logger, metrics, withCorrelation } from './observability';
 import { type RateLimiter, UNAVAILABLE_RETRY_SECONDS } from './rate-limit/limiter';
 import { rateLimitHeaders } from './rate-limit/limits';
 import { ipRateLimit, tenantRateLimit, withRateLimitHeaders } from './rate-limit/middleware';
@@ -60,14 +60,14 @@ function toRequest(
   };
 }
 
-function statusClassMetric(status: number): string {
-  if (status >= 500) return 'HttpResponse5xx';
-  if (status >= 400) return 'HttpResponse4xx';
-  return 'HttpResponse2xx';
+/** Request count per route group and status class, and latency per route group (low cardinality). */
+function recordRequest(routeTemplate: string, status: number, startedAt: number | undefined): void {
+  const route_group = routeGroupOf(routeTemplate);
+  emitMetric(METRICS.apiRequests, 1, { route_group, status_class: statusClassOf(status) });
+  if (startedAt !== undefined) emitMetric(METRICS.apiLatency, Date.now() - startedAt, { route_group });
 }
 
 function toResult(response: HttpResponse, requestId: string): APIGatewayProxyResult {
-  metrics.addMetric(statusClassMetric(response.status), 'Count', 1);
   const headers: Record<string, string> = {
     'Content-Type': 'application/json; charset=utf-8',
     ...response.headers,
@@ -151,7 +151,9 @@ function routing(
       const requestId = requestIdOf(event, context);
       const key = routeKey(event.httpMethod, event.resource);
       const route = routes.find((r) => routeKey(r.method, r.path) === key);
+      context.startedAt = Date.now();
       if (!route) {
+        recordRequest('', 404, context.startedAt);
         return toResult(
           json(404, errorBody('not_found', 'No route matches this request', requestId)),
           requestId,
@@ -163,6 +165,11 @@ function routing(
     },
     after: (request) => {
       logger.removeKeys(['request_id', 'route']);
+      recordRequest(
+        request.context.route?.path ?? '',
+        request.response?.statusCode ?? 200,
+        request.context.startedAt,
+      );
       request.response = withRateLimitHeaders(
         request.response ?? undefined,
         request.context,
@@ -171,6 +178,7 @@ function routing(
     onError: (request) => {
       logger.removeKeys(['request_id', 'route']);
       const response = errorResult(request.error, requestIdOf(request.event, request.context));
+      recordRequest(request.context.route?.path ?? '', response.statusCode, request.context.startedAt);
       request.response = withRateLimitHeaders(response, request.context) as APIGatewayProxyResult;
     },
   };
@@ -214,7 +222,7 @@ export function httpHandler(
     const route = context.route as RouteDefinition;
     const handler = handlers[routeKey(route.method, route.path)] as RouteHandler;
     const request = toRequest(event, context, route);
-    return toResult(await handler(request), request.requestId);
+    return toResult(await withCorrelation(request.requestId, () => handler(request)), request.requestId);
   };
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>()

@@ -1,6 +1,14 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRIC_NAMESPACE, SERVICE_NAME } from '../../lib/definitions/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  DIMENSION_VALUES,
+  type DimensionName,
+  emittedMetric,
+  METRIC_NAMESPACE,
+  type MetricName,
+  SERVICE_NAME,
+} from '../../lib/definitions/metrics';
 
 /** One logger and one metrics emitter per function, as Powertools recommends. */
 export const logger = new Logger({
@@ -13,3 +21,65 @@ export const metrics = new Metrics({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
   defaultDimensions: { stage: process.env.STAGE ?? 'dev' },
 });
+
+/** A dimension value from its closed set (lib/definitions/metrics.ts), else `other`. */
+export function dimensionValue(name: DimensionName, value: string): string {
+  return (DIMENSION_VALUES[name] as readonly string[]).includes(value) ? value : 'other';
+}
+
+/**
+ * Emits one value of a catalogued metric with its declared dimensions. Metrics without extra
+ * dimensions join the invocation's batch; dimensioned ones go out as their own EMF line, so the
+ * dimensions of one never leak onto another. Values outside a dimension's set become `other`.
+ */
+export function emitMetric(
+  name: MetricName,
+  value: number,
+  dimensions: Partial<Record<DimensionName, string>> = {},
+): void {
+  const definition = emittedMetric(name);
+  const unit = {
+    Count: MetricUnit.Count,
+    Milliseconds: MetricUnit.Milliseconds,
+    Seconds: MetricUnit.Seconds,
+  }[definition.unit];
+  if (definition.dimensions.length === 0) {
+    metrics.addMetric(name, unit, value);
+    return;
+  }
+  const single = metrics.singleMetric();
+  for (const dimension of definition.dimensions) {
+    single.addDimension(dimension, dimensionValue(dimension, dimensions[dimension] ?? 'other'));
+  }
+  single.addMetric(name, unit, value);
+}
+
+/**
+ * Correlation: the API request id that started a piece of work travels with every queued message
+ * it causes (message attribute `request_id`), so one lead's path through ingest, worker and
+ * uploader can be followed in the logs by that id.
+ */
+const correlation = new AsyncLocalStorage<string>();
+export const CORRELATION_ATTRIBUTE = 'request_id';
+
+export function withCorrelation<T>(requestId: string | undefined, run: () => T): T {
+  return requestId ? correlation.run(requestId, run) : run();
+}
+
+export function correlationId(): string | undefined {
+  return correlation.getStore();
+}
+
+/** SQS message attributes carrying the current request id, if any. */
+export function correlationAttributes(): Record<string, { DataType: 'String'; StringValue: string }> {
+  const id = correlationId();
+  return id ? { [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: id } } : {};
+}
+
+/** `{MessageAttributes}` with the current request id, or nothing when there is none. */
+export function correlationMessageAttributes(): {
+  MessageAttributes?: ReturnType<typeof correlationAttributes>;
+} {
+  const attributes = correlationAttributes();
+  return Object.keys(attributes).length ? { MessageAttributes: attributes } : {};
+}

@@ -16,6 +16,8 @@ export interface RequestContext extends Context {
   refused?: boolean;
   /** Every limit checked for this request; the tightest one's headers go on the response. */
   rateLimits?: LimitResult[];
+  /** When routing began (ms), for the request's latency metric. */
+  startedAt?: number;
 }
 
 export interface HttpRequest {

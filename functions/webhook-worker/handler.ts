@@ -6,10 +6,18 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { METRICS } from '../../lib/definitions/metrics';
 import { dynamoClient, sqsClient } from '../shared/aws';
 import { dlqUrl, queueUrl, tableName } from '../shared/config';
 import { parseEnvelope, type WebhookEnvelope } from '../shared/envelope';
-import { logger, metrics } from '../shared/observability';
+import {
+  CORRELATION_ATTRIBUTE,
+  correlationAttributes,
+  emitMetric,
+  logger,
+  metrics,
+  withCorrelation,
+} from '../shared/observability';
 import { sendAgainLater } from '../shared/queues/send-again';
 import { waitPlan } from '../shared/queues/wait';
 import { stripeOutcome } from '../shared/stripe/client';
@@ -60,10 +68,11 @@ async function deadLetter(record: SQSRecord, reason: string, source?: string): P
         reason: { DataType: 'String', StringValue: reason.slice(0, 512) },
         attempts: { DataType: 'Number', StringValue: record.attributes.ApproximateReceiveCount || '1' },
         ...(source ? { source: { DataType: 'String', StringValue: source } } : {}),
+        ...correlationAttributes(),
       },
     }),
   );
-  metrics.addMetric('WebhookDeadLettered', 'Count', 1);
+  emitMetric(METRICS.webhookDeadLettered, 1, { sender: source ?? 'other' });
   logger.error('Webhook delivery dead-lettered', { message_id: record.messageId, reason });
 }
 
@@ -83,7 +92,18 @@ async function backOff(record: SQSRecord): Promise<void> {
   }
 }
 
+/** Each delivery is handled under the request id that queued it (correlation across functions). */
 async function recordHandler(record: SQSRecord): Promise<void> {
+  const requestId = record.messageAttributes?.[CORRELATION_ATTRIBUTE]?.stringValue;
+  if (requestId) logger.appendKeys({ correlation_id: requestId });
+  try {
+    await withCorrelation(requestId, () => handleRecord(record));
+  } finally {
+    if (requestId) logger.removeKeys(['correlation_id']);
+  }
+}
+
+async function handleRecord(record: SQSRecord): Promise<void> {
   let envelope: WebhookEnvelope;
   try {
     envelope = parseEnvelope(record.body);

@@ -13,6 +13,20 @@ export const METRICS = {
   backupAttemptWithoutKey: 'BackupAttemptWithoutKey',
   googleAdsDisconnected: 'GoogleAdsDisconnected',
   googleAdsConfigurationError: 'GoogleAdsConfigurationError',
+  apiRequests: 'ApiRequests',
+  apiLatency: 'ApiLatency',
+  leadsStored: 'LeadsStored',
+  leadsDeniedConsent: 'LeadsDeniedConsent',
+  webhookAccepted: 'WebhookAccepted',
+  webhookSignatureInvalid: 'WebhookSignatureInvalid',
+  webhookDeadLettered: 'WebhookDeadLettered',
+  conversionsUploaded: 'ConversionsUploaded',
+  conversionsFailed: 'ConversionsFailed',
+  conversionsRetried: 'ConversionsRetried',
+  uploadLatency: 'UploadLatency',
+  uploadBatchSize: 'UploadBatchSize',
+  authTokenRejected: 'AuthTokenRejected',
+  authApiKeyRejected: 'AuthApiKeyRejected',
   googleAdsNotAllowlisted: 'GoogleAdsNotAllowlisted',
   metaDisconnected: 'MetaDisconnected',
   metaConfigurationError: 'MetaConfigurationError',
@@ -23,6 +37,190 @@ export const METRICS = {
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];
+
+/**
+ * Metric dimensions beyond `service` and `stage`, each with every value it may take: a closed,
+ * small set, so no tenant id, email or URL can become a dimension. A value outside the set is
+ * emitted as `other`.
+ */
+export const DIMENSION_VALUES = {
+  route_group: [
+    'health',
+    'auth',
+    'leads',
+    'conversions',
+    'gdpr',
+    'integrations',
+    'webhooks',
+    'billing',
+    'admin',
+    'docs',
+    'other',
+  ],
+  status_class: ['2xx', '3xx', '4xx', '5xx'],
+  sender: ['shopify', 'woocommerce', 'ghl', 'stripe', 'other'],
+  platform: ['google_ads', 'meta', 'other'],
+  provider: ['google_ads', 'meta', 'stripe'],
+  state: ['closed', 'open', 'half_open'],
+} as const;
+
+export type DimensionName = keyof typeof DIMENSION_VALUES;
+export type DimensionValue<D extends DimensionName> = (typeof DIMENSION_VALUES)[D][number];
+export type RouteGroup = DimensionValue<'route_group'>;
+
+/** Route groups by path prefix, most specific first. */
+const ROUTE_GROUP_PREFIXES: readonly (readonly [string, RouteGroup])[] = [
+  ['/health', 'health'],
+  ['/api/v1/billing/webhooks/', 'webhooks'],
+  ['/api/v1/shopify/', 'webhooks'],
+  ['/api/v1/woocommerce/', 'webhooks'],
+  ['/api/v1/ghl/', 'webhooks'],
+  ['/api/v1/auth/', 'auth'],
+  ['/api/v1/api-keys', 'auth'],
+  ['/api/v1/leads', 'leads'],
+  ['/api/v1/conversions', 'conversions'],
+  ['/api/v1/gdpr/', 'gdpr'],
+  ['/api/v1/integrations/', 'integrations'],
+  ['/api/v1/billing', 'billing'],
+  ['/api/v1/admin/', 'admin'],
+  ['/api/v1/openapi', 'docs'],
+];
+
+/** The route group of a route template (never a raw path: a raw path may carry a token). */
+export function routeGroupOf(routeTemplate: string): RouteGroup {
+  return ROUTE_GROUP_PREFIXES.find(([prefix]) => routeTemplate.startsWith(prefix))?.[1] ?? 'other';
+}
+
+export function statusClassOf(status: number): DimensionValue<'status_class'> {
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 300) return '3xx';
+  return '2xx';
+}
+
+/** What the functions emit: the dashboards and alarms may only name metrics listed here. */
+export interface EmittedMetric {
+  readonly name: MetricName;
+  readonly unit: 'Count' | 'Milliseconds' | 'Seconds';
+  readonly dimensions: readonly DimensionName[];
+  readonly description: string;
+}
+
+export const EMITTED_METRICS: readonly EmittedMetric[] = [
+  {
+    name: METRICS.apiRequests,
+    unit: 'Count',
+    dimensions: ['route_group', 'status_class'],
+    description: 'API requests answered, per route group and status class',
+  },
+  {
+    name: METRICS.apiLatency,
+    unit: 'Milliseconds',
+    dimensions: ['route_group'],
+    description: 'Handler time of an API request, per route group',
+  },
+  { name: METRICS.leadsStored, unit: 'Count', dimensions: [], description: 'Leads captured' },
+  {
+    name: METRICS.leadsDeniedConsent,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Leads refused for lack of consent',
+  },
+  {
+    name: METRICS.webhookAccepted,
+    unit: 'Count',
+    dimensions: ['sender'],
+    description: 'Webhook deliveries verified and queued',
+  },
+  {
+    name: METRICS.webhookSignatureInvalid,
+    unit: 'Count',
+    dimensions: ['sender'],
+    description: 'Webhook deliveries rejected for their signature or source',
+  },
+  {
+    name: METRICS.webhookDeadLettered,
+    unit: 'Count',
+    dimensions: ['sender'],
+    description: 'Webhook deliveries moved to the dead-letter queue',
+  },
+  {
+    name: METRICS.conversionsUploaded,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Conversions accepted by the ad platform',
+  },
+  {
+    name: METRICS.conversionsFailed,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Conversions refused for good',
+  },
+  {
+    name: METRICS.conversionsRetried,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Conversions rescheduled after a transient failure',
+  },
+  {
+    name: METRICS.uploadLatency,
+    unit: 'Milliseconds',
+    dimensions: [],
+    description: 'Duration of one upload request',
+  },
+  {
+    name: METRICS.uploadBatchSize,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Conversions per upload request',
+  },
+  {
+    name: METRICS.circuitStateChange,
+    unit: 'Count',
+    dimensions: ['provider', 'state'],
+    description: 'Circuit breaker state changes, per provider and new state',
+  },
+  {
+    name: METRICS.circuitOpenSeconds,
+    unit: 'Seconds',
+    dimensions: ['provider'],
+    description: 'How long a refusing circuit has been open, per provider',
+  },
+  { name: METRICS.authTokenRejected, unit: 'Count', dimensions: [], description: 'Bearer tokens refused' },
+  { name: METRICS.authApiKeyRejected, unit: 'Count', dimensions: [], description: 'API keys refused' },
+  {
+    name: METRICS.rateLimitStoreError,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Rate-limit store failures',
+  },
+  { name: METRICS.configurationError, unit: 'Count', dimensions: [], description: 'Missing settings' },
+  { name: METRICS.unhandledError, unit: 'Count', dimensions: [], description: 'Requests answered 500' },
+  {
+    name: METRICS.backupAttemptWithoutKey,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Backups refused for want of a key',
+  },
+  {
+    name: METRICS.googleAdsDisconnected,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Google Ads refresh tokens refused',
+  },
+  {
+    name: METRICS.googleAdsConfigurationError,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Google Ads configuration refusals',
+  },
+];
+
+export function emittedMetric(name: MetricName): EmittedMetric {
+  const found = EMITTED_METRICS.find((m) => m.name === name);
+  if (!found) throw new Error(`${name} is not an emitted metric`);
+  return found;
+}
 
 export interface MetricAlarmDefinition {
   readonly metric: MetricName;

@@ -13,10 +13,6 @@ export interface StageSettings {
   readonly throttlingBurstLimit: number;
   /** DynamoDB deletion protection and RETAIN on removal. */
   readonly protectData: boolean;
-  /** Lambda errors in 5 minutes that page on-call. */
-  readonly lambdaErrorThreshold: number;
-  /** Share of API requests answered 5xx in 5 minutes that pages on-call (0..1). */
-  readonly api5xxRateThreshold: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Requests per hour: per client IP, per webhook source, per tenant (CONTRACT.md §4). */
   readonly rateLimits: Readonly<Record<LimitScope, number>>;
@@ -31,8 +27,6 @@ export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
     throttlingRateLimit: 50,
     throttlingBurstLimit: 100,
     protectData: false,
-    lambdaErrorThreshold: 5,
-    api5xxRateThreshold: 0.05,
     logLevel: 'DEBUG',
     rateLimits: CONTRACT_LIMITS,
   },
@@ -42,8 +36,6 @@ export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
     throttlingRateLimit: 100,
     throttlingBurstLimit: 200,
     protectData: true,
-    lambdaErrorThreshold: 5,
-    api5xxRateThreshold: 0.05,
     logLevel: 'INFO',
     rateLimits: CONTRACT_LIMITS,
   },
@@ -53,8 +45,6 @@ export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
     throttlingRateLimit: 500,
     throttlingBurstLimit: 1000,
     protectData: true,
-    lambdaErrorThreshold: 1,
-    api5xxRateThreshold: 0.01,
     logLevel: 'INFO',
     rateLimits: CONTRACT_LIMITS,
   },

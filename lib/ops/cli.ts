@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { isRole } from '../../functions/shared/auth/context';
@@ -15,8 +16,10 @@ import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
 import { ROLES } from '../definitions/routes';
 import { STAGES, type Stage } from '../definitions/stages';
 import { readState } from '../local/state';
+import { formatAlarmTable, listAlarms, testAlarm } from './alarms';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';
 import { checkStageConfig } from './config-check';
+import { grafanaDashboardText } from './grafana';
 import { awsRollbackPort, type RollbackPort, rollbackStage } from './rollback';
 import { smoke } from './smoke';
 
@@ -42,6 +45,12 @@ Commands:
       Each provider's circuit breaker: state, since when open, last success (SYSTEM_TABLE).
   circuit close --provider <${PROVIDERS.join('|')}>
       Emergency override: close a provider's circuit now, forgetting its recent failures.
+  alarms list [--prefix <AdsEngineer-prod>]
+      Every alarm of the stack: severity, state, runbook section.
+  alarms test --alarm <name> [--prefix <AdsEngineer-prod>] [--hold <seconds>]
+      Set an alarm to ALARM, then back to OK: PagerDuty and Slack open and resolve a test incident.
+  dashboards grafana [--out <file>]
+      Print (or write) the Grafana dashboard JSON for the CloudWatch data source.
 
   config check --stage <${STAGES.join('|')}>
       Every SSM parameter and secret the stage reads: present, non-empty, well-formed (values are
@@ -217,6 +226,9 @@ const OPTIONS = {
   max: { type: 'string' },
   provider: { type: 'string' },
   local: { type: 'boolean' },
+  alarm: { type: 'string' },
+  prefix: { type: 'string' },
+  hold: { type: 'string' },
   url: { type: 'string' },
   'api-key': { type: 'string' },
   stage: { type: 'string' },
@@ -271,6 +283,45 @@ async function circuitClose(values: Values, io: Io): Promise<void> {
   );
 }
 
+function alarmPrefix(values: Values): string {
+  const prefix =
+    stringOption(values, 'prefix') ?? process.env.ALARM_PREFIX ?? `AdsEngineer-${process.env.STAGE ?? 'dev'}`;
+  return prefix.endsWith('-') ? prefix : `${prefix}-`;
+}
+
+async function alarmsListCommand(values: Values, io: Io): Promise<void> {
+  const alarms = await listAlarms(alarmPrefix(values));
+  if (alarms.length === 0) {
+    io.out(`No alarms named ${alarmPrefix(values)}*.`);
+    return;
+  }
+  for (const line of formatAlarmTable(alarms)) io.out(line);
+}
+
+async function alarmsTestCommand(values: Values, io: Io): Promise<void> {
+  const name = stringOption(values, 'alarm');
+  if (!name) throw new UsageError('alarms test needs --alarm <name> (see alarms list)');
+  const hold = values.hold === undefined ? 60 : Number(values.hold);
+  if (!Number.isFinite(hold) || hold < 0) throw new UsageError('--hold must be a number of seconds');
+  const prefix = alarmPrefix(values);
+  const fullName = name.startsWith(prefix) ? name : `${prefix}${name}`;
+  await testAlarm(fullName, { holdSeconds: hold, progress: io.err });
+  io.out(
+    `Test of ${fullName} done: it went to ALARM and back to OK; check that PagerDuty and Slack opened and resolved an incident.`,
+  );
+}
+
+async function grafanaCommand(values: Values, io: Io): Promise<void> {
+  const out = stringOption(values, 'out');
+  const text = grafanaDashboardText();
+  if (!out) {
+    io.out(text.trimEnd());
+    return;
+  }
+  await writeFile(out, text);
+  io.out(`Wrote the Grafana dashboard to ${out}.`);
+}
+
 /** Runs one operator command; returns the process exit code. */
 /** `rollbackPort` replaces AWS in tests. */
 export async function run(
@@ -304,6 +355,9 @@ export async function run(
     else if (command === 'dlq redrive') await redriveCommand(values, io);
     else if (command === 'circuit status') await circuitStatus(io);
     else if (command === 'circuit close') await circuitClose(values, io);
+    else if (command === 'alarms list') await alarmsListCommand(values, io);
+    else if (command === 'alarms test') await alarmsTestCommand(values, io);
+    else if (command === 'dashboards grafana') await grafanaCommand(values, io);
     else if (command === 'smoke') return await smokeCommand(values, io);
     else if (command === 'config check') return await configCheckCommand(values, io);
     else if (command === 'rollback') await rollbackCommand(values, io, rollbackPort);

@@ -160,9 +160,14 @@ describe.each(stagesUnderTest)('data and messaging in %s', (stage) => {
     });
   });
 
-  test('every secret (JWT, email hash key, Stripe endpoint, Stripe API key) is generated and encrypted with the CMK', () => {
+  test('every secret (JWT, email hash key, Stripe endpoint, Stripe API key, canary API key) is generated and encrypted with the CMK', () => {
     const { stack, template } = get(stage);
-    template.resourceCountIs('AWS::SecretsManager::Secret', 4);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 5);
+    expect(
+      resources(template, 'AWS::SecretsManager::Secret')[
+        logicalId(stack, stack.monitoring.canary.apiKeySecret)
+      ]?.Properties,
+    ).toMatchObject({ KmsKeyId: { 'Fn::GetAtt': [logicalId(stack, stack.keys.key), 'Arn'] } });
     for (const secret of [
       stack.storage.jwtSecret,
       stack.storage.emailHashKey,

@@ -76,7 +76,7 @@ describe('safe deploys', () => {
     }
   });
 
-  test("each group watches its function's error alarm, and API functions the API 5xx alarm", () => {
+  test("each group watches its function's error alarm, and API functions the API objective alarms", () => {
     const alarmName = (id: string) =>
       prod.stack.resolve(prod.stack.monitoring.alarms.find((a) => a.node.id === id)?.alarmName);
     for (const definition of FUNCTIONS) {
@@ -86,7 +86,7 @@ describe('safe deploys', () => {
       const errors = `Errors${definition.id.charAt(0).toUpperCase()}${definition.id.slice(1)}`;
       expect(names).toContain(JSON.stringify(alarmName(errors)).slice(1, -1));
       const servesApi = ROUTES.some((r) => r.functionId === definition.id);
-      expect(names.includes(JSON.stringify(alarmName('Api5xxRate')).slice(1, -1))).toBe(servesApi);
+      expect(names.includes(JSON.stringify(alarmName('SloAvailabilityFast')).slice(1, -1))).toBe(servesApi);
     }
   });
 

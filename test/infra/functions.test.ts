@@ -412,9 +412,9 @@ describe('rate limits per stage', () => {
 test('each queue consumer runs at most its maximum concurrency, and ingest keeps its reserved concurrency', () => {
   for (const queue of QUEUES) {
     if (!queue.consumer) continue;
-    const fn = dev.stack.functions.functions.get(queue.consumer.functionId).fn;
+    // The mapping of the queue, whichever of the function's versions (alias) it invokes.
     const mappings = dev.template.findResources('AWS::Lambda::EventSourceMapping', {
-      Properties: { FunctionName: dev.stack.resolve(fn.functionName) },
+      Properties: { EventSourceArn: dev.stack.resolve(dev.stack.queues.queues.get(queue.id).queue.queueArn) },
     });
     expect(Object.values(mappings).map((m) => m.Properties.ScalingConfig)).toEqual([
       { MaximumConcurrency: queue.consumer.maxConcurrency },

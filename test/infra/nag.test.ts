@@ -80,8 +80,22 @@ describe.each(['dev', 'prod'] as Stage[])('cdk-nag AwsSolutions in %s', (stage) 
 test('the backup worker stays clean: its one prefix wildcard is acknowledged on its own role', () => {
   const { stack } = buildStack('prod');
   expect(findings(stack)).toEqual([]);
-  const iam5 = acknowledgements(stack).filter((a) => a.id.startsWith('AwsSolutions-IAM5'));
+  const iam5 = acknowledgements(stack).filter(
+    (a) => a.id.startsWith('AwsSolutions-IAM5') && a.path.includes('/Functions/'),
+  );
   expect(iam5).toHaveLength(1);
   expect(iam5[0]?.id).toMatch(/^AwsSolutions-IAM5\[Resource::<StorageBackups[0-9A-F]+\.Arn>\/backups\/\*\]$/);
   expect(iam5[0]?.path).toMatch(/Functions\/BackupWorkerRole$/);
+});
+
+test('the uptime canary role acknowledges only the wildcards the Synthetics runtime needs', () => {
+  const { stack } = buildStack('prod');
+  const canary = acknowledgements(stack).filter((a) => a.path.endsWith('Monitoring/Uptime/Role'));
+  expect(canary.map((a) => a.id).sort()).toEqual([
+    'AwsSolutions-IAM5[Resource::*]',
+    expect.stringMatching(
+      /^AwsSolutions-IAM5\[Resource::<MonitoringUptimeArtifacts[0-9A-F]+\.Arn>\/runs\/\*\]$/,
+    ),
+    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:eu-west-1:123456789012:log-group:/aws/lambda/cwsyn-ae-prod-api-*]',
+  ]);
 });

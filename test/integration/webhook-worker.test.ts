@@ -153,9 +153,25 @@ describe('webhook worker', () => {
   });
 
   it('counts dead letters in a metric that pages on-call', async () => {
-    const spy = jest.spyOn(metrics, 'addMetric');
+    const emitted: { name: string; value: number; dimensions: Record<string, string> }[] = [];
+    const spy = jest.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+      const dimensions: Record<string, string> = {};
+      return {
+        addDimension: (name: string, value: string) => {
+          dimensions[name] = value;
+        },
+        addMetric: (name: string, _unit: string, value: number) => {
+          emitted.push({ name, value, dimensions });
+        },
+      } as unknown as ReturnType<typeof metrics.singleMetric>;
+    });
     await handler(batch(record('poison', 'not json at all')), lambdaContext('worker'));
-    expect(spy).toHaveBeenCalledWith('WebhookDeadLettered', 'Count', 1);
     spy.mockRestore();
+    // Not even an envelope: its sender is unknown, so the dimension says `other`, never a value from the body.
+    expect(emitted).toContainEqual({
+      name: 'WebhookDeadLettered',
+      value: 1,
+      dimensions: { sender: 'other' },
+    });
   });
 });

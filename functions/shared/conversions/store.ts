@@ -10,6 +10,7 @@ import {
 import { sqsClient } from '../aws';
 import { queueUrl } from '../config';
 import { DynamoRepository } from '../dynamo-repository';
+import { correlationMessageAttributes } from '../observability';
 import type { TenantScope } from '../tenancy/scope';
 import type { Adjustment, AdjustmentMessage, Conversion, ConversionMessage, Platform } from './model';
 
@@ -69,7 +70,11 @@ export class DynamoConversionStore extends DynamoRepository {
       conversion_id: conversion.id,
     };
     await sqsClient().send(
-      new SendMessageCommand({ QueueUrl: queueUrl('conversions'), MessageBody: JSON.stringify(message) }),
+      new SendMessageCommand({
+        QueueUrl: queueUrl('conversions'),
+        MessageBody: JSON.stringify(message),
+        ...correlationMessageAttributes(),
+      }),
     );
     return 'queued';
   }

@@ -1,0 +1,132 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import {
+  correlationAttributes,
+  correlationMessageAttributes,
+  dimensionValue,
+  emitMetric,
+  metrics,
+  withCorrelation,
+} from '../../functions/shared/observability';
+import {
+  DIMENSION_VALUES,
+  EMITTED_METRICS,
+  METRICS,
+  routeGroupOf,
+  statusClassOf,
+} from '../../lib/definitions/metrics';
+import { ROUTES } from '../../lib/definitions/routes';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? sources(full) : full.endsWith('.ts') ? [full] : [];
+  });
+}
+
+describe('route groups', () => {
+  it('put every route of the route table in a named group', () => {
+    for (const route of ROUTES)
+      expect({ path: route.path, group: routeGroupOf(route.path) }).not.toEqual({
+        path: route.path,
+        group: 'other',
+      });
+  });
+
+  it('group webhooks by template, never by a raw path holding a token', () => {
+    expect(routeGroupOf('/api/v1/ghl/webhook/{webhookToken}')).toBe('webhooks');
+    expect(routeGroupOf('/api/v1/billing/webhooks/stripe')).toBe('webhooks');
+    expect(routeGroupOf('/api/v1/billing')).toBe('billing');
+    expect(routeGroupOf('/nope')).toBe('other');
+  });
+
+  it('class statuses', () => {
+    expect([200, 202, 302, 404, 429, 500, 503].map(statusClassOf)).toEqual([
+      '2xx',
+      '2xx',
+      '3xx',
+      '4xx',
+      '4xx',
+      '5xx',
+      '5xx',
+    ]);
+  });
+});
+
+describe('emitted metrics', () => {
+  it('are each emitted somewhere in the functions, by constant or by name', () => {
+    const code = sources(path.join(ROOT, 'functions'))
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    const keyOf = Object.fromEntries(Object.entries(METRICS).map(([key, name]) => [name, key]));
+    for (const metric of EMITTED_METRICS) {
+      const emitted = code.includes(`METRICS.${keyOf[metric.name]}`) || code.includes(`'${metric.name}'`);
+      expect({ metric: metric.name, emitted }).toEqual({ metric: metric.name, emitted: true });
+    }
+  });
+
+  it('use only dimensions with a closed set of values, none of them a tenant or a person', () => {
+    for (const metric of EMITTED_METRICS) {
+      for (const dimension of metric.dimensions) expect(Object.keys(DIMENSION_VALUES)).toContain(dimension);
+    }
+    for (const values of Object.values(DIMENSION_VALUES)) expect(values.length).toBeLessThanOrEqual(12);
+    for (const name of Object.keys(DIMENSION_VALUES))
+      expect(name).not.toMatch(/^(tenant|email|user|ip|key|id)|_id$/i);
+  });
+
+  it('map a value outside its set to other, so a tenant id can never become a dimension', () => {
+    expect(dimensionValue('sender', 'shopify')).toBe('shopify');
+    expect(dimensionValue('sender', 'ten_01JABCDEF')).toBe('other');
+    expect(dimensionValue('platform', 'jane@example.com')).toBe('other');
+  });
+
+  it('emit dimensioned metrics on their own line with only their declared dimensions', () => {
+    const lines: { dimensions: Record<string, string>; name: string; value: number }[] = [];
+    const spy = jest.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+      const dimensions: Record<string, string> = {};
+      return {
+        addDimension: (name: string, value: string) => {
+          dimensions[name] = value;
+        },
+        addMetric: (name: string, _unit: string, value: number) => {
+          lines.push({ dimensions, name, value });
+        },
+      } as unknown as ReturnType<typeof metrics.singleMetric>;
+    });
+    const batchedCalls: unknown[][] = [];
+    const batched = jest.spyOn(metrics, 'addMetric').mockImplementation((...args) => {
+      batchedCalls.push(args);
+      return metrics;
+    });
+    try {
+      emitMetric(METRICS.apiRequests, 1, { route_group: 'leads', status_class: '5xx' });
+      emitMetric(METRICS.webhookAccepted, 1, { sender: 'ten_123', route_group: 'leads' });
+      emitMetric(METRICS.leadsStored, 3);
+    } finally {
+      spy.mockRestore();
+      batched.mockRestore();
+    }
+    expect(lines).toEqual([
+      { name: 'ApiRequests', value: 1, dimensions: { route_group: 'leads', status_class: '5xx' } },
+      { name: 'WebhookAccepted', value: 1, dimensions: { sender: 'other' } },
+    ]);
+    expect(batchedCalls).toEqual([['LeadsStored', 'Count', 3]]);
+  });
+});
+
+describe('correlation', () => {
+  it('carries the request id into queued messages while a request is handled, and nothing otherwise', async () => {
+    expect(correlationAttributes()).toEqual({});
+    expect(correlationMessageAttributes()).toEqual({});
+    const inside = await withCorrelation('req-123', async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      return correlationMessageAttributes();
+    });
+    expect(inside).toEqual({
+      MessageAttributes: { request_id: { DataType: 'String', StringValue: 'req-123' } },
+    });
+    expect(withCorrelation(undefined, () => correlationAttributes())).toEqual({});
+  });
+});
