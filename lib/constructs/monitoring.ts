@@ -458,7 +458,8 @@ export class Monitoring extends Construct {
   private circuitAlarms(): void {
     for (const provider of CIRCUIT_PROVIDERS) {
       for (const definition of CIRCUIT_ALARMS) {
-        const id = `Circuit${pascal(provider)}Open${definition.openSeconds / 60}m`;
+        const name = provider.replace(/(^|_)([a-z])/g, (_m, _sep, c: string) => c.toUpperCase());
+        const id = `Circuit${name}Open${definition.openSeconds / 60}m`;
         this.alarm(
           id,
           {

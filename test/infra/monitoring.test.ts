@@ -98,6 +98,7 @@ const ALLOWED_DIMENSIONS = [
   'Stage',
   'TableName',
   'platform',
+  'provider',
   'route_group',
   'sender',
   'service',
@@ -305,9 +306,9 @@ describe.each(['dev', 'prod'] as const)('monitoring in %s', (stage) => {
           AlarmName: `AdsEngineer-${stage}-Circuit${pascalOf(provider)}Open${definition.openSeconds / 60}m`,
           MetricName: 'CircuitOpenSeconds',
           Dimensions: [
+            { Name: 'provider', Value: provider },
             { Name: 'service', Value: 'adsengineer' },
             { Name: 'stage', Value: stage },
-            { Name: 'provider', Value: provider },
           ],
           Statistic: 'Maximum',
           Threshold: definition.openSeconds,
@@ -317,6 +318,10 @@ describe.each(['dev', 'prod'] as const)('monitoring in %s', (stage) => {
         });
       }
     }
+    const circuitAlarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).filter(
+      (a) => a.Properties?.MetricName === 'CircuitOpenSeconds',
+    );
+    expect(circuitAlarms).toHaveLength(CIRCUIT_PROVIDERS.length * CIRCUIT_ALARMS.length);
     expect(CIRCUIT_ALARMS.map((a) => [a.severity, a.openSeconds])).toEqual([
       ['warning', 300],
       ['critical', 1800],
