@@ -126,22 +126,13 @@ export class DynamoConversionLog extends DynamoRepository {
       set.push('next_attempt_at = :next');
       values[':next'] = outcome.nextAttemptAt;
     }
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: tenantPk(tenantId), sk: convSk(id) },
-          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: '#status IN (:queued, :rescheduled)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.settle(
+      { pk: tenantPk(tenantId), sk: convSk(id) },
+      set,
+      remove,
+      values,
+      '#status IN (:queued, :rescheduled)',
+    );
   }
 
   async recordBatch(batch: UploadBatchRecord): Promise<void> {
@@ -240,13 +231,33 @@ export class DynamoConversionLog extends DynamoRepository {
       set.push('google_request_id = :request');
       values[':request'] = outcome.requestId;
     }
+    return this.settle(
+      { pk: tenantPk(tenantId), sk: `ADJ#${conversionId}#${id}` },
+      set,
+      remove,
+      values,
+      '#status = :queued',
+    );
+  }
+
+  /**
+   * Applies an outcome's SET and REMOVE clauses while the item is still in a state the condition
+   * names; false when it has moved on (another delivery of the same message settled it).
+   */
+  private async settle(
+    key: Record<string, string>,
+    set: readonly string[],
+    remove: readonly string[],
+    values: Record<string, unknown>,
+    condition: string,
+  ): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: tenantPk(tenantId), sk: `ADJ#${conversionId}#${id}` },
+          Key: key,
           UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: '#status = :queued',
+          ConditionExpression: condition,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: values,
         }),
