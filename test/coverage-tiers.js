@@ -14,6 +14,9 @@ const TIER_THRESHOLDS = {
   integration: { lines: 80, statements: 80, functions: 80, branches: 70 },
 };
 
+/** All code, on the tiers' merged coverage: the project's floor. */
+const MERGED_THRESHOLDS = { lines: 85, statements: 85, functions: 85, branches: 80 };
+
 /** Every file of these, on the tiers' merged coverage, at least this on every measure. */
 const SECURITY_CRITICAL = {
   minimum: 90,
@@ -69,4 +72,11 @@ function securityCriticalFailures(summaries) {
   return failures;
 }
 
-module.exports = { TIER_THRESHOLDS, SECURITY_CRITICAL, domainModules, securityCriticalFailures, IO_IMPORT };
+module.exports = {
+  TIER_THRESHOLDS,
+  MERGED_THRESHOLDS,
+  SECURITY_CRITICAL,
+  domainModules,
+  securityCriticalFailures,
+  IO_IMPORT,
+};
