@@ -307,10 +307,10 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       // Per platform (a low-cardinality dimension): events sent, failed, waiting, and request sizes.
       const single = metrics.singleMetric();
       single.addDimension('platform', platform);
-      single.addMetric('PlatformEventsSent', MetricUnit.Count, per.sent);
-      single.addMetric('PlatformEventsFailed', MetricUnit.Count, per.failed);
-      single.addMetric('PlatformEventsWaiting', MetricUnit.Count, per.waiting);
-      for (const size of per.batchSizes) single.addMetric('PlatformBatchSize', MetricUnit.Count, size);
+      single.addMetric(METRICS.platformEventsSent, MetricUnit.Count, per.sent);
+      single.addMetric(METRICS.platformEventsFailed, MetricUnit.Count, per.failed);
+      single.addMetric(METRICS.platformEventsWaiting, MetricUnit.Count, per.waiting);
+      for (const size of per.batchSizes) single.addMetric(METRICS.platformBatchSize, MetricUnit.Count, size);
       single.publishStoredMetrics();
     }
     for (const stop of counts.stops) {

@@ -370,6 +370,17 @@ export const DASHBOARD_ROWS: readonly Row[] = [
         ],
       },
       {
+        title: 'Conversion events per platform: sent, failed, waiting',
+        view: 'timeSeries',
+        width: 6,
+        unit: 'count',
+        queries: (['google_ads', 'meta'] as const).flatMap((platform) => [
+          app(METRICS.platformEventsSent, 'Sum', `${platform} sent`, { platform }),
+          app(METRICS.platformEventsFailed, 'Sum', `${platform} failed`, { platform }),
+          app(METRICS.platformEventsWaiting, 'Sum', `${platform} waiting`, { platform }),
+        ]),
+      },
+      {
         title: 'Upload latency and batch size',
         view: 'timeSeries',
         width: 6,

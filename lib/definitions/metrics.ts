@@ -25,6 +25,11 @@ export const METRICS = {
   conversionsRetried: 'ConversionsRetried',
   uploadLatency: 'UploadLatency',
   uploadBatchSize: 'UploadBatchSize',
+  /** Per platform (dimension platform): events the platform accepted, refused for good, left waiting. */
+  platformEventsSent: 'PlatformEventsSent',
+  platformEventsFailed: 'PlatformEventsFailed',
+  platformEventsWaiting: 'PlatformEventsWaiting',
+  platformBatchSize: 'PlatformBatchSize',
   authTokenRejected: 'AuthTokenRejected',
   authApiKeyRejected: 'AuthApiKeyRejected',
   googleAdsNotAllowlisted: 'GoogleAdsNotAllowlisted',
@@ -167,6 +172,30 @@ export const EMITTED_METRICS: readonly EmittedMetric[] = [
     unit: 'Milliseconds',
     dimensions: [],
     description: 'Duration of one upload request',
+  },
+  {
+    name: METRICS.platformEventsSent,
+    unit: 'Count',
+    dimensions: ['platform'],
+    description: 'Conversion events the ad platform accepted, per platform',
+  },
+  {
+    name: METRICS.platformEventsFailed,
+    unit: 'Count',
+    dimensions: ['platform'],
+    description: 'Conversion events refused for good, per platform',
+  },
+  {
+    name: METRICS.platformEventsWaiting,
+    unit: 'Count',
+    dimensions: ['platform'],
+    description: 'Conversion events left waiting (disconnected account, open circuit, backoff), per platform',
+  },
+  {
+    name: METRICS.platformBatchSize,
+    unit: 'Count',
+    dimensions: ['platform'],
+    description: 'Conversion events per upload request, per platform',
   },
   {
     name: METRICS.uploadBatchSize,
