@@ -10,7 +10,7 @@ const path = require('node:path');
  * (unit 85 %, integration 80 %); the other measures sit a little below it.
  */
 const TIER_THRESHOLDS = {
-  unit: { lines: 85, statements: 80, functions: 80, branches: 75 },
+  unit: { lines: 85, statements: 85, functions: 85, branches: 80 },
   integration: { lines: 80, statements: 80, functions: 80, branches: 70 },
 };
 
