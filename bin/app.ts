@@ -28,6 +28,15 @@ const platformOrgId = context('platformOrgId');
 
 const domain = domainSettingsFrom(context);
 
+const googleAdsUploadApi = context('googleAdsUploadApi');
+if (
+  googleAdsUploadApi !== undefined &&
+  googleAdsUploadApi !== 'data_manager' &&
+  googleAdsUploadApi !== 'google_ads_api'
+) {
+  throw new Error(`-c googleAdsUploadApi must be data_manager or google_ads_api, not ${googleAdsUploadApi}`);
+}
+
 new AdsEngineerStack(app, `AdsEngineer-${stage}`, {
   ...(domain ? { domain } : {}),
   stage,
@@ -39,6 +48,7 @@ new AdsEngineerStack(app, `AdsEngineer-${stage}`, {
   ...(context('slackChannelId') ? { slackChannelId: context('slackChannelId') } : {}),
   ...(context('runbookBaseUrl') ? { runbookBaseUrl: context('runbookBaseUrl') } : {}),
   ...(context('ghlWebhookPublicKey') ? { ghlWebhookPublicKey: context('ghlWebhookPublicKey') } : {}),
+  ...(googleAdsUploadApi ? { googleAdsUploadApi } : {}),
   apiTracing: context('apiTracing') === 'true',
   cognito: context('cognito') === 'true' || app.node.tryGetContext('cognito') === true,
   ...(context('cognitoUserPoolId') ? { cognitoUserPoolId: context('cognitoUserPoolId') } : {}),

@@ -38,6 +38,8 @@ export interface AdsEngineerStackProps extends StackProps {
   readonly cognitoDomainPrefix?: string;
   /** HighLevel's webhook public key (PEM), to verify x-wh-signature. */
   readonly ghlWebhookPublicKey?: string;
+  /** Deploy context `googleAdsUploadApi`: `google_ads_api` for a developer token Google still allowlists. */
+  readonly googleAdsUploadApi?: 'data_manager' | 'google_ads_api';
   /** The API on its own domain (deploy context domainName, hostedZoneId, hostedZoneName). */
   readonly domain?: DomainSettings;
   /** X-Ray tracing on the API stage. */
@@ -102,6 +104,7 @@ export class AdsEngineerStack extends Stack {
       storage: this.storage,
       platformOrgId: props.platformOrgId ?? 'platform',
       ...(props.ghlWebhookPublicKey ? { ghlWebhookPublicKey: props.ghlWebhookPublicKey } : {}),
+      ...(props.googleAdsUploadApi ? { googleAdsUploadApi: props.googleAdsUploadApi } : {}),
       ...(userPoolId
         ? {
             cognito: { userPoolId, ...(props.cognitoClientIds ? { clientIds: props.cognitoClientIds } : {}) },

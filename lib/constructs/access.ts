@@ -94,6 +94,7 @@ export interface FunctionAccess {
   readonly emailHashKey: boolean;
   readonly stripeWebhookSecret: boolean;
   readonly stripeApiKey: boolean;
+  readonly googleAdsDeveloperToken: boolean;
   /** `request`: the backup key id only; `export`: also the bucket prefix and Scan on `exportTables`. */
   readonly backups?: BackupAccess;
   /** Tables the function scans for an export (every table when it exports, else none). */
@@ -143,6 +144,7 @@ export function functionAccess(
     emailHashKey: definition.emailHashKey === 'read',
     stripeWebhookSecret: definition.stripeWebhookSecret === 'read',
     stripeApiKey: definition.stripeApiKey === 'read',
+    googleAdsDeveloperToken: definition.googleAdsDeveloperToken === 'read',
     ...(definition.backups ? { backups: definition.backups } : {}),
     exportTables: definition.backups === 'export' ? TABLES.map((table) => table.id) : [],
   };

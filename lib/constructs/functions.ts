@@ -57,6 +57,8 @@ export interface FunctionsProps {
   readonly cognito?: { readonly userPoolId: string; readonly clientIds?: readonly string[] };
   /** HighLevel's webhook public key (PEM): x-wh-signature is verified where present. */
   readonly ghlWebhookPublicKey?: string;
+  /** `GOOGLE_ADS_UPLOAD_API` for the uploader (deploy context `googleAdsUploadApi`); unset: Data Manager. */
+  readonly googleAdsUploadApi?: 'data_manager' | 'google_ads_api';
   /** The shared function list (tests may pass variants). */
   readonly definitions: readonly FunctionDefinition[];
   /** The shared route table: checked against each definition (JWT secret, rate limits, backups). */
@@ -219,6 +221,15 @@ export class Functions extends Construct {
         }),
       );
     }
+    if (access.googleAdsDeveloperToken) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'GoogleAdsDeveloperToken',
+          actions: [...SECRET_ACTIONS],
+          resources: [props.storage.googleAdsDeveloperToken.secretArn],
+        }),
+      );
+    }
     if (access.exportTables.length > 0) {
       statements.push(
         new iam.PolicyStatement({
@@ -285,6 +296,10 @@ export class Functions extends Construct {
       if (props.ghlWebhookPublicKey) env.GHL_WEBHOOK_PUBLIC_KEY = props.ghlWebhookPublicKey;
     }
     if (access.stripeApiKey) env[COMMON_ENV_VARS.stripeApiKeyArn] = props.storage.stripeApiKey.secretArn;
+    if (access.googleAdsDeveloperToken) {
+      env[COMMON_ENV_VARS.googleAdsDeveloperTokenArn] = props.storage.googleAdsDeveloperToken.secretArn;
+      if (props.googleAdsUploadApi) env[COMMON_ENV_VARS.googleAdsUploadApi] = props.googleAdsUploadApi;
+    }
     if (access.jwtSecret && props.cognito) {
       env.COGNITO_USER_POOL_ID = props.cognito.userPoolId;
       if (props.cognito.clientIds?.length) env.COGNITO_CLIENT_IDS = props.cognito.clientIds.join(',');

@@ -21,6 +21,7 @@ export class Storage extends Construct {
   readonly emailHashKey: secretsmanager.Secret;
   readonly stripeWebhookSecret: secretsmanager.Secret;
   readonly stripeApiKey: secretsmanager.Secret;
+  readonly googleAdsDeveloperToken: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -117,12 +118,27 @@ export class Storage extends Construct {
       reason:
         'Stripe issues and rolls secret API keys in its dashboard; AWS cannot rotate them, an operator copies the new key in.',
     });
+    // Generated until an operator stores the platform's Google Ads developer token (Google Ads API
+    // Center): retractions (uploadConversionAdjustments) and GOOGLE_ADS_UPLOAD_API=google_ads_api
+    // need it; Data Manager uploads do not.
+    this.googleAdsDeveloperToken = new secretsmanager.Secret(this, 'GoogleAdsDeveloperToken', {
+      description: `AdsEngineer ${props.settings.stage}: Google Ads API developer token, set by an operator`,
+      encryptionKey: props.key,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy,
+    });
+    Validations.of(this.googleAdsDeveloperToken).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Google issues developer tokens in the Google Ads API Center; AWS cannot rotate them, an operator copies a reset token in.',
+    });
     // Operator tools (config check) find each secret of the stage by these tags.
     const tagged: [secretsmanager.Secret, SecretSetting][] = [
       [this.jwtSecret, 'jwt-secret'],
       [this.emailHashKey, 'email-hash-key'],
       [this.stripeWebhookSecret, 'stripe-webhook-secret'],
       [this.stripeApiKey, 'stripe-api-key'],
+      [this.googleAdsDeveloperToken, 'google-ads-developer-token'],
     ];
     for (const [secret, setting] of tagged) {
       Tags.of(secret).add(SECRET_STAGE_TAG, props.settings.stage);

@@ -206,6 +206,8 @@ export interface FunctionDefinition {
   readonly stripeWebhookSecret?: 'read';
   /** Reads the Stripe secret API key (calls Stripe: billing portal, subscriptions). */
   readonly stripeApiKey?: 'read';
+  /** Reads the platform's Google Ads API developer token (retractions, the Google Ads API transport). */
+  readonly googleAdsDeveloperToken?: 'read';
   readonly backups?: BackupAccess;
 }
 
@@ -308,7 +310,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     id: 'conversionUploader',
     entry: 'functions/conversion-uploader/handler.ts',
     description:
-      'Uploads queued conversions to Google Ads in batches per tenant; row results to the conversion log',
+      'Uploads queued conversions to Google Ads and Meta in batches per tenant, and Google adjustments; results to the conversion log',
     memoryMb: 1024,
     // A full batch: 10,000 conversions read and settled 25 at a time, five Google requests.
     timeoutSeconds: 120,
@@ -316,6 +318,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     // system: the providers' circuit breaker state.
     tables: { tenants: 'readWrite', leads: 'read', conversions: 'readWrite', system: 'readWrite' },
     queues: { conversions: 'consume' },
+    googleAdsDeveloperToken: 'read',
   },
   {
     id: 'backupWorker',
@@ -412,5 +415,7 @@ export const COMMON_ENV_VARS = {
   emailHashKeyArn: 'EMAIL_HASH_KEY_ARN',
   stripeWebhookSecretArn: 'STRIPE_WEBHOOK_SECRET_ARN',
   stripeApiKeyArn: 'STRIPE_API_KEY_ARN',
+  googleAdsDeveloperTokenArn: 'GOOGLE_ADS_DEVELOPER_TOKEN_ARN',
+  googleAdsUploadApi: 'GOOGLE_ADS_UPLOAD_API',
   platformOrgId: 'PLATFORM_ORG_ID',
 } as const;

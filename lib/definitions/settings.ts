@@ -5,4 +5,9 @@
 export const SECRET_STAGE_TAG = 'adsengineer:stage';
 export const SECRET_SETTING_TAG = 'adsengineer:setting';
 
-export type SecretSetting = 'jwt-secret' | 'email-hash-key' | 'stripe-webhook-secret' | 'stripe-api-key';
+export type SecretSetting =
+  | 'jwt-secret'
+  | 'email-hash-key'
+  | 'stripe-webhook-secret'
+  | 'stripe-api-key'
+  | 'google-ads-developer-token';

@@ -92,6 +92,12 @@ export const SETTINGS: readonly SettingSpec[] = [
       'a Stripe secret or restricted key (sk_/rk_...)',
     ),
   },
+  {
+    kind: 'secret',
+    label: 'Google Ads developer token',
+    setting: 'google-ads-developer-token',
+    check: prefixed(/^[A-Za-z0-9_-]{16,40}$/, 'a Google Ads API developer token'),
+  },
 ];
 
 export interface Finding {

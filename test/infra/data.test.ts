@@ -160,9 +160,9 @@ describe.each(stagesUnderTest)('data and messaging in %s', (stage) => {
     });
   });
 
-  test('every secret (JWT, email hash key, Stripe endpoint, Stripe API key, canary API key) is generated and encrypted with the CMK', () => {
+  test('every secret (JWT, email hash key, Stripe endpoint, Stripe API key, Google Ads developer token, canary API key) is generated and encrypted with the CMK', () => {
     const { stack, template } = get(stage);
-    template.resourceCountIs('AWS::SecretsManager::Secret', 5);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 6);
     expect(
       resources(template, 'AWS::SecretsManager::Secret')[
         logicalId(stack, stack.monitoring.canary.apiKeySecret)
@@ -173,6 +173,7 @@ describe.each(stagesUnderTest)('data and messaging in %s', (stage) => {
       stack.storage.emailHashKey,
       stack.storage.stripeWebhookSecret,
       stack.storage.stripeApiKey,
+      stack.storage.googleAdsDeveloperToken,
     ]) {
       expect(
         resources(template, 'AWS::SecretsManager::Secret')[logicalId(stack, secret)]?.Properties,

@@ -110,7 +110,13 @@ describe('safe deploys', () => {
   });
 
   test('every secret carries the stage and setting tags config check finds it by', () => {
-    for (const setting of ['jwt-secret', 'email-hash-key', 'stripe-webhook-secret', 'stripe-api-key']) {
+    for (const setting of [
+      'jwt-secret',
+      'email-hash-key',
+      'stripe-webhook-secret',
+      'stripe-api-key',
+      'google-ads-developer-token',
+    ]) {
       prod.template.hasResourceProperties('AWS::SecretsManager::Secret', {
         Tags: Match.arrayWith([
           { Key: 'adsengineer:setting', Value: setting },

@@ -208,6 +208,8 @@ describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, defi
     if (definition.emailHashKey) expected.add(logicalId(stack, stack.storage.emailHashKey));
     if (definition.stripeWebhookSecret) expected.add(logicalId(stack, stack.storage.stripeWebhookSecret));
     if (definition.stripeApiKey) expected.add(logicalId(stack, stack.storage.stripeApiKey));
+    if (definition.googleAdsDeveloperToken)
+      expected.add(logicalId(stack, stack.storage.googleAdsDeveloperToken));
     if (definition.backups === 'export') {
       for (const table of TABLES) expected.add(logicalId(stack, stack.data.tables.get(table.id)));
       expected.add(logicalId(stack, stack.storage.backupBucket));

@@ -40,6 +40,7 @@ const GOOD = {
   'email-hash-key': 'k'.repeat(64),
   'stripe-webhook-secret': `whsec_${'x'.repeat(32)}`,
   'stripe-api-key': `sk_live_${'y'.repeat(32)}`,
+  'google-ads-developer-token': 'AbCdEfGhIjKlMnOpQrStUv',
 };
 
 beforeAll(() => {
@@ -61,6 +62,7 @@ describe('config check against the emulator', () => {
       ['Email hash key', false, 'missing (is the stack deployed?)'],
       ['Stripe webhook signing secret', false, 'missing (is the stack deployed?)'],
       ['Stripe API key', false, 'missing (is the stack deployed?)'],
+      ['Google Ads developer token', false, 'missing (is the stack deployed?)'],
     ]);
   });
 
@@ -77,6 +79,7 @@ describe('config check against the emulator', () => {
     await putSecret(stage, 'email-hash-key', '   ');
     await putSecret(stage, 'stripe-webhook-secret', 'Q'.repeat(64));
     await putSecret(`${stage}x`, 'stripe-api-key', GOOD['stripe-api-key']);
+    await putSecret(stage, 'google-ads-developer-token', 'g'.repeat(64));
     lines.length = 0;
     const findings = await checkStageConfig(stage, deps());
     expect(findings.map((f) => [f.label, f.problem])).toEqual([
@@ -88,8 +91,12 @@ describe('config check against the emulator', () => {
         'not a Stripe endpoint secret (whsec_...) (still the generated placeholder?)',
       ],
       ['Stripe API key', 'missing (is the stack deployed?)'],
+      [
+        'Google Ads developer token',
+        'not a Google Ads API developer token (still the generated placeholder?)',
+      ],
     ]);
-    expect(lines.join('\n')).not.toMatch(/short|QQQQ/);
+    expect(lines.join('\n')).not.toMatch(/short|QQQQ|gggg/);
   });
 
   it('passes a fully configured stage, and the command exits 0 / 1 with a summary', async () => {
@@ -122,7 +129,7 @@ describe('config check against the emulator', () => {
       const io = capture();
       expect(await run(['config', 'check', '--stage', 'staging'], io)).toBe(1);
       expect(io.stderr.at(-1)).toBe(
-        'Stage staging is not fully configured: PagerDuty integration URL, JWT signing secret, Email hash key, Stripe webhook signing secret, Stripe API key',
+        'Stage staging is not fully configured: PagerDuty integration URL, JWT signing secret, Email hash key, Stripe webhook signing secret, Stripe API key, Google Ads developer token',
       );
       expect(await run(['config', 'check', '--stage', 'qa'], capture())).toBe(2);
     } finally {

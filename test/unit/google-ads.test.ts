@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Conversion } from '../../functions/shared/conversions/model';
 import { GOOGLE_DATE_TIME, googleDateTime } from '../../functions/shared/google-ads/datetime';
 import {
+  developerToken,
   uploadClickConversions,
   uploadHeaders,
   uploadUrl,
@@ -499,8 +500,10 @@ describe('uploadClickConversions', () => {
       'Content-Type': 'application/json',
       Authorization: 'Bearer a',
     });
+    expect(await developerToken()).toBeUndefined();
     process.env.GOOGLE_ADS_DEVELOPER_TOKEN = 'dev';
-    expect(uploadHeaders({ accessToken: 'a', loginCustomerId: '111' })).toEqual({
+    expect(await developerToken()).toBe('dev');
+    expect(uploadHeaders({ accessToken: 'a', loginCustomerId: '111' }, 'dev')).toEqual({
       'Content-Type': 'application/json',
       Authorization: 'Bearer a',
       'login-customer-id': '111',

@@ -1,3 +1,4 @@
+import { loadSecret } from '../../secrets';
 import { type Fetch, GoogleAdsFailure, readJson, timeoutMs, transportFailure } from '../tokens';
 import type { UploadClickConversionsRequest, UploadConversionAdjustmentsRequest } from './request';
 import { NOT_ALLOWLISTED, requestErrorOf, type UploadResponseBody } from './results';
@@ -56,15 +57,25 @@ export function methodUrl(customerId: string, method: GoogleAdsMethod): string {
 
 export const uploadUrl = (customerId: string) => methodUrl(customerId, 'uploadClickConversions');
 
+/**
+ * The platform's developer token: `GOOGLE_ADS_DEVELOPER_TOKEN` (local runs), else the Secrets
+ * Manager secret named by `GOOGLE_ADS_DEVELOPER_TOKEN_ARN` (AWS, cached); none configured: none sent.
+ */
+export async function developerToken(): Promise<string | undefined> {
+  if (process.env.GOOGLE_ADS_DEVELOPER_TOKEN) return process.env.GOOGLE_ADS_DEVELOPER_TOKEN;
+  if (!process.env.GOOGLE_ADS_DEVELOPER_TOKEN_ARN) return undefined;
+  return loadSecret({ plainEnv: 'GOOGLE_ADS_DEVELOPER_TOKEN', arnEnv: 'GOOGLE_ADS_DEVELOPER_TOKEN_ARN' });
+}
+
 export function uploadHeaders(
   call: Pick<UploadCall, 'accessToken' | 'loginCustomerId'>,
+  token?: string,
 ): Record<string, string> {
-  const developerToken = process.env.GOOGLE_ADS_DEVELOPER_TOKEN;
   return {
     'Content-Type': 'application/json',
     Authorization: `Bearer ${call.accessToken}`,
     ...(call.loginCustomerId ? { 'login-customer-id': call.loginCustomerId } : {}),
-    ...(developerToken ? { 'developer-token': developerToken } : {}),
+    ...(token ? { 'developer-token': token } : {}),
   };
 }
 
@@ -78,7 +89,7 @@ export async function googleAdsApiCall(
   try {
     response = await fetchImpl(methodUrl(call.customerId, method), {
       method: 'POST',
-      headers: uploadHeaders(call),
+      headers: uploadHeaders(call, await developerToken()),
       body: JSON.stringify(call.body),
       signal: AbortSignal.timeout(timeoutMs()),
     });
