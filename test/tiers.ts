@@ -20,7 +20,8 @@ function run(tier: 'unit' | 'integration', projects: string[]): void {
   process.stdout.write(
     `\n== ${tier} tier: ${projects.join(', ')} (coverage at least ${tiers.TIER_THRESHOLDS[tier].lines} %)\n`,
   );
-  const result = spawnSync(jest, ['--coverage', '--selectProjects', ...projects], {
+  // --forceExit: a tier that ends with a failure must not leave CI waiting on a stray handle.
+  const result = spawnSync(jest, ['--coverage', '--forceExit', '--selectProjects', ...projects], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, COVERAGE_TIER: tier },
