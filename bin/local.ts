@@ -3,6 +3,7 @@
  * `npm start`: the whole system on this machine. PORT (default 3000) and HOST choose where it
  * listens; AWS_ENDPOINT_URL reuses a running emulator instead of starting one.
  */
+import { SettingsError } from '../functions/shared/settings';
 import { EmulatorUnavailableError } from '../lib/local/emulator';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../lib/local/fake-google-ads';
 import { type FakeMeta, startFakeMeta } from '../lib/local/fake-meta';
@@ -73,7 +74,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof EmulatorUnavailableError ? error.message : String(error);
+  const message =
+    error instanceof EmulatorUnavailableError || error instanceof SettingsError
+      ? error.message
+      : String(error);
   process.stderr.write(`Could not start: ${message}\n`);
   process.exit(1);
 });
