@@ -1,5 +1,6 @@
 import { readCircuits, resetBreakers } from '../../functions/shared/breaker/circuits';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
+import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';
 import { gclid } from '../support/click-ids';
@@ -27,6 +28,7 @@ const CONVERSIONS = 20;
 
 let stack: LocalStack;
 let fake: FakeGoogleAds;
+let fakeMeta: FakeMeta;
 let tenant: TestTenant;
 const reports: BatchReport[] = [];
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
@@ -42,7 +44,9 @@ async function deadLetters(queue: string): Promise<unknown[]> {
 
 beforeAll(async () => {
   fake = await startFakeGoogleAds();
+  fakeMeta = await startFakeMeta();
   Object.assign(process.env, {
+    META_GRAPH_BASE_URL: fakeMeta.baseUrl,
     GOOGLE_DATA_MANAGER_BASE_URL: fake.baseUrl,
     GOOGLE_ADS_API_BASE_URL: fake.baseUrl,
     GOOGLE_OAUTH_TOKEN_URL: fake.tokenUrl,
@@ -70,12 +74,19 @@ beforeAll(async () => {
     },
   });
   expect(connected.status).toBe(200);
+  const pixel = await call('PUT', '/api/v1/integrations/meta', {
+    token: tenant.admin,
+    body: { pixel_id: '1234567890', access_token: 'EAAB-outage-access-token-0001' },
+  });
+  expect(pixel.status).toBe(200);
 });
 
 afterAll(async () => {
   await stack.stop();
   await fake.close();
+  await fakeMeta.close();
   for (const name of [
+    'META_GRAPH_BASE_URL',
     'GOOGLE_DATA_MANAGER_BASE_URL',
     'GOOGLE_ADS_API_BASE_URL',
     'GOOGLE_OAUTH_TOKEN_URL',
@@ -136,7 +147,7 @@ describe('Google outage', () => {
           const res = await call('GET', '/api/v1/conversions?status=uploaded&limit=100', {
             token: tenant.viewer,
           });
-          const items = res.body.items as Array<Record<string, unknown>>;
+          const items = (res.body.items ?? []) as Array<Record<string, unknown>>;
           return items.length === CONVERSIONS ? items : undefined;
         },
         'all 20 conversions uploaded',
@@ -159,6 +170,70 @@ describe('Google outage', () => {
       expect(await deadLetters('conversions')).toEqual([]);
       // No message was ever handed back to SQS: no receive was spent on the outage.
       expect(reports.filter((r) => r.queue === 'conversions' && r.failedIds.length > 0)).toEqual([]);
+    },
+    (OUTAGE_SECONDS + 2 * OPEN_SECONDS + 60) * 1000,
+  );
+});
+
+describe('Meta outage', () => {
+  const fbclid = (n: number) => `IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjc${n}XyZ`;
+  it(
+    '20 conversions wait through a Meta outage without a dead letter, then each event is received exactly once',
+    async () => {
+      fakeMeta.commands.serverErrors = 1_000_000;
+      const at = new Date(Date.now() - 3600_000).toISOString();
+      const leads = seeds.map((seed) => ({
+        email: `meta-outage-${seed}@example.com`,
+        fbclid: fbclid(seed),
+        click_time: at,
+        value: 50,
+        currency: 'EUR',
+        consent: { status: 'granted', method: 'form_checkbox', timestamp: at },
+      }));
+      const captured = await call('POST', '/api/v1/leads', { token: tenant.member, body: leads });
+      expect(captured.status).toBe(201);
+      const outageStarted = Date.now();
+      const before = reports.length;
+      for (const id of captured.body.lead_ids as string[]) {
+        const won = await call('PATCH', `/api/v1/leads/${id}`, {
+          token: tenant.member,
+          body: { status: 'won', order_id: `meta-order-${id}` },
+        });
+        expect([won.status, won.status === 200 ? '' : won.body.error]).toEqual([200, '']);
+      }
+      await eventually(async () => {
+        const views = await readCircuits();
+        return views.meta.state !== 'closed' ? true : undefined;
+      }, 'the meta circuit to open');
+      await new Promise((r) =>
+        setTimeout(r, Math.max(0, outageStarted + OUTAGE_SECONDS * 1000 - Date.now())),
+      );
+      const duringOutage = fakeMeta.requests.length;
+      fakeMeta.commands.serverErrors = 0;
+      expect(duringOutage).toBeGreaterThanOrEqual(THRESHOLD);
+      expect(duringOutage).toBeLessThanOrEqual(THRESHOLD + Math.ceil(OUTAGE_SECONDS / OPEN_SECONDS) + 1);
+      expect(await deadLetters('conversions')).toEqual([]);
+
+      await eventually(
+        async () => {
+          const res = await call('GET', '/api/v1/conversions?status=uploaded&limit=100', {
+            token: tenant.viewer,
+          });
+          const items = ((res.body.items ?? []) as Array<Record<string, unknown>>).filter(
+            (c) => c.platform === 'meta',
+          );
+          return items.length === CONVERSIONS ? items : undefined;
+        },
+        'all 20 Meta conversions uploaded',
+        60_000,
+      );
+      const ids = fakeMeta.received.map((r) => r.event.event_id);
+      expect(new Set(ids).size).toBe(CONVERSIONS);
+      expect(ids).toHaveLength(CONVERSIONS);
+      expect(await deadLetters('conversions')).toEqual([]);
+      expect(
+        reports.slice(before).filter((r) => r.queue === 'conversions' && r.failedIds.length > 0),
+      ).toEqual([]);
     },
     (OUTAGE_SECONDS + 2 * OPEN_SECONDS + 60) * 1000,
   );
