@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- section ...]`: prints the figures the budgets in README and
  * docs/performance.md are checked against. Benchmarks print; they do not fail the build.
- * Sections: bundles, cold-start, rate-limit, ingest, units, google-ads, backup (all by default).
+ * Sections: bundles, cold-start, rate-limit, ingest, units, google-ads, backup, stripe (all by default).
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -11,6 +11,7 @@ import { benchGoogleAds } from './google-ads';
 import { benchIngest, printIngest } from './ingest';
 import { benchMeta } from './meta';
 import { benchRateLimit } from './rate-limit';
+import { benchStripe } from './stripe';
 import { benchUnits, printUnits } from './units';
 
 const SECTIONS: Record<string, { title: string; run: () => Promise<void> }> = {
@@ -30,6 +31,7 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<void> }> = {
   'google-ads': { title: 'Google Ads upload batching and token refreshes', run: benchGoogleAds },
   meta: { title: 'Meta events per Conversions API request', run: () => benchMeta() },
   backup: { title: 'encrypted backup', run: benchBackup },
+  stripe: { title: 'Stripe SDK: bundle and initialisation', run: benchStripe },
 };
 
 async function main(): Promise<void> {

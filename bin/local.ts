@@ -3,9 +3,11 @@
  * `npm start`: the whole system on this machine. PORT (default 3000) and HOST choose where it
  * listens; AWS_ENDPOINT_URL reuses a running emulator instead of starting one.
  */
+import { SettingsError } from '../functions/shared/settings';
 import { EmulatorUnavailableError } from '../lib/local/emulator';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../lib/local/fake-google-ads';
 import { type FakeMeta, startFakeMeta } from '../lib/local/fake-meta';
+import { type FakeStripe, startFakeStripe } from '../lib/local/fake-stripe';
 import { startLocalStack } from '../lib/local/stack';
 import { clearState, writeState } from '../lib/local/state';
 
@@ -34,6 +36,14 @@ async function main(): Promise<void> {
     process.env.META_GRAPH_BASE_URL = fakeMeta.baseUrl;
     log(`Fake Meta Conversions API at ${fakeMeta.baseUrl} (META_FAKE)`);
   }
+  let fakeStripe: FakeStripe | undefined;
+  if (process.env.STRIPE_FAKE === '1' || process.env.STRIPE_FAKE === 'true') {
+    // Stripe's billing portal sessions and subscriptions, faked on a local port; outages and 429
+    // on command (POST /_fake/outage, POST /_fake/subscriptions).
+    fakeStripe = await startFakeStripe(process.env.STRIPE_API_KEY || undefined);
+    process.env.STRIPE_API_BASE_URL = fakeStripe.baseUrl;
+    log(`Fake Stripe at ${fakeStripe.baseUrl} (STRIPE_FAKE)`);
+  }
   const stack = await startLocalStack({
     host: process.env.HOST ?? '127.0.0.1',
     port,
@@ -54,6 +64,7 @@ async function main(): Promise<void> {
     await stack.stop();
     await fake?.close();
     await fakeMeta?.close();
+    await fakeStripe?.close();
     clearState();
     log('Stopped.');
     process.exit(0);
@@ -63,7 +74,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof EmulatorUnavailableError ? error.message : String(error);
+  const message =
+    error instanceof EmulatorUnavailableError || error instanceof SettingsError
+      ? error.message
+      : String(error);
   process.stderr.write(`Could not start: ${message}\n`);
   process.exit(1);
 });

@@ -5,6 +5,7 @@ import { BackupSchedule } from './constructs/backup-schedule';
 import { CustomDomain, type DomainSettings } from './constructs/custom-domain';
 import { Data } from './constructs/data';
 import { Deployments } from './constructs/deployments';
+import { Firewall } from './constructs/firewall';
 import { Functions } from './constructs/functions';
 import { Identity } from './constructs/identity';
 import { Keys } from './constructs/keys';
@@ -51,6 +52,7 @@ export class AdsEngineerStack extends Stack {
   readonly storage: Storage;
   readonly functions: Functions;
   readonly api: Api;
+  readonly firewall: Firewall;
   readonly monitoring: Monitoring;
   readonly deployments: Deployments;
   readonly customDomain?: CustomDomain;
@@ -103,6 +105,7 @@ export class AdsEngineerStack extends Stack {
       routes,
       ...(props.apiTracing === undefined ? {} : { tracing: props.apiTracing }),
     });
+    this.firewall = new Firewall(this, 'Firewall', { settings, stage: this.api.stage, routes });
     if (props.domain) {
       this.customDomain = new CustomDomain(this, 'CustomDomain', {
         ...props.domain,

@@ -8,6 +8,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { METRICS } from '../../lib/definitions/metrics';
 import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../../lib/definitions/resources';
 import { sqsClient } from '../shared/aws';
+import { breakerFor } from '../shared/breaker/circuits';
+import { guardedProvider } from '../shared/breaker/provider';
 import { dlqUrl, queueUrl } from '../shared/config';
 import { DynamoConversionLog } from '../shared/conversions/log';
 import {
@@ -18,6 +20,7 @@ import {
 import type { ProviderRegistry } from '../shared/conversions/provider';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { openCredential } from '../shared/crypto/credentials';
+import { googleAdsOutcome } from '../shared/google-ads/breaker';
 import { ingestEvents, retrieveRequestStatus } from '../shared/google-ads/data-manager/client';
 import { perProcessLimit, QuotaPacer } from '../shared/google-ads/data-manager/pacer';
 import {
@@ -40,11 +43,13 @@ import {
 } from '../shared/google-ads/settings';
 import { TokenCache } from '../shared/google-ads/tokens';
 import { DynamoLeadStore } from '../shared/leads/store';
-import { postEvents } from '../shared/meta/client';
+import { postEventsGuarded } from '../shared/meta/breaker';
 import { metaProvider } from '../shared/meta/provider';
 import { ACCESS_TOKEN_NAME } from '../shared/meta/settings';
 import { MetaIntegrationStore } from '../shared/meta/store';
 import { logger, metrics } from '../shared/observability';
+import { sendAgainLater } from '../shared/queues/send-again';
+import { providerRetriesOf } from '../shared/queues/wait';
 import { adjustMessages, type QueuedAdjustment } from './adjust';
 import { checkRequestStatus } from './status';
 import {
@@ -91,7 +96,8 @@ const meta = metaProvider({
   integrations: new MetaIntegrationStore(),
   accessToken: (tenantId, integration) =>
     openCredential(scopeFor(tenantId), ACCESS_TOKEN_NAME, integration.sealed_access_token),
-  post: (call) => postEvents(call),
+  // Every Conversions API call goes through the shared meta breaker.
+  post: (call) => postEventsGuarded(call),
   now: () => new Date(),
 });
 
@@ -106,7 +112,12 @@ function providers(): ProviderRegistry {
         ? dataManagerTransport({ ingest: ingestEvents, retrieve: retrieveRequestStatus }, pacer)
         : googleAdsApiTransport((call) => uploadClickConversions(call));
     found = {
-      google_ads: googleProvider(google, transport, (call) => uploadConversionAdjustments(call)),
+      // Every request to Google, whichever transport, goes through the shared google_ads breaker.
+      google_ads: guardedProvider(
+        googleProvider(google, transport, (call) => uploadConversionAdjustments(call)),
+        breakerFor('google_ads'),
+        googleAdsOutcome,
+      ),
       meta,
     };
     registries.set(api, found);
@@ -217,6 +228,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
           messageId: record.messageId,
           message: conversion,
           receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
+          providerRetries: providerRetriesOf(record),
         });
       } else
         adjustments.push({
@@ -273,6 +285,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
     metrics.addMetric('ConversionsFailed', MetricUnit.Count, counts.failed);
     metrics.addMetric('ConversionsRetried', MetricUnit.Count, counts.retried);
     metrics.addMetric('ConversionsCancelled', MetricUnit.Count, counts.cancelled);
+    metrics.addMetric('ConversionsWaiting', MetricUnit.Count, counts.waiting);
     for (const size of counts.batchSizes) metrics.addMetric('UploadBatchSize', MetricUnit.Count, size);
     for (const ms of counts.latenciesMs) metrics.addMetric('UploadLatency', MetricUnit.Milliseconds, ms);
     for (const [platform, per] of Object.entries(counts.platforms)) {
@@ -295,6 +308,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       failed: counts.failed,
       retried: counts.retried,
       cancelled: counts.cancelled,
+      waiting: counts.waiting,
       requests: counts.batchSizes.length,
       status_checks: statusChecks.length,
       adjustments: adjustments.length,
@@ -305,6 +319,11 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       if (reason) return deadLetter(record, reason);
       const result: MessageResult = results.get(record.messageId) ?? { kind: 'done' };
       if (result.kind === 'deadLetter') return deadLetter(record, result.reason);
+      if (result.kind === 'wait') {
+        // A delayed copy waits for the platform; the original is deleted, so no receive is spent.
+        await sendAgainLater('conversions', record, result.delaySeconds, result.providerRetries);
+        return;
+      }
       if (result.kind === 'retry') {
         await delay(record, result.delaySeconds);
         throw new RetryLater(result.reason);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { platformOrgId } from '../shared/auth/context';
+import { CircuitOpenError } from '../shared/breaker/breaker';
+import { providerFailureOutcome } from '../shared/breaker/provider';
 import type { AttemptOutcome, LoggedConversion, UploadBatchRecord } from '../shared/conversions/log';
 import type {
   Conversion,
@@ -19,6 +21,7 @@ import {
 import { allowsUpload } from '../shared/leads/consent';
 import type { StoredLead } from '../shared/leads/model';
 import { inPool } from '../shared/pool';
+import { circuitWaitSeconds, MAX_PROVIDER_RETRIES, providerRetrySeconds } from '../shared/queues/wait';
 import { platformScope, type TenantScope } from '../shared/tenancy/scope';
 
 /**
@@ -29,10 +32,15 @@ import { platformScope, type TenantScope } from '../shared/tenancy/scope';
  * adapters.
  */
 
-/** What becomes of one queue message. */
+/**
+ * What becomes of one queue message. `wait`: the platform is unwell or its circuit is open; the
+ * message is sent again with a delay (`providerRetries` travels with it) instead of spending a
+ * receive.
+ */
 export type MessageResult =
   | { kind: 'done' }
   | { kind: 'retry'; delaySeconds: number; reason: string }
+  | { kind: 'wait'; delaySeconds: number; providerRetries: number; reason: string }
   | { kind: 'deadLetter'; reason: string };
 
 export interface QueuedMessage {
@@ -40,6 +48,8 @@ export interface QueuedMessage {
   message: ConversionMessage;
   /** SQS ApproximateReceiveCount: 1 on the first delivery. */
   receiveCount: number;
+  /** Waits after a platform failure while its circuit stayed closed (0 on a first delivery). */
+  providerRetries?: number;
 }
 
 export interface UploadMetrics {
@@ -47,6 +57,8 @@ export interface UploadMetrics {
   failed: number;
   retried: number;
   cancelled: number;
+  /** Conversions whose messages wait for their platform (circuit open, or it failed while closed). */
+  waiting: number;
   /** Conversions per platform request, one entry per request. */
   batchSizes: number[];
   latenciesMs: number[];
@@ -133,6 +145,7 @@ export function emptyMetrics(): UploadMetrics {
     failed: 0,
     retried: 0,
     cancelled: 0,
+    waiting: 0,
     batchSizes: [],
     latenciesMs: [],
     stops: [],
@@ -317,15 +330,34 @@ async function uploadForTenant(
       );
       continue;
     } catch (error) {
-      if (!(error instanceof ProviderFailure)) throw error;
+      if (error instanceof CircuitOpenError && !(error.cause instanceof ProviderFailure)) {
+        // Refused by the open circuit: no request was made, nothing to record but the wait.
+        countsOf(metrics, provider.platform).waiting += group.length;
+        await waitForPlatform(tenantId, group, error, deps, metrics, results);
+        continue;
+      }
+      const failure = error instanceof CircuitOpenError ? error.cause : error;
+      if (!(failure instanceof ProviderFailure)) throw error;
       batch.duration_ms = Date.now() - started;
-      batch.outcome = error.kind === 'rejected' ? 'rejected' : error.kind;
-      await provider.onFailure(tenantId, session, error);
-      if (STOPPING.has(error.kind)) metrics.stops.push({ platform: provider.platform, kind: error.kind });
+      batch.outcome = failure.kind === 'rejected' ? 'rejected' : failure.kind;
+      await provider.onFailure(tenantId, session, failure);
+      if (STOPPING.has(failure.kind)) metrics.stops.push({ platform: provider.platform, kind: failure.kind });
       const counts = countsOf(metrics, provider.platform);
-      if (error.kind === 'rejected') counts.failed += group.length;
+      if (failure.kind === 'rejected') counts.failed += group.length;
       else counts.waiting += group.length;
-      await applyFailure(tenantId, group, error, deps, metrics, batch, results, provider.waitsForReconnect);
+      if (error instanceof CircuitOpenError)
+        await waitForPlatform(tenantId, group, error, deps, metrics, results);
+      else
+        await applyFailure(
+          tenantId,
+          group,
+          failure,
+          deps,
+          metrics,
+          batch,
+          results,
+          provider.waitsForReconnect,
+        );
     }
     await deps.conversions.recordBatch(batch);
   }
@@ -435,6 +467,43 @@ async function applyRow(
   }
 }
 
+/**
+ * The platform's circuit is open (refused, or this request's failure opened it): the conversions
+ * stay queued saying so and their messages wait until it half-opens, as long as the outage lasts.
+ */
+async function waitForPlatform(
+  tenantId: string,
+  group: Row[],
+  error: CircuitOpenError,
+  deps: UploaderDeps,
+  metrics: UploadMetrics,
+  results: Map<string, MessageResult>,
+): Promise<void> {
+  const now = deps.now();
+  const sent = error.cause instanceof ProviderFailure;
+  const reason = sent ? (error.cause as ProviderFailure).message : `${error.message} (circuit open)`;
+  await inPool(group, STORE_CONCURRENCY, (row) =>
+    deps.conversions.recordAttempt(
+      tenantId,
+      row.conversion.id,
+      { status: 'queued', error: reason, ...(sent ? {} : { attempted: false }) },
+      now,
+    ),
+  );
+  const retryAfter = Number(error.extra.retry_after ?? 1);
+  for (const row of group) {
+    metrics.waiting += 1;
+    for (const m of row.messages) {
+      results.set(m.messageId, {
+        kind: 'wait',
+        delaySeconds: circuitWaitSeconds(retryAfter, deps.random()),
+        providerRetries: m.providerRetries ?? 0,
+        reason,
+      });
+    }
+  }
+}
+
 async function applyFailure(
   tenantId: string,
   group: Row[],
@@ -476,8 +545,32 @@ async function applyFailure(
       settle(row, { kind: 'deadLetter', reason: error.message }, results);
       continue;
     }
+    if (providerFailureOutcome(error) === 'failure') {
+      // The platform is unwell but its circuit is still closed: wait with backoff a bounded
+      // number of times without spending receives; then the ordinary retries below.
+      const waiting = row.messages.filter((m) => (m.providerRetries ?? 0) < MAX_PROVIDER_RETRIES);
+      for (const m of waiting) {
+        const retries = m.providerRetries ?? 0;
+        results.set(m.messageId, {
+          kind: 'wait',
+          delaySeconds: providerRetrySeconds(
+            retries,
+            deps.retryBaseSeconds,
+            deps.random(),
+            error.retryAfterSeconds,
+          ),
+          providerRetries: retries + 1,
+          reason: error.message,
+        });
+      }
+      if (waiting.length === row.messages.length) {
+        metrics.waiting += 1;
+        continue;
+      }
+    }
     metrics.retried += 1;
     for (const m of row.messages) {
+      if (results.get(m.messageId)?.kind === 'wait') continue;
       results.set(m.messageId, {
         kind: 'retry',
         delaySeconds: retryDelaySeconds(

@@ -49,11 +49,6 @@ interface ResolvedSource {
  */
 const resolved = new BoundedCache<string, ResolvedSource>(SOURCE_CACHE_ENTRIES, SOURCE_CACHE_MS);
 
-/** Forget cached sources (tests). */
-export function clearSourceCache(): void {
-  resolved.clear();
-}
-
 async function resolveSource(
   request: HttpRequest,
   kind: SourceKind,

@@ -5,16 +5,18 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { METRICS } from '../../lib/definitions/metrics';
 import type { FunctionId } from '../../lib/definitions/resources';
 import { type RouteDefinition, routeKey, routesOf } from '../../lib/definitions/routes';
+import { SECURITY_HEADERS } from '../../lib/definitions/security-headers';
 import type { AuthContext } from './auth/context';
 import { type Authenticator, authentication } from './auth/middleware';
 import { ConfigurationError } from './config';
 import { DOMAIN_ERROR_STATUS, DomainError, RateLimitRefusedError } from './domain-errors';
 import { errorBody, HttpError } from './errors';
 import { logger, metrics } from './observability';
-import type { RateLimiter } from './rate-limit/limiter';
+import { type RateLimiter, UNAVAILABLE_RETRY_SECONDS } from './rate-limit/limiter';
 import { rateLimitHeaders } from './rate-limit/limits';
 import { ipRateLimit, tenantRateLimit, withRateLimitHeaders } from './rate-limit/middleware';
 import type { HttpRequest, HttpResponse, RequestContext, RouteHandler } from './request';
+import { describeProblems, type SettingsProblem, settingsProblems } from './settings';
 
 export type { HttpRequest, HttpResponse, RequestContext, RouteHandler } from './request';
 
@@ -68,9 +70,8 @@ function toResult(response: HttpResponse, requestId: string): APIGatewayProxyRes
   metrics.addMetric(statusClassMetric(response.status), 'Count', 1);
   const headers: Record<string, string> = {
     'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
     ...response.headers,
+    ...SECURITY_HEADERS,
     'X-Request-Id': requestId,
   };
   return {
@@ -119,13 +120,34 @@ function requestIdOf(event: APIGatewayProxyEvent, context: Context): string {
   return event.requestContext?.requestId ?? context.awsRequestId;
 }
 
+/**
+ * The refusal of every request by a function whose settings are unusable: the contract's 503
+ * (`rate_limit_config_error` when the rate limits cannot be enforced), never a crash or a default.
+ */
+function misconfigured(problems: readonly SettingsProblem[]): Error {
+  if (problems.some((p) => p.area === 'rate_limit')) {
+    return new DomainError('unavailable', 'rate_limit_config_error', 'Service temporarily unavailable', {
+      retry_after: UNAVAILABLE_RETRY_SECONDS,
+    });
+  }
+  return new ConfigurationError(`Invalid configuration: ${describeProblems(problems)}`);
+}
+
 /** Finds the route of the request in the route table; maps every error to the contract shape. */
 function routing(
   routes: readonly RouteDefinition[],
+  problems: readonly SettingsProblem[],
 ): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> {
   return {
     before: (request) => {
       const { event, context } = request;
+      if (problems.length) {
+        const refusal = misconfigured(problems);
+        // errorResult counts a ConfigurationError itself.
+        if (!(refusal instanceof ConfigurationError))
+          metrics.addMetric(METRICS.configurationError, 'Count', 1);
+        throw refusal;
+      }
       const requestId = requestIdOf(event, context);
       const key = routeKey(event.httpMethod, event.resource);
       const route = routes.find((r) => routeKey(r.method, r.path) === key);
@@ -173,6 +195,9 @@ export function httpHandler(
   options: HttpHandlerOptions = {},
 ) {
   const routes = routesOf(functionId);
+  // Checked once, when the function starts; names and reasons only, never values.
+  const problems = settingsProblems();
+  if (problems.length) logger.error('Invalid configuration: every request is refused', { problems });
   const declared = new Set(routes.map((r) => routeKey(r.method, r.path)));
   for (const key of Object.keys(handlers)) {
     if (!declared.has(key))
@@ -195,7 +220,7 @@ export function httpHandler(
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>()
     .use(injectLambdaContext(logger))
     .use(logMetrics(metrics))
-    .use(routing(routes))
+    .use(routing(routes, problems))
     .use(ipRateLimit(options.limiter))
     .use(authentication(options.authenticator))
     .use(tenantRateLimit(options.limiter))

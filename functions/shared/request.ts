@@ -12,6 +12,8 @@ import type { LimitResult } from './rate-limit/limits';
 export interface RequestContext extends Context {
   route?: RouteDefinition;
   auth?: AuthContext;
+  /** Set when the verified caller lacks the route's role: `auth` is known, the request refused. */
+  refused?: boolean;
   /** Every limit checked for this request; the tightest one's headers go on the response. */
   rateLimits?: LimitResult[];
 }

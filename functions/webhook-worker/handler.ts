@@ -10,7 +10,8 @@ import { dynamoClient, sqsClient } from '../shared/aws';
 import { dlqUrl, queueUrl, tableName } from '../shared/config';
 import { parseEnvelope, type WebhookEnvelope } from '../shared/envelope';
 import { logger, metrics } from '../shared/observability';
-import { sendAgainLater, waitPlan } from '../shared/queues/wait';
+import { sendAgainLater } from '../shared/queues/send-again';
+import { waitPlan } from '../shared/queues/wait';
 import { stripeOutcome } from '../shared/stripe/client';
 import { PermanentFailure, type ProcessingResult, processEnvelope } from './processors';
 

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { FunctionId } from '../definitions/resources';
 import type { RouteDefinition } from '../definitions/routes';
+import { SECURITY_HEADERS } from '../definitions/security-headers';
 import type { StageSettings } from '../definitions/stages';
 import type { Functions } from './functions';
 import { logRetention, removalPolicyFor } from './support';
@@ -104,8 +105,13 @@ export function gatewayErrorTemplate(definition: GatewayErrorDefinition): string
   return `{"error":${quoted(definition.error)},"message":${definition.message}${extra},"request_id":"$context.requestId"}`;
 }
 
-/** The JSON access log line: who called what, the answer, and how long it took. */
-const ACCESS_LOG_FIELDS = {
+/**
+ * The JSON access log line: who called what, the answer, and how long it took. The route is its
+ * template (`$context.resourcePath`, e.g. `/api/v1/ghl/webhook/{webhookToken}`), never the raw
+ * path or query string: those can hold a webhook token or a subject id, and access logs are kept
+ * for months. No header value is logged but the user agent.
+ */
+export const ACCESS_LOG_FIELDS = {
   requestId: apigateway.AccessLogField.contextRequestId(),
   extendedRequestId: apigateway.AccessLogField.contextExtendedRequestId(),
   ip: apigateway.AccessLogField.contextIdentitySourceIp(),
@@ -113,7 +119,6 @@ const ACCESS_LOG_FIELDS = {
   requestTime: apigateway.AccessLogField.contextRequestTime(),
   method: apigateway.AccessLogField.contextHttpMethod(),
   resourcePath: apigateway.AccessLogField.contextResourcePath(),
-  path: apigateway.AccessLogField.contextPath(),
   protocol: apigateway.AccessLogField.contextProtocol(),
   status: apigateway.AccessLogField.contextStatus(),
   responseLength: apigateway.AccessLogField.contextResponseLength(),
@@ -181,7 +186,13 @@ export class Api extends Construct {
       this.restApi.addGatewayResponse(definition.id, {
         type: definition.type,
         ...(definition.statusCode ? { statusCode: definition.statusCode } : {}),
-        responseHeaders: { 'X-Request-Id': 'context.requestId', ...definition.headers },
+        responseHeaders: {
+          'X-Request-Id': 'context.requestId',
+          ...Object.fromEntries(
+            Object.entries(SECURITY_HEADERS).map(([name, value]) => [name, `'${value}'`]),
+          ),
+          ...definition.headers,
+        },
         templates: { 'application/json': gatewayErrorTemplate(definition) },
       });
     }
@@ -199,11 +210,6 @@ export class Api extends Construct {
         id: 'AwsSolutions-APIG2',
         reason:
           'Request bodies are validated in the functions by the zod schemas that also generate the OpenAPI document (one schema, no API Gateway model duplicating it); bodies pass through as binary so webhook signatures can be checked byte-exact.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'No WAF web ACL yet: the stage throttles per stage settings and the functions rate-limit per source IP, webhook source and tenant; the REGIONAL stage can take a web ACL association without changes here.',
       },
       {
         id: 'AwsSolutions-APIG6',

@@ -7,7 +7,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { METRIC_ALARMS, METRIC_NAMESPACE, SERVICE_NAME } from '../definitions/metrics';
+import {
+  CIRCUIT_ALARMS,
+  CIRCUIT_PROVIDERS,
+  METRIC_ALARMS,
+  METRIC_NAMESPACE,
+  METRICS,
+  SERVICE_NAME,
+} from '../definitions/metrics';
 import type { StageSettings } from '../definitions/stages';
 import type { Functions } from './functions';
 import type { Queues } from './queues';
@@ -76,6 +83,7 @@ export class Monitoring extends Construct {
     this.functionErrorAlarms(props);
     this.api5xxAlarm(props);
     this.applicationAlarms(props);
+    this.circuitAlarms(props);
   }
 
   /** Sends the alarm's ALARM and OK transitions to the topic of the given severity. */
@@ -154,6 +162,32 @@ export class Monitoring extends Construct {
         },
         definition.severity,
       );
+    }
+  }
+
+  /** Per provider: its circuit open for 5 minutes warns, for 30 minutes pages. */
+  private circuitAlarms(props: MonitoringProps): void {
+    for (const provider of CIRCUIT_PROVIDERS) {
+      for (const definition of CIRCUIT_ALARMS) {
+        this.alarm(
+          `Circuit${pascal(provider)}Open${definition.openSeconds / 60}m`,
+          {
+            metric: new cloudwatch.Metric({
+              namespace: METRIC_NAMESPACE,
+              metricName: METRICS.circuitOpenSeconds,
+              dimensionsMap: { service: SERVICE_NAME, stage: props.settings.stage, provider },
+              period: Duration.minutes(5),
+              statistic: cloudwatch.Stats.MAXIMUM,
+            }),
+            alarmDescription: `The ${provider} circuit breaker has been ${definition.description}`,
+            threshold: definition.openSeconds,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          },
+          definition.severity,
+        );
+      }
     }
   }
 

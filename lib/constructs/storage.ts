@@ -3,6 +3,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { backupRetention } from '../definitions/backups';
 import { SECRET_SETTING_TAG, SECRET_STAGE_TAG, type SecretSetting } from '../definitions/settings';
 import type { StageSettings } from '../definitions/stages';
 import { removalPolicyFor } from './support';
@@ -34,7 +35,17 @@ export class Storage extends Construct {
       removalPolicy,
     });
 
+    // Object Lock keeps every backup version for its retention: whoever can write the bucket
+    // cannot delete or overwrite one (compliance mode where data is protected; governance in dev,
+    // so a dev stack can be torn down). After the retention the lifecycle removes them, so an
+    // erased person's data does not outlive it in a backup.
+    const retention = backupRetention(props.settings);
     this.backupBucket = new s3.Bucket(this, 'Backups', {
+      objectLockEnabled: true,
+      objectLockDefaultRetention:
+        retention.mode === 'COMPLIANCE'
+          ? s3.ObjectLockRetention.compliance(Duration.days(retention.days))
+          : s3.ObjectLockRetention.governance(Duration.days(retention.days)),
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: props.key,
       bucketKeyEnabled: true,
@@ -45,7 +56,13 @@ export class Storage extends Construct {
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'backups/',
       // A backup worker cut off mid-upload leaves parts behind; they are dropped after a day.
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      lifecycleRules: [
+        {
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+          expiration: Duration.days(retention.days + 1),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
+      ],
       removalPolicy,
     });
 

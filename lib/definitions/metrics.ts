@@ -96,3 +96,34 @@ export const METRIC_ALARMS: readonly MetricAlarmDefinition[] = [
       'Meta answered 2635: the Graph API version the uploader calls is no longer served, so no Meta event goes out for any tenant; they wait. Set META_GRAPH_API_VERSION to a served version (developers.facebook.com/docs/graph-api/changelog) and redeploy, then redrive the conversions dead-letter queue where the waiting events are parked.',
   },
 ];
+
+/** The providers behind a circuit breaker (the `provider` dimension of the circuit metrics). */
+export const CIRCUIT_PROVIDERS = ['google_ads', 'meta', 'stripe'] as const;
+
+export interface CircuitAlarmDefinition {
+  readonly severity: 'critical' | 'warning';
+  /** Seconds a circuit has been open (`CircuitOpenSeconds`, maximum over 5 minutes) at which it fires. */
+  readonly openSeconds: number;
+  readonly description: string;
+}
+
+/**
+ * A provider's circuit open longer than 5 minutes warns, longer than 30 minutes pages: one alarm
+ * per provider, not one per queue, and queued work waits meanwhile (nothing is dead-lettered, so
+ * the DLQ alarms stay quiet). Emitted while calls are refused, so the alarm clears (no data)
+ * once the circuit closes.
+ */
+export const CIRCUIT_ALARMS: readonly CircuitAlarmDefinition[] = [
+  {
+    severity: 'warning',
+    openSeconds: 300,
+    description:
+      'open for more than 5 minutes: calls are refused, queued work waits and flows again when the provider recovers. Check the provider status page and GET /health; see README "Circuit breakers".',
+  },
+  {
+    severity: 'critical',
+    openSeconds: 1800,
+    description:
+      'open for more than 30 minutes: conversions or billing events are waiting and the billing portal answers 503. Check the provider status page and the probe errors in the logs (event circuit_state_change); force the circuit closed only once the provider is known to be up (npm run ops -- circuit close).',
+  },
+];

@@ -2,19 +2,24 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { matchPath, ROUTES, type RouteDefinition } from '../definitions/routes';
+import { SECURITY_HEADERS } from '../definitions/security-headers';
 import { invoke } from './lambda';
 
 /** API Gateway's REST payload limit. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/** One access log line; the route is its template, never the raw path or query (see lib/constructs/api.ts). */
 export interface AccessLogEntry {
   requestId: string;
   ip: string;
   method: string;
-  path: string;
+  resourcePath: string;
   status: number;
   latencyMs: number;
 }
+
+/** What the access log records for a request no route matches. */
+export const UNMATCHED_ROUTE = '(no route)';
 
 export interface GatewayOptions {
   region: string;
@@ -23,7 +28,11 @@ export interface GatewayOptions {
 }
 
 function gatewayError(res: ServerResponse, status: number, code: string, message: string, requestId: string) {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    ...SECURITY_HEADERS,
+    'X-Request-Id': requestId,
+  });
   res.end(JSON.stringify({ error: code, message, request_id: requestId }));
 }
 
@@ -164,17 +173,17 @@ export function createGateway(options: GatewayOptions): Server {
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
+    const matched = matchRoute(method, url.pathname);
     res.on('finish', () =>
       options.accessLog?.({
         requestId,
         ip: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
         method,
-        path: url.pathname,
+        resourcePath: matched?.route.path ?? UNMATCHED_ROUTE,
         status: res.statusCode,
         latencyMs: Math.round(performance.now() - started),
       }),
     );
-    const matched = matchRoute(method, url.pathname);
     if (!matched) {
       req.resume();
       gatewayError(res, 404, 'not_found', 'No route matches this request', requestId);

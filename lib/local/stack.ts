@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { assertSettings } from '../../functions/shared/settings';
 import { COMMON_ENV_VARS, QUEUES, type QueueId } from '../definitions/resources';
 import { bootstrap } from './bootstrap';
 import { type Emulator, startEmulator, useEmulator } from './emulator';
@@ -54,6 +55,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const log = options.log ?? (() => {});
+  // Every setting checked before anything starts: a misconfigured stage refuses to run.
+  assertSettings(process.env);
   const emulator = options.emulatorUrl
     ? await useEmulator(options.emulatorUrl)
     : await startEmulator({ root: REPO_ROOT, host, log });

@@ -4,6 +4,13 @@ import { isRole } from '../../functions/shared/auth/context';
 import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
 import { MAX_TOKEN_SECONDS, signToken } from '../../functions/shared/auth/tokens';
 import { resetClients, secretsClient } from '../../functions/shared/aws';
+import { PROVIDERS, type Provider } from '../../functions/shared/breaker/circuit';
+import {
+  type CircuitView,
+  forceClose,
+  readCircuits,
+  resetBreakers,
+} from '../../functions/shared/breaker/circuits';
 import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
 import { ROLES } from '../definitions/routes';
 import { STAGES, type Stage } from '../definitions/stages';
@@ -31,6 +38,10 @@ Commands:
       Write a decrypted backup into the tables (*_TABLE); refuses non-empty tables without --force.
   dlq redrive --queue <webhooks|conversions> [--max <n>]
       Move dead-lettered messages back to their queue (*_QUEUE_URL, *_DLQ_URL), with progress.
+  circuit status
+      Each provider's circuit breaker: state, since when open, last success (SYSTEM_TABLE).
+  circuit close --provider <${PROVIDERS.join('|')}>
+      Emergency override: close a provider's circuit now, forgetting its recent failures.
 
   config check --stage <${STAGES.join('|')}>
       Every SSM parameter and secret the stage reads: present, non-empty, well-formed (values are
@@ -119,6 +130,7 @@ function useLocalStack(): void {
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   resetClients();
+  resetBreakers();
 }
 
 async function issueToken(values: Values, io: Io): Promise<void> {
@@ -203,6 +215,7 @@ const OPTIONS = {
   force: { type: 'boolean' },
   queue: { type: 'string' },
   max: { type: 'string' },
+  provider: { type: 'string' },
   local: { type: 'boolean' },
   url: { type: 'string' },
   'api-key': { type: 'string' },
@@ -228,6 +241,34 @@ async function redriveCommand(values: Values, io: Io): Promise<void> {
     },
   });
   io.out(`Redrove ${result.moved} message(s) to ${queue}.`);
+}
+
+function describeCircuit(provider: Provider, view: CircuitView): string {
+  const parts = [`${provider}: ${view.state}`];
+  if (view.opened_at) parts.push(`open since ${view.opened_at}`);
+  if (view.retry_after_seconds !== undefined && view.state !== 'closed')
+    parts.push(`next probe in ${view.retry_after_seconds} s`);
+  parts.push(view.last_success_at ? `last success ${view.last_success_at}` : 'no success recorded');
+  return parts.join(', ');
+}
+
+async function circuitStatus(io: Io): Promise<void> {
+  const views = await readCircuits();
+  for (const provider of PROVIDERS) io.out(describeCircuit(provider, views[provider]));
+}
+
+async function circuitClose(values: Values, io: Io): Promise<void> {
+  const provider = values.provider;
+  if (typeof provider !== 'string' || !(PROVIDERS as readonly string[]).includes(provider)) {
+    throw new UsageError(`circuit close needs --provider ${PROVIDERS.join(', --provider ')}`);
+  }
+  io.err(`Closing the ${provider} circuit ...`);
+  const was = await forceClose(provider as Provider);
+  io.out(
+    was === 'closed'
+      ? `The ${provider} circuit was already closed; its recent failures are forgotten.`
+      : `The ${provider} circuit was ${was.replace('_', '-')}; it is closed now. Calls go to the provider again; if it is still failing the circuit opens again after the threshold of failures.`,
+  );
 }
 
 /** Runs one operator command; returns the process exit code. */
@@ -261,6 +302,8 @@ export async function run(
     else if (command === 'backup decrypt') await decryptCommand(values, io);
     else if (command === 'backup restore') await restoreCommand(values, io);
     else if (command === 'dlq redrive') await redriveCommand(values, io);
+    else if (command === 'circuit status') await circuitStatus(io);
+    else if (command === 'circuit close') await circuitClose(values, io);
     else if (command === 'smoke') return await smokeCommand(values, io);
     else if (command === 'config check') return await configCheckCommand(values, io);
     else if (command === 'rollback') await rollbackCommand(values, io, rollbackPort);

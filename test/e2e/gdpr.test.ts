@@ -5,6 +5,7 @@ import { fbclid, gclid } from '../support/click-ids';
 import { emulatorUrl } from '../support/emulator';
 import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
+import { capturedOutput, outputMark } from '../support/leak-capture';
 import { startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant } from '../support/tenants';
 
@@ -50,6 +51,7 @@ afterAll(async () => {
 describe('data-subject rights over HTTP', () => {
   it('exports everything held, then erases it all but the hashed tombstone', async () => {
     const email = 'Subject.One@Example.com';
+    const mark = outputMark();
     const first = await capture(a, email, { gclid: gclid(21), phone: '+4915123456789', value: 10 });
     await capture(a, email, { fbclid: fbclid(21), external_id: 'crm-7' });
     await call('PATCH', `/api/v1/leads/${first}`, {
@@ -95,6 +97,18 @@ describe('data-subject rights over HTTP', () => {
       expect(stored).not.toContain(personal);
     }
     expect((await call('GET', `/api/v1/leads/${first}`, { token: a.viewer })).status).toBe(404);
+    // Every log line and metric written during the test: the functions logged (at DEBUG), never the person.
+    const written = capturedOutput(mark);
+    expect(written).toContain('"level":');
+    for (const personal of [
+      'subject.one@example.com',
+      'Subject.One@Example.com',
+      '+4915123456789',
+      gclid(21),
+      fbclid(21),
+    ]) {
+      expect(written).not.toContain(personal);
+    }
   });
 
   it('answers a subject id alike for known and unknown people, and refuses what is not an email', async () => {

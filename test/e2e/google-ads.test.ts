@@ -1,5 +1,4 @@
 import { createHash, createHmac } from 'node:crypto';
-import { googleDateTime } from '../../functions/shared/google-ads/datetime';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/google-ads/settings';
 import { metrics } from '../../functions/shared/observability';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';

@@ -52,4 +52,28 @@ describe('npm start (bin/local.ts)', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
+
+  it('refuses to start a misconfigured stage, saying why, before starting anything', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', STAGE: 'prod', RATE_LIMIT_STORE: 'memory' };
+    delete env.AWS_ENDPOINT_URL;
+    const child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), ['bin/local.ts'], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(output).toContain(
+      'Could not start: Invalid configuration: RATE_LIMIT_STORE memory is for the dev stage only; stage prod must use the DynamoDB rate-limit table.',
+    );
+    expect(output).not.toContain('listening');
+    expect(output).not.toContain('moto');
+  });
 });

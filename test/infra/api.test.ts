@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { ROUTES } from '../../lib/definitions/routes';
+import { SECURITY_HEADERS } from '../../lib/definitions/security-headers';
 import { STAGE_SETTINGS, type Stage } from '../../lib/definitions/stages';
 import { type Json, logicalId, properties, resources, stagesBuiltOnce } from './build';
 
@@ -82,10 +83,15 @@ describe.each(stagesUnderTest)('API in %s', (stage) => {
       requestId: '$context.requestId',
       ip: '$context.identity.sourceIp',
       method: '$context.httpMethod',
-      path: '$context.path',
+      resourcePath: '$context.resourcePath',
       status: '$context.status',
       latency: '$context.responseLatency',
     });
+    // The raw path or query could hold a webhook token or a subject id: only the route template.
+    for (const variable of Object.values(JSON.parse(format) as Record<string, string>)) {
+      expect(['$context.path', '$context.resourceId'].includes(variable)).toBe(false);
+      expect(variable).not.toMatch(/querystring|header|authorizer|input\.|requestOverride/i);
+    }
     const logGroup = resources(template)[logicalId(stack, stack.api.accessLogs)];
     expect(logGroup?.Properties?.RetentionInDays).toBe(settings.logRetentionDays);
   });
@@ -136,6 +142,9 @@ describe.each(stagesUnderTest)('API in %s', (stage) => {
     expect(response.StatusCode).toBe('404');
     expect(response.ResponseParameters).toEqual({
       'gatewayresponse.header.X-Request-Id': 'context.requestId',
+      'gatewayresponse.header.Strict-Transport-Security': "'max-age=31536000; includeSubDomains'",
+      'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
+      'gatewayresponse.header.Cache-Control': "'no-store'",
     });
     expect(JSON.parse(response.ResponseTemplates['application/json'] ?? '')).toEqual({
       error: 'not_found',
@@ -186,6 +195,9 @@ describe.each(stagesUnderTest)('API in %s', (stage) => {
         ResponseTemplates: Record<string, string>;
       };
       expect(props.ResponseParameters['gatewayresponse.header.X-Request-Id']).toBe('context.requestId');
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+        expect(props.ResponseParameters[`gatewayresponse.header.${name}`]).toBe(`'${value}'`);
+      }
       const body = renderedBody(props.ResponseTemplates['application/json'] ?? '');
       expect(body).toMatchObject({ error: expect.stringMatching(/^[a-z_]+$/), request_id: 'req-123' });
       expect(typeof body.message).toBe('string');

@@ -1,7 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { METRIC_ALARMS, METRIC_NAMESPACE } from '../../lib/definitions/metrics';
+import {
+  CIRCUIT_ALARMS,
+  CIRCUIT_PROVIDERS,
+  METRIC_ALARMS,
+  METRIC_NAMESPACE,
+} from '../../lib/definitions/metrics';
 import { FUNCTIONS, QUEUES } from '../../lib/definitions/resources';
 import { STAGE_SETTINGS, type Stage } from '../../lib/definitions/stages';
 import type { AdsEngineerStack } from '../../lib/stack';
@@ -136,8 +141,11 @@ describe.each(['dev', 'prod'] as const)('monitoring in %s', (stage) => {
     const { template } = get(stage);
     const { critical } = topicRefs(stage);
     const criticalMetrics = METRIC_ALARMS.filter((a) => a.severity === 'critical').length;
-    // DLQs, function errors, API 5xx rate, critical metrics, and the daily backup rule's delivery.
-    const baseline = QUEUES.length + FUNCTIONS.length + 1 + criticalMetrics + 1;
+    const criticalCircuits =
+      CIRCUIT_PROVIDERS.length * CIRCUIT_ALARMS.filter((a) => a.severity === 'critical').length;
+    // DLQs, function errors, API 5xx rate, critical metrics, circuits open 30 minutes, and the
+    // daily backup rule's delivery.
+    const baseline = QUEUES.length + FUNCTIONS.length + 1 + criticalMetrics + criticalCircuits + 1;
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
     const toCritical = alarms.filter(
       (a) => JSON.stringify(a.Properties?.AlarmActions) === JSON.stringify([critical]),
@@ -208,4 +216,37 @@ describe('application metric alarms', () => {
       });
     },
   );
+});
+
+describe('circuit breaker alarms', () => {
+  test.each(CIRCUIT_PROVIDERS.flatMap((p) => CIRCUIT_ALARMS.map((a) => [p, a.openSeconds, a] as const)))(
+    'the %s circuit open %i s notifies its severity topic, on the maximum open time per provider',
+    (provider, _seconds, definition) => {
+      const { template } = get('prod');
+      const { critical, warning } = topicRefs('prod');
+      const topic = definition.severity === 'critical' ? critical : warning;
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRIC_NAMESPACE,
+        MetricName: 'CircuitOpenSeconds',
+        Dimensions: [
+          { Name: 'provider', Value: provider },
+          { Name: 'service', Value: 'adsengineer' },
+          { Name: 'stage', Value: 'prod' },
+        ],
+        Statistic: 'Maximum',
+        Period: 300,
+        Threshold: definition.openSeconds,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+        OKActions: [topic],
+      });
+    },
+  );
+
+  test('5 minutes warns and 30 minutes pages', () => {
+    expect(CIRCUIT_ALARMS.map((a) => [a.openSeconds, a.severity])).toEqual([
+      [300, 'warning'],
+      [1800, 'critical'],
+    ]);
+  });
 });

@@ -98,15 +98,21 @@ describe('shared circuit breaker against the emulator', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
+    let settled = 0;
     const callers = Array.from({ length: 20 }, instance).map((i) =>
-      i.breaker.call(async () => {
-        probes += 1;
-        await gate;
-        return 'answered';
-      }, classify),
+      i.breaker
+        .call(async () => {
+          probes += 1;
+          await gate;
+          return 'answered';
+        }, classify)
+        .finally(() => {
+          settled += 1;
+        }),
     );
-    // Let every caller decide before the probe answers.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // The probe holds its answer until every other caller has been refused.
+    while (settled < 19) await new Promise((r) => setTimeout(r, 20));
+    expect(probes).toBe(1);
     release();
     const results = await Promise.allSettled(callers);
     expect(probes).toBe(1);

@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { handler } from '../../functions/conversion-uploader/handler';
 import { scopeFor } from '../../functions/conversion-uploader/upload';
@@ -64,6 +64,25 @@ function conversion(id: string, leadId: string, seed: number): Conversion {
 const message = (id: string) => JSON.stringify({ version: 1, tenant_id: TENANT, conversion_id: id });
 const record = (messageId: string, body: string): SQSRecord => sqsRecord(messageId, body, 'test-conversions');
 const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+/** The copies the uploader sent back to wait (the queue also holds what `put` queued). */
+async function delayedCopies(queueUrl: string) {
+  const sqs = new SQSClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+  try {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const copies = (out.Messages ?? []).filter((m) => m.MessageAttributes?.provider_retries);
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
+    return copies;
+  } finally {
+    sqs.destroy();
+  }
+}
 
 async function put(id: string, seed: number, leadOverrides: Partial<StoredLead> = {}): Promise<void> {
   await new DynamoLeadStore().create(scope, lead(`lead_${id}`, leadOverrides), []);
@@ -159,29 +178,36 @@ describe('conversion uploader', () => {
     expect((await log.get(TENANT, 'cnv_i2'))?.processing).toEqual(processing);
   });
 
-  it('reports transient failures for retry, keeping the conversion queued with the reason', async () => {
+  it('Google failing: the message waits as a delayed copy (no receive spent), the conversion stays queued with the reason', async () => {
     await put('cnv_i3', 103);
     fake.commands.serverErrors = 1;
     const result = await handler(batch(record('m3', message('cnv_i3'))), lambdaContext('uploader'));
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm3' }]);
+    expect(result.batchItemFailures).toEqual([]);
     expect(await log.get(TENANT, 'cnv_i3')).toMatchObject({
       status: 'queued',
       attempts: 1,
       last_error: expect.stringContaining('503'),
     });
+    const copies = await delayedCopies(env.CONVERSIONS_QUEUE_URL as string);
+    expect(copies.map((m) => [m.Body, m.MessageAttributes?.provider_retries?.StringValue])).toEqual([
+      [message('cnv_i3'), '1'],
+    ]);
     const retried = await handler(batch(record('m3b', message('cnv_i3'))), lambdaContext('uploader'));
     expect(retried.batchItemFailures).toEqual([]);
     expect(await log.get(TENANT, 'cnv_i3')).toMatchObject({ status: 'uploaded', attempts: 2 });
     expect((await log.get(TENANT, 'cnv_i3'))?.last_error).toBeUndefined();
   });
 
-  it('a slow Google answer times out (AbortSignal.timeout) and is retried as transient', async () => {
+  it('a slow Google answer times out (AbortSignal.timeout) and waits like any provider failure', async () => {
     await put('cnv_i6', 106);
     process.env.GOOGLE_ADS_TIMEOUT_MS = '100';
     fake.commands.delayMs = 400;
     try {
       const result = await handler(batch(record('m6', message('cnv_i6'))), lambdaContext('uploader'));
-      expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm6' }]);
+      expect(result.batchItemFailures).toEqual([]);
+      expect((await delayedCopies(env.CONVERSIONS_QUEUE_URL as string)).map((m) => m.Body)).toEqual([
+        message('cnv_i6'),
+      ]);
       expect(await log.get(TENANT, 'cnv_i6')).toMatchObject({
         status: 'queued',
         last_error: 'The Data Manager API timed out',

@@ -3,6 +3,8 @@ import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/c
 import { clearKeyringCache, loadKeyring, parseKeyring } from '../../functions/shared/auth/keyring';
 import { verifyToken } from '../../functions/shared/auth/tokens';
 import { secretsClient } from '../../functions/shared/aws';
+import { resetBreakers } from '../../functions/shared/breaker/circuits';
+import { DynamoCircuitStore } from '../../functions/shared/breaker/dynamo-store';
 import { parseDuration, run } from '../../lib/ops/cli';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { capture } from '../support/operator';
@@ -129,5 +131,48 @@ describe('dlq redrive', () => {
     }
     expect(await run(['dlq', 'redrive', '--queue', 'nope'], capture())).toBe(2);
     expect(await run(['dlq', 'redrive', '--queue', 'webhooks', '--max', '0'], capture())).toBe(2);
+  });
+});
+
+describe('circuit status and circuit close', () => {
+  it('shows each provider’s circuit and closes an open one for every instance', async () => {
+    await freshResources();
+    resetBreakers();
+    const store = new DynamoCircuitStore();
+    const now = Date.now();
+    await store.replace(
+      'google_ads',
+      {
+        state: 'open',
+        version: 1,
+        failures: [],
+        openedAt: now - 600_000,
+        openUntil: now + 30_000,
+        lastSuccessAt: now - 700_000,
+      },
+      0,
+    );
+    const status = capture();
+    expect(await run(['circuit', 'status'], status)).toBe(0);
+    expect(status.stdout[0]).toMatch(
+      /^google_ads: open, open since \S+Z, next probe in (29|30) s, last success \S+Z$/,
+    );
+    expect(status.stdout.slice(1)).toEqual([
+      'meta: closed, no success recorded',
+      'stripe: closed, no success recorded',
+    ]);
+
+    const close = capture();
+    expect(await run(['circuit', 'close', '--provider', 'google_ads'], close)).toBe(0);
+    expect(close.stdout[0]).toMatch(/^The google_ads circuit was open; it is closed now\./);
+    expect((await store.read('google_ads')).state).toBe('closed');
+    const again = capture();
+    expect(await run(['circuit', 'close', '--provider', 'google_ads'], again)).toBe(0);
+    expect(again.stdout[0]).toBe(
+      'The google_ads circuit was already closed; its recent failures are forgotten.',
+    );
+    const bad = capture();
+    expect(await run(['circuit', 'close', '--provider', 'bing'], bad)).toBe(2);
+    expect(bad.stderr[0]).toMatch(/^circuit close needs --provider google_ads/);
   });
 });

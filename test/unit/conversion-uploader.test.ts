@@ -6,6 +6,7 @@ import {
   type UploaderDeps,
   uploadMessages,
 } from '../../functions/conversion-uploader/upload';
+import { CircuitOpenError } from '../../functions/shared/breaker/breaker';
 import type {
   AttemptOutcome,
   LoggedConversion,
@@ -21,6 +22,7 @@ import {
 import type { StoredGoogleAdsIntegration } from '../../functions/shared/google-ads/settings';
 import { GoogleAdsFailure } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
+import { MAX_PROVIDER_RETRIES } from '../../functions/shared/queues/wait';
 import { gclid } from '../support/click-ids';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -328,16 +330,20 @@ describe('uploadMessages', () => {
     expect(results.get('m-t1-r')).toEqual({ kind: 'retry', delaySeconds: 3600, reason: 'rescheduled' });
   });
 
-  it('retries transient failures with backoff, keeping the conversions queued with the reason', async () => {
+  it('Google unwell while its circuit is closed: waits with backoff a bounded number of times, then ordinary retries', async () => {
     const { w, deps } = world(async () => {
       throw new GoogleAdsFailure('transient', 'Google Ads answered 429', 45, 429);
     });
     add(w, 't1', conversion('a'));
     add(w, 't1', conversion('b'));
-    const results = await uploadMessages([message('t1', 'a', 1), message('t1', 'b', 3)], deps);
+    const results = await uploadMessages(
+      [message('t1', 'a', 1), { ...message('t1', 'b', 3), providerRetries: MAX_PROVIDER_RETRIES }],
+      deps,
+    );
     expect(results.get('m-t1-a')).toEqual({
-      kind: 'retry',
+      kind: 'wait',
       delaySeconds: 45,
+      providerRetries: 1,
       reason: 'Google Ads answered 429',
     });
     expect(results.get('m-t1-b')).toEqual({
@@ -350,6 +356,48 @@ describe('uploadMessages', () => {
       { status: 'queued', error: 'Google Ads answered 429' },
     ]);
     expect(w.batches[0]).toMatchObject({ outcome: 'transient', size: 2 });
+  });
+
+  it('a 401 for one tenant’s token is an ordinary retry, not a wait for Google', async () => {
+    const { w, deps } = world(async () => {
+      throw new GoogleAdsFailure('transient', 'Google Ads answered 401', undefined, 401);
+    });
+    add(w, 't1', conversion('a'));
+    const results = await uploadMessages([message('t1', 'a')], deps);
+    expect(results.get('m-t1-a')).toMatchObject({ kind: 'retry' });
+  });
+
+  it('an open circuit: nothing sent, conversions stay queued without an attempt, messages wait until it half-opens', async () => {
+    const { w, deps } = world(async () => {
+      throw new CircuitOpenError('google_ads', 40);
+    });
+    add(w, 't1', conversion('a'));
+    const results = await uploadMessages([{ ...message('t1', 'a', 2), providerRetries: 3 }], deps);
+    expect(results.get('m-t1-a')).toEqual({
+      kind: 'wait',
+      delaySeconds: 48,
+      providerRetries: 3,
+      reason: 'Google Ads is temporarily unavailable (circuit open)',
+    });
+    expect(w.attempts.map((a) => a.outcome)).toEqual([
+      { status: 'queued', error: 'Google Ads is temporarily unavailable (circuit open)', attempted: false },
+    ]);
+    expect(w.batches).toEqual([]);
+  });
+
+  it('the failure that opens the circuit is recorded as an attempt and its messages wait', async () => {
+    const { w, deps } = world(async () => {
+      throw new CircuitOpenError('google_ads', 60, {
+        cause: new GoogleAdsFailure('transient', 'Google Ads answered 503', undefined, 503),
+      });
+    });
+    add(w, 't1', conversion('a'));
+    const results = await uploadMessages([message('t1', 'a', 3)], deps);
+    expect(results.get('m-t1-a')).toMatchObject({ kind: 'wait', delaySeconds: 72, providerRetries: 0 });
+    expect(w.attempts.map((a) => a.outcome)).toEqual([
+      { status: 'queued', error: 'Google Ads answered 503' },
+    ]);
+    expect(w.batches[0]).toMatchObject({ outcome: 'transient', size: 1 });
   });
 
   it('forgets the access token on 401', async () => {

@@ -12,7 +12,6 @@ import {
   WINDOW_SECONDS,
   windowAt,
 } from '../../functions/shared/rate-limit/limits';
-import { assertRateLimitConfig } from '../../functions/shared/rate-limit/middleware';
 import {
   type CounterStore,
   counterStoreFromEnv,
@@ -162,16 +161,6 @@ describe('counter stores', () => {
     expect(() => counterStoreFromEnv({ RATE_LIMIT_STORE: 'redis' })).toThrow('dynamodb or memory');
     process.env.STAGE = 'prod';
     expect(() => counterStoreFromEnv({ RATE_LIMIT_STORE: 'memory' })).toThrow('dev stage only');
-  });
-
-  it('refuses to start a function with the memory store outside dev', () => {
-    process.env.STAGE = 'prod';
-    expect(() => assertRateLimitConfig({ RATE_LIMIT_STORE: 'memory' })).toThrow(
-      'RATE_LIMIT_STORE=memory is for the dev stage only; stage prod must use the DynamoDB rate-limit table',
-    );
-    expect(() => assertRateLimitConfig({})).not.toThrow();
-    process.env.STAGE = 'dev';
-    expect(() => assertRateLimitConfig({ RATE_LIMIT_STORE: 'memory' })).not.toThrow();
   });
 });
 

@@ -111,14 +111,16 @@ export function authentication(
             }
             throw error;
           }
+          // Known from here on, even if refused below: a 403 counts against the caller's tenant.
+          request.context.auth = auth;
           if (
             route.auth === 'platformAdmin'
               ? !isPlatformAdmin(auth)
               : !hasRole(auth.role, route.minRole ?? 'owner')
           ) {
+            request.context.refused = true;
             throw forbidden();
           }
-          request.context.auth = auth;
           return;
         }
         default:

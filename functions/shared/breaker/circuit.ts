@@ -8,7 +8,9 @@
  *   └───────────────(the probe succeeds)───────────────┴──(the probe fails)────────┘
  */
 
-export const PROVIDERS = ['google_ads', 'meta', 'stripe'] as const;
+import { CIRCUIT_PROVIDERS } from '../../../lib/definitions/metrics';
+
+export const PROVIDERS = CIRCUIT_PROVIDERS;
 export type Provider = (typeof PROVIDERS)[number];
 export type CircuitState = 'closed' | 'open' | 'half_open';
 

@@ -62,7 +62,8 @@ export class RateLimiter {
   constructor(
     private readonly storeFactory: () => CounterStore = counterStoreFromEnv,
     private readonly now: () => number = Date.now,
-    private readonly timeoutMs: number = storeTimeoutMs(),
+    /** Read when checking, so a bad setting refuses requests (503) instead of failing the function's start. */
+    private readonly timeoutMs?: number,
   ) {}
 
   async check(scope: LimitScope, key: string): Promise<LimitResult> {
@@ -73,13 +74,14 @@ export class RateLimiter {
     const controller = new AbortController();
     try {
       limit = limitFor(scope);
+      const timeoutMs = this.timeoutMs ?? storeTimeoutMs();
       this.store ??= this.storeFactory();
       const store = this.store;
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           controller.abort();
-          reject(new StoreTimeout(`rate-limit store gave no answer within ${this.timeoutMs} ms`));
-        }, this.timeoutMs);
+          reject(new StoreTimeout(`rate-limit store gave no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
       });
       const count = await Promise.race([
         store.increment(`${scope}#${key}`, window.start, controller.signal),

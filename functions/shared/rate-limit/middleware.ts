@@ -1,7 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { RouteDefinition } from '../../../lib/definitions/routes';
-import { stage } from '../config';
 import { HttpError } from '../errors';
 import { metrics } from '../observability';
 import type { HttpRequest, RequestContext } from '../request';
@@ -30,15 +29,6 @@ const pendingIpChecks = new WeakMap<object, Promise<LimitResult>>();
 /** Routes that prove a tenant before any data is touched: limited per tenant once verified. */
 function isTenantRoute(route: RouteDefinition): boolean {
   return route.auth === 'jwt' || route.auth === 'platformAdmin';
-}
-
-/** Refuses to build a function whose configuration the limiter would refuse at every request. */
-export function assertRateLimitConfig(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.RATE_LIMIT_STORE === 'memory' && stage() !== 'dev') {
-    throw new Error(
-      `RATE_LIMIT_STORE=memory is for the dev stage only; stage ${stage()} must use the DynamoDB rate-limit table`,
-    );
-  }
 }
 
 async function enforce(
@@ -83,7 +73,6 @@ export function ipRateLimit(
   limiter: RateLimiter = defaultLimiter(),
   now: () => number = Date.now,
 ): Middleware {
-  assertRateLimitConfig();
   return {
     before: async (request) => {
       const route = request.context.route;
@@ -129,7 +118,10 @@ export function ipRateLimit(
   };
 }
 
-/** Per-tenant limit on routes of a verified tenant; runs after authentication. */
+/**
+ * Per-tenant limit on routes of a verified tenant; runs after authentication. A verified caller
+ * refused for its role (403) counts against its tenant too, and gets the limit's headers.
+ */
 export function tenantRateLimit(
   limiter: RateLimiter = defaultLimiter(),
   now: () => number = Date.now,
@@ -139,6 +131,15 @@ export function tenantRateLimit(
       const { route, auth } = request.context;
       if (!route || !auth || !isLimited(route) || !isTenantRoute(route)) return;
       await enforce(limiter, request.context, 'tenant', auth.tenantId, now);
+    },
+    onError: async (request) => {
+      const { route, auth, refused } = request.context;
+      if (!route || !auth || !refused || !isLimited(route) || !isTenantRoute(route)) return;
+      try {
+        await enforce(limiter, request.context, 'tenant', auth.tenantId, now);
+      } catch (limited) {
+        request.error = limited as Error;
+      }
     },
   };
 }

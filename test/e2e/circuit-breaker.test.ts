@@ -1,0 +1,165 @@
+import { readCircuits, resetBreakers } from '../../functions/shared/breaker/circuits';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
+import type { BatchReport } from '../../lib/local/poller';
+import type { LocalStack } from '../../lib/local/stack';
+import { gclid } from '../support/click-ids';
+import { request } from '../support/http';
+import { eventually, startTestStack } from '../support/local-stack';
+import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
+
+/**
+ * A Google outage on the local stack with the fake Google (Data Manager API, the default
+ * transport): 20 conversions queued while Google answers 503. The breaker opens after the threshold, the uploader sends its messages back delayed
+ * instead of handing them to SQS, so nothing reaches the dead-letter queue however long the outage
+ * lasts; when Google recovers one probe closes the circuit and every conversion is uploaded once.
+ *
+ * Locally a handed-back message is visible again after `retryDelaySeconds` (1 s: the local
+ * visibility timeout of a failed message) and the third receive dead-letters it, so any outage
+ * longer than 3 s would dead-letter messages that were handed back. The outage lasts
+ * BREAKER_E2E_OUTAGE_SECONDS (8 s in `npm test`) with circuits open BREAKER_E2E_OPEN_SECONDS (2 s);
+ * the long run of the full scenario is `BREAKER_E2E_OUTAGE_SECONDS=90 BREAKER_E2E_OPEN_SECONDS=60`.
+ */
+const OPEN_SECONDS = Number(process.env.BREAKER_E2E_OPEN_SECONDS || 2);
+const VISIBILITY_SECONDS = 1;
+const OUTAGE_SECONDS = Number(process.env.BREAKER_E2E_OUTAGE_SECONDS || 8);
+const THRESHOLD = 5;
+const CONVERSIONS = 20;
+
+let stack: LocalStack;
+let fake: FakeGoogleAds;
+let tenant: TestTenant;
+const reports: BatchReport[] = [];
+const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
+  request(stack.url, method, path, options);
+
+const seeds = Array.from({ length: CONVERSIONS }, (_, i) => 7000 + i);
+
+async function deadLetters(queue: string): Promise<unknown[]> {
+  const platform = await tokenFor('platform', 'owner');
+  const res = await call('GET', `/api/v1/admin/dlq?queue=${queue}`, { token: platform });
+  return res.body.items as unknown[];
+}
+
+beforeAll(async () => {
+  fake = await startFakeGoogleAds();
+  Object.assign(process.env, {
+    GOOGLE_DATA_MANAGER_BASE_URL: fake.baseUrl,
+    GOOGLE_ADS_API_BASE_URL: fake.baseUrl,
+    GOOGLE_OAUTH_TOKEN_URL: fake.tokenUrl,
+    CONVERSION_RETRY_BASE_SECONDS: '1',
+    CIRCUIT_OPEN_SECONDS: String(OPEN_SECONDS),
+    CIRCUIT_FAILURE_THRESHOLD: String(THRESHOLD),
+    RATE_LIMIT_TENANT_PER_HOUR: '100000',
+    RATE_LIMIT_IP_PER_HOUR: '100000',
+  });
+  delete process.env.GOOGLE_ADS_UPLOAD_API;
+  resetBreakers();
+  stack = await startTestStack('breaker', { retryDelaySeconds: VISIBILITY_SECONDS });
+  stack.events.on('batch', (r: BatchReport) => reports.push(r));
+  tenant = await createTenant(stack.url, 'Agency Outage');
+  const connected = await call('PUT', '/api/v1/integrations/google-ads', {
+    token: tenant.admin,
+    body: {
+      customer_id: '123-456-7890',
+      conversion_action_id: '555000111',
+      client_id: 'client-id.apps.googleusercontent.com',
+      client_secret: 'outage-client-secret-1',
+      refresh_token: '1//outage-refresh-token',
+      currency: 'EUR',
+      time_zone: 'Europe/Berlin',
+    },
+  });
+  expect(connected.status).toBe(200);
+});
+
+afterAll(async () => {
+  await stack.stop();
+  await fake.close();
+  for (const name of [
+    'GOOGLE_DATA_MANAGER_BASE_URL',
+    'GOOGLE_ADS_API_BASE_URL',
+    'GOOGLE_OAUTH_TOKEN_URL',
+    'CONVERSION_RETRY_BASE_SECONDS',
+    'CIRCUIT_OPEN_SECONDS',
+    'CIRCUIT_FAILURE_THRESHOLD',
+  ])
+    delete process.env[name];
+  resetBreakers();
+});
+
+describe('Google outage', () => {
+  it(
+    '20 conversions wait through the outage without a dead letter, then each is uploaded exactly once',
+    async () => {
+      expect(OUTAGE_SECONDS).toBeGreaterThan(3 * VISIBILITY_SECONDS);
+      fake.commands.serverErrors = 1_000_000;
+      const at = new Date(Date.now() - 3600_000).toISOString();
+      const leads = seeds.map((seed) => ({
+        email: `outage-${seed}@example.com`,
+        gclid: gclid(seed),
+        value: 50,
+        currency: 'EUR',
+        consent: { status: 'granted', method: 'form_checkbox', timestamp: at },
+      }));
+      const captured = await call('POST', '/api/v1/leads', { token: tenant.member, body: leads });
+      expect(captured.status).toBe(201);
+      const outageStarted = Date.now();
+      for (const id of captured.body.lead_ids as string[]) {
+        const won = await call('PATCH', `/api/v1/leads/${id}`, {
+          token: tenant.member,
+          body: { status: 'won', order_id: `order-${id}` },
+        });
+        expect([won.status, won.status === 200 ? '' : won.body.error]).toEqual([200, '']);
+      }
+
+      const open = await eventually(async () => {
+        const views = await readCircuits();
+        return views.google_ads.state !== 'closed' ? views.google_ads : undefined;
+      }, 'the google_ads circuit to open');
+      expect(open.opened_at).toEqual(expect.any(String));
+
+      await new Promise((r) =>
+        setTimeout(r, Math.max(0, outageStarted + OUTAGE_SECONDS * 1000 - Date.now())),
+      );
+      const duringOutage = fake.ingests.length;
+      fake.commands.serverErrors = 0;
+      // Threshold failures open it; after that at most one probe per open period (and per expired lease).
+      const probes = Math.ceil(OUTAGE_SECONDS / OPEN_SECONDS) + 1;
+      expect(duringOutage).toBeGreaterThanOrEqual(THRESHOLD);
+      expect(duringOutage).toBeLessThanOrEqual(THRESHOLD + probes);
+      expect(fake.ingests.every((u) => u.status === 503)).toBe(true);
+      expect(await deadLetters('conversions')).toEqual([]);
+
+      // Google is back: the next probe closes the circuit and the waiting conversions flow.
+      const uploaded = await eventually(
+        async () => {
+          const res = await call('GET', '/api/v1/conversions?status=uploaded&limit=100', {
+            token: tenant.viewer,
+          });
+          const items = res.body.items as Array<Record<string, unknown>>;
+          return items.length === CONVERSIONS ? items : undefined;
+        },
+        'all 20 conversions uploaded',
+        60_000,
+      );
+      expect(uploaded).toHaveLength(CONVERSIONS);
+      expect((await readCircuits()).google_ads).toMatchObject({
+        state: 'closed',
+        last_success_at: expect.any(String),
+      });
+
+      const delivered = fake.ingests
+        .filter((u) => u.status === 200)
+        .flatMap((u) =>
+          ((u.body as { events?: Array<{ adIdentifiers?: { gclid?: string } }> }).events ?? []).map(
+            (e) => e.adIdentifiers?.gclid,
+          ),
+        );
+      expect(delivered.sort()).toEqual(seeds.map((s) => gclid(s)).sort());
+      expect(await deadLetters('conversions')).toEqual([]);
+      // No message was ever handed back to SQS: no receive was spent on the outage.
+      expect(reports.filter((r) => r.queue === 'conversions' && r.failedIds.length > 0)).toEqual([]);
+    },
+    (OUTAGE_SECONDS + 2 * OPEN_SECONDS + 60) * 1000,
+  );
+});
