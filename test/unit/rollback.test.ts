@@ -1,5 +1,8 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { run } from '../../lib/ops/cli';
-import { pairTargets, type RollbackPort } from '../../lib/ops/rollback';
+import { awsRollbackPort, pairTargets, type RollbackPort } from '../../lib/ops/rollback';
 import { capture } from '../support/operator';
 
 /** An in-memory stage: two functions with published versions, live aliases and deployments. */
@@ -99,5 +102,109 @@ describe('rollback --stage', () => {
       { name: 'Api', application: 'app-1', group: 'grp-api', functionName: 'AdsEngineer-prod-Api1234' },
     ]);
     expect(pairTargets([])).toEqual([]);
+  });
+});
+
+describe('the AWS side of rollback', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('reads the stack page by page, lists in-flight deployments, stops with rollback, moves the alias', async () => {
+    const sent: { client: string; command: string; input: Record<string, unknown> }[] = [];
+    type Command = { constructor: { name: string }; input: Record<string, unknown> };
+    const prototypes = {
+      cf: CloudFormationClient.prototype,
+      cd: CodeDeployClient.prototype,
+      lambda: LambdaClient.prototype,
+    } as unknown as Record<string, { send: (command: Command) => Promise<unknown> }>;
+    const answer = (client: string, replies: (input: Record<string, unknown>, command: string) => unknown) =>
+      jest
+        .spyOn(prototypes[client] as { send: (command: Command) => Promise<unknown> }, 'send')
+        .mockImplementation(async (command: Command) => {
+          sent.push({ client, command: command.constructor.name, input: command.input });
+          return replies(command.input, command.constructor.name);
+        });
+    answer('cf', (input) =>
+      input.NextToken
+        ? {
+            StackResourceSummaries: [
+              {
+                LogicalResourceId: 'DeploymentsApiLiveF00DBABE',
+                ResourceType: 'AWS::Lambda::Alias',
+                PhysicalResourceId: 'arn:aws:lambda:eu-west-1:1:function:fn-api:live',
+              },
+            ],
+          }
+        : {
+            StackResourceSummaries: [
+              {
+                LogicalResourceId: 'DeploymentsApplicationA1B2C3D4',
+                ResourceType: 'AWS::CodeDeploy::Application',
+                PhysicalResourceId: 'app',
+              },
+              {
+                LogicalResourceId: 'DeploymentsApiDeployment0A1B2C3D',
+                ResourceType: 'AWS::CodeDeploy::DeploymentGroup',
+                PhysicalResourceId: 'grp',
+              },
+            ],
+            NextToken: 'page2',
+          },
+    );
+    answer('cd', (_input, command) => (command === 'ListDeploymentsCommand' ? { deployments: [] } : {}));
+    answer('lambda', (input, command) => {
+      if (command === 'GetAliasCommand') return { FunctionVersion: '5' };
+      if (command === 'ListVersionsByFunctionCommand')
+        return input.Marker
+          ? { Versions: [{ Version: '4' }, { Version: '5' }] }
+          : { Versions: [{ Version: '$LATEST' }], NextMarker: 'm' };
+      return {};
+    });
+    const io = capture();
+    expect(await run(['rollback', '--stage', 'prod'], io, () => awsRollbackPort('eu-west-1'))).toBe(0);
+    expect(sent.map((s) => `${s.client} ${s.command}`)).toEqual([
+      'cf ListStackResourcesCommand',
+      'cf ListStackResourcesCommand',
+      'cd ListDeploymentsCommand',
+      'lambda GetAliasCommand',
+      'lambda ListVersionsByFunctionCommand',
+      'lambda ListVersionsByFunctionCommand',
+      'lambda UpdateAliasCommand',
+    ]);
+    expect(sent.at(-1)?.input).toEqual({
+      FunctionName: 'fn-api',
+      Name: 'live',
+      FunctionVersion: '4',
+      RoutingConfig: {},
+    });
+    expect(sent[2]?.input).toMatchObject({ applicationName: 'app', deploymentGroupName: 'grp' });
+
+    sent.length = 0;
+    jest.restoreAllMocks();
+    answer('cf', () => ({
+      StackResourceSummaries: [
+        {
+          LogicalResourceId: 'DeploymentsApplicationA1B2C3D4',
+          ResourceType: 'AWS::CodeDeploy::Application',
+          PhysicalResourceId: 'app',
+        },
+        {
+          LogicalResourceId: 'DeploymentsApiDeployment0A1B2C3D',
+          ResourceType: 'AWS::CodeDeploy::DeploymentGroup',
+          PhysicalResourceId: 'grp',
+        },
+        {
+          LogicalResourceId: 'DeploymentsApiLiveF00DBABE',
+          ResourceType: 'AWS::Lambda::Alias',
+          PhysicalResourceId: 'arn:aws:lambda:r:1:function:fn-api:live',
+        },
+      ],
+    }));
+    answer('cd', (_input, command) => (command === 'ListDeploymentsCommand' ? { deployments: ['d-1'] } : {}));
+    expect(await run(['rollback', '--stage', 'prod'], capture(), () => awsRollbackPort(undefined))).toBe(0);
+    expect(sent.at(-1)).toEqual({
+      client: 'cd',
+      command: 'StopDeploymentCommand',
+      input: { deploymentId: 'd-1', autoRollbackEnabled: true },
+    });
   });
 });
