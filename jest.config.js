@@ -9,7 +9,7 @@
  * least 80 %; both together hold every security-critical file to 90 % (coverage-tiers.js).
  * A plain `npx jest <file>` runs whatever it is given, without thresholds.
  */
-const { domainModules, TIER_THRESHOLDS } = require('./test/coverage-tiers');
+const { TIER_THRESHOLDS } = require('./test/coverage-tiers');
 
 const esmOnly = ['@middy', 'jose'];
 
@@ -56,8 +56,10 @@ module.exports = {
   // Integration and e2e files share one emulator and reset it: run files one at a time.
   maxWorkers: 1,
   testTimeout: 60_000,
-  collectCoverageFrom: tier === 'unit' ? domainModules(__dirname) : ALL_CODE,
+  // Both tiers record all code, so their merged coverage is complete; the unit tier's threshold
+  // over the domain modules is checked by test/tiers.ts from its coverage-final.json.
+  collectCoverageFrom: ALL_CODE,
   coverageDirectory: `coverage/${tier ?? 'all'}`,
   coverageReporters: ['text-summary', 'json', 'lcov'],
-  ...(tier ? { coverageThreshold: { global: TIER_THRESHOLDS[tier] } } : {}),
+  ...(tier === 'integration' ? { coverageThreshold: { global: TIER_THRESHOLDS.integration } } : {}),
 };

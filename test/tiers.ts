@@ -32,8 +32,32 @@ function run(tier: 'unit' | 'integration', projects: string[]): void {
   }
 }
 
+const MEASURES = ['lines', 'statements', 'functions', 'branches'] as const;
+
+function coverageOf(tier: 'unit' | 'integration'): libCoverage.CoverageMap {
+  const file = path.join(root, 'coverage', tier, 'coverage-final.json');
+  if (!existsSync(file)) throw new Error(`${file} is missing: the ${tier} tier wrote no coverage`);
+  return libCoverage.createCoverageMap(JSON.parse(readFileSync(file, 'utf8')));
+}
+
 rmSync(ROUTE_HITS_DIR, { recursive: true, force: true });
 run('unit', ['unit']);
+
+// The unit tier's threshold holds over the domain modules (no I/O), the code unit tests can reach.
+const domain = new Set(tiers.domainModules(root));
+const unitMap = coverageOf('unit');
+unitMap.filter((file) => domain.has(path.relative(root, file).split(path.sep).join('/')));
+const unitTotal = unitMap.getCoverageSummary();
+process.stdout.write(
+  `\n== unit tier over ${unitMap.files().length} domain modules: ${MEASURES.map((m) => `${m} ${unitTotal[m].pct.toFixed(1)} %`).join(', ')}\n`,
+);
+const unitBelow = MEASURES.filter((m) => unitTotal[m].pct < tiers.TIER_THRESHOLDS.unit[m]);
+if (unitBelow.length) {
+  process.stderr.write(
+    `${unitBelow.map((m) => `unit tier: ${m} ${unitTotal[m].pct.toFixed(1)} % is below ${tiers.TIER_THRESHOLDS.unit[m]} %`).join('\n')}\n`,
+  );
+  process.exit(1);
+}
 run('integration', ['integration', 'infra', 'e2e']);
 
 // Every route of the route table is called by at least one e2e test.
@@ -47,11 +71,7 @@ if (missing.length) {
 }
 
 const map = libCoverage.createCoverageMap({});
-for (const tier of ['unit', 'integration']) {
-  const file = path.join(root, 'coverage', tier, 'coverage-final.json');
-  if (!existsSync(file)) throw new Error(`${file} is missing: the ${tier} tier wrote no coverage`);
-  map.merge(JSON.parse(readFileSync(file, 'utf8')));
-}
+for (const tier of ['unit', 'integration'] as const) map.merge(coverageOf(tier));
 const summaries: Record<string, Record<string, number>> = {};
 for (const file of map.files()) {
   const summary = map.fileCoverageFor(file).toSummary();
