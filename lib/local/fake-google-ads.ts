@@ -130,6 +130,26 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The request body as JSON, or its text when it is not JSON (recorded as sent, judged later). */
+async function readJsonOrText(req: IncomingMessage): Promise<unknown> {
+  const text = await readBody(req);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The headers a recorded Google request is checked on. */
+function recordedHeaders(req: IncomingMessage) {
+  return {
+    authorization: req.headers.authorization,
+    'developer-token': req.headers['developer-token'] as string | undefined,
+    'login-customer-id': req.headers['login-customer-id'] as string | undefined,
+    'content-type': req.headers['content-type'],
+  };
+}
+
 function send(res: ServerResponse, status: number, body: unknown, requestId?: string): void {
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=UTF-8',
@@ -497,20 +517,9 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
   };
 
   async function ingest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const text = await readBody(req);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
+    const body = await readJsonOrText(req);
     const record: RecordedIngest = {
-      headers: {
-        authorization: req.headers.authorization,
-        'developer-token': req.headers['developer-token'] as string | undefined,
-        'login-customer-id': req.headers['login-customer-id'] as string | undefined,
-        'content-type': req.headers['content-type'],
-      },
+      headers: recordedHeaders(req),
       body,
       status: 0,
     };
@@ -646,23 +655,12 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
   }
 
   async function upload(req: IncomingMessage, res: ServerResponse, version: string, customerId: string) {
-    const text = await readBody(req);
+    const body = await readJsonOrText(req);
     const requestId = randomUUID().replace(/-/g, '').slice(0, 22);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
     const record: RecordedUpload = {
       version,
       customerId,
-      headers: {
-        authorization: req.headers.authorization,
-        'login-customer-id': req.headers['login-customer-id'] as string | undefined,
-        'developer-token': req.headers['developer-token'] as string | undefined,
-        'content-type': req.headers['content-type'],
-      },
+      headers: recordedHeaders(req),
       body,
       status: 0,
     };
@@ -789,14 +787,8 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
   }
 
   async function adjust(req: IncomingMessage, res: ServerResponse, version: string, customerId: string) {
-    const text = await readBody(req);
+    const body = await readJsonOrText(req);
     const requestId = randomUUID().replace(/-/g, '').slice(0, 22);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
     const record: RecordedAdjustment = { customerId, body, status: 0 };
     adjustments.push(record);
     const answer = (status: number, payload: unknown) => {
