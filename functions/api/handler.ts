@@ -12,6 +12,7 @@ import {
   exchangeCode,
   newState,
   OAuthStateStore,
+  oauthRefusal,
   STATE_TTL_SECONDS,
   verifiedNonce,
 } from '../shared/google-ads/oauth';
@@ -177,7 +178,7 @@ export const handler = httpHandler('api', {
   /** Google's redirect back: the state is checked and consumed, the code exchanged, the refresh token sealed. */
   'GET /api/v1/integrations/google-ads/oauth/callback': async (request) => {
     if (request.query.error)
-      throw validationFailed([{ path: 'error', message: `Google answered ${request.query.error}` }]);
+      throw validationFailed([{ path: 'error', message: oauthRefusal(request.query.error) }]);
     const keyring = await loadKeyring();
     const nonce = verifiedNonce(
       request.query.state ?? '',

@@ -356,7 +356,8 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'POST /api/v1/leads': {
     body: {
       schema: z.union([leadSchema, leadArray]),
-      description: 'One lead, or an array of 1 to 100; one invalid lead rejects the request',
+      description:
+        'One lead, or an array of 1 to 100; one invalid lead rejects the request. A lead has at most one of gclid, gbraid and wbraid.',
       example: leadExample,
     },
     responses: {
@@ -439,10 +440,11 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   },
   'POST /api/v1/conversions': {
     description:
-      'By lead: one conversion per ad platform the lead has a click id for. By click id: a Google Ads conversion of that click. The same lead or order again answers 200 with the existing conversion.',
+      'By lead: one conversion per ad platform the lead has a click id for. By click id: a Google Ads conversion of that click, or a Meta conversion of an fbclid. The same lead or order again answers 200 with the existing conversion. Refused with 400 beyond what the schema says: a lead with no click id of an ad platform; a Google Ads conversion more than 90 days old, before its click or in the future; a Meta conversion more than 7 days old or in the future.',
     body: {
       schema: createConversionBody,
-      description: '`{lead_id, ...sale}` or `{gclid|gbraid|wbraid, conversion_time, ...sale}`',
+      description:
+        '`{lead_id, ...sale}`, `{gclid|gbraid|wbraid, conversion_time, ...sale}` with exactly one of gclid, gbraid and wbraid, or `{fbclid, conversion_time, event_name?, ...sale}`',
       example: { lead_id: storedLeadExample.id, value: 120, currency: 'EUR', order_id: '1001' },
     },
     responses: {
@@ -459,7 +461,8 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     params: { id: id('conversion') },
     body: {
       schema: adjustmentBody,
-      description: 'Retract the conversion, or restate the value that counts now',
+      description:
+        'Retract the conversion (a retraction takes no value), or restate the value that counts now (a restatement needs the value)',
       example: { type: 'restatement', value: 80, currency: 'EUR' },
     },
     responses: {

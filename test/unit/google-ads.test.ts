@@ -23,6 +23,7 @@ import {
   authorizationUrl,
   exchangeCode,
   newState,
+  oauthRefusal,
   verifiedNonce,
 } from '../../functions/shared/google-ads/oauth';
 import { chunks, rejectionReason, TOO_OLD } from '../../functions/shared/google-ads/rules';
@@ -595,6 +596,12 @@ describe('uploadClickConversions', () => {
 });
 
 describe('OAuth state and code exchange', () => {
+  it("names Google's OAuth error code on a refused connection, and never repeats anything else back", () => {
+    expect(oauthRefusal('access_denied')).toBe('Google answered access_denied');
+    for (const hostile of ['<script>alert(1)</script>', 'access_denied\r\nX: y', 'A'.repeat(65), ''])
+      expect(oauthRefusal(hostile)).toBe('Google refused the authorization');
+  });
+
   const current = Buffer.alloc(32, 1);
   const previous = Buffer.alloc(32, 2);
 

@@ -1,13 +1,15 @@
 import fc from 'fast-check';
+import { createConversionBody } from '../../functions/shared/conversions/schema';
 import { HttpError } from '../../functions/shared/errors';
 import { googleClickId, primaryClickId } from '../../functions/shared/leads/click-ids';
 import { allowsUpload, isValidConsent, resolveConsent } from '../../functions/shared/leads/consent';
 import { hasherFor } from '../../functions/shared/leads/email-hash';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { normaliseEmail, normalisePhone } from '../../functions/shared/leads/normalise';
-import { canMove, leadSchema, parseLeadsBody } from '../../functions/shared/leads/schema';
+import { canMove, leadSchema, parseLeadsBody, patchLeadBody } from '../../functions/shared/leads/schema';
 import { dedupKeysOf, normaliseLeads } from '../../functions/shared/leads/service';
 import { conversionsForWon } from '../../functions/shared/leads/won';
+import { NOT_BLANK } from '../../functions/shared/schema-text';
 import { platformScope } from '../../functions/shared/tenancy/scope';
 import { parseWith } from '../../functions/shared/validation';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
@@ -206,5 +208,25 @@ describe('conversions of a won lead', () => {
     expect(conversionsForWon({ ...lead, consent: resolveConsent({ status: 'withdrawn' }) }, {}, now)).toEqual(
       [],
     );
+  });
+});
+
+describe('what the OpenAPI document calls valid, the schemas take', () => {
+  const consent = { status: 'granted' };
+  it('keep sale values to six decimals, so a value too small for DynamoDB becomes 0', () => {
+    expect(leadSchema.parse({ email: 'a@example.org', consent, value: 5e-324 }).value).toBe(0);
+    expect(leadSchema.parse({ email: 'a@example.org', consent, value: 12.3456789 }).value).toBe(12.345679);
+    expect(patchLeadBody.parse({ value: 1.357e-151 }).value).toBe(0);
+    const conversion = createConversionBody.parse({ lead_id: 'lead_1', value: 999_999_999.9999996 });
+    expect(conversion).toMatchObject({ value: 1_000_000_000 });
+    expect(leadSchema.safeParse({ email: 'a@example.org', consent, value: -1e-9 }).success).toBe(false);
+  });
+
+  it('refuse a blank text exactly when its documented pattern does', () => {
+    const blank = new RegExp(NOT_BLANK);
+    for (const utm_source of [' ', '\t\n', '\u00a0', '\ufeff', ' a ', 'x']) {
+      const taken = leadSchema.safeParse({ email: 'a@example.org', consent, utm_source }).success;
+      expect({ utm_source, taken }).toEqual({ utm_source, taken: blank.test(utm_source) });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { FBCLID, GOOGLE_CLICK_ID, INVALID_GCLID, ONE_GOOGLE_CLICK_ID } from '../leads/click-ids';
 import { SIGNALS } from '../leads/consent';
-import { MAX_VALUE, optionalText } from '../leads/schema';
+import { optionalText, saleValue } from '../leads/schema';
 
 /**
  * Request bodies of the conversion routes (CONTRACT.md §8), one zod schema each, used to
@@ -12,7 +12,7 @@ import { MAX_VALUE, optionalText } from '../leads/schema';
 const currency = z.optional(
   z.string().check(z.regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR')),
 );
-const value = z.optional(z.number().check(z.gte(0), z.lte(MAX_VALUE)));
+const value = saleValue;
 const time = z.iso.datetime({ offset: true });
 const googleClickId = z.optional(z.string().check(z.regex(GOOGLE_CLICK_ID, INVALID_GCLID)));
 
@@ -52,6 +52,8 @@ export const conversionByGoogleClickBody = z
       message: ONE_GOOGLE_CLICK_ID.replace('At most', 'Exactly'),
       path: ['gclid'],
     }),
+    // For the OpenAPI document: at least one of them (exactly one is stated in words).
+    z.meta({ anyOf: [{ required: ['gclid'] }, { required: ['gbraid'] }, { required: ['wbraid'] }] }),
   );
 
 /**

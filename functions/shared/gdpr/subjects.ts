@@ -7,7 +7,7 @@ import { allowsUpload, type ConsentChange, type ConsentInput, resolveConsent } f
 import type { EmailHasher } from '../leads/email-hash';
 import { type Lead, publicLead, type StoredLead } from '../leads/model';
 import { normaliseEmail, normalisePhone } from '../leads/normalise';
-import { attributionShape, optionalText } from '../leads/schema';
+import { attributionShape, emailDocumented, optionalPhone } from '../leads/schema';
 import { modifyLead } from '../leads/service';
 import type { DynamoLeadStore } from '../leads/store';
 import type { TenantScope } from '../tenancy/scope';
@@ -32,7 +32,9 @@ export interface Subject {
 const SUBJECT_ID = /^[0-9a-f]{64}$/;
 
 /** `POST /gdpr/subjects {email}`: the subject id of an email, the same whether or not data is held. */
-export const subjectLookupBody = z.strictObject({ email: z.string().check(z.maxLength(320)) });
+export const subjectLookupBody = z.strictObject({
+  email: z.string().check(z.maxLength(254), emailDocumented),
+});
 
 /** The subject of an email in this tenant. */
 export function subjectOf(scope: TenantScope, email: string, hash: EmailHasher): Subject {
@@ -52,7 +54,7 @@ export function subjectById(subjectId: string): Subject {
 /** Art. 16 rectification of the fields a subject may correct, and Art. 18 restriction. */
 export const patchSubjectBody = z
   .object({
-    phone: optionalText(40),
+    phone: optionalPhone,
     country: z.optional(
       z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code')),
     ),

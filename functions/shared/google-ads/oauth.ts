@@ -46,6 +46,15 @@ export function verifiedNonce(state: string, secrets: readonly Uint8Array[]): st
   return undefined;
 }
 
+/**
+ * Why the connection was refused, from the `error` Google put on the redirect. Anyone can call the
+ * callback with any `error`, so only an OAuth error code (RFC 6749 §4.1.2.1: `access_denied`,
+ * `invalid_scope`…) is named; anything else is never repeated back.
+ */
+export function oauthRefusal(error: string): string {
+  return /^[a-z_]{1,64}$/.test(error) ? `Google answered ${error}` : 'Google refused the authorization';
+}
+
 export function authorizationUrl(clientId: string, redirectUri: string, state: string): string {
   const url = new URL(authUrl());
   url.search = new URLSearchParams({

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import * as z from 'zod/mini';
 import { documentClient } from '../aws';
 import { tableName } from '../config';
+import { trimmedText } from '../schema-text';
 import type { TenantScope } from '../tenancy/scope';
 
 /** Names the Google Ads secrets are sealed under (bound to the tenant by the encryption context). */
@@ -30,8 +31,7 @@ const accountId = (name: string) =>
       z.regex(/^\d{10}$/, `${name} must be a 10-digit Google Ads account id (dashes allowed)`),
     );
 
-const secret = (name: string) =>
-  z.string().check(z.trim(), z.minLength(1, `${name} is required`), z.maxLength(2048));
+const secret = (name: string) => trimmedText(2048, `${name} is required`);
 
 /** `PUT /api/v1/integrations/google-ads` (CONTRACT.md §8). */
 export const googleAdsSettingsBody = z.object({
@@ -43,14 +43,19 @@ export const googleAdsSettingsBody = z.object({
       z.regex(/^\d{1,20}$/, 'conversion_action_id must be the numeric id of a conversion action'),
     ),
   login_customer_id: z.optional(accountId('login_customer_id')),
-  client_id: z.string().check(z.trim(), z.minLength(1, 'client_id is required'), z.maxLength(512)),
+  client_id: trimmedText(512, 'client_id is required'),
   client_secret: secret('client_secret'),
   refresh_token: secret('refresh_token'),
   currency: z.optional(
     z.string().check(z.regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR')),
   ),
   time_zone: z.optional(
-    z.string().check(z.refine(isTimeZone, 'time_zone must be an IANA time zone such as Europe/Berlin')),
+    z
+      .string()
+      .check(
+        z.refine(isTimeZone, 'time_zone must be an IANA time zone such as Europe/Berlin'),
+        z.describe('An IANA time zone such as Europe/Berlin'),
+      ),
   ),
 });
 export type GoogleAdsSettingsBody = z.infer<typeof googleAdsSettingsBody>;

@@ -3,7 +3,8 @@ import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/
 /**
  * Normalisation of personal data before it is stored or hashed; no I/O here.
  */
-const EMAIL =
+/** An email address as normaliseEmail takes it (after trimming and lower-casing). */
+export const EMAIL =
   /^[^\s@"(),:;<>[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
 /** Trimmed and lower-cased; undefined when it is not a plausible address. */

@@ -1,15 +1,28 @@
 import { isIP } from 'node:net';
 import * as z from 'zod/mini';
+import { httpUrl, trimmedText } from '../schema-text';
 import { FBCLID, GOOGLE_CLICK_ID, INVALID_GCLID, MSCLKID, ONE_GOOGLE_CLICK_ID } from './click-ids';
 import { CONSENT_METHODS, CONSENT_STATUSES, SIGNALS } from './consent';
+import { EMAIL } from './normalise';
 
 /** One request may carry at most this many leads. */
 export const MAX_LEADS_PER_REQUEST = 100;
 export const MAX_VALUE = 1_000_000_000;
 
+/**
+ * A sale value, 0 to MAX_VALUE, kept to six decimals (finer than any currency's minor unit):
+ * DynamoDB takes numbers from 1e-130 up, so a valid JSON number such as 5e-324 must not reach it.
+ */
+export const saleValue = z.optional(
+  z.number().check(
+    z.gte(0),
+    z.lte(MAX_VALUE),
+    z.overwrite((v) => Math.round(v * 1e6) / 1e6),
+  ),
+);
+
 /** An optional, trimmed, non-empty string of at most `max` characters. */
-export const optionalText = (max: number) =>
-  z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(max)));
+export const optionalText = (max: number) => z.optional(trimmedText(max));
 const clickId = (pattern: RegExp, message: string) => z.optional(z.string().check(z.regex(pattern, message)));
 
 /** Where the visit came from: UTM parameters and landing page (leads, and their rectification). */
@@ -19,7 +32,7 @@ export const attributionShape = {
   utm_campaign: optionalText(256),
   utm_content: optionalText(256),
   utm_term: optionalText(256),
-  landing_page: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+  landing_page: z.optional(httpUrl(2048)),
 };
 
 /**
@@ -32,9 +45,28 @@ export const browserShape = {
     z.string().check(
       z.trim(),
       z.refine((ip) => isIP(ip) !== 0, 'client_ip_address must be an IPv4 or IPv6 address'),
+      z.meta({ anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] }),
     ),
   ),
 };
+
+/**
+ * What normaliseEmail takes (the service checks it, naming every invalid lead of a request):
+ * stated in the OpenAPI document with its pattern and, for what a pattern cannot say, in words.
+ */
+export const emailDocumented = z.meta({
+  pattern: EMAIL.source,
+  description: 'An email address: at most 64 characters before the @ and 254 in all',
+});
+
+/** What normalisePhone takes, stated in the OpenAPI document. */
+const phoneDocumented = z.meta({
+  description:
+    'A phone number of the numbering plan: E.164 (+4915112345678), or a national number with its `country`',
+});
+
+/** A phone number as a lead or a rectification gives it; normalisePhone checks it. */
+export const optionalPhone = z.optional(trimmedText(40).check(phoneDocumented));
 
 export const consentSchema = z.object({
   status: z.enum(CONSENT_STATUSES),
@@ -46,8 +78,8 @@ export const consentSchema = z.object({
 
 export const leadSchema = z
   .object({
-    email: z.string().check(z.trim(), z.minLength(3), z.maxLength(254)),
-    phone: optionalText(40),
+    email: z.string().check(z.trim(), z.minLength(3), z.maxLength(254), emailDocumented),
+    phone: optionalPhone,
     /** ISO 3166 country of a national phone number. */
     country: z.optional(
       z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code')),
@@ -61,7 +93,7 @@ export const leadSchema = z
     ...browserShape,
     click_time: z.optional(z.iso.datetime({ offset: true })),
     external_id: optionalText(256),
-    value: z.optional(z.number().check(z.gte(0), z.lte(MAX_VALUE))),
+    value: saleValue,
     currency: z.optional(
       z.string().check(z.regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR')),
     ),
@@ -115,7 +147,7 @@ export function canMove(from: LeadStatus, to: LeadStatus): boolean {
 
 export const patchLeadBody = z.object({
   status: z.optional(z.enum(LEAD_STATUSES)),
-  value: z.optional(z.number().check(z.gte(0), z.lte(MAX_VALUE))),
+  value: saleValue,
   currency: z.optional(
     z.string().check(z.regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR')),
   ),

@@ -1,8 +1,9 @@
 import * as z from 'zod/mini';
+import { httpUrl } from '../schema-text';
 
 /** `POST /api/v1/billing/portal`: where Stripe sends the customer back (else the portal's default). */
 export const billingPortalBody = z.object({
-  return_url: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+  return_url: z.optional(httpUrl(2048)),
 });
 
 export const billingPortalResponse = z.object({

@@ -1,11 +1,12 @@
 import * as z from 'zod/mini';
 import { ROLES } from '../../../lib/definitions/routes';
+import { trimmedText } from '../schema-text';
 
 export const createTenantBody = z.object({
-  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+  name: trimmedText(200),
 });
 
 export const createApiKeyBody = z.object({
-  name: z._default(z.string().check(z.trim(), z.minLength(1), z.maxLength(100)), 'default'),
+  name: z._default(trimmedText(100), 'default'),
   role: z._default(z.enum(ROLES), 'member'),
 });
