@@ -95,6 +95,18 @@ function requireJson(request: HttpRequest): void {
     throw unsupportedMediaType();
 }
 
+/** The body's JSON object, or `{}` when it is not JSON or not an object (`null`, an array, a number). */
+function jsonObjectOf(body: Buffer): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
 function bodyDigest(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');
 }
@@ -209,12 +221,8 @@ export const handler = httpHandler('ingest', {
     );
     if (check === 'invalid') throw invalidSignature('ghl', 'signature mismatch');
     await enforceLimit(request, 'source', `ghl:${key.slice(0, 16)}`);
-    let payload: { type?: unknown; webhookId?: unknown } = {};
-    try {
-      payload = JSON.parse(request.rawBody.toString('utf8')) as typeof payload;
-    } catch {
-      // Not JSON: queued as received; the worker refuses it as a permanent failure.
-    }
+    // Not a JSON object: queued as received; the worker refuses it as a permanent failure.
+    const payload = jsonObjectOf(request.rawBody);
     return enqueue(request, {
       source: 'ghl' satisfies EnvelopeSource,
       tenant_id: source.tenantId,
@@ -238,12 +246,8 @@ export const handler = httpHandler('ingest', {
     );
     if (!check.ok) throw invalidSignature('stripe', check.reason);
     await enforceLimit(request, 'source', 'stripe');
-    let event: { id?: unknown; type?: unknown } = {};
-    try {
-      event = JSON.parse(request.rawBody.toString('utf8')) as typeof event;
-    } catch {
-      // Signed but not JSON: the worker refuses it as a permanent failure.
-    }
+    // Signed but not a JSON object: the worker refuses it as a permanent failure.
+    const event = jsonObjectOf(request.rawBody);
     return enqueue(request, {
       source: 'stripe',
       tenant_id: platformOrgId(),

@@ -28,7 +28,7 @@
 import { createHmac } from 'node:crypto';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import fc from 'fast-check';
-import { ROUTES, type RouteDefinition, routeKey } from '../../lib/definitions/routes';
+import { matchPath, ROUTES, type RouteDefinition, routeKey } from '../../lib/definitions/routes';
 import type { LocalStack } from '../../lib/local/stack';
 import { buildOpenApiDocument } from '../../lib/openapi/document';
 import { version } from '../../package.json';
@@ -635,13 +635,18 @@ function injectedEcho(c: Case, parsed: unknown): string | undefined {
   return seen?.includes('\u0000hit') ? `${name}=${JSON.stringify(value)}` : undefined;
 }
 
-/** The operation of the document a case's method and path reach (a nasty case may change the method). */
-const operationAt = (c: Case) => OPERATIONS.find((o) => o.path === c.op.path && o.method === c.method);
+/** The operation of the document a case's method and URL reach (a nasty case may change the method). */
+function operationAt(c: Case, url: string): Operation | undefined {
+  const path = new URL(url, 'http://localhost').pathname;
+  // As the gateway matches: the first route of the table (an empty parameter can reach another route).
+  const route = ROUTES.find((r) => r.method === c.method && matchPath(r.path, path));
+  return route && OPERATIONS.find((o) => o.key === routeKey(route.method, route.path));
+}
 
 /** What is wrong with an answer, or undefined when it keeps every rule. */
 function violation(c: Case, url: string, status: number, headers: Headers, text: string): string | undefined {
   if (!headers.get('x-request-id')) return 'no X-Request-Id';
-  const target = operationAt(c);
+  const target = operationAt(c, url);
   const routed = target !== undefined;
   if (status < 400) {
     if (!routed) return `${c.method} on a path the document has no ${c.method} for answered ${status}`;
@@ -701,22 +706,18 @@ function violation(c: Case, url: string, status: number, headers: Headers, text:
   return undefined;
 }
 
-/** Keeps the webhook credentials current when a case reconfigures an integration. */
+/** Keeps the webhook credentials current when a request reconfigures an integration. */
 function follow(c: Case, status: number, text: string): void {
   if (status !== 200 || c.method !== 'PUT') return;
-  const value = c.value as Json;
+  const answer = JSON.parse(text) as Json;
+  // The secret as the server read it: the last of duplicate keys, like JSON.parse.
+  const sent = (c.body ? JSON.parse(c.body) : {}) as Json;
   if (c.op.path === '/api/v1/integrations/ghl') {
-    const url = (JSON.parse(text) as Json).webhook_url as string;
-    ghlToken = new URL(url).pathname.split('/').pop() as string;
+    ghlToken = new URL(answer.webhook_url as string).pathname.split('/').pop() as string;
   } else if (c.op.path === '/api/v1/integrations/shopify') {
-    shop = {
-      domain: String(value.shop_domain)
-        .replace(/^https?:\/\//, '')
-        .replace(/\/$/, ''),
-      secret: String(value.webhook_secret),
-    };
+    shop = { domain: String(answer.shop_domain), secret: String(sent.webhook_secret) };
   } else if (c.op.path === '/api/v1/integrations/woocommerce') {
-    store = { url: String(value.store_url).replace(/\/$/, ''), secret: String(value.webhook_secret) };
+    store = { url: String(answer.store_url), secret: String(sent.webhook_secret) };
   }
 }
 
@@ -746,7 +747,7 @@ async function send(c: Case): Promise<void> {
   tally.cases += 1;
   bump(tally.kinds, c.kind);
   bump(tally.statuses, res.status);
-  const key = operationAt(c)?.key ?? `${c.method} ${c.op.path} (not in the document)`;
+  const key = operationAt(c, url)?.key ?? `${c.method} ${c.op.path} (not in the document)`;
   if (!tally.perOperation.has(key)) tally.perOperation.set(key, new Map());
   bump(tally.perOperation.get(key) as Map<number, number>, res.status);
   const problem = violation(c, url, res.status, res.headers, text);

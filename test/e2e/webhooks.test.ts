@@ -309,6 +309,18 @@ describe('WooCommerce, GoHighLevel and Stripe', () => {
     expect(unknown.status).toBe(401);
   });
 
+  it('queues a signed delivery whose JSON is not an object (the worker refuses it) instead of answering 500', async () => {
+    for (const body of ['null', '[1,2]', '7', '"text"']) {
+      expect([body, (await post(ghlUrl, body, {})).status]).toEqual([body, 202]);
+      const t = Math.floor(Date.now() / 1000);
+      const v1 = createHmac('sha256', STRIPE_SECRET).update(`${t}.${body}`).digest('hex');
+      const signed = await post('/api/v1/billing/webhooks/stripe', body, {
+        'Stripe-Signature': `t=${t},v1=${v1}`,
+      });
+      expect([body, signed.status]).toEqual([body, 202]);
+    }
+  });
+
   it('keeps the subscription status Stripe holds when a signed event arrives, and refuses a bad signature', async () => {
     stripe.addSubscription({
       id: 'sub_1',

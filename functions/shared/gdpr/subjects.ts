@@ -51,22 +51,24 @@ export function subjectById(subjectId: string): Subject {
   return { hash: subjectId };
 }
 
+const patchSubjectShape = {
+  phone: optionalPhone,
+  country: z.optional(z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code'))),
+  ...attributionShape,
+  restricted: z.optional(z.boolean()),
+};
+/** The fields that change something (`country` only qualifies `phone`). */
+const RECTIFYING = Object.keys(patchSubjectShape).filter((k) => k !== 'country');
+
 /** Art. 16 rectification of the fields a subject may correct, and Art. 18 restriction. */
-export const patchSubjectBody = z
-  .object({
-    phone: optionalPhone,
-    country: z.optional(
-      z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code')),
-    ),
-    ...attributionShape,
-    restricted: z.optional(z.boolean()),
-  })
-  .check(
-    z.refine((body) => Object.keys(body).some((k) => k !== 'country'), {
-      message: 'Name at least one field to rectify, or restricted',
-      path: [],
-    }),
-  );
+export const patchSubjectBody = z.object(patchSubjectShape).check(
+  z.refine((body) => Object.keys(body).some((k) => k !== 'country'), {
+    message: 'Name at least one field to rectify, or restricted',
+    path: [],
+  }),
+  // The same rule in the OpenAPI document.
+  z.meta({ anyOf: RECTIFYING.map((name) => ({ required: [name] })) }),
+);
 export type PatchSubject = z.infer<typeof patchSubjectBody>;
 
 const MAX_AUDIT_IN_EXPORT = 1000;
