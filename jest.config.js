@@ -4,13 +4,11 @@
  * and e2e tests share one emulator started by test/support/global-setup.ts.
  *
  * `npm test` runs the tiers through test/tiers.ts, which measures coverage per tier (FR-010):
- * COVERAGE_TIER=unit measures the domain modules (no I/O) under the unit tests, at least 85 % of lines;
- * COVERAGE_TIER=integration measures all code under the integration, infra and e2e tests, at
- * least 80 %; both together hold every security-critical file to 90 % (coverage-tiers.js).
+ * COVERAGE_TIER=unit and COVERAGE_TIER=integration record all code; the tier runner checks the unit
+ * tier over the domain modules (no I/O), the integration tier over the rest, and both merged,
+ * with every security-critical file at 90 % (coverage-tiers.js).
  * A plain `npx jest <file>` runs whatever it is given, without thresholds.
  */
-const { TIER_THRESHOLDS } = require('./test/coverage-tiers');
-
 const esmOnly = ['@middy', 'jose'];
 
 const base = {
@@ -56,10 +54,9 @@ module.exports = {
   // Integration and e2e files share one emulator and reset it: run files one at a time.
   maxWorkers: 1,
   testTimeout: 60_000,
-  // Both tiers record all code, so their merged coverage is complete; the unit tier's threshold
-  // over the domain modules is checked by test/tiers.ts from its coverage-final.json.
+  // Both tiers record all code, so their merged coverage is complete; each tier's threshold over
+  // its own part of the code is checked by test/tiers.ts from its coverage-final.json.
   collectCoverageFrom: ALL_CODE,
   coverageDirectory: `coverage/${tier ?? 'all'}`,
   coverageReporters: ['text-summary', 'json', 'lcov'],
-  ...(tier === 'integration' ? { coverageThreshold: { global: TIER_THRESHOLDS.integration } } : {}),
 };

@@ -1,3 +1,4 @@
+import { CircuitOpenError } from '../shared/breaker/breaker';
 import type { LoggedConversion } from '../shared/conversions/log';
 import type { Adjustment, AdjustmentMessage, AdjustmentStatus } from '../shared/conversions/model';
 import {
@@ -10,12 +11,13 @@ import {
 } from '../shared/conversions/provider';
 import type { StoredLead } from '../shared/leads/model';
 import { inPool } from '../shared/pool';
+import { circuitWaitSeconds } from '../shared/queues/wait';
 import type { TenantScope } from '../shared/tenancy/scope';
 import {
+  afterTransientFailure,
   MAX_VISIBILITY_SECONDS,
   type MessageResult,
   RESCHEDULE_SECONDS,
-  retryDelaySeconds,
   scopeFor,
   type UploadMetrics,
 } from './upload';
@@ -24,12 +26,16 @@ import {
  * Sending adjustments (retractions, restatements) of uploaded conversions, grouped by tenant and
  * platform, with the uploader's rules: an adjustment waits while its conversion is not uploaded
  * yet, one already applied counts as done, transient failures back off, an account that stopped
- * parks its messages. No AWS SDK here.
+ * parks its messages, and while the platform is unwell (its circuit open, or 5xx, 429 and
+ * timeouts) the messages wait without spending the receives that lead to the dead-letter queue.
+ * No AWS SDK here.
  */
 export interface QueuedAdjustment {
   messageId: string;
   message: AdjustmentMessage;
   receiveCount: number;
+  /** Waits for an unwell platform so far (the `provider_retries` attribute of the message). */
+  providerRetries?: number;
 }
 
 export interface AdjustDeps {
@@ -225,33 +231,50 @@ async function send(
         }
       });
     } catch (error) {
-      if (!(error instanceof ProviderFailure)) throw error;
-      await provider.onFailure(tenantId, connection.session, error);
-      if (STOPPING.has(error.kind)) metrics.stops.push({ platform: provider.platform, kind: error.kind });
+      if (error instanceof CircuitOpenError && !(error.cause instanceof ProviderFailure)) {
+        // Refused by the open circuit: no request was made; the adjustments wait for the platform.
+        for (const row of group) {
+          await record(row, { status: 'queued', error: `${error.message} (circuit open)`, attempted: false });
+          waitForPlatform(row, error, deps, metrics, results);
+        }
+        continue;
+      }
+      const failure = error instanceof CircuitOpenError ? error.cause : error;
+      if (!(failure instanceof ProviderFailure)) throw error;
+      await provider.onFailure(tenantId, connection.session, failure);
+      if (STOPPING.has(failure.kind)) metrics.stops.push({ platform: provider.platform, kind: failure.kind });
       for (const row of group) {
-        if (error.kind === 'rejected') {
-          await record(row, { status: 'failed', error: error.message });
+        if (failure.kind === 'rejected') {
+          await record(row, { status: 'failed', error: failure.message });
           metrics.failed += 1;
           settle(row, { kind: 'done' });
-        } else {
-          await record(row, { status: 'queued', error: error.message });
-          if (STOPPING.has(error.kind)) settle(row, { kind: 'deadLetter', reason: error.message });
-          else {
-            metrics.retried += 1;
-            for (const m of row.messages)
-              results.set(m.messageId, {
-                kind: 'retry',
-                delaySeconds: retryDelaySeconds(
-                  m.receiveCount,
-                  deps.retryBaseSeconds,
-                  deps.random(),
-                  error.retryAfterSeconds,
-                ),
-                reason: error.message,
-              });
-          }
+          continue;
         }
+        await record(row, { status: 'queued', error: failure.message });
+        if (STOPPING.has(failure.kind)) settle(row, { kind: 'deadLetter', reason: failure.message });
+        else if (error instanceof CircuitOpenError) waitForPlatform(row, error, deps, metrics, results);
+        else if (afterTransientFailure(row.messages, failure, deps, results)) metrics.waiting += 1;
+        else metrics.retried += 1;
       }
     }
   }
+}
+
+/** The platform's circuit is open: the row's messages wait until it half-opens, however long. */
+function waitForPlatform(
+  row: Row,
+  error: CircuitOpenError,
+  deps: AdjustDeps,
+  metrics: UploadMetrics,
+  results: Map<string, MessageResult>,
+): void {
+  const retryAfter = Number(error.extra.retry_after ?? 1);
+  metrics.waiting += 1;
+  for (const m of row.messages)
+    results.set(m.messageId, {
+      kind: 'wait',
+      delaySeconds: circuitWaitSeconds(retryAfter, deps.random()),
+      providerRetries: m.providerRetries ?? 0,
+      reason: error.message,
+    });
 }

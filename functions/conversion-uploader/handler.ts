@@ -249,6 +249,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
           messageId: record.messageId,
           message,
           receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
+          providerRetries: providerRetriesOf(record),
         });
     }
     logCorrelation(event.Records);

@@ -61,7 +61,7 @@ export interface FakeCommands {
   revokedRefreshTokens: Set<string>;
   /** The next N uploads answer 429 RESOURCE_EXHAUSTED with this retryDelay (`"1s"`). */
   rateLimit: { times: number; retryDelay: string };
-  /** The next N uploads answer 503 UNAVAILABLE. */
+  /** The next N uploads and adjustments answer 503 UNAVAILABLE. */
   serverErrors: number;
   /** Uploads wait this long before answering. */
   delayMs: number;
@@ -795,6 +795,10 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
       record.status = status;
       send(res, status, payload, requestId);
     };
+    if (commands.serverErrors > 0) {
+      commands.serverErrors -= 1;
+      return answer(503, googleError(503, 'UNAVAILABLE', 'The service is currently unavailable.'));
+    }
     const scopes = bearerScopes(req);
     if (!scopes?.includes(ADWORDS_SCOPE))
       return answer(

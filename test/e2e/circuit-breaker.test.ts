@@ -238,3 +238,82 @@ describe('Meta outage', () => {
     (OUTAGE_SECONDS + 2 * OPEN_SECONDS + 60) * 1000,
   );
 });
+
+describe('Google outage during adjustments', () => {
+  type AdjustmentBody = { conversionAdjustments?: Array<{ orderId?: string; adjustmentType?: string }> };
+  it(
+    'retractions and restatements wait through the outage without a dead letter, then each is applied exactly once',
+    async () => {
+      const list = await call('GET', '/api/v1/conversions?status=uploaded&limit=100', {
+        token: tenant.viewer,
+      });
+      const google = ((list.body.items ?? []) as Array<Record<string, unknown>>).filter(
+        (c) => c.platform === 'google_ads',
+      );
+      expect(google.length).toBeGreaterThanOrEqual(6);
+      const retracted = google.slice(0, 3);
+      const restated = google.slice(3, 6);
+      const ingestsBefore = fake.ingests.length;
+      const adjustmentsBefore = fake.adjustments.length;
+      const before = reports.length;
+      fake.commands.serverErrors = 1_000_000;
+      const outageStarted = Date.now();
+      for (const [conversion, body] of [
+        ...retracted.map((c) => [c, { type: 'retraction' }] as const),
+        ...restated.map((c) => [c, { type: 'restatement', value: 25 }] as const),
+      ]) {
+        const res = await call('POST', `/api/v1/conversions/${conversion.id}/adjustments`, {
+          token: tenant.member,
+          body,
+        });
+        expect(res.status).toBe(202);
+      }
+      await new Promise((r) =>
+        setTimeout(r, Math.max(0, outageStarted + OUTAGE_SECONDS * 1000 - Date.now())),
+      );
+      const failedDuringOutage = [
+        ...fake.ingests.slice(ingestsBefore),
+        ...fake.adjustments.slice(adjustmentsBefore),
+      ];
+      fake.commands.serverErrors = 0;
+      // Google was called and failed, but not once per message per second: the breaker held it off.
+      expect(failedDuringOutage.length).toBeGreaterThan(0);
+      expect(failedDuringOutage.every((u) => u.status === 503)).toBe(true);
+      expect(failedDuringOutage.length).toBeLessThanOrEqual(
+        2 * (THRESHOLD + Math.ceil(OUTAGE_SECONDS / OPEN_SECONDS) + 1),
+      );
+      expect(await deadLetters('conversions')).toEqual([]);
+
+      for (const conversion of [...retracted, ...restated]) {
+        await eventually(async () => {
+          const res = await call('GET', `/api/v1/conversions/${conversion.id}`, { token: tenant.viewer });
+          const adjustments = (res.body.adjustments ?? []) as Array<{ status: string }>;
+          return adjustments.length === 1 && adjustments[0]?.status === 'applied' ? true : undefined;
+        }, `the adjustment of ${conversion.id} applied`);
+      }
+      const appliedRetractions = fake.adjustments
+        .slice(adjustmentsBefore)
+        .filter((r) => r.status === 200)
+        .flatMap((r) => (r.body as AdjustmentBody).conversionAdjustments ?? [])
+        .map((a) => `${a.adjustmentType} ${a.orderId}`);
+      expect(appliedRetractions.sort()).toEqual(
+        retracted.map((c) => `RETRACTION ${String(c.order_id)}`).sort(),
+      );
+      const restatements = fake.ingests
+        .slice(ingestsBefore)
+        .filter((u) => u.status === 200)
+        .flatMap(
+          (u) =>
+            (u.body as { events?: Array<{ transactionId?: string; conversionValue?: number }> }).events ?? [],
+        );
+      expect(restatements.map((e) => `${e.transactionId} ${e.conversionValue}`).sort()).toEqual(
+        restated.map((c) => `${String(c.order_id)} 25`).sort(),
+      );
+      expect(await deadLetters('conversions')).toEqual([]);
+      expect(
+        reports.slice(before).filter((r) => r.queue === 'conversions' && r.failedIds.length > 0),
+      ).toEqual([]);
+    },
+    (OUTAGE_SECONDS + 2 * OPEN_SECONDS + 60) * 1000,
+  );
+});

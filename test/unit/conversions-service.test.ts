@@ -10,6 +10,7 @@ import {
   statusDelaySeconds,
 } from '../../functions/conversion-uploader/status';
 import { emptyMetrics, scopeFor } from '../../functions/conversion-uploader/upload';
+import { CircuitOpenError } from '../../functions/shared/breaker/breaker';
 import type {
   LoggedConversion,
   RecordedProcessing,
@@ -36,6 +37,7 @@ import {
   DomainValidationError,
 } from '../../functions/shared/domain-errors';
 import type { StoredLead } from '../../functions/shared/leads/model';
+import { MAX_PROVIDER_RETRIES } from '../../functions/shared/queues/wait';
 import { fbclid, gclid } from '../support/click-ids';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -472,7 +474,14 @@ describe('sending adjustments', () => {
 
   it('transient failures back off; a stopped account parks; a rejection fails', async () => {
     for (const [failure, expected] of [
-      [new ProviderFailure('transient', 'down', 30), { kind: 'retry', delaySeconds: 30, reason: 'down' }],
+      [
+        new ProviderFailure('transient', 'down', 30),
+        { kind: 'wait', delaySeconds: 30, providerRetries: 1, reason: 'down' },
+      ],
+      [
+        new ProviderFailure('transient', 'conflict', undefined, 409),
+        { kind: 'retry', delaySeconds: 10, reason: 'conflict' },
+      ],
       [new ProviderFailure('disconnected', 'revoked'), { kind: 'deadLetter', reason: 'revoked' }],
       [new ProviderFailure('rejected', 'bad'), { kind: 'done' }],
     ] as const) {
@@ -484,5 +493,79 @@ describe('sending adjustments', () => {
       const results = await adjustMessages([queued('cnv_1')], w.deps, emptyMetrics());
       expect(results.get('m-cnv_1-adj_1')).toEqual(expected);
     }
+  });
+
+  it('an unwell platform: waits without spending receives a bounded number of times, then the counted retries', async () => {
+    const w = world(async () => {
+      throw new ProviderFailure('transient', 'Google answered 503', undefined, 503);
+    });
+    w.conversions.set('cnv_1', conversion());
+    w.adjustments.set('cnv_1/adj_1', adjustment());
+    const third = { ...queued('cnv_1'), providerRetries: 2 };
+    const metrics = emptyMetrics();
+    const results = await adjustMessages([third], w.deps, metrics);
+    expect(results.get('m-cnv_1-adj_1')).toEqual({
+      kind: 'wait',
+      delaySeconds: 40,
+      providerRetries: 3,
+      reason: 'Google answered 503',
+    });
+    expect(metrics).toMatchObject({ waiting: 1, retried: 0 });
+    expect(w.records).toEqual([['cnv_1', { status: 'queued', error: 'Google answered 503' }]]);
+
+    const spent = { ...queued('cnv_1'), providerRetries: MAX_PROVIDER_RETRIES, receiveCount: 2 };
+    const after = await adjustMessages([spent], w.deps, emptyMetrics());
+    expect(after.get('m-cnv_1-adj_1')).toEqual({
+      kind: 'retry',
+      delaySeconds: 20,
+      reason: 'Google answered 503',
+    });
+  });
+
+  it('an open circuit: nothing is sent, the adjustment stays queued and its message waits until the circuit half-opens', async () => {
+    const sent: AdjustmentRow[][] = [];
+    const w = world(async (rows) => {
+      sent.push(rows);
+      throw new CircuitOpenError('google_ads', 50);
+    });
+    w.conversions.set('cnv_1', conversion());
+    w.adjustments.set('cnv_1/adj_1', adjustment());
+    const metrics = emptyMetrics();
+    const results = await adjustMessages([{ ...queued('cnv_1'), providerRetries: 3 }], w.deps, metrics);
+    // random() is 1: the wait is the time to half-open plus 20 %.
+    expect(results.get('m-cnv_1-adj_1')).toEqual({
+      kind: 'wait',
+      delaySeconds: 60,
+      providerRetries: 3,
+      reason: 'Google Ads is temporarily unavailable',
+    });
+    expect(w.records).toEqual([
+      [
+        'cnv_1',
+        { status: 'queued', error: 'Google Ads is temporarily unavailable (circuit open)', attempted: false },
+      ],
+    ]);
+    expect(metrics).toMatchObject({ waiting: 1, failed: 0, retried: 0 });
+
+    // The request that opened the circuit failed: recorded as an attempt, and the message waits.
+    const opened = world(async () => {
+      throw new CircuitOpenError('google_ads', 50, {
+        cause: new ProviderFailure('transient', 'Google answered 503', undefined, 503),
+      });
+    });
+    opened.conversions.set('cnv_1', conversion());
+    opened.adjustments.set('cnv_1/adj_1', adjustment());
+    const first = await adjustMessages([queued('cnv_1')], opened.deps, emptyMetrics());
+    expect(first.get('m-cnv_1-adj_1')).toMatchObject({ kind: 'wait', delaySeconds: 60, providerRetries: 0 });
+    expect(opened.records).toEqual([['cnv_1', { status: 'queued', error: 'Google answered 503' }]]);
+  });
+
+  it('an error that is not the platform answering fails the batch', async () => {
+    const w = world(async () => {
+      throw new TypeError('a bug');
+    });
+    w.conversions.set('cnv_1', conversion());
+    w.adjustments.set('cnv_1/adj_1', adjustment());
+    await expect(adjustMessages([queued('cnv_1')], w.deps, emptyMetrics())).rejects.toThrow('a bug');
   });
 });

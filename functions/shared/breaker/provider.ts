@@ -1,13 +1,12 @@
-import { type ConversionProvider, ProviderFailure } from '../conversions/provider';
+import { type AdjustmentRow, type ConversionProvider, ProviderFailure } from '../conversions/provider';
 import type { CircuitBreaker } from './breaker';
 import type { Outcome } from './circuit';
 
 /**
  * An ad platform's provider whose requests go through the platform's shared breaker: `send` (the
- * uploads) and `requestStatus` (reads of processing outcomes). While the circuit is open they
- * throw CircuitOpenError without a request; the uploader then lets the messages wait.
- * Adjustments are left as they are: their consumer treats any error but a ProviderFailure as a
- * failure of the whole batch.
+ * uploads), `adjust` (retractions and restatements) and `requestStatus` (reads of processing
+ * outcomes). While the circuit is open they throw CircuitOpenError without a request; the
+ * uploader then lets the messages wait.
  */
 export function guardedProvider<Session>(
   provider: ConversionProvider<Session>,
@@ -15,6 +14,7 @@ export function guardedProvider<Session>(
   classify: (error: unknown) => Outcome,
 ): ConversionProvider<Session> {
   const requestStatus = provider.requestStatus?.bind(provider);
+  const adjust = provider.adjust?.bind(provider);
   return {
     platform: provider.platform,
     transport: provider.transport,
@@ -29,7 +29,12 @@ export function guardedProvider<Session>(
             breaker.call(() => requestStatus(session, id), classify),
         }
       : {}),
-    ...(provider.adjust ? { adjust: provider.adjust.bind(provider) } : {}),
+    ...(adjust
+      ? {
+          adjust: (session: Session, rows: AdjustmentRow[], now: Date) =>
+            breaker.call(() => adjust(session, rows, now), classify),
+        }
+      : {}),
   };
 }
 
