@@ -5,7 +5,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { clearKeyringCache, loadKeyring } from '../../functions/shared/auth/keyring';
 import { verifyToken } from '../../functions/shared/auth/tokens';
 import { run } from '../../lib/ops/cli';
@@ -135,6 +138,49 @@ describe('operator command options', () => {
       expect(await run(['alarms', 'test', '--alarm', 'DlqWebhooks', `--hold=${hold}`], io)).toBe(2);
       expect(io.stderr[0]).toMatch(/^--hold must be a number of seconds/);
     }
+  });
+
+  it('lists an alarm made by hand, without severity or runbook, as unknown, and can still test it', async () => {
+    const config = { endpoint: emulatorUrl(), region: 'us-east-1' };
+    const sns = new SNSClient(config);
+    const topic = (await sns.send(new CreateTopicCommand({ Name: 'ops-hand' }))).TopicArn as string;
+    sns.destroy();
+    const cloudwatch = new CloudWatchClient({ ...config, protocol: AwsQueryProtocol });
+    const alarm = (name: string, actions: boolean) =>
+      new PutMetricAlarmCommand({
+        AlarmName: `AdsEngineer-hand-${name}`,
+        AlarmDescription: 'Made in the console during an incident.',
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        ...(actions ? { AlarmActions: [topic], OKActions: [topic] } : {}),
+      });
+    await cloudwatch.send(alarm('Paging', true));
+    await cloudwatch.send(alarm('Silent', false));
+    cloudwatch.destroy();
+    const io = capture();
+    expect(await run(['alarms', 'list', '--prefix', 'AdsEngineer-hand-'], io)).toBe(0);
+    expect(io.stdout.slice(1).map((l) => l.split(/\s{2,}/))).toEqual([
+      ['AdsEngineer-hand-Paging', 'unknown', expect.stringMatching(/^(OK|INSUFFICIENT_DATA)$/), '-'],
+      [
+        'AdsEngineer-hand-Silent',
+        'unknown (window, notifies through its composite)',
+        expect.stringMatching(/^(OK|INSUFFICIENT_DATA)$/),
+        '-',
+      ],
+    ]);
+    const tested = capture();
+    expect(
+      await run(
+        ['alarms', 'test', '--alarm', 'Paging', '--prefix', 'AdsEngineer-hand', '--hold', '0'],
+        tested,
+      ),
+    ).toBe(0);
+    expect(tested.stdout[0]).toMatch(/^Test of AdsEngineer-hand-Paging done/);
   });
 
   it('redrives at most --max dead letters, leaving the rest', async () => {
