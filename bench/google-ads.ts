@@ -1,9 +1,4 @@
-import {
-  type QueuedMessage,
-  type UploaderDeps,
-  uploadMessages,
-} from '../functions/conversion-uploader/upload';
-import type { LoggedConversion } from '../functions/shared/conversions/log';
+import { uploadMessages } from '../functions/conversion-uploader/upload';
 import { ingestEvents, retrieveRequestStatus } from '../functions/shared/google-ads/data-manager/client';
 import { perProcessLimit, QuotaPacer } from '../functions/shared/google-ads/data-manager/pacer';
 import { uploadClickConversions } from '../functions/shared/google-ads/google-ads-api/client';
@@ -16,9 +11,9 @@ import {
 } from '../functions/shared/google-ads/provider';
 import type { StoredGoogleAdsIntegration } from '../functions/shared/google-ads/settings';
 import { TokenCache } from '../functions/shared/google-ads/tokens';
-import type { StoredLead } from '../functions/shared/leads/model';
 import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../lib/definitions/resources';
 import { startFakeGoogleAds } from '../lib/local/fake-google-ads';
+import { BATCHINGS, uploadWorld } from './upload-world';
 
 const TENANT = 'ten_bench';
 const CLICK = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -44,41 +39,9 @@ export async function benchGoogleAds(): Promise<void> {
   let total = 50_000;
   try {
     const now = new Date();
-    const conversions = new Map<string, LoggedConversion>();
-    const leads = new Map<string, StoredLead>();
     const at = new Date(now.getTime() - 3600_000).toISOString();
-    const fresh = () => {
-      for (let i = 0; i < total; i++) {
-        const id = `cnv_${i}`;
-        conversions.set(id, {
-          id,
-          lead_id: `lead_${i}`,
-          platform: 'google_ads',
-          status: 'queued',
-          attempts: 0,
-          order_id: `order-${i}`,
-          conversion_time: at,
-          value: 10,
-          currency: 'EUR',
-          click_id_type: 'gclid',
-          click_id: clickId(i),
-          created_at: at,
-          updated_at: at,
-        });
-        leads.set(`lead_${i}`, {
-          id: `lead_${i}`,
-          email: `buyer${i}@example.com`,
-          status: 'won',
-          consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
-          consent_history: [],
-          restricted: false,
-          created_at: at,
-          updated_at: at,
-          email_hash: 'h',
-          version: 1,
-        });
-      }
-    };
+    const world = uploadWorld({ tenant: TENANT, platform: 'google_ads', clickIdType: 'gclid', clickId, now });
+    const fresh = () => world.fill(total);
     const integration: StoredGoogleAdsIntegration = {
       customer_id: '1234567890',
       conversion_action_id: '1',
@@ -116,33 +79,13 @@ export async function benchGoogleAds(): Promise<void> {
       accessToken: (credential, scope) => tokens.accessToken(credential, scope),
       forgetToken: (credential) => tokens.forget(credential),
     };
-    const uploader = (transport: GoogleTransport): UploaderDeps => ({
-      conversions: {
-        get: async (_t, id) => conversions.get(id),
-        recordAttempt: async (_t, id, outcome) => {
-          const c = conversions.get(id);
-          if (c) c.status = outcome.status;
-          return true;
-        },
-        recordBatch: async () => {},
-        cancel: async () => true,
-      },
-      leads: { get: async (_s, id) => leads.get(id) },
-      providers: { google_ads: googleProvider(google, transport) as never },
-      now: () => now,
-      random: Math.random,
-      retryBaseSeconds: 60,
-    });
+    const uploader = (transport: GoogleTransport) =>
+      world.deps({ google_ads: googleProvider(google, transport) as never });
     const dataManager = uploader(
       dataManagerTransport({ ingest: ingestEvents, retrieve: retrieveRequestStatus }, paced),
     );
     const googleAdsApi = uploader(googleAdsApiTransport((call) => uploadClickConversions(call)));
-    const messages = (from: number, count: number): QueuedMessage[] =>
-      Array.from({ length: count }, (_, k) => ({
-        messageId: `m${from + k}`,
-        message: { version: 1 as const, tenant_id: TENANT, conversion_id: `cnv_${from + k}` },
-        receiveCount: 1,
-      }));
+    const messages = world.messages;
 
     const perMinute = () => {
       let peak = 0;
@@ -154,10 +97,7 @@ export async function benchGoogleAds(): Promise<void> {
     };
     for (const count of [5_000, 50_000]) {
       total = count;
-      for (const [label, batchSize] of [
-        ['AWS tuning (batch size 10,000, batching window)', 10_000],
-        ['local poller (10 per receive)', 10],
-      ] as const) {
+      for (const [label, batchSize] of BATCHINGS) {
         if (count > 5_000 && batchSize < 1_000) continue;
         fresh();
         fake.reset();
@@ -178,10 +118,7 @@ export async function benchGoogleAds(): Promise<void> {
       }
     }
     total = 5_000;
-    for (const [label, batchSize] of [
-      ['AWS tuning (batch size 10,000, batching window)', 10_000],
-      ['local poller (10 per receive)', 10],
-    ] as const) {
+    for (const [label, batchSize] of BATCHINGS) {
       fresh();
       fake.reset();
       const started = performance.now();

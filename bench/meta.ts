@@ -1,14 +1,9 @@
-import {
-  type QueuedMessage,
-  type UploaderDeps,
-  uploadMessages,
-} from '../functions/conversion-uploader/upload';
-import type { LoggedConversion } from '../functions/shared/conversions/log';
-import type { StoredLead } from '../functions/shared/leads/model';
+import { uploadMessages } from '../functions/conversion-uploader/upload';
 import { postEvents } from '../functions/shared/meta/client';
 import { metaProvider } from '../functions/shared/meta/provider';
 import { metaIntegrationOf } from '../functions/shared/meta/settings';
 import { startFakeMeta } from '../lib/local/fake-meta';
+import { BATCHINGS, uploadWorld } from './upload-world';
 
 const TENANT = 'ten_bench_meta';
 const FBCLID = 'IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRx';
@@ -24,80 +19,30 @@ export async function benchMeta(total = 5000): Promise<void> {
   process.env.META_GRAPH_BASE_URL = fake.baseUrl;
   try {
     const now = new Date();
-    const at = new Date(now.getTime() - 3600_000).toISOString();
-    const conversions = new Map<string, LoggedConversion>();
-    const leads = new Map<string, StoredLead>();
-    const fresh = () => {
-      for (let i = 0; i < total; i++) {
-        conversions.set(`cnv_${i}`, {
-          id: `cnv_${i}`,
-          lead_id: `lead_${i}`,
-          platform: 'meta',
-          status: 'queued',
-          attempts: 0,
-          order_id: `order-${i}`,
-          conversion_time: at,
-          value: 10,
-          currency: 'EUR',
-          click_id_type: 'fbclid',
-          click_id: `${FBCLID}${i}`,
-          created_at: at,
-          updated_at: at,
-        });
-        leads.set(`lead_${i}`, {
-          id: `lead_${i}`,
-          email: `buyer${i}@example.com`,
-          phone: '+4915123456789',
-          status: 'won',
-          consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
-          consent_history: [],
-          restricted: false,
-          created_at: at,
-          updated_at: at,
-          email_hash: 'h',
-          version: 1,
-        });
-      }
-    };
+    const world = uploadWorld({
+      tenant: TENANT,
+      platform: 'meta',
+      clickIdType: 'fbclid',
+      clickId: (i) => `${FBCLID}${i}`,
+      now,
+      phone: '+4915123456789',
+    });
+    const fresh = () => world.fill(total);
     const integration = metaIntegrationOf(
       { pixel_id: '1234567890', access_token: 'EAAB-bench-token-0000000' },
       'sealed',
       now,
     );
-    const deps: UploaderDeps = {
-      conversions: {
-        get: async (_t, id) => conversions.get(id),
-        recordAttempt: async (_t, id, outcome) => {
-          const c = conversions.get(id);
-          if (c) c.status = outcome.status;
-          return true;
-        },
-        recordBatch: async () => {},
-        cancel: async () => true,
-      },
-      leads: { get: async (_s, id) => leads.get(id) },
-      providers: {
-        meta: metaProvider({
-          integrations: { get: async () => integration, disconnect: async () => true },
-          accessToken: async () => 'EAAB-bench-token-0000000',
-          post: (call) => postEvents(call),
-          now: () => now,
-        }),
-      },
-      now: () => now,
-      random: Math.random,
-      retryBaseSeconds: 60,
-    };
-    const messages = (from: number, count: number): QueuedMessage[] =>
-      Array.from({ length: count }, (_, k) => ({
-        messageId: `m${from + k}`,
-        message: { version: 1 as const, tenant_id: TENANT, conversion_id: `cnv_${from + k}` },
-        receiveCount: 1,
-      }));
-    for (const [label, batchSize] of [
-      ['AWS tuning (batch size 10,000, batching window)', 10_000],
-      ['local poller (10 per receive)', 10],
-    ] as const) {
+    const deps = world.deps({
+      meta: metaProvider({
+        integrations: { get: async () => integration, disconnect: async () => true },
+        accessToken: async () => 'EAAB-bench-token-0000000',
+        post: (call) => postEvents(call),
+        now: () => now,
+      }),
+    });
+    const messages = world.messages;
+    for (const [label, batchSize] of BATCHINGS) {
       fresh();
       fake.reset();
       const started = performance.now();
@@ -118,7 +63,7 @@ export async function benchMeta(total = 5000): Promise<void> {
     await uploadMessages(messages(0, 1000), deps);
     console.log(
       `one refused event in a batch of 1,000: ${fake.requests.length} requests to isolate it, ` +
-        `${fake.received.length} events delivered, cnv_537 ${conversions.get('cnv_537')?.status}`,
+        `${fake.received.length} events delivered, cnv_537 ${world.conversions.get('cnv_537')?.status}`,
     );
   } finally {
     await fake.close();

@@ -1,5 +1,4 @@
 import { CircuitOpenError } from '../shared/breaker/breaker';
-import { providerFailureOutcome } from '../shared/breaker/provider';
 import type { LoggedConversion } from '../shared/conversions/log';
 import type { Adjustment, AdjustmentMessage, AdjustmentStatus } from '../shared/conversions/model';
 import {
@@ -12,13 +11,13 @@ import {
 } from '../shared/conversions/provider';
 import type { StoredLead } from '../shared/leads/model';
 import { inPool } from '../shared/pool';
-import { circuitWaitSeconds, MAX_PROVIDER_RETRIES, providerRetrySeconds } from '../shared/queues/wait';
+import { circuitWaitSeconds } from '../shared/queues/wait';
 import type { TenantScope } from '../shared/tenancy/scope';
 import {
+  afterTransientFailure,
   MAX_VISIBILITY_SECONDS,
   type MessageResult,
   RESCHEDULE_SECONDS,
-  retryDelaySeconds,
   scopeFor,
   type UploadMetrics,
 } from './upload';
@@ -254,7 +253,8 @@ async function send(
         await record(row, { status: 'queued', error: failure.message });
         if (STOPPING.has(failure.kind)) settle(row, { kind: 'deadLetter', reason: failure.message });
         else if (error instanceof CircuitOpenError) waitForPlatform(row, error, deps, metrics, results);
-        else retryLater(row, failure, deps, metrics, results);
+        else if (afterTransientFailure(row.messages, failure, deps, results)) metrics.waiting += 1;
+        else metrics.retried += 1;
       }
     }
   }
@@ -277,50 +277,4 @@ function waitForPlatform(
       providerRetries: m.providerRetries ?? 0,
       reason: error.message,
     });
-}
-
-/**
- * A transient failure while the circuit stays closed. When it says the platform is unwell, the
- * messages wait with backoff a bounded number of times without spending receives; otherwise (or
- * after those) the ordinary counted retries.
- */
-function retryLater(
-  row: Row,
-  failure: ProviderFailure,
-  deps: AdjustDeps,
-  metrics: UploadMetrics,
-  results: Map<string, MessageResult>,
-): void {
-  const unwell = providerFailureOutcome(failure) === 'failure';
-  let waiting = 0;
-  for (const m of row.messages) {
-    const retries = m.providerRetries ?? 0;
-    if (unwell && retries < MAX_PROVIDER_RETRIES) {
-      waiting += 1;
-      results.set(m.messageId, {
-        kind: 'wait',
-        delaySeconds: providerRetrySeconds(
-          retries,
-          deps.retryBaseSeconds,
-          deps.random(),
-          failure.retryAfterSeconds,
-        ),
-        providerRetries: retries + 1,
-        reason: failure.message,
-      });
-    } else {
-      results.set(m.messageId, {
-        kind: 'retry',
-        delaySeconds: retryDelaySeconds(
-          m.receiveCount,
-          deps.retryBaseSeconds,
-          deps.random(),
-          failure.retryAfterSeconds,
-        ),
-        reason: failure.message,
-      });
-    }
-  }
-  if (waiting === row.messages.length) metrics.waiting += 1;
-  else metrics.retried += 1;
 }

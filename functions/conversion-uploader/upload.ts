@@ -545,42 +545,52 @@ async function applyFailure(
       settle(row, { kind: 'deadLetter', reason: error.message }, results);
       continue;
     }
-    if (providerFailureOutcome(error) === 'failure') {
-      // The platform is unwell but its circuit is still closed: wait with backoff a bounded
-      // number of times without spending receives; then the ordinary retries below.
-      const waiting = row.messages.filter((m) => (m.providerRetries ?? 0) < MAX_PROVIDER_RETRIES);
-      for (const m of waiting) {
-        const retries = m.providerRetries ?? 0;
-        results.set(m.messageId, {
-          kind: 'wait',
-          delaySeconds: providerRetrySeconds(
-            retries,
-            deps.retryBaseSeconds,
-            deps.random(),
-            error.retryAfterSeconds,
-          ),
-          providerRetries: retries + 1,
-          reason: error.message,
-        });
-      }
-      if (waiting.length === row.messages.length) {
-        metrics.waiting += 1;
-        continue;
-      }
-    }
-    metrics.retried += 1;
-    for (const m of row.messages) {
-      if (results.get(m.messageId)?.kind === 'wait') continue;
+    if (afterTransientFailure(row.messages, error, deps, results)) metrics.waiting += 1;
+    else metrics.retried += 1;
+  }
+}
+
+/**
+ * What becomes of messages after a transient failure. When the failure says the platform is unwell
+ * (its circuit still closed), each message waits with backoff without spending a receive, a
+ * bounded number of times; otherwise, or after those, the ordinary counted retry. True when every
+ * message waits.
+ */
+export function afterTransientFailure(
+  messages: ReadonlyArray<{ messageId: string; receiveCount: number; providerRetries?: number }>,
+  failure: ProviderFailure,
+  deps: { retryBaseSeconds: number; random(): number },
+  results: Map<string, MessageResult>,
+): boolean {
+  const unwell = providerFailureOutcome(failure) === 'failure';
+  let waiting = 0;
+  for (const m of messages) {
+    const retries = m.providerRetries ?? 0;
+    if (unwell && retries < MAX_PROVIDER_RETRIES) {
+      waiting += 1;
+      results.set(m.messageId, {
+        kind: 'wait',
+        delaySeconds: providerRetrySeconds(
+          retries,
+          deps.retryBaseSeconds,
+          deps.random(),
+          failure.retryAfterSeconds,
+        ),
+        providerRetries: retries + 1,
+        reason: failure.message,
+      });
+    } else {
       results.set(m.messageId, {
         kind: 'retry',
         delaySeconds: retryDelaySeconds(
           m.receiveCount,
           deps.retryBaseSeconds,
           deps.random(),
-          error.retryAfterSeconds,
+          failure.retryAfterSeconds,
         ),
-        reason: error.message,
+        reason: failure.message,
       });
     }
   }
+  return waiting === messages.length;
 }

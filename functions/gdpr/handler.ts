@@ -27,7 +27,7 @@ const audit = new DynamoAuditTrail();
 /** The caller's tenant, the data subject the path names, and what the use cases need. */
 async function context(request: HttpRequest) {
   const scope = scopeOf(authOf(request));
-  const subject = subjectById(request.params.subject_id ?? '');
+  const subject = subjectById(request.params.subject_id);
   const deps: SubjectDeps = { leads, conversions, audit, hash: await loadEmailHasher() };
   return { scope, deps, subject, actor: actorOf(request) };
 }

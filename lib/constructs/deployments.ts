@@ -99,9 +99,12 @@ export interface RollbackAlarmSelection {
 
 /**
  * Function error alarms `Errors<Function>`; API-wide alarms: `Api...` (5xx rate, latency) and the
- * service-level objectives (`Slo...`, `Objective...`).
+ * objectives' fast burn (`Slo...Fast`: 1 h and 5 min windows). The medium and slow burns (6 h, 3
+ * days) are not rollback alarms: they describe hours or days before the deployment, and one
+ * still firing would roll back every deploy, a fix included. CodeDeploy takes at most 10 alarms
+ * per deployment group.
  */
 export const DEFAULT_ROLLBACK_ALARMS: RollbackAlarmSelection = {
   ofFunction: (functionId, alarmId) => alarmId === `Errors${pascal(functionId)}`,
-  ofApi: (alarmId) => /^(Api|Slo|Objective)[A-Z0-9]/.test(alarmId),
+  ofApi: (alarmId) => /^Api[A-Z0-9]/.test(alarmId) || /^Slo[A-Z]\w*Fast$/.test(alarmId),
 };

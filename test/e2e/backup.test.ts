@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type AttributeValue, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -270,6 +270,8 @@ describe('a full backup over HTTP with the local key (BACKUP_KMS_KEY_ID unset)',
       Object.assign(process.env, sourceEnv);
       resetClients();
       dynamo.destroy();
+      // The decrypted export holds the test's personal data: none is left behind.
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

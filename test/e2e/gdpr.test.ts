@@ -236,6 +236,97 @@ describe('data-subject rights over HTTP', () => {
     }
   });
 
+  it('rectifies without touching a restriction or queued uploads; lifting a restriction cancels nothing', async () => {
+    const email = 'rectify.only@example.com';
+    const lead = await capture(a, email, { gclid: gclid(26) });
+    await call('PATCH', `/api/v1/leads/${lead}`, { token: a.member, body: { status: 'won' } });
+    const id = await subjectId(stack.url, a.member, email);
+    const rectified = await call('PATCH', `/api/v1/gdpr/subjects/${id}`, {
+      token: a.admin,
+      body: { utm_campaign: 'corrected' },
+    });
+    expect(rectified.body).toEqual({
+      leads: 1,
+      restricted: null,
+      rectified: ['utm_campaign'],
+      cancelled_uploads: 0,
+    });
+    let exported = await call('GET', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
+    expect(exported.body.leads).toEqual([
+      expect.objectContaining({ restricted: false, utm_campaign: 'corrected' }),
+    ]);
+    expect(exported.body.conversions).toEqual([expect.objectContaining({ status: 'queued' })]);
+    const actionsOf = async () =>
+      (
+        (await call('GET', `/api/v1/gdpr/audit?subject_id=${id}`, { token: a.admin })).body.items as Array<{
+          action: string;
+          details: Record<string, unknown>;
+        }>
+      ).filter((r) => r.action === 'rectification' || r.action === 'restriction');
+    expect(await actionsOf()).toEqual([expect.objectContaining({ action: 'rectification' })]);
+
+    await call('PATCH', `/api/v1/gdpr/subjects/${id}`, { token: a.admin, body: { restricted: true } });
+    const lifted = await call('PATCH', `/api/v1/gdpr/subjects/${id}`, {
+      token: a.admin,
+      body: { restricted: false },
+    });
+    expect(lifted.body).toEqual({ leads: 1, restricted: false, rectified: [], cancelled_uploads: 0 });
+    exported = await call('GET', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
+    expect(exported.body.leads).toEqual([expect.objectContaining({ restricted: false })]);
+    expect(exported.body.conversions).toEqual([
+      expect.objectContaining({ status: 'cancelled', cancel_reason: 'restricted' }),
+    ]);
+    const restrictions = (await actionsOf()).filter((r) => r.action === 'restriction');
+    expect(restrictions.map((r) => r.details)).toEqual(
+      expect.arrayContaining([
+        { restricted: true, leads: 1, cancelled: 1 },
+        { restricted: false, leads: 1, cancelled: 0 },
+      ]),
+    );
+  });
+
+  it('a repeated withdrawal counts no upload twice, and consent granted again cancels nothing', async () => {
+    const email = 'changes.mind@example.com';
+    const lead = await capture(a, email, { gclid: gclid(27) });
+    await call('PATCH', `/api/v1/leads/${lead}`, { token: a.member, body: { status: 'won' } });
+    const id = await subjectId(stack.url, a.member, email);
+    const consent = (body: Record<string, unknown>) =>
+      call('POST', `/api/v1/gdpr/subjects/${id}/consent`, { token: a.member, body });
+    expect((await consent({ status: 'withdrawn' })).body).toMatchObject({ leads: 1, cancelled_uploads: 1 });
+    expect((await consent({ status: 'withdrawn' })).body).toMatchObject({ leads: 1, cancelled_uploads: 0 });
+    // A new visit of the same person, with consent, queues an upload that granting consent keeps.
+    const later = await capture(a, email, { gclid: gclid(28) });
+    await call('PATCH', `/api/v1/leads/${later}`, { token: a.member, body: { status: 'won' } });
+    const regranted = await consent(granted);
+    expect(regranted.body).toMatchObject({ leads: 2, cancelled_uploads: 0, consent: { status: 'granted' } });
+    const exported = await call('GET', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
+    expect(exported.body.conversions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ lead_id: lead, status: 'cancelled', cancel_reason: 'consent_withdrawn' }),
+        expect.objectContaining({ lead_id: later, status: 'queued' }),
+      ]),
+    );
+    expect(exported.body.conversions).toHaveLength(2);
+    const history = (
+      exported.body.leads as Array<{ id: string; consent_history: Array<{ status: string }> }>
+    ).find((l) => l.id === lead)?.consent_history;
+    expect(history?.map((c) => c.status)).toEqual(['granted', 'withdrawn', 'withdrawn', 'granted']);
+  });
+
+  it('erasing a lead without a click id frees its email for a new capture', async () => {
+    const email = 'no.click@example.com';
+    const lead = await capture(a, email);
+    const id = await subjectId(stack.url, a.member, email);
+    const erased = await call('DELETE', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
+    expect(erased.body).toEqual({ erased: true, leads: 1, conversions: 0 });
+    // The dedup key of the email without a click id went with the lead: no lead item names it.
+    const leadItems = await dynamo.send(new ScanCommand({ TableName: stack.env.LEADS_TABLE }));
+    expect(JSON.stringify(leadItems.Items)).not.toContain(lead);
+    const again = await capture(a, email);
+    expect(again).not.toBe(lead);
+    expect((await call('GET', `/api/v1/leads/${again}`, { token: a.viewer })).status).toBe(200);
+  });
+
   it('pages through the tenant audit trail newest first', async () => {
     const page = await call('GET', '/api/v1/gdpr/audit?limit=3', { token: a.admin });
     expect(page.body.items).toHaveLength(3);

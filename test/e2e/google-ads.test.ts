@@ -5,10 +5,20 @@ import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-goo
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';
 import { gclid } from '../support/click-ids';
-import { subjectId } from '../support/gdpr';
+import {
+  CLIENT_SECRET,
+  conversionForOrder as findConversion,
+  googleAdsSettings,
+  paidOrder as placePaidOrder,
+  processedAt,
+  REFRESH_TOKEN,
+  type Row,
+  SHOP_SECRET,
+  sharedTransportScenarios,
+} from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
-import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
+import { createTenant, type TestTenant } from '../support/tenants';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const SHOP_A = 'gads-a.myshopify.com';
@@ -16,11 +26,6 @@ const SHOP_C = 'gads-c.myshopify.com';
 const SHOP_D = 'gads-d.myshopify.com';
 const SHOP_E = 'gads-e.myshopify.com';
 const ADWORDS_ONLY_TOKEN = '1//gads-refresh-token-e-adwords-only';
-const SHOP_SECRET = 'shopify-webhook-secret-gads-0123';
-const CLIENT_SECRET = 'gads-client-secret-4b1e';
-const REFRESH_TOKEN = '1//gads-refresh-token-a-7c9d';
-const REVOKED_TOKEN = '1//gads-refresh-token-c-revoked';
-const REVOKED_TOKEN_D = '1//gads-refresh-token-d-revoked';
 
 let stack: LocalStack;
 let fake: FakeGoogleAds;
@@ -31,20 +36,6 @@ let e: TestTenant;
 const reports: BatchReport[] = [];
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
   request(stack.url, method, path, options);
-
-function googleAdsSettings(overrides: Record<string, unknown> = {}) {
-  return {
-    customer_id: '123-456-7890',
-    conversion_action_id: '555000111',
-    login_customer_id: '999-888-7777',
-    client_id: 'client-id.apps.googleusercontent.com',
-    client_secret: CLIENT_SECRET,
-    refresh_token: REFRESH_TOKEN,
-    currency: 'EUR',
-    time_zone: 'Europe/Berlin',
-    ...overrides,
-  };
-}
 
 async function shopifyWebhook(shop: string, topic: string, deliveryId: string, payload: unknown) {
   const body = JSON.stringify(payload);
@@ -73,59 +64,10 @@ const refund = (shop: string, refundId: number, orderId: number, amount: string)
     transactions: [{ id: refundId + 1, kind: 'refund', status: 'success', amount, currency: 'EUR' }],
   });
 
-async function paidOrder(shop: string, id: number, email: string, processedAt: string) {
-  const body = JSON.stringify({
-    id,
-    email,
-    financial_status: 'paid',
-    currency: 'EUR',
-    total_price: '149.90',
-    current_total_price: '149.90',
-    processed_at: processedAt,
-    landing_site: `/products/lamp?gclid=${gclid(id)}`,
-    note_attributes: [
-      { name: 'consent_status', value: 'granted' },
-      { name: 'consent_method', value: 'cookie_banner' },
-      { name: 'consent_timestamp', value: processedAt },
-    ],
-    customer: { id: id + 1000, email },
-    billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
-  });
-  const res = await fetch(`${stack.url}/api/v1/shopify/webhook`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      'X-Shopify-Topic': 'orders/paid',
-      'X-Shopify-Hmac-Sha256': createHmac('sha256', SHOP_SECRET).update(body, 'utf8').digest('base64'),
-      'X-Shopify-Shop-Domain': shop,
-      'X-Shopify-Webhook-Id': `gads-${id}`,
-    },
-    body,
-  });
-  expect({ status: res.status, body: res.status === 202 ? undefined : await res.text() }).toEqual({
-    status: 202,
-    body: undefined,
-  });
-}
-
-type Row = Record<string, unknown>;
-
-async function conversionForOrder(
-  tenant: TestTenant,
-  orderId: number | string,
-  statuses: string[],
-): Promise<Row> {
-  return eventually(
-    async () => {
-      const res = await call('GET', '/api/v1/conversions?limit=100', { token: tenant.viewer });
-      // A refusal under load (503) is asked again, like any client would.
-      if (res.status !== 200) return undefined;
-      const found = (res.body.items as Row[]).find((c) => c.order_id === String(orderId));
-      return found && statuses.includes(found.status as string) ? found : undefined;
-    },
-    `conversion of order ${orderId} in ${statuses.join('|')}`,
-  );
-}
+const paidOrder = (shop: string, id: number, email: string, at: string) =>
+  placePaidOrder(stack.url, shop, id, email, at);
+const conversionForOrder = (tenant: TestTenant, orderId: number | string, statuses: string[]) =>
+  findConversion(stack.url, tenant, orderId, statuses);
 
 type IngestBody = { events?: Array<{ adIdentifiers?: { gclid?: string } }> };
 /** Every events:ingest request that carried this click id, whatever Google answered. */
@@ -135,8 +77,6 @@ const ingestsWith = (click: string) =>
   );
 /** The requests Google accepted with this click id. */
 const acceptedWith = (click: string) => ingestsWith(click).filter((u) => u.status === 200);
-
-const processedAt = () => new Date(Date.now() - 3600_000).toISOString();
 
 beforeAll(async () => {
   fake = await startFakeGoogleAds();
@@ -413,119 +353,14 @@ describe('uploading through the Data Manager API (the default transport)', () =>
       ).toBe(true);
   });
 
-  it('5xx twice, then success: uploaded once', async () => {
-    fake.commands.serverErrors = 2;
-    await paidOrder(SHOP_A, 7201, 'retry@example.com', processedAt());
-    const conversion = await conversionForOrder(a, 7201, ['uploaded', 'failed']);
-    expect(conversion).toMatchObject({ status: 'uploaded', attempts: 3 });
-    expect(ingestsWith(gclid(7201)).map((u) => u.status)).toEqual([503, 503, 200]);
-  });
-
-  it('429: retried after the delay Google asks for, then uploaded', async () => {
-    fake.commands.rateLimit = { times: 1, retryDelay: '1s' };
-    await paidOrder(SHOP_A, 7301, 'quota@example.com', processedAt());
-    const conversion = await conversionForOrder(a, 7301, ['uploaded', 'failed']);
-    expect(conversion).toMatchObject({ status: 'uploaded', attempts: 2 });
-    expect(ingestsWith(gclid(7301)).map((u) => u.status)).toEqual([429, 200]);
-  });
-
-  it('invalid_grant: the integration is disconnected, an alarm metric is emitted, nothing is uploaded', async () => {
-    const emitted = jest.spyOn(metrics, 'addMetric');
-    fake.commands.revokedRefreshTokens.add(REVOKED_TOKEN);
-    const put = await call('PUT', '/api/v1/integrations/google-ads', {
-      token: c.admin,
-      body: googleAdsSettings({ refresh_token: REVOKED_TOKEN, login_customer_id: undefined }),
-    });
-    expect(put.status).toBe(200);
-    await paidOrder(SHOP_C, 7401, 'revoked@example.com', processedAt());
-    const integration = await eventually(async () => {
-      const stored = await new GoogleAdsIntegrationStore().get(c.id);
-      return stored?.status === 'disconnected' ? stored : undefined;
-    }, 'the integration disconnected');
-    expect(integration.status_reason).toContain('invalid_grant');
-    // Metrics are emitted once the whole batch is handled, after the integration changed.
-    await eventually(
-      async () =>
-        emitted.mock.calls.some((x) => x[0] === 'GoogleAdsDisconnected' && x[2] === 1) ? true : undefined,
-      'the GoogleAdsDisconnected metric',
-    );
-    expect(ingestsWith(gclid(7401))).toHaveLength(0);
-    expect(fake.tokenRequests.filter((t) => t.form.refresh_token === REVOKED_TOKEN)).toHaveLength(1);
-    const conversion = await conversionForOrder(c, 7401, ['queued']);
-    expect(conversion.last_error).toContain('invalid_grant');
-  });
-
-  it('without an account a conversion waits queued, saying so; consent withdrawn before the upload: nothing is sent', async () => {
-    await paidOrder(SHOP_D, 7500, 'no-account@example.com', processedAt());
-    const waiting = await eventually(async () => {
-      const found = await conversionForOrder(d, 7500, ['queued']);
-      return found.last_error ? found : undefined;
-    }, 'the conversion to say why it waits');
-    expect(waiting).toMatchObject({
-      status: 'queued',
-      attempts: 0,
-      last_error: 'Google Ads is not connected',
-    });
-
-    // D connects with a refresh token Google has revoked: its conversion is parked, still queued.
-    fake.commands.revokedRefreshTokens.add(REVOKED_TOKEN_D);
-    expect(
-      (
-        await call('PUT', '/api/v1/integrations/google-ads', {
-          token: d.admin,
-          body: googleAdsSettings({ refresh_token: REVOKED_TOKEN_D }),
-        })
-      ).status,
-    ).toBe(200);
-    const parked = async () => {
-      const res = await call('GET', '/api/v1/admin/dlq?queue=conversions', {
-        token: await tokenFor('platform', 'owner'),
-      });
-      return (res.body.items ?? []) as Row[];
-    };
-    const parkedBefore = (await parked()).length;
-    await paidOrder(SHOP_D, 7501, 'changed-mind@example.com', processedAt());
-    await eventually(async () => {
-      const stored = await new GoogleAdsIntegrationStore().get(d.id);
-      return stored?.status === 'disconnected' ? true : undefined;
-    }, 'the integration disconnected');
-    const dlq = await eventually(async () => {
-      const items = await parked();
-      return items.length > parkedBefore ? items : undefined;
-    }, 'the parked conversion message');
-    expect(JSON.stringify(dlq)).toContain('invalid_grant');
-    await conversionForOrder(d, 7501, ['queued']);
-    const withdrawn = await call(
-      'POST',
-      `/api/v1/gdpr/subjects/${await subjectId(stack.url, d.member, 'changed-mind@example.com')}/consent`,
-      {
-        token: d.member,
-        body: { status: 'withdrawn', method: 'api_call', timestamp: new Date().toISOString() },
-      },
-    );
-    expect(withdrawn.body).toMatchObject({ cancelled_uploads: 1 });
-    expect(
-      (await call('PUT', '/api/v1/integrations/google-ads', { token: d.admin, body: googleAdsSettings() }))
-        .status,
-    ).toBe(200);
-    const before = reports.length;
-    const redrive = await call('POST', '/api/v1/admin/dlq/redrive', {
-      token: await tokenFor('platform', 'owner'),
-      body: { queue: 'conversions' },
-    });
-    expect(redrive.body.moved).toBeGreaterThanOrEqual(1);
-    const conversion = await conversionForOrder(d, 7501, ['cancelled']);
-    expect(conversion.cancel_reason).toBe('consent_withdrawn');
-    const moved = redrive.body.moved as number;
-    await eventually(async () => {
-      const handled = reports
-        .slice(before)
-        .filter((r) => r.queue === 'conversions')
-        .reduce((n, r) => n + r.messageIds.length, 0);
-      return handled >= moved ? true : undefined;
-    }, 'the redriven messages handled');
-    expect(ingestsWith(gclid(7501))).toHaveLength(0);
-  });
+  sharedTransportScenarios(() => ({
+    baseUrl: stack.url,
+    fake,
+    tenants: { a, c, d },
+    shops: { a: SHOP_A, c: SHOP_C, d: SHOP_D },
+    reports,
+    requestsWith: ingestsWith,
+  }));
 });
 
 type AdjustmentBody = {

@@ -87,16 +87,26 @@ describe('safe deploys', () => {
       expect(names).toContain(JSON.stringify(alarmName(errors)).slice(1, -1));
       const servesApi = ROUTES.some((r) => r.functionId === definition.id);
       expect(names.includes(JSON.stringify(alarmName('SloAvailabilityFast')).slice(1, -1))).toBe(servesApi);
+      expect(names).not.toContain(JSON.stringify(alarmName('SloAvailabilitySlow')).slice(1, -1));
+      // CloudFormation: at most 10 alarms in a deployment group's AlarmConfiguration.
+      expect(group.Properties.AlarmConfiguration.Alarms.length).toBeLessThanOrEqual(10);
     }
   });
 
   test('rollback alarms: the function own error alarm; for the API its 5xx, latency and objective alarms', () => {
     expect(DEFAULT_ROLLBACK_ALARMS.ofFunction('conversionUploader', 'ErrorsConversionUploader')).toBe(true);
     expect(DEFAULT_ROLLBACK_ALARMS.ofFunction('api', 'ErrorsLeads')).toBe(false);
-    for (const id of ['Api5xxRate', 'ApiLatencyP99', 'SloAvailabilityFastBurn', 'ObjectiveLatency']) {
+    for (const id of ['Api5xxRate', 'ApiLatencyP99', 'SloAvailabilityFast', 'SloLatencyFast']) {
       expect({ id, api: DEFAULT_ROLLBACK_ALARMS.ofApi(id) }).toEqual({ id, api: true });
     }
-    for (const id of ['DlqWebhooks', 'MetricGoogleAdsDisconnected', 'Apis']) {
+    for (const id of [
+      'DlqWebhooks',
+      'MetricGoogleAdsDisconnected',
+      'Apis',
+      'SloAvailabilityMedium',
+      'SloAvailabilitySlow',
+      'SloAvailabilityFastLong',
+    ]) {
       expect({ id, api: DEFAULT_ROLLBACK_ALARMS.ofApi(id) }).toEqual({ id, api: false });
     }
   });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type AttributeValue, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -119,6 +119,9 @@ describe('encrypted backup: worker, decrypt, restore', () => {
     jest.restoreAllMocks();
     Object.assign(process.env, env);
   });
+
+  // The decrypted exports hold the seeded personal data: none is left behind.
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('the worker exports every table, encrypted, in parts, and records counts, size and checksum', async () => {
     jobId = await newJob();

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -102,7 +102,8 @@ describe('local run mode parts', () => {
   });
 
   it('writes the local state without secrets, readable only by its owner', () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ae-state-')), 'stack.json');
+    const dir = mkdtempSync(path.join(tmpdir(), 'ae-state-'));
+    const file = path.join(dir, 'stack.json');
     expect(readState(file)).toBeUndefined();
     writeState(
       {
@@ -117,5 +118,6 @@ describe('local run mode parts', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     clearState(file);
     expect(readState(file)).toBeUndefined();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

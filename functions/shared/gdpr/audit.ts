@@ -49,8 +49,8 @@ function fromItem(item: Item): AuditRecord {
 
 /** The append-only audit trail: records are put once and never updated or deleted. */
 export class DynamoAuditTrail extends DynamoRepository {
-  constructor(client?: DynamoDBDocumentClient) {
-    super('audit', client);
+  constructor(client?: DynamoDBDocumentClient, table?: string) {
+    super('audit', client, table);
   }
 
   async append(
@@ -58,7 +58,7 @@ export class DynamoAuditTrail extends DynamoRepository {
     action: AuditAction,
     emailHash: string,
     actor: Actor,
-    details: AuditRecord['details'] = {},
+    details: AuditRecord['details'],
   ): Promise<AuditRecord> {
     const at = new Date().toISOString();
     const record: AuditRecord = {

@@ -41,9 +41,12 @@ export function subjectOf(scope: TenantScope, email: string, hash: EmailHasher):
   return { hash: hash(scope.tenantId, normalised) };
 }
 
-/** The subject a `subject_id` names; anything but a subject id's shape is refused, never echoed. */
-export function subjectById(subjectId: string): Subject {
-  if (!SUBJECT_ID.test(subjectId)) {
+/**
+ * The subject a `subject_id` names; a missing id or anything but a subject id's shape is refused,
+ * never echoed.
+ */
+export function subjectById(subjectId: string | undefined): Subject {
+  if (subjectId === undefined || !SUBJECT_ID.test(subjectId)) {
     throw new DomainValidationError([{ path: 'subject_id', message: 'Invalid subject id' }]);
   }
   return { hash: subjectId };
