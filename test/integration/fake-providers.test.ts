@@ -11,6 +11,7 @@ import {
   startFakeGoogleAds,
 } from '../../lib/local/fake-google-ads';
 import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
+import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -958,5 +959,88 @@ describe('fake Meta Conversions API', () => {
     expect(other.status).toBe(400);
     expect(other.body.error).toMatchObject({ code: 100, error_subcode: 33, type: 'GraphMethodException' });
     expect(meta.received).toEqual([]);
+  });
+});
+
+describe('fake Stripe', () => {
+  let stripe: FakeStripe;
+  const api = (method: string, path: string, form?: Record<string, string>, key?: string) =>
+    fetch(`${stripe.baseUrl}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${key ?? stripe.apiKey}`,
+        ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    }).then(async (res) => ({ status: res.status, body: (await res.json()) as Json }));
+  const command = (path: string, body?: unknown) =>
+    fetch(`${stripe.baseUrl}${path}`, {
+      method: 'POST',
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }).then((res) => res.status);
+
+  beforeAll(async () => {
+    stripe = await startFakeStripe();
+    stripe.addSubscription({ id: 'sub_fake_1', customer: 'cus_fake_1', status: 'active' });
+  });
+  afterAll(() => stripe.close());
+
+  it('opens a billing portal session for a known customer only, in Stripe’s error format', async () => {
+    expect(await api('POST', '/v1/billing_portal/sessions', {})).toEqual({
+      status: 400,
+      body: {
+        error: {
+          type: 'invalid_request_error',
+          message: 'Missing required param: customer.',
+          param: 'customer',
+        },
+      },
+    });
+    const unknown = await api('POST', '/v1/billing_portal/sessions', { customer: 'cus_nobody' });
+    expect(unknown.body.error).toMatchObject({
+      code: 'resource_missing',
+      message: "No such customer: 'cus_nobody'",
+    });
+    const session = await api('POST', '/v1/billing_portal/sessions', {
+      customer: 'cus_fake_1',
+      return_url: 'https://app.example/billing',
+    });
+    expect(session.body).toMatchObject({
+      object: 'billing_portal.session',
+      return_url: 'https://app.example/billing',
+    });
+    const portal = await fetch(session.body.url as string);
+    expect(portal.headers.get('content-type')).toBe('text/html');
+    const missing = await api('GET', '/v1/subscriptions/sub_nobody');
+    expect(missing).toMatchObject({
+      status: 404,
+      body: { error: { code: 'resource_missing', param: 'id' } },
+    });
+    const route = await api('DELETE', '/v1/customers/cus_fake_1');
+    expect(route.body.error).toMatchObject({
+      message: 'Unrecognized request URL (DELETE: /v1/customers/cus_fake_1).',
+    });
+    expect((await api('GET', '/v1/subscriptions/sub_fake_1', undefined, 'sk_test_wrong')).status).toBe(401);
+  });
+
+  it('answers outages and rate limits until told otherwise or until they end', async () => {
+    expect(await command('/_fake/outage', { status: 429 })).toBe(200);
+    expect((await api('GET', '/v1/subscriptions/sub_fake_1')).body.error).toMatchObject({
+      code: 'rate_limit',
+    });
+    expect(await command('/_fake/outage')).toBe(200);
+    expect((await api('GET', '/v1/subscriptions/sub_fake_1')).status).toBe(200);
+    stripe.outage(503, 0.05);
+    expect((await api('GET', '/v1/subscriptions/sub_fake_1')).status).toBe(503);
+    await new Promise((r) => setTimeout(r, 80));
+    expect((await api('GET', '/v1/subscriptions/sub_fake_1')).status).toBe(200);
+    expect(
+      await command('/_fake/subscriptions', { id: 'sub_fake_2', customer: 'cus_fake_2', status: 'trialing' }),
+    ).toBe(201);
+    expect((await api('GET', '/v1/subscriptions/sub_fake_2')).body).toMatchObject({
+      status: 'trialing',
+      metadata: {},
+    });
+    expect(await command('/_fake/explode', {})).toBe(404);
   });
 });
