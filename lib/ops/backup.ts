@@ -210,9 +210,10 @@ async function writeBatch(dynamo: DynamoDBClient, table: string, requests: Write
 }
 
 /**
- * Writes a decrypted backup into the tables. The whole file is checked first (structure and
- * counts); then every target table must be empty unless `force` (items with the same key are then
- * overwritten, others left as they are); then items are written in batches of 25.
+ * Writes a decrypted backup into the tables. The whole file is checked first (structure, counts
+ * and every attribute value); then every target table must be empty unless `force` (items with
+ * the same key are then overwritten, others left as they are); then items are written in batches
+ * of 25.
  */
 export async function restoreBackup(
   options: RestoreOptions,
@@ -227,6 +228,8 @@ export async function restoreBackup(
   for await (const line of linesOf(options.file)) {
     checker.accept(line);
     if (line.type === 'manifest') tables = line.tables;
+    // Every value is checked here too: one malformed value must not leave a partial restore.
+    else if (line.type === 'item') fromJsonItem(line.item);
   }
   const summary = checker.finish();
   options.progress(
