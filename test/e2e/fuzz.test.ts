@@ -6,7 +6,8 @@
  * sends three kinds of request:
  *
  * - valid: a generated schema-valid input with the credentials the operation's `security` asks
- *   for (a tenant owner JWT, a platform admin JWT, an API key, a signed webhook delivery);
+ *   for (a tenant owner JWT, a platform admin JWT, an API key, a signed webhook delivery); path
+ *   parameters are often ids the API answered earlier, so requests reach real resources;
  * - mutated: a valid input with one field changed (wrong type, null, huge, empty, unicode, control
  *   characters, null bytes, the echo marker), a field dropped, or a property the body must not
  *   set added (tenant_id, id, status, created_at… — mass assignment), or a parameter changed;
@@ -436,6 +437,8 @@ interface Case {
   /** Whether path and query parameters are as the document generated them. */
   readonly paramsValid: boolean;
   readonly mutation?: Mutation;
+  /** Which id the API answered earlier to put in the path parameters, when there is one. */
+  readonly known?: number;
 }
 
 const asParam = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -459,8 +462,9 @@ function validCase(op: Operation): fc.Arbitrary<Case> {
       pathParams: paramsOf(op, 'path'),
       query: paramsOf(op, 'query'),
       value: op.body ? arbitraryOf(op.body, { root: doc }) : fc.constant(undefined),
+      known: fc.option(fc.nat(), { nil: undefined, freq: 2 }),
     })
-    .map(({ pathParams, query, value }) => ({
+    .map(({ pathParams, query, value, known }) => ({
       kind: 'valid' as const,
       op,
       method: op.method,
@@ -470,6 +474,7 @@ function validCase(op: Operation): fc.Arbitrary<Case> {
       contentType: 'application/json',
       auth: 'valid' as const,
       paramsValid: true,
+      ...(known === undefined ? {} : { known }),
     }));
 }
 
@@ -492,6 +497,7 @@ function mutatedCase(op: Operation): fc.Arbitrary<Case> {
         fc.tuple(fc.constantFrom(...params), short).map(([[where, name], v]) => ({
           ...c,
           kind: 'mutated' as const,
+          known: undefined,
           ...(where === 'path'
             ? { pathParams: { ...c.pathParams, [name]: v } }
             : { query: { ...c.query, [name]: v } }),
@@ -707,6 +713,51 @@ function violation(c: Case, url: string, status: number, headers: Headers, text:
   return undefined;
 }
 
+/**
+ * Ids the API answered, by the collection they belong to (the path segment before the id: leads,
+ * conversions, subjects, tenants, api-keys, backups), so later requests reach real resources.
+ */
+const knownIds = new Map<string, string[]>();
+const collectionOf = (path: string, param?: string) => {
+  const segments = path.split('/');
+  const at = param === undefined ? segments.length : segments.indexOf(`{${param}}`);
+  return (
+    segments
+      .slice(0, at)
+      .filter((seg) => seg && !seg.startsWith('{'))
+      .pop() ?? ''
+  );
+};
+
+function remember(c: Case, status: number, text: string): void {
+  if (status < 200 || status >= 300 || !text.startsWith('{')) return;
+  const answer = JSON.parse(text) as Json;
+  const list = (value: unknown) => (Array.isArray(value) ? (value as unknown[]) : []);
+  const idOf = (item: unknown) => (item && typeof item === 'object' ? (item as Json).id : item);
+  const ids = [
+    answer.id,
+    answer.subject_id,
+    ...list(answer.lead_ids),
+    ...list(answer.items).map(idOf),
+    ...list(answer.conversions).map(idOf),
+  ].filter((id): id is string => typeof id === 'string' && id.length > 0 && id.length < 200);
+  const collection = collectionOf(c.op.path);
+  const pool = knownIds.get(collection) ?? [];
+  for (const id of ids) if (!pool.includes(id)) pool.push(id);
+  knownIds.set(collection, pool.slice(-50));
+}
+
+/** The case with the path parameters it asked for taken from the ids answered so far. */
+function withKnownIds(c: Case): Case {
+  if (c.known === undefined) return c;
+  const pathParams = { ...c.pathParams };
+  for (const name of Object.keys(pathParams)) {
+    const pool = knownIds.get(collectionOf(c.op.path, name));
+    if (pool?.length) pathParams[name] = pool[(c.known + name.length) % pool.length] as string;
+  }
+  return { ...c, pathParams };
+}
+
 /** Keeps the webhook credentials current when a request reconfigures an integration. */
 function follow(c: Case, status: number, text: string): void {
   if (status !== 200 || c.method !== 'PUT') return;
@@ -738,7 +789,8 @@ const described = (c: Case): Case =>
       `${c.kind} ${c.method} ${urlOf(c).slice(0, 200)} auth=${c.auth} type=${c.contentType} body=${(c.body ?? '').slice(0, 200)}`,
   });
 
-async function send(c: Case): Promise<void> {
+async function send(generated: Case): Promise<void> {
+  const c = withKnownIds(generated);
   const body = c.body === undefined || c.method === 'GET' ? undefined : wellFormed(c.body);
   const headers: Record<string, string> = { ...credentials(c, body ?? '') };
   if (c.contentType) headers['Content-Type'] = c.contentType;
@@ -767,6 +819,7 @@ async function send(c: Case): Promise<void> {
     );
   }
   follow(c, res.status, text);
+  remember(c, res.status, text);
 }
 
 /** FUZZ_KEEP_GOING=1: record every distinct violation and report them all at the end. */
