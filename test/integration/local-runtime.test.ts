@@ -3,7 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { queueDefinition } from '../../lib/definitions/resources';
 import { EmulatorUnavailableError, isReachable, startEmulator, useEmulator } from '../../lib/local/emulator';
@@ -119,5 +124,85 @@ describe('local run mode parts', () => {
     clearState(file);
     expect(readState(file)).toBeUndefined();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe("the queue poller settles a batch by its consumer's answer, as the SQS event source does", () => {
+    async function oneBatch(invoker: (event: SQSEvent) => Promise<unknown>): Promise<BatchReport> {
+      const events = new EventEmitter();
+      const poller = new QueuePoller({
+        sqs,
+        queue: queueDefinition('conversions'),
+        queueUrl: env.CONVERSIONS_QUEUE_URL as string,
+        region: 'us-east-1',
+        retryDelaySeconds: 0,
+        events,
+        invoker,
+      });
+      const report = new Promise<BatchReport>((resolve) => events.once('batch', resolve));
+      poller.start();
+      const result = await report;
+      await poller.stop();
+      return result;
+    }
+
+    const waiting = async () => {
+      const attrs = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: env.CONVERSIONS_QUEUE_URL,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return (
+        Number(attrs.Attributes?.ApproximateNumberOfMessages) +
+        Number(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible)
+      );
+    };
+
+    it('passes message attributes of every type, and deletes the batch when the consumer reports nothing', async () => {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: env.CONVERSIONS_QUEUE_URL,
+          MessageBody: '{"conversion":1}',
+          MessageAttributes: {
+            source: { DataType: 'String', StringValue: 'api' },
+            trace: { DataType: 'Binary', BinaryValue: Buffer.from([1, 2, 3]) },
+          },
+        }),
+      );
+      const seen: SQSEvent[] = [];
+      const report = await oneBatch(async (event) => {
+        seen.push(event);
+        return undefined;
+      });
+      expect(report.failedIds).toEqual([]);
+      expect(report.error).toBeUndefined();
+      const record = seen[0]?.Records[0];
+      expect(record?.body).toBe('{"conversion":1}');
+      expect(record?.messageAttributes).toEqual({
+        source: { dataType: 'String', stringValue: 'api' },
+        trace: { dataType: 'Binary' },
+      });
+      expect(Number(record?.attributes.ApproximateReceiveCount)).toBe(1);
+      expect(await waiting()).toBe(0);
+    });
+
+    it('returns the batch to the queue when the consumer throws something that is not an Error', async () => {
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: env.CONVERSIONS_QUEUE_URL, MessageBody: '{"conversion":2}' }),
+      );
+      const report = await oneBatch(async () => {
+        throw 'consumer gave up';
+      });
+      expect(report.error).toBe('consumer gave up');
+      expect(report.failedIds).toEqual(report.messageIds);
+      expect(await waiting()).toBe(1);
+      // Back on the queue: the next poll gets it again, received a second time.
+      const again: SQSEvent[] = [];
+      await oneBatch(async (event) => {
+        again.push(event);
+      });
+      expect(again[0]?.Records[0]?.body).toBe('{"conversion":2}');
+      expect(again[0]?.Records[0]?.attributes.ApproximateReceiveCount).toBe('2');
+    });
   });
 });
