@@ -11,7 +11,6 @@ import {
 } from '../shared/conversions/provider';
 import type { StoredLead } from '../shared/leads/model';
 import { inPool } from '../shared/pool';
-import { circuitWaitSeconds } from '../shared/queues/wait';
 import type { TenantScope } from '../shared/tenancy/scope';
 import {
   afterTransientFailure,
@@ -20,6 +19,7 @@ import {
   RESCHEDULE_SECONDS,
   scopeFor,
   type UploadMetrics,
+  waitForCircuit,
 } from './upload';
 
 /**
@@ -235,7 +235,8 @@ async function send(
         // Refused by the open circuit: no request was made; the adjustments wait for the platform.
         for (const row of group) {
           await record(row, { status: 'queued', error: `${error.message} (circuit open)`, attempted: false });
-          waitForPlatform(row, error, deps, metrics, results);
+          metrics.waiting += 1;
+          waitForCircuit(row.messages, error, error.message, deps, results);
         }
         continue;
       }
@@ -252,29 +253,12 @@ async function send(
         }
         await record(row, { status: 'queued', error: failure.message });
         if (STOPPING.has(failure.kind)) settle(row, { kind: 'deadLetter', reason: failure.message });
-        else if (error instanceof CircuitOpenError) waitForPlatform(row, error, deps, metrics, results);
-        else if (afterTransientFailure(row.messages, failure, deps, results)) metrics.waiting += 1;
+        else if (error instanceof CircuitOpenError) {
+          metrics.waiting += 1;
+          waitForCircuit(row.messages, error, error.message, deps, results);
+        } else if (afterTransientFailure(row.messages, failure, deps, results)) metrics.waiting += 1;
         else metrics.retried += 1;
       }
     }
   }
-}
-
-/** The platform's circuit is open: the row's messages wait until it half-opens, however long. */
-function waitForPlatform(
-  row: Row,
-  error: CircuitOpenError,
-  deps: AdjustDeps,
-  metrics: UploadMetrics,
-  results: Map<string, MessageResult>,
-): void {
-  const retryAfter = Number(error.extra.retry_after ?? 1);
-  metrics.waiting += 1;
-  for (const m of row.messages)
-    results.set(m.messageId, {
-      kind: 'wait',
-      delaySeconds: circuitWaitSeconds(retryAfter, deps.random()),
-      providerRetries: m.providerRetries ?? 0,
-      reason: error.message,
-    });
 }

@@ -490,17 +490,31 @@ async function waitForPlatform(
       now,
     ),
   );
-  const retryAfter = Number(error.extra.retry_after ?? 1);
   for (const row of group) {
     metrics.waiting += 1;
-    for (const m of row.messages) {
-      results.set(m.messageId, {
-        kind: 'wait',
-        delaySeconds: circuitWaitSeconds(retryAfter, deps.random()),
-        providerRetries: m.providerRetries ?? 0,
-        reason,
-      });
-    }
+    waitForCircuit(row.messages, error, reason, deps, results);
+  }
+}
+
+/**
+ * Messages that wait for an open circuit: sent again when it half-opens (plus jitter), their
+ * provider retries unchanged, as long as the outage lasts.
+ */
+export function waitForCircuit(
+  messages: ReadonlyArray<{ messageId: string; providerRetries?: number }>,
+  error: CircuitOpenError,
+  reason: string,
+  deps: { random(): number },
+  results: Map<string, MessageResult>,
+): void {
+  const retryAfter = Number(error.extra.retry_after ?? 1);
+  for (const m of messages) {
+    results.set(m.messageId, {
+      kind: 'wait',
+      delaySeconds: circuitWaitSeconds(retryAfter, deps.random()),
+      providerRetries: m.providerRetries ?? 0,
+      reason,
+    });
   }
 }
 
