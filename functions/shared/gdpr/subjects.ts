@@ -7,7 +7,7 @@ import { allowsUpload, type ConsentChange, type ConsentInput, resolveConsent } f
 import type { EmailHasher } from '../leads/email-hash';
 import { type Lead, publicLead, type StoredLead } from '../leads/model';
 import { normaliseEmail, normalisePhone } from '../leads/normalise';
-import { attributionShape, emailDocumented, optionalPhone } from '../leads/schema';
+import { attributionShape, countryCode, emailDocumented, optionalPhone } from '../leads/schema';
 import { modifyLead } from '../leads/service';
 import type { DynamoLeadStore } from '../leads/store';
 import type { TenantScope } from '../tenancy/scope';
@@ -56,7 +56,7 @@ export function subjectById(subjectId: string | undefined): Subject {
 
 const patchSubjectShape = {
   phone: optionalPhone,
-  country: z.optional(z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code'))),
+  country: countryCode,
   ...attributionShape,
   restricted: z.optional(z.boolean()),
 };
@@ -65,7 +65,7 @@ const RECTIFYING = Object.keys(patchSubjectShape).filter((k) => k !== 'country')
 
 /** Art. 16 rectification of the fields a subject may correct, and Art. 18 restriction. */
 export const patchSubjectBody = z.object(patchSubjectShape).check(
-  z.refine((body) => Object.keys(body).some((k) => k !== 'country'), {
+  z.refine((body) => RECTIFYING.some((k) => k in body), {
     message: 'Name at least one field to rectify, or restricted',
     path: [],
   }),

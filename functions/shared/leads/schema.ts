@@ -68,6 +68,11 @@ const phoneDocumented = z.meta({
 /** A phone number as a lead or a rectification gives it; normalisePhone checks it. */
 export const optionalPhone = z.optional(trimmedText(40).check(phoneDocumented));
 
+/** ISO 3166 country of a national phone number. */
+export const countryCode = z.optional(
+  z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code')),
+);
+
 export const consentSchema = z.object({
   status: z.enum(CONSENT_STATUSES),
   timestamp: z.optional(z.iso.datetime({ offset: true })),
@@ -80,10 +85,7 @@ export const leadSchema = z
   .object({
     email: z.string().check(z.trim(), z.minLength(3), z.maxLength(254), emailDocumented),
     phone: optionalPhone,
-    /** ISO 3166 country of a national phone number. */
-    country: z.optional(
-      z.string().check(z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code')),
-    ),
+    country: countryCode,
     gclid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),
     gbraid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),
     wbraid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),
