@@ -114,7 +114,7 @@ export class Functions extends Construct {
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: definition.memoryMb,
       timeout: Duration.seconds(definition.timeoutSeconds),
@@ -139,7 +139,7 @@ export class Functions extends Construct {
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'nodejs22.x is pinned on purpose: the same code runs on the Node 20/22 of the dev machines and the local gateway, and dependencies are chosen for those engines; moving to a newer runtime is a deliberate upgrade, not a drift.',
+        'nodejs24.x (the current Node.js LTS) is pinned on purpose: it is the Node of the dev machines, CI and the local gateway (.nvmrc, engines), and dependencies are chosen for it; moving to a newer runtime is a deliberate upgrade, not a drift.',
     });
     return { definition, fn, role, logGroup };
   }

@@ -9,7 +9,7 @@ export const BUNDLING = {
   sourceMap: true,
   /** Stack traces only need the mappings; embedding the sources would double the asset. */
   sourcesContent: false,
-  target: 'node22',
+  target: 'node24',
   /** The Lambda Node.js runtime ships the AWS SDK v3. */
   externalModules: ['@aws-sdk/*'],
 } as const;

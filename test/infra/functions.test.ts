@@ -109,12 +109,12 @@ function actionsOn(statements: Statement[], id: string): string[] {
 }
 
 describe.each(FUNCTIONS.map((f) => [f.id, f] as const))('function %s', (id, definition) => {
-  test('runs nodejs22.x on arm64 with its memory, timeout and own log group', () => {
+  test('runs nodejs24.x on arm64 with its memory, timeout and own log group', () => {
     const { stack, template } = dev;
     const deployed = stack.functions.functions.get(id);
     const fn = resources(template)[logicalId(stack, deployed.fn)];
     expect(fn?.Properties).toMatchObject({
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: definition.memoryMb,

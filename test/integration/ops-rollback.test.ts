@@ -100,7 +100,7 @@ describe('rollback --stage against the emulator', () => {
     await lambda.send(
       new CreateFunctionCommand({
         FunctionName: functionName,
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Role: ROLE,
         Handler: 'index.handler',
         Code: { ZipFile: Buffer.from('version 1') },
