@@ -147,7 +147,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: '/api/v1/ghl/webhook/{webhookToken}',
     functionId: 'ingest',
     auth: 'signature',
-    summary: 'GoHighLevel webhooks to the per-tenant URL (and x-wh-signature where configured)',
+    summary: 'GoHighLevel webhooks to the per-tenant URL, signed by HighLevel (X-GHL-Signature, Ed25519)',
   },
   {
     method: 'GET',
