@@ -153,6 +153,7 @@ const TAGS = [
     name: 'Billing',
     description: "The tenant's subscription and Stripe's billing portal",
   },
+  { segment: 'settings', name: 'Settings', description: "The tenant's own policies" },
   { segment: 'admin', name: 'Platform administration', description: 'Tenants, backups, dead letters' },
 ] as const;
 
