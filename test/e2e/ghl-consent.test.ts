@@ -243,6 +243,25 @@ describe('the consent policy', () => {
     ]);
   });
 
+  it('regional: the leads API decides by the same rule, the country from the lead or its phone', async () => {
+    const res = await call('POST', '/api/v1/leads', {
+      token: shop.member,
+      body: [
+        { email: 'api-us@example.com', phone: '+1 650 253 0000', consent: { status: 'pending' } },
+        { email: 'api-de@example.com', country: 'DE', consent: { status: 'pending' } },
+        { email: 'api-nowhere@example.com', consent: { status: 'pending' } },
+        { email: 'api-denied@example.com', country: 'US', consent: { status: 'denied' } },
+      ],
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ stored: 1, denied: 3 });
+    expect((res.body.denied_leads as Array<{ index: number }>).map((d) => d.index)).toEqual([1, 2, 3]);
+    const lead = await call('GET', `/api/v1/leads/${(res.body.lead_ids as string[])[0]}`, {
+      token: shop.viewer,
+    });
+    expect(lead.body.consent).toEqual({ status: 'not_required', basis: 'regional_policy', country: 'US' });
+  });
+
   it('regional: a DE order without consent and an explicitly denied US order are denied', async () => {
     expect((await woo(order(7002, 'DE'))).status).toBe(202);
     expect((await woo(order(7003, 'US', [{ key: '_consent_status', value: 'denied' }]))).status).toBe(202);

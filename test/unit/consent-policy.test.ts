@@ -115,6 +115,14 @@ describe('the consent rule', () => {
     await policyOf('a');
     expect(get).toHaveBeenCalledTimes(3);
   });
+
+  it('remembers a policy for 30 seconds by default', async () => {
+    const get = jest.fn(async () => ({ policy: 'regional' as const }));
+    const policyOf = cachedConsentPolicy({ get });
+    await policyOf('a');
+    await policyOf('a');
+    expect(get).toHaveBeenCalledTimes(1);
+  });
 });
 
 describe("WooCommerce consent from the order's meta_data", () => {

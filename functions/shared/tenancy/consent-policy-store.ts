@@ -18,8 +18,8 @@ const isPolicy = (value: unknown): value is ConsentPolicy =>
 
 /** The tenant's consent policy in the tenants table (pk TENANT#<id>, sk SETTINGS#consent). */
 export class ConsentPolicyStore extends DynamoRepository {
-  constructor(client?: DynamoDBDocumentClient) {
-    super('tenants', client);
+  constructor(client?: DynamoDBDocumentClient, table?: string) {
+    super('tenants', client, table);
   }
 
   /** The policy, `explicit` when the tenant never set one (or what is stored is unreadable). */
