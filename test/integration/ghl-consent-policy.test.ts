@@ -185,6 +185,49 @@ describe('the regional consent policy for every sender', () => {
     expect(await leadsWithEmail(regional, 'order-9003@example.com')).toEqual([]);
   });
 
+  it('the same rule for Shopify orders and GoHighLevel contacts', async () => {
+    const shopifyOrder = (id: number, countryCode: string) => ({
+      id,
+      email: `shop-${id}@example.com`,
+      financial_status: 'paid',
+      currency: 'USD',
+      total_price: '42.00',
+      landing_site: `/?gclid=${gclid(id)}`,
+      billing_address: { country_code: countryCode },
+    });
+    const shopify = (tenantId: string, payload: unknown) =>
+      processEnvelope(envelope('shopify', 'orders/paid', tenantId, payload));
+    expect(await shopify(regional, shopifyOrder(9101, 'US'))).toMatchObject({
+      detail: expect.stringMatching(/1 conversion\(s\) queued/),
+    });
+    expect((await leadsWithEmail(regional, 'shop-9101@example.com'))[0]?.consent).toEqual({
+      status: 'not_required',
+      basis: 'regional_policy',
+      country: 'US',
+    });
+    expect(await shopify(regional, shopifyOrder(9102, 'CH'))).toMatchObject({
+      detail: 'lead refused: consent_required',
+    });
+    // HighLevel's sample contact is in DE; the same contact in the US needs no consent signal.
+    const contact = (country: string) => ({
+      ...structuredClone(ghlSampleContactCreate),
+      id: `ghl-${country}`,
+      email: `ghl-${country}@example.com`,
+      country,
+    });
+    const ghl = (payload: unknown) => processEnvelope(envelope('ghl', 'ContactCreate', regional, payload));
+    expect(await ghl(contact('DE'))).toMatchObject({ detail: 'lead refused: consent_required' });
+    expect(await ghl(contact('US'))).toMatchObject({
+      outcome: 'processed',
+      detail: expect.stringMatching(/^lead /),
+    });
+    expect((await leadOfContact(regional, 'ghl-US'))?.consent).toEqual({
+      status: 'not_required',
+      basis: 'regional_policy',
+      country: 'US',
+    });
+  });
+
   it('under explicit (the default) the same US order is refused', async () => {
     expect(await woo(explicit, order(9004, 'US'))).toEqual({
       outcome: 'processed',
