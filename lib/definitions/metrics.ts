@@ -86,6 +86,8 @@ const ROUTE_GROUP_PREFIXES: readonly (readonly [string, RouteGroup])[] = [
   ['/api/v1/conversions', 'conversions'],
   ['/api/v1/gdpr/', 'gdpr'],
   ['/api/v1/integrations/', 'integrations'],
+  // The tenant's own settings (consent policy) count with its connections: its configuration.
+  ['/api/v1/settings/', 'integrations'],
   ['/api/v1/billing', 'billing'],
   ['/api/v1/admin/', 'admin'],
   ['/api/v1/openapi', 'docs'],
