@@ -149,13 +149,20 @@ export const handler = httpHandler('api', {
       client_id: body.client_id,
       ...(body.currency ? { currency: body.currency } : {}),
       time_zone: body.time_zone ?? 'UTC',
+      enhanced_conversions_for_leads: body.enhanced_conversions_for_leads ?? false,
       status: 'connected',
       updated_at: new Date().toISOString(),
       sealed_client_secret: await sealCredential(scope, CLIENT_SECRET_NAME, body.client_secret),
       sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, body.refresh_token),
     };
     googleAds ??= new GoogleAdsIntegrationStore();
+    const before = await googleAds.get(scope.tenantId);
     await googleAds.save(scope, stored);
+    // Conversions that waited in the log for the account's configuration go out again now.
+    if (before?.status === 'needs_configuration') {
+      conversionStore ??= new DynamoConversionStore();
+      await conversionStore.requeueWaiting(scope, 'google_ads');
+    }
     return json(200, publicSettings(stored));
   },
 

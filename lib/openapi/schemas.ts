@@ -5,7 +5,7 @@
  * missing or mistyped documented field fails the contract test.
  */
 import * as z from 'zod/mini';
-import { CONVERSION_STATUSES, PLATFORMS } from '../../functions/shared/conversions/model';
+import { CONVERSION_STATUSES, MATCH_KINDS, PLATFORMS } from '../../functions/shared/conversions/model';
 import { AUDIT_ACTIONS } from '../../functions/shared/gdpr/audit';
 import { CONSENT_METHODS, CONSENT_STATUSES, SIGNALS } from '../../functions/shared/leads/consent';
 import { CONSENT_POLICIES } from '../../functions/shared/leads/consent-policy';
@@ -92,7 +92,8 @@ export const googleAdsSettings = z.looseObject({
   client_id: text,
   currency: z.optional(text),
   time_zone: text,
-  status: z.enum(['connected', 'disconnected']),
+  enhanced_conversions_for_leads: z.boolean(),
+  status: z.enum(['connected', 'disconnected', 'needs_reconnect', 'needs_configuration']),
   status_reason: z.optional(text),
   updated_at: z.optional(timestamp),
 });
@@ -101,6 +102,7 @@ export const metaSettings = z.looseObject({
   test_event_code: z.optional(text),
   lead_events: z.boolean(),
   limited_data_use: z.boolean(),
+  match_by_user_data: z.boolean(),
   status: z.enum(['connected', 'disconnected']),
   status_reason: z.optional(text),
   updated_at: timestamp,
@@ -141,6 +143,13 @@ export const lead = z.looseObject({
   value: z.optional(z.number()),
   currency: z.optional(text),
   external_id: z.optional(text),
+  conversions_not_planned: z.optional(
+    z.array(z.looseObject({ platform: z.enum(PLATFORMS), reason: text })).check(
+      z.describe(
+        'Set when the lead was last won: each connected ad platform that got no conversion from it, and why',
+      ),
+    ),
+  ),
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -172,6 +181,11 @@ export const conversion = z.looseObject({
   conversion_time: timestamp,
   value: z.optional(z.number()),
   currency: z.optional(text),
+  match: z.enum(MATCH_KINDS).check(
+    z.describe(
+      'click_id: attributed to the ad click id the lead carried; user_data: no click id, matched on the hashed e-mail and phone',
+    ),
+  ),
   created_at: timestamp,
   updated_at: timestamp,
 });

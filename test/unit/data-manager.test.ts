@@ -334,9 +334,9 @@ describe('splitting a rejected batch', () => {
   it('fails the events Google names and sends the rest once', async () => {
     const sent: string[][] = [];
     const result = await sendEvents(events, async (batch) => {
-      sent.push(batch.map((e) => e.adIdentifiers.gclid as string));
+      sent.push(batch.map((e) => e.adIdentifiers?.gclid as string));
       const bad = batch.flatMap((e, i) =>
-        [gclid(102), gclid(105)].includes(e.adIdentifiers.gclid as string) ? [i] : [],
+        [gclid(102), gclid(105)].includes(e.adIdentifiers?.gclid as string) ? [i] : [],
       );
       if (bad.length) throw reject(bad);
       return { requestId: `r-${sent.length}` };
@@ -368,7 +368,7 @@ describe('splitting a rejected batch', () => {
     const sizes: number[] = [];
     const result = await sendEvents(events, async (batch) => {
       sizes.push(batch.length);
-      if (batch.some((e) => [gclid(101), gclid(106)].includes(e.adIdentifiers.gclid as string)))
+      if (batch.some((e) => [gclid(101), gclid(106)].includes(e.adIdentifiers?.gclid as string)))
         throw new DataManagerRejection(
           'bad',
           { reasons: [], violations: [], message: 'There was a problem.' },

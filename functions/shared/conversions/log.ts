@@ -18,6 +18,7 @@ import type {
   Platform,
   ProcessingStatus,
 } from './model';
+import { matchOf } from './plan';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const convSk = (id: string) => `CONV#${id}`;
@@ -314,8 +315,8 @@ export class DynamoConversionLog extends DynamoRepository {
   }
 }
 
-/** A conversion as the API shows it (CONTRACT.md §8), with the upload details; no click id. */
+/** A conversion as the API shows it, with how it is matched and the upload details; no click id. */
 export function publicConversion(conversion: LoggedConversion): Record<string, unknown> {
   const { click_id: _click, next_attempt_at: _next, order_key: _order, ...shown } = conversion;
-  return shown;
+  return { ...shown, match: matchOf(conversion) };
 }

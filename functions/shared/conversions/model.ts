@@ -4,6 +4,9 @@ export const PLATFORMS = ['google_ads', 'meta'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 export const CONVERSION_STATUSES = ['queued', 'uploaded', 'failed', 'rescheduled', 'cancelled'] as const;
 export type ConversionStatus = (typeof CONVERSION_STATUSES)[number];
+/** How a conversion is matched to an ad interaction: a click id, or the person's hashed user data. */
+export const MATCH_KINDS = ['click_id', 'user_data'] as const;
+export type MatchKind = (typeof MATCH_KINDS)[number];
 
 /** A conversion as the API shows it (CONTRACT.md §8). */
 export interface Conversion {
@@ -20,6 +23,11 @@ export interface Conversion {
   currency?: string;
   /** Meta's event name (`Purchase`, or `Lead` for a captured lead); Purchase when absent. */
   event_name?: string;
+  /**
+   * `click_id` (attributed to the click id below) or `user_data` (no click id: matched on the
+   * lead's hashed e-mail and phone). Absent on conversions stored before it existed: click_id.
+   */
+  match?: MatchKind;
   /** The click id it is attributed to: `gclid`, `gbraid`, `wbraid` or `fbclid`. */
   click_id_type?: 'gclid' | 'gbraid' | 'wbraid' | 'fbclid';
   click_id?: string;

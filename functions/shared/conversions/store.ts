@@ -13,6 +13,7 @@ import { DynamoRepository } from '../dynamo-repository';
 import { correlationMessageAttributes } from '../observability';
 import type { TenantScope } from '../tenancy/scope';
 import type { Adjustment, AdjustmentMessage, Conversion, ConversionMessage, Platform } from './model';
+import { matchOf } from './plan';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
 const convSk = (id: string) => `CONV#${id}`;
@@ -24,8 +25,9 @@ const orderSk = (orderKey: string) => `ORDER#${orderKey}`;
 type Item = Record<string, unknown>;
 
 function fromItem(item: Item): Conversion {
-  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...conversion } = item;
-  return conversion as unknown as Conversion;
+  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...rest } = item;
+  const conversion = rest as unknown as Conversion;
+  return { ...conversion, match: matchOf(conversion) };
 }
 
 /** Conversions in DynamoDB and their queue, reached only through a tenant scope. */

@@ -1,3 +1,4 @@
+import type { NotPlanned } from '../conversions/plan';
 import type { ClickIds } from './click-ids';
 import type { Consent, ConsentChange } from './consent';
 import type { LeadStatus } from './schema';
@@ -14,6 +15,8 @@ export interface LeadFields extends ClickIds {
   /** The visitor's browser, as the site saw it (Meta website events). */
   client_user_agent?: string;
   client_ip_address?: string;
+  /** Meta's browser id (`_fbp` cookie) as the site read it: sent to Meta with its events. */
+  fbp?: string;
   /** When the ad was clicked (RFC 3339): a conversion before it, or over 90 days after, is refused. */
   click_time?: string;
   external_id?: string;
@@ -29,6 +32,11 @@ export interface Lead extends LeadFields {
   consent_history: ConsentChange[];
   /** Art. 18 restriction of processing: never uploaded while set. */
   restricted: boolean;
+  /**
+   * Set when the lead was last won: each connected ad platform that got no conversion from it,
+   * and why (no click id and matching on user data not allowed, consent, ...).
+   */
+  conversions_not_planned?: NotPlanned[];
   created_at: string;
   updated_at: string;
 }
