@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import { actorOf } from '../shared/actor';
 import { DynamoConversionLog, publicConversion } from '../shared/conversions/log';
+import { integrationMatchingSources } from '../shared/conversions/matching-sources';
+import { matchingRules, planConversions } from '../shared/conversions/plan';
 import { listConversionsQuery } from '../shared/conversions/queries';
 import { adjustmentBody, type ConversionRequest, conversionFormOf } from '../shared/conversions/schema';
 import {
@@ -9,8 +11,6 @@ import {
   type ConversionServiceDeps,
   createConversion,
 } from '../shared/conversions/service';
-import { integrationMatchingSources } from '../shared/conversions/matching-sources';
-import { matchingRules, planConversions } from '../shared/conversions/plan';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
 import { HttpError, notFound } from '../shared/errors';
@@ -173,7 +173,11 @@ export const handler = httpHandler('leads', {
     const { conversions_not_planned: _previous, ...rest } = changed;
     const updated = {
       ...rest,
-      ...(plan ? { conversions_not_planned: plan.notPlanned } : _previous ? { conversions_not_planned: _previous } : {}),
+      ...(plan
+        ? { conversions_not_planned: plan.notPlanned }
+        : _previous
+          ? { conversions_not_planned: _previous }
+          : {}),
     };
     try {
       await leads.update(scope, updated, lead.version);

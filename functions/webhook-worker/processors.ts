@@ -1,8 +1,8 @@
 import { platformOrgId } from '../shared/auth/context';
 import { DynamoConversionLog } from '../shared/conversions/log';
-import { adjustConversion, refundPlan } from '../shared/conversions/service';
 import { integrationMatchingSources } from '../shared/conversions/matching-sources';
 import { matchingRules, type NotPlanned, planConversions } from '../shared/conversions/plan';
+import { adjustConversion, refundPlan } from '../shared/conversions/service';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
 import type { WebhookEnvelope, WebhookSource } from '../shared/envelope';

@@ -144,11 +144,13 @@ export const lead = z.looseObject({
   currency: z.optional(text),
   external_id: z.optional(text),
   conversions_not_planned: z.optional(
-    z.array(z.looseObject({ platform: z.enum(PLATFORMS), reason: text })).check(
-      z.describe(
-        'Set when the lead was last won: each connected ad platform that got no conversion from it, and why',
+    z
+      .array(z.looseObject({ platform: z.enum(PLATFORMS), reason: text }))
+      .check(
+        z.describe(
+          'Set when the lead was last won: each connected ad platform that got no conversion from it, and why',
+        ),
       ),
-    ),
   ),
   created_at: timestamp,
   updated_at: timestamp,
@@ -181,11 +183,13 @@ export const conversion = z.looseObject({
   conversion_time: timestamp,
   value: z.optional(z.number()),
   currency: z.optional(text),
-  match: z.enum(MATCH_KINDS).check(
-    z.describe(
-      'click_id: attributed to the ad click id the lead carried; user_data: no click id, matched on the hashed e-mail and phone',
+  match: z
+    .enum(MATCH_KINDS)
+    .check(
+      z.describe(
+        'click_id: attributed to the ad click id the lead carried; user_data: no click id, matched on the hashed e-mail and phone',
+      ),
     ),
-  ),
   created_at: timestamp,
   updated_at: timestamp,
 });

@@ -578,7 +578,11 @@ describe('uploadClickConversions', () => {
           },
         }),
       ),
-    ).toMatchObject({ kind: 'configuration' });
+    ).toMatchObject({
+      // The account's own setup: the tenant's conversions wait for it in the log, not the DLQ.
+      kind: 'needs_configuration',
+      message: expect.stringContaining('(CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS)'),
+    });
     expect(
       await failure(async () =>
         respond(400, {

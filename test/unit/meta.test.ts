@@ -543,7 +543,11 @@ describe('settings', () => {
       updated_at: NOW.toISOString(),
     });
     const off = metaIntegrationOf(
-      metaSettingsBody.parse({ pixel_id: '1234567890', access_token: 'EAAB'.padEnd(40, 'x'), match_by_user_data: false }),
+      metaSettingsBody.parse({
+        pixel_id: '1234567890',
+        access_token: 'EAAB'.padEnd(40, 'x'),
+        match_by_user_data: false,
+      }),
       'sealed-base64',
       NOW,
     );

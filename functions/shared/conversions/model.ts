@@ -8,6 +8,12 @@ export type ConversionStatus = (typeof CONVERSION_STATUSES)[number];
 export const MATCH_KINDS = ['click_id', 'user_data'] as const;
 export type MatchKind = (typeof MATCH_KINDS)[number];
 
+/** A connected platform a won lead gave no conversion, and why (kept on the lead). */
+export interface NotPlanned {
+  platform: Platform;
+  reason: string;
+}
+
 /** A conversion as the API shows it (CONTRACT.md §8). */
 export interface Conversion {
   id: string;
@@ -135,6 +141,9 @@ export interface Adjustment {
  * - `configuration`: the tenant's account or settings are wrong; its uploads stop until fixed.
  * - `disconnected`: the tenant's authorisation was revoked; never retried.
  * - `needs_reconnect`: the authorisation lacks a permission the upload needs; conversions wait.
+ * - `needs_configuration`: the account refuses conversions matched on user data for its own
+ *   settings (not enabled, terms not accepted, data policy): conversions wait in the log, not
+ *   dead-lettered, until the tenant saves the integration again.
  * - `platform`: the platform refuses this service itself (not the tenant's fault, not transient).
  * - `rejected`: the platform refused the request for a reason no retry mends.
  */
@@ -143,6 +152,7 @@ export type FailureKind =
   | 'configuration'
   | 'disconnected'
   | 'needs_reconnect'
+  | 'needs_configuration'
   | 'platform'
   | 'rejected';
 

@@ -3,7 +3,9 @@ import { googleClickId } from '../leads/click-ids';
 import { allowsUpload } from '../leads/consent';
 import type { StoredLead } from '../leads/model';
 import { normaliseEmail, normalisePhone } from '../leads/normalise';
-import type { Conversion, MatchKind, Platform } from './model';
+import type { Conversion, MatchKind, NotPlanned, Platform } from './model';
+
+export type { NotPlanned };
 
 /**
  * Which conversions a won lead or a paid order becomes, and why a platform gets none: one rule
@@ -37,12 +39,6 @@ export interface WonDetails {
   uniqueBy?: string;
   /** Where it happened: `web` for a shop order. */
   eventSource?: 'web' | 'other';
-}
-
-/** Why a platform got no conversion, as the lead shows it (`conversions_not_planned`). */
-export interface NotPlanned {
-  platform: Platform;
-  reason: string;
 }
 
 export interface ConversionPlan {

@@ -63,11 +63,13 @@ export const googleAdsSettingsBody = z.object({
    * account must have it turned on and its customer data terms accepted.
    */
   enhanced_conversions_for_leads: z.optional(
-    z.boolean().check(
-      z.describe(
-        'Send conversions without a click id, matched on hashed user data (enhanced conversions for leads); the account must have it enabled. Default false.',
+    z
+      .boolean()
+      .check(
+        z.describe(
+          'Send conversions without a click id, matched on hashed user data (enhanced conversions for leads); the account must have it enabled. Default false.',
+        ),
       ),
-    ),
   ),
 });
 export type GoogleAdsSettingsBody = z.infer<typeof googleAdsSettingsBody>;

@@ -1,4 +1,4 @@
-import type { NotPlanned } from '../conversions/plan';
+import type { NotPlanned } from '../conversions/model';
 import type { ClickIds } from './click-ids';
 import type { Consent, ConsentChange } from './consent';
 import type { LeadStatus } from './schema';

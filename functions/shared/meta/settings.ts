@@ -42,11 +42,13 @@ export const metaSettingsBody = z.object({
    * phone and lead id (with fbp, IP address and user agent where captured). Default true.
    */
   match_by_user_data: z.optional(
-    z.boolean().check(
-      z.describe(
-        'Send conversions without an fbclid, matched on hashed user data (em, ph, external_id). Default true.',
+    z
+      .boolean()
+      .check(
+        z.describe(
+          'Send conversions without an fbclid, matched on hashed user data (em, ph, external_id). Default true.',
+        ),
       ),
-    ),
   ),
 });
 export type MetaSettingsBody = z.infer<typeof metaSettingsBody>;
