@@ -27,6 +27,7 @@ import {
 } from '../shared/google-ads/settings';
 import { GoogleAdsFailure } from '../shared/google-ads/tokens';
 import { authOf, type HttpRequest, httpHandler, json } from '../shared/http';
+import { integrationsOverview } from '../shared/integrations/overview';
 import {
   ghlSettingsBody,
   shopifySettingsBody,
@@ -116,6 +117,30 @@ export const handler = httpHandler('api', {
       throw forbidden('An API key cannot have a higher role than its creator');
     const { record, key } = await issueApiKey(tenants(), scopeOf(auth), body);
     return json(201, { ...record, key });
+  },
+
+  /** Every connection of the tenant, its status and why it stopped; nothing secret. */
+  'GET /api/v1/integrations': async (request) => {
+    const scope = scopeOf(authOf(request));
+    googleAds ??= new GoogleAdsIntegrationStore();
+    meta ??= new MetaIntegrationStore();
+    const [google, pixel, shopify, woocommerce, ghl] = await Promise.all([
+      googleAds.get(scope.tenantId),
+      meta.get(scope.tenantId),
+      sources().settings(scope, 'shopify'),
+      sources().settings(scope, 'woocommerce'),
+      sources().settings(scope, 'ghl'),
+    ]);
+    const items = integrationsOverview({
+      ...(google ? { googleAds: google } : {}),
+      ...(pixel ? { meta: pixel } : {}),
+      sources: {
+        ...(shopify ? { shopify } : {}),
+        ...(woocommerce ? { woocommerce } : {}),
+        ...(ghl ? { ghl } : {}),
+      },
+    });
+    return json(200, { items });
   },
 
   'PUT /api/v1/integrations/shopify': async (request) => {

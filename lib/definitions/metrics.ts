@@ -90,7 +90,7 @@ const ROUTE_GROUP_PREFIXES: readonly (readonly [string, RouteGroup])[] = [
   ['/api/v1/leads', 'leads'],
   ['/api/v1/conversions', 'conversions'],
   ['/api/v1/gdpr/', 'gdpr'],
-  ['/api/v1/integrations/', 'integrations'],
+  ['/api/v1/integrations', 'integrations'],
   // The tenant's own settings (consent policy) count with its connections: its configuration.
   ['/api/v1/settings/', 'integrations'],
   ['/api/v1/billing', 'billing'],

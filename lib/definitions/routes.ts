@@ -73,6 +73,14 @@ export const ROUTES: readonly RouteDefinition[] = [
     summary: "Revoke one of the tenant's API keys",
   },
   {
+    method: 'GET',
+    path: '/api/v1/integrations',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'viewer',
+    summary: "The tenant's connections: each one's status, why it stopped, and its settings (no secret)",
+  },
+  {
     method: 'PUT',
     path: '/api/v1/integrations/shopify',
     functionId: 'api',

@@ -208,6 +208,47 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     params: { id: id('API key') },
     responses: { 204: { description: 'Revoked' } },
   },
+  'GET /api/v1/integrations': {
+    description:
+      'Every integration the tenant connected, one item each: `kind` (`google_ads`, `meta`, `shopify`, `woocommerce`, `ghl`), `status` (`connected`; `needs_reconnect`: connect Google Ads again, its conversions wait; `needs_configuration`: Google refused conversions matched on user data for the account settings, fix them and save the integration again; `disconnected`: a refused token or revoked access), `status_reason` when it is not connected, `updated_at`, and the settings the PUT route answered (never a secret).',
+    responses: {
+      200: {
+        description: "The tenant's integrations",
+        schema: res.integrationsList,
+        example: {
+          items: [
+            {
+              kind: 'google_ads',
+              status: 'needs_configuration',
+              status_reason:
+                'The Google Ads account is not enabled for enhanced conversions for leads: turn it on in Google Ads (Goals > Settings), then save the Google Ads integration again (DESTINATION_ACCOUNT_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS)',
+              updated_at: '2026-11-25T10:00:00Z',
+              customer_id: '1234567890',
+              conversion_action_id: '555000111',
+              client_id: '1234.apps.googleusercontent.com',
+              time_zone: 'Europe/Berlin',
+              enhanced_conversions_for_leads: true,
+            },
+            {
+              kind: 'meta',
+              status: 'connected',
+              updated_at: '2026-11-25T10:00:00Z',
+              pixel_id: '123456789012345',
+              lead_events: false,
+              limited_data_use: false,
+              match_by_user_data: true,
+            },
+            {
+              kind: 'shopify',
+              status: 'connected',
+              updated_at: '2026-11-25T10:00:00Z',
+              shop_domain: 'acme.myshopify.com',
+            },
+          ],
+        },
+      },
+    },
+  },
   'PUT /api/v1/integrations/shopify': {
     body: {
       schema: shopifySettingsBody,
@@ -253,11 +294,13 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
         refresh_token: '1//0refresh',
         currency: 'EUR',
         time_zone: 'Europe/Berlin',
+        enhanced_conversions_for_leads: true,
       },
     },
     responses: {
       200: {
-        description: 'The stored settings, secrets left out',
+        description:
+          'The stored settings, secrets left out. Saving again after Google refused conversions matched on user data (status needs_configuration) queues the conversions that waited',
         schema: res.googleAdsSettings,
         example: {
           customer_id: '1234567890',
@@ -265,6 +308,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
           client_id: '1234.apps.googleusercontent.com',
           currency: 'EUR',
           time_zone: 'Europe/Berlin',
+          enhanced_conversions_for_leads: true,
           status: 'connected',
           updated_at: '2026-11-25T10:00:00Z',
         },
@@ -289,6 +333,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
           pixel_id: '123456789012345',
           lead_events: true,
           limited_data_use: false,
+          match_by_user_data: true,
           status: 'connected',
           updated_at: '2026-11-25T10:00:00Z',
         },
@@ -468,7 +513,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   },
   'POST /api/v1/conversions': {
     description:
-      'By lead: one conversion per ad platform the lead has a click id for. By click id: a Google Ads conversion of that click, or a Meta conversion of an fbclid. The same lead or order again answers 200 with the existing conversion. Refused with 400 beyond what the schema says: a lead with no click id of an ad platform; a Google Ads conversion more than 90 days old, before its click or in the future; a Meta conversion more than 7 days old or in the future.',
+      'By lead: one conversion per ad platform the lead has a click id for (`match: click_id`), and, for a connected platform it has none for, one matched on its hashed e-mail and phone (`match: user_data`) when the integration allows it (Google Ads `enhanced_conversions_for_leads`, Meta `match_by_user_data`), `ad_user_data` is granted (or consent is not required) and the lead has an e-mail or phone. By click id: a Google Ads conversion of that click, or a Meta conversion of an fbclid. The same lead or order again answers 200 with the existing conversion. Refused with 400 beyond what the schema says: a lead that becomes no conversion (the details say why for each connected platform); a Google Ads conversion more than 90 days old, before its click or in the future; a Meta conversion more than 7 days old or in the future.',
     body: {
       schema: createConversionBody,
       description:

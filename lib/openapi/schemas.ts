@@ -7,6 +7,7 @@
 import * as z from 'zod/mini';
 import { CONVERSION_STATUSES, MATCH_KINDS, PLATFORMS } from '../../functions/shared/conversions/model';
 import { AUDIT_ACTIONS } from '../../functions/shared/gdpr/audit';
+import { INTEGRATION_KINDS, INTEGRATION_STATUSES } from '../../functions/shared/integrations/overview';
 import { CONSENT_METHODS, CONSENT_STATUSES, SIGNALS } from '../../functions/shared/leads/consent';
 import { CONSENT_POLICIES } from '../../functions/shared/leads/consent-policy';
 import { LEAD_STATUSES } from '../../functions/shared/leads/schema';
@@ -106,6 +107,16 @@ export const metaSettings = z.looseObject({
   status: z.enum(['connected', 'disconnected']),
   status_reason: z.optional(text),
   updated_at: timestamp,
+});
+export const integrationsList = z.looseObject({
+  items: z.array(
+    z.looseObject({
+      kind: z.enum(INTEGRATION_KINDS),
+      status: z.enum(INTEGRATION_STATUSES),
+      status_reason: z.optional(text),
+      updated_at: text,
+    }),
+  ),
 });
 export const oauthRedirect = z.looseObject({ authorization_url: z.url({ protocol: /^https$|^http$/ }) });
 
