@@ -49,8 +49,6 @@ export interface ConversionPlan {
 export const NOT_PLANNED = {
   consent: "The lead's consent does not allow uploading its conversions",
   restricted: "The lead's processing is restricted",
-  userDataConsent:
-    'No click id, and the consent does not allow matching on user data (ad_user_data is not granted)',
   noIdentifiers: 'No click id, and no e-mail or phone to match on',
   googleOff:
     'No click id, and enhanced conversions for leads is off for Google Ads (enhanced_conversions_for_leads)',
@@ -63,12 +61,6 @@ export function hasMatchableIdentifiers(lead: Pick<StoredLead, 'email' | 'phone'
     (!!lead.email && normaliseEmail(lead.email) !== undefined) ||
     (!!lead.phone && normalisePhone(lead.phone) !== undefined)
   );
-}
-
-/** Whether the lead's consent lets its hashed identifiers stand in for a click id. */
-export function consentAllowsUserData(lead: Pick<StoredLead, 'consent'>): boolean {
-  if (lead.consent.status === 'not_required') return true;
-  return allowsUpload(lead.consent) && lead.consent.ad_user_data === 'granted';
 }
 
 /** How a conversion is matched; conversions stored before `match` existed all carry a click id. */
@@ -105,10 +97,13 @@ export function planConversions(
     : lead.id.slice(lead.id.indexOf('_') + 1);
   const conversions: Conversion[] = [];
   const notPlanned: NotPlanned[] = [];
-  /** Why user data may not stand in for a missing click id on this platform, or undefined. */
+  /**
+   * Why user data may not stand in for a missing click id on this platform, or undefined. The
+   * consent was checked above: `allowsUpload` is §10's condition itself (a valid signal with
+   * `ad_user_data` granted, or consent not required where the lead is).
+   */
   const userDataRefusal = (enabled: boolean, off: string): string | undefined => {
     if (!enabled) return off;
-    if (!consentAllowsUserData(lead)) return NOT_PLANNED.userDataConsent;
     if (!hasMatchableIdentifiers(lead)) return NOT_PLANNED.noIdentifiers;
     return undefined;
   };
