@@ -170,15 +170,10 @@ export const handler = httpHandler('leads', {
             await matchingRules(matchingSources, scope.tenantId),
           )
         : undefined;
-    const { conversions_not_planned: _previous, ...rest } = changed;
-    const updated = {
-      ...rest,
-      ...(plan
-        ? { conversions_not_planned: plan.notPlanned }
-        : _previous
-          ? { conversions_not_planned: _previous }
-          : {}),
-    };
+    // Kept only while it says something: the last time the lead was won, a platform got nothing.
+    const { conversions_not_planned: previous, ...rest } = changed;
+    const notPlanned = plan ? plan.notPlanned : previous;
+    const updated = { ...rest, ...(notPlanned?.length ? { conversions_not_planned: notPlanned } : {}) };
     try {
       await leads.update(scope, updated, lead.version);
     } catch (error) {
