@@ -212,7 +212,7 @@ describe('a consented order without a click id', () => {
       client_ip_address: '198.51.100.23',
       client_user_agent: UA,
     });
-    expect((sent?.event as Row).action_source).toBe('website');
+    expect(sent?.event.action_source).toBe('website');
   });
 
   it('an order with a gclid keeps match click_id for Google, and user data for Meta', async () => {
