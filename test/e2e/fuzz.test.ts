@@ -163,6 +163,12 @@ const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     statedIn: operationText,
   },
   {
+    field: /^lead_id$/,
+    message: /^(google_ads|meta): /,
+    phrase: /the details say why for each connected platform/,
+    statedIn: operationText,
+  },
+  {
     field: /^value$/,
     message: /^A retraction takes no value$/,
     phrase: /a retraction takes no value/,
