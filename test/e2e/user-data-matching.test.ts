@@ -248,6 +248,76 @@ describe('a consented order without a click id', () => {
   });
 });
 
+describe('a lead won through the API without a click id', () => {
+  const capture = async (tenant: TestTenant, email: string) => {
+    const res = await call('POST', '/api/v1/leads', {
+      token: tenant.member,
+      body: {
+        email,
+        phone: '+1 (650) 555-1212',
+        value: 80,
+        currency: 'USD',
+        consent: { status: 'granted', method: 'form_checkbox', timestamp: new Date().toISOString() },
+      },
+    });
+    expect(res.status).toBe(201);
+    return (res.body.lead_ids as string[])[0] as string;
+  };
+
+  it('PATCH won queues user_data conversions where allowed, and says why elsewhere', async () => {
+    const id = await capture(tenants.a, 'api-lead@example.com');
+    const won = await call('PATCH', `/api/v1/leads/${id}`, {
+      token: tenants.a.member,
+      body: { status: 'won' },
+    });
+    expect(won.status).toBe(200);
+    expect((won.body.conversions_queued as Row[]).map((c) => c.platform)).toEqual(['google_ads', 'meta']);
+    expect(won.body.conversions_not_planned).toBeUndefined();
+    const rows = await eventually(async () => {
+      const res = await call('GET', '/api/v1/conversions?limit=100', { token: tenants.a.viewer });
+      const mine = (res.body.items as Row[]).filter((c) => c.lead_id === id);
+      return mine.length === 2 && mine.every((c) => c.status === 'uploaded') ? mine : undefined;
+    }, 'the API lead to reach both platforms');
+    expect(rows.map((c) => c.match)).toEqual(['user_data', 'user_data']);
+
+    const other = await capture(tenants.b, 'api-lead-b@example.com');
+    const refused = await call('PATCH', `/api/v1/leads/${other}`, {
+      token: tenants.b.member,
+      body: { status: 'won' },
+    });
+    expect(refused.body.conversions_queued).toEqual([]);
+    expect((refused.body.conversions_not_planned as Row[]).map((n) => n.platform)).toEqual([
+      'google_ads',
+      'meta',
+    ]);
+    const read = await call('GET', `/api/v1/leads/${other}`, { token: tenants.b.viewer });
+    expect(read.body.conversions_not_planned).toEqual(refused.body.conversions_not_planned);
+  });
+
+  it('POST /api/v1/conversions {lead_id} queues the same, or answers 400 with the reason per platform', async () => {
+    const id = await capture(tenants.a, 'api-conversion@example.com');
+    const queued = await call('POST', '/api/v1/conversions', {
+      token: tenants.a.member,
+      body: { lead_id: id },
+    });
+    expect(queued.status).toBe(202);
+    const other = await capture(tenants.b, 'api-conversion-b@example.com');
+    const refused = await call('POST', '/api/v1/conversions', {
+      token: tenants.b.member,
+      body: { lead_id: other },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details).toEqual([
+      { path: 'lead_id', message: 'The lead has no click id of an ad platform' },
+      {
+        path: 'lead_id',
+        message: expect.stringMatching(/^google_ads: No click id, .*enhanced_conversions_for_leads/),
+      },
+      { path: 'lead_id', message: expect.stringMatching(/^meta: No click id, .*match_by_user_data/) },
+    ]);
+  });
+});
+
 describe("Google's refusal: the account is not enabled for enhanced conversions for leads", () => {
   it('parks the Google conversions, flags the integration with the reason and an alarm metric; saving again sends them', async () => {
     const emitted = jest.spyOn(metrics, 'addMetric');
