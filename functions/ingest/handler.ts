@@ -214,15 +214,20 @@ export const handler = httpHandler('ingest', {
     await enforceLimit(request, 'source', `shopify:${key}`);
     const triggeredAt = request.headers['x-shopify-triggered-at'];
     const topic = request.headers['x-shopify-topic'] ?? 'unknown';
-    return enqueue(request, tenants, {
-      source: 'shopify',
-      topic,
-      delivery_id:
-        request.headers['x-shopify-webhook-id'] ??
-        request.headers['x-shopify-event-id'] ??
-        bodyDigest(request.rawBody),
-      ...(triggeredAt ? { triggered_at: triggeredAt.slice(0, 64) } : {}),
-    }, SHOPIFY_COMPLIANCE_TOPICS.has(topic) ? 200 : 202);
+    return enqueue(
+      request,
+      tenants,
+      {
+        source: 'shopify',
+        topic,
+        delivery_id:
+          request.headers['x-shopify-webhook-id'] ??
+          request.headers['x-shopify-event-id'] ??
+          bodyDigest(request.rawBody),
+        ...(triggeredAt ? { triggered_at: triggeredAt.slice(0, 64) } : {}),
+      },
+      SHOPIFY_COMPLIANCE_TOPICS.has(topic) ? 200 : 202,
+    );
   },
 
   'POST /api/v1/woocommerce/webhook': async (request) => {

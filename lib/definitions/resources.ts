@@ -111,7 +111,9 @@ export const TABLES: readonly TableDefinition[] = [
     partitionKey: 'pk',
     ttlAttribute: 'expires_at',
     indexes: [],
-    accessPatterns: ['webhook delivery: pk=WEBHOOK#<hash of tenant, source and delivery id>, conditional put claims it'],
+    accessPatterns: [
+      'webhook delivery: pk=WEBHOOK#<hash of tenant, source and delivery id>, conditional put claims it',
+    ],
   },
   {
     id: 'system',
