@@ -75,7 +75,7 @@ async function counters(): Promise<Record<string, number>> {
   const out = await dynamoClient().send(new ScanCommand({ TableName: env.RATE_LIMIT_TABLE }));
   const found: Record<string, number> = {};
   for (const item of out.Items ?? []) {
-    const key = (item.pk?.S as string).replace(/#\d+$/, '');
+    const key = (item.pk?.S ?? '').replace(/#\d+$/, '');
     found[key] = Number(item.count?.N);
   }
   return found;
