@@ -1021,6 +1021,7 @@ describe("Shopify's sample order: state from the signed body", () => {
     expect(found).toMatchObject({
       gclid: GCLID,
       fbclid: FBCLID,
+      fbp: 'fb.1.1709283600000.1234567890',
       click_time: '2026-03-01T09:58:00+01:00',
       landing_page: 'https://jsmith.myshopify.com/products/ipod-nano',
       consent: {
@@ -1038,6 +1039,10 @@ describe("Shopify's sample order: state from the signed body", () => {
     expect(
       lead(extractShopify('orders/paid', withNotes(body, { click_time: 'yesterday' }))).lead,
     ).not.toHaveProperty('click_time');
+    // A cookie that is not Meta's browser id is left out too.
+    expect(
+      lead(extractShopify('orders/paid', withNotes(body, { fbp: 'tracking-me' }))).lead,
+    ).not.toHaveProperty('fbp');
   });
 
   it('keeps the click id and the landing page of a relative landing_site, resolved against the shop', () => {

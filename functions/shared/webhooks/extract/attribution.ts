@@ -22,6 +22,7 @@ export type Attribution = Pick<
   | 'utm_term'
   | 'landing_page'
   | 'click_time'
+  | 'fbp'
 >;
 
 const OTHER_CLICK_IDS = ['fbclid', 'msclkid'] as const;
@@ -149,6 +150,8 @@ export function attributionFrom(
     const value = firstValid(field, valuesOf(all, field));
     if (value !== undefined) attribution[field] = value;
   }
+  const fbp = firstValid('fbp', valuesOf(all, 'fbp'));
+  if (fbp !== undefined) attribution.fbp = fbp;
   const clickTime = clickTimeOf(valuesOf(all, 'click_time'));
   if (clickTime !== undefined) attribution.click_time = clickTime;
   for (const url of landingUrls) {
