@@ -143,6 +143,14 @@ describe('ingest', () => {
     expect(envelopes.map((e) => e.id)).toContain(JSON.parse(res.body).id);
   });
 
+  it('queues a delivery whose topic and webhook id headers are longer than the envelope holds, cut to size', async () => {
+    const long = 'x'.repeat(300);
+    const res = await shopify(JSON.stringify({ id: 9 }), SECRETS.a, `orders/${long}`, SHOP, long);
+    expect(res.statusCode).toBe(202);
+    const [envelope] = await queued();
+    expect([envelope?.topic.length, envelope?.delivery_id.length]).toEqual([256, 256]);
+  });
+
   it('answers 200 to the compliance topics, 202 to the others', async () => {
     const body = JSON.stringify({ shop_id: 954889, shop_domain: SHOP });
     for (const [topic, status] of [
