@@ -471,9 +471,9 @@ describe('Meta: matched on user data', () => {
     });
   });
 
-  it('an fbp that is not Meta-formatted is left out; nothing to match on is refused; the 7-day rule holds', () => {
+  it('without fbp nothing stands for it; nothing to match on is refused; the 7-day rule holds', () => {
     const built = buildMetaEvent(
-      metaEventInput({ conversion: metaConversion, lead: lead({ fbp: 'tracking-cookie' }) }),
+      metaEventInput({ conversion: metaConversion, lead: lead() }),
       { limitedDataUse: false },
       NOW,
     );

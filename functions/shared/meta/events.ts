@@ -1,7 +1,6 @@
 import { allowsUpload, type Consent } from '../leads/consent';
 import {
   FBC,
-  FBP,
   fbcOf,
   hashedEmail,
   hashedExternalId,
@@ -87,11 +86,10 @@ export interface MetaLeadData {
   externalId?: string;
   /** The lead's own id: sent hashed as an external_id, the same for every event of the person. */
   leadId?: string;
-  /** The `_fbp` browser id the site read (`fb.1.<ms>.<random>`), sent as it is. */
-  fbp?: string;
   landingPage?: string;
   clientUserAgent?: string;
   clientIpAddress?: string;
+  fbp?: string;
   consent: Consent;
   restricted: boolean;
   createdAt: string;
@@ -170,7 +168,7 @@ export function buildMetaEvent(input: MetaEventInput, options: MetaPixelOptions,
     if (externalIds.length) user.external_id = [...new Set(externalIds)];
     if (lead.clientIpAddress) user.client_ip_address = lead.clientIpAddress;
     if (lead.clientUserAgent) user.client_user_agent = lead.clientUserAgent;
-    if (lead.fbp && FBP.test(lead.fbp)) user.fbp = lead.fbp;
+    if (lead.fbp) user.fbp = lead.fbp;
   }
   if (fbc) user.fbc = fbc;
   // Matched on user data: Meta needs the person's e-mail or phone to find them.

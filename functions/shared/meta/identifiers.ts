@@ -61,9 +61,6 @@ function hashOf(normalised: string | undefined): string | undefined {
 /** Meta's formatted ClickID: version `fb`, subdomain index 1, click time in milliseconds, fbclid. */
 export const FBC = /^fb\.[0-2]\.\d{13}\.[A-Za-z0-9_-]+$/;
 
-/** Meta's browser id (the `_fbp` cookie): version `fb`, subdomain index, creation time in ms, a random number. */
-export const FBP = /^fb\.[0-2]\.\d{13}\.\d{1,20}$/;
-
 /**
  * `fb.1.<clickTimeMs>.<fbclid>`; undefined for a value that is not an fbclid or a time that is not
  * a positive millisecond timestamp. The fbclid is never re-cased, decoded or cut.
