@@ -125,6 +125,7 @@ const conversionExample = {
   conversion_time: '2026-11-25T12:00:00Z',
   value: 120,
   currency: 'EUR',
+  match: 'user_data',
   ...timestamps,
 };
 const apiKeyExample = {
