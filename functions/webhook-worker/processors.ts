@@ -5,6 +5,8 @@ import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
 import type { WebhookEnvelope, WebhookSource } from '../shared/envelope';
 import { DynamoAuditTrail } from '../shared/gdpr/audit';
+import { deliveryCreatedAt } from '../shared/gdpr/erasure';
+import { coveringErasure, DynamoTombstones } from '../shared/gdpr/tombstones';
 import { loadEmailHasher } from '../shared/leads/email-hash';
 import { canMove } from '../shared/leads/schema';
 import { captureLeads, modifyLead, normaliseLeads } from '../shared/leads/service';
@@ -42,6 +44,7 @@ const conversionLog = new DynamoConversionLog();
 /** How long an adjustment of a conversion still on its way waits before it looks again. */
 const adjustmentWait = () => Number(process.env.ADJUSTMENT_WAIT_SECONDS ?? 900);
 const tenants = new DynamoTenantStore();
+const tombstones = new DynamoTombstones();
 
 function parsePayload(envelope: WebhookEnvelope): unknown {
   try {
@@ -73,6 +76,7 @@ async function tenantScope(envelope: WebhookEnvelope) {
 async function processExtraction(
   envelope: WebhookEnvelope,
   extraction: Extraction,
+  payload: unknown,
 ): Promise<ProcessingResult> {
   if (extraction.kind === 'ignored') return { outcome: 'ignored', detail: extraction.reason };
   if (extraction.kind === 'invalid')
@@ -90,6 +94,28 @@ async function processExtraction(
     throw error;
   }
   const actor = { subject: `webhook:${envelope.source}`, ip: 'webhook', request_id: envelope.id };
+  // Erasure is final for what was received before it: a late, retried or redriven delivery of
+  // data created before the person was erased is dropped, and the drop audited.
+  const person = normalised[0];
+  if (person) {
+    const createdAt = deliveryCreatedAt(envelope.source, payload, envelope.received_at);
+    const { email, phone, external_id: externalId } = person.fields;
+    const erasedAt = await coveringErasure(
+      { tombstones, hash },
+      scope,
+      { email, phone, externalId },
+      createdAt,
+    );
+    if (erasedAt !== undefined) {
+      await audit.append(scope, 'erasure_upheld', person.emailHash, actor, {
+        where: 'webhook',
+        source: envelope.source,
+        created_at: createdAt,
+        erased_at: erasedAt,
+      });
+      return { outcome: 'ignored', detail: 'subject erased before this data was created' };
+    }
+  }
   const order = extraction.order;
   const result = await captureLeads(
     { leads, audit, hash },
@@ -199,8 +225,10 @@ async function processReversal(
 
 const commerce =
   (extract: (topic: string, payload: unknown) => Extraction): WebhookProcessor =>
-  async (envelope) =>
-    processExtraction(envelope, extract(envelope.topic, parsePayload(envelope)));
+  async (envelope) => {
+    const payload = parsePayload(envelope);
+    return processExtraction(envelope, extract(envelope.topic, payload), payload);
+  };
 
 interface StripeEvent {
   id?: unknown;
@@ -267,7 +295,12 @@ export const PROCESSORS: ProcessorRegistry = {
     'order.created': commerce(extractWooCommerce),
     'order.updated': commerce(extractWooCommerce),
   },
-  ghl: { '*': async (envelope) => processExtraction(envelope, extractGhl(parsePayload(envelope))) },
+  ghl: {
+    '*': async (envelope) => {
+      const payload = parsePayload(envelope);
+      return processExtraction(envelope, extractGhl(payload), payload);
+    },
+  },
   stripe: {
     'customer.subscription.created': stripeSubscription,
     'customer.subscription.updated': stripeSubscription,

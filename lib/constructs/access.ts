@@ -40,6 +40,7 @@ export const QUEUE_ACTIONS = {
   ],
   inspect: ['sqs:GetQueueAttributes'],
   redrive: ['sqs:SendMessage'],
+  purge: [],
 } as const;
 
 /** What each queue mode may do on the queue's dead-letter queue. */
@@ -56,6 +57,8 @@ export const DLQ_ACTIONS = {
     'sqs:ChangeMessageVisibility',
     'sqs:GetQueueAttributes',
   ],
+  /** Erasure: read dead letters, delete those naming the erased person, release the others. */
+  purge: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
 } as const;
 
 export const KMS_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] as const;

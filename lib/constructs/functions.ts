@@ -168,13 +168,15 @@ export class Functions extends Construct {
     }
     for (const grant of access.queues) {
       const pair = props.queues.queues.get(grant.queue);
-      statements.push(
-        new iam.PolicyStatement({
-          sid: `Queue${pascal(grant.queue)}`,
-          actions: [...grant.actions],
-          resources: [pair.queue.queueArn],
-        }),
-      );
+      if (grant.actions.length) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: `Queue${pascal(grant.queue)}`,
+            actions: [...grant.actions],
+            resources: [pair.queue.queueArn],
+          }),
+        );
+      }
       if (grant.dlqActions.length) {
         statements.push(
           new iam.PolicyStatement({

@@ -194,10 +194,11 @@ export interface FunctionDefinition {
    */
   readonly tables: Partial<Record<TableId, TableAccess>>;
   /**
-   * Queues it sends to, consumes (and dead-letters to), only inspects (attributes, for health), or
-   * redrives (reads its dead-letter queue, sends back to the queue).
+   * Queues it sends to, consumes (and dead-letters to), only inspects (attributes, for health),
+   * redrives (reads its dead-letter queue, sends back to the queue), or purges (erasure: reads and
+   * deletes dead letters naming an erased person, nothing on the queue itself).
    */
-  readonly queues: Partial<Record<QueueId, 'send' | 'consume' | 'inspect' | 'redrive'>>;
+  readonly queues: Partial<Record<QueueId, 'send' | 'consume' | 'inspect' | 'redrive' | 'purge'>>;
   /** Reads the JWT signing secret (verifies or issues tokens). */
   readonly jwtSecret?: 'read';
   /** Reads the key of the keyed email hash (looks people up by email). */
@@ -239,9 +240,11 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Platform administration: tenants, their API keys, backup jobs, dead letters',
     memoryMb: 512,
     timeoutSeconds: 10,
-    tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite' },
+    // audit: a redrive drops (and audits) dead letters of persons erased since, by their tombstones.
+    tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite', audit: 'append' },
     queues: { backups: 'send', webhooks: 'redrive', conversions: 'redrive' },
     jwtSecret: 'read',
+    emailHashKey: 'read',
     backups: 'request',
   },
   {
@@ -270,7 +273,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     memoryMb: 512,
     timeoutSeconds: 30,
     tables: { leads: 'readWrite', conversions: 'readWrite', audit: 'append', rateLimits: 'counter' },
-    queues: {},
+    // Erasure deletes the dead-lettered deliveries that name the erased person.
+    queues: { webhooks: 'purge' },
     jwtSecret: 'read',
     emailHashKey: 'read',
   },

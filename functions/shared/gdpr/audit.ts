@@ -12,6 +12,8 @@ export const AUDIT_ACTIONS = [
   'erasure',
   'rectification',
   'restriction',
+  /** Data created before the subject's erasure was dropped instead of re-creating them. */
+  'erasure_upheld',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
