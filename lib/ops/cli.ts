@@ -37,8 +37,13 @@ Commands:
       New JWT secret in Secrets Manager; the previous one verifies for the window.
   backup decrypt (--job <id> | --key <s3 key> [--bucket <name>]) --out <file> [--force]
       Download an encrypted backup, verify it and decrypt it to a local file (JSON lines, 0600).
-  backup restore --file <decrypted file> [--force]
-      Write a decrypted backup into the tables (*_TABLE); refuses non-empty tables without --force.
+  backup restore (--job <id> | --key <s3 key> [--bucket <name>]) [--force]
+      Read an encrypted backup once, verifying each chunk before its items are written, into the
+      tables (*_TABLE); refuses non-empty tables without --force; leaves out erased subjects; a
+      failed restore deletes what it wrote.
+  backup restore --file <decrypted file> --unsafe-plaintext [--force]
+      The same from a decrypted file, which nothing authenticates: refused without the flag,
+      logged as a security event with it.
   dlq redrive --queue <webhooks|conversions> [--max <n>]
       Move dead-lettered messages back to their queue (*_QUEUE_URL, *_DLQ_URL), with progress.
   circuit status
@@ -202,11 +207,29 @@ async function decryptCommand(values: Values, io: Io): Promise<void> {
 }
 
 async function restoreCommand(values: Values, io: Io): Promise<void> {
+  const jobId = stringOption(values, 'job');
+  const key = stringOption(values, 'key');
   const file = stringOption(values, 'file');
-  if (!file) throw new UsageError('backup restore needs --file <decrypted file>');
-  const result = await restoreBackup({ file, force: values.force === true, progress: io.err });
-  const total = Object.values(result.itemCounts).reduce((sum, n) => sum + (n ?? 0), 0);
-  io.out(`Restored ${total} items of backup ${result.jobId}.`);
+  if ([jobId, key, file].filter((v) => v !== undefined).length !== 1) {
+    throw new UsageError(
+      'backup restore needs one of --job <id>, --key <s3 key> (encrypted backups) or --file <decrypted file> --unsafe-plaintext',
+    );
+  }
+  const bucket = stringOption(values, 'bucket');
+  const result = await restoreBackup({
+    ...(jobId ? { jobId } : {}),
+    ...(key ? { key } : {}),
+    ...(bucket ? { bucket } : {}),
+    ...(file ? { file, unsafePlaintext: values['unsafe-plaintext'] === true } : {}),
+    force: values.force === true,
+    progress: io.err,
+    securityEvent: (event) => io.err(JSON.stringify(event)),
+  });
+  io.out(`Restored ${result.written} items of backup ${result.jobId}.`);
+  const dropped = Object.entries(result.dropped);
+  if (dropped.length) {
+    io.out(`Left out items of erased subjects: ${dropped.map(([table, n]) => `${table} ${n}`).join(', ')}.`);
+  }
 }
 
 const OPTIONS = {
@@ -222,6 +245,7 @@ const OPTIONS = {
   out: { type: 'string' },
   file: { type: 'string' },
   force: { type: 'boolean' },
+  'unsafe-plaintext': { type: 'boolean' },
   queue: { type: 'string' },
   max: { type: 'string' },
   provider: { type: 'string' },
