@@ -176,6 +176,42 @@ export type TableAccess = 'read' | 'write' | 'readWrite' | 'counter' | 'append';
  */
 export type BackupAccess = 'request' | 'export';
 
+/** The encryption-context purposes the service's own KMS calls name (`kms:EncryptionContext:purpose`). */
+export const KMS_PURPOSES = {
+  /** Tenant credentials, sealed with context {purpose, tenant_id, name}. */
+  credential: 'credential',
+  /** Backup exports, with context {purpose, scope: <job id>}. */
+  backup: 'backup',
+  /** Health's round trip through the key, with context {purpose, probe}. */
+  health: 'health',
+} as const;
+export type KmsPurpose = (typeof KMS_PURPOSES)[keyof typeof KMS_PURPOSES];
+
+/** Every credential name a tenant's secrets are sealed under (`kms:EncryptionContext:name`). */
+export const CREDENTIAL_NAMES = {
+  shopifyWebhookSecret: 'shopify.webhook_secret',
+  wooCommerceWebhookSecret: 'woocommerce.webhook_secret',
+  googleAdsClientSecret: 'google_ads.client_secret',
+  googleAdsRefreshToken: 'google_ads.refresh_token',
+  metaAccessToken: 'meta.access_token',
+} as const;
+export type CredentialName = (typeof CREDENTIAL_NAMES)[keyof typeof CREDENTIAL_NAMES];
+
+/**
+ * A function's own use of the data key, by encryption-context purpose: `generate` data keys (seal,
+ * export), `decrypt` them (open), or `encrypt` a small value directly (health). Its role may do
+ * exactly that, under a condition on the context; what the services do with the key on its behalf
+ * (SQS, Secrets Manager, DynamoDB, S3) is granted apart, only through those services.
+ */
+export interface KmsUse {
+  readonly purpose: KmsPurpose;
+  readonly actions: readonly ('generate' | 'decrypt' | 'encrypt')[];
+  /** For credentials: the names it may seal or open. */
+  readonly names?: readonly CredentialName[];
+}
+
+const ALL_CREDENTIALS = Object.values(CREDENTIAL_NAMES);
+
 export interface FunctionDefinition {
   readonly id: FunctionId;
   /** Entry file, relative to the repository root; exports `handler`. */
@@ -210,6 +246,8 @@ export interface FunctionDefinition {
   /** Reads the platform's Google Ads API developer token (retractions, the Google Ads API transport). */
   readonly googleAdsDeveloperToken?: 'read';
   readonly backups?: BackupAccess;
+  /** Its own KMS calls, by purpose; none when absent (it reaches the key only through services). */
+  readonly kms?: readonly KmsUse[];
 }
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
@@ -221,6 +259,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     timeoutSeconds: 5,
     tables: { system: 'readWrite' },
     queues: { webhooks: 'inspect', conversions: 'inspect', backups: 'inspect' },
+    kms: [{ purpose: KMS_PURPOSES.health, actions: ['encrypt', 'decrypt'] }],
   },
   {
     id: 'api',
@@ -233,6 +272,15 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     queues: { conversions: 'send' },
     jwtSecret: 'read',
     stripeApiKey: 'read',
+    // Seals every credential a tenant connects; opens only the OAuth client secret (code exchange).
+    kms: [
+      { purpose: KMS_PURPOSES.credential, actions: ['generate'], names: ALL_CREDENTIALS },
+      {
+        purpose: KMS_PURPOSES.credential,
+        actions: ['decrypt'],
+        names: [CREDENTIAL_NAMES.googleAdsClientSecret],
+      },
+    ],
   },
   {
     id: 'admin',
@@ -290,6 +338,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     tables: { tenants: 'read', rateLimits: 'counter' },
     queues: { webhooks: 'send' },
     stripeWebhookSecret: 'read',
+    // Opens the webhook secrets of the shops and stores it verifies deliveries for.
+    kms: [
+      {
+        purpose: KMS_PURPOSES.credential,
+        actions: ['decrypt'],
+        names: [CREDENTIAL_NAMES.shopifyWebhookSecret, CREDENTIAL_NAMES.wooCommerceWebhookSecret],
+      },
+    ],
   },
   {
     id: 'webhookWorker',
@@ -323,6 +379,18 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     tables: { tenants: 'readWrite', leads: 'read', conversions: 'readWrite', system: 'readWrite' },
     queues: { conversions: 'consume' },
     googleAdsDeveloperToken: 'read',
+    // Opens the ad platforms' credentials it uploads with.
+    kms: [
+      {
+        purpose: KMS_PURPOSES.credential,
+        actions: ['decrypt'],
+        names: [
+          CREDENTIAL_NAMES.googleAdsClientSecret,
+          CREDENTIAL_NAMES.googleAdsRefreshToken,
+          CREDENTIAL_NAMES.metaAccessToken,
+        ],
+      },
+    ],
   },
   {
     id: 'backupWorker',
@@ -333,6 +401,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     tables: { system: 'readWrite' },
     queues: { backups: 'consume' },
     backups: 'export',
+    kms: [{ purpose: KMS_PURPOSES.backup, actions: ['generate'] }],
   },
 ];
 
