@@ -313,7 +313,7 @@ describe('data-subject rights over HTTP', () => {
     expect(history?.map((c) => c.status)).toEqual(['granted', 'withdrawn', 'withdrawn', 'granted']);
   });
 
-  it('erasing a lead without a click id frees its email for a new capture', async () => {
+  it('erasing a lead without a click id frees its email for a capture under consent given after it', async () => {
     const email = 'no.click@example.com';
     const lead = await capture(a, email);
     const id = await subjectId(stack.url, a.member, email);
@@ -322,7 +322,11 @@ describe('data-subject rights over HTTP', () => {
     // The dedup key of the email without a click id went with the lead: no lead item names it.
     const leadItems = await dynamo.send(new ScanCommand({ TableName: stack.env.LEADS_TABLE }));
     expect(JSON.stringify(leadItems.Items)).not.toContain(lead);
-    const again = await capture(a, email);
+    // The consent given before the erasure does not outlive it.
+    const stale = await call('POST', '/api/v1/leads', { token: a.member, body: { email, consent: granted } });
+    expect(stale.status).toBe(200);
+    expect(stale.body).toMatchObject({ stored: 0, denied_leads: [{ index: 0, reason: 'erased' }] });
+    const again = await capture(a, email, { consent: { ...granted, timestamp: new Date().toISOString() } });
     expect(again).not.toBe(lead);
     expect((await call('GET', `/api/v1/leads/${again}`, { token: a.viewer })).status).toBe(200);
   });
