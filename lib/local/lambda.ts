@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
+import { asFunction } from '../../functions/shared/aws-recording';
 import { type FunctionDefinition, type FunctionId, functionDefinition } from '../definitions/resources';
 
 /** A Lambda handler as the local runner calls it: event and context in, result out. */
@@ -56,7 +57,8 @@ export async function invoke(id: FunctionId, event: unknown, region: string): Pr
     );
   });
   try {
-    return await Promise.race([handler(event, lambdaContext(fn, region)), timeout]);
+    // The AWS calls the invocation makes are its function's (recorded when AWS_CALL_RECORD_DIR is set).
+    return await Promise.race([asFunction(id, () => handler(event, lambdaContext(fn, region))), timeout]);
   } finally {
     clearTimeout(timer);
   }
