@@ -22,7 +22,7 @@ function credentialCalls(dir: string): { seal: Set<string>; open: Set<string> } 
       const arg = (match[2] as string).trim();
       const names = arg.startsWith("'")
         ? [arg.slice(1, -1)]
-        : arg === '`${kind}.webhook_secret`'
+        : arg === ['`$', '{kind}.webhook_secret`'].join('')
           ? [CREDENTIAL_NAMES.shopifyWebhookSecret, CREDENTIAL_NAMES.wooCommerceWebhookSecret]
           : [CONSTANTS[arg] ?? `unknown ${arg}`];
       for (const name of names) (match[1] === 'seal' ? seal : open).add(name);
