@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { isRole } from '../../functions/shared/auth/context';
+import { isRole, platformOrgId } from '../../functions/shared/auth/context';
 import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
 import { MAX_TOKEN_SECONDS, signToken } from '../../functions/shared/auth/tokens';
 import { resetClients, secretsClient } from '../../functions/shared/aws';
@@ -12,7 +12,12 @@ import {
   readCircuits,
   resetBreakers,
 } from '../../functions/shared/breaker/circuits';
+import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
+import { admitUnlessErased } from '../../functions/shared/gdpr/deliveries';
+import { DynamoTombstones } from '../../functions/shared/gdpr/tombstones';
+import { loadEmailHasher } from '../../functions/shared/leads/email-hash';
 import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
+import { platformScope } from '../../functions/shared/tenancy/scope';
 import { ROLES } from '../definitions/routes';
 import { STAGES, type Stage } from '../definitions/stages';
 import { readState } from '../local/state';
@@ -45,7 +50,8 @@ Commands:
       The same from a decrypted file, which nothing authenticates: refused without the flag,
       logged as a security event with it.
   dlq redrive --queue <webhooks|conversions> [--max <n>]
-      Move dead-lettered messages back to their queue (*_QUEUE_URL, *_DLQ_URL), with progress.
+      Move dead-lettered messages back to their queue (*_QUEUE_URL, *_DLQ_URL), with progress;
+      webhook deliveries of persons erased since are deleted instead (EMAIL_HASH_KEY[_ARN], AUDIT_TABLE).
   circuit status
       Each provider's circuit breaker: state, since when open, last success (SYSTEM_TABLE).
   circuit close --provider <${PROVIDERS.join('|')}>
@@ -270,13 +276,33 @@ async function redriveCommand(values: Values, io: Io): Promise<void> {
   if (max !== undefined && (!Number.isInteger(max) || max < 1))
     throw new UsageError('--max must be a positive integer');
   io.err(`Moving dead letters of ${queue} back to the queue ...`);
+  // Deliveries of persons erased since are dropped, as the API's redrive does (needs the email hash key).
+  const operator = {
+    tenantId: platformOrgId(),
+    role: 'owner' as const,
+    subject: 'operator:cli',
+    method: 'jwt' as const,
+  };
+  const admit =
+    queue === 'webhooks'
+      ? admitUnlessErased(
+          {
+            guard: { tombstones: new DynamoTombstones(), hash: await loadEmailHasher() },
+            audit: new DynamoAuditTrail(),
+            scopeFor: (tenantId) => platformScope(operator, tenantId),
+          },
+          { subject: 'operator:cli', ip: 'cli', request_id: 'dlq-redrive' },
+        )
+      : undefined;
   const result = await redriveDeadLetters(queue, {
     ...(max ? { max } : {}),
+    ...(admit ? { admit } : {}),
     onProgress: (moved) => {
       if (moved % 10 === 0) io.err(`  ${moved} moved`);
     },
   });
   io.out(`Redrove ${result.moved} message(s) to ${queue}.`);
+  if (result.dropped) io.out(`Dropped ${result.dropped} delivery(ies) of persons erased since.`);
 }
 
 function describeCircuit(provider: Provider, view: CircuitView): string {

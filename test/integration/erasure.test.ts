@@ -23,10 +23,12 @@ import { purgeDeadLetters, redriveDeadLetters } from '../../functions/shared/que
 import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
 import { processEnvelope } from '../../functions/webhook-worker/processors';
+import { run } from '../../lib/ops/cli';
 // Shopify's Order webhook payload (https://shopify.dev/docs/api/webhooks?reference=toml#list-orders-create),
 // as the other webhook tests use it.
 import shopifyOrder from '../fixtures/webhooks/shopify-order-gclid.json';
 import { emulatorUrl, freshResources } from '../support/emulator';
+import { capture } from '../support/operator';
 
 const actor: Actor = { subject: 'user:erasure:admin', ip: '127.0.0.1', request_id: 'req-erase' };
 const EMAIL = 'anna.schmidt@example.com';
@@ -185,6 +187,24 @@ describe('erasure stays erased', () => {
     const moved = await drain(env.WEBHOOKS_QUEUE_URL as string);
     expect(moved.some((body) => body.includes('"id\\":1008'))).toBe(false);
     expect(moved.some((body) => body.includes('third@example.com'))).toBe(true);
+  });
+
+  it("the operator's redrive drops them too, and says so", async () => {
+    await deadLetter(
+      serializeEnvelope(
+        envelope(order({ id: 1011, created_at: new Date(Date.now() - 3_600_000).toISOString() })),
+      ),
+    );
+    const io = capture();
+    expect(await run(['dlq', 'redrive', '--queue', 'webhooks'], io)).toBe(0);
+    expect(io.stdout).toEqual([
+      'Redrove 0 message(s) to webhooks.',
+      'Dropped 1 delivery(ies) of persons erased since.',
+    ]);
+    const upheld = (await audit.list(scope, subjectOf(scope, EMAIL, hash()).hash, 50)).items.filter(
+      (r) => r.action === 'erasure_upheld' && r.details.where === 'dlq_redrive',
+    );
+    expect(upheld.map((r) => r.actor)).toContain('operator:cli');
   });
 
   it('the leads API refuses a capture under consent given before the erasure, and takes new consent', async () => {

@@ -150,9 +150,25 @@ export function allows(permission: Permission, call: RecordedCall): boolean {
   );
 }
 
-/** Permissions no recorded call can show in use here: the runtime's and the services' own. */
-export const NOT_OBSERVABLE = (permission: Permission) =>
-  permission.resource.startsWith('logs:') || 'kms:ViaService' in (permission.condition.StringEquals ?? {});
+/** What Lambda's event source mapping does with the consumer's role (the local poller stands in for it). */
+const EVENT_SOURCE_ACTIONS = new Set([
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:GetQueueAttributes',
+]);
+
+/**
+ * Permissions no recorded call can show in use here: the Lambda runtime's (logs), the services'
+ * own use of the key (`kms:ViaService`), and the event source mapping's calls on the queue the
+ * function consumes.
+ */
+export function notObservable(id: FunctionId, permission: Permission): boolean {
+  if (permission.resource.startsWith('logs:')) return true;
+  if ('kms:ViaService' in (permission.condition.StringEquals ?? {})) return true;
+  const consumed = QUEUES.filter((q) => q.consumer?.functionId === id).map((q) => `queue:${q.id}`);
+  return consumed.includes(permission.resource) && EVENT_SOURCE_ACTIONS.has(permission.action);
+}
 
 export interface Replay {
   /** Calls no permission of the function's role allows: `function action resource`. */
@@ -178,7 +194,7 @@ export function replay(
       }
     }
     for (const permission of own) {
-      if (NOT_OBSERVABLE(permission)) continue;
+      if (notObservable(id, permission)) continue;
       if (!mine.some((call) => allows(permission, call))) {
         unused.push(`${id} ${permission.action} ${permission.resource} [${permission.sid}]`);
       }
