@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { ROLES } from '../../../lib/definitions/routes';
+import { CONSENT_POLICIES } from '../leads/consent-policy';
 import { trimmedText } from '../schema-text';
 
 export const createTenantBody = z.object({
@@ -9,4 +10,14 @@ export const createTenantBody = z.object({
 export const createApiKeyBody = z.object({
   name: z._default(trimmedText(100), 'default'),
   role: z._default(z.enum(ROLES), 'member'),
+});
+
+/** PUT /api/v1/settings/consent: the tenant's consent policy (leads/consent-policy.ts). */
+export const consentPolicyBody = z.object({
+  policy: z.enum(CONSENT_POLICIES).check(
+    z.meta({
+      description:
+        '`explicit`: no consent signal, no lead. `regional`: a lead outside the EEA, the UK and Switzerland without any consent signal is stored with consent `not_required`',
+    }),
+  ),
 });
