@@ -29,7 +29,7 @@ const call = (method: string, path: string, options?: Parameters<typeof request>
   request(stack.url, method, path, options);
 
 /** A paid Shopify order (fields as in Shopify's Order webhook payload). */
-const order = (id: number, email: string, createdAt: string) =>
+const order = (id: number, email: string, createdAt: string, phone = '+49 151 11112222') =>
   JSON.stringify({
     id,
     name: `#${id}`,
@@ -44,7 +44,7 @@ const order = (id: number, email: string, createdAt: string) =>
       { name: 'consent_method', value: 'cookie_banner' },
     ],
     customer: { id: 880_000 + id, email },
-    billing_address: { country_code: 'DE', phone: '+49 151 11112222' },
+    billing_address: { country_code: 'DE', phone },
   });
 
 function shopify(body: string, webhookId: string) {
@@ -133,6 +133,17 @@ test('an erased subject stays erased through a redrive, a restore, a retry in fl
       MessageAttributes: { reason: { DataType: 'String', StringValue: 'lead store unavailable' } },
     }),
   );
+  // Another person's dead letter, which the erasure leaves in place.
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: stack.env.WEBHOOKS_DLQ_URL,
+      MessageBody: queued(
+        order(7006, 'someone.else@example.com', hourAgo, '+49 151 33334444'),
+        'wh-7006',
+        hourAgo,
+      ),
+    }),
+  );
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: stack.env.WEBHOOKS_QUEUE_URL,
@@ -151,7 +162,7 @@ test('an erased subject stays erased through a redrive, a restore, a retry in fl
     leads: 1,
     removed: { leads: 1, dead_letters: 1 },
     identities_tombstoned: 3,
-    dead_letters: { queue: 'webhooks', purged: 1, complete: true },
+    dead_letters: { queue: 'webhooks', scanned: 2, purged: 1, complete: true },
   });
   expect(await leadsOfSubject()).toEqual([]);
 
@@ -173,7 +184,7 @@ test('an erased subject stays erased through a redrive, a restore, a retry in fl
     body: { queue: 'webhooks' },
   });
   expect(redrive.status).toBe(200);
-  expect(redrive.body).toMatchObject({ queue: 'webhooks', moved: 0, dropped: 1 });
+  expect(redrive.body).toMatchObject({ queue: 'webhooks', moved: 1, dropped: 1 });
 
   // The backup taken before the erasure is restored: the subject is left out.
   Object.assign(process.env, stack.env);
