@@ -12,6 +12,7 @@ export const AUDIT_ACTIONS = [
   'erasure',
   'rectification',
   'restriction',
+  'data_request_received',
   /** Data created before the subject's erasure was dropped instead of re-creating them. */
   'erasure_upheld',
 ] as const;
