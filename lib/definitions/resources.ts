@@ -209,6 +209,8 @@ export interface FunctionDefinition {
   /** Reads the platform's Google Ads API developer token (retractions, the Google Ads API transport). */
   readonly googleAdsDeveloperToken?: 'read';
   readonly backups?: BackupAccess;
+  /** Files it reads at run time (repository paths), copied next to its bundle's index.js. */
+  readonly files?: readonly string[];
 }
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
@@ -232,6 +234,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     queues: { conversions: 'send' },
     jwtSecret: 'read',
     stripeApiKey: 'read',
+    // GET /api/v1/storefront.js serves the script as committed.
+    files: ['functions/shared/storefront/storefront.js'],
   },
   {
     id: 'admin',
