@@ -61,6 +61,16 @@ describe('the storefront script', () => {
   });
 });
 
+describe('CI', () => {
+  it("installs Debian's chromium before the tests when the machine has none", () => {
+    const run = readFileSync(path.join(root, '.ci', 'run'), 'utf8');
+    const install = run.indexOf('apt-get install -y -qq --no-install-recommends chromium');
+    expect(run).toContain('! command -v chromium');
+    expect(install).toBeGreaterThan(0);
+    expect(install).toBeLessThan(run.indexOf('npm test'));
+  });
+});
+
 describe('serving it', () => {
   it('reads the committed file once and names its version by a content hash', () => {
     const script = loadStorefrontScript();
