@@ -172,6 +172,29 @@ export const conversion = z.looseObject({
   conversion_time: timestamp,
   value: z.optional(z.number()),
   currency: z.optional(text),
+  field_warnings: z.optional(
+    z
+      .array(
+        z.looseObject({
+          reason: text.check(
+            z.meta({
+              description: "Google's warning reason, e.g. WARNING_REASON_INVALID_CLIENT_ID",
+            }),
+          ),
+          field: z.optional(
+            text.check(
+              z.meta({ description: 'The path of the field in the event, e.g. cart_data.items[0]' }),
+            ),
+          ),
+        }),
+      )
+      .check(
+        z.meta({
+          description:
+            'Optional fields Google accepted the conversion without at its last upload attempt (Data Manager field warnings); the conversion counts, the field was not used',
+        }),
+      ),
+  ),
   created_at: timestamp,
   updated_at: timestamp,
 });
