@@ -119,7 +119,8 @@ describe('from a consented click to an uploaded conversion', () => {
     // Checkout: Shopify copies the cart's attributes into the order's note_attributes. The order
     // follows the shape of Shopify's sample Order (https://shopify.dev/docs/api/admin-rest/latest/resources/order)
     // as the orders/paid webhook delivers it (https://shopify.dev/docs/api/webhooks?reference=toml#list-of-topics-orders/paid).
-    const processedAt = new Date(Date.now() - 60_000).toISOString();
+    // Paid now, after the click (Google refuses a conversion before its click).
+    const processedAt = new Date().toISOString();
     const order = {
       id: 450789469,
       admin_graphql_api_id: 'gid://shopify/Order/450789469',
@@ -178,7 +179,11 @@ describe('from a consented click to an uploaded conversion', () => {
         (c) => c.order_id === String(order.id) && c.platform === 'google_ads' && c.status !== 'queued',
       );
     }, 'the Google conversion of the order');
-    expect(conversion).toMatchObject({ status: 'uploaded', click_id_type: 'gclid' });
+    expect(conversion).toMatchObject({
+      status: 'uploaded',
+      click_id_type: 'gclid',
+      click_time: attributes.click_time,
+    });
     type Event = { adIdentifiers?: { gclid?: string }; consent?: Record<string, string> };
     const accepted = fake.ingests
       .filter((u) => u.status === 200)
@@ -193,6 +198,8 @@ describe('from a consented click to an uploaded conversion', () => {
     }, 'the lead of the order');
     expect(lead).toMatchObject({
       fbclid: fbclid(61),
+      fbp: FBP,
+      click_time: attributes.click_time,
       landing_page: attributes.landing_page,
       consent: {
         status: 'granted',

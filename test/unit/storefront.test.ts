@@ -120,7 +120,7 @@ describe('serving it', () => {
 });
 
 describe('the Shopify order extractor reads what the script writes', () => {
-  it('takes click ids, landing page and consent from note_attributes', () => {
+  it('takes click ids, click time, landing page, fbp and consent from note_attributes', () => {
     const attributes = {
       consent_status: 'granted',
       consent_timestamp: '2026-12-01T10:00:00.000Z',
@@ -147,6 +147,9 @@ describe('the Shopify order extractor reads what the script writes', () => {
     expect(extraction.lead).toMatchObject({
       gclid: attributes.gclid,
       fbclid: attributes.fbclid,
+      fbp: attributes.fbp,
+      // The click time the script captured becomes the lead's (Google's window, Meta's fbc).
+      click_time: attributes.click_time,
       landing_page: attributes.landing_page,
       consent: {
         status: 'granted',
