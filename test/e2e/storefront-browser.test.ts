@@ -46,9 +46,9 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  // Nothing but the shop's own pages, its Shopify global, the script and its cart.
+  // Nothing but the shop's own pages, its Shopify global, the script and its cart (and the browser's favicon).
   const allowed =
-    /^\/(?:|products\/[\w-]+|collections\/[\w-]+|shopify-standin\.js|storefront\.js|cart\.js|cart\/update\.js)$/;
+    /^\/(?:|products\/[\w-]+|collections\/[\w-]+|shopify-standin\.js|storefront\.js|cart\.js|cart\/update\.js|favicon\.ico)$/;
   const foreign = requested.filter((url) => {
     const parsed = new URL(url);
     return parsed.origin !== shop.url || !allowed.test(parsed.pathname);
