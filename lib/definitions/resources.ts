@@ -250,6 +250,8 @@ export interface FunctionDefinition {
   readonly backups?: BackupAccess;
   /** Its own KMS calls, by purpose; none when absent (it reaches the key only through services). */
   readonly kms?: readonly KmsUse[];
+  /** Files it reads at run time (repository paths), copied next to its bundle's index.js. */
+  readonly files?: readonly string[];
 }
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
@@ -283,6 +285,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
         names: [CREDENTIAL_NAMES.googleAdsClientSecret],
       },
     ],
+    // GET /api/v1/storefront.js serves the script as committed.
+    files: ['functions/shared/storefront/storefront.js'],
   },
   {
     id: 'admin',
