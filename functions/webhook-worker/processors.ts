@@ -191,11 +191,14 @@ async function queueOrderConversions(
 
 /** Keeps on the lead why a connected platform got no conversion from its order (one write, when it changed). */
 async function noteNotPlanned(scope: TenantScope, won: StoredLead, notPlanned: NotPlanned[]): Promise<void> {
-  const same = (a: readonly NotPlanned[] | undefined, b: readonly NotPlanned[]) =>
-    JSON.stringify(a ?? []) === JSON.stringify(b);
-  if (same(won.conversions_not_planned, notPlanned)) return;
+  const same = (a: readonly NotPlanned[] | undefined) =>
+    JSON.stringify(a ?? []) === JSON.stringify(notPlanned);
+  if (same(won.conversions_not_planned)) return;
+  // Kept only while it says something (an empty note is removed, as the leads API does).
   await modifyLead(leads, scope, won.id, (lead) =>
-    same(lead.conversions_not_planned, notPlanned) ? undefined : { conversions_not_planned: notPlanned },
+    same(lead.conversions_not_planned)
+      ? undefined
+      : { conversions_not_planned: notPlanned.length ? notPlanned : undefined },
   );
 }
 

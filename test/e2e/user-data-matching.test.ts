@@ -245,6 +245,18 @@ describe('a consented order without a click id', () => {
     expect((res.body.items as Row[]).filter((c) => c.order_id === '9201')).toEqual([]);
     expect(ingestsTo(CUSTOMER.b)).toEqual([]);
     expect(meta.received.filter((r) => r.pixelId === PIXEL.b)).toEqual([]);
+    // The same buyer's next order carries a gclid: Google gets it, and only Meta's note is left.
+    await paidOrder('b', 9202, 'nomatch@example.com', gclid(9202));
+    const [google] = await conversionsOf(tenants.b, 9202, (r) => r.length === 1);
+    expect(google).toMatchObject({ platform: 'google_ads', match: 'click_id' });
+    const again = await leadOf(
+      tenants.b,
+      'nomatch@example.com',
+      (l) => (l.conversions_not_planned as Row[]).length === 1,
+    );
+    expect(again.conversions_not_planned).toEqual([
+      { platform: 'meta', reason: expect.stringContaining('match_by_user_data') },
+    ]);
   });
 });
 
