@@ -269,6 +269,11 @@ export const handler = httpHandler('api', {
       sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, granted.refreshToken),
     };
     await googleAds.save(scope, stored);
+    // Connected again after Google refused the account's setup: what waited in the log goes out.
+    if (integration.status === 'needs_configuration' && stored.status === 'connected') {
+      conversionStore ??= new DynamoConversionStore();
+      await conversionStore.requeueWaiting(scope, 'google_ads');
+    }
     return json(200, publicSettings(stored));
   },
 

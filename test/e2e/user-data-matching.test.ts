@@ -371,6 +371,32 @@ describe("Google's refusal: the account is not enabled for enhanced conversions 
   });
 });
 
+describe('connecting Google Ads again through OAuth after the refusal', () => {
+  it('queues the conversions that waited for the account', async () => {
+    google.commands.userDataRefusals.set(CUSTOMER.c, 'terms_not_signed');
+    await paidOrder('c', 9311, 'terms@example.com');
+    const [waiting] = await conversionsOf(
+      tenants.c,
+      9311,
+      (r) => typeof r[0]?.last_error === 'string' && r[0].last_error.includes('TERMS_NOT_SIGNED'),
+    );
+    expect(waiting?.status).toBe('queued');
+    google.commands.userDataRefusals.delete(CUSTOMER.c);
+    const start = await fetch(`${stack.url}/api/v1/integrations/google-ads/oauth/start`, {
+      headers: { Authorization: `Bearer ${tenants.c.admin}` },
+      redirect: 'manual',
+    });
+    const state = new URL(start.headers.get('location') ?? '').searchParams.get('state') ?? '';
+    const done = await call(
+      'GET',
+      `/api/v1/integrations/google-ads/oauth/callback?code=good-udm&state=${state}`,
+    );
+    expect(done.body).toMatchObject({ status: 'connected', enhanced_conversions_for_leads: true });
+    const [uploaded] = await conversionsOf(tenants.c, 9311, (r) => r[0]?.status === 'uploaded');
+    expect(uploaded?.match).toBe('user_data');
+  });
+});
+
 describe('GET /api/v1/integrations', () => {
   it("shows each connection's status and reason, secrets left out; a viewer may read it; tenants see only their own", async () => {
     // D connected before Google asked for the Data Manager permission: its first upload says so.
