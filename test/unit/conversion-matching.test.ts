@@ -7,6 +7,7 @@ import {
   uploadMessages,
 } from '../../functions/conversion-uploader/upload';
 import type { AttemptOutcome, LoggedConversion } from '../../functions/shared/conversions/log';
+import { integrationMatchingSources } from '../../functions/shared/conversions/matching-sources';
 import type { Conversion } from '../../functions/shared/conversions/model';
 import {
   type MatchingRules,
@@ -168,6 +169,26 @@ describe('planning conversions from a won lead', () => {
       google_ads: { enhancedConversionsForLeads: true },
       meta: { matchByUserData: false },
     });
+  });
+
+  it("reads each platform's integration of the tenant", async () => {
+    const asked: string[] = [];
+    const sources = integrationMatchingSources({
+      googleAds: {
+        get: async (id) => {
+          asked.push(`google:${id}`);
+          return { enhanced_conversions_for_leads: true };
+        },
+      },
+      meta: {
+        get: async (id) => {
+          asked.push(`meta:${id}`);
+          return undefined;
+        },
+      },
+    });
+    expect(await matchingRules(sources, 't9')).toEqual({ google_ads: { enhancedConversionsForLeads: true } });
+    expect(asked.sort()).toEqual(['google:t9', 'meta:t9']);
   });
 
   it('a conversion stored before match existed is a click_id one', () => {
