@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import openApiDocument from '../../docs/openapi.json';
-import { hasRole } from '../shared/auth/context';
 import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
 import { DynamoConversionStore } from '../shared/conversions/store';
@@ -49,7 +48,7 @@ import { publicBaseUrl } from '../shared/public-url';
 import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
 import { StripeClient } from '../shared/stripe/client';
 import { billingPortalBody } from '../shared/stripe/schemas';
-import { issueApiKey } from '../shared/tenancy/api-keys';
+import { ApiKeyPolicyError, creatorOf, issueApiKey, visibleTo } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { createApiKeyBody } from '../shared/tenancy/schemas';
 import { scopeOf } from '../shared/tenancy/scope';
@@ -96,18 +95,25 @@ export const handler = httpHandler('api', {
     return json(200, { access_token: token, token_type: 'Bearer', expires_in: API_TOKEN_SECONDS });
   },
 
+  /** The keys the caller may see: those whose role is at most the caller's. */
   'GET /api/v1/api-keys': async (request) => {
-    const items = await tenants().listApiKeys(scopeOf(authOf(request)));
+    const auth = authOf(request);
+    const items = (await tenants().listApiKeys(scopeOf(auth))).filter((key) => visibleTo(auth, key));
     return json(200, { items, next_cursor: null });
   },
 
+  /** People make keys, up to their own role; a token exchanged for an API key cannot (403). */
   'POST /api/v1/api-keys': async (request) => {
     const auth = authOf(request);
     const body = parseJsonBody(request, createApiKeyBody);
-    // Nobody hands out more than they hold.
-    if (!hasRole(auth.role, body.role))
-      throw forbidden('An API key cannot have a higher role than its creator');
-    const { record, key } = await issueApiKey(tenants(), scopeOf(auth), body);
+    let creator: ReturnType<typeof creatorOf>;
+    try {
+      creator = creatorOf(auth, 'tenant', body.role);
+    } catch (error) {
+      if (error instanceof ApiKeyPolicyError) throw forbidden(error.message);
+      throw error;
+    }
+    const { record, key } = await issueApiKey(tenants(), scopeOf(auth), body, creator);
     return json(201, { ...record, key });
   },
 
@@ -272,12 +278,17 @@ export const handler = httpHandler('api', {
     return json(200, await openBillingPortal(tenant, stripe, body.return_url));
   },
 
+  /**
+   * Revokes a key the caller may see: the key stops at once, the tokens exchanged for it within
+   * the standing cache bound. Another tenant's key, or a key above the caller's role, is 404.
+   */
   'DELETE /api/v1/api-keys/{id}': async (request) => {
-    const revoked = await tenants().revokeApiKey(
-      scopeOf(authOf(request)),
-      request.params.id ?? '',
-      new Date().toISOString(),
-    );
+    const auth = authOf(request);
+    const scope = scopeOf(auth);
+    const id = request.params.id ?? '';
+    const key = await tenants().getApiKey(scope, id);
+    if (!key || !visibleTo(auth, key)) throw notFound('API key not found');
+    const revoked = await tenants().revokeApiKey(scope, id, new Date().toISOString());
     if (!revoked) throw notFound('API key not found');
     return { status: 204 };
   },

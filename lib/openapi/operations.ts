@@ -34,7 +34,7 @@ import {
   billingPortalResponse,
   billingStatusResponse,
 } from '../../functions/shared/stripe/schemas';
-import { createApiKeyBody, createTenantBody } from '../../functions/shared/tenancy/schemas';
+import { createApiKeyBody, createTenantBody, updateTenantBody } from '../../functions/shared/tenancy/schemas';
 import * as res from './schemas';
 
 export interface ResponseSpec {
@@ -590,6 +590,24 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /api/v1/admin/tenants/{id}': {
     params: { id: id('tenant') },
     responses: { 200: { description: 'The tenant', schema: res.tenant, example: tenantExample } },
+  },
+  'PATCH /api/v1/admin/tenants/{id}': {
+    description:
+      "Suspending stops the tenant's API keys at once and its tokens within a minute (401); reactivating " +
+      'lets them work again. Each change is kept in the tenant status history with who made it.',
+    params: { id: id('tenant') },
+    body: {
+      schema: updateTenantBody,
+      description: 'The new status',
+      example: { status: 'suspended' },
+    },
+    responses: {
+      200: {
+        description: 'The tenant with its new status',
+        schema: res.tenant,
+        example: { ...tenantExample, status: 'suspended', status_changed_at: '2026-11-26T09:00:00Z' },
+      },
+    },
   },
   'POST /api/v1/admin/tenants/{id}/api-keys': {
     params: { id: id('tenant') },

@@ -9,7 +9,7 @@ import {
   authentication,
   defaultAuthenticator,
 } from '../../functions/shared/auth/middleware';
-import { signToken } from '../../functions/shared/auth/tokens';
+import { signToken, TokenError } from '../../functions/shared/auth/tokens';
 import { HttpError } from '../../functions/shared/errors';
 import type { RequestContext } from '../../functions/shared/http';
 import type { TenantStore } from '../../functions/shared/tenancy/model';
@@ -89,6 +89,31 @@ describe('authentication middleware rules', () => {
       authentication(broken).before?.(request(route({ auth: 'apiKey' }), { AUTHORIZATION: `ApiKey ae_x` })),
     ).rejects.toThrow('table unreachable');
     expect(await outcome(fixed, request(route({}), { Authorization: 'Bearer  two  spaces' }))).toBe(401);
+  });
+
+  it('refuses a verified token whose standing is gone with 401, after the role check, and forgets the caller', async () => {
+    const bearer = { Authorization: 'Bearer x.y.z' };
+    const ended: Authenticator = {
+      ...fixed,
+      admit: async () => {
+        throw new TokenError('expired');
+      },
+    };
+    const req = request(route({}), bearer);
+    expect(await outcome(ended, req)).toBe(401);
+    expect(req.context.auth).toBeUndefined();
+    // A role refusal is judged first and needs no read of the tenant.
+    const member: Authenticator = { ...ended, bearer: async () => ({ ...owner, role: 'member' }) };
+    expect(await outcome(member, request(route({ minRole: 'admin' }), bearer))).toBe(403);
+    const broken: Authenticator = {
+      ...fixed,
+      admit: async () => {
+        throw new Error('table unreachable');
+      },
+    };
+    await expect(authentication(broken).before?.(request(route({}), bearer))).rejects.toThrow(
+      'table unreachable',
+    );
   });
 
   it('sends tokens that claim the Cognito pool to Cognito, and the rest to HS256', async () => {

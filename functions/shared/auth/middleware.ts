@@ -14,12 +14,18 @@ import {
 } from './cognito';
 import { type AuthContext, hasRole, isPlatformAdmin } from './context';
 import { loadKeyring } from './keyring';
+import { StandingCheck } from './standing';
 import { TOKEN_MESSAGES, TokenError, verifyToken } from './tokens';
 
 /** How the middleware proves who is calling; swapped in tests. */
 export interface Authenticator {
   bearer(token: string): Promise<AuthContext>;
   apiKey(key: string): Promise<AuthContext>;
+  /**
+   * Whether a verified bearer may still act (its tenant active, its API key unrevoked); throws a
+   * TokenError when not. Called once the route's role is satisfied.
+   */
+  admit?(auth: AuthContext): Promise<void>;
 }
 
 function cognitoFromEnv(): CognitoAuthenticator | undefined {
@@ -36,12 +42,14 @@ export function defaultAuthenticator(
   cognito: CognitoAuthenticator | undefined = cognitoFromEnv(),
   store: TenantStore = new DynamoTenantStore(),
 ): Authenticator {
+  const standing = new StandingCheck(store);
   return {
     bearer: async (token) => {
       if (cognito && claimedIssuer(token) === cognito.issuer) return cognito.verify(token);
       return verifyToken(token, await loadKeyring());
     },
     apiKey: (key) => authenticateApiKey(store, key),
+    admit: (auth) => standing.admit(auth),
   };
 }
 
@@ -101,15 +109,16 @@ export function authentication(
         case 'platformAdmin': {
           const token = credential(authorizationHeader(request.event), 'Bearer');
           if (!token) throw unauthorized('invalid_token', TOKEN_MESSAGES.missing, 'Bearer');
+          const refusedToken = (error: unknown) => {
+            if (!(error instanceof TokenError)) return error;
+            metrics.addMetric('AuthTokenRejected', 'Count', 1);
+            return unauthorized('invalid_token', error.message, 'Bearer');
+          };
           let auth: AuthContext;
           try {
             auth = await get().bearer(token);
           } catch (error) {
-            if (error instanceof TokenError) {
-              metrics.addMetric('AuthTokenRejected', 'Count', 1);
-              throw unauthorized('invalid_token', error.message, 'Bearer');
-            }
-            throw error;
+            throw refusedToken(error);
           }
           // Known from here on, even if refused below: a 403 counts against the caller's tenant.
           request.context.auth = auth;
@@ -120,6 +129,12 @@ export function authentication(
           ) {
             request.context.refused = true;
             throw forbidden();
+          }
+          try {
+            await get().admit?.(auth);
+          } catch (error) {
+            delete request.context.auth;
+            throw refusedToken(error);
           }
           return;
         }

@@ -10,3 +10,9 @@ export const createApiKeyBody = z.object({
   name: z._default(trimmedText(100), 'default'),
   role: z._default(z.enum(ROLES), 'member'),
 });
+
+export const TENANT_STATUSES = ['active', 'suspended'] as const;
+
+export const updateTenantBody = z.object({
+  status: z.enum(TENANT_STATUSES),
+});
