@@ -82,7 +82,12 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
   }
 
   async listTenants(limit: number, cursor?: string): Promise<Page<Tenant>> {
-    const start = decodeCursor(cursor, (k) => k.gsi1pk === TENANT_LIST && typeof k.pk === 'string');
+    const binding = { list: 'tenants' };
+    const start = await decodeCursor(
+      cursor,
+      binding,
+      (k) => k.gsi1pk === TENANT_LIST && typeof k.pk === 'string',
+    );
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.table,
@@ -95,7 +100,7 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
     );
     return {
       items: (out.Items ?? []).map(toTenant),
-      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+      next_cursor: await encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined, binding),
     };
   }
 
