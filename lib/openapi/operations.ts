@@ -82,7 +82,10 @@ const subjectIdExample = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c
 /** A provider's payload: the handler verifies the signature over the raw bytes before reading it. */
 const webhookBody = (provider: string, example: unknown) => ({
   schema: z.looseObject({}),
-  description: `${provider}'s JSON payload, unchanged: the signature is computed over the raw bytes`,
+  description:
+    `${provider}'s JSON payload, unchanged: the signature is computed over the raw bytes. A header the ` +
+    'sender sets that is longer than the sender ever sends, or not in its format, is 400 validation_failed ' +
+    'naming it (`headers.<name>`); a signature that does not verify is 401.',
   example,
 });
 

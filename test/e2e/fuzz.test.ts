@@ -30,6 +30,7 @@
 import { createHmac } from 'node:crypto';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import fc from 'fast-check';
+import { WEBHOOK_HEADER_RULES, type WebhookSender } from '../../functions/shared/webhooks/headers';
 import { matchPath, ROUTES, type RouteDefinition, routeKey } from '../../lib/definitions/routes';
 import type { LocalStack } from '../../lib/local/stack';
 import { buildOpenApiDocument } from '../../lib/openapi/document';
@@ -463,6 +464,55 @@ interface Case {
   readonly mutation?: Mutation;
   /** Which id the API answered earlier to put in the path parameters, when there is one. */
   readonly known?: number;
+  /** Headers sent instead of (or besides) the ones the credentials give: a webhook header fuzzed. */
+  readonly headers?: Record<string, string>;
+}
+
+/** The webhook sender a signature scheme of the document belongs to. */
+const SENDER_OF: Readonly<Record<string, WebhookSender>> = {
+  shopifyHmac: 'shopify',
+  wooCommerceSignature: 'woocommerce',
+  goHighLevelSignature: 'ghl',
+  stripeSignature: 'stripe',
+};
+
+/**
+ * A value for a header a webhook sender sets: anything a client can put in a header (visible
+ * ASCII, spaces, Latin-1), empty, or longer than any sender sends.
+ */
+const headerValue: fc.Arbitrary<string> = fc.oneof(
+  fc.string({
+    unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    maxLength: 300,
+  }),
+  fc.string({ unit: fc.integer({ min: 0xa0, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 20 }),
+  fc.integer({ min: 100, max: 6000 }).map((n) => 'x'.repeat(n)),
+  fc.constantFrom(
+    '',
+    ' ',
+    'orders/create',
+    'order.created',
+    'a/b/c',
+    '2026-13-45T99:99:99Z',
+    '../..',
+    MARKER,
+  ),
+);
+
+/** A webhook case with one of the headers its sender sets (as the ingest function reads them) fuzzed. */
+function headerCase(op: Operation): fc.Arbitrary<Case> | undefined {
+  const sender = SENDER_OF[op.security];
+  if (!sender) return undefined;
+  const names = [
+    ...Object.keys(WEBHOOK_HEADER_RULES[sender]),
+    ...(sender === 'shopify' ? ['x-shopify-api-version'] : []),
+  ];
+  return fc.tuple(validCase(op), fc.constantFrom(...names), headerValue).map(([c, name, value]) => ({
+    ...c,
+    kind: 'mutated' as const,
+    headers: { [name]: value },
+    paramsValid: false,
+  }));
 }
 
 const asParam = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -528,6 +578,8 @@ function mutatedCase(op: Operation): fc.Arbitrary<Case> {
           paramsValid: false,
         })),
       );
+    const headers = headerCase(op);
+    if (headers) options.push(headers);
     options.push(
       fc.constantFrom(...Object.keys(INJECTED)).map((name) => ({
         ...c,
@@ -833,6 +885,11 @@ async function send(generated: Case): Promise<{ status: number; text: string }> 
   const c = withKnownIds(generated);
   const body = c.body === undefined || c.method === 'GET' ? undefined : wellFormed(c.body);
   const headers: Record<string, string> = { ...credentials(c, body ?? '') };
+  for (const [name, value] of Object.entries(c.headers ?? {})) {
+    // One spelling per header: the fuzzed value replaces what the credentials set.
+    for (const set of Object.keys(headers)) if (set.toLowerCase() === name) delete headers[set];
+    headers[name] = value;
+  }
   if (c.contentType) headers['Content-Type'] = c.contentType;
   const url = urlOf(c);
   const res = await fetch(`${stack.url}${url}`, { method: c.method, headers, body, redirect: 'manual' });
@@ -935,6 +992,33 @@ describe('fuzzing from the OpenAPI document', () => {
           expect([op.key, cursor.slice(0, 80), status]).toEqual([op.key, cursor.slice(0, 80), 400]);
           expect(JSON.parse(text)).toMatchObject({
             details: [{ path: 'cursor', message: 'Invalid cursor' }],
+          });
+        }
+      }
+    }
+  }, 120_000);
+
+  it('answers fuzzed webhook headers within the contract: never a 5xx, a bound broken is 400', async () => {
+    const webhooks = OPERATIONS.filter((o) => SENDER_OF[o.security]);
+    expect(webhooks.map((o) => SENDER_OF[o.security]).sort()).toEqual([
+      'ghl',
+      'shopify',
+      'stripe',
+      'woocommerce',
+    ]);
+    for (const op of webhooks) {
+      const cases = fc.sample(headerCase(op) as fc.Arbitrary<Case>, { numRuns: 25, ...seedOption });
+      for (const c of cases) {
+        const { status, text } = await send(c);
+        expect([op.key, status]).toEqual([op.key, expect.any(Number)]);
+        expect([200, 202, 400, 401]).toContain(status);
+        const [name, value] = Object.entries(c.headers ?? {})[0] as [string, string];
+        const rule = WEBHOOK_HEADER_RULES[SENDER_OF[op.security] as WebhookSender][name];
+        if (rule && value.length > rule.max) {
+          expect([op.key, name, status]).toEqual([op.key, name, 400]);
+          expect(JSON.parse(text).details).toContainEqual({
+            path: `headers.${name}`,
+            message: expect.any(String),
           });
         }
       }
