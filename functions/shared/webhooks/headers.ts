@@ -35,7 +35,7 @@ interface HeaderRule {
 
 const TOKEN = /^[A-Za-z0-9._:/-]+$/;
 /** No spaces or control characters: a URL as a store sends it. */
-const NO_CONTROL = /^[^\x00-\x20\x7f]+$/;
+const NO_CONTROL = /^[\x21-\x7e\u00a0-\uffff]+$/;
 
 export const WEBHOOK_HEADER_RULES: Readonly<Record<WebhookSender, Readonly<Record<string, HeaderRule>>>> = {
   shopify: {
