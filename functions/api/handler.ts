@@ -25,7 +25,7 @@ import {
   type StoredGoogleAdsIntegration,
 } from '../shared/google-ads/settings';
 import { GoogleAdsFailure } from '../shared/google-ads/tokens';
-import { authOf, type HttpRequest, httpHandler, json } from '../shared/http';
+import { authOf, httpHandler, json } from '../shared/http';
 import {
   ghlSettingsBody,
   shopifySettingsBody,
@@ -72,13 +72,10 @@ let meta: MetaIntegrationStore | undefined;
 let conversionStore: DynamoConversionStore | undefined;
 let oauthStates: OAuthStateStore | undefined;
 
-const callbackUrl = (request: HttpRequest) =>
-  `${baseUrl(request)}/api/v1/integrations/google-ads/oauth/callback`;
+const callbackUrl = () => `${baseUrl()}/api/v1/integrations/google-ads/oauth/callback`;
 
-/** The public base URL the caller reached us on: where webhook senders should post. */
-function baseUrl(request: HttpRequest): string {
-  return publicBaseUrl(request.headers.host, request.event.requestContext.stage);
-}
+/** The configured public base URL (PUBLIC_BASE_URL): where webhook senders post; never the Host header. */
+const baseUrl = () => publicBaseUrl();
 
 export const handler = httpHandler('api', {
   /** The document generated from the route table and schemas (`npm run openapi`), as committed. */
@@ -124,7 +121,7 @@ export const handler = httpHandler('api', {
     const sealed = await sealCredential(scope, 'shopify.webhook_secret', body.webhook_secret);
     const settings = { shop_domain: domain, updated_at: new Date().toISOString() };
     await sources().save(scope, 'shopify', domain, settings, sealed);
-    return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/shopify/webhook` });
+    return json(200, { ...settings, webhook_url: `${baseUrl()}/api/v1/shopify/webhook` });
   },
 
   'PUT /api/v1/integrations/woocommerce': async (request) => {
@@ -134,7 +131,7 @@ export const handler = httpHandler('api', {
     const sealed = await sealCredential(scope, 'woocommerce.webhook_secret', body.webhook_secret);
     const settings = { store_url: storeUrl, updated_at: new Date().toISOString() };
     await sources().save(scope, 'woocommerce', storeUrl, settings, sealed);
-    return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/woocommerce/webhook` });
+    return json(200, { ...settings, webhook_url: `${baseUrl()}/api/v1/woocommerce/webhook` });
   },
 
   /** The tenant's Google Ads account; client secret and refresh token are sealed and never returned. */
@@ -174,10 +171,10 @@ export const handler = httpHandler('api', {
     await oauthStates.save(nonce, {
       tenant_id: scope.tenantId,
       subject: auth.subject,
-      redirect_uri: callbackUrl(request),
+      redirect_uri: callbackUrl(),
       expires_at: Math.floor(Date.now() / 1000) + STATE_TTL_SECONDS,
     });
-    const location = authorizationUrl(integration.client_id, callbackUrl(request), state);
+    const location = authorizationUrl(integration.client_id, callbackUrl(), state);
     return json(302, { authorization_url: location }, { Location: location });
   },
 
@@ -261,7 +258,7 @@ export const handler = httpHandler('api', {
     const token = randomBytes(32).toString('base64url');
     const settings = { updated_at: new Date().toISOString() };
     await sources().save(scope, 'ghl', ghlTokenKey(token), settings);
-    return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/ghl/webhook/${token}` });
+    return json(200, { ...settings, webhook_url: `${baseUrl()}/api/v1/ghl/webhook/${token}` });
   },
 
   'GET /api/v1/billing': async (request) => {

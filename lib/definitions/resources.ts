@@ -418,4 +418,5 @@ export const COMMON_ENV_VARS = {
   googleAdsDeveloperTokenArn: 'GOOGLE_ADS_DEVELOPER_TOKEN_ARN',
   googleAdsUploadApi: 'GOOGLE_ADS_UPLOAD_API',
   platformOrgId: 'PLATFORM_ORG_ID',
+  publicBaseUrl: 'PUBLIC_BASE_URL',
 } as const;

@@ -1,4 +1,4 @@
-import { HttpError } from '../../functions/shared/errors';
+import { DomainValidationError } from '../../functions/shared/domain-errors';
 import { guardWebhookHeaders, WEBHOOK_HEADER_RULES } from '../../functions/shared/webhooks/headers';
 
 /** Shopify's documented delivery headers (https://shopify.dev/docs/apps/build/webhooks/subscribe/https). */
@@ -16,7 +16,7 @@ function refusal(sender: Parameters<typeof guardWebhookHeaders>[0], headers: Rec
   try {
     guardWebhookHeaders(sender, headers);
   } catch (error) {
-    if (error instanceof HttpError) return { status: error.status, ...error.extra };
+    if (error instanceof DomainValidationError) return { status: 400, ...error.extra };
     throw error;
   }
   return undefined;

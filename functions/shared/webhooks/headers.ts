@@ -1,4 +1,4 @@
-import { validationFailed } from '../errors';
+import { DomainValidationError } from '../domain-errors';
 import { logger } from '../observability';
 
 /**
@@ -76,7 +76,7 @@ export function guardWebhookHeaders(sender: WebhookSender, headers: Readonly<Rec
   }
   if (!problems.length) return;
   logger.warn('Webhook refused: header out of bounds', { source: sender, headers: problems });
-  throw validationFailed(
+  throw new DomainValidationError(
     problems.map(({ header, reason }) => ({
       path: `headers.${header}`,
       message:
