@@ -129,9 +129,8 @@ describe('authentication middleware rules', () => {
       token_use: 'access',
       client_id: 'c',
       iss: cognitoIssuer(pool),
-      sub: 'machine',
-      org_id: 'ten_m2m',
-      scope: 'adsengineer-api/member',
+      sub: 'user-m',
+      'cognito:groups': ['org:ten_m2m', 'role:member'],
     })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setIssuedAt(now)
@@ -140,7 +139,7 @@ describe('authentication middleware rules', () => {
     expect(await authenticator.bearer(cognitoToken)).toEqual({
       tenantId: 'ten_m2m',
       role: 'member',
-      subject: 'machine',
+      subject: 'user-m',
       method: 'cognito',
     });
     const ours = await signToken(parseKeyring(secret), { sub: 'u', org_id: 'ten_a', role: 'viewer' }, 60);
