@@ -133,6 +133,7 @@ const apiKeyExample = {
   role: 'member',
   prefix: 'ae_3k1v',
   created_at: '2026-11-25T10:00:00Z',
+  created_by: { subject: 'user-7f3a', role: 'admin', via: 'tenant' },
 };
 const tenantExample = {
   id: 'ten_01hx3k1v2m9d4c8q7r5t6y0z1d',
@@ -181,6 +182,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
   },
   'GET /api/v1/api-keys': {
+    description: "The keys whose role is at most the caller's: an admin does not see an owner's keys.",
     responses: {
       200: {
         description: "The tenant's API keys",
@@ -190,6 +192,9 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
   },
   'POST /api/v1/api-keys': {
+    description:
+      'Keys are made by people: a token exchanged for an API key is refused (403), so revoking a key ends ' +
+      'everything it made. The key records who made it (`created_by`).',
     body: {
       schema: createApiKeyBody,
       description: "A key's name and role (at most the caller's)",
@@ -204,6 +209,9 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
   },
   'DELETE /api/v1/api-keys/{id}': {
+    description:
+      "The key stops at once, the tokens exchanged for it within a minute. A key above the caller's role, or " +
+      "another tenant's, is 404.",
     params: { id: id('API key') },
     responses: { 204: { description: 'Revoked' } },
   },
