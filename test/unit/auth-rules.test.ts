@@ -8,6 +8,7 @@ import {
   type Authenticator,
   authentication,
   defaultAuthenticator,
+  standing,
 } from '../../functions/shared/auth/middleware';
 import { signToken, TokenError } from '../../functions/shared/auth/tokens';
 import { HttpError } from '../../functions/shared/errors';
@@ -91,29 +92,42 @@ describe('authentication middleware rules', () => {
     expect(await outcome(fixed, request(route({}), { Authorization: 'Bearer  two  spaces' }))).toBe(401);
   });
 
-  it('refuses a verified token whose standing is gone with 401, after the role check, and forgets the caller', async () => {
-    const bearer = { Authorization: 'Bearer x.y.z' };
+  it('refuses a verified token whose standing is gone with 401, and forgets the caller', async () => {
     const ended: Authenticator = {
       ...fixed,
       admit: async () => {
         throw new TokenError('expired');
       },
     };
-    const req = request(route({}), bearer);
-    expect(await outcome(ended, req)).toBe(401);
+    const admitted = async (authenticator: Authenticator, req: Req) => {
+      try {
+        await standing(authenticator).before?.(req);
+        return 200;
+      } catch (error) {
+        if (error instanceof HttpError) return error.status;
+        throw error;
+      }
+    };
+    const verified = (r: RouteDefinition) => {
+      const req = request(r);
+      req.context.auth = owner;
+      return req;
+    };
+    const req = verified(route({}));
+    expect(await admitted(ended, req)).toBe(401);
     expect(req.context.auth).toBeUndefined();
-    // A role refusal is judged first and needs no read of the tenant.
-    const member: Authenticator = { ...ended, bearer: async () => ({ ...owner, role: 'member' }) };
-    expect(await outcome(member, request(route({ minRole: 'admin' }), bearer))).toBe(403);
+    expect(await admitted(ended, verified(route({ auth: 'platformAdmin' })))).toBe(401);
+    // Not a bearer route, or no verified caller: nothing to judge.
+    expect(await admitted(ended, verified(route({ auth: 'apiKey' })))).toBe(200);
+    expect(await admitted(ended, request(route({})))).toBe(200);
+    expect(await admitted(fixed, verified(route({})))).toBe(200);
     const broken: Authenticator = {
       ...fixed,
       admit: async () => {
         throw new Error('table unreachable');
       },
     };
-    await expect(authentication(broken).before?.(request(route({}), bearer))).rejects.toThrow(
-      'table unreachable',
-    );
+    await expect(standing(broken).before?.(verified(route({})))).rejects.toThrow('table unreachable');
   });
 
   it('sends tokens that claim the Cognito pool to Cognito, and the rest to HS256', async () => {

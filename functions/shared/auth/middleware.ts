@@ -70,6 +70,20 @@ function authorizationHeader(event: APIGatewayProxyEvent): string | undefined {
   return undefined;
 }
 
+function refusedToken(error: unknown): unknown {
+  if (!(error instanceof TokenError)) return error;
+  metrics.addMetric('AuthTokenRejected', 'Count', 1);
+  return unauthorized('invalid_token', error.message, 'Bearer');
+}
+
+function resolver(authenticator: Authenticator | (() => Authenticator)): () => Authenticator {
+  let resolved: Authenticator | undefined;
+  return () => {
+    resolved ??= typeof authenticator === 'function' ? authenticator() : authenticator;
+    return resolved;
+  };
+}
+
 /**
  * Authenticates and authorises every route by the auth kind and minimum role the route table
  * gives it, before any handler code runs. Fails closed: a route of an unknown kind is refused.
@@ -77,11 +91,7 @@ function authorizationHeader(event: APIGatewayProxyEvent): string | undefined {
 export function authentication(
   authenticator: Authenticator | (() => Authenticator) = defaultAuthenticator,
 ): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> {
-  let resolved: Authenticator | undefined;
-  const get = () => {
-    resolved ??= typeof authenticator === 'function' ? authenticator() : authenticator;
-    return resolved;
-  };
+  const get = resolver(authenticator);
   return {
     before: async (request) => {
       const route = request.context.route;
@@ -109,11 +119,6 @@ export function authentication(
         case 'platformAdmin': {
           const token = credential(authorizationHeader(request.event), 'Bearer');
           if (!token) throw unauthorized('invalid_token', TOKEN_MESSAGES.missing, 'Bearer');
-          const refusedToken = (error: unknown) => {
-            if (!(error instanceof TokenError)) return error;
-            metrics.addMetric('AuthTokenRejected', 'Count', 1);
-            return unauthorized('invalid_token', error.message, 'Bearer');
-          };
           let auth: AuthContext;
           try {
             auth = await get().bearer(token);
@@ -130,16 +135,34 @@ export function authentication(
             request.context.refused = true;
             throw forbidden();
           }
-          try {
-            await get().admit?.(auth);
-          } catch (error) {
-            delete request.context.auth;
-            throw refusedToken(error);
-          }
           return;
         }
         default:
           throw forbidden();
+      }
+    },
+  };
+}
+
+/**
+ * Whether a verified bearer may still act: its tenant exists and is active, its API key (for a
+ * token exchanged for one) is not revoked. Runs after the tenant's rate limit, so the answer,
+ * a refusal or a failure to read the tenant, carries the tenant's limit like any other. A token
+ * that has lost its standing is 401 `invalid_token` and counts against the caller's IP too.
+ */
+export function standing(
+  authenticator: Authenticator | (() => Authenticator) = defaultAuthenticator,
+): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> {
+  const get = resolver(authenticator);
+  return {
+    before: async (request) => {
+      const { route, auth } = request.context;
+      if (!auth || (route?.auth !== 'jwt' && route?.auth !== 'platformAdmin')) return;
+      try {
+        await get().admit?.(auth);
+      } catch (error) {
+        delete request.context.auth;
+        throw refusedToken(error);
       }
     },
   };
