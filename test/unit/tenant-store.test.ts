@@ -80,7 +80,9 @@ describe('DynamoTenantStore status changes', () => {
     });
     expect(calls.map((c) => c.name)).toEqual(['GetCommand', 'TransactWriteCommand']);
     const items = (
-      calls[1] as { input: { TransactItems: Array<Record<string, { Item?: Record<string, unknown> }>> } }
+      calls[1] as unknown as {
+        input: { TransactItems: Array<Record<string, { Item?: Record<string, unknown> }>> };
+      }
     ).input.TransactItems;
     expect(items[1]?.Put?.Item).toMatchObject({ from: 'active', to: 'suspended', actor: 'op' });
   });
