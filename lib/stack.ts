@@ -36,7 +36,7 @@ export interface AdsEngineerStackProps extends StackProps {
   /** Restrict accepted Cognito tokens to these app clients. */
   readonly cognitoClientIds?: readonly string[];
   readonly cognitoDomainPrefix?: string;
-  /** HighLevel's webhook public key (PEM), to verify x-wh-signature. */
+  /** HighLevel's Ed25519 webhook public key (PEM or base64 DER SPKI); unset: the one HighLevel publishes. */
   readonly ghlWebhookPublicKey?: string;
   /** Deploy context `googleAdsUploadApi`: `google_ads_api` for a developer token Google still allowlists. */
   readonly googleAdsUploadApi?: 'data_manager' | 'google_ads_api';

@@ -4,10 +4,15 @@
  * figures of bench/cost/measured.ts.
  */
 import { writeSync } from 'node:fs';
+import { parseStage, type Stage } from '../../lib/definitions/stages';
+import { type FixedResources, fixedFromTemplate } from './fixed';
 import { DEFAULT_VOLUME, formatCost, monthlyCost, type Volume } from './model';
 
 const USAGE =
-  'Usage: npm run cost -- --webhooks N --leads N --conversions N [--sources N] [--ingest-containers N] [--json]';
+  'Usage: npm run cost -- --webhooks N --leads N --conversions N [--sources N] [--ingest-containers N] [--stage dev|staging|prod] [--json]';
+
+/** The fixed resources of a stage: from its synthesized template (synthesis takes a few seconds). */
+export type FixedOf = (stage: Stage) => FixedResources;
 
 const FLAGS: Record<string, keyof Volume> = {
   '--webhooks': 'webhooks',
@@ -25,13 +30,23 @@ export function parseCount(raw: string | undefined): number {
   return Math.round(Number(match[1]) * factor);
 }
 
-export function costCommand(argv: readonly string[], out: (text: string) => void): number {
+export function costCommand(argv: readonly string[], out: (text: string) => void, fixedOf: FixedOf): number {
   const volume: Volume = { ...DEFAULT_VOLUME };
   let json = false;
+  let stage: Stage = 'prod';
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i] as string;
     if (name === '--json') {
       json = true;
+      continue;
+    }
+    if (name === '--stage') {
+      try {
+        stage = parseStage(argv[++i]);
+      } catch (error) {
+        out(`--stage: ${(error as Error).message}\n${USAGE}`);
+        return 2;
+      }
       continue;
     }
     const key = FLAGS[name];
@@ -46,11 +61,20 @@ export function costCommand(argv: readonly string[], out: (text: string) => void
       return 2;
     }
   }
-  const lines = monthlyCost(volume);
-  out(json ? JSON.stringify({ volume, lines }, null, 2) : formatCost(volume, lines));
+  const fixed = fixedOf(stage);
+  const lines = monthlyCost(volume, fixed);
+  out(
+    json ? JSON.stringify({ volume, stage, fixed, lines }, null, 2) : formatCost(volume, lines, fixed, stage),
+  );
   return 0;
 }
 
 if (require.main === module) {
-  process.exit(costCommand(process.argv.slice(2), (text) => writeSync(1, `${text}\n`)));
+  const fixedOf: FixedOf = (stage) => {
+    writeSync(2, `Synthesizing the ${stage} stack to read its fixed resources...\n`);
+    // Loaded here so the model and its tests do not pull in the CDK.
+    const { synthesizedTemplate } = require('./template') as typeof import('./template');
+    return fixedFromTemplate(synthesizedTemplate(stage));
+  };
+  process.exit(costCommand(process.argv.slice(2), (text) => writeSync(1, `${text}\n`), fixedOf));
 }

@@ -1,4 +1,5 @@
 import { functionDefinition } from '../../lib/definitions/resources';
+import type { FixedResources } from './fixed';
 import { MEASURED } from './measured';
 import { PRICES } from './prices';
 
@@ -23,21 +24,16 @@ export const DEFAULT_VOLUME: Volume = {
   ingestContainers: 4,
 };
 
-/** What is fixed by the deployment whatever the volume. */
-export const FIXED = {
-  kmsKeys: 2,
-  /** Custom metrics (name × dimension set) the functions emit, and alarms on them. */
-  customMetrics: 30,
-  alarms: 30,
-  wafRules: 6,
-  /** One canary calling /health every 5 minutes. */
-  canaryRunsPerMonth: (30 * 24 * 60) / 5,
-  /** Queues with an event source: its pollers long-poll even when idle (about 3 receives a minute each, 5 pollers). */
+/**
+ * Assumptions that no template or benchmark can state: how often idle pollers and the services'
+ * data-key caches call SQS and KMS. Everything else fixed comes from the synthesized stack
+ * (bench/cost/fixed.ts).
+ */
+export const ASSUMED = {
+  /** Event source pollers long-poll even when idle: about 3 receives a minute each, 5 pollers a queue. */
   idlePollsPerQueuePerMonth: 5 * 3 * 60 * 24 * 30,
-  queuesWithConsumers: 3,
-  /** SQS and DynamoDB ask KMS for a data key about every 5 minutes per queue or table and principal. */
-  kmsServiceRequestsPerMonth: (3 * 2 + 7) * 12 * 24 * 30,
-  secondsPerMonth: 30 * 24 * 3600,
+  /** SQS and DynamoDB ask KMS for a data key about every 5 minutes per queue (2 principals) or table. */
+  kmsDataKeyRequestsPerResourcePerMonth: 12 * 24 * 30,
 } as const;
 
 export interface Line {
@@ -55,7 +51,7 @@ function gbSeconds(memoryMb: number, ms: number, count: number): number {
 }
 
 /** Monthly cost per service and item, at the list prices of PRICES and the figures of MEASURED. */
-export function monthlyCost(volume: Volume): Line[] {
+export function monthlyCost(volume: Volume, fixed: FixedResources): Line[] {
   const { webhooks, leads, conversions } = volume;
   const lines: Line[] = [];
   const add = (service: string, item: string, quantity: number, unit: string, usd: number) =>
@@ -110,7 +106,7 @@ export function monthlyCost(volume: Volume): Line[] {
   const sends = webhooks * (MEASURED.ingest.sqsSends + MEASURED.webhookWorker.sqsSends) + leads * 0;
   const consumed = webhooks + conversions;
   const sqsRequests =
-    sends + (consumed / 10) * 2 + FIXED.idlePollsPerQueuePerMonth * FIXED.queuesWithConsumers;
+    sends + (consumed / 10) * 2 + ASSUMED.idlePollsPerQueuePerMonth * fixed.queuesWithConsumers;
   add(
     'SQS',
     'send, receive, delete, idle long polls',
@@ -140,9 +136,11 @@ export function monthlyCost(volume: Volume): Line[] {
   );
 
   // KMS: the keys, the services' data keys, and ingest re-opening source secrets every 5 minutes.
-  add('KMS', 'customer managed keys', FIXED.kmsKeys, 'keys', FIXED.kmsKeys * PRICES.kms.keyPerMonth);
+  add('KMS', 'customer managed keys', fixed.kmsKeys, 'keys', fixed.kmsKeys * PRICES.kms.keyPerMonth);
   const sourceOpens = Math.min(webhooks, volume.sources * volume.ingestContainers * 12 * 24 * 30);
-  const kmsRequests = FIXED.kmsServiceRequestsPerMonth + sourceOpens;
+  const kmsRequests =
+    (fixed.queuesWithConsumers * 2 + fixed.tables) * ASSUMED.kmsDataKeyRequestsPerResourcePerMonth +
+    sourceOpens;
   add('KMS', 'requests', kmsRequests, 'requests', (kmsRequests / 1e4) * PRICES.kms.per10kRequests);
 
   // CloudWatch: log bytes measured per event (EMF included), platform and access log lines.
@@ -158,29 +156,51 @@ export function monthlyCost(volume: Volume): Line[] {
     invocations * MEASURED.lambdaPlatformLogBytes;
   const logGb = logBytes / GB;
   add('CloudWatch', 'logs ingested', logGb, 'GB', logGb * PRICES.cloudwatch.logsIngestPerGb);
+  // Stored at steady state: a month's logs times the months they are kept.
+  const storedLogGb = logGb * (fixed.logRetentionDays / 30);
   add(
     'CloudWatch',
-    'logs stored (one month)',
-    logGb,
+    `logs stored (${fixed.logRetentionDays}-day retention)`,
+    storedLogGb,
     'GB-month',
-    logGb * PRICES.cloudwatch.logsStoragePerGbMonth,
+    storedLogGb * PRICES.cloudwatch.logsStoragePerGbMonth,
   );
   add(
     'CloudWatch',
-    'custom metrics',
-    FIXED.customMetrics,
+    'custom metrics (at most)',
+    fixed.customMetrics,
     'metrics',
-    FIXED.customMetrics * PRICES.cloudwatch.metricPerMonth,
+    fixed.customMetrics * PRICES.cloudwatch.metricPerMonth,
   );
-  add('CloudWatch', 'alarms', FIXED.alarms, 'alarms', FIXED.alarms * PRICES.cloudwatch.alarmPerMonth);
+  add(
+    'CloudWatch',
+    `metric alarms (${fixed.alarms})`,
+    fixed.alarmMetrics,
+    'alarm metrics',
+    fixed.alarmMetrics * PRICES.cloudwatch.alarmPerMonth,
+  );
+  add(
+    'CloudWatch',
+    'composite alarms',
+    fixed.compositeAlarms,
+    'alarms',
+    fixed.compositeAlarms * PRICES.cloudwatch.compositeAlarmPerMonth,
+  );
+  add(
+    'CloudWatch',
+    'dashboards',
+    fixed.dashboards,
+    'dashboards',
+    fixed.dashboards * PRICES.cloudwatch.dashboardPerMonth,
+  );
 
   // WAF in front of the stage: every API request is inspected.
   add(
     'WAF',
     'web ACL and rules',
-    1 + FIXED.wafRules,
+    fixed.webAcls + fixed.wafRules,
     'ACL + rules',
-    PRICES.waf.webAclPerMonth + FIXED.wafRules * PRICES.waf.rulePerMonth,
+    fixed.webAcls * PRICES.waf.webAclPerMonth + fixed.wafRules * PRICES.waf.rulePerMonth,
   );
   add(
     'WAF',
@@ -193,9 +213,17 @@ export function monthlyCost(volume: Volume): Line[] {
   add(
     'Synthetics',
     'canary runs',
-    FIXED.canaryRunsPerMonth,
+    fixed.canaryRunsPerMonth,
     'runs',
-    FIXED.canaryRunsPerMonth * PRICES.synthetics.perCanaryRun,
+    fixed.canaryRunsPerMonth * PRICES.synthetics.perCanaryRun,
+  );
+
+  add(
+    'Secrets Manager',
+    'secrets',
+    fixed.secrets,
+    'secrets',
+    fixed.secrets * PRICES.secretsManager.secretPerMonth,
   );
   return lines;
 }
@@ -217,24 +245,38 @@ const compact = (n: number) =>
       ? `${(n / 1e3).toFixed(1)} k`
       : n.toFixed(n < 10 ? 2 : 0);
 
-export function formatCost(volume: Volume, lines: readonly Line[]): string {
+/** The cost of the deployment with no traffic at all: what the stack costs by being there. */
+export function fixedCost(fixed: FixedResources, volume: Volume = DEFAULT_VOLUME): number {
+  return total(monthlyCost({ ...volume, webhooks: 0, leads: 0, conversions: 0 }, fixed));
+}
+
+export function formatCost(
+  volume: Volume,
+  lines: readonly Line[],
+  fixed: FixedResources,
+  stage: string,
+): string {
   const out = [
     `Monthly cost at AWS list prices (${PRICES.region}, read ${PRICES.readOn}; no free tier):`,
     `  ${compact(volume.webhooks)} webhooks, ${compact(volume.leads)} API leads, ${compact(volume.conversions)} conversions, ${volume.sources} sources`,
+    `  the synthesized ${stage} stack: ${fixed.alarms} metric alarms (${fixed.alarmMetrics} metrics), ${fixed.compositeAlarms} composite alarms, ${fixed.dashboards} dashboard(s),`,
+    `  ${fixed.kmsKeys} KMS key(s), ${fixed.secrets} secrets, ${fixed.webAcls} web ACL(s) with ${fixed.wafRules} rules, ${fixed.canaries} canary (${compact(fixed.canaryRunsPerMonth)} runs),`,
+    `  ${fixed.tables} tables, ${fixed.queuesWithConsumers} consumed queues, logs kept ${fixed.logRetentionDays} days, at most ${fixed.customMetrics} custom metrics`,
     '',
-    'service      item                                          quantity           USD',
+    'service         item                                          quantity           USD',
   ];
   for (const l of lines) {
     out.push(
-      `${l.service.padEnd(12)} ${l.item.padEnd(44)} ${`${compact(l.quantity)} ${l.unit}`.padStart(20)} ${l.usd.toFixed(2).padStart(10)}`,
+      `${l.service.padEnd(15)} ${l.item.padEnd(44)} ${`${compact(l.quantity)} ${l.unit}`.padStart(20)} ${l.usd.toFixed(2).padStart(10)}`,
     );
   }
   out.push('', 'per service:');
   for (const [service, usd] of Object.entries(byService(lines))) {
-    out.push(`  ${service.padEnd(12)} ${usd.toFixed(2).padStart(10)}`);
+    out.push(`  ${service.padEnd(15)} ${usd.toFixed(2).padStart(10)}`);
   }
   const sum = total(lines);
-  out.push(`  ${'total'.padEnd(12)} ${sum.toFixed(2).padStart(10)}`);
+  out.push(`  ${'total'.padEnd(15)} ${sum.toFixed(2).padStart(10)}`);
+  out.push(`  of which fixed (the same with no traffic): ${fixedCost(fixed, volume).toFixed(2)} USD`);
   if (volume.webhooks > 0)
     out.push(`  per 1,000 webhooks (all-in): ${((sum / volume.webhooks) * 1000).toFixed(3)} USD`);
   return out.join('\n');

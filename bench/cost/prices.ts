@@ -43,8 +43,16 @@ export const PRICES = {
     logsStoragePerGbMonth: 0.03,
     /** Custom metrics, first 10,000, per metric-month (EMF metrics count as custom metrics). */
     metricPerMonth: 0.3,
-    /** Standard-resolution alarm, per alarm-month. */
+    /** Standard-resolution alarm, per alarm metric-month (a metric-math alarm pays for each metric). */
     alarmPerMonth: 0.1,
+    /** Composite alarm, per alarm-month. */
+    compositeAlarmPerMonth: 0.5,
+    /** Dashboard, per month (the free tier's first three are not counted). */
+    dashboardPerMonth: 3,
+  },
+  secretsManager: {
+    /** Per secret per month. */
+    secretPerMonth: 0.4,
   },
   waf: {
     webAclPerMonth: 5,

@@ -49,8 +49,9 @@ import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
 import { StripeClient } from '../shared/stripe/client';
 import { billingPortalBody } from '../shared/stripe/schemas';
 import { ApiKeyPolicyError, creatorOf, issueApiKey, visibleTo } from '../shared/tenancy/api-keys';
+import { ConsentPolicyStore } from '../shared/tenancy/consent-policy-store';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
-import { createApiKeyBody } from '../shared/tenancy/schemas';
+import { consentPolicyBody, createApiKeyBody } from '../shared/tenancy/schemas';
 import { scopeOf } from '../shared/tenancy/scope';
 import { parseJsonBody } from '../shared/validation';
 
@@ -64,6 +65,12 @@ let sourceStore: DynamoSourceStore | undefined;
 const sources = () => {
   sourceStore ??= new DynamoSourceStore();
   return sourceStore;
+};
+
+let policyStore: ConsentPolicyStore | undefined;
+const consentPolicies = () => {
+  policyStore ??= new ConsentPolicyStore();
+  return policyStore;
 };
 
 let googleAds: GoogleAdsIntegrationStore | undefined;
@@ -251,14 +258,33 @@ export const handler = httpHandler('api', {
     return json(200, publicMetaSettings(stored));
   },
 
-  /** A new webhook URL for GoHighLevel; the token in it is shown here only and replaces the last one. */
+  /**
+   * A new webhook URL for GoHighLevel, with the custom field that holds consent and the values that
+   * mean granted; the token in the URL is shown here only and replaces the last one.
+   */
   'PUT /api/v1/integrations/ghl': async (request) => {
     const scope = scopeOf(authOf(request));
-    parseJsonBody(request, ghlSettingsBody);
+    const body = parseJsonBody(request, ghlSettingsBody);
     const token = randomBytes(32).toString('base64url');
-    const settings = { updated_at: new Date().toISOString() };
+    const settings = {
+      ...(body.consent_field_id !== undefined ? { consent_field_id: body.consent_field_id } : {}),
+      ...(body.granted_values !== undefined ? { granted_values: body.granted_values } : {}),
+      updated_at: new Date().toISOString(),
+    };
     await sources().save(scope, 'ghl', ghlTokenKey(token), settings);
     return json(200, { ...settings, webhook_url: `${baseUrl()}/api/v1/ghl/webhook/${token}` });
+  },
+
+  /** The tenant's consent policy: `explicit` until an admin sets one. */
+  'GET /api/v1/settings/consent': async (request) => {
+    const { tenantId } = scopeOf(authOf(request));
+    return json(200, await consentPolicies().get(tenantId));
+  },
+
+  'PUT /api/v1/settings/consent': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const body = parseJsonBody(request, consentPolicyBody);
+    return json(200, await consentPolicies().save(scope, body.policy, new Date()));
   },
 
   'GET /api/v1/billing': async (request) => {

@@ -23,6 +23,7 @@ import { openCredential } from '../shared/crypto/credentials';
 import { googleAdsOutcome } from '../shared/google-ads/breaker';
 import { ingestEvents, retrieveRequestStatus } from '../shared/google-ads/data-manager/client';
 import { perProcessLimit, QuotaPacer } from '../shared/google-ads/data-manager/pacer';
+import { warningReasonGroup } from '../shared/google-ads/data-manager/results';
 import {
   uploadClickConversions,
   uploadConversionAdjustments,
@@ -47,7 +48,7 @@ import { postEventsGuarded } from '../shared/meta/breaker';
 import { metaProvider } from '../shared/meta/provider';
 import { ACCESS_TOKEN_NAME } from '../shared/meta/settings';
 import { MetaIntegrationStore } from '../shared/meta/store';
-import { CORRELATION_ATTRIBUTE, logger, metrics } from '../shared/observability';
+import { CORRELATION_ATTRIBUTE, emitMetric, logger, metrics } from '../shared/observability';
 import { sendAgainLater } from '../shared/queues/send-again';
 import { providerRetriesOf } from '../shared/queues/wait';
 import { adjustMessages, type QueuedAdjustment } from './adjust';
@@ -314,6 +315,22 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       for (const size of per.batchSizes) single.addMetric(METRICS.platformBatchSize, MetricUnit.Count, size);
       single.publishStoredMetrics();
     }
+    // Field warnings: counted per reason group (a closed set), logged with the reason, no value.
+    const perReason = new Map<string, number>();
+    for (const warning of counts.fieldWarnings) {
+      const group = warningReasonGroup(warning.reason);
+      perReason.set(group, (perReason.get(group) ?? 0) + 1);
+      logger.warn('Google accepted a conversion without one of its fields', {
+        platform: warning.platform,
+        reason: warning.reason,
+        ...(warning.field !== undefined ? { field: warning.field } : {}),
+        ...(warning.eventIndex !== undefined ? { event_index: warning.eventIndex } : {}),
+        ...(warning.requestId !== undefined ? { google_request_id: warning.requestId } : {}),
+        ...(warning.conversionId !== undefined ? { conversion_id: warning.conversionId } : {}),
+      });
+    }
+    for (const [reason, count] of perReason)
+      emitMetric(METRICS.dataManagerFieldWarnings, count, { warning_reason: reason });
     for (const stop of counts.stops) {
       const name = STOP_METRICS[stop.platform]?.[stop.kind];
       if (name) metrics.addMetric(name, MetricUnit.Count, 1);

@@ -66,6 +66,21 @@ export interface UploadMetrics {
   stops: Array<{ platform: Platform; kind: FailureKind }>;
   /** Per platform: conversions sent (accepted), failed, left waiting, and the size of each request. */
   platforms: Partial<Record<Platform, PlatformCounts>>;
+  /**
+   * Optional fields the platform accepted conversions without (Data Manager `fieldWarnings`), one
+   * entry per warning: the reason, the field's path in the event, the request and the conversion.
+   */
+  fieldWarnings: FieldWarningSeen[];
+}
+
+export interface FieldWarningSeen {
+  platform: Platform;
+  reason: string;
+  field?: string;
+  requestId?: string;
+  /** The event's index in its request. */
+  eventIndex?: number;
+  conversionId?: string;
 }
 
 export interface PlatformCounts {
@@ -150,6 +165,7 @@ export function emptyMetrics(): UploadMetrics {
     latenciesMs: [],
     stops: [],
     platforms: {},
+    fieldWarnings: [],
   };
 }
 
@@ -409,6 +425,15 @@ async function recordRequests(
       else if (outcome?.kind === 'rescheduled') batch.rescheduled += 1;
     }
     if (request.requestId) batch.google_request_id = request.requestId;
+    for (const { row, ...warning } of request.fieldWarnings ?? []) {
+      const eventIndex = row === undefined ? -1 : request.rows.indexOf(row);
+      metrics.fieldWarnings.push({
+        platform: provider.platform,
+        ...warning,
+        ...(request.requestId ? { requestId: request.requestId } : {}),
+        ...(eventIndex >= 0 ? { eventIndex, conversionId: (group[row as number] as Row).conversion.id } : {}),
+      });
+    }
     metrics.batchSizes.push(rows.length);
     metrics.latenciesMs.push(request.durationMs);
     await deps.conversions.recordBatch(batch);
@@ -441,7 +466,13 @@ async function applyRow(
   const id = row.conversion.id;
   const withRequest = requestId ? { requestId } : {};
   if (outcome.kind === 'uploaded') {
-    await deps.conversions.recordAttempt(tenantId, id, { status: 'uploaded', ...withRequest }, now);
+    const warnings = outcome.fieldWarnings?.length ? { fieldWarnings: outcome.fieldWarnings } : {};
+    await deps.conversions.recordAttempt(
+      tenantId,
+      id,
+      { status: 'uploaded', ...withRequest, ...warnings },
+      now,
+    );
     metrics.uploaded += 1;
     settle(row, { kind: 'done' }, results);
   } else if (outcome.kind === 'failed') {

@@ -218,11 +218,13 @@ export const handler = httpHandler('ingest', {
     const key = ghlTokenKey(token);
     const source = token.length >= 32 ? await resolveSource(request, 'ghl', key) : undefined;
     if (!source) throw invalidSignature('ghl', 'unknown token');
+    // HighLevel signs with Ed25519 in X-GHL-Signature only; the retired RSA X-WH-Signature is not read.
     const check = verifyGhl(
       request.rawBody,
-      request.headers['x-wh-signature'],
+      request.headers['x-ghl-signature'],
       process.env.GHL_WEBHOOK_PUBLIC_KEY,
     );
+    if (check === 'absent') throw invalidSignature('ghl', 'no X-GHL-Signature');
     if (check === 'invalid') throw invalidSignature('ghl', 'signature mismatch');
     await enforceLimit(request, 'source', `ghl:${key.slice(0, 16)}`);
     // Not a JSON object: queued as received; the worker refuses it as a permanent failure.

@@ -5,15 +5,25 @@ import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
 import type { WebhookEnvelope, WebhookSource } from '../shared/envelope';
 import { DynamoAuditTrail } from '../shared/gdpr/audit';
+import { DynamoSourceStore } from '../shared/integrations/sources';
 import { loadEmailHasher } from '../shared/leads/email-hash';
+import type { StoredLead } from '../shared/leads/model';
 import { canMove } from '../shared/leads/schema';
-import { captureLeads, modifyLead, normaliseLeads } from '../shared/leads/service';
+import { captureLeads, consentPolicyOfTenant, modifyLead, normaliseLeads } from '../shared/leads/service';
 import { DynamoLeadStore } from '../shared/leads/store';
 import { conversionsForWon } from '../shared/leads/won';
 import { StripeClient, type StripeGateway } from '../shared/stripe/client';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
+import type { TenantScope } from '../shared/tenancy/scope';
 import { platformScope } from '../shared/tenancy/scope';
-import { type Extraction, extractGhl, extractShopify, extractWooCommerce } from '../shared/webhooks/extract';
+import {
+  type Extraction,
+  extractGhl,
+  extractShopify,
+  extractWooCommerce,
+  type OrderFacts,
+} from '../shared/webhooks/extract';
+import type { GhlConsentSettings } from '../shared/webhooks/extract/ghl';
 import type { OrderReversal } from '../shared/webhooks/extract/types';
 
 /** What processing one delivery came to; stored with its idempotency record. */
@@ -42,6 +52,7 @@ const conversionLog = new DynamoConversionLog();
 /** How long an adjustment of a conversion still on its way waits before it looks again. */
 const adjustmentWait = () => Number(process.env.ADJUSTMENT_WAIT_SECONDS ?? 900);
 const tenants = new DynamoTenantStore();
+const sources = new DynamoSourceStore();
 
 function parsePayload(envelope: WebhookEnvelope): unknown {
   try {
@@ -66,19 +77,21 @@ async function tenantScope(envelope: WebhookEnvelope) {
 }
 
 /**
- * A lead from a shop, store or CRM: captured under the consent rules (no valid consent, no lead,
- * the refusal audited); a paid order carrying a click id makes the lead won and queues its
- * conversions, with time and order id fixed now and unique per order.
+ * A lead from a shop, store or CRM: captured under the tenant's consent policy (no lead without
+ * the consent it requires, the refusal audited); a paid order carrying a click id makes the lead
+ * won and queues its conversions, with time and order id fixed now and unique per order.
  */
 async function processExtraction(
   envelope: WebhookEnvelope,
   extraction: Extraction,
+  knownScope?: TenantScope,
 ): Promise<ProcessingResult> {
   if (extraction.kind === 'ignored') return { outcome: 'ignored', detail: extraction.reason };
   if (extraction.kind === 'invalid')
     throw new PermanentFailure(`${envelope.source} ${envelope.topic}: ${extraction.reason}`);
   if (extraction.kind === 'reversal') return processReversal(envelope, extraction.reversal);
-  const scope = await tenantScope(envelope);
+  const scope = knownScope ?? (await tenantScope(envelope));
+  if (extraction.kind === 'contact_order') return processContactOrder(envelope, scope, extraction);
   const hash = await loadEmailHasher();
   let normalised: ReturnType<typeof normaliseLeads>;
   try {
@@ -92,7 +105,7 @@ async function processExtraction(
   const actor = { subject: `webhook:${envelope.source}`, ip: 'webhook', request_id: envelope.id };
   const order = extraction.order;
   const result = await captureLeads(
-    { leads, audit, hash },
+    { leads, audit, hash, consentPolicy: consentPolicyOfTenant() },
     scope,
     normalised,
     actor,
@@ -107,6 +120,17 @@ async function processExtraction(
     lead.status === 'won' || !canMove(lead.status, 'won') ? undefined : { status: 'won' },
   );
   if (!won) return { outcome: 'processed', detail: `lead ${leadId}` };
+  const queued = await queueOrderConversions(envelope, scope, won, order);
+  return { outcome: 'processed', detail: `lead ${leadId}, ${queued} conversion(s) queued` };
+}
+
+/** The conversions of a won lead's order, indexed by the order and queued once each. */
+async function queueOrderConversions(
+  envelope: WebhookEnvelope,
+  scope: TenantScope,
+  won: StoredLead,
+  order: OrderFacts,
+): Promise<number> {
   const orderKey = `${envelope.source}:${order.id}`;
   const planned = conversionsForWon(
     won,
@@ -130,8 +154,58 @@ async function processExtraction(
   for (const conversion of planned) {
     if ((await conversions.queue(scope, conversion)) === 'queued') queued += 1;
   }
-  return { outcome: 'processed', detail: `lead ${leadId}, ${queued} conversion(s) queued` };
+  return queued;
 }
+
+/**
+ * An order naming its lead by external id only (a GoHighLevel opportunity by `contactId`): won, it
+ * makes the lead captured from that contact won, with the order's value (and currency) as the
+ * lead's, and queues its conversions as any won lead's. It never creates a lead: without one (no
+ * contact event yet, or the contact had no consent) it is acknowledged and ignored.
+ */
+async function processContactOrder(
+  envelope: WebhookEnvelope,
+  scope: TenantScope,
+  extraction: Extract<Extraction, { kind: 'contact_order' }>,
+): Promise<ProcessingResult> {
+  const { order } = extraction;
+  if (!order.paid) return { outcome: 'ignored', detail: 'the opportunity is not won' };
+  const leadId = await leads.findByDedupKeys(scope, [`EXT#${extraction.externalId}`]);
+  if (!leadId) return { outcome: 'ignored', detail: 'no lead captured from this contact' };
+  const won = await modifyLead(leads, scope, leadId, (lead) => {
+    if (!canMove(lead.status, 'won') && lead.status !== 'won') return undefined;
+    const value = order.value ?? lead.value;
+    const currency = order.currency ?? lead.currency;
+    if (lead.status === 'won' && value === lead.value && currency === lead.currency) return undefined;
+    return {
+      status: 'won',
+      ...(value !== undefined ? { value } : {}),
+      ...(currency !== undefined ? { currency } : {}),
+    };
+  });
+  if (won?.status !== 'won') return { outcome: 'ignored', detail: `lead ${leadId} cannot be won` };
+  const queued = await queueOrderConversions(envelope, scope, won, order);
+  return { outcome: 'processed', detail: `lead ${leadId} won, ${queued} conversion(s) queued` };
+}
+
+/** The GoHighLevel integration's consent settings, as saved with PUT /api/v1/integrations/ghl. */
+async function ghlConsentSettings(scope: TenantScope): Promise<GhlConsentSettings> {
+  const settings = await sources.settings(scope, 'ghl');
+  const fieldId = settings?.consent_field_id;
+  const granted = settings?.granted_values;
+  return {
+    ...(typeof fieldId === 'string' && fieldId !== '' ? { consentFieldId: fieldId } : {}),
+    ...(Array.isArray(granted) && granted.every((v) => typeof v === 'string')
+      ? { grantedValues: granted as string[] }
+      : {}),
+  };
+}
+
+const ghlDelivery: WebhookProcessor = async (envelope) => {
+  const payload = parsePayload(envelope);
+  const scope = await tenantScope(envelope);
+  return processExtraction(envelope, extractGhl(payload, await ghlConsentSettings(scope)), scope);
+};
 
 /**
  * A refund or cancellation: each Google Ads conversion of the order is retracted (cancelled,
@@ -267,7 +341,7 @@ export const PROCESSORS: ProcessorRegistry = {
     'order.created': commerce(extractWooCommerce),
     'order.updated': commerce(extractWooCommerce),
   },
-  ghl: { '*': async (envelope) => processExtraction(envelope, extractGhl(parsePayload(envelope))) },
+  ghl: { '*': ghlDelivery },
   stripe: {
     'customer.subscription.created': stripeSubscription,
     'customer.subscription.updated': stripeSubscription,

@@ -13,6 +13,17 @@ import { removalPolicyFor } from './support';
 export const CANARY_SOURCE_DIR = path.resolve(__dirname, '..', 'canary');
 export const CANARY_HANDLER = 'api-canary.handler';
 
+/**
+ * The Synthetics runtime the canary runs on: Node.js 22 with Puppeteer, the newest AWS lists
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Library_nodejs_puppeteer.html).
+ * aws-cdk-lib's constants stop at an older runtime, so it is named here. AWS refuses to create a
+ * canary on a deprecated runtime: test/infra/canary-runtime.test.ts fails once this one is.
+ */
+export const CANARY_RUNTIME = new synthetics.Runtime(
+  'syn-nodejs-puppeteer-15.0',
+  synthetics.RuntimeFamily.NODEJS,
+);
+
 export interface UptimeCanaryProps {
   readonly settings: StageSettings;
   readonly key: kms.IKey;
@@ -64,7 +75,7 @@ export class UptimeCanary extends Construct {
     const role = this.role(canaryName, artifacts);
     this.canary = new synthetics.Canary(this, 'Canary', {
       canaryName,
-      runtime: synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_9_1,
+      runtime: CANARY_RUNTIME,
       test: synthetics.Test.custom({
         code: synthetics.Code.fromAsset(CANARY_SOURCE_DIR),
         handler: CANARY_HANDLER,

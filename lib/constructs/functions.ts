@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BUNDLING, esbuildOptions, SDK_SOURCE } from '../definitions/bundling';
+import { GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY } from '../definitions/ghl';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../definitions/metrics';
 import { type LimitScope, RATE_LIMIT_ENV } from '../definitions/rate-limits';
 import {
@@ -55,7 +56,10 @@ export interface FunctionsProps {
   readonly platformOrgId: string;
   /** A Cognito user pool whose access tokens the token-verifying functions accept too. */
   readonly cognito?: { readonly userPoolId: string; readonly clientIds?: readonly string[] };
-  /** HighLevel's webhook public key (PEM): x-wh-signature is verified where present. */
+  /**
+   * HighLevel's Ed25519 webhook public key (PEM or base64 DER SPKI) that X-GHL-Signature is verified
+   * with; unset: the key HighLevel publishes.
+   */
   readonly ghlWebhookPublicKey?: string;
   /** `GOOGLE_ADS_UPLOAD_API` for the uploader (deploy context `googleAdsUploadApi`); unset: Data Manager. */
   readonly googleAdsUploadApi?: 'data_manager' | 'google_ads_api';
@@ -293,7 +297,8 @@ export class Functions extends Construct {
     if (access.emailHashKey) env[COMMON_ENV_VARS.emailHashKeyArn] = props.storage.emailHashKey.secretArn;
     if (access.stripeWebhookSecret) {
       env[COMMON_ENV_VARS.stripeWebhookSecretArn] = props.storage.stripeWebhookSecret.secretArn;
-      if (props.ghlWebhookPublicKey) env.GHL_WEBHOOK_PUBLIC_KEY = props.ghlWebhookPublicKey;
+      // Every GoHighLevel delivery must carry HighLevel's signature: the published key unless told otherwise.
+      env.GHL_WEBHOOK_PUBLIC_KEY = props.ghlWebhookPublicKey || GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY;
     }
     if (access.stripeApiKey) env[COMMON_ENV_VARS.stripeApiKeyArn] = props.storage.stripeApiKey.secretArn;
     if (access.googleAdsDeveloperToken) {

@@ -3,6 +3,8 @@
  * `service` and `stage`) that page or warn on-call. The functions name metrics from here and the
  * monitoring construct alarms on them, so a name cannot drift between the two. Pure data.
  */
+import { WARNING_REASON_GROUPS } from '../../functions/shared/google-ads/data-manager/results';
+
 export const METRIC_NAMESPACE = 'AdsEngineer';
 export const SERVICE_NAME = 'adsengineer';
 
@@ -35,6 +37,8 @@ export const METRICS = {
   googleAdsNotAllowlisted: 'GoogleAdsNotAllowlisted',
   metaDisconnected: 'MetaDisconnected',
   metaConfigurationError: 'MetaConfigurationError',
+  /** Data Manager field warnings: optional fields Google accepted events without (dimension warning_reason). */
+  dataManagerFieldWarnings: 'DataManagerFieldWarnings',
   /** Circuit breakers: every state change (dimensions provider, state). */
   circuitStateChange: 'CircuitStateChange',
   /** Circuit breakers: seconds since the circuit opened, while it refuses calls (dimension provider). */
@@ -67,6 +71,8 @@ export const DIMENSION_VALUES = {
   platform: ['google_ads', 'meta', 'other'],
   provider: ['google_ads', 'meta', 'stripe'],
   state: ['closed', 'open', 'half_open'],
+  /** Data Manager field warnings: Google's `WarningReason` enum, by group (`other` for a new one). */
+  warning_reason: WARNING_REASON_GROUPS,
 } as const;
 
 export type DimensionName = keyof typeof DIMENSION_VALUES;
@@ -86,6 +92,8 @@ const ROUTE_GROUP_PREFIXES: readonly (readonly [string, RouteGroup])[] = [
   ['/api/v1/conversions', 'conversions'],
   ['/api/v1/gdpr/', 'gdpr'],
   ['/api/v1/integrations/', 'integrations'],
+  // The tenant's own settings (consent policy) count with its connections: its configuration.
+  ['/api/v1/settings/', 'integrations'],
   ['/api/v1/billing', 'billing'],
   ['/api/v1/admin/', 'admin'],
   ['/api/v1/openapi', 'docs'],
@@ -196,6 +204,13 @@ export const EMITTED_METRICS: readonly EmittedMetric[] = [
     unit: 'Count',
     dimensions: ['platform'],
     description: 'Conversion events per upload request, per platform',
+  },
+  {
+    name: METRICS.dataManagerFieldWarnings,
+    unit: 'Count',
+    dimensions: ['warning_reason'],
+    description:
+      'Data Manager field warnings: optional fields Google ingested events without, per reason group',
   },
   {
     name: METRICS.uploadBatchSize,

@@ -126,7 +126,25 @@ export const ROUTES: readonly RouteDefinition[] = [
     functionId: 'api',
     auth: 'jwt',
     minRole: 'admin',
-    summary: 'A new GoHighLevel webhook URL holding the tenant token (shown once)',
+    summary:
+      'A new GoHighLevel webhook URL holding the tenant token (shown once), and which contact custom field holds consent',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/settings/consent',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'viewer',
+    summary: "The tenant's consent policy",
+  },
+  {
+    method: 'PUT',
+    path: '/api/v1/settings/consent',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary:
+      "Set the tenant's consent policy: explicit, or regional (consent not required outside the EEA, the UK and Switzerland)",
   },
   {
     method: 'POST',
@@ -147,7 +165,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: '/api/v1/ghl/webhook/{webhookToken}',
     functionId: 'ingest',
     auth: 'signature',
-    summary: 'GoHighLevel webhooks to the per-tenant URL (and x-wh-signature where configured)',
+    summary: 'GoHighLevel webhooks to the per-tenant URL, signed by HighLevel (X-GHL-Signature, Ed25519)',
   },
   {
     method: 'GET',

@@ -11,7 +11,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
  * token it issued with the `datamanager` scope; one bad event rejects the whole request (400
  * INVALID_ARGUMENT with `BadRequest.fieldViolations` naming `events.events[i]`), otherwise
  * `{requestId}`; `GET /v1/requestStatus:retrieve` answers per destination (PROCESSING first when
- * told, then SUCCESS or PARTIAL_SUCCESS with error counts by reason).
+ * told, then SUCCESS or PARTIAL_SUCCESS with error counts by reason); an accepted request may
+ * carry `fieldWarnings` for events told to have one.
  *
  * Google Ads API: `uploadClickConversions` and `uploadConversionAdjustments` bodies validated
  * strictly (camelCase names, date-time format, exactly one click id, resource names matching the
@@ -71,6 +72,11 @@ export interface FakeCommands {
   badEvents: Map<string, string>;
   /** Data Manager: like badEvents, but the error names no event (the caller must split). */
   unlocatedBadEvents: Set<string>;
+  /**
+   * Data Manager: accepted events with these click ids come back with a field warning (v1.8
+   * `fieldWarnings`): Google's `WarningReason` and the field's path in the event.
+   */
+  fieldWarnings: Map<string, { reason: string; field: string }>;
   /** Data Manager: processing errors reported later by request status, reason by click id. */
   processingErrors: Map<string, string>;
   /** Data Manager: requestStatus:retrieve answers PROCESSING this many times first. */
@@ -464,6 +470,7 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
     rowErrors: new Map(),
     badEvents: new Map(),
     unlocatedBadEvents: new Set(),
+    fieldWarnings: new Map(),
     processingErrors: new Map(),
     processingReads: 0,
     adwordsOnlyRefreshTokens: new Set(),
@@ -563,7 +570,21 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
     const requestId = `${validateOnly ? 'v' : 'r'}-${randomUUID()}`;
     record.requestId = requestId;
     if (!validateOnly) accepted.set(requestId, { events, reads: 0 });
-    return answer(200, { requestId });
+    // IngestEventsResponse: `fieldWarnings` lists FieldWarning {reason, description, field}, the
+    // field path in the format of BadRequest.FieldViolation.field; absent when there are none.
+    const fieldWarnings = events.flatMap((event, i) => {
+      const warning = commands.fieldWarnings.get(clickOf(event));
+      return warning
+        ? [
+            {
+              reason: warning.reason,
+              description: 'The field is invalid and was ignored; the rest of the event was ingested.',
+              field: `events.events[${i}].${warning.field}`,
+            },
+          ]
+        : [];
+    });
+    return answer(200, { requestId, ...(fieldWarnings.length > 0 ? { fieldWarnings } : {}) });
   }
 
   async function requestStatus(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

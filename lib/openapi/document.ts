@@ -153,6 +153,7 @@ const TAGS = [
     name: 'Billing',
     description: "The tenant's subscription and Stripe's billing portal",
   },
+  { segment: 'settings', name: 'Settings', description: "The tenant's own policies" },
   { segment: 'admin', name: 'Platform administration', description: 'Tenants, backups, dead letters' },
 ] as const;
 
@@ -433,9 +434,9 @@ export function buildOpenApiDocument(
         goHighLevelSignature: {
           type: 'apiKey',
           in: 'header',
-          name: 'x-wh-signature',
+          name: 'X-GHL-Signature',
           description:
-            "GoHighLevel's signature, checked when GHL_WEBHOOK_PUBLIC_KEY is set; the URL token identifies the tenant",
+            "Base64 Ed25519 signature of the raw body by HighLevel, verified with HighLevel's published key (GHL_WEBHOOK_PUBLIC_KEY); required whenever a key is configured. The retired X-WH-Signature is not accepted. The URL token identifies the tenant",
         },
         stripeSignature: {
           type: 'apiKey',

@@ -34,7 +34,12 @@ import {
   billingPortalResponse,
   billingStatusResponse,
 } from '../../functions/shared/stripe/schemas';
-import { createApiKeyBody, createTenantBody, updateTenantBody } from '../../functions/shared/tenancy/schemas';
+import {
+  consentPolicyBody,
+  createApiKeyBody,
+  createTenantBody,
+  updateTenantBody,
+} from '../../functions/shared/tenancy/schemas';
 import * as res from './schemas';
 
 export interface ResponseSpec {
@@ -324,12 +329,36 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     errors: [404],
   },
   'PUT /api/v1/integrations/ghl': {
-    body: { schema: ghlSettingsBody, description: 'Nothing: each call issues a new URL token', example: {} },
+    body: {
+      schema: ghlSettingsBody,
+      description:
+        'Optionally the id of the contact custom field that holds consent and the values meaning granted (default yes, true, granted, 1, opt-in; case-insensitive; any other value present means denied). Each call issues a new URL token',
+      example: { consent_field_id: 'BcdmQEsNgz6AVpgLVUJ0', granted_values: ['yes', 'opt-in'] },
+    },
     responses: {
       200: {
-        description: 'The webhook URL holding the tenant token, shown once; it replaces the previous one',
+        description:
+          'The stored settings and the webhook URL holding the tenant token, shown once; it replaces the previous one',
         schema: res.ghlSettings,
       },
+    },
+  },
+  'GET /api/v1/settings/consent': {
+    responses: {
+      200: {
+        description: "The tenant's consent policy; `explicit` (without updated_at) until one is set",
+        schema: res.consentPolicySettings,
+      },
+    },
+  },
+  'PUT /api/v1/settings/consent': {
+    body: {
+      schema: consentPolicyBody,
+      description: 'The consent policy lead capture applies from now on (within 30 seconds)',
+      example: { policy: 'regional' },
+    },
+    responses: {
+      200: { description: 'The stored policy', schema: res.consentPolicySettings },
     },
   },
   'POST /api/v1/shopify/webhook': {

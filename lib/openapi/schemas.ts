@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import { CONVERSION_STATUSES, PLATFORMS } from '../../functions/shared/conversions/model';
 import { AUDIT_ACTIONS } from '../../functions/shared/gdpr/audit';
 import { CONSENT_METHODS, CONSENT_STATUSES, SIGNALS } from '../../functions/shared/leads/consent';
+import { CONSENT_POLICIES } from '../../functions/shared/leads/consent-policy';
 import { LEAD_STATUSES } from '../../functions/shared/leads/schema';
 import { ROLES } from '../definitions/routes';
 
@@ -77,7 +78,16 @@ export const wooCommerceSettings = z.looseObject({
   webhook_url: webhookUrl,
   updated_at: timestamp,
 });
-export const ghlSettings = z.looseObject({ webhook_url: webhookUrl });
+export const ghlSettings = z.looseObject({
+  webhook_url: webhookUrl,
+  updated_at: timestamp,
+  consent_field_id: z.optional(text),
+  granted_values: z.optional(z.array(text)),
+});
+export const consentPolicySettings = z.looseObject({
+  policy: z.enum(CONSENT_POLICIES),
+  updated_at: z.optional(timestamp),
+});
 export const googleAdsSettings = z.looseObject({
   customer_id: z.string().check(z.regex(/^\d{10}$/)),
   conversion_action_id: text,
@@ -104,7 +114,9 @@ export const webhookReceived = z.looseObject({ status: z.literal('received'), id
 export const webhookAcknowledged = z.looseObject({ status: z.literal('ok') });
 
 const consent = z.looseObject({
-  status: z.enum(CONSENT_STATUSES),
+  status: z.enum([...CONSENT_STATUSES, 'not_required']),
+  basis: z.optional(z.literal('regional_policy')),
+  country: z.optional(z.string().check(z.regex(/^[A-Z]{2}$/))),
   timestamp: z.optional(timestamp),
   method: z.optional(z.enum(CONSENT_METHODS)),
   ad_user_data: z.optional(z.enum(SIGNALS)),
@@ -163,6 +175,29 @@ export const conversion = z.looseObject({
   conversion_time: timestamp,
   value: z.optional(z.number()),
   currency: z.optional(text),
+  field_warnings: z.optional(
+    z
+      .array(
+        z.looseObject({
+          reason: text.check(
+            z.meta({
+              description: "Google's warning reason, e.g. WARNING_REASON_INVALID_CLIENT_ID",
+            }),
+          ),
+          field: z.optional(
+            text.check(
+              z.meta({ description: 'The path of the field in the event, e.g. cart_data.items[0]' }),
+            ),
+          ),
+        }),
+      )
+      .check(
+        z.meta({
+          description:
+            'Optional fields Google accepted the conversion without at its last upload attempt (Data Manager field warnings); the conversion counts, the field was not used',
+        }),
+      ),
+  ),
   created_at: timestamp,
   updated_at: timestamp,
 });

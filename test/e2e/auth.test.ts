@@ -379,6 +379,20 @@ describe('authentication and tenancy over HTTP', () => {
         const res = await call('PUT', '/api/v1/integrations/ghl', { token: b.adminToken, body: {} });
         expect(res.status).toBe(200);
       },
+      'GET /api/v1/settings/consent': async () => {
+        const res = await call('GET', `/api/v1/settings/consent?tenant_id=${a.id}`, { token: b.adminToken });
+        expect(res.body).toEqual({ policy: expect.any(String) });
+        expect(JSON.stringify(res.body)).not.toContain(a.id);
+      },
+      'PUT /api/v1/settings/consent': async () => {
+        const res = await call('PUT', '/api/v1/settings/consent', {
+          token: b.adminToken,
+          body: { policy: 'regional', tenant_id: a.id },
+        });
+        expect(res.status).toBe(200);
+        const ofA = await call('GET', '/api/v1/settings/consent', { token: a.adminToken });
+        expect(ofA.body).toEqual({ policy: 'explicit' });
+      },
       'POST /api/v1/leads': async () => {
         const res = await call('POST', '/api/v1/leads', {
           token: b.adminToken,

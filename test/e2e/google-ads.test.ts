@@ -353,6 +353,24 @@ describe('uploading through the Data Manager API (the default transport)', () =>
       ).toBe(true);
   });
 
+  it("Google's field warnings: the conversion counts, and shows the field Google could not use", async () => {
+    fake.commands.fieldWarnings.set(gclid(7151), {
+      reason: 'WARNING_REASON_GENERIC',
+      field: 'conversion_value',
+    });
+    await paidOrder(SHOP_A, 7151, 'warned.buyer@example.com', processedAt());
+    const conversion = await conversionForOrder(a, 7151, ['uploaded', 'failed']);
+    expect(conversion).toMatchObject({
+      status: 'uploaded',
+      field_warnings: [{ reason: 'WARNING_REASON_GENERIC', field: 'conversion_value' }],
+    });
+    const read = await call('GET', `/api/v1/conversions/${conversion.id}`, { token: a.viewer });
+    expect(read.body.field_warnings).toEqual([
+      { reason: 'WARNING_REASON_GENERIC', field: 'conversion_value' },
+    ]);
+    expect(acceptedWith(gclid(7151))).toHaveLength(1);
+  });
+
   sharedTransportScenarios(() => ({
     baseUrl: stack.url,
     fake,

@@ -1,8 +1,10 @@
+import { createPublicKey } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { bundleBudgetKb, SDK_SOURCE } from '../../lib/definitions/bundling';
+import { GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY } from '../../lib/definitions/ghl';
 import {
   COMMON_ENV_VARS,
   FUNCTIONS,
@@ -428,4 +430,33 @@ test('each queue consumer runs at most its maximum concurrency, and ingest keeps
   const worker = dev.stack.functions.functions.get('webhookWorker').fn.node
     .defaultChild as lambda.CfnFunction;
   expect(worker.reservedConcurrentExecutions).toBeUndefined();
+});
+
+describe("HighLevel's webhook key", () => {
+  const envOf = (built: ReturnType<typeof synthesize>, id: FunctionDefinition['id']) =>
+    (
+      resource(built.template, logicalId(built.stack, built.stack.functions.functions.get(id).fn)).Properties
+        ?.Environment as { Variables?: Record<string, Json> } | undefined
+    )?.Variables ?? {};
+
+  test('the ingest function verifies X-GHL-Signature with the Ed25519 key HighLevel publishes by default', () => {
+    const key = createPublicKey({
+      key: Buffer.from(GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY, 'base64'),
+      format: 'der',
+      type: 'spki',
+    });
+    expect(key.asymmetricKeyType).toBe('ed25519');
+    for (const built of [dev, prod]) {
+      expect(envOf(built, 'ingest').GHL_WEBHOOK_PUBLIC_KEY).toBe(GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY);
+      for (const definition of FUNCTIONS.filter((f) => f.id !== 'ingest')) {
+        expect(envOf(built, definition.id).GHL_WEBHOOK_PUBLIC_KEY).toBeUndefined();
+      }
+    }
+  });
+
+  test('the deploy context ghlWebhookPublicKey replaces it', () => {
+    const rotated = `MCowBQYDK2VwAyEA${Buffer.alloc(32, 7).toString('base64')}`;
+    const built = synthesize('staging', { ghlWebhookPublicKey: rotated });
+    expect(envOf(built, 'ingest').GHL_WEBHOOK_PUBLIC_KEY).toBe(rotated);
+  });
 });

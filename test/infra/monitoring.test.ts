@@ -345,7 +345,7 @@ describe.each(['dev', 'prod'] as const)('monitoring in %s', (stage) => {
     const { critical } = topicRefs(stage);
     template.hasResourceProperties('AWS::Synthetics::Canary', {
       Name: `ae-${stage}-api`,
-      RuntimeVersion: 'syn-nodejs-puppeteer-9.1',
+      RuntimeVersion: 'syn-nodejs-puppeteer-15.0',
       Schedule: { Expression: 'rate(1 minute)' },
       Code: Match.objectLike({ Handler: 'api-canary.handler' }),
       RunConfig: Match.objectLike({

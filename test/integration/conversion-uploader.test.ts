@@ -14,6 +14,7 @@ import {
 } from '../../functions/shared/google-ads/settings';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { DynamoLeadStore } from '../../functions/shared/leads/store';
+import { logger, metrics } from '../../functions/shared/observability';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import { gclid } from '../support/click-ids';
 import { emulatorUrl, freshResources } from '../support/emulator';
@@ -305,5 +306,88 @@ describe('conversion uploader', () => {
     await expect(
       log.list(scope, { limit: 1, status: 'queued', cursor: first.next_cursor as string }),
     ).rejects.toThrow();
+  });
+
+  it("Google's field warnings: shown on the conversion's attempt, logged without values, counted per reason", async () => {
+    await put('cnv_w1', 111);
+    await put('cnv_w2', 112);
+    await put('cnv_w3', 113);
+    fake.commands.fieldWarnings.set(gclid(112), {
+      reason: 'WARNING_REASON_GENERIC',
+      field: 'conversion_value',
+    });
+    // A reason Google adds later is kept on the conversion and counted in the group `other`.
+    fake.commands.fieldWarnings.set(gclid(113), {
+      reason: 'WARNING_REASON_NEW_IN_A_LATER_RELEASE',
+      field: 'currency',
+    });
+    const warned: unknown[][] = [];
+    jest.spyOn(logger, 'warn').mockImplementation((...args: unknown[]) => {
+      warned.push(args);
+    });
+    const lines: Array<{ name: string; value: number; dimensions: Record<string, string> }> = [];
+    jest.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+      const dimensions: Record<string, string> = {};
+      return {
+        addDimension: (name: string, value: string) => {
+          dimensions[name] = value;
+        },
+        addMetric: (name: string, _unit: string, value: number) => {
+          lines.push({ name, value, dimensions });
+        },
+        publishStoredMetrics: () => undefined,
+      } as unknown as ReturnType<typeof metrics.singleMetric>;
+    });
+    try {
+      const result = await handler(
+        batch(
+          record('w1', message('cnv_w1')),
+          record('w2', message('cnv_w2')),
+          record('w3', message('cnv_w3')),
+        ),
+        lambdaContext('uploader'),
+      );
+      expect(result.batchItemFailures).toEqual([]);
+    } finally {
+      jest.restoreAllMocks();
+    }
+    expect(fake.ingests).toHaveLength(1);
+    const requestId = fake.ingests[0]?.requestId;
+    expect(await log.get(TENANT, 'cnv_w1')).toMatchObject({ status: 'uploaded', attempts: 1 });
+    expect((await log.get(TENANT, 'cnv_w1'))?.field_warnings).toBeUndefined();
+    expect(await log.get(TENANT, 'cnv_w2')).toMatchObject({
+      status: 'uploaded',
+      field_warnings: [{ reason: 'WARNING_REASON_GENERIC', field: 'conversion_value' }],
+    });
+    expect((await log.get(TENANT, 'cnv_w3'))?.field_warnings).toEqual([
+      { reason: 'WARNING_REASON_NEW_IN_A_LATER_RELEASE', field: 'currency' },
+    ]);
+    const warnings = warned.filter(
+      ([text]) => text === 'Google accepted a conversion without one of its fields',
+    );
+    expect(warnings.map(([, detail]) => detail)).toEqual([
+      {
+        platform: 'google_ads',
+        reason: 'WARNING_REASON_GENERIC',
+        field: 'conversion_value',
+        event_index: 1,
+        google_request_id: requestId,
+        conversion_id: 'cnv_w2',
+      },
+      {
+        platform: 'google_ads',
+        reason: 'WARNING_REASON_NEW_IN_A_LATER_RELEASE',
+        field: 'currency',
+        event_index: 2,
+        google_request_id: requestId,
+        conversion_id: 'cnv_w3',
+      },
+    ]);
+    // Google's description (which may quote a value) is never logged.
+    expect(JSON.stringify(warned)).not.toContain('ignored');
+    expect(lines.filter((line) => line.name === 'DataManagerFieldWarnings')).toEqual([
+      { name: 'DataManagerFieldWarnings', value: 1, dimensions: { warning_reason: 'generic' } },
+      { name: 'DataManagerFieldWarnings', value: 1, dimensions: { warning_reason: 'other' } },
+    ]);
   });
 });

@@ -145,7 +145,7 @@ describe('webhook processors', () => {
     expect(Date.parse(adjustments[0]?.adjustment_time as string)).toBeLessThanOrEqual(Date.now());
   });
 
-  it('a won GoHighLevel opportunity is an offline conversion; an opportunity without its contact is ignored', async () => {
+  it('a won GoHighLevel opportunity is an offline conversion; an opportunity naming no contact is ignored', async () => {
     const won = await processEnvelope(
       envelope('ghl', 'OpportunityStatusUpdate', tenantId, {
         type: 'OpportunityStatusUpdate',
@@ -172,7 +172,7 @@ describe('webhook processors', () => {
           id: 'opp-2',
         }),
       ),
-    ).toEqual({ outcome: 'ignored', detail: 'GoHighLevel opportunity event without an embedded contact' });
+    ).toEqual({ outcome: 'ignored', detail: 'GoHighLevel opportunity event without a contactId' });
   });
 
   describe('Stripe subscriptions', () => {

@@ -10,6 +10,8 @@ export interface EmulatorProxy {
   count(...targets: string[]): number;
   /** `hang`: accept requests and never answer, as a dependency that stopped responding. */
   setMode(mode: ProxyMode): void;
+  /** Forwards each request this long after it came: a busy emulator (0, the default: at once). */
+  setDelay(ms: number): void;
   /** Stops listening and drops every connection: the emulator is gone (connection refused). */
   stop(): Promise<void>;
 }
@@ -23,10 +25,12 @@ export async function startEmulatorProxy(upstream: string): Promise<EmulatorProx
   const targets = new Map<string, number>();
   const sockets = new Set<Socket>();
   let mode: ProxyMode = 'forward';
-  const server: Server = createServer((req, res) => {
+  let delayMs = 0;
+  const server: Server = createServer(async (req, res) => {
     const name = String(req.headers['x-amz-target'] ?? `${req.method} ${req.url?.split('?')[0]}`);
     targets.set(name, (targets.get(name) ?? 0) + 1);
     if (mode === 'hang') return;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const forward = httpRequest(
       {
         host: target.hostname,
@@ -59,6 +63,9 @@ export async function startEmulatorProxy(upstream: string): Promise<EmulatorProx
     count: (...names) => names.reduce((sum, name) => sum + (targets.get(name) ?? 0), 0),
     setMode: (next) => {
       mode = next;
+    },
+    setDelay: (ms) => {
+      delayMs = ms;
     },
     stop: () =>
       new Promise<void>((resolve) => {

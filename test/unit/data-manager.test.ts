@@ -17,10 +17,13 @@ import {
   restatementEvent,
 } from '../../functions/shared/google-ads/data-manager/request';
 import {
+  DATA_MANAGER_WARNING_REASONS,
   errorSummary,
   eventIndexOf,
+  fieldWarningsOf,
   processingStatusOf,
   violationReason,
+  warningReasonGroup,
 } from '../../functions/shared/google-ads/data-manager/results';
 import { sendEvents } from '../../functions/shared/google-ads/data-manager/send';
 import {
@@ -404,6 +407,90 @@ describe('splitting a rejected batch', () => {
         throw new GoogleAdsFailure('transient', 'down');
       }),
     ).rejects.toThrow('down');
+  });
+});
+
+describe('field warnings (Data Manager API v1.8)', () => {
+  // IngestEventsResponse and FieldWarning {reason, description, field} as documented:
+  // https://developers.google.com/data-manager/api/reference/rest/v1/FieldWarning
+  const answer = {
+    requestId: 'r-9',
+    fieldWarnings: [
+      {
+        reason: 'WARNING_REASON_INVALID_CLIENT_ID',
+        description: 'The client_id 555.123 is invalid.',
+        field: 'events.events[2].client_id',
+      },
+      { reason: 'WARNING_REASON_GENERIC', description: 'x', field: 'events[0].cart_data.items[0]' },
+      { reason: 'WARNING_REASON_GENERIC', field: 'destinations[0]' },
+      { reason: 'not a reason <script>', field: 'events[1].a b' },
+      { description: 'no reason, no field' },
+      'not an object',
+      null,
+    ],
+  };
+
+  it('reads reason, the field inside its event and the event index; never the description', () => {
+    expect(fieldWarningsOf(answer)).toEqual([
+      { reason: 'WARNING_REASON_INVALID_CLIENT_ID', field: 'client_id', eventIndex: 2 },
+      { reason: 'WARNING_REASON_GENERIC', field: 'cart_data.items[0]', eventIndex: 0 },
+      { reason: 'WARNING_REASON_GENERIC', field: 'destinations[0]' },
+      { reason: 'WARNING_REASON_UNSPECIFIED', eventIndex: 1 },
+      { reason: 'WARNING_REASON_UNSPECIFIED' },
+    ]);
+    expect(JSON.stringify(fieldWarningsOf(answer))).not.toContain('555.123');
+    expect(fieldWarningsOf({ requestId: 'r' })).toEqual([]);
+    expect(fieldWarningsOf({ fieldWarnings: 'nope' })).toEqual([]);
+    expect(fieldWarningsOf(undefined)).toEqual([]);
+    expect(Object.keys(DATA_MANAGER_WARNING_REASONS)).toHaveLength(15);
+    expect(warningReasonGroup('WARNING_REASON_INVALID_CLIENT_ID')).toBe('client_id');
+    expect(warningReasonGroup('WARNING_REASON_INVALID_REGION_CODE')).toBe('location');
+    expect(warningReasonGroup('WARNING_REASON_ADDED_LATER')).toBe('other');
+    expect(warningReasonGroup('toString')).toBe('other');
+  });
+
+  it('events:ingest returns them with the request id', async () => {
+    const body = ingestRequest([ingestEvent(conversion(), undefined, target)], target);
+    expect(await ingestEvents('tok', body, async () => respond(200, answer))).toEqual({
+      requestId: 'r-9',
+      fieldWarnings: fieldWarningsOf(answer),
+    });
+  });
+
+  it('sendEvents gives each accepted event the warnings naming it, after a split too', async () => {
+    const events = Array.from({ length: 4 }, (_, i) =>
+      ingestEvent(conversion({ click_id: gclid(300 + i) }), undefined, target),
+    );
+    const result = await sendEvents(events, async (batch) => {
+      const first = batch.findIndex((e) => e.adIdentifiers.gclid === gclid(301));
+      if (first >= 0 && batch.length === 4)
+        throw new DataManagerRejection(
+          'rejected',
+          { reasons: [], violations: [{ eventIndex: first, reason: 'INVALID_FORMAT' }] },
+          400,
+        );
+      // Sent again without event 1: event 3 is now the request's event 2.
+      const warned = batch.findIndex((e) => e.adIdentifiers.gclid === gclid(303));
+      return {
+        requestId: 'r-2',
+        fieldWarnings: [
+          { reason: 'WARNING_REASON_GENERIC', field: 'conversion_value', eventIndex: warned },
+          { reason: 'WARNING_REASON_GENERIC', field: 'destinations[0]' },
+          { reason: 'WARNING_REASON_GENERIC', eventIndex: 99 },
+        ],
+      };
+    });
+    expect(result.outcomes).toEqual([
+      { kind: 'uploaded' },
+      expect.objectContaining({ kind: 'failed' }),
+      { kind: 'uploaded' },
+      { kind: 'uploaded', fieldWarnings: [{ reason: 'WARNING_REASON_GENERIC', field: 'conversion_value' }] },
+    ]);
+    expect(result.requests[0]?.fieldWarnings).toEqual([
+      { reason: 'WARNING_REASON_GENERIC', field: 'conversion_value', row: 3 },
+      { reason: 'WARNING_REASON_GENERIC', field: 'destinations[0]' },
+      { reason: 'WARNING_REASON_GENERIC' },
+    ]);
   });
 });
 

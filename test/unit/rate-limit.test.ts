@@ -16,7 +16,9 @@ import {
   type CounterStore,
   counterStoreFromEnv,
   DynamoCounterStore,
+  LOCAL_EMULATOR_STORE_TIMEOUT_MS,
   MemoryCounterStore,
+  storeIsLocalEmulator,
 } from '../../functions/shared/rate-limit/store';
 import { DEFAULT_RATE_LIMITS } from '../../lib/definitions/rate-limits';
 
@@ -172,5 +174,32 @@ describe('store timeout', () => {
     for (const bad of ['49', '5001', '1.5', 'soon']) {
       expect(() => storeTimeoutMs({ RATE_LIMIT_STORE_TIMEOUT_MS: bad })).toThrow(ConfigurationError);
     }
+  });
+
+  it('is the local emulator bound when DynamoDB is on a loopback address; the setting still wins', () => {
+    const local = { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' };
+    expect(storeTimeoutMs(local)).toBe(LOCAL_EMULATOR_STORE_TIMEOUT_MS);
+    expect(LOCAL_EMULATOR_STORE_TIMEOUT_MS).toBeGreaterThan(STORE_TIMEOUT_MS);
+    expect(storeTimeoutMs({ ...local, RATE_LIMIT_STORE_TIMEOUT_MS: '400' })).toBe(400);
+    expect(storeTimeoutMs({ AWS_ENDPOINT_URL_DYNAMODB: 'http://localhost:4566' })).toBe(
+      LOCAL_EMULATOR_STORE_TIMEOUT_MS,
+    );
+    expect(storeTimeoutMs({ AWS_ENDPOINT_URL: 'http://[::1]:5000' })).toBe(LOCAL_EMULATOR_STORE_TIMEOUT_MS);
+    // AWS, or an endpoint elsewhere, keeps the production bound.
+    for (const endpoint of [
+      'https://dynamodb.eu-west-1.amazonaws.com',
+      'http://10.0.0.5:8000',
+      'not a url',
+    ]) {
+      expect(storeIsLocalEmulator({ AWS_ENDPOINT_URL: endpoint })).toBe(false);
+      expect(storeTimeoutMs({ AWS_ENDPOINT_URL: endpoint })).toBe(STORE_TIMEOUT_MS);
+    }
+    // The DynamoDB-specific endpoint is the one the SDK uses for the store.
+    expect(
+      storeIsLocalEmulator({
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:5000',
+        AWS_ENDPOINT_URL_DYNAMODB: 'https://dynamodb.eu-west-1.amazonaws.com',
+      }),
+    ).toBe(false);
   });
 });

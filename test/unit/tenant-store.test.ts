@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConsentPolicyStore } from '../../functions/shared/tenancy/consent-policy-store';
 import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
 import { platformScope } from '../../functions/shared/tenancy/scope';
 
@@ -107,5 +108,51 @@ describe('DynamoTenantStore status changes', () => {
     const store = new DynamoTenantStore(client, 'tenants');
     expect(await store.statusHistory('t')).toEqual([]);
     expect(await store.getApiKey(platformScope(admin, 't'), 'key_x')).toBeUndefined();
+  });
+});
+
+describe('ConsentPolicyStore against edge-case answers', () => {
+  const scope = platformScope(admin, 'ten_a');
+
+  it('answers explicit, without updated_at, for no item or an unreadable one', async () => {
+    const { client, calls } = scripted(
+      {},
+      { Item: { pk: 'TENANT#ten_a', sk: 'SETTINGS#consent', policy: 'lax' } },
+    );
+    const store = new ConsentPolicyStore(client, 'tenants');
+    expect(await store.get('ten_a')).toEqual({ policy: 'explicit' });
+    expect(await store.get('ten_a')).toEqual({ policy: 'explicit' });
+    expect(calls[0]).toEqual({
+      name: 'GetCommand',
+      input: {
+        TableName: 'tenants',
+        Key: { pk: 'TENANT#ten_a', sk: 'SETTINGS#consent' },
+        ConsistentRead: true,
+      },
+    });
+  });
+
+  it('answers the stored policy, with its time when it has one, and saves under the scope tenant', async () => {
+    const { client, calls } = scripted(
+      { Item: { policy: 'regional' } },
+      { Item: { policy: 'regional', updated_at: '2026-12-01T10:00:00.000Z' } },
+      {},
+    );
+    const store = new ConsentPolicyStore(client, 'tenants');
+    expect(await store.get('ten_a')).toEqual({ policy: 'regional' });
+    expect(await store.get('ten_a')).toEqual({ policy: 'regional', updated_at: '2026-12-01T10:00:00.000Z' });
+    expect(await store.save(scope, 'explicit', new Date('2026-12-07T20:00:00Z'))).toEqual({
+      policy: 'explicit',
+      updated_at: '2026-12-07T20:00:00.000Z',
+    });
+    expect(calls[2]?.input).toEqual({
+      TableName: 'tenants',
+      Item: {
+        pk: 'TENANT#ten_a',
+        sk: 'SETTINGS#consent',
+        policy: 'explicit',
+        updated_at: '2026-12-07T20:00:00.000Z',
+      },
+    });
   });
 });

@@ -13,6 +13,9 @@ import { leadExtraction } from '../../functions/shared/webhooks/extract/lead';
 import { normaliseKey } from '../../functions/shared/webhooks/extract/values';
 import ghlContactCreate from '../fixtures/webhooks/ghl-contact-create.json';
 import ghlOpportunityWon from '../fixtures/webhooks/ghl-opportunity-won.json';
+import ghlSampleContactCreate from '../fixtures/webhooks/ghl-sample-contact-create.json';
+import ghlSampleOpportunityCreate from '../fixtures/webhooks/ghl-sample-opportunity-create.json';
+import ghlSampleOpportunityStatusUpdate from '../fixtures/webhooks/ghl-sample-opportunity-status-update.json';
 import ghlWorkflowContact from '../fixtures/webhooks/ghl-workflow-contact.json';
 import shopifyCustomerSubscribed from '../fixtures/webhooks/shopify-customer-subscribed.json';
 import shopifyOrder100LineItems from '../fixtures/webhooks/shopify-order-100-line-items.json';
@@ -43,7 +46,12 @@ function lead(extraction: Extraction): Lead {
 
 /** What every extraction must look like, whatever went in. */
 function expectWellFormed(extraction: Extraction): void {
-  expect(['ignored', 'invalid', 'lead', 'reversal']).toContain(extraction.kind);
+  expect(['ignored', 'invalid', 'lead', 'reversal', 'contact_order']).toContain(extraction.kind);
+  if (extraction.kind === 'contact_order') {
+    expect(extraction.externalId).toMatch(/^ghl:.+/);
+    expect(extraction.order.id.length).toBeGreaterThan(0);
+    return;
+  }
   if (extraction.kind === 'reversal') {
     expect(extraction.reversal.orderId.length).toBeGreaterThan(0);
     if (extraction.reversal.refund) expect(extraction.reversal.refund.amount).toBeGreaterThan(0);
@@ -361,7 +369,8 @@ describe('Shopify orders', () => {
     };
     const { lead: found, order: facts } = lead(extractShopify('orders/paid', order));
     expect(found.phone).toBeUndefined();
-    expect(found.country).toBeUndefined();
+    // The billing country stays the lead's country (its consent policy) without a usable phone.
+    expect(found.country).toBe('DE');
     expect(found.value).toBeUndefined();
     expect(found.currency).toBe('EUR');
     expect(facts).toEqual({ id: '5678901234567', paid: true, currency: 'EUR' });
@@ -602,12 +611,54 @@ describe('GoHighLevel', () => {
     expect(lead(extractGhl(withoutId)).order).toBeUndefined();
   });
 
-  it('ignores an opportunity without an embedded contact, other events and payloads with no contact', () => {
+  it('reads an opportunity naming its contact by contactId only as an order of that contact', () => {
     const { contact: _contact, ...bare } = copy(ghlOpportunityWon);
     expect(extractGhl(bare)).toEqual({
-      kind: 'ignored',
-      reason: 'GoHighLevel opportunity event without an embedded contact',
+      kind: 'contact_order',
+      externalId: 'ghl:nmFmQEsNgz6AVpgLVUJ0',
+      order: { id: 'opp_7Yt6Rf5Ed4Ws3Qa2', paid: true, value: 1850, occurredAt: '2026-03-10T16:20:00.000Z' },
     });
+    const { contactId: _id, ...anonymous } = bare;
+    expect(extractGhl(anonymous)).toEqual({
+      kind: 'ignored',
+      reason: 'GoHighLevel opportunity event without a contactId',
+    });
+    const { id: _oppId, ...noId } = bare;
+    expect(extractGhl(noId)).toEqual({ kind: 'invalid', reason: 'the GoHighLevel opportunity has no id' });
+  });
+
+  // HighLevel's published samples, verbatim:
+  // https://marketplace.gohighlevel.com/docs/webhook/OpportunityStatusUpdate
+  // https://marketplace.gohighlevel.com/docs/webhook/OpportunityCreate
+  // (GoHighLevel/highlevel-api-docs, docs/webhook events/Opportunity{StatusUpdate,Create}.md)
+  it("reads HighLevel's published OpportunityStatusUpdate and OpportunityCreate samples", () => {
+    const order = { id: 'wWhVuzqpRuOA1ZVWi4FC', value: 40, occurredAt: undefined };
+    expect(extractGhl(ghlSampleOpportunityStatusUpdate)).toEqual({
+      kind: 'contact_order',
+      externalId: 'ghl:cJAWDskpkJHbRbhAT7bs',
+      order: { id: order.id, paid: false, value: order.value },
+    });
+    const won = {
+      ...copy(ghlSampleOpportunityStatusUpdate),
+      status: 'won',
+      timestamp: '2026-11-20T10:00:00Z',
+    };
+    expect(extractGhl(won)).toEqual({
+      kind: 'contact_order',
+      externalId: 'ghl:cJAWDskpkJHbRbhAT7bs',
+      order: { id: order.id, paid: true, value: 40, occurredAt: '2026-11-20T10:00:00Z' },
+    });
+    expect(extractGhl(ghlSampleOpportunityCreate)).toMatchObject({
+      kind: 'contact_order',
+      externalId: 'ghl:cJAWDskpkJHbRbhAT7bs',
+      order: { id: order.id, paid: false },
+    });
+    expect(extractGhl({ ...copy(ghlSampleOpportunityStatusUpdate), type: 'OpportunityUpdate' }).kind).toBe(
+      'contact_order',
+    );
+  });
+
+  it('ignores other events and payloads with no contact', () => {
     expect(extractGhl({ ...copy(ghlContactCreate), type: 'ContactDelete' })).toEqual({
       kind: 'ignored',
       reason: 'GoHighLevel event ContactDelete carries no lead',
@@ -616,6 +667,93 @@ describe('GoHighLevel', () => {
     expect(extractGhl({ locationId: 'x', workflow: { id: 'w' } })).toEqual({
       kind: 'ignored',
       reason: 'GoHighLevel payload without an event type or a contact',
+    });
+  });
+
+  // HighLevel's published ContactCreate sample, verbatim: custom fields arrive as {id, value} only.
+  // https://marketplace.gohighlevel.com/docs/webhook/ContactCreate
+  // (GoHighLevel/highlevel-api-docs, docs/webhook events/ContactCreate.md)
+  describe('consent in the custom field the integration names', () => {
+    const FIELD = 'BcdmQEsNgz6AVpgLVUJ0';
+    const withField = (value: unknown) => ({
+      ...copy(ghlSampleContactCreate),
+      customFields: [
+        { id: 'other', value: 'yes' },
+        { id: FIELD, value },
+      ],
+    });
+
+    it('reads the published sample: its contact, its country, and no consent unless a field is named', () => {
+      expect(extractGhl(ghlSampleContactCreate)).toEqual({
+        kind: 'lead',
+        lead: {
+          email: 'johndeo@gmail.comm',
+          phone: '+919509597501',
+          country: 'DE',
+          external_id: 'ghl:nmFmQEsNgz6AVpgLVUJ0',
+          consent: { status: 'pending' },
+        },
+      });
+    });
+
+    it('is granted for a granted value, whatever its case, and denied for any other value', () => {
+      const settings = { consentFieldId: FIELD };
+      for (const value of [
+        'yes',
+        'YES',
+        ' true ',
+        'Granted',
+        '1',
+        1,
+        true,
+        'Opt-In',
+        ['Yes'],
+        ['no', 'yes'],
+      ]) {
+        expect([value, lead(extractGhl(withField(value), settings)).lead.consent]).toEqual([
+          value,
+          { status: 'granted', method: 'form_checkbox' },
+        ]);
+      }
+      for (const value of ['no', 'XYZ Corp', 0, false, ['No'], 'yes please']) {
+        expect([value, lead(extractGhl(withField(value), settings)).lead.consent]).toEqual([
+          value,
+          { status: 'denied', method: 'form_checkbox' },
+        ]);
+      }
+      // The sample's own field, with the values this integration says mean granted.
+      expect(
+        lead(extractGhl(ghlSampleContactCreate, { consentFieldId: FIELD, grantedValues: ['XYZ corp'] })).lead
+          .consent,
+      ).toEqual({ status: 'granted', method: 'form_checkbox' });
+      expect(
+        lead(extractGhl(withField('yes'), { consentFieldId: FIELD, grantedValues: ['si'] })).lead.consent
+          .status,
+      ).toBe('denied');
+    });
+
+    it('lets custom data speak when the field is absent or empty, and ignores fields of other ids', () => {
+      const settings = { consentFieldId: FIELD };
+      const customData = { consent_status: 'granted', consent_method: 'form_checkbox' };
+      for (const value of ['', null, [], '   ']) {
+        expect(lead(extractGhl({ ...withField(value), customData }, settings)).lead.consent).toEqual({
+          status: 'granted',
+          method: 'form_checkbox',
+        });
+      }
+      expect(lead(extractGhl(withField('yes'), { consentFieldId: 'another' })).lead.consent).toEqual({
+        status: 'pending',
+      });
+      // A workflow webhook's custom data, the contact's consent in it.
+      const workflow = {
+        contact_id: 'w1',
+        email: 'w@example.com',
+        customData: { consent_status: 'denied', consent_timestamp: '2026-11-01T10:00:00Z' },
+      };
+      expect(lead(extractGhl(workflow, settings)).lead.consent).toEqual({
+        status: 'denied',
+        timestamp: '2026-11-01T10:00:00Z',
+      });
     });
   });
 
@@ -875,6 +1013,8 @@ describe('never throws', () => {
       wooOrderProcessing,
       ghlContactCreate,
       ghlWorkflowContact,
+      ghlSampleContactCreate,
+      ghlSampleOpportunityStatusUpdate,
     ];
     fc.assert(
       fc.property(

@@ -3,6 +3,7 @@ import { createHash, createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import fc from 'fast-check';
 import {
   generateWebhookToken,
+  ghlPublicKey,
   hashToken,
   safeEqual,
   verifyGhl,
@@ -11,6 +12,7 @@ import {
   verifyWooCommerce,
   wooCommerceSigningKey,
 } from '../../functions/shared/webhooks/signatures';
+import { GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY } from '../../lib/definitions/ghl';
 
 jest.mock('node:crypto', () => {
   const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');
@@ -231,53 +233,83 @@ describe('Stripe', () => {
 });
 
 describe('GoHighLevel', () => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  // HighLevel signs the raw body with Ed25519 and sends the base64 signature in X-GHL-Signature
+  // (https://marketplace.gohighlevel.com/docs/webhook/WebhookIntegrationGuide/). Tests sign with a
+  // key pair of their own, configured the two ways HighLevel's key may be given.
+  const ed = generateKeyPairSync('ed25519');
+  const pem = ed.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const der = ed.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
   const body = Buffer.from(
     JSON.stringify({ type: 'ContactCreate', timestamp: '2026-01-28T14:35:00Z', webhookId: 'abc123' }),
     'utf8',
   );
-  const signature = sign('sha256', body, rsa.privateKey).toString('base64');
+  const signature = sign(null, body, ed.privateKey).toString('base64');
 
-  it('verifies an RSA-SHA256 signature with the public key', () => {
-    expect(verifyGhl(body, signature, rsaPem)).toBe('verified');
-    expect(verifyGhl(body, `  ${signature}\n`, rsaPem)).toBe('verified');
+  it('verifies an Ed25519 signature with the key as PEM or as base64 DER SPKI', () => {
+    expect(verifyGhl(body, signature, pem)).toBe('verified');
+    expect(verifyGhl(body, `  ${signature}\n`, pem)).toBe('verified');
+    expect(verifyGhl(body, signature, der)).toBe('verified');
+    expect(verifyGhl(body, signature, ` ${der}\n`)).toBe('verified');
+    // A PEM pasted into an environment variable with literal \n for its line breaks.
+    expect(verifyGhl(body, signature, pem.replace(/\n/g, '\\n'))).toBe('verified');
+  });
+
+  it("accepts HighLevel's published key as a usable Ed25519 key", () => {
+    expect(ghlPublicKey(GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY)?.asymmetricKeyType).toBe('ed25519');
+    // Well-formed but not HighLevel's signature: refused.
+    expect(verifyGhl(body, signature, GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY)).toBe('invalid');
   });
 
   it('answers invalid for a tampered body or another key', () => {
     const tampered = Buffer.from(body.toString('utf8').replace('abc123', 'abc124'), 'utf8');
-    expect(verifyGhl(tampered, signature, rsaPem)).toBe('invalid');
-    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    expect(verifyGhl(tampered, signature, pem)).toBe('invalid');
+    const other = generateKeyPairSync('ed25519');
     const otherPem = other.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     expect(verifyGhl(body, signature, otherPem)).toBe('invalid');
+    expect(verifyGhl(Buffer.from('{}'), signature, pem)).toBe('invalid');
   });
 
   it('answers absent when a key is configured but no signature arrived', () => {
-    expect(verifyGhl(body, undefined, rsaPem)).toBe('absent');
-    expect(verifyGhl(body, ' ', rsaPem)).toBe('absent');
+    expect(verifyGhl(body, undefined, pem)).toBe('absent');
+    expect(verifyGhl(body, ' ', pem)).toBe('absent');
   });
 
   it('answers not_configured without a key, whatever the header', () => {
     expect(verifyGhl(body, signature, undefined)).toBe('not_configured');
     expect(verifyGhl(body, undefined, '')).toBe('not_configured');
+    expect(verifyGhl(body, signature, '  ')).toBe('not_configured');
+  });
+
+  it('no longer accepts the retired RSA scheme: an RSA key is unusable, an RSA signature invalid', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const rsaSignature = sign('sha256', body, rsa.privateKey).toString('base64');
+    expect(ghlPublicKey(rsaPem)).toBeUndefined();
+    expect(verifyGhl(body, rsaSignature, rsaPem)).toBe('invalid');
+    expect(verifyGhl(body, rsaSignature, pem)).toBe('invalid');
   });
 
   it('fails closed on a malformed signature, an unusable key or a non-buffer body', () => {
-    expect(verifyGhl(body, 'not base64!', rsaPem)).toBe('invalid');
-    expect(verifyGhl(body, 'AAAA', rsaPem)).toBe('invalid');
+    expect(verifyGhl(body, 'not base64!', pem)).toBe('invalid');
+    expect(verifyGhl(body, 'AAAA', pem)).toBe('invalid');
+    expect(verifyGhl(body, Buffer.alloc(64).toString('base64'), pem)).toBe('invalid');
     expect(verifyGhl(body, signature, 'not a key')).toBe('invalid');
+    expect(verifyGhl(body, signature, 'QUJD')).toBe('invalid');
+    expect(verifyGhl(body, signature, '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----')).toBe(
+      'invalid',
+    );
     const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const ecPem = ec.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     expect(verifyGhl(body, sign('sha256', body, ec.privateKey).toString('base64'), ecPem)).toBe('invalid');
-    expect(verifyGhl('body' as unknown as Buffer, signature, rsaPem)).toBe('invalid');
+    expect(verifyGhl('body' as unknown as Buffer, signature, pem)).toBe('invalid');
   });
 
-  it('verifies Ed25519 signatures when the configured key is Ed25519', () => {
-    const ed = generateKeyPairSync('ed25519');
-    const edPem = ed.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const edSignature = sign(null, body, ed.privateKey).toString('base64');
-    expect(verifyGhl(body, edSignature, edPem)).toBe('verified');
-    expect(verifyGhl(Buffer.from('{}'), edSignature, edPem)).toBe('invalid');
+  it('never throws and never verifies arbitrary headers and bodies', () => {
+    fc.assert(
+      fc.property(fc.option(fc.string()), fc.uint8Array({ maxLength: 64 }), (header, bytes) => {
+        expect(verifyGhl(Buffer.from(bytes), header ?? undefined, pem)).not.toBe('verified');
+      }),
+    );
   });
 });
 

@@ -13,6 +13,7 @@ import type {
   Adjustment,
   AdjustmentStatus,
   Conversion,
+  ConversionFieldWarning,
   ConversionStatus,
   FailureKind,
   Platform,
@@ -41,6 +42,8 @@ export interface AttemptOutcome {
   nextAttemptAt?: string;
   /** False when nothing was sent (e.g. no Google Ads account connected): attempts stay as they are. */
   attempted?: boolean;
+  /** Optional fields the platform accepted the conversion without (replaces the last attempt's). */
+  fieldWarnings?: ConversionFieldWarning[];
 }
 
 /** A processing outcome as recorded, with when it was read. */
@@ -118,6 +121,10 @@ export class DynamoConversionLog extends DynamoRepository {
       set.push('google_request_id = :request');
       values[':request'] = outcome.requestId;
     }
+    if (outcome.fieldWarnings?.length) {
+      set.push('field_warnings = :warnings');
+      values[':warnings'] = outcome.fieldWarnings;
+    } else if (outcome.attempted !== false) remove.push('field_warnings');
     if (outcome.status === 'uploaded') {
       set.push('uploaded_at = :now');
       remove.push('next_attempt_at');

@@ -35,6 +35,17 @@ export interface Conversion {
   updated_at: string;
   /** Why it will not be uploaded, when cancelled. */
   cancel_reason?: 'consent_withdrawn' | 'restricted' | 'erased' | 'order_cancelled';
+  /**
+   * Optional fields the platform accepted the conversion without, at its last upload attempt
+   * (Data Manager `fieldWarnings`): the reason and the field's path in the event, never a value.
+   */
+  field_warnings?: ConversionFieldWarning[];
+}
+
+/** A field the platform could not use, though it accepted the conversion. */
+export interface ConversionFieldWarning {
+  reason: string;
+  field?: string;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { StoredLead } from '../leads/model';
 import type { LoggedConversion } from './log';
-import type { Adjustment, FailureKind, Platform, ProcessingStatus } from './model';
+import type { Adjustment, ConversionFieldWarning, FailureKind, Platform, ProcessingStatus } from './model';
 
 /**
  * What the conversion uploader asks of an ad platform. The uploader reads conversions and leads,
@@ -11,7 +11,7 @@ import type { Adjustment, FailureKind, Platform, ProcessingStatus } from './mode
 
 /** What became of one conversion sent. */
 export type RowOutcome =
-  | { kind: 'uploaded'; alreadyDelivered?: boolean }
+  | { kind: 'uploaded'; alreadyDelivered?: boolean; fieldWarnings?: ConversionFieldWarning[] }
   | { kind: 'failed'; reason: string; code?: string }
   /** Sent again later: after `afterSeconds`, else the uploader's reschedule delay (6 hours). */
   | { kind: 'rescheduled'; reason: string; code: string; afterSeconds?: number };
@@ -44,6 +44,8 @@ export interface SentRequest {
   durationMs: number;
   /** The platform processes the request later: its outcome is read with `requestStatus`. */
   processedLater?: boolean;
+  /** Optional fields the platform could not use; `row` indexes the rows given to `send`. */
+  fieldWarnings?: Array<ConversionFieldWarning & { row?: number }>;
 }
 
 export interface SendResult {

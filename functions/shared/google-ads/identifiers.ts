@@ -37,14 +37,32 @@ export function hashedPhoneNumber(input: string, country?: string): string | und
  * The ad_user_data signal sent with a conversion: from the lead's consent (granted only with
  * valid consent and no restriction), or, for a conversion by raw click id, the consent it was
  * posted with; undefined when nothing was said (then no signal and nothing personal is sent).
+ * `not_required`: the lead's consent is not required where it is (the tenant's regional policy):
+ * the conversion goes without consent fields, with the lead's hashed identifiers.
  */
 export function adUserData(
   conversion: Pick<Conversion, 'consent'>,
   lead: StoredLead | undefined,
-): 'granted' | 'denied' | undefined {
-  if (lead)
-    return lead.consent.ad_user_data === 'granted' && allowsUpload(lead.consent) && !lead.restricted
-      ? 'granted'
-      : 'denied';
+): 'granted' | 'denied' | 'not_required' | undefined {
+  if (lead) {
+    if (lead.restricted) return 'denied';
+    if (lead.consent.status === 'not_required') return 'not_required';
+    return lead.consent.ad_user_data === 'granted' && allowsUpload(lead.consent) ? 'granted' : 'denied';
+  }
   return conversion.consent?.ad_user_data;
 }
+
+/** The consent field of a Google conversion for that signal: none when nothing was said or none is required. */
+export function consentField<G, D>(
+  signal: ReturnType<typeof adUserData>,
+  granted: G,
+  denied: D,
+): G | D | undefined {
+  if (signal === 'granted') return granted;
+  if (signal === 'denied') return denied;
+  return undefined;
+}
+
+/** Whether the lead's hashed email and phone may go with the conversion. */
+export const sharesUserData = (signal: ReturnType<typeof adUserData>) =>
+  signal === 'granted' || signal === 'not_required';

@@ -9,6 +9,7 @@ import type {
   SendResult,
   UploadRow,
 } from '../conversions/provider';
+import type { IngestAnswer } from './data-manager/client';
 import type { QuotaPacer } from './data-manager/pacer';
 import {
   type DataManagerTarget,
@@ -253,7 +254,7 @@ function adjustmentTime(adjustment: Adjustment, conversion: Conversion, now: Dat
 }
 
 export interface DataManagerApi {
-  ingest(accessToken: string, body: IngestEventsRequest): Promise<{ requestId?: string }>;
+  ingest(accessToken: string, body: IngestEventsRequest): Promise<IngestAnswer>;
   retrieve(accessToken: string, requestId: string): Promise<unknown>;
 }
 

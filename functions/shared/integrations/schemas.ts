@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { httpUrl } from '../schema-text';
+import { httpUrl, trimmedText } from '../schema-text';
 
 const secret = z
   .string()
@@ -28,4 +28,25 @@ export const wooCommerceSettingsBody = z.object({
   webhook_secret: secret,
 });
 
-export const ghlSettingsBody = z.object({});
+/**
+ * The GoHighLevel integration: the id of the contact custom field that holds consent (as HighLevel
+ * sends custom fields, `{id, value}`) and the values of that field that mean granted, compared
+ * case-insensitively (default `yes`, `true`, `granted`, `1`, `opt-in`; any other value present
+ * means denied). Both optional: without a field id, consent comes from custom data named
+ * `consent_status`, `consent_timestamp`, `consent_method` (workflow webhooks).
+ */
+export const ghlSettingsBody = z.object({
+  consent_field_id: z.optional(
+    trimmedText(128, 'consent_field_id must be 1 to 128 characters').check(
+      z.meta({ description: "The custom field's id in HighLevel, e.g. BcdmQEsNgz6AVpgLVUJ0" }),
+    ),
+  ),
+  granted_values: z.optional(
+    z.array(trimmedText(100, 'each granted value must be 1 to 100 characters')).check(
+      z.minLength(1, 'granted_values needs at least one value'),
+      z.maxLength(20, 'granted_values takes at most 20 values'),
+      z.overwrite((values) => [...new Set(values.map((v) => v.toLowerCase()))]),
+    ),
+  ),
+});
+export type GhlSettingsBody = z.infer<typeof ghlSettingsBody>;

@@ -25,14 +25,28 @@ export interface ConsentInput {
   ad_personalization?: Signal;
 }
 
-/** Consent as stored with a lead: both ad signals resolved. */
-export interface Consent {
+/** Consent as stored with a lead from a signal: both ad signals resolved. */
+export interface SignalledConsent {
   status: ConsentStatus;
   timestamp?: string;
   method?: ConsentMethod;
   ad_user_data: Signal;
   ad_personalization: Signal;
 }
+
+/**
+ * A lead stored without any consent signal because the tenant's `regional` consent policy does not
+ * require one where the lead is (consent-policy.ts). Its conversions carry no consent fields.
+ */
+export interface NotRequiredConsent {
+  status: 'not_required';
+  basis: 'regional_policy';
+  /** ISO 3166 alpha-2: the country that decided it. */
+  country: string;
+}
+
+/** Consent as stored with a lead. */
+export type Consent = SignalledConsent | NotRequiredConsent;
 
 export type ConsentRefusal = 'consent_required';
 
@@ -43,7 +57,7 @@ export function isValidConsent(consent: ConsentInput): boolean {
 }
 
 /** Resolves the ad signals; the caller has decided validity first. */
-export function resolveConsent(consent: ConsentInput): Consent {
+export function resolveConsent(consent: ConsentInput): SignalledConsent {
   const fallback: Signal = isValidConsent(consent) ? 'granted' : 'denied';
   return {
     status: consent.status,
@@ -54,13 +68,17 @@ export function resolveConsent(consent: ConsentInput): Consent {
   };
 }
 
-/** Whether this consent allows sending the person's data to an ad platform. */
+/**
+ * Whether this consent allows sending the person's data to an ad platform: a valid signal with
+ * `ad_user_data` granted, or consent not required where the lead is.
+ */
 export function allowsUpload(consent: Consent): boolean {
+  if (consent.status === 'not_required') return true;
   return isValidConsent(consent) && consent.ad_user_data === 'granted';
 }
 
 /** An entry of a lead's consent history. */
-export interface ConsentChange extends Consent {
+export type ConsentChange = Consent & {
   recorded_at: string;
   source: 'capture' | 'api' | 'webhook';
-}
+};

@@ -85,7 +85,16 @@ export const leadSchema = z
   .object({
     email: z.string().check(z.trim(), z.minLength(3), z.maxLength(254), emailDocumented),
     phone: optionalPhone,
-    country: countryCode,
+    // The lead's country decides the tenant's regional consent policy (consent-policy.ts).
+    country: z.optional(
+      z.string().check(
+        z.regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code'),
+        z.meta({
+          description:
+            "ISO 3166 alpha-2: the lead's country, which the regional consent policy reads (else the phone number's), and the country of a national phone number",
+        }),
+      ),
+    ),
     gclid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),
     gbraid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),
     wbraid: clickId(GOOGLE_CLICK_ID, INVALID_GCLID),

@@ -7,9 +7,11 @@ import { type LeadEventDeps, queueLeadEvent } from '../meta/lead-events';
 import { MetaIntegrationStore } from '../meta/store';
 import { logger, metrics } from '../observability';
 import { inPool } from '../pool';
+import { cachedConsentPolicy } from '../tenancy/consent-policy-store';
 import type { TenantScope } from '../tenancy/scope';
 import { primaryClickId } from './click-ids';
-import { type ConsentChange, isValidConsent, resolveConsent } from './consent';
+import { type Consent, type ConsentChange, resolveConsent } from './consent';
+import { type ConsentPolicy, DEFAULT_CONSENT_POLICY, decideConsent, leadCountry } from './consent-policy';
 import type { EmailHasher } from './email-hash';
 import { LEAD_FIELD_NAMES, type LeadFields, type StoredLead } from './model';
 import { normaliseEmail, normalisePhone } from './normalise';
@@ -23,6 +25,16 @@ export interface LeadDeps {
   now?: () => Date;
   /** A new lead with an fbclid becomes a Meta `Lead` event when the tenant asked for them. */
   leadEvents?: LeadEventDeps;
+  /** The tenant's consent policy (consent-policy.ts); without it, `explicit`. */
+  consentPolicy?: (tenantId: string) => Promise<ConsentPolicy>;
+}
+
+let policies: ((tenantId: string) => Promise<ConsentPolicy>) | undefined;
+
+/** The tenants' consent policies, read through one cache per warm container. */
+export function consentPolicyOfTenant(): (tenantId: string) => Promise<ConsentPolicy> {
+  policies ??= cachedConsentPolicy();
+  return policies;
 }
 
 export function defaultLeadDeps(hash: EmailHasher): LeadDeps {
@@ -32,6 +44,7 @@ export function defaultLeadDeps(hash: EmailHasher): LeadDeps {
     leads: new DynamoLeadStore(),
     audit: new DynamoAuditTrail(),
     hash,
+    consentPolicy: consentPolicyOfTenant(),
     leadEvents: {
       integration: (tenantId) => meta.get(tenantId),
       queue: (scope, conversion) => conversions.queue(scope, conversion),
@@ -127,9 +140,10 @@ export async function upsertLead(
   source: ConsentChange['source'],
   /** The status a lead that does not exist yet is created with (a paid order's lead: `won`). */
   createAs: 'new' | 'won' = 'new',
+  /** The consent decided for it (captureLeads); by default its own valid consent. */
+  consent: Consent = resolveConsent(lead.input.consent),
 ): Promise<{ id: string; created: boolean }> {
   const now = (deps.now ?? (() => new Date()))().toISOString();
-  const consent = resolveConsent(lead.input.consent);
   const change: ConsentChange = { ...consent, recorded_at: now, source };
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const existingId = await deps.leads.findByDedupKeys(scope, lead.dedupKeys);
@@ -189,9 +203,9 @@ export async function upsertLead(
 }
 
 /**
- * Captures leads: consent is decided for each before anything is written; leads without valid
- * consent are not stored, and each refusal is audited with the subject's hash and the reason
- * only.
+ * Captures leads: consent is decided for each before anything is written, under the tenant's
+ * consent policy (consent-policy.ts); leads it refuses are not stored, and each refusal is
+ * audited with the subject's hash and the reason only.
  */
 export async function captureLeads(
   deps: LeadDeps,
@@ -206,8 +220,11 @@ export async function captureLeads(
   createAs: 'new' | 'won' = 'new',
 ): Promise<CaptureResult> {
   type Outcome = { id: string } | { denied: DeniedLead };
+  const policy = deps.consentPolicy ? await deps.consentPolicy(scope.tenantId) : DEFAULT_CONSENT_POLICY;
   const outcomes = await inPool<NormalisedLead, Outcome>(leads, 8, async (lead, index) => {
-    if (!isValidConsent(lead.input.consent)) {
+    const country = leadCountry({ country: lead.input.country, phone: lead.fields.phone });
+    const decision = decideConsent(policy, lead.input.consent, country);
+    if (!decision.stored) {
       await deps.audit.append(scope, 'consent_refused', lead.emailHash, actor, {
         index,
         reason: 'consent_required',
@@ -216,12 +233,15 @@ export async function captureLeads(
       });
       return { denied: { index, email: lead.fields.email, reason: 'consent_required' } };
     }
-    const { id, created } = await upsertLead(deps, scope, lead, source, createAs);
+    const { id, created } = await upsertLead(deps, scope, lead, source, createAs, decision.consent);
     await deps.audit.append(scope, 'consent_recorded', lead.emailHash, actor, {
       lead_id: id,
-      status: lead.input.consent.status,
+      status: decision.consent.status,
       created,
       ...(lead.input.consent.method ? { method: lead.input.consent.method } : {}),
+      ...(decision.consent.status === 'not_required'
+        ? { basis: decision.consent.basis, country: decision.consent.country }
+        : {}),
     });
     return { id };
   });

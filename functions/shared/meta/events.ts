@@ -131,7 +131,12 @@ export function buildMetaEvent(input: MetaEventInput, options: MetaPixelOptions,
   if (lead && !allowsUpload(lead.consent)) return { kind: 'cancelled', reason: 'consent_withdrawn' };
   if (!lead && input.consent?.ad_user_data === 'denied')
     return { kind: 'cancelled', reason: 'consent_withdrawn' };
-  const personalisation = lead ? lead.consent.ad_personalization : input.consent?.ad_personalization;
+  // Consent not required where the lead is (regional policy): no consent field, so no opt_out.
+  const personalisation = lead
+    ? lead.consent.status === 'not_required'
+      ? undefined
+      : lead.consent.ad_personalization
+    : input.consent?.ad_personalization;
 
   const eventTime = epochSeconds(input.conversionTime);
   if (!Number.isFinite(eventTime)) return { kind: 'invalid', reason: 'The conversion time is not a time' };

@@ -3,17 +3,26 @@ import { ConfigurationError } from '../config';
 import { RateLimitRefusedError } from '../domain-errors';
 import { logger, metrics } from '../observability';
 import { evaluate, type LimitResult, type LimitScope, limitFor, retryAfterSeconds, windowAt } from './limits';
-import { type CounterStore, counterStoreFromEnv } from './store';
+import {
+  type CounterStore,
+  counterStoreFromEnv,
+  LOCAL_EMULATOR_STORE_TIMEOUT_MS,
+  storeIsLocalEmulator,
+} from './store';
 
 /** The longest a check waits for the store before refusing the request. */
 export const STORE_TIMEOUT_MS = 300;
 /** Bounds of RATE_LIMIT_STORE_TIMEOUT_MS (a slower local emulator may need more than AWS). */
 export const STORE_TIMEOUT_RANGE_MS = { min: 50, max: 5_000 } as const;
 
-/** The store timeout: STORE_TIMEOUT_MS unless RATE_LIMIT_STORE_TIMEOUT_MS sets one within range. */
+/**
+ * The store timeout: RATE_LIMIT_STORE_TIMEOUT_MS when set (within range), else
+ * LOCAL_EMULATOR_STORE_TIMEOUT_MS when the store is the local emulator, else STORE_TIMEOUT_MS.
+ */
 export function storeTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.RATE_LIMIT_STORE_TIMEOUT_MS;
-  if (raw === undefined || raw === '') return STORE_TIMEOUT_MS;
+  if (raw === undefined || raw === '')
+    return storeIsLocalEmulator(env) ? LOCAL_EMULATOR_STORE_TIMEOUT_MS : STORE_TIMEOUT_MS;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < STORE_TIMEOUT_RANGE_MS.min || value > STORE_TIMEOUT_RANGE_MS.max) {
     throw new ConfigurationError(
@@ -52,7 +61,7 @@ class StoreTimeout extends Error {
 
 /**
  * Checks limits against the counter store and fails closed: no store, a store error or a store
- * slower than STORE_TIMEOUT_MS refuses the request with 503 `rate_limit_config_error`, logs the
+ * slower than its bound (`storeTimeoutMs`) refuses the request with 503 `rate_limit_config_error`, logs the
  * cause and counts `RateLimitStoreError` (which pages on-call). Never lets a request through
  * uncounted.
  */

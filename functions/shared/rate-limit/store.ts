@@ -10,6 +10,28 @@ export interface CounterStore {
   increment(key: string, windowStart: number, signal: AbortSignal): Promise<number>;
 }
 
+/**
+ * The bound on one check when the store is the local emulator (`npm start`, the tests): moto on a
+ * laptop under a load test answers in seconds, not in DynamoDB's milliseconds, and a refusal there
+ * would show the emulator's latency instead of the system's behaviour. AWS keeps its 300 ms.
+ */
+export const LOCAL_EMULATOR_STORE_TIMEOUT_MS = 5_000;
+
+/**
+ * True when DynamoDB calls go to an emulator on this machine: the endpoint the SDK uses
+ * (`AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`) is a loopback address, which AWS never is.
+ */
+export function storeIsLocalEmulator(env: NodeJS.ProcessEnv = process.env): boolean {
+  const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL;
+  if (!endpoint) return false;
+  try {
+    const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
 /** Counters outlive their window by this much before DynamoDB's TTL removes them. */
 const GRACE_SECONDS = 300;
 

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { ROLES } from '../../../lib/definitions/routes';
+import { CONSENT_POLICIES } from '../leads/consent-policy';
 import { trimmedText } from '../schema-text';
 
 export const createTenantBody = z.object({
@@ -15,4 +16,14 @@ export const TENANT_STATUSES = ['active', 'suspended'] as const;
 
 export const updateTenantBody = z.object({
   status: z.enum(TENANT_STATUSES),
+});
+
+/** PUT /api/v1/settings/consent: the tenant's consent policy (leads/consent-policy.ts). */
+export const consentPolicyBody = z.object({
+  policy: z.enum(CONSENT_POLICIES).check(
+    z.meta({
+      description:
+        '`explicit`: no consent signal, no lead. `regional`: a lead outside the EEA, the UK and Switzerland without any consent signal is stored with consent `not_required`',
+    }),
+  ),
 });

@@ -152,39 +152,62 @@ export function verifyStripe(
 
 export type GhlVerification = 'verified' | 'not_configured' | 'absent' | 'invalid';
 
-function publicKeyOf(pem: string): KeyObject | undefined {
+/** An Ed25519 signature is 64 bytes: 86 base64 characters and `==`. */
+const ED25519_SIGNATURE_BYTES = 64;
+const PEM = /-----BEGIN PUBLIC KEY-----/;
+
+/**
+ * HighLevel's public key as configured: a PEM `PUBLIC KEY`, or the base64 of its DER SPKI (the form
+ * HighLevel prints, `MCowBQYDK2VwAyEA...`). Only an Ed25519 key is usable; anything else is
+ * undefined, which the check treats as a failure, never as "not configured".
+ */
+export function ghlPublicKey(configured: string): KeyObject | undefined {
   try {
-    const key = createPublicKey(pem);
-    return key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'ed25519' ? key : undefined;
+    const text = configured.trim().replace(/\\n/g, '\n');
+    const key = PEM.test(text)
+      ? createPublicKey(text)
+      : BASE64.test(text)
+        ? createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' })
+        : undefined;
+    return key?.asymmetricKeyType === 'ed25519' ? key : undefined;
   } catch {
     return undefined;
   }
 }
 
+let parsedKey: { configured: string; key: KeyObject | undefined } | undefined;
+
+/** The configured key, parsed once per value (the environment does not change in a warm container). */
+function cachedGhlKey(configured: string): KeyObject | undefined {
+  if (parsedKey?.configured !== configured) parsedKey = { configured, key: ghlPublicKey(configured) };
+  return parsedKey.key;
+}
+
 /**
- * GoHighLevel: `x-wh-signature` is the base64 RSA signature (PKCS#1 v1.5, SHA-256) over the raw
- * body, made with HighLevel's private key and checked with the public key they publish. An Ed25519
- * public key is verified as Ed25519 (HighLevel's newer `X-GHL-Signature` scheme), so a tenant can
- * switch key and header without a code change.
+ * GoHighLevel: `X-GHL-Signature` is the base64 Ed25519 signature of the raw body, made with
+ * HighLevel's private key and checked with the public key HighLevel publishes
+ * (`GHL_WEBHOOK_PUBLIC_KEY`, PEM or base64 DER SPKI). The RSA `X-WH-Signature`, retired by
+ * HighLevel on 2026-07-01, is not read at all: the caller passes only `X-GHL-Signature`.
  * - `not_configured`: no public key configured, nothing was checked;
  * - `absent`: a key is configured but the request carries no signature;
- * - `invalid`: the signature is malformed or does not verify, or the configured key is unusable
- *   (fail closed: a broken key never counts as "not configured").
+ * - `invalid`: the signature is malformed or does not verify, or the configured key is not an
+ *   Ed25519 public key (fail closed: a broken key never counts as "not configured").
  */
 export function verifyGhl(
   rawBody: Buffer,
   signatureBase64: string | undefined,
-  publicKeyPem: string | undefined,
+  publicKey: string | undefined,
 ): GhlVerification {
-  if (typeof publicKeyPem !== 'string' || publicKeyPem.trim() === '') return 'not_configured';
+  if (typeof publicKey !== 'string' || publicKey.trim() === '') return 'not_configured';
   if (typeof signatureBase64 !== 'string' || signatureBase64.trim() === '') return 'absent';
   const encoded = signatureBase64.trim();
   if (!BASE64.test(encoded) || !Buffer.isBuffer(rawBody)) return 'invalid';
-  const key = publicKeyOf(publicKeyPem);
+  const signature = Buffer.from(encoded, 'base64');
+  if (signature.length !== ED25519_SIGNATURE_BYTES) return 'invalid';
+  const key = cachedGhlKey(publicKey);
   if (!key) return 'invalid';
   try {
-    const algorithm = key.asymmetricKeyType === 'ed25519' ? null : 'sha256';
-    return verifySignature(algorithm, rawBody, key, Buffer.from(encoded, 'base64')) ? 'verified' : 'invalid';
+    return verifySignature(null, rawBody, key, signature) ? 'verified' : 'invalid';
   } catch {
     return 'invalid';
   }

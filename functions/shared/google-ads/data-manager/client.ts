@@ -1,6 +1,6 @@
 import { type Fetch, GoogleAdsFailure, readJson, timeoutMs, transportFailure } from '../tokens';
 import type { IngestEventsRequest } from './request';
-import { type ErrorSummary, errorSummary } from './results';
+import { type ErrorSummary, errorSummary, type FieldWarning, fieldWarningsOf } from './results';
 
 /**
  * The Data Manager API adapter: every call goes through `dataManagerCall`, one place for the
@@ -74,17 +74,27 @@ export async function dataManagerCall(call: DataManagerCall, fetchImpl: Fetch = 
   throw new DataManagerRejection(`${what}${said}`, summary, response.status);
 }
 
-/** `events:ingest`: the request id Google processes the events under. */
+/** What `events:ingest` answered: the request id, and the optional fields Google could not use. */
+export interface IngestAnswer {
+  requestId?: string;
+  fieldWarnings?: FieldWarning[];
+}
+
+/** `events:ingest`: the request id Google processes the events under, and its field warnings. */
 export async function ingestEvents(
   accessToken: string,
   body: IngestEventsRequest,
   fetchImpl: Fetch = fetch,
-): Promise<{ requestId?: string }> {
+): Promise<IngestAnswer> {
   const answer = (await dataManagerCall(
     { method: 'POST', path: '/v1/events:ingest', accessToken, body },
     fetchImpl,
   )) as { requestId?: unknown };
-  return typeof answer.requestId === 'string' ? { requestId: answer.requestId } : {};
+  const fieldWarnings = fieldWarningsOf(answer);
+  return {
+    ...(typeof answer.requestId === 'string' ? { requestId: answer.requestId } : {}),
+    ...(fieldWarnings.length > 0 ? { fieldWarnings } : {}),
+  };
 }
 
 /** `requestStatus:retrieve` for a request id (an opaque id Google gave, not personal data). */

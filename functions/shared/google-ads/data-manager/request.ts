@@ -1,6 +1,6 @@
 import type { Conversion } from '../../conversions/model';
 import type { StoredLead } from '../../leads/model';
-import { adUserData, hashedEmail, hashedPhoneNumber } from '../identifiers';
+import { adUserData, consentField, hashedEmail, hashedPhoneNumber, sharesUserData } from '../identifiers';
 
 /**
  * Building Data Manager API `events:ingest` requests (proto3 JSON, lowerCamelCase) for Google Ads
@@ -94,8 +94,9 @@ export function ingestEvent(
     ...(conversion.value !== undefined && currency ? { currency } : {}),
   };
   const signal = adUserData(conversion, lead);
-  if (signal) event.consent = { adUserData: signal === 'granted' ? 'CONSENT_GRANTED' : 'CONSENT_DENIED' };
-  if (lead && signal === 'granted') {
+  const adUserDataField = consentField(signal, 'CONSENT_GRANTED' as const, 'CONSENT_DENIED' as const);
+  if (adUserDataField) event.consent = { adUserData: adUserDataField };
+  if (lead && sharesUserData(signal)) {
     const identifiers: UserIdentifier[] = [];
     const email = hashedEmail(lead.email);
     if (email) identifiers.push({ emailAddress: email });

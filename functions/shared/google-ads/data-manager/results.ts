@@ -124,3 +124,88 @@ export function processingStatusOf(body: unknown): ProcessingStatus {
     ...(Number.isFinite(records) ? { records } : {}),
   };
 }
+
+/**
+ * `WarningReason`, Google's reasons for `fieldWarnings` (v1.8): an optional field of an accepted
+ * request that Google could not use; the request and the rest of the event were still ingested.
+ * https://developers.google.com/data-manager/api/reference/rest/v1/FieldWarning
+ * Each reason with its group, the metric dimension (a small closed set; the exact reason is in the
+ * log and on the conversion). Google may add reasons: one not listed here is in group `other`.
+ */
+export const WARNING_REASON_GROUPS = [
+  'custom_variable',
+  'cart_data',
+  'client_id',
+  'location',
+  'device',
+  'merchant_id',
+  'generic',
+  'unspecified',
+  'other',
+] as const;
+export type WarningReasonGroup = (typeof WARNING_REASON_GROUPS)[number];
+
+export const DATA_MANAGER_WARNING_REASONS: Readonly<Record<string, WarningReasonGroup>> = {
+  WARNING_REASON_UNSPECIFIED: 'unspecified',
+  WARNING_REASON_CUSTOM_VARIABLE_NOT_ENABLED: 'custom_variable',
+  WARNING_REASON_CUSTOM_VARIABLE_NOT_PREDEFINED: 'custom_variable',
+  WARNING_REASON_CART_DATA_NOT_SUPPORTED_WITH_GBRAID_OR_WBRAID: 'cart_data',
+  WARNING_REASON_CART_DATA_ITEM_MERCHANT_PRODUCT_ID_MISSING: 'cart_data',
+  WARNING_REASON_CART_DATA_ITEM_UNIT_PRICE_MISSING: 'cart_data',
+  WARNING_REASON_GENERIC: 'generic',
+  WARNING_REASON_INVALID_CLIENT_ID: 'client_id',
+  WARNING_REASON_INVALID_SUBDIVISION_CODE: 'location',
+  WARNING_REASON_INVALID_REGION_CODE: 'location',
+  WARNING_REASON_INVALID_SUBCONTINENT_CODE: 'location',
+  WARNING_REASON_INVALID_CONTINENT_CODE: 'location',
+  WARNING_REASON_INVALID_DEVICE_CATEGORY: 'device',
+  WARNING_REASON_INVALID_DEVICE_SCREEN_RESOLUTION: 'device',
+  WARNING_REASON_INVALID_MERCHANT_ID: 'merchant_id',
+};
+
+/** The metric group of a warning reason; `other` for one Google added after this list. */
+export function warningReasonGroup(reason: string): WarningReasonGroup {
+  return Object.hasOwn(DATA_MANAGER_WARNING_REASONS, reason)
+    ? (DATA_MANAGER_WARNING_REASONS[reason] as WarningReasonGroup)
+    : 'other';
+}
+
+/**
+ * One field warning as the product keeps it: Google's reason, the field's path inside the event
+ * (`conversion_value`, not `events[3].conversion_value`) and the event's index in the request.
+ * Google's `description` is left out: it may quote the value, which may be personal data.
+ */
+export interface FieldWarning {
+  reason: string;
+  field?: string;
+  eventIndex?: number;
+}
+
+const REASON = /^[A-Z][A-Z0-9_]{0,99}$/;
+const FIELD_PATH = /^[A-Za-z0-9_.[\]]{1,200}$/;
+
+/** `events.events[3].cart_data.items[0]` → `cart_data.items[0]`; `events[3]` alone → undefined. */
+function fieldInEvent(field: string): string | undefined {
+  const rest = field.replace(/^(?:events\.)?events\[\d+\]\.?/, '');
+  return rest && FIELD_PATH.test(rest) ? rest : undefined;
+}
+
+/** The `fieldWarnings` of an `events:ingest` answer (none when absent or malformed). */
+export function fieldWarningsOf(body: unknown): FieldWarning[] {
+  const list = (body as { fieldWarnings?: unknown } | undefined)?.fieldWarnings;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((entry): FieldWarning[] => {
+    if (typeof entry !== 'object' || entry === null) return [];
+    const { reason, field } = entry as { reason?: unknown; field?: unknown };
+    const path = typeof field === 'string' ? field : undefined;
+    const eventIndex = eventIndexOf(path);
+    const inEvent = path === undefined ? undefined : fieldInEvent(path);
+    return [
+      {
+        reason: typeof reason === 'string' && REASON.test(reason) ? reason : 'WARNING_REASON_UNSPECIFIED',
+        ...(inEvent !== undefined ? { field: inEvent } : {}),
+        ...(eventIndex !== undefined ? { eventIndex } : {}),
+      },
+    ];
+  });
+}

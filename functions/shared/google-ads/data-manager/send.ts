@@ -1,5 +1,6 @@
+import type { ConversionFieldWarning } from '../../conversions/model';
 import type { RowOutcome, SendResult, SentRequest } from '../../conversions/provider';
-import { DataManagerRejection } from './client';
+import { DataManagerRejection, type IngestAnswer } from './client';
 import { eventProblem, type IngestEvent } from './request';
 import { violationReason } from './results';
 
@@ -7,10 +8,11 @@ import { violationReason } from './results';
  * Sending events when one bad event rejects the whole request: events Google would refuse are
  * failed before sending; when Google still rejects a request, the events its error names are
  * failed and the rest sent again; when it names none, the batch is halved until the bad events
- * stand alone. Good events are accepted once, each bad one fails with a readable reason. No I/O
- * here: `ingest` makes the call.
+ * stand alone. Good events are accepted once, each bad one fails with a readable reason; the
+ * field warnings of an accepted request go to the events they name. No I/O here: `ingest` makes
+ * the call.
  */
-export type Ingest = (events: IngestEvent[]) => Promise<{ requestId?: string }>;
+export type Ingest = (events: IngestEvent[]) => Promise<IngestAnswer>;
 
 export async function sendEvents(
   events: readonly IngestEvent[],
@@ -31,15 +33,25 @@ export async function sendEvents(
     if (rows.length === 0) return;
     const started = clock();
     try {
-      const { requestId } = await ingest(rows.map((i) => events[i] as IngestEvent));
+      const { requestId, fieldWarnings = [] } = await ingest(rows.map((i) => events[i] as IngestEvent));
+      // A warning's event index is its place in this request; `row` is its place in `events`.
+      const warnings = fieldWarnings.map(({ reason, field, eventIndex }) => ({
+        reason,
+        ...(field !== undefined ? { field } : {}),
+        ...(eventIndex !== undefined && eventIndex < rows.length ? { row: rows[eventIndex] as number } : {}),
+      }));
       requests.push({
         ...(requestId ? { requestId } : {}),
         rows,
         durationMs: clock() - started,
         processedLater: true,
+        ...(warnings.length > 0 ? { fieldWarnings: warnings } : {}),
       });
       for (const i of rows) {
-        outcomes[i] = { kind: 'uploaded' };
+        const own: ConversionFieldWarning[] = warnings
+          .filter((warning) => warning.row === i)
+          .map(({ row: _row, ...warning }) => warning);
+        outcomes[i] = { kind: 'uploaded', ...(own.length > 0 ? { fieldWarnings: own } : {}) };
         requestIds[i] = requestId;
       }
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { Conversion } from '../../conversions/model';
 import type { StoredLead } from '../../leads/model';
 import { googleDateTime } from '../datetime';
-import { adUserData, hashedEmail, hashedPhoneNumber } from '../identifiers';
+import { adUserData, consentField, hashedEmail, hashedPhoneNumber, sharesUserData } from '../identifiers';
 
 /**
  * Building `uploadClickConversions` requests (lowerCamelCase proto3 JSON) and the checks made
@@ -61,8 +61,9 @@ export function clickConversion(
     ...(conversion.order_id ? { orderId: conversion.order_id } : {}),
   };
   const signal = adUserData(conversion, lead);
-  if (signal) out.consent = { adUserData: signal === 'granted' ? 'GRANTED' : 'DENIED' };
-  if (lead && signal === 'granted') {
+  const adUserDataField = consentField(signal, 'GRANTED' as const, 'DENIED' as const);
+  if (adUserDataField) out.consent = { adUserData: adUserDataField };
+  if (lead && sharesUserData(signal)) {
     const identifiers: NonNullable<ClickConversion['userIdentifiers']> = [];
     const email = hashedEmail(lead.email);
     if (email) identifiers.push({ hashedEmail: email });

@@ -1,3 +1,4 @@
+import type { ConsentInput } from '../../leads/consent';
 import { attributionFrom, urlFields } from './attribution';
 import { consentFrom, firstConsent, isoTimestamp } from './consent';
 import { guarded } from './guard';
@@ -13,6 +14,7 @@ import {
   pairs,
   record,
   records,
+  scalar,
   text,
 } from './values';
 
@@ -20,8 +22,11 @@ import {
  * GoHighLevel, in the shapes it sends:
  * - app webhooks `ContactCreate` / `ContactUpdate`: the contact at the top level (`id`, `email`,
  *   `phone`, `country`, `customFields: [{id, value}]`, sometimes `attributionSource`);
- * - app webhook `OpportunityStatusUpdate`: the opportunity at the top level (`id`, `status`,
- *   `monetaryValue`, `contactId`); used only when the contact is embedded (`contact: {...}`);
+ * - app webhooks `OpportunityCreate` / `OpportunityStatusUpdate` / `OpportunityUpdate`: the
+ *   opportunity at the top level (`id`, `status`, `monetaryValue`, `contactId`), naming the contact
+ *   by `contactId` only: it moves the lead captured from that contact (`external_id`
+ *   `ghl:<contactId>`), read as a `contact_order`; with a contact embedded (`contact: {...}`) the
+ *   contact is read as well;
  * - workflow webhooks (no `type`): the contact's standard fields at the top level (`contact_id`,
  *   `email`, `phone`, ...), custom fields by name at the top level, the action's custom data in
  *   `customData`, attribution in `contact.attributionSource` / `contact.lastAttributionSource`, and
@@ -31,7 +36,60 @@ import {
  * then HighLevel's attribution objects (last touch before first touch).
  */
 const CONTACT_EVENTS: ReadonlySet<string> = new Set(['ContactCreate', 'ContactUpdate']);
-const OPPORTUNITY_EVENTS: ReadonlySet<string> = new Set(['OpportunityStatusUpdate']);
+const OPPORTUNITY_EVENTS: ReadonlySet<string> = new Set([
+  'OpportunityCreate',
+  'OpportunityStatusUpdate',
+  'OpportunityUpdate',
+]);
+
+/** The values of the consent field that mean granted, when the integration names none. */
+export const DEFAULT_GRANTED_VALUES: readonly string[] = ['yes', 'true', 'granted', '1', 'opt-in'];
+
+/**
+ * The GoHighLevel integration's consent settings: the id of the contact custom field that holds
+ * consent (`consent_field_id`) and the values that mean granted (`granted_values`).
+ */
+export interface GhlConsentSettings {
+  consentFieldId?: string;
+  grantedValues?: readonly string[];
+}
+
+/** The values of a custom field value as text: a string, a number, a boolean, or a list of them (checkboxes). */
+function fieldValues(value: unknown): string[] {
+  const items = Array.isArray(value) ? value : [value];
+  return items.flatMap((item) => {
+    if (typeof item === 'boolean') return [String(item)];
+    const found = scalar(item);
+    return found === undefined ? [] : [found.toLowerCase()];
+  });
+}
+
+/**
+ * Consent from the custom field the integration names, in `customFields: [{id, value}]`: granted
+ * when a value is one of the granted values (case-insensitive), denied for any other value present;
+ * undefined when the field is not there or empty, so other sources may speak.
+ */
+function consentFromField(
+  layers: readonly JsonObject[],
+  settings: GhlConsentSettings,
+): ConsentInput | undefined {
+  const id = settings.consentFieldId;
+  if (id === undefined) return undefined;
+  const granted = new Set(
+    (settings.grantedValues ?? DEFAULT_GRANTED_VALUES).map((v) => v.trim().toLowerCase()),
+  );
+  for (const layer of layers) {
+    for (const field of records(...list(layer.customFields ?? layer.customField))) {
+      if (field.id !== id) continue;
+      const values = fieldValues(field.value ?? field.field_value ?? field.fieldValue);
+      if (values.length === 0) continue;
+      return values.some((value) => granted.has(value))
+        ? { status: 'granted', method: 'form_checkbox' }
+        : { status: 'denied', method: 'form_checkbox' };
+    }
+  }
+  return undefined;
+}
 
 /** Custom fields as a list (`[{key | fieldKey | name, value | field_value}]`) or as a map. */
 function customFields(value: unknown): Fields {
@@ -59,7 +117,12 @@ interface Contact {
   id?: string;
 }
 
-function leadOf(contact: Contact, customData: unknown, order?: OrderFacts): Extraction {
+function leadOf(
+  contact: Contact,
+  customData: unknown,
+  settings: GhlConsentSettings,
+  order?: OrderFacts,
+): Extraction {
   const { layers } = contact;
   const explicit: Fields[] = [
     ...layers.map((layer) => customFields(layer.customFields ?? layer.customField)),
@@ -73,8 +136,9 @@ function leadOf(contact: Contact, customData: unknown, order?: OrderFacts): Extr
       emails: layers.map((layer) => layer.email),
       phones: layers.map((layer) => ({ phone: layer.phone, country: layer.country })),
       attribution: attributionFrom([...explicit, ...touches.map(entries), ...urls.map(urlFields)], urls),
-      // The contact's fields are one record however HighLevel spreads them over the payload.
-      consent: firstConsent(consentFrom(merged(explicit))),
+      // The field the integration names first; then the contact's fields as one record, however
+      // HighLevel spreads them over the payload.
+      consent: firstConsent(consentFromField(layers, settings), consentFrom(merged(explicit))),
       ...(contact.id !== undefined ? { externalId: `ghl:${contact.id}` } : {}),
       ...(order?.value !== undefined ? { value: order.value } : {}),
       ...(order?.currency !== undefined ? { currency: order.currency } : {}),
@@ -101,41 +165,50 @@ function opportunityFacts(opportunity: JsonObject, fallbackTime: unknown): Order
   };
 }
 
-function contactEvent(payload: JsonObject): Extraction {
+function contactEvent(payload: JsonObject, settings: GhlConsentSettings): Extraction {
   const nested = records(payload.contact, payload.data);
   const layers = [payload, ...nested];
   const id = identifier(payload.id) ?? identifier(payload.contactId) ?? identifier(nested[0]?.id);
-  return leadOf({ layers, ...(id !== undefined ? { id } : {}) }, payload.customData);
+  return leadOf({ layers, ...(id !== undefined ? { id } : {}) }, payload.customData, settings);
 }
 
-function opportunityEvent(payload: JsonObject): Extraction {
+function opportunityEvent(payload: JsonObject, settings: GhlConsentSettings): Extraction {
   const contact = record(payload.contact);
-  if (!contact) return ignored('GoHighLevel opportunity event without an embedded contact');
-  const id = identifier(contact.id) ?? identifier(payload.contactId);
+  const contactId = identifier(payload.contactId) ?? identifier(contact?.id);
   const order = opportunityFacts(payload, payload.timestamp);
-  return leadOf({ layers: [contact], ...(id !== undefined ? { id } : {}) }, payload.customData, order);
+  if (contact) {
+    return leadOf(
+      { layers: [contact], ...(contactId !== undefined ? { id: contactId } : {}) },
+      payload.customData,
+      settings,
+      order,
+    );
+  }
+  if (contactId === undefined) return ignored('GoHighLevel opportunity event without a contactId');
+  if (order === undefined) return invalid('the GoHighLevel opportunity has no id');
+  return { kind: 'contact_order', externalId: `ghl:${contactId}`, order };
 }
 
-function workflowEvent(payload: JsonObject): Extraction {
+function workflowEvent(payload: JsonObject, settings: GhlConsentSettings): Extraction {
   const contact = record(payload.contact);
   const layers = [payload, ...(contact ? [contact] : [])];
   const id = identifier(payload.contact_id) ?? identifier(contact?.id);
   const opportunity = record(payload.opportunity);
   const order = opportunity ? opportunityFacts(opportunity, payload.timestamp) : undefined;
-  return leadOf({ layers, ...(id !== undefined ? { id } : {}) }, payload.customData, order);
+  return leadOf({ layers, ...(id !== undefined ? { id } : {}) }, payload.customData, settings, order);
 }
 
-export function extractGhl(payload: unknown): Extraction {
+export function extractGhl(payload: unknown, settings: GhlConsentSettings = {}): Extraction {
   return guarded(() => {
     const body = record(payload);
     if (!body) return invalid('the payload is not a GoHighLevel event');
     const type = text(body.type);
     if (type !== undefined) {
-      if (CONTACT_EVENTS.has(type)) return contactEvent(body);
-      if (OPPORTUNITY_EVENTS.has(type)) return opportunityEvent(body);
+      if (CONTACT_EVENTS.has(type)) return contactEvent(body, settings);
+      if (OPPORTUNITY_EVENTS.has(type)) return opportunityEvent(body, settings);
       return ignored(`GoHighLevel event ${type.slice(0, 64)} carries no lead`);
     }
-    if (body.contact_id !== undefined || body.email !== undefined) return workflowEvent(body);
+    if (body.contact_id !== undefined || body.email !== undefined) return workflowEvent(body, settings);
     return ignored('GoHighLevel payload without an event type or a contact');
   });
 }

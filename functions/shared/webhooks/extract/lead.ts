@@ -5,7 +5,10 @@ import type { Attribution } from './attribution';
 import { type Extraction, invalid, type OrderFacts } from './types';
 import { amount, text } from './values';
 
-/** A phone number as a sender gives it, with the country of its address for national numbers. */
+/**
+ * A phone number as a sender gives it, with the country of its address for national numbers. The
+ * first address country among the candidates is also the lead's country (its consent policy).
+ */
 export interface PhoneCandidate {
   phone: unknown;
   country?: unknown;
@@ -39,6 +42,18 @@ function emailOf(
     if (email !== undefined) return { email };
   }
   return seen ? { malformed: true } : { missing: true };
+}
+
+/**
+ * The lead's country: the first candidate's address country that is an ISO 3166 code (the sender
+ * lists billing before shipping), whether or not that address has a phone number.
+ */
+function addressCountry(candidates: readonly PhoneCandidate[]): string | undefined {
+  for (const candidate of candidates) {
+    const code = text(candidate.country);
+    if (code !== undefined && COUNTRY.test(code)) return code.toUpperCase();
+  }
+  return undefined;
 }
 
 /** The first candidate that is a valid number, in E.164, with its country when known. */
@@ -93,9 +108,12 @@ export function leadExtraction(parts: LeadParts, order?: OrderFacts): Extraction
   const email = emailOf(parts.emails);
   if ('missing' in email) return invalid('the payload has no email address');
   if ('malformed' in email) return invalid('the email address is not valid');
+  const phone = phoneOf(parts.phones);
+  const country = addressCountry(parts.phones) ?? phone.country;
   const candidate: LeadInput = {
     email: email.email,
-    ...phoneOf(parts.phones),
+    ...(phone.phone !== undefined ? { phone: phone.phone } : {}),
+    ...(country !== undefined ? { country } : {}),
     ...parts.attribution,
     ...browserOf(parts.browser),
     ...(parts.externalId !== undefined ? { external_id: parts.externalId } : {}),

@@ -17,13 +17,16 @@ export interface OrderFacts {
  * What a verified webhook payload comes to:
  * - `ignored`: a topic, event or payload that carries no lead (a ping, a deletion, an unknown event);
  * - `invalid`: a permanent failure, a payload no retry can mend (no usable email, no order id);
- * - `lead`: the lead to capture under the consent rules, with the order when there is one.
+ * - `lead`: the lead to capture under the consent rules, with the order when there is one;
+ * - `contact_order`: an order (a GoHighLevel opportunity) of a lead captured before, named by its
+ *   external id only: it moves that lead, and creates none.
  */
 export type Extraction =
   | { kind: 'ignored'; reason: string }
   | { kind: 'invalid'; reason: string }
   | { kind: 'lead'; lead: LeadInput; order?: OrderFacts }
-  | { kind: 'reversal'; reversal: OrderReversal };
+  | { kind: 'reversal'; reversal: OrderReversal }
+  | { kind: 'contact_order'; externalId: string; order: OrderFacts };
 
 /** Money going back: a refund (full or partial) or a cancellation of an order already converted. */
 export interface OrderReversal {

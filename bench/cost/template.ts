@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import type { Stage } from '../../lib/definitions/stages';
+import { AdsEngineerStack } from '../../lib/stack';
+import type { CfnTemplate } from './fixed';
+
+/**
+ * The CloudFormation template `cdk synth -c stage=<stage>` produces, without bundling the
+ * functions (their code does not change what the stack costs). A few seconds, no AWS access.
+ */
+export function synthesizedTemplate(stage: Stage): CfnTemplate {
+  const app = new App({ context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] } });
+  const stack = new AdsEngineerStack(app, `AdsEngineer-${stage}`, {
+    env: { account: '123456789012', region: 'us-east-1' },
+    stage,
+  });
+  return app.synth().getStackByName(stack.stackName).template as CfnTemplate;
+}
+
+/** The feature flags of cdk.json, so the template is the one `cdk synth` writes. */
+function featureFlags(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  const { stage: _stage, ...flags } = cdkJson.context ?? {};
+  return flags;
+}
