@@ -76,6 +76,9 @@ export async function decodeCursor(
   if (!match) throw invalid();
   const [, payload, tag] = match as unknown as [string, string, string];
   const given = Buffer.from(tag, 'base64url');
+  // Only the tag this service wrote: base64url ignores the low bits of the last character, so
+  // other spellings of the same bytes exist; they are refused like any altered cursor.
+  if (given.toString('base64url') !== tag) throw invalid();
   const keys = await cursorKeys();
   if (!keys.some((k) => timingSafeEqual(mac(k, binding, payload), given))) throw invalid();
   let key: unknown;
