@@ -52,7 +52,11 @@ async function outcome(authenticator: Authenticator, req: Req): Promise<number> 
 }
 
 const owner = { tenantId: 't', role: 'owner' as const, subject: 's', method: 'jwt' as const };
-const fixed: Authenticator = { bearer: async () => owner, apiKey: async () => owner };
+const fixed: Authenticator = {
+  bearer: async () => owner,
+  apiKey: async () => owner,
+  admit: async () => undefined,
+};
 
 describe('authentication middleware rules', () => {
   it('lets public and signature routes through without credentials', async () => {
@@ -76,6 +80,7 @@ describe('authentication middleware rules', () => {
 
   it('reads the header whatever its case, and passes on errors that are not credential errors', async () => {
     const broken: Authenticator = {
+      ...fixed,
       bearer: async () => {
         throw new Error('keyring unreachable');
       },

@@ -23,9 +23,10 @@ export interface Authenticator {
   apiKey(key: string): Promise<AuthContext>;
   /**
    * Whether a verified bearer may still act (its tenant active, its API key unrevoked); throws a
-   * TokenError when not. Called once the route's role is satisfied.
+   * TokenError when not. Called once the route's role is satisfied. Required: no authenticator
+   * skips it.
    */
-  admit?(auth: AuthContext): Promise<void>;
+  admit(auth: AuthContext): Promise<void>;
 }
 
 function cognitoFromEnv(): CognitoAuthenticator | undefined {
@@ -159,7 +160,7 @@ export function standing(
       const { route, auth } = request.context;
       if (!auth || (route?.auth !== 'jwt' && route?.auth !== 'platformAdmin')) return;
       try {
-        await get().admit?.(auth);
+        await get().admit(auth);
       } catch (error) {
         delete request.context.auth;
         throw refusedToken(error);
