@@ -1,5 +1,7 @@
 import { RATE_LIMIT_ENV } from '../../lib/definitions/rate-limits';
 import { STAGES } from '../../lib/definitions/stages';
+import { MAX_STANDING_CACHE_SECONDS, STANDING_CACHE_ENV } from './auth/standing';
+import { publicBaseUrl } from './public-url';
 import { STORE_TIMEOUT_RANGE_MS } from './rate-limit/limiter';
 
 /**
@@ -81,6 +83,23 @@ export function settingsProblems(env: NodeJS.ProcessEnv = process.env): Settings
     const raw = given(name);
     if (raw !== undefined && raw !== '' && !isWholeNumber(raw))
       problem(name, 'must be a whole number of seconds');
+  }
+
+  const standingCache = given(STANDING_CACHE_ENV);
+  if (
+    standingCache !== undefined &&
+    standingCache !== '' &&
+    !(isWholeNumber(standingCache) && Number(standingCache) <= MAX_STANDING_CACHE_SECONDS)
+  ) {
+    problem(STANDING_CACHE_ENV, `must be a whole number of seconds from 0 to ${MAX_STANDING_CACHE_SECONDS}`);
+  }
+  const publicUrl = given('PUBLIC_BASE_URL');
+  if (publicUrl !== undefined && publicUrl !== '') {
+    try {
+      publicBaseUrl({ PUBLIC_BASE_URL: publicUrl });
+    } catch {
+      problem('PUBLIC_BASE_URL', 'must be an absolute http(s) URL without query, fragment or credentials');
+    }
   }
 
   const platform = given('PLATFORM_ORG_ID');
