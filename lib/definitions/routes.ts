@@ -151,7 +151,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: '/api/v1/shopify/webhook',
     functionId: 'ingest',
     auth: 'signature',
-    summary: 'Shopify webhooks (X-Shopify-Hmac-Sha256 over the raw body)',
+    summary:
+      'Shopify webhooks (X-Shopify-Hmac-Sha256 over the raw body), the mandatory compliance topics included',
   },
   {
     method: 'POST',

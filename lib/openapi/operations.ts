@@ -367,7 +367,15 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
       email: 'jane@example.org',
       total_price: '120.00',
     }),
-    responses: received,
+    responses: {
+      ...received,
+      200: {
+        description:
+          'A mandatory compliance topic (`customers/data_request`, `customers/redact`, `shop/redact`), verified and durably queued',
+        schema: res.webhookReceived,
+        example: { status: 'received', id: 'whk_01hx3k1v2m9d4c8q7r5t6y0z1a' },
+      },
+    },
   },
   'POST /api/v1/woocommerce/webhook': {
     body: webhookBody('WooCommerce', { id: 727, status: 'processing', total: '120.00' }),
