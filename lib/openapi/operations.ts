@@ -48,7 +48,9 @@ export interface ResponseSpec {
   readonly schema?: z.ZodMiniType;
   readonly example?: unknown;
   /** Headers beyond the ones every response carries, e.g. `Location`. */
-  readonly headers?: readonly ('Location' | 'Retry-After')[];
+  readonly headers?: readonly ('Location' | 'Retry-After' | 'ETag' | 'Cache-Control')[];
+  /** The body's media type when it is not JSON. */
+  readonly mediaType?: string;
 }
 
 export interface ParameterSpec {
@@ -175,6 +177,22 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /api/v1/openapi.json': {
     description: 'This document: generated from the route table and the schemas that validate requests.',
     responses: { 200: { description: 'The OpenAPI 3.1 document', schema: res.openApiDocument } },
+  },
+  'GET /api/v1/storefront.js': {
+    description:
+      "Dependency-free JavaScript, at most 3 KB gzipped, for a Shopify theme (docs/storefront.md). It keeps the latest ad click (gclid, gbraid, wbraid, fbclid, click time, landing page) in a first-party cookie for 90 days and writes it, Meta's _fbp and the visitor's consent from Shopify's Customer Privacy API into the cart's attributes (consent_status, consent_timestamp, consent_method, ad_user_data, ad_personalization, gclid, gbraid, wbraid, fbclid, fbp, click_time, landing_page), which orders carry as note_attributes. Nothing is stored or written before consent where consent is required; it calls nothing but the shop's own cart. Cacheable: send the ETag back in If-None-Match for a 304.",
+    responses: {
+      200: {
+        description: 'The script',
+        schema: res.storefrontScript,
+        mediaType: 'text/javascript',
+        headers: ['ETag', 'Cache-Control'],
+      },
+      304: {
+        description: 'Not modified: If-None-Match names the current ETag',
+        headers: ['ETag', 'Cache-Control'],
+      },
+    },
   },
   'POST /api/v1/auth/token': {
     description: "The token carries the key's tenant and role and expires in at most 15 minutes.",
@@ -572,9 +590,25 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     params: { subject_id: subject },
     responses: {
       200: {
-        description: 'Erased: leads deleted, conversions stripped, queued uploads cancelled',
+        description:
+          'Erased: tombstones recorded, leads deleted, conversions stripped, queued uploads cancelled, dead-lettered deliveries naming the subject deleted; the report says what was removed where',
         schema: res.subjectErased,
-        example: { erased: true, leads: 1, conversions: 1 },
+        example: {
+          erased: true,
+          subject_id: '5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592',
+          erased_at: '2026-12-07T20:00:00.000Z',
+          leads: 1,
+          conversions: 1,
+          removed: { leads: 1, conversions_stripped: 1, dead_letters: 1 },
+          identities_tombstoned: 3,
+          dead_letters: { queue: 'webhooks', scanned: 4, purged: 1, complete: true },
+          kept: {
+            audit_trail: 'keyed hash of the subject only',
+            tombstones: 'keyed hashes of the erased identities and the erasure time',
+            backups:
+              'encrypted and immutable until they expire; a restore drops this subject and anything created before this erasure',
+          },
+        },
       },
     },
   },
@@ -615,9 +649,9 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
     responses: {
       200: {
-        description: 'How many moved',
+        description: 'How many moved, and how many were dropped because their person was erased since',
         schema: res.redriveResult,
-        example: { queue: 'webhooks', moved: 3 },
+        example: { queue: 'webhooks', moved: 3, dropped: 1 },
       },
     },
   },
