@@ -326,7 +326,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Data-subject rights: export, erasure, rectification, restriction, consent, audit trail',
     memoryMb: 512,
     timeoutSeconds: 30,
-    tables: { leads: 'readWrite', conversions: 'readWrite', audit: 'append', rateLimits: 'counter' },
+    // tenants: the caller's tenant must be active (and its API key unrevoked) for its token to work.
+    tables: {
+      leads: 'readWrite',
+      conversions: 'readWrite',
+      audit: 'append',
+      rateLimits: 'counter',
+      tenants: 'read',
+    },
     // Erasure deletes the dead-lettered deliveries that name the erased person.
     queues: { webhooks: 'purge' },
     jwtSecret: 'read',
@@ -497,4 +504,5 @@ export const COMMON_ENV_VARS = {
   googleAdsDeveloperTokenArn: 'GOOGLE_ADS_DEVELOPER_TOKEN_ARN',
   googleAdsUploadApi: 'GOOGLE_ADS_UPLOAD_API',
   platformOrgId: 'PLATFORM_ORG_ID',
+  publicBaseUrl: 'PUBLIC_BASE_URL',
 } as const;

@@ -360,6 +360,13 @@ export const ROUTES: readonly RouteDefinition[] = [
     summary: 'Read a tenant',
   },
   {
+    method: 'PATCH',
+    path: '/api/v1/admin/tenants/{id}',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    summary: "Suspend or reactivate a tenant: a suspended tenant's keys and tokens stop working",
+  },
+  {
     method: 'POST',
     path: '/api/v1/admin/tenants/{id}/api-keys',
     functionId: 'admin',

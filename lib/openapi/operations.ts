@@ -38,6 +38,7 @@ import {
   consentPolicyBody,
   createApiKeyBody,
   createTenantBody,
+  updateTenantBody,
 } from '../../functions/shared/tenancy/schemas';
 import * as res from './schemas';
 
@@ -88,7 +89,10 @@ const subjectIdExample = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c
 /** A provider's payload: the handler verifies the signature over the raw bytes before reading it. */
 const webhookBody = (provider: string, example: unknown) => ({
   schema: z.looseObject({}),
-  description: `${provider}'s JSON payload, unchanged: the signature is computed over the raw bytes`,
+  description:
+    `${provider}'s JSON payload, unchanged: the signature is computed over the raw bytes. A header the ` +
+    'sender sets that is longer than the sender ever sends, or not in its format, is 400 validation_failed ' +
+    'naming it (`headers.<name>`); a signature that does not verify is 401.',
   example,
 });
 
@@ -137,6 +141,7 @@ const apiKeyExample = {
   role: 'member',
   prefix: 'ae_3k1v',
   created_at: '2026-11-25T10:00:00Z',
+  created_by: { subject: 'user-7f3a', role: 'admin', via: 'tenant' },
 };
 const tenantExample = {
   id: 'ten_01hx3k1v2m9d4c8q7r5t6y0z1d',
@@ -201,6 +206,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
   },
   'GET /api/v1/api-keys': {
+    description: "The keys whose role is at most the caller's: an admin does not see an owner's keys.",
     responses: {
       200: {
         description: "The tenant's API keys",
@@ -210,6 +216,9 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
   },
   'POST /api/v1/api-keys': {
+    description:
+      'Keys are made by people: a token exchanged for an API key is refused (403), so revoking a key ends ' +
+      'everything it made. The key records who made it (`created_by`).',
     body: {
       schema: createApiKeyBody,
       description: "A key's name and role (at most the caller's)",
@@ -224,6 +233,9 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
   },
   'DELETE /api/v1/api-keys/{id}': {
+    description:
+      "The key stops at once, the tokens exchanged for it within a minute. A key above the caller's role, or " +
+      "another tenant's, is 404.",
     params: { id: id('API key') },
     responses: { 204: { description: 'Revoked' } },
   },
@@ -706,6 +718,24 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /api/v1/admin/tenants/{id}': {
     params: { id: id('tenant') },
     responses: { 200: { description: 'The tenant', schema: res.tenant, example: tenantExample } },
+  },
+  'PATCH /api/v1/admin/tenants/{id}': {
+    description:
+      "Suspending stops the tenant's API keys at once and its tokens within a minute (401); reactivating " +
+      'lets them work again. Each change is kept in the tenant status history with who made it.',
+    params: { id: id('tenant') },
+    body: {
+      schema: updateTenantBody,
+      description: 'The new status',
+      example: { status: 'suspended' },
+    },
+    responses: {
+      200: {
+        description: 'The tenant with its new status',
+        schema: res.tenant,
+        example: { ...tenantExample, status: 'suspended', status_changed_at: '2026-11-26T09:00:00Z' },
+      },
+    },
   },
   'POST /api/v1/admin/tenants/{id}/api-keys': {
     params: { id: id('tenant') },

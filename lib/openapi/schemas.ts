@@ -60,6 +60,9 @@ export const apiKeyRecord = z.looseObject({
   role: z.enum(ROLES),
   prefix: text,
   created_at: timestamp,
+  created_by: z.optional(
+    z.looseObject({ subject: text, role: z.enum(ROLES), via: z.enum(['tenant', 'platform']) }),
+  ),
   last_used_at: z.optional(timestamp),
   revoked_at: z.optional(timestamp),
 });
@@ -289,6 +292,7 @@ export const tenant = z.looseObject({
   name: text,
   status: z.enum(['active', 'suspended']),
   created_at: timestamp,
+  status_changed_at: z.optional(timestamp),
 });
 
 export const deadLetter = z.looseObject({

@@ -297,27 +297,29 @@ export class DynamoConversionLog extends DynamoRepository {
     options: { limit: number; cursor?: string; status?: ConversionStatus },
   ): Promise<Page<LoggedConversion>> {
     const pk = tenantPk(scope.tenantId);
+    const binding = { list: 'conversions', tenantId: scope.tenantId, filter: { status: options.status } };
     const input = options.status
       ? {
           IndexName: 'gsi1',
           KeyConditionExpression: 'gsi1pk = :pk',
           ExpressionAttributeValues: { ':pk': statusPk(scope.tenantId, options.status) },
-          ExclusiveStartKey: decodeCursor(
+          ExclusiveStartKey: await decodeCursor(
             options.cursor,
+            binding,
             (k) => k.gsi1pk === statusPk(scope.tenantId, options.status as string) && k.pk === pk,
           ),
         }
       : {
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :conv)',
           ExpressionAttributeValues: { ':pk': pk, ':conv': 'CONV#' },
-          ExclusiveStartKey: decodeCursor(options.cursor, (k) => k.pk === pk),
+          ExclusiveStartKey: await decodeCursor(options.cursor, binding, (k) => k.pk === pk),
         };
     const out = await this.client.send(
       new QueryCommand({ TableName: this.table, ...input, Limit: options.limit, ScanIndexForward: false }),
     );
     return {
       items: (out.Items ?? []).map(fromItem),
-      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+      next_cursor: await encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined, binding),
     };
   }
 }
