@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { httpHandler } from '../../functions/shared/http';
 import {
@@ -14,6 +15,7 @@ import {
 import { extractShopify } from '../../functions/shared/webhooks/extract/shopify';
 import { FUNCTIONS } from '../../lib/definitions/resources';
 import { findRoute } from '../../lib/definitions/routes';
+import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
 import { apiEvent, lambdaContext } from '../support/events';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -44,22 +46,51 @@ describe('the storefront script', () => {
 
   it('writes exactly the cart attributes the order extractor reads', () => {
     const names = [...source.matchAll(/^ {4}'([a-z_]+)',$/gm)].map((m) => m[1]);
-    expect(names).toEqual([
-      'consent_status',
-      'consent_timestamp',
-      'consent_method',
-      'ad_user_data',
-      'ad_personalization',
-      'gclid',
-      'gbraid',
-      'wbraid',
-      'fbclid',
-      'fbp',
-      'click_time',
-      'landing_page',
-    ]);
+    expect(names).toEqual(CART_ATTRIBUTES_READ.filter(readByShopifyExtractor));
   });
 });
+
+/**
+ * Cart attributes with a value the lead schema accepts: the consent fields and the attribution
+ * the Shopify order extractor takes from `note_attributes`.
+ */
+const CART_VALUES: Record<string, string> = {
+  consent_status: 'granted',
+  consent_timestamp: '2026-11-24T08:00:00.000Z',
+  consent_method: 'cookie_banner',
+  ad_user_data: 'granted',
+  ad_personalization: 'denied',
+  gclid: gclid(7),
+  gbraid: gbraid(7),
+  wbraid: wbraid(7),
+  fbclid: fbclid(7),
+  fbp: 'fb.1.1732435200000.1234567890',
+  click_time: '2026-11-24T07:55:00.000Z',
+  landing_page: 'https://shop.example/products/lamp',
+};
+const CART_ATTRIBUTES_READ = Object.keys(CART_VALUES);
+
+/** A paid order carrying these cart attributes, as the Shopify extractor reads it. */
+function extractedWith(names: readonly string[]): unknown {
+  const extraction = extractShopify('orders/paid', {
+    id: 450789469,
+    email: 'buyer@example.com',
+    financial_status: 'paid',
+    total_price: '199.00',
+    currency: 'EUR',
+    note_attributes: names.map((name) => ({ name, value: CART_VALUES[name] ?? 'x' })),
+  });
+  return extraction.kind === 'lead' ? extraction.lead : extraction;
+}
+
+/**
+ * Whether the extractor reads an attribute: adding it alone to a cart changes the lead (the other
+ * consent fields count only next to a `consent_status`).
+ */
+function readByShopifyExtractor(name: string): boolean {
+  const base = name === 'consent_status' ? [] : ['consent_status'];
+  return !isDeepStrictEqual(extractedWith([...base, name]), extractedWith(base));
+}
 
 describe('CI', () => {
   it("installs Debian's chromium before the tests when the machine has none", () => {
