@@ -3,6 +3,7 @@ import path from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import type { FunctionId } from '../../lib/definitions/resources';
 import type { Stage } from '../../lib/definitions/stages';
 import { AdsEngineerStack, type AdsEngineerStackProps } from '../../lib/stack';
 
@@ -96,6 +97,19 @@ export interface Statement {
 export function statementsOf(document: Json | undefined): Statement[] {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) return [];
   return asArray(document.Statement as unknown as Statement | Statement[] | undefined);
+}
+
+/** The statements of the IAM policies (AWS::IAM::Policy) attached to a function's role. */
+export function rolePolicyStatements(
+  built: { stack: AdsEngineerStack; template: Template },
+  id: FunctionId,
+): Statement[] {
+  const roleId = logicalId(built.stack, built.stack.functions.functions.get(id).role);
+  return Object.values(resources(built.template, 'AWS::IAM::Policy'))
+    .filter((policy) =>
+      asArray(policy.Properties?.Roles).some((ref) => (ref as { Ref?: string }).Ref === roleId),
+    )
+    .flatMap((policy) => statementsOf(policy.Properties?.PolicyDocument));
 }
 
 /** Logical ids a value refers to through Ref or Fn::GetAtt, at any depth. */

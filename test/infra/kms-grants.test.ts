@@ -9,9 +9,8 @@ import {
   type Json,
   logicalId,
   referencedIds,
-  resources,
+  rolePolicyStatements,
   type Statement,
-  statementsOf,
   synthesize,
 } from './build';
 
@@ -23,15 +22,8 @@ beforeAll(() => {
 
 /** The statements of a function's role that name the data key. */
 function keyStatements(id: FunctionId): Statement[] {
-  const { stack, template } = prod;
-  const roleId = logicalId(stack, stack.functions.functions.get(id).role);
-  const keyId = logicalId(stack, stack.keys.key);
-  return Object.values(resources(template, 'AWS::IAM::Policy'))
-    .filter((policy) =>
-      asArray(policy.Properties?.Roles).some((ref) => (ref as { Ref?: string }).Ref === roleId),
-    )
-    .flatMap((policy) => statementsOf(policy.Properties?.PolicyDocument))
-    .filter((statement) => referencedIds(statement.Resource).has(keyId));
+  const keyId = logicalId(prod.stack, prod.stack.keys.key);
+  return rolePolicyStatements(prod, id).filter((statement) => referencedIds(statement.Resource).has(keyId));
 }
 
 const conditionsOf = (statement: Statement) =>

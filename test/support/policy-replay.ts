@@ -3,15 +3,7 @@ import path from 'node:path';
 import type { RecordedCall } from '../../functions/shared/aws-recording';
 import { type FunctionId, QUEUES, TABLES } from '../../lib/definitions/resources';
 import type { AdsEngineerStack } from '../../lib/stack';
-import {
-  asArray,
-  type Json,
-  logicalId,
-  referencedIds,
-  resources,
-  type Statement,
-  statementsOf,
-} from '../infra/build';
+import { asArray, type Json, logicalId, referencedIds, rolePolicyStatements } from '../infra/build';
 
 /** Where the e2e tier's runs leave their record of AWS calls (test/tiers.ts sets it). */
 export const AWS_CALLS_DIR = path.resolve(__dirname, '..', '..', 'coverage', 'aws-calls');
@@ -89,11 +81,7 @@ export function permissionsOf(
   id: FunctionId,
 ): Permission[] {
   const names = namesOf(stack);
-  const roleId = logicalId(stack, stack.functions.functions.get(id).role);
-  const policies = Object.values(resources(template as never, 'AWS::IAM::Policy')).filter((policy) =>
-    asArray(policy.Properties?.Roles).some((ref) => (ref as { Ref?: string }).Ref === roleId),
-  );
-  const statements: Statement[] = policies.flatMap((p) => statementsOf(p.Properties?.PolicyDocument));
+  const statements = rolePolicyStatements({ stack, template: template as never }, id);
   return statements
     .filter((s) => s.Effect === 'Allow')
     .flatMap((s) =>
