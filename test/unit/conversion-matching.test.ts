@@ -38,6 +38,7 @@ import { buildMetaEvent } from '../../functions/shared/meta/events';
 import { metaEventInput } from '../../functions/shared/meta/provider';
 import type { StoredMetaIntegration } from '../../functions/shared/meta/settings';
 import { fbclid, gclid } from '../support/click-ids';
+import { storedLead } from '../support/records';
 
 /**
  * Conversions without a click id: which ones are planned and why not, how each platform's request
@@ -46,22 +47,13 @@ import { fbclid, gclid } from '../support/click-ids';
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const NOW = new Date('2026-11-25T12:00:00Z');
 
-function lead(overrides: Partial<StoredLead> = {}): StoredLead {
-  return {
+const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
+  storedLead({
     id: 'led_abc123',
     email: ' Jane.Doe+shop@GMail.com ',
     phone: '+49 151 23456789',
-    status: 'won',
-    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
-    consent_history: [],
-    restricted: false,
-    created_at: '2026-11-24T08:00:00.000Z',
-    updated_at: '2026-11-24T08:00:00.000Z',
-    email_hash: 'h',
-    version: 1,
     ...overrides,
-  };
-}
+  });
 
 const BOTH_ON: MatchingRules = {
   google_ads: { enhancedConversionsForLeads: true },

@@ -24,43 +24,22 @@ import { GoogleAdsFailure } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { MAX_PROVIDER_RETRIES } from '../../functions/shared/queues/wait';
 import { gclid } from '../support/click-ids';
+import { storedConversion, storedLead } from '../support/records';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 
-function conversion(id: string, overrides: Partial<LoggedConversion> = {}): LoggedConversion {
-  return {
+const conversion = (id: string, overrides: Partial<LoggedConversion> = {}): LoggedConversion =>
+  storedConversion({
     id,
     lead_id: `lead_${id}`,
-    platform: 'google_ads',
-    status: 'queued',
-    attempts: 0,
     order_id: `order-${id}`,
-    conversion_time: '2026-11-24T08:30:00.000Z',
     value: 10,
-    currency: 'EUR',
-    click_id_type: 'gclid',
     click_id: gclid(id.length + id.charCodeAt(id.length - 1)),
-    created_at: '2026-11-24T08:31:00.000Z',
-    updated_at: '2026-11-24T08:31:00.000Z',
     ...overrides,
-  };
-}
+  });
 
-function lead(id: string, overrides: Partial<StoredLead> = {}): StoredLead {
-  return {
-    id,
-    email: `${id}@example.com`,
-    status: 'won',
-    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
-    consent_history: [],
-    restricted: false,
-    created_at: '2026-11-24T08:00:00.000Z',
-    updated_at: '2026-11-24T08:00:00.000Z',
-    email_hash: 'h',
-    version: 1,
-    ...overrides,
-  };
-}
+const lead = (id: string, overrides: Partial<StoredLead> = {}): StoredLead =>
+  storedLead({ id, email: `${id}@example.com`, ...overrides });
 
 const integration: StoredGoogleAdsIntegration = {
   customer_id: '1234567890',

@@ -39,45 +39,16 @@ import {
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { MAX_PROVIDER_RETRIES } from '../../functions/shared/queues/wait';
 import { fbclid, gclid } from '../support/click-ids';
+import { storedConversion, storedLead } from '../support/records';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const scope = scopeFor('t1');
 
-function lead(overrides: Partial<StoredLead> = {}): StoredLead {
-  return {
-    id: 'lead_abc',
-    email: 'jane@example.com',
-    gclid: gclid(1),
-    status: 'qualified',
-    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
-    consent_history: [],
-    restricted: false,
-    created_at: '2026-11-24T08:00:00.000Z',
-    updated_at: '2026-11-24T08:00:00.000Z',
-    email_hash: 'h',
-    version: 1,
-    ...overrides,
-  };
-}
+const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
+  storedLead({ id: 'lead_abc', gclid: gclid(1), status: 'qualified', ...overrides });
 
-function conversion(overrides: Partial<LoggedConversion> = {}): LoggedConversion {
-  return {
-    id: 'cnv_1',
-    lead_id: 'lead_abc',
-    platform: 'google_ads',
-    status: 'uploaded',
-    attempts: 1,
-    order_id: 'order-1',
-    conversion_time: '2026-11-24T08:30:00.000Z',
-    value: 100,
-    currency: 'EUR',
-    click_id_type: 'gclid',
-    click_id: gclid(1),
-    created_at: '2026-11-24T08:31:00.000Z',
-    updated_at: '2026-11-24T08:31:00.000Z',
-    ...overrides,
-  };
-}
+const conversion = (overrides: Partial<LoggedConversion> = {}): LoggedConversion =>
+  storedConversion({ lead_id: 'lead_abc', status: 'uploaded', attempts: 1, value: 100, ...overrides });
 
 describe('POST /api/v1/conversions forms', () => {
   it('selects the form by its field', () => {

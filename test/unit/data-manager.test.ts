@@ -36,45 +36,15 @@ import type { StoredGoogleAdsIntegration } from '../../functions/shared/google-a
 import { GoogleAdsFailure, TokenCache } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { gbraid, gclid } from '../support/click-ids';
+import { storedConversion, storedLead } from '../support/records';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const target = { customerId: '1234567890', conversionActionId: '555', currency: 'USD' };
 
-function conversion(overrides: Partial<Conversion> = {}): Conversion {
-  return {
-    id: 'cnv_1',
-    lead_id: 'lead_1',
-    platform: 'google_ads',
-    status: 'queued',
-    attempts: 0,
-    order_id: 'order-1',
-    conversion_time: '2026-11-24T08:30:00.000Z',
-    value: 19.5,
-    currency: 'EUR',
-    click_id_type: 'gclid',
-    click_id: gclid(1),
-    created_at: '2026-11-24T08:31:00.000Z',
-    updated_at: '2026-11-24T08:31:00.000Z',
-    ...overrides,
-  };
-}
+const conversion = (overrides: Partial<Conversion> = {}): Conversion => storedConversion(overrides);
 
-function lead(overrides: Partial<StoredLead> = {}): StoredLead {
-  return {
-    id: 'lead_1',
-    email: ' Jane.Doe@GoogleMail.com ',
-    phone: '+4915123456789',
-    status: 'won',
-    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
-    consent_history: [],
-    restricted: false,
-    created_at: '2026-11-24T08:00:00.000Z',
-    updated_at: '2026-11-24T08:00:00.000Z',
-    email_hash: 'h',
-    version: 1,
-    ...overrides,
-  };
-}
+const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
+  storedLead({ email: ' Jane.Doe@GoogleMail.com ', phone: '+4915123456789', ...overrides });
 
 const respond = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(body === undefined ? '' : JSON.stringify(body), { status, headers });

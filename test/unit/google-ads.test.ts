@@ -31,51 +31,28 @@ import { googleAdsSettingsBody } from '../../functions/shared/google-ads/setting
 import { GoogleAdsFailure, TokenCache } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { gbraid, gclid, wbraid } from '../support/click-ids';
+import { storedConversion, storedLead } from '../support/records';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const NOW = new Date('2026-11-25T12:00:00Z');
 const DAY = 24 * 3600 * 1000;
 
-function conversion(overrides: Partial<Conversion> = {}): Conversion {
-  return {
-    id: 'cnv_1',
-    lead_id: 'lead_1',
-    platform: 'google_ads',
-    status: 'queued',
-    attempts: 0,
-    order_id: '5001',
-    conversion_time: '2026-11-24T08:30:00.000Z',
-    value: 149.9,
-    currency: 'EUR',
-    click_id_type: 'gclid',
-    click_id: gclid(1),
-    created_at: '2026-11-24T08:31:00.000Z',
-    updated_at: '2026-11-24T08:31:00.000Z',
-    ...overrides,
-  };
-}
+const conversion = (overrides: Partial<Conversion> = {}): Conversion =>
+  storedConversion({ order_id: '5001', value: 149.9, ...overrides });
 
-function lead(overrides: Partial<StoredLead> = {}): StoredLead {
-  return {
-    id: 'lead_1',
+const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
+  storedLead({
     email: 'Test.Email@Gmail.com',
     phone: '+4915123456789',
-    status: 'won',
     consent: {
       status: 'granted',
       method: 'cookie_banner',
       ad_user_data: 'granted',
       ad_personalization: 'granted',
     },
-    consent_history: [],
-    restricted: false,
-    created_at: '2026-11-24T08:00:00.000Z',
-    updated_at: '2026-11-24T08:00:00.000Z',
     email_hash: 'x',
-    version: 1,
     ...overrides,
-  };
-}
+  });
 
 const target = { customerId: '1234567890', conversionActionId: '987654321', timeZone: 'Europe/Berlin' };
 
