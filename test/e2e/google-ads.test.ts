@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/google-ads/settings';
 import { metrics } from '../../functions/shared/observability';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
@@ -18,6 +18,7 @@ import {
 } from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
+import { connectShopify, deliverShopify } from '../support/shopify';
 import { createTenant, type TestTenant } from '../support/tenants';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -39,18 +40,13 @@ const call = (method: string, path: string, options?: Parameters<typeof request>
 
 async function shopifyWebhook(shop: string, topic: string, deliveryId: string, payload: unknown) {
   const body = JSON.stringify(payload);
-  const res = await fetch(`${stack.url}/api/v1/shopify/webhook`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      'X-Shopify-Topic': topic,
-      'X-Shopify-Hmac-Sha256': createHmac('sha256', SHOP_SECRET).update(body, 'utf8').digest('base64'),
-      'X-Shopify-Shop-Domain': shop,
-      'X-Shopify-Webhook-Id': deliveryId,
-    },
-    body,
+  const res = await deliverShopify(stack.url, body, {
+    topic,
+    shop,
+    secret: SHOP_SECRET,
+    webhookId: deliveryId,
   });
-  expect({ status: res.status, body: res.status === 202 ? undefined : await res.text() }).toEqual({
+  expect({ status: res.status, body: res.status === 202 ? undefined : res.body }).toEqual({
     status: 202,
     body: undefined,
   });
@@ -104,11 +100,7 @@ beforeAll(async () => {
     [d, SHOP_D],
     [e, SHOP_E],
   ] as const) {
-    const res = await call('PUT', '/api/v1/integrations/shopify', {
-      token: tenant.admin,
-      body: { shop_domain: shop, webhook_secret: SHOP_SECRET },
-    });
-    expect(res.status).toBe(200);
+    expect((await connectShopify(stack.url, tenant, shop, SHOP_SECRET)).status).toBe(200);
   }
 });
 

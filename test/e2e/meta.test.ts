@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Conversion } from '../../functions/shared/conversions/model';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import { openCredential } from '../../functions/shared/crypto/credentials';
@@ -9,6 +9,7 @@ import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
 import type { LocalStack } from '../../lib/local/stack';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
+import { connectShopify, deliverShopify } from '../support/shopify';
 import { createTenant, type TestTenant } from '../support/tenants';
 
 const ACCESS_TOKEN = 'EAAB-meta-access-token-tenant-a-0001';
@@ -45,11 +46,7 @@ beforeAll(async () => {
     [a, SHOP_A],
     [c, SHOP_C],
   ] as const) {
-    const res = await call('PUT', '/api/v1/integrations/shopify', {
-      token: tenant.admin,
-      body: { shop_domain: shop, webhook_secret: SHOP_SECRET },
-    });
-    expect(res.status).toBe(200);
+    expect((await connectShopify(stack.url, tenant, shop, SHOP_SECRET)).status).toBe(200);
   }
 });
 
@@ -79,16 +76,11 @@ async function paidOrder(
     customer: { id: id + 1000, email },
     billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
   });
-  const res = await fetch(`${stack.url}/api/v1/shopify/webhook`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      'X-Shopify-Topic': 'orders/paid',
-      'X-Shopify-Hmac-Sha256': createHmac('sha256', SHOP_SECRET).update(body, 'utf8').digest('base64'),
-      'X-Shopify-Shop-Domain': shop,
-      'X-Shopify-Webhook-Id': `meta-${id}-${Math.random()}`,
-    },
-    body,
+  const res = await deliverShopify(stack.url, body, {
+    topic: 'orders/paid',
+    shop,
+    secret: SHOP_SECRET,
+    webhookId: `meta-${id}-${Math.random()}`,
   });
   expect(res.status).toBe(202);
 }

@@ -3,7 +3,6 @@
  * loaded by a stand-in Shopify storefront in Chromium, its cart attributes carried by a signed
  * `orders/paid` delivery to a conversion uploaded to the fake Google Data Manager API.
  */
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
@@ -12,6 +11,7 @@ import { fbclid, gclid } from '../support/click-ids';
 import { googleAdsSettings, type Row } from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
+import { connectShopify, deliverShopify } from '../support/shopify';
 import {
   launchChromium,
   SCRIPT_SOURCE_PATH,
@@ -43,14 +43,7 @@ beforeAll(async () => {
   delete process.env.GOOGLE_ADS_UPLOAD_API;
   stack = await startTestStack('storefront', { retryDelaySeconds: 0 });
   a = await createTenant(stack.url, 'Agency A');
-  expect(
-    (
-      await call('PUT', '/api/v1/integrations/shopify', {
-        token: a.admin,
-        body: { shop_domain: SHOP, webhook_secret: SHOP_SECRET },
-      })
-    ).status,
-  ).toBe(200);
+  expect((await connectShopify(stack.url, a, SHOP, SHOP_SECRET)).status).toBe(200);
   expect(
     (await call('PUT', '/api/v1/integrations/google-ads', { token: a.admin, body: googleAdsSettings() }))
       .status,
@@ -159,16 +152,11 @@ describe('from a consented click to an uploaded conversion', () => {
       ],
     };
     const body = JSON.stringify(order);
-    const delivery = await fetch(`${stack.url}/api/v1/shopify/webhook`, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/json',
-        'X-Shopify-Topic': 'orders/paid',
-        'X-Shopify-Hmac-Sha256': createHmac('sha256', SHOP_SECRET).update(body, 'utf8').digest('base64'),
-        'X-Shopify-Shop-Domain': SHOP,
-        'X-Shopify-Webhook-Id': 'storefront-450789469',
-      },
-      body,
+    const delivery = await deliverShopify(stack.url, body, {
+      topic: 'orders/paid',
+      shop: SHOP,
+      secret: SHOP_SECRET,
+      webhookId: 'storefront-450789469',
     });
     expect(delivery.status).toBe(202);
     // Google's conversion (Meta, with the fbclid, waits: it is not connected here).

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { metrics } from '../../functions/shared/observability';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
@@ -7,6 +7,7 @@ import { gclid } from '../support/click-ids';
 import { googleAdsSettings, SHOP_SECRET } from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
+import { connectShopify, deliverShopify } from '../support/shopify';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
 
 /**
@@ -54,11 +55,7 @@ beforeAll(async () => {
     d: await createTenant(stack.url, 'User data D'),
   };
   for (const [key, tenant] of Object.entries(tenants)) {
-    const shop = await call('PUT', '/api/v1/integrations/shopify', {
-      token: tenant.admin,
-      body: { shop_domain: shopOf(key), webhook_secret: SHOP_SECRET },
-    });
-    expect(shop.status).toBe(200);
+    expect((await connectShopify(stack.url, tenant, shopOf(key), SHOP_SECRET)).status).toBe(200);
   }
   const connect = async (tenant: TestTenant, body: Record<string, unknown>) => {
     const res = await call('PUT', '/api/v1/integrations/google-ads', { token: tenant.admin, body });
@@ -129,16 +126,11 @@ async function paidOrder(key: string, id: number, email: string, click?: string)
     customer: { id: id + 1000, email },
     billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
   });
-  const res = await fetch(`${stack.url}/api/v1/shopify/webhook`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      'X-Shopify-Topic': 'orders/paid',
-      'X-Shopify-Hmac-Sha256': createHmac('sha256', SHOP_SECRET).update(body, 'utf8').digest('base64'),
-      'X-Shopify-Shop-Domain': shopOf(key),
-      'X-Shopify-Webhook-Id': `udm-${id}`,
-    },
-    body,
+  const res = await deliverShopify(stack.url, body, {
+    topic: 'orders/paid',
+    shop: shopOf(key),
+    secret: SHOP_SECRET,
+    webhookId: `udm-${id}`,
   });
   expect(res.status).toBe(202);
 }

@@ -4,13 +4,13 @@
  * tenants on one shop, and Shopify's mandatory compliance topics (with the payloads Shopify
  * publishes: https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance).
  */
-import { createHmac } from 'node:crypto';
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';
 import { gclid } from '../support/click-ids';
 import { subjectId } from '../support/gdpr';
 import { request, send } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
+import { connectShopify, deliverShopify, listLeads, shopifyHmac, waitForLead } from '../support/shopify';
 import { createTenant, type TestTenant } from '../support/tenants';
 
 const SHARED_SHOP = 'shared-shop.myshopify.com';
@@ -30,9 +30,6 @@ const saved = { ...process.env };
 
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
   request(stack.url, method, path, options);
-const hmac = (secret: string, body: string) =>
-  createHmac('sha256', secret).update(body, 'utf8').digest('base64');
-
 let ids = 0;
 function shopify(
   topic: string,
@@ -41,13 +38,7 @@ function shopify(
   domain: string,
   webhookId = `wh-senders-${++ids}`,
 ) {
-  return send(stack.url, 'POST', '/api/v1/shopify/webhook', body, {
-    'Content-Type': 'application/json',
-    'X-Shopify-Topic': topic,
-    'X-Shopify-Hmac-Sha256': hmac(secret, body),
-    'X-Shopify-Shop-Domain': domain,
-    'X-Shopify-Webhook-Id': webhookId,
-  });
+  return deliverShopify(stack.url, body, { topic, shop: domain, secret, webhookId });
 }
 
 function order(id: number, email: string, extra: Record<string, unknown> = {}) {
@@ -66,16 +57,9 @@ function order(id: number, email: string, extra: Record<string, unknown> = {}) {
   });
 }
 
-async function leadsOf(tenant: TestTenant) {
-  const res = await call('GET', '/api/v1/leads?limit=100', { token: tenant.viewer });
-  return res.body.items as Array<Record<string, unknown>>;
-}
-
+const leadsOf = (tenant: TestTenant) => listLeads(stack.url, tenant);
 const leadWithEmail = (tenant: TestTenant, email: string, status?: string) =>
-  eventually(
-    async () => (await leadsOf(tenant)).find((l) => l.email === email && (!status || l.status === status)),
-    `a lead for ${email}`,
-  );
+  waitForLead(stack.url, tenant, email, status);
 
 /** Deliveries the worker has handled so far (successfully). */
 const handled = () =>
@@ -107,10 +91,7 @@ beforeAll(async () => {
   b = await createTenant(stack.url, 'Agency B');
   c = await createTenant(stack.url, 'Merchant C');
   const connect = (tenant: TestTenant, shop: string, secret: string) =>
-    call('PUT', '/api/v1/integrations/shopify', {
-      token: tenant.admin,
-      body: { shop_domain: shop, webhook_secret: secret },
-    });
+    connectShopify(stack.url, tenant, shop, secret);
   const first = await connect(a, SHARED_SHOP, SECRET.a);
   // The second tenant on the same shop gets the same answer as the first: nothing says it is shared.
   const second = await connect(b, SHARED_SHOP, SECRET.b);
@@ -156,7 +137,7 @@ describe('many merchants from one sender address', () => {
       const res = await send(stack.url, 'POST', '/api/v1/shopify/webhook', body, {
         'Content-Type': 'application/json',
         'X-Shopify-Topic': 'orders/paid',
-        'X-Shopify-Hmac-Sha256': hmac('not-the-secret-0123456789', body),
+        'X-Shopify-Hmac-Sha256': shopifyHmac('not-the-secret-0123456789', body),
         'X-Shopify-Shop-Domain': i % 2 ? SHARED_SHOP : 'unknown-shop.myshopify.com',
       });
       refused.push(res.status);

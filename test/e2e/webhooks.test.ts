@@ -16,6 +16,7 @@ import { emulatorUrl } from '../support/emulator';
 import { subjectId } from '../support/gdpr';
 import { request, send } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
+import { connectShopify, deliverShopify, listLeads, waitForLead } from '../support/shopify';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
 
 const SHOP = 'agency-a-shop.myshopify.com';
@@ -41,12 +42,12 @@ async function post(path: string, body: string, headers: Record<string, string>)
 }
 
 function shopify(topic: string, body: string, webhookId: string, secret = SHOP_SECRET, domain = SHOP) {
-  return post('/api/v1/shopify/webhook', body, {
-    'X-Shopify-Topic': topic,
-    'X-Shopify-Hmac-Sha256': hmac(secret, body),
-    'X-Shopify-Shop-Domain': domain,
-    'X-Shopify-Webhook-Id': webhookId,
-    'X-Shopify-Triggered-At': new Date().toISOString(),
+  return deliverShopify(stack.url, body, {
+    topic,
+    shop: domain,
+    secret,
+    webhookId,
+    headers: { 'X-Shopify-Triggered-At': new Date().toISOString() },
   });
 }
 
@@ -79,17 +80,9 @@ function shopifyOrder(id: number, email: string, extra: Record<string, unknown> 
   });
 }
 
-async function leadsOf(tenant: TestTenant) {
-  const res = await call('GET', '/api/v1/leads?limit=100', { token: tenant.viewer });
-  return res.body.items as Array<Record<string, unknown>>;
-}
-
-/** The tenant's lead for this email, once it is there (and, with `status`, has reached it). */
+const leadsOf = (tenant: TestTenant) => listLeads(stack.url, tenant);
 const leadWithEmail = (tenant: TestTenant, email: string, status?: string) =>
-  eventually(
-    async () => (await leadsOf(tenant)).find((l) => l.email === email && (!status || l.status === status)),
-    `a lead for ${email}`,
-  );
+  waitForLead(stack.url, tenant, email, status);
 
 beforeAll(async () => {
   process.env.STRIPE_WEBHOOK_SECRET = STRIPE_SECRET;
@@ -102,14 +95,7 @@ beforeAll(async () => {
   stack.events.on('batch', (r: BatchReport) => reports.push(r));
   a = await createTenant(stack.url, 'Agency A');
   b = await createTenant(stack.url, 'Agency B');
-  expect(
-    (
-      await call('PUT', '/api/v1/integrations/shopify', {
-        token: a.admin,
-        body: { shop_domain: SHOP, webhook_secret: SHOP_SECRET },
-      })
-    ).status,
-  ).toBe(200);
+  expect((await connectShopify(stack.url, a, SHOP, SHOP_SECRET)).status).toBe(200);
   const woo = await call('PUT', '/api/v1/integrations/woocommerce', {
     token: a.admin,
     body: { store_url: STORE, webhook_secret: WOO_SECRET },

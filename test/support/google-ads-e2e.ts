@@ -5,7 +5,6 @@
  * behaviour is the same on either transport (5xx, 429, a revoked refresh token, no account and
  * consent withdrawn before the upload). Each test file gives its own stack, fake and tenants.
  */
-import { createHmac } from 'node:crypto';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/google-ads/settings';
 import { metrics } from '../../functions/shared/observability';
 import type { FakeGoogleAds } from '../../lib/local/fake-google-ads';
@@ -14,6 +13,7 @@ import { gclid } from './click-ids';
 import { subjectId } from './gdpr';
 import { request } from './http';
 import { eventually } from './local-stack';
+import { deliverShopify } from './shopify';
 import { type TestTenant, tokenFor } from './tenants';
 
 export const SHOP_SECRET = 'shopify-webhook-secret-gads-0123';
@@ -60,18 +60,13 @@ export async function paidOrder(baseUrl: string, shop: string, id: number, email
     customer: { id: id + 1000, email },
     billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
   });
-  const res = await fetch(`${baseUrl}/api/v1/shopify/webhook`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      'X-Shopify-Topic': 'orders/paid',
-      'X-Shopify-Hmac-Sha256': createHmac('sha256', SHOP_SECRET).update(body, 'utf8').digest('base64'),
-      'X-Shopify-Shop-Domain': shop,
-      'X-Shopify-Webhook-Id': `gads-${id}`,
-    },
-    body,
+  const res = await deliverShopify(baseUrl, body, {
+    topic: 'orders/paid',
+    shop,
+    secret: SHOP_SECRET,
+    webhookId: `gads-${id}`,
   });
-  expect({ status: res.status, body: res.status === 202 ? undefined : await res.text() }).toEqual({
+  expect({ status: res.status, body: res.status === 202 ? undefined : res.body }).toEqual({
     status: 202,
     body: undefined,
   });

@@ -21,6 +21,7 @@ import { extractWooCommerce } from '../../functions/shared/webhooks/extract';
 // delivers the same representation: https://woocommerce.github.io/woocommerce-rest-api-docs/#retrieve-an-order
 import wooSampleOrder from '../fixtures/webhooks/woocommerce-sample-order.json';
 import { gclid } from '../support/click-ids';
+import { storedConversion, storedLead } from '../support/records';
 
 const NOT_REQUIRED = (country: string) => ({
   stored: true,
@@ -175,36 +176,14 @@ describe("WooCommerce consent from the order's meta_data", () => {
 
 describe('conversions of a lead whose consent is not required', () => {
   const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
-  const lead: StoredLead = {
-    id: 'lead_1',
+  const lead: StoredLead = storedLead({
     email: 'buyer@example.com',
     phone: '+16502530000',
     gclid: gclid(3),
     fbclid: 'IwAR2kV8sYgRqTcWzP0xN4bL7mD9fE1hJ3uK6oQ5aZ-yX_vC8wB2nM4lT7rS',
-    status: 'won',
     consent: { status: 'not_required', basis: 'regional_policy', country: 'US' },
-    consent_history: [],
-    restricted: false,
-    created_at: '2026-11-24T08:00:00.000Z',
-    updated_at: '2026-11-24T08:00:00.000Z',
-    email_hash: 'h',
-    version: 1,
-  };
-  const conversion: Conversion = {
-    id: 'cnv_1',
-    lead_id: 'lead_1',
-    platform: 'google_ads',
-    status: 'queued',
-    attempts: 0,
-    order_id: 'order-1',
-    conversion_time: '2026-11-24T08:30:00.000Z',
-    value: 19.5,
-    currency: 'USD',
-    click_id_type: 'gclid',
-    click_id: gclid(3),
-    created_at: '2026-11-24T08:31:00.000Z',
-    updated_at: '2026-11-24T08:31:00.000Z',
-  };
+  });
+  const conversion: Conversion = storedConversion({ currency: 'USD', click_id: gclid(3) });
 
   it('are planned as for any won lead', () => {
     expect(conversionsForWon(lead, {}, new Date('2026-11-24T09:00:00Z')).map((c) => c.platform)).toEqual([
