@@ -6,7 +6,6 @@
  */
 import { DynamoConversionLog } from '../../functions/shared/conversions/log';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import type { WebhookEnvelope, WebhookSource } from '../../functions/shared/envelope';
 import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
 import { DynamoSourceStore, ghlTokenKey } from '../../functions/shared/integrations/sources';
 import { DynamoLeadStore } from '../../functions/shared/leads/store';
@@ -22,23 +21,9 @@ import ghlSampleOpportunityStatusUpdate from '../fixtures/webhooks/ghl-sample-op
 import wooSampleOrder from '../fixtures/webhooks/woocommerce-sample-order.json';
 import { gclid } from '../support/click-ids';
 import { freshResources } from '../support/emulator';
+import { envelopeSeries } from '../support/envelopes';
 
-let delivery = 0;
-const envelope = (
-  source: WebhookSource,
-  topic: string,
-  tenantId: string,
-  payload: unknown,
-): WebhookEnvelope => ({
-  version: 1,
-  id: `wh_ghl_${++delivery}`,
-  source,
-  tenant_id: tenantId,
-  topic,
-  delivery_id: `ghl-${delivery}`,
-  received_at: new Date().toISOString(),
-  payload: JSON.stringify(payload),
-});
+const envelope = envelopeSeries('ghl');
 
 const FIELD = 'BcdmQEsNgz6AVpgLVUJ0';
 const leads = new DynamoLeadStore();

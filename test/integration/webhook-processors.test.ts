@@ -6,7 +6,7 @@
 
 import { DynamoConversionLog } from '../../functions/shared/conversions/log';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import type { WebhookEnvelope, WebhookSource } from '../../functions/shared/envelope';
+import type { WebhookSource } from '../../functions/shared/envelope';
 import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
 import { loadEmailHasher } from '../../functions/shared/leads/email-hash';
 import { DynamoLeadStore } from '../../functions/shared/leads/store';
@@ -19,23 +19,9 @@ import {
 import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
 import { gclid } from '../support/click-ids';
 import { freshResources } from '../support/emulator';
+import { envelopeSeries } from '../support/envelopes';
 
-let delivery = 0;
-const envelope = (
-  source: WebhookSource,
-  topic: string,
-  tenantId: string,
-  payload: unknown,
-): WebhookEnvelope => ({
-  version: 1,
-  id: `wh_proc_${++delivery}`,
-  source,
-  tenant_id: tenantId,
-  topic,
-  delivery_id: `proc-${delivery}`,
-  received_at: new Date().toISOString(),
-  payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-});
+const envelope = envelopeSeries('proc');
 
 const consent = [{ name: 'consent_status', value: 'granted' }];
 const shopifyOrder = (id: number, extra: Record<string, unknown> = {}) => ({
