@@ -1,12 +1,13 @@
-import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { clearKeyringCache, kidOf, loadKeyring } from '../../functions/shared/auth/keyring';
-import { AUDIENCE, ISSUER, signToken } from '../../functions/shared/auth/tokens';
+import { clearKeyringCache, loadKeyring } from '../../functions/shared/auth/keyring';
+import { signToken } from '../../functions/shared/auth/tokens';
 import { resetClients } from '../../functions/shared/aws';
 import { ROUTES, type Role, routeKey } from '../../lib/definitions/routes';
 import { resetEmulator } from '../../lib/local/emulator';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { emulatorUrl } from '../support/emulator';
+import { forgeJwt, hs256Header, nowSeconds, ownerClaims, segment } from '../support/forged-tokens';
 import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 
@@ -24,11 +25,9 @@ async function tokenFor(org: string, role: Role, ttl = 300): Promise<string> {
   return signToken(await loadKeyring(), { sub: `user:${org}:${role}`, org_id: org, role }, ttl);
 }
 
-const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-function forge(header: object, payload: object, key: Buffer | string = secret): string {
-  const input = `${b64(header)}.${b64(payload)}`;
-  return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
-}
+const b64 = segment;
+const forge = (header: object, payload: object, key: Buffer | string = secret) =>
+  forgeJwt(header, payload, key);
 
 interface Tenant {
   id: string;
@@ -112,18 +111,9 @@ describe('authentication and tenancy over HTTP', () => {
   });
 
   describe('forgery matrix', () => {
-    const now = () => Math.floor(Date.now() / 1000);
-    const claims = (extra: Record<string, unknown> = {}) => ({
-      sub: 'attacker',
-      org_id: a.id,
-      role: 'owner',
-      iss: ISSUER,
-      aud: AUDIENCE,
-      iat: now(),
-      exp: now() + 300,
-      ...extra,
-    });
-    const header = () => ({ alg: 'HS256', typ: 'JWT', kid: kidOf(secret.toString('utf8')) });
+    const now = nowSeconds;
+    const claims = (extra: Record<string, unknown> = {}) => ownerClaims('attacker', a.id, extra);
+    const header = () => hs256Header(secret);
 
     const cases: Array<[string, () => Promise<Record<string, string>> | Record<string, string>, string]> = [
       ['no header', () => ({}), 'Missing or invalid authorization header'],

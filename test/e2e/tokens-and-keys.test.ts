@@ -1,9 +1,8 @@
-import { createHmac } from 'node:crypto';
-import { kidOf, loadKeyring } from '../../functions/shared/auth/keyring';
+import { loadKeyring } from '../../functions/shared/auth/keyring';
 import { STANDING_CACHE_ENV } from '../../functions/shared/auth/standing';
-import { AUDIENCE, ISSUER } from '../../functions/shared/auth/tokens';
 import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
 import type { LocalStack } from '../../lib/local/stack';
+import { forgeJwt, hs256Header, nowSeconds, ownerClaims } from '../support/forged-tokens';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
@@ -18,22 +17,9 @@ let platform: string;
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
   request(stack.url, method, path, options);
 
-const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-function forge(payload: Record<string, unknown>): string {
-  const input = `${b64({ alg: 'HS256', typ: 'JWT', kid: kidOf(secret.toString('utf8')) })}.${b64(payload)}`;
-  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
-}
-const now = () => Math.floor(Date.now() / 1000);
-const claims = (org: string, extra: Record<string, unknown> = {}) => ({
-  sub: 'user:forger',
-  org_id: org,
-  role: 'owner',
-  iss: ISSUER,
-  aud: AUDIENCE,
-  iat: now(),
-  exp: now() + 300,
-  ...extra,
-});
+const forge = (payload: Record<string, unknown>) => forgeJwt(hs256Header(secret), payload, secret);
+const now = nowSeconds;
+const claims = (org: string, extra: Record<string, unknown> = {}) => ownerClaims('user:forger', org, extra);
 const lead = (email: string) => ({ email, consent: { status: 'granted' } });
 
 async function keyFor(tenant: TestTenant, role: string) {
