@@ -8,6 +8,7 @@ import { gclid } from '../support/click-ids';
 import {
   CLIENT_SECRET,
   conversionForOrder as findConversion,
+  forgetFakeGoogle,
   googleAdsSettings,
   paidOrder as placePaidOrder,
   processedAt,
@@ -15,6 +16,7 @@ import {
   type Row,
   SHOP_SECRET,
   sharedTransportScenarios,
+  useFakeGoogle,
 } from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
@@ -76,14 +78,8 @@ const acceptedWith = (click: string) => ingestsWith(click).filter((u) => u.statu
 
 beforeAll(async () => {
   fake = await startFakeGoogleAds();
-  process.env.GOOGLE_ADS_API_BASE_URL = fake.baseUrl;
-  process.env.GOOGLE_DATA_MANAGER_BASE_URL = fake.baseUrl;
-  process.env.GOOGLE_OAUTH_TOKEN_URL = fake.tokenUrl;
-  process.env.CONVERSION_RETRY_BASE_SECONDS = '0';
-  process.env.CONVERSION_STATUS_CHECK_SECONDS = '0';
+  useFakeGoogle(fake);
   process.env.ADJUSTMENT_WAIT_SECONDS = '1';
-  delete process.env.GOOGLE_ADS_UPLOAD_API;
-  process.env.WEBHOOK_RETRY_BASE_SECONDS = '0';
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
   delete process.env.GOOGLE_ADS_API_VERSION;
@@ -112,10 +108,7 @@ afterEach(() => {
 afterAll(async () => {
   await stack.stop();
   await fake.close();
-  delete process.env.GOOGLE_ADS_API_BASE_URL;
-  delete process.env.GOOGLE_DATA_MANAGER_BASE_URL;
-  delete process.env.GOOGLE_OAUTH_TOKEN_URL;
-  delete process.env.CONVERSION_STATUS_CHECK_SECONDS;
+  forgetFakeGoogle();
   delete process.env.ADJUSTMENT_WAIT_SECONDS;
 });
 

@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import type { LocalStack } from '../../lib/local/stack';
 import { fbclid, gclid } from '../support/click-ids';
-import { googleAdsSettings, type Row } from '../support/google-ads-e2e';
+import { forgetFakeGoogle, googleAdsSettings, type Row, useFakeGoogle } from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { connectShopify, deliverShopify } from '../support/shopify';
@@ -34,13 +34,7 @@ const call = (method: string, path: string, options?: Parameters<typeof request>
 
 beforeAll(async () => {
   fake = await startFakeGoogleAds();
-  process.env.GOOGLE_ADS_API_BASE_URL = fake.baseUrl;
-  process.env.GOOGLE_DATA_MANAGER_BASE_URL = fake.baseUrl;
-  process.env.GOOGLE_OAUTH_TOKEN_URL = fake.tokenUrl;
-  process.env.CONVERSION_RETRY_BASE_SECONDS = '0';
-  process.env.CONVERSION_STATUS_CHECK_SECONDS = '0';
-  process.env.WEBHOOK_RETRY_BASE_SECONDS = '0';
-  delete process.env.GOOGLE_ADS_UPLOAD_API;
+  useFakeGoogle(fake);
   stack = await startTestStack('storefront', { retryDelaySeconds: 0 });
   a = await createTenant(stack.url, 'Agency A');
   expect((await connectShopify(stack.url, a, SHOP, SHOP_SECRET)).status).toBe(200);
@@ -57,10 +51,7 @@ afterAll(async () => {
   await shop?.close();
   await stack?.stop();
   await fake?.close();
-  delete process.env.GOOGLE_ADS_API_BASE_URL;
-  delete process.env.GOOGLE_DATA_MANAGER_BASE_URL;
-  delete process.env.GOOGLE_OAUTH_TOKEN_URL;
-  delete process.env.CONVERSION_STATUS_CHECK_SECONDS;
+  forgetFakeGoogle();
 });
 
 describe('GET /api/v1/storefront.js', () => {

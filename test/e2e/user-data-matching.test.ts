@@ -4,7 +4,7 @@ import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-goo
 import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
 import type { LocalStack } from '../../lib/local/stack';
 import { gclid } from '../support/click-ids';
-import { googleAdsSettings, SHOP_SECRET } from '../support/google-ads-e2e';
+import { forgetFakeGoogle, googleAdsSettings, SHOP_SECRET, useFakeGoogle } from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { connectShopify, deliverShopify } from '../support/shopify';
@@ -37,16 +37,10 @@ const shopOf = (key: string) => `user-data-${key}.myshopify.com`;
 beforeAll(async () => {
   google = await startFakeGoogleAds();
   meta = await startFakeMeta();
-  process.env.GOOGLE_ADS_API_BASE_URL = google.baseUrl;
-  process.env.GOOGLE_DATA_MANAGER_BASE_URL = google.baseUrl;
-  process.env.GOOGLE_OAUTH_TOKEN_URL = google.tokenUrl;
+  useFakeGoogle(google);
   process.env.META_GRAPH_BASE_URL = meta.baseUrl;
-  process.env.CONVERSION_RETRY_BASE_SECONDS = '0';
-  process.env.CONVERSION_STATUS_CHECK_SECONDS = '0';
-  process.env.WEBHOOK_RETRY_BASE_SECONDS = '0';
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
-  delete process.env.GOOGLE_ADS_UPLOAD_API;
   stack = await startTestStack('udm', { retryDelaySeconds: 0 });
   tenants = {
     a: await createTenant(stack.url, 'User data A'),
@@ -90,13 +84,8 @@ afterAll(async () => {
   await stack.stop();
   await google.close();
   await meta.close();
-  for (const name of [
-    'GOOGLE_ADS_API_BASE_URL',
-    'GOOGLE_DATA_MANAGER_BASE_URL',
-    'GOOGLE_OAUTH_TOKEN_URL',
-    'META_GRAPH_BASE_URL',
-  ])
-    delete process.env[name];
+  forgetFakeGoogle();
+  delete process.env.META_GRAPH_BASE_URL;
 });
 
 /**

@@ -24,6 +24,28 @@ export const REVOKED_TOKEN_D = '1//gads-refresh-token-d-revoked';
 
 export type Row = Record<string, unknown>;
 
+/**
+ * Points the next local stack at a fake Google (Google Ads API, Data Manager API and OAuth), with
+ * uploads through the Data Manager API, retried and checked without delay.
+ */
+export function useFakeGoogle(fake: FakeGoogleAds): void {
+  process.env.GOOGLE_ADS_API_BASE_URL = fake.baseUrl;
+  process.env.GOOGLE_DATA_MANAGER_BASE_URL = fake.baseUrl;
+  process.env.GOOGLE_OAUTH_TOKEN_URL = fake.tokenUrl;
+  process.env.CONVERSION_RETRY_BASE_SECONDS = '0';
+  process.env.CONVERSION_STATUS_CHECK_SECONDS = '0';
+  process.env.WEBHOOK_RETRY_BASE_SECONDS = '0';
+  delete process.env.GOOGLE_ADS_UPLOAD_API;
+}
+
+/** Takes the fake Google's addresses and the status check delay back out of the environment. */
+export function forgetFakeGoogle(): void {
+  delete process.env.GOOGLE_ADS_API_BASE_URL;
+  delete process.env.GOOGLE_DATA_MANAGER_BASE_URL;
+  delete process.env.GOOGLE_OAUTH_TOKEN_URL;
+  delete process.env.CONVERSION_STATUS_CHECK_SECONDS;
+}
+
 export function googleAdsSettings(overrides: Record<string, unknown> = {}) {
   return {
     customer_id: '123-456-7890',
