@@ -70,16 +70,19 @@ const CART_VALUES: Record<string, string> = {
 };
 const CART_ATTRIBUTES_READ = Object.keys(CART_VALUES);
 
-/** A paid order carrying these cart attributes, as the Shopify extractor reads it. */
-function extractedWith(names: readonly string[]): unknown {
-  const extraction = extractShopify('orders/paid', {
+/** The Shopify extractor's reading of a paid order carrying these cart attributes. */
+const paidOrderWith = (attributes: Record<string, string>) =>
+  extractShopify('orders/paid', {
     id: 450789469,
     email: 'buyer@example.com',
     financial_status: 'paid',
     total_price: '199.00',
     currency: 'EUR',
-    note_attributes: names.map((name) => ({ name, value: CART_VALUES[name] ?? 'x' })),
+    note_attributes: Object.entries(attributes).map(([name, value]) => ({ name, value })),
   });
+
+function extractedWith(names: readonly string[]): unknown {
+  const extraction = paidOrderWith(Object.fromEntries(names.map((name) => [name, CART_VALUES[name] ?? 'x'])));
   return extraction.kind === 'lead' ? extraction.lead : extraction;
 }
 
@@ -165,14 +168,7 @@ describe('the Shopify order extractor reads what the script writes', () => {
       landing_page:
         'https://shop.example/products/mug?gclid=Cj0KCQiA2eKtBhDcARIsAEGTG40GvW9ekxwFZ_w9Rz2lQn3vGQ',
     };
-    const extraction = extractShopify('orders/paid', {
-      id: 450789469,
-      email: 'buyer@example.com',
-      financial_status: 'paid',
-      total_price: '199.00',
-      currency: 'EUR',
-      note_attributes: Object.entries(attributes).map(([name, value]) => ({ name, value })),
-    });
+    const extraction = paidOrderWith(attributes);
     expect(extraction.kind).toBe('lead');
     if (extraction.kind !== 'lead') return;
     expect(extraction.lead).toMatchObject({
