@@ -135,10 +135,11 @@ function dedupKeysOfStored(lead: StoredLead): string[] {
  * only the keyed email hash: the tombstone.
  */
 export async function eraseSubject(deps: SubjectDeps, scope: TenantScope, subject: Subject, actor: Actor) {
-  const leads = await deps.leads.byEmailHash(scope, subject.hash);
+  // Expired leads DynamoDB has not deleted yet are still held: they go now too.
+  const leads = await deps.leads.byEmailHash(scope, subject.hash, { includeExpired: true });
   let conversions = 0;
   for (const lead of leads) {
-    for (const conversion of await deps.conversions.byLead(scope, lead.id)) {
+    for (const conversion of await deps.conversions.byLead(scope, lead.id, { includeExpired: true })) {
       await deps.conversions.erase(scope, conversion);
       conversions += 1;
     }

@@ -162,7 +162,8 @@ export async function upsertLead(
           updated_at: now,
           version: 1,
         };
-        await deps.leads.create(scope, created, lead.dedupKeys);
+        // A dedup key pointing to a lead that is gone (expired) is taken over.
+        await deps.leads.create(scope, created, lead.dedupKeys, existingId);
         if (deps.leadEvents && created.fbclid) {
           // The lead is stored: a failure to queue its Lead event must not fail the capture.
           try {
@@ -191,7 +192,13 @@ export async function upsertLead(
         updated_at: now,
         version: existing.version + 1,
       };
-      await deps.leads.update(scope, updated, existing.version, lead.dedupKeys);
+      await deps.leads.update(
+        scope,
+        updated,
+        existing.version,
+        lead.dedupKeys,
+        dedupKeysOf(existing, existing.email_hash),
+      );
       return { id: existing.id, created: false };
     } catch (error) {
       if (!(error instanceof WriteConflict)) throw error;
@@ -281,7 +288,8 @@ export async function modifyLead(
       version: lead.version + 1,
     };
     try {
-      await leads.update(scope, updated, lead.version);
+      // The lead's dedup keys expire with it: a change keeps them as long as the lead.
+      await leads.update(scope, updated, lead.version, [], dedupKeysOf(updated, updated.email_hash));
       return updated;
     } catch (error) {
       if (!(error instanceof WriteConflict)) throw error;
