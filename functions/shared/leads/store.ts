@@ -11,6 +11,7 @@ import {
 import { DynamoRepository } from '../dynamo-repository';
 import { idTimePrefix } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import { inPool } from '../pool';
 import { EXPIRY_ATTRIBUTE, epochSeconds, expiryOf, isExpired, notExpiredFilter } from '../retention/policy';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
 import type { TenantScope } from '../tenancy/scope';
@@ -24,6 +25,9 @@ const emailPk = (scope: TenantScope, hash: string) => `TENANT#${scope.tenantId}#
 const statusPk = (scope: TenantScope, status: LeadStatus) => `TENANT#${scope.tenantId}#STATUS#${status}`;
 
 type Item = Record<string, unknown>;
+
+/** BatchGetItem reads at most 100 items a call. */
+const DEDUP_KEYS_PER_BATCH_GET = 100;
 
 function toItem(scope: TenantScope, lead: StoredLead, expiresAt: number): Item {
   return {
@@ -119,6 +123,48 @@ export class DynamoLeadStore extends DynamoRepository {
       if (hit) return hit.lead_id as string;
     }
     return undefined;
+  }
+
+  /**
+   * For each list of dedup keys, the lead id its first key points to (`null`: none does), read
+   * for a whole batch of leads at once: BatchGetItem, 100 keys a call, a few calls in parallel.
+   * A list whose keys DynamoDB left unprocessed after a few retries is `undefined` (not known):
+   * the caller looks it up on its own.
+   */
+  async findManyByDedupKeys(
+    scope: TenantScope,
+    keyLists: readonly (readonly string[])[],
+  ): Promise<(string | null | undefined)[]> {
+    const unique = [...new Set(keyLists.flat())];
+    const found = new Map<string, string>();
+    const unknown = new Set<string>();
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += DEDUP_KEYS_PER_BATCH_GET)
+      chunks.push(unique.slice(i, i + DEDUP_KEYS_PER_BATCH_GET));
+    const now = this.now();
+    await inPool(chunks, 4, async (chunk) => {
+      let keys: Record<string, unknown>[] = chunk.map((k) => ({ pk: tenantPk(scope), sk: dedupSk(k) }));
+      for (let round = 0; keys.length && round < 4; round++) {
+        if (round) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
+        const out = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) {
+          if (!isExpired(item, now))
+            found.set((item.sk as string).slice('DEDUP#'.length), item.lead_id as string);
+        }
+        keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+      for (const key of keys) unknown.add((key.sk as string).slice('DEDUP#'.length));
+    });
+    return keyLists.map((keys) => {
+      for (const key of keys) {
+        if (unknown.has(key)) return undefined;
+        const id = found.get(key);
+        if (id) return id;
+      }
+      return null;
+    });
   }
 
   /**
