@@ -4,11 +4,13 @@
  * (run as of a later date: the emulator's clock cannot be moved) while the audit entry stays.
  */
 
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../functions/shared/aws';
 import type { LocalStack } from '../../lib/local/stack';
 import { run } from '../../lib/ops/cli';
 import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
-import { startTestStack } from '../support/local-stack';
+import { eventually, startTestStack } from '../support/local-stack';
 import { capture } from '../support/operator';
 import { createTenant, type TestTenant } from '../support/tenants';
 
@@ -19,7 +21,8 @@ const call = (method: string, path: string, options?: Parameters<typeof request>
   request(stack.url, method, path, options);
 
 beforeAll(async () => {
-  stack = await startTestStack('ret');
+  // The local run mode sweeps expired items on its own; often here, so a test can see it.
+  stack = await startTestStack('ret', { sweepEveryMs: 250 });
   tenant = await createTenant(stack.url, 'Retention Co');
 });
 
@@ -119,6 +122,21 @@ describe('data past its retention', () => {
     });
     expect(again.status).toBe(201);
     expect(again.body.lead_ids).not.toContain(leadId);
+  });
+
+  it('the local run mode deletes expired items on its own, as DynamoDB TTL does', async () => {
+    const client = documentClient();
+    const key = { pk: `TENANT#${tenant.id}`, sk: 'LEAD#expired-by-hand' };
+    await client.send(
+      new PutCommand({
+        TableName: stack.env.LEADS_TABLE,
+        Item: { ...key, expires_at: Math.floor(Date.now() / 1000) - 1 },
+      }),
+    );
+    await eventually(async () => {
+      const out = await client.send(new GetCommand({ TableName: stack.env.LEADS_TABLE, Key: key }));
+      return out.Item ? undefined : true;
+    }, 'the expired item swept');
   });
 
   it('the sweep refuses a time it cannot read', async () => {
