@@ -20,7 +20,7 @@ import { formatAlarmTable, listAlarms, testAlarm } from './alarms';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';
 import { checkStageConfig } from './config-check';
 import { grafanaDashboardText } from './grafana';
-import { sweepExpired } from './retention';
+import { backfillExpiry, sweepExpired } from './retention';
 import { awsRollbackPort, type RollbackPort, rollbackStage } from './rollback';
 import { smoke } from './smoke';
 
@@ -56,6 +56,9 @@ Commands:
       Delete every item whose expiry (expires_at) has passed, with progress: what DynamoDB's TTL
       does on its own in AWS, for the local emulator (--local), which never does. --at sweeps as
       of another time (e.g. to see what a retention change removes, on a copy).
+  retention backfill
+      Give an expiry to the leads, conversions and audit entries written before retention
+      existed (last change plus the tenant's days); resumable, with progress.
 
   config check --stage <${STAGES.join('|')}>
       Every SSM parameter and secret the stage reads: present, non-empty, well-formed (values are
@@ -339,6 +342,13 @@ async function retentionSweepCommand(values: Values, io: Io): Promise<void> {
   io.out(`Deleted ${deleted} expired item(s) from ${swept.length} tables.`);
 }
 
+async function retentionBackfillCommand(io: Io): Promise<void> {
+  io.err('Giving an expiry to items written without one ...');
+  const done = await backfillExpiry({ progress: io.err });
+  const updated = done.reduce((sum, table) => sum + table.updated, 0);
+  io.out(`Gave an expiry to ${updated} item(s).`);
+}
+
 /** Runs one operator command; returns the process exit code. */
 /** `rollbackPort` replaces AWS in tests. */
 export async function run(
@@ -376,6 +386,7 @@ export async function run(
     else if (command === 'alarms test') await alarmsTestCommand(values, io);
     else if (command === 'dashboards grafana') await grafanaCommand(values, io);
     else if (command === 'retention sweep') await retentionSweepCommand(values, io);
+    else if (command === 'retention backfill') await retentionBackfillCommand(io);
     else if (command === 'smoke') return await smokeCommand(values, io);
     else if (command === 'config check') return await configCheckCommand(values, io);
     else if (command === 'rollback') await rollbackCommand(values, io, rollbackPort);

@@ -1,7 +1,24 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../functions/shared/aws';
 import { tableName } from '../../functions/shared/config';
-import { epochSeconds } from '../../functions/shared/retention/policy';
+import { inPool } from '../../functions/shared/pool';
+import {
+  AUDIT_RETENTION_DAYS,
+  EXPIRY_ATTRIBUTE,
+  epochSeconds,
+  expiryOf,
+} from '../../functions/shared/retention/policy';
+import {
+  cachedRetention,
+  type RetentionOf,
+  RetentionStore,
+} from '../../functions/shared/tenancy/retention-store';
 import { TABLES, type TableDefinition, type TableId } from '../definitions/resources';
 
 /** What a sweep did to one table. */
@@ -86,4 +103,102 @@ async function deleteAll(
   }
   if (pending.length) throw new Error(`${pending.length} expired items of ${table} could not be deleted`);
   return keys.length;
+}
+
+/** What a backfill did to one table. */
+export interface BackfilledTable {
+  table: 'leads' | 'conversions' | 'audit';
+  scanned: number;
+  updated: number;
+}
+
+export interface BackfillOptions {
+  now?: Date;
+  client?: DynamoDBDocumentClient;
+  tableNames?: Partial<Record<TableId, string>>;
+  /** Each tenant's retention; by default read from the tenants table. */
+  retention?: RetentionOf;
+  progress?: (line: string) => void;
+}
+
+/** `TENANT#<id>` or `TENANT#<id>#...` → `<id>`. */
+function tenantOf(pk: unknown): string | undefined {
+  if (typeof pk !== 'string' || !pk.startsWith('TENANT#')) return undefined;
+  return pk.slice('TENANT#'.length).split('#')[0] || undefined;
+}
+
+/** When an item last changed, as far as it says; `now` for items that do not (dedup keys, order index). */
+function changedAtOf(item: Record<string, unknown>, now: Date): Date {
+  for (const name of ['updated_at', 'created_at', 'at']) {
+    const value = item[name];
+    if (typeof value === 'string' && Number.isFinite(Date.parse(value))) return new Date(value);
+  }
+  return now;
+}
+
+/**
+ * Gives an expiry to every lead, conversion and audit item written before retention existed (they
+ * have no `expires_at`, so DynamoDB's TTL would keep them for ever): their last change plus the
+ * tenant's days (the audit trail's 2,190), as a write would have set it. Items that say nothing of
+ * when they changed (dedup keys, an order's index) count from now, so they outlive their lead,
+ * never the reverse. Resumable: it only touches items still without an expiry, and never
+ * overwrites one a write set meanwhile. An item whose expiry is already past is deleted by the
+ * next TTL pass (or sweep).
+ */
+export async function backfillExpiry(options: BackfillOptions = {}): Promise<BackfilledTable[]> {
+  const client = options.client ?? documentClient();
+  const now = options.now ?? new Date();
+  const progress = options.progress ?? (() => {});
+  const retention =
+    options.retention ??
+    cachedRetention(new RetentionStore(client, options.tableNames?.tenants ?? tableName('tenants')));
+  const results: BackfilledTable[] = [];
+  for (const id of ['leads', 'conversions', 'audit'] as const) {
+    const name = options.tableNames?.[id] ?? tableName(id);
+    const result: BackfilledTable = { table: id, scanned: 0, updated: 0 };
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await client.send(
+        new ScanCommand({
+          TableName: name,
+          FilterExpression: 'attribute_not_exists(#ttl)',
+          ExpressionAttributeNames: { '#ttl': EXPIRY_ATTRIBUTE },
+          ExclusiveStartKey: start,
+        }),
+      );
+      result.scanned += page.ScannedCount ?? 0;
+      const updated = await inPool(page.Items ?? [], 8, async (item) => {
+        const tenantId = tenantOf(item.pk);
+        if (!tenantId) return 0;
+        const days =
+          id === 'audit'
+            ? AUDIT_RETENTION_DAYS
+            : (await retention(tenantId))[id === 'leads' ? 'leads_days' : 'conversions_days'];
+        const key = { pk: item.pk, ...(item.sk !== undefined ? { sk: item.sk } : {}) };
+        try {
+          await client.send(
+            new UpdateCommand({
+              TableName: name,
+              Key: key,
+              UpdateExpression: 'SET #ttl = :expires',
+              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#ttl)',
+              ExpressionAttributeNames: { '#ttl': EXPIRY_ATTRIBUTE },
+              ExpressionAttributeValues: { ':expires': expiryOf(changedAtOf(item, now), days) },
+            }),
+          );
+          return 1;
+        } catch (error) {
+          // Written (with its expiry) or deleted meanwhile: nothing to do.
+          if (error instanceof ConditionalCheckFailedException) return 0;
+          throw error;
+        }
+      });
+      result.updated += updated.reduce<number>((sum, n) => sum + n, 0);
+      start = page.LastEvaluatedKey;
+      if (start) progress(`  ${id}: ${result.scanned} scanned, ${result.updated} given an expiry ...`);
+    } while (start);
+    progress(`${id}: ${result.scanned} scanned, ${result.updated} given an expiry`);
+    results.push(result);
+  }
+  return results;
 }

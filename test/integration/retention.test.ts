@@ -4,7 +4,7 @@
  * DynamoDB's TTL removes it, an expired dedup key can be claimed again, and the sweep deletes
  * exactly what has expired.
  */
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../functions/shared/aws';
 import { tableName } from '../../functions/shared/config';
 import { DynamoConversionLog } from '../../functions/shared/conversions/log';
@@ -17,7 +17,7 @@ import { DynamoLeadStore } from '../../functions/shared/leads/store';
 import { AUDIT_RETENTION_DAYS, DEFAULT_RETENTION, expiryOf } from '../../functions/shared/retention/policy';
 import { cachedRetention, RetentionStore } from '../../functions/shared/tenancy/retention-store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
-import { sweepExpired } from '../../lib/ops/retention';
+import { backfillExpiry, sweepExpired } from '../../lib/ops/retention';
 import { freshResources } from '../support/emulator';
 
 const DAY_MS = 86_400_000;
@@ -257,5 +257,45 @@ describe('retention', () => {
     const later = await sweepExpired({ now: new Date(Date.now() + 400 * DAY_MS) });
     expect(later.find((t) => t.table === 'leads')?.deleted).toBeGreaterThan(0);
     expect(later.find((t) => t.table === 'audit')?.deleted).toBe(0);
+  });
+
+  it('a backfill gives items written before retention existed their expiry, once', async () => {
+    const old = scopeOf('ten_retention_old');
+    await new RetentionStore().save(old, { leads_days: 100, conversions_days: 200 }, new Date());
+    const put = (table: 'leads' | 'conversions' | 'audit', item: Record<string, unknown>) =>
+      documentClient().send(new PutCommand({ TableName: tableName(table), Item: item }));
+    const changed = '2026-01-10T00:00:00.000Z';
+    const now = new Date('2026-12-01T00:00:00Z');
+    await put('leads', { pk: 'TENANT#ten_retention_old', sk: 'LEAD#old', updated_at: changed });
+    await put('leads', { pk: 'TENANT#ten_retention_old', sk: 'DEDUP#EXT#old', lead_id: 'old' });
+    await put('conversions', { pk: 'TENANT#ten_retention_old', sk: 'CONV#old', updated_at: changed });
+    await put('audit', { pk: 'TENANT#ten_retention_old#SUBJECT#f', sk: `${changed}#aud`, at: changed });
+    const lines: string[] = [];
+    const done = await backfillExpiry({ now, progress: (line) => lines.push(line) });
+    expect(Object.fromEntries(done.map((t) => [t.table, t.updated]))).toEqual({
+      leads: 2,
+      conversions: 1,
+      audit: 1,
+    });
+    expect(lines).toContain('leads: 2 scanned, 2 given an expiry');
+    const expiry = async (table: 'leads' | 'conversions' | 'audit', key: Record<string, string>) =>
+      (await documentClient().send(new GetCommand({ TableName: tableName(table), Key: key }))).Item
+        ?.expires_at;
+    expect(await expiry('leads', { pk: 'TENANT#ten_retention_old', sk: 'LEAD#old' })).toBe(
+      expiryOf(changed, 100),
+    );
+    // A dedup key says nothing of when it changed: from now, so it never expires before its lead.
+    expect(await expiry('leads', { pk: 'TENANT#ten_retention_old', sk: 'DEDUP#EXT#old' })).toBe(
+      expiryOf(now, 100),
+    );
+    expect(await expiry('conversions', { pk: 'TENANT#ten_retention_old', sk: 'CONV#old' })).toBe(
+      expiryOf(changed, 200),
+    );
+    expect(await expiry('audit', { pk: 'TENANT#ten_retention_old#SUBJECT#f', sk: `${changed}#aud` })).toBe(
+      expiryOf(changed, AUDIT_RETENTION_DAYS),
+    );
+    // Again: nothing left without an expiry.
+    const again = await backfillExpiry({ now });
+    expect(again.every((t) => t.updated === 0)).toBe(true);
   });
 });
