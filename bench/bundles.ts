@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { STOREFRONT_BUDGET_GZIP_BYTES, STOREFRONT_SCRIPT_FILE } from '../functions/shared/storefront/script';
 import {
   BUNDLING,
   bundleBudgetKb,
@@ -67,6 +69,23 @@ async function buildVariant(
 }
 
 /**
+ * The storefront script as browsers get it (served as committed, no build step): its size, and
+ * gzipped (what a CDN or a browser cache holds) against the budget of 3 KB.
+ */
+export function printStorefrontScript(): void {
+  const file = path.join(root, 'functions', 'shared', 'storefront', STOREFRONT_SCRIPT_FILE);
+  const source = readFileSync(file);
+  const gzipped = gzipSync(source, { level: 9 }).length;
+  console.log(
+    `storefront script ${path.relative(root, file)}: ${source.length} bytes, ${gzipped} bytes gzipped, ${
+      gzipped <= STOREFRONT_BUDGET_GZIP_BYTES
+        ? `ok (budget ${STOREFRONT_BUDGET_GZIP_BYTES} bytes gzipped)`
+        : `OVER the budget of ${STOREFRONT_BUDGET_GZIP_BYTES} bytes gzipped`
+    }`,
+  );
+}
+
+/**
  * Bundles every function both ways and measures size and cold module initialisation (a fresh
  * Node process requiring the bundle, median of `runs`): with the AWS SDK from the Lambda
  * runtime (left external, loaded from node_modules here as from the runtime's there) and with
@@ -74,6 +93,7 @@ async function buildVariant(
  * lib/definitions/bundling.ts (SDK_SOURCE) should name the faster one per function.
  */
 export async function benchBundles(runs = 7): Promise<void> {
+  printStorefrontScript();
   mkdirSync(out, { recursive: true });
   const empty = nodeStartMs('', runs);
   console.log(`empty node start: ${empty.toFixed(0)} ms (median of ${runs})`);

@@ -34,8 +34,9 @@ function eventOf(request: SignedRequest, resource: string, n: number): APIGatewa
 }
 
 /**
- * The least an ingest must do, written bare: verify the HMAC on the raw body, count the client IP
- * and the source in the rate-limit table (both writes issued together), send one SQS message.
+ * The least an ingest must do, written bare: verify the HMAC on the raw body, count the delivery
+ * against its source in the rate-limit table (a verified delivery never counts against its IP),
+ * send one SQS message.
  * No routing, no middleware, no logging, no metrics: the floor the product is compared with.
  */
 function floorHandler(secret: string, table: string, queueUrl: string) {
@@ -59,10 +60,7 @@ function floorHandler(secret: string, table: string, queueUrl: string) {
       return { statusCode: 401, body: '' };
     }
     const window = Math.floor(Date.now() / 3_600_000);
-    await Promise.all([
-      increment(`floor-ip#${event.requestContext.identity.sourceIp}#${window}`),
-      increment(`floor-source#${event.headers['X-Shopify-Shop-Domain']}#${window}`),
-    ]);
+    await increment(`floor-source#${event.headers['X-Shopify-Shop-Domain']}#${window}`);
     await sqsClient().send(
       new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body.toString('utf8') }),
     );

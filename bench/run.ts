@@ -17,7 +17,7 @@ import { benchUnits, printUnits } from './units';
 
 const SECTIONS: Record<string, { title: string; run: () => Promise<void> }> = {
   bundles: {
-    title: 'function bundles and cold start (AWS SDK from the runtime vs bundled)',
+    title: 'storefront script size; function bundles and cold start (AWS SDK from the runtime vs bundled)',
     run: benchBundles,
   },
   'rate-limit': { title: 'rate-limit check', run: benchRateLimit },

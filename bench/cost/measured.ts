@@ -6,8 +6,8 @@
  */
 export const MEASURED = {
   ingest: {
-    /** The two rate-limit counters (IP and source), written together. */
-    writeUnits: 2,
+    /** The source's rate-limit counter: a verified delivery never counts against its IP. */
+    writeUnits: 1,
     readUnits: 0,
     sqsSends: 1,
     logBytes: 0,

@@ -47,6 +47,7 @@ import {
 import { MetaIntegrationStore } from '../shared/meta/store';
 import { publicBaseUrl } from '../shared/public-url';
 import { AUDIT_RETENTION_DAYS } from '../shared/retention/policy';
+import { loadStorefrontScript, storefrontResponse } from '../shared/storefront/script';
 import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
 import { StripeClient } from '../shared/stripe/client';
 import { billingPortalBody } from '../shared/stripe/schemas';
@@ -100,6 +101,10 @@ export const handler = httpHandler('api', {
   /** The document generated from the route table and schemas (`npm run openapi`), as committed. */
   'GET /api/v1/openapi.json': async () =>
     json(200, openApiDocument, { 'Cache-Control': 'public, max-age=300' }),
+
+  /** The storefront script as committed; 304 when the caller holds this version. */
+  'GET /api/v1/storefront.js': async (request) =>
+    storefrontResponse(loadStorefrontScript(), request.headers['if-none-match']),
 
   'POST /api/v1/auth/token': async (request) => {
     const auth = authOf(request);

@@ -23,7 +23,7 @@ import {
 } from '../shared/integrations/sources';
 
 import { correlationAttributes, emitMetric, logger, metrics } from '../shared/observability';
-import { enforceLimit, settleIpLimit } from '../shared/rate-limit/middleware';
+import { enforceLimit } from '../shared/rate-limit/middleware';
 
 import { loadSecret } from '../shared/secrets';
 import { platformScope } from '../shared/tenancy/scope';
@@ -38,48 +38,56 @@ const SOURCE_CACHE_MS = 5 * 60 * 1000;
 /** Sources one warm container remembers; an agency platform sees far fewer per container. */
 const SOURCE_CACHE_ENTRIES = 2_000;
 
+/** How long a source nobody connected is remembered as unknown, so made-up keys cost one read each. */
+const UNKNOWN_SOURCE_MS = 30 * 1000;
+
 const sources = new DynamoSourceStore();
 
-interface ResolvedSource {
+/** One tenant connected to a source, with its opened webhook secret where the source has one. */
+interface Connection {
   tenantId: string;
   secret?: string;
 }
 
 /**
  * Sources and their opened secrets, per warm container, for a few minutes and a bounded number:
- * the warm path is then the rate-limit writes (together) and one enqueue, with no DynamoDB read
- * and no KMS call. A connection changed through the API is seen at most SOURCE_CACHE_MS later.
+ * the warm path is then one rate-limit write and one enqueue, with no DynamoDB read and no KMS
+ * call. A connection changed through the API is seen at most SOURCE_CACHE_MS later.
  */
-const resolved = new BoundedCache<string, ResolvedSource>(SOURCE_CACHE_ENTRIES, SOURCE_CACHE_MS);
+const resolved = new BoundedCache<string, Connection[]>(SOURCE_CACHE_ENTRIES, SOURCE_CACHE_MS);
+const unknown = new BoundedCache<string, true>(SOURCE_CACHE_ENTRIES, UNKNOWN_SOURCE_MS);
 
-async function resolveSource(
-  request: HttpRequest,
-  kind: SourceKind,
-  key: string,
-): Promise<ResolvedSource | undefined> {
+/** The tenants connected to a source (several may connect one shop), from the cache when warm. */
+async function resolveSource(kind: SourceKind, key: string): Promise<Connection[]> {
   const id = `${kind}#${key}`;
   const hit = resolved.get(id);
   if (hit) return hit;
-  // A lookup a stranger could make us repeat with made-up keys: only once the IP is within its limit.
-  await settleIpLimit(request.context);
-  const source = await sources.find(kind, key);
-  if (!source) return undefined;
+  if (unknown.get(id)) return [];
+  const found = await sources.connections(kind, key);
+  if (found.length === 0) {
+    unknown.set(id, true);
+    return [];
+  }
   const admin = {
     tenantId: platformOrgId(),
     role: 'owner' as const,
     subject: 'ingest',
     method: 'jwt' as const,
   };
-  const secret = source.sealed_secret
-    ? await openCredential(
-        platformScope(admin, source.tenant_id),
-        `${kind}.webhook_secret`,
-        source.sealed_secret,
-      )
-    : undefined;
-  const entry: ResolvedSource = { tenantId: source.tenant_id, ...(secret ? { secret } : {}) };
-  resolved.set(id, entry);
-  return entry;
+  const entries = await Promise.all(
+    found.map(async (source): Promise<Connection> => {
+      const secret = source.sealed_secret
+        ? await openCredential(
+            platformScope(admin, source.tenant_id),
+            `${kind}.webhook_secret`,
+            source.sealed_secret,
+          )
+        : undefined;
+      return { tenantId: source.tenant_id, ...(secret ? { secret } : {}) };
+    }),
+  );
+  resolved.set(id, entries);
+  return entries;
 }
 
 function invalidSignature(source: string, reason: string): HttpError {
@@ -111,29 +119,41 @@ function bodyDigest(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
-/** Queues the delivery; only a durable message is ever answered 2xx. */
+/**
+ * Queues the delivery once per tenant it belongs to (normally one), all sends in flight together;
+ * only durable messages are ever answered 2xx. The answer is the same whatever the number of
+ * tenants: the sender learns nothing of who else connected the source.
+ */
 async function enqueue(
   request: HttpRequest,
-  fields: Omit<WebhookEnvelope, 'version' | 'id' | 'received_at' | 'payload'>,
+  tenantIds: readonly string[],
+  fields: Omit<WebhookEnvelope, 'version' | 'id' | 'received_at' | 'payload' | 'tenant_id'>,
+  status = 202,
 ): Promise<HttpResponse> {
-  const envelope: WebhookEnvelope = {
+  const receivedAt = new Date().toISOString();
+  const envelopes: WebhookEnvelope[] = tenantIds.map((tenantId) => ({
     version: 1,
     id: newId('wh'),
-    received_at: new Date().toISOString(),
+    received_at: receivedAt,
     payload: request.rawBody.toString('utf8'),
+    tenant_id: tenantId,
     ...fields,
-  };
+  }));
   try {
-    await sqsClient().send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl('webhooks'),
-        MessageBody: serializeEnvelope(envelope),
-        MessageAttributes: {
-          source: { DataType: 'String', StringValue: envelope.source },
-          delivery_id: { DataType: 'String', StringValue: envelope.delivery_id },
-          ...correlationAttributes(),
-        },
-      }),
+    await Promise.all(
+      envelopes.map((envelope) =>
+        sqsClient().send(
+          new SendMessageCommand({
+            QueueUrl: queueUrl('webhooks'),
+            MessageBody: serializeEnvelope(envelope),
+            MessageAttributes: {
+              source: { DataType: 'String', StringValue: envelope.source },
+              delivery_id: { DataType: 'String', StringValue: envelope.delivery_id },
+              ...correlationAttributes(),
+            },
+          }),
+        ),
+      ),
     );
   } catch (error) {
     logger.error('Webhook could not be queued; the sender will retry', { source: fields.source, error });
@@ -148,42 +168,68 @@ async function enqueue(
       { 'Retry-After': '30' },
     );
   }
-  emitMetric(METRICS.webhookAccepted, 1, { sender: envelope.source });
-  return json(202, { status: 'received', id: envelope.id });
+  emitMetric(METRICS.webhookAccepted, 1, { sender: fields.source });
+  return json(status, { status: 'received', id: envelopes[0]?.id });
 }
 
+/**
+ * The tenants whose secret verifies the delivery. Every connected secret is compared (a handful
+ * at most, each in constant time), so the time taken says nothing of which one matched.
+ */
 async function hmacSource(
   request: HttpRequest,
   kind: 'shopify' | 'woocommerce',
   key: string | undefined,
   signature: string | undefined,
-): Promise<ResolvedSource> {
+): Promise<string[]> {
   if (!key) throw invalidSignature(kind, 'no source header');
-  const source = await resolveSource(request, kind, key);
-  if (!source?.secret) throw invalidSignature(kind, 'unknown source');
+  const connections = await resolveSource(kind, key);
+  if (connections.length === 0) throw invalidSignature(kind, 'unknown source');
   const verify = kind === 'shopify' ? verifyShopify : verifyWooCommerce;
-  if (!verify(request.rawBody, signature, source.secret)) throw invalidSignature(kind, 'signature mismatch');
-  return source;
+  const verified: string[] = [];
+  for (const connection of connections) {
+    if (connection.secret && verify(request.rawBody, signature, connection.secret))
+      verified.push(connection.tenantId);
+  }
+  if (verified.length === 0) throw invalidSignature(kind, 'signature mismatch');
+  return verified;
 }
+
+/**
+ * Shopify's mandatory compliance topics: answered 200 once queued (Shopify asks for a 200-series
+ * status), processed by the worker like any delivery.
+ */
+export const SHOPIFY_COMPLIANCE_TOPICS: ReadonlySet<string> = new Set([
+  'customers/data_request',
+  'customers/redact',
+  'shop/redact',
+]);
 
 export const handler = httpHandler('ingest', {
   'POST /api/v1/shopify/webhook': async (request) => {
     requireJson(request);
     const domain = request.headers['x-shopify-shop-domain'];
     const key = domain ? normaliseShopDomain(domain) : undefined;
-    const source = await hmacSource(request, 'shopify', key, request.headers['x-shopify-hmac-sha256']);
+    const tenants = await hmacSource(request, 'shopify', key, request.headers['x-shopify-hmac-sha256']);
     await enforceLimit(request, 'source', `shopify:${key}`);
     const triggeredAt = request.headers['x-shopify-triggered-at'];
-    return enqueue(request, {
-      source: 'shopify',
-      tenant_id: source.tenantId,
-      topic: request.headers['x-shopify-topic'] ?? 'unknown',
-      delivery_id:
-        request.headers['x-shopify-webhook-id'] ??
-        request.headers['x-shopify-event-id'] ??
-        bodyDigest(request.rawBody),
-      ...(triggeredAt ? { triggered_at: triggeredAt.slice(0, 64) } : {}),
-    });
+    // Headers are the sender's to choose: cut to what the envelope holds, never a 503 for a long one.
+    const topic = (request.headers['x-shopify-topic'] ?? 'unknown').slice(0, 256);
+    return enqueue(
+      request,
+      tenants,
+      {
+        source: 'shopify',
+        topic,
+        delivery_id: (
+          request.headers['x-shopify-webhook-id'] ??
+          request.headers['x-shopify-event-id'] ??
+          bodyDigest(request.rawBody)
+        ).slice(0, 256),
+        ...(triggeredAt ? { triggered_at: triggeredAt.slice(0, 64) } : {}),
+      },
+      SHOPIFY_COMPLIANCE_TOPICS.has(topic) ? 200 : 202,
+    );
   },
 
   'POST /api/v1/woocommerce/webhook': async (request) => {
@@ -198,13 +244,12 @@ export const handler = httpHandler('ingest', {
     requireJson(request);
     const store = request.headers['x-wc-webhook-source'];
     const key = store ? normaliseStoreUrl(store) : undefined;
-    const source = await hmacSource(request, 'woocommerce', key, request.headers['x-wc-webhook-signature']);
+    const tenants = await hmacSource(request, 'woocommerce', key, request.headers['x-wc-webhook-signature']);
     await enforceLimit(request, 'source', `woocommerce:${key}`);
-    return enqueue(request, {
+    return enqueue(request, tenants, {
       source: 'woocommerce',
-      tenant_id: source.tenantId,
-      topic: request.headers['x-wc-webhook-topic'] ?? 'unknown',
-      delivery_id: request.headers['x-wc-webhook-delivery-id'] ?? bodyDigest(request.rawBody),
+      topic: (request.headers['x-wc-webhook-topic'] ?? 'unknown').slice(0, 256),
+      delivery_id: (request.headers['x-wc-webhook-delivery-id'] ?? bodyDigest(request.rawBody)).slice(0, 256),
     });
   },
 
@@ -212,7 +257,7 @@ export const handler = httpHandler('ingest', {
     requireJson(request);
     const token = request.params.webhookToken ?? '';
     const key = ghlTokenKey(token);
-    const source = token.length >= 32 ? await resolveSource(request, 'ghl', key) : undefined;
+    const source = token.length >= 32 ? (await resolveSource('ghl', key))[0] : undefined;
     if (!source) throw invalidSignature('ghl', 'unknown token');
     // HighLevel signs with Ed25519 in X-GHL-Signature only; the retired RSA X-WH-Signature is not read.
     const check = verifyGhl(
@@ -225,9 +270,8 @@ export const handler = httpHandler('ingest', {
     await enforceLimit(request, 'source', `ghl:${key.slice(0, 16)}`);
     // Not a JSON object: queued as received; the worker refuses it as a permanent failure.
     const payload = jsonObjectOf(request.rawBody);
-    return enqueue(request, {
+    return enqueue(request, [source.tenantId], {
       source: 'ghl' satisfies EnvelopeSource,
-      tenant_id: source.tenantId,
       topic: typeof payload.type === 'string' ? payload.type.slice(0, 256) : 'contact',
       delivery_id:
         typeof payload.webhookId === 'string' ? payload.webhookId.slice(0, 256) : bodyDigest(request.rawBody),
@@ -247,12 +291,13 @@ export const handler = httpHandler('ingest', {
       Math.floor(Date.now() / 1000),
     );
     if (!check.ok) throw invalidSignature('stripe', check.reason);
-    await enforceLimit(request, 'source', 'stripe');
     // Signed but not a JSON object: the worker refuses it as a permanent failure.
     const event = jsonObjectOf(request.rawBody);
-    return enqueue(request, {
+    // A connected account's events count against that account, the platform's own against it.
+    const account = typeof event.account === 'string' ? event.account.slice(0, 64) : 'platform';
+    await enforceLimit(request, 'source', `stripe:${account}`);
+    return enqueue(request, [platformOrgId()], {
       source: 'stripe',
-      tenant_id: platformOrgId(),
       topic: typeof event.type === 'string' ? event.type.slice(0, 256) : 'unknown',
       delivery_id: typeof event.id === 'string' ? event.id.slice(0, 256) : bodyDigest(request.rawBody),
       triggered_at: String(check.timestamp),

@@ -72,12 +72,13 @@ function toResult(response: HttpResponse, requestId: string): APIGatewayProxyRes
     'Content-Type': 'application/json; charset=utf-8',
     ...response.headers,
     ...SECURITY_HEADERS,
+    ...(response.cacheControl !== undefined ? { 'Cache-Control': response.cacheControl } : {}),
     'X-Request-Id': requestId,
   };
   return {
     statusCode: response.status,
     headers,
-    body: response.body === undefined ? '' : JSON.stringify(response.body),
+    body: response.text ?? (response.body === undefined ? '' : JSON.stringify(response.body)),
   };
 }
 

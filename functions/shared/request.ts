@@ -41,6 +41,13 @@ export interface HttpResponse {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
+  /** A body sent as it is rather than as JSON; `headers` name its Content-Type. */
+  readonly text?: string;
+  /**
+   * Cache-Control of a public answer that holds no tenant data (the storefront script). Every
+   * other answer keeps the security headers' `no-store`.
+   */
+  readonly cacheControl?: string;
 }
 
 export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;

@@ -28,11 +28,15 @@ const DEDUP_SECONDS = 7 * 24 * 3600;
 
 let idempotentProcess: ((envelope: WebhookEnvelope) => Promise<ProcessingResult>) | undefined;
 const config = new IdempotencyConfig({
-  eventKeyJmesPath: '[source, delivery_id]',
+  eventKeyJmesPath: '[tenant_id, source, delivery_id]',
   expiresAfterSeconds: DEDUP_SECONDS,
 });
 
-/** The same (source, delivery id) is processed once, however often it is delivered. */
+/**
+ * The same (tenant, source, delivery id) is processed once, however often it is delivered; the same
+ * delivery id from another tenant or source is another delivery, so nobody can make a delivery
+ * meant for someone else vanish by sending its id first.
+ */
 function processOnce(): (envelope: WebhookEnvelope) => Promise<ProcessingResult> {
   idempotentProcess ??= makeIdempotent((envelope: WebhookEnvelope) => processEnvelope(envelope), {
     persistenceStore: new DynamoDBPersistenceLayer({

@@ -25,6 +25,7 @@ import {
 } from '../shared/webhooks/extract';
 import type { GhlConsentSettings } from '../shared/webhooks/extract/ghl';
 import type { OrderReversal } from '../shared/webhooks/extract/types';
+import { type ComplianceResult, recordDataRequest, redactCustomer, redactShop } from './compliance';
 
 /** What processing one delivery came to; stored with its idempotency record. */
 export interface ProcessingResult {
@@ -276,6 +277,22 @@ const commerce =
   async (envelope) =>
     processExtraction(envelope, extract(envelope.topic, parsePayload(envelope)));
 
+/** A Shopify compliance topic, for the tenant the delivery was verified for. */
+const compliance =
+  (
+    handle: (
+      deps: Parameters<typeof redactShop>[0],
+      scope: Awaited<ReturnType<typeof tenantScope>>,
+      payload: unknown,
+      envelope: WebhookEnvelope,
+    ) => Promise<ComplianceResult>,
+  ): WebhookProcessor =>
+  async (envelope) => {
+    const payload = parsePayload(envelope);
+    const scope = await tenantScope(envelope);
+    return handle({ leads, conversions, audit, hash: await loadEmailHasher() }, scope, payload, envelope);
+  };
+
 interface StripeEvent {
   id?: unknown;
   created?: unknown;
@@ -336,6 +353,9 @@ export const PROCESSORS: ProcessorRegistry = {
     'customers/update': commerce(extractShopify),
     'refunds/create': commerce(extractShopify),
     'orders/cancelled': commerce(extractShopify),
+    'customers/data_request': compliance(recordDataRequest),
+    'customers/redact': compliance(redactCustomer),
+    'shop/redact': compliance(redactShop),
   },
   woocommerce: {
     'order.created': commerce(extractWooCommerce),

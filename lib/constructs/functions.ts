@@ -4,7 +4,7 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -36,6 +36,16 @@ import type { Data } from './data';
 import type { Queues } from './queues';
 import type { Storage } from './storage';
 import { logRetention, pascal, Registry, removalPolicyFor } from './support';
+
+/** Bundling hooks that copy files a function reads at run time next to its bundle. */
+function copiedNextToBundle(files: readonly string[]): ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir, outputDir) =>
+      files.map((file) => `cp "${path.join(inputDir, file)}" "${path.join(outputDir, path.basename(file))}"`),
+  };
+}
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -138,6 +148,7 @@ export class Functions extends Construct {
         format: OutputFormat.CJS,
         forceDockerBundling: false,
         logLevel: LogLevel.WARNING,
+        ...(definition.files?.length ? { commandHooks: copiedNextToBundle(definition.files) } : {}),
       },
     });
     Validations.of(fn).acknowledge({

@@ -97,6 +97,8 @@ const ROUTE_GROUP_PREFIXES: readonly (readonly [string, RouteGroup])[] = [
   ['/api/v1/billing', 'billing'],
   ['/api/v1/admin/', 'admin'],
   ['/api/v1/openapi', 'docs'],
+  // Public, tenant-free files: the OpenAPI document and the storefront script.
+  ['/api/v1/storefront.js', 'docs'],
 ];
 
 /** The route group of a route template (never a raw path: a raw path may carry a token). */

@@ -58,7 +58,7 @@ export const TABLES: readonly TableDefinition[] = [
       'api keys of a tenant: pk=TENANT#<id>, sk begins_with APIKEY#',
       'api key by hash: gsi1pk=APIKEY#<sha256>',
       'integration settings: pk=TENANT#<id>, sk=INTEGRATION#<kind>',
-      'webhook source to tenant: pk=SOURCE#<shopify|woocommerce|ghl>#<domain | store url | token hash>, sk=SOURCE',
+      'webhook source to its tenants: pk=SOURCE#<shopify|woocommerce|ghl>#<domain | store url | token hash>, sk=TENANT#<id> (one item per connected tenant, each with its sealed secret; sk=SOURCE, a single tenant, as first stored)',
       'billing status of a tenant: on its META item (Stripe subscription events)',
     ],
   },
@@ -117,7 +117,9 @@ export const TABLES: readonly TableDefinition[] = [
     partitionKey: 'pk',
     ttlAttribute: 'expires_at',
     indexes: [],
-    accessPatterns: ['webhook delivery: pk=WEBHOOK#<source>#<delivery id>, conditional put claims it'],
+    accessPatterns: [
+      'webhook delivery: pk=WEBHOOK#<hash of tenant, source and delivery id>, conditional put claims it',
+    ],
   },
   {
     id: 'system',
@@ -215,6 +217,8 @@ export interface FunctionDefinition {
   /** Reads the platform's Google Ads API developer token (retractions, the Google Ads API transport). */
   readonly googleAdsDeveloperToken?: 'read';
   readonly backups?: BackupAccess;
+  /** Files it reads at run time (repository paths), copied next to its bundle's index.js. */
+  readonly files?: readonly string[];
 }
 
 export const FUNCTIONS: readonly FunctionDefinition[] = [
@@ -238,6 +242,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     queues: { conversions: 'send' },
     jwtSecret: 'read',
     stripeApiKey: 'read',
+    // GET /api/v1/storefront.js serves the script as committed.
+    files: ['functions/shared/storefront/storefront.js'],
   },
   {
     id: 'admin',

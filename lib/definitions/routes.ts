@@ -42,6 +42,14 @@ export const ROUTES: readonly RouteDefinition[] = [
     summary: 'The OpenAPI 3.1 document of this API',
   },
   {
+    method: 'GET',
+    path: '/api/v1/storefront.js',
+    functionId: 'api',
+    auth: 'none',
+    summary:
+      "The storefront script a Shopify theme loads: ad click ids, _fbp and the visitor's consent into the cart's attributes",
+  },
+  {
     method: 'POST',
     path: '/api/v1/auth/token',
     functionId: 'api',
@@ -168,7 +176,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: '/api/v1/shopify/webhook',
     functionId: 'ingest',
     auth: 'signature',
-    summary: 'Shopify webhooks (X-Shopify-Hmac-Sha256 over the raw body)',
+    summary:
+      'Shopify webhooks (X-Shopify-Hmac-Sha256 over the raw body), the mandatory compliance topics included',
   },
   {
     method: 'POST',

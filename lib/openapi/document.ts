@@ -130,6 +130,11 @@ function tagOf(route: RouteDefinition): string {
 const TAGS = [
   { segment: 'health', name: 'Health', description: 'Liveness and readiness' },
   { segment: 'openapi.json', name: 'Reference', description: 'This document' },
+  {
+    segment: 'storefront.js',
+    name: 'Storefront',
+    description: 'The script a Shopify theme loads to carry ad clicks and consent into orders',
+  },
   { segment: 'auth', name: 'Authentication', description: 'API keys exchanged for short-lived JWTs' },
   { segment: 'api-keys', name: 'API keys', description: "A tenant's API keys" },
   {
@@ -172,6 +177,9 @@ function headersFor(route: RouteDefinition, status: number, extra: readonly stri
   if (status === 401 && (route.auth === 'jwt' || route.auth === 'platformAdmin'))
     headers['WWW-Authenticate'] = { $ref: '#/components/headers/WWW-Authenticate' };
   if (extra.includes('Location')) headers.Location = { $ref: '#/components/headers/Location' };
+  if (extra.includes('ETag')) headers.ETag = { $ref: '#/components/headers/ETag' };
+  if (extra.includes('Cache-Control'))
+    headers['Cache-Control'] = { $ref: '#/components/headers/Cache-Control' };
   return headers;
 }
 
@@ -185,7 +193,7 @@ function successResponse(
   if (spec.schema) {
     const media: Json = { schema: names.response(spec.schema, `${pascal(operationId(route))}${status}`) };
     if (spec.example !== undefined) media.example = spec.example;
-    out.content = { 'application/json': media };
+    out.content = { [spec.mediaType ?? 'application/json']: media };
   }
   return out;
 }
@@ -400,6 +408,8 @@ export function buildOpenApiDocument(
         ),
         'WWW-Authenticate': header('`Bearer`, with the error where there is one', { type: 'string' }),
         Location: header('Where the created resource or the redirect points', { type: 'string' }, true),
+        ETag: header('The version of a cacheable answer, for If-None-Match', { type: 'string' }, true),
+        'Cache-Control': header('How long a public answer may be cached', { type: 'string' }, true),
       },
       securitySchemes: {
         bearerJwt: {

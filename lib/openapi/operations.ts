@@ -48,7 +48,9 @@ export interface ResponseSpec {
   readonly schema?: z.ZodMiniType;
   readonly example?: unknown;
   /** Headers beyond the ones every response carries, e.g. `Location`. */
-  readonly headers?: readonly ('Location' | 'Retry-After')[];
+  readonly headers?: readonly ('Location' | 'Retry-After' | 'ETag' | 'Cache-Control')[];
+  /** The body's media type when it is not JSON. */
+  readonly mediaType?: string;
 }
 
 export interface ParameterSpec {
@@ -171,6 +173,22 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /api/v1/openapi.json': {
     description: 'This document: generated from the route table and the schemas that validate requests.',
     responses: { 200: { description: 'The OpenAPI 3.1 document', schema: res.openApiDocument } },
+  },
+  'GET /api/v1/storefront.js': {
+    description:
+      "Dependency-free JavaScript, at most 3 KB gzipped, for a Shopify theme (docs/storefront.md). It keeps the latest ad click (gclid, gbraid, wbraid, fbclid, click time, landing page) in a first-party cookie for 90 days and writes it, Meta's _fbp and the visitor's consent from Shopify's Customer Privacy API into the cart's attributes (consent_status, consent_timestamp, consent_method, ad_user_data, ad_personalization, gclid, gbraid, wbraid, fbclid, fbp, click_time, landing_page), which orders carry as note_attributes. Nothing is stored or written before consent where consent is required; it calls nothing but the shop's own cart. Cacheable: send the ETag back in If-None-Match for a 304.",
+    responses: {
+      200: {
+        description: 'The script',
+        schema: res.storefrontScript,
+        mediaType: 'text/javascript',
+        headers: ['ETag', 'Cache-Control'],
+      },
+      304: {
+        description: 'Not modified: If-None-Match names the current ETag',
+        headers: ['ETag', 'Cache-Control'],
+      },
+    },
   },
   'POST /api/v1/auth/token': {
     description: "The token carries the key's tenant and role and expires in at most 15 minutes.",
@@ -376,7 +394,15 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
       email: 'jane@example.org',
       total_price: '120.00',
     }),
-    responses: received,
+    responses: {
+      ...received,
+      200: {
+        description:
+          'A mandatory compliance topic (`customers/data_request`, `customers/redact`, `shop/redact`), verified and durably queued',
+        schema: res.webhookReceived,
+        example: { status: 'received', id: 'whk_01hx3k1v2m9d4c8q7r5t6y0z1a' },
+      },
+    },
   },
   'POST /api/v1/woocommerce/webhook': {
     body: webhookBody('WooCommerce', { id: 727, status: 'processing', total: '120.00' }),

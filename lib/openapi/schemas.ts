@@ -292,6 +292,9 @@ export const openApiDocument = z.looseObject({
   paths: z.record(z.string(), z.looseObject({})),
 });
 
+/** The storefront script: JavaScript source, served as committed. */
+export const storefrontScript = z.string();
+
 /** Response schemas that get a name of their own in the document (others are named by operation). */
 export const NAMED_RESPONSES: Readonly<Record<string, z.ZodMiniType>> = {
   Lead: lead,

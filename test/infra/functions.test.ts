@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -318,6 +318,22 @@ test('every function is bundled by the local esbuild into a minified CJS file wi
   dev.template.allResourcesProperties('AWS::Lambda::Function', {
     Code: { S3Key: Match.stringLikeRegexp('^[0-9a-f]{64}\\.zip$') },
   });
+});
+
+test('a function that reads files at run time has them next to its bundle, as committed', () => {
+  const withFiles = FUNCTIONS.filter((f) => f.files?.length);
+  expect(withFiles.map((f) => f.id)).toEqual(['api']);
+  for (const definition of withFiles) {
+    const fn = dev.stack.functions.functions.get(definition.id).fn;
+    const assetPath = fn.node
+      .findAll()
+      .map((c) => (c as { assetPath?: string }).assetPath)
+      .find((p): p is string => typeof p === 'string');
+    for (const file of definition.files ?? []) {
+      const copied = path.join(dev.app.outdir, assetPath ?? '', path.basename(file));
+      expect(readFileSync(copied, 'utf8')).toBe(readFileSync(path.join(__dirname, '..', '..', file), 'utf8'));
+    }
+  }
 });
 
 describe('backups', () => {

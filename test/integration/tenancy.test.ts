@@ -1,5 +1,7 @@
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../functions/shared/aws';
+import { DomainConflictError } from '../../functions/shared/domain-errors';
+import { DynamoSourceStore, MAX_CONNECTIONS_PER_SOURCE } from '../../functions/shared/integrations/sources';
 import {
   ApiKeyError,
   authenticateApiKey,
@@ -80,5 +82,73 @@ describe('tenant store and API keys on DynamoDB', () => {
   it('refuses to build a platform scope for anyone but a platform admin', () => {
     expect(() => platformScope({ ...admin, tenantId: 'tenant-x' }, 'y')).toThrow('platform admin');
     expect(() => platformScope({ ...admin, role: 'member' }, 'y')).toThrow('platform admin');
+  });
+});
+
+describe('webhook sources connected by several tenants', () => {
+  let env: Record<string, string>;
+  const sources = new DynamoSourceStore();
+  const scope = (tenantId: string) => platformScope(admin, tenantId);
+  const tenantsOf = async (key: string) =>
+    (await sources.connections('shopify', key)).map((s) => [s.tenant_id, s.sealed_secret]).sort();
+
+  beforeAll(async () => {
+    env = await freshResources({ PLATFORM_ORG_ID: 'platform' });
+  });
+
+  it('keeps one connection per tenant, each with its own secret, and moves it when the shop changes', async () => {
+    await sources.save(scope('t-a'), 'shopify', 'one.myshopify.com', { shop_domain: 'one' }, 'sealed-a');
+    await sources.save(scope('t-b'), 'shopify', 'one.myshopify.com', { shop_domain: 'one' }, 'sealed-b');
+    expect(await tenantsOf('one.myshopify.com')).toEqual([
+      ['t-a', 'sealed-a'],
+      ['t-b', 'sealed-b'],
+    ]);
+    // Saving again replaces the tenant's own secret; moving to another shop releases the first.
+    await sources.save(scope('t-a'), 'shopify', 'one.myshopify.com', { shop_domain: 'one' }, 'sealed-a2');
+    await sources.save(scope('t-b'), 'shopify', 'two.myshopify.com', { shop_domain: 'two' }, 'sealed-b2');
+    expect(await tenantsOf('one.myshopify.com')).toEqual([['t-a', 'sealed-a2']]);
+    expect(await tenantsOf('two.myshopify.com')).toEqual([['t-b', 'sealed-b2']]);
+    expect((await sources.settings(scope('t-b'), 'shopify'))?.source_key).toBe('two.myshopify.com');
+    expect(await sources.find('shopify', 'three.myshopify.com')).toBeUndefined();
+  });
+
+  it('reads a source stored for a single tenant, and replaces it when that tenant saves again', async () => {
+    const legacy = { pk: 'SOURCE#shopify#old.myshopify.com', sk: 'SOURCE', tenant_id: 't-old' };
+    await documentClient().send(new PutCommand({ TableName: env.TENANTS_TABLE, Item: legacy }));
+    await documentClient().send(
+      new PutCommand({
+        TableName: env.TENANTS_TABLE,
+        Item: { ...legacy, pk: 'SOURCE#shopify#x.myshopify.com' },
+      }),
+    );
+    expect(await tenantsOf('old.myshopify.com')).toEqual([['t-old', undefined]]);
+    // Another tenant's save leaves the first tenant's item alone.
+    await sources.save(scope('t-new'), 'shopify', 'old.myshopify.com', {}, 'sealed-new');
+    expect(await tenantsOf('old.myshopify.com')).toEqual([
+      ['t-new', 'sealed-new'],
+      ['t-old', undefined],
+    ]);
+    await sources.save(scope('t-old'), 'shopify', 'old.myshopify.com', {}, 'sealed-old');
+    expect(await tenantsOf('old.myshopify.com')).toEqual([
+      ['t-new', 'sealed-new'],
+      ['t-old', 'sealed-old'],
+    ]);
+    const stale = await documentClient().send(
+      new GetCommand({ TableName: env.TENANTS_TABLE, Key: { pk: legacy.pk, sk: 'SOURCE' } }),
+    );
+    expect(stale.Item).toBeUndefined();
+  });
+
+  it(`bounds a source at ${MAX_CONNECTIONS_PER_SOURCE} tenants, while a connected tenant may still save`, async () => {
+    for (let i = 0; i < MAX_CONNECTIONS_PER_SOURCE; i += 1) {
+      await sources.save(scope(`t-full-${i}`), 'shopify', 'full.myshopify.com', {}, `sealed-${i}`);
+    }
+    await expect(
+      sources.save(scope('t-one-more'), 'shopify', 'full.myshopify.com', {}, 'sealed-x'),
+    ).rejects.toBeInstanceOf(DomainConflictError);
+    await sources.save(scope('t-full-0'), 'shopify', 'full.myshopify.com', {}, 'sealed-again');
+    expect(await sources.connections('shopify', 'full.myshopify.com')).toHaveLength(
+      MAX_CONNECTIONS_PER_SOURCE,
+    );
   });
 });

@@ -7,6 +7,9 @@
 import { DynamoConversionLog } from '../../functions/shared/conversions/log';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import type { WebhookEnvelope, WebhookSource } from '../../functions/shared/envelope';
+import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
+import { loadEmailHasher } from '../../functions/shared/leads/email-hash';
+import { DynamoLeadStore } from '../../functions/shared/leads/store';
 import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
 import {
   PermanentFailure,
@@ -90,12 +93,18 @@ describe('webhook processors', () => {
   });
 
   it('moves an existing lead to won when its order is paid, and queues the conversion once', async () => {
+    // A customer's e-mail marketing opt-in is no ad consent: no lead from it.
     const customer = await shopify('customers/create', {
       id: 7001,
       email: 'order-101@example.com',
       email_marketing_consent: { state: 'subscribed', consent_updated_at: '2026-03-01T10:00:00Z' },
     });
-    expect(customer.detail).toMatch(/^lead lead_\w+$/);
+    expect(customer.detail).toBe('lead refused: consent_required');
+    const created = await shopify(
+      'orders/create',
+      shopifyOrder(101, { financial_status: 'pending', currency: undefined, total_price: undefined }),
+    );
+    expect(created.detail).toMatch(/^lead lead_\w+$/);
     const paid = await shopify(
       'orders/paid',
       shopifyOrder(101, { currency: undefined, total_price: undefined }),
@@ -116,14 +125,28 @@ describe('webhook processors', () => {
     expect(cancelled.detail).toMatch(/^cnv_\w+ cancelled$/);
     expect((await conversionOf(102))?.status).toBe('cancelled');
     // Cancelled already: a second cancellation finds nothing to do.
-    expect(await shopify('orders/cancelled', { id: 102 })).toEqual({
+    expect(await shopify('orders/cancelled', { id: 102, cancelled_at: '2026-03-02T10:00:00Z' })).toEqual({
       outcome: 'ignored',
       detail: 'no uploaded conversion of this order',
     });
-    expect(await shopify('orders/cancelled', { id: 99_999 })).toEqual({
+    expect(await shopify('orders/cancelled', { id: 99_999, cancelled_at: '2026-03-02T10:00:00Z' })).toEqual({
       outcome: 'ignored',
       detail: 'no uploaded conversion of this order',
     });
+  });
+
+  it('an unpaid order replayed as orders/paid wins nothing; replayed as orders/cancelled cancels nothing', async () => {
+    const unpaid = shopifyOrder(104, { financial_status: 'pending', total_price: '499.00' });
+    expect((await shopify('orders/create', unpaid)).detail).toMatch(/^lead lead_\w+$/);
+    // The same signed body under another (unsigned) topic says the same: not paid, not cancelled.
+    expect((await shopify('orders/paid', unpaid)).detail).toMatch(/^lead lead_\w+$/);
+    expect(await conversionOf(104)).toBeUndefined();
+    expect((await shopify('orders/cancelled', unpaid)).detail).toMatch(/^lead lead_\w+$/);
+    // Once really paid, the conversion is queued, and a replay of the unpaid body cancels nothing.
+    await shopify('orders/paid', { ...unpaid, financial_status: 'paid' });
+    expect((await conversionOf(104))?.status).toBe('queued');
+    await shopify('orders/cancelled', unpaid);
+    expect((await conversionOf(104))?.status).toBe('queued');
   });
 
   it('a partial refund of a conversion still on its way waits for its upload', async () => {
@@ -245,5 +268,126 @@ describe('webhook processors', () => {
         new PermanentFailure('stripe customer.subscription.updated: not a subscription event'),
       );
     });
+  });
+});
+
+/**
+ * Shopify's mandatory compliance topics, with the payloads Shopify publishes
+ * (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance): customer 191167,
+ * john@example.com, shop 954889.
+ */
+describe('Shopify compliance topics', () => {
+  let tenantId: string;
+  let other: string;
+  const leads = new DynamoLeadStore();
+  const audit = new DynamoAuditTrail();
+  const scopeOf = (id: string) =>
+    ({ tenantId: id, auth: { tenantId: id, role: 'owner', subject: 'test', method: 'jwt' } }) as never;
+  const deliver = (tenant: string, topic: string, payload: unknown, source: WebhookSource = 'shopify') =>
+    processEnvelope(envelope(source, topic, tenant, payload));
+  const hashOf = async (tenant: string, email: string) => (await loadEmailHasher())(tenant, email);
+  const leadsOf = async (tenant: string, email: string) =>
+    leads.byEmailHash(scopeOf(tenant), await hashOf(tenant, email));
+  const actions = async (tenant: string, email: string) =>
+    (await audit.list(scopeOf(tenant), await hashOf(tenant, email), 50)).items.map((r) => r.action);
+  const order = (id: number, email: string, customerId?: number) =>
+    shopifyOrder(id, {
+      email,
+      ...(customerId !== undefined ? { customer: { id: customerId, email } } : {}),
+    });
+  const dataRequest = {
+    shop_id: 954889,
+    shop_domain: '{shop}.myshopify.com',
+    orders_requested: [299938, 280263, 220458],
+    customer: { id: 191167, email: 'john@example.com', phone: '555-625-1199' },
+    data_request: { id: 9999 },
+  };
+  const customerRedact = {
+    shop_id: 954889,
+    shop_domain: '{shop}.myshopify.com',
+    customer: { id: 191167, email: 'john@example.com', phone: '555-625-1199' },
+    orders_to_redact: [299938, 280263, 220458],
+  };
+  const shopRedact = { shop_id: 954889, shop_domain: '{shop}.myshopify.com' };
+
+  beforeAll(async () => {
+    await freshResources();
+    const tenants = new DynamoTenantStore();
+    tenantId = (await tenants.createTenant('Compliance Agency')).id;
+    other = (await tenants.createTenant('Other Agency')).id;
+  });
+
+  it('customers/data_request records the request under the subject, for the tenant it belongs to only', async () => {
+    await deliver(tenantId, 'orders/paid', order(299938, 'john@example.com', 191167));
+    expect(await deliver(tenantId, 'customers/data_request', dataRequest)).toEqual({
+      outcome: 'processed',
+      detail: 'data request recorded for 1 subject(s)',
+    });
+    const [record] = (await audit.list(scopeOf(tenantId), await hashOf(tenantId, 'john@example.com'), 5))
+      .items;
+    expect(record).toMatchObject({
+      action: 'data_request_received',
+      actor: 'webhook:shopify',
+      details: { source: 'shopify', shopify_request_id: '9999', orders_requested: 3 },
+    });
+    expect(await actions(other, 'john@example.com')).toEqual([]);
+    // Nothing to name: acknowledged, nothing recorded.
+    expect(await deliver(tenantId, 'customers/data_request', { shop_id: 954889 })).toMatchObject({
+      outcome: 'ignored',
+    });
+  });
+
+  it('customers/redact erases the customer by e-mail and by Shopify customer id, with the erasure audited', async () => {
+    // The same e-mail in another tenant.
+    await deliver(other, 'orders/paid', order(280263, 'john@example.com', 191167));
+    expect((await leadsOf(tenantId, 'john@example.com')).length).toBe(1);
+    const result = await deliver(tenantId, 'customers/redact', customerRedact);
+    expect(result).toEqual({ outcome: 'processed', detail: '1 subject(s) erased, 1 lead(s)' });
+    expect(await leadsOf(tenantId, 'john@example.com')).toEqual([]);
+    expect(await actions(tenantId, 'john@example.com')).toContain('erasure');
+    // The other tenant's data is its own: untouched.
+    expect((await leadsOf(other, 'john@example.com')).length).toBe(1);
+    // Redacting again finds nothing more, and still answers.
+    expect((await deliver(tenantId, 'customers/redact', customerRedact)).outcome).toBe('processed');
+  });
+
+  it('customers/redact naming the customer by Shopify id only erases the lead captured from that customer', async () => {
+    await deliver(tenantId, 'orders/paid', order(280264, 'carl@example.com', 191170));
+    const byId = { ...customerRedact, customer: { id: 191170, email: null, phone: null } };
+    expect(await deliver(tenantId, 'customers/redact', byId)).toEqual({
+      outcome: 'processed',
+      detail: '1 subject(s) erased, 1 lead(s)',
+    });
+    expect(await leadsOf(tenantId, 'carl@example.com')).toEqual([]);
+    expect(await actions(tenantId, 'carl@example.com')).toContain('erasure');
+    expect(await deliver(tenantId, 'customers/redact', { shop_id: 954889, customer: {} })).toMatchObject({
+      outcome: 'ignored',
+    });
+  });
+
+  it("shop/redact erases every customer received from Shopify in the tenant, and nobody else's data", async () => {
+    await deliver(tenantId, 'orders/paid', order(220458, 'anna@example.com', 191168));
+    await deliver(tenantId, 'orders/paid', order(220459, 'ben@example.com', 191169));
+    await deliver(
+      tenantId,
+      'order.created',
+      {
+        id: 727,
+        status: 'processing',
+        customer_id: 12,
+        billing: { email: 'woo@example.com' },
+        meta_data: [{ key: '_consent_status', value: 'granted' }],
+      },
+      'woocommerce',
+    );
+    expect(await deliver(tenantId, 'shop/redact', shopRedact)).toEqual({
+      outcome: 'processed',
+      detail: 'shop redacted: 2 subject(s), 2 lead(s)',
+    });
+    expect(await leadsOf(tenantId, 'anna@example.com')).toEqual([]);
+    expect(await leadsOf(tenantId, 'ben@example.com')).toEqual([]);
+    expect(await actions(tenantId, 'anna@example.com')).toContain('erasure');
+    expect((await leadsOf(tenantId, 'woo@example.com')).length).toBe(1);
+    expect((await leadsOf(other, 'john@example.com')).length).toBe(1);
   });
 });

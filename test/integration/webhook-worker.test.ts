@@ -9,11 +9,11 @@ import { PROCESSORS } from '../../functions/webhook-worker/processors';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { lambdaContext, sqsRecord } from '../support/events';
 
-const envelope = (deliveryId: string, topic = 'orders/create'): WebhookEnvelope => ({
+const envelope = (deliveryId: string, topic = 'orders/create', tenantId = 'tenant-a'): WebhookEnvelope => ({
   version: 1,
   id: `wh_${deliveryId}`,
   source: 'shopify',
-  tenant_id: 'tenant-a',
+  tenant_id: tenantId,
   topic,
   delivery_id: deliveryId,
   received_at: new Date().toISOString(),
@@ -38,7 +38,7 @@ describe('webhook worker', () => {
     processed = [];
     PROCESSORS.shopify = {
       'orders/create': async (e) => {
-        processed.push(e.delivery_id);
+        processed.push(e.tenant_id === 'tenant-a' ? e.delivery_id : `${e.tenant_id}:${e.delivery_id}`);
         return { outcome: 'processed' };
       },
       'orders/paid': async () => {
@@ -62,6 +62,17 @@ describe('webhook worker', () => {
     const items = await dynamo.send(new ScanCommand({ TableName: env.DEDUP_TABLE }));
     dynamo.destroy();
     expect(items.Items?.filter((i) => i.pk?.S?.startsWith('WEBHOOK#'))).toHaveLength(1);
+  });
+
+  it("processes the same delivery id once per tenant: one tenant's id never hides another's delivery", async () => {
+    const first = serializeEnvelope(envelope('shared-1', 'orders/create', 'tenant-a'));
+    const second = serializeEnvelope(envelope('shared-1', 'orders/create', 'tenant-b'));
+    for (const [i, body] of [first, second, first, second].entries()) {
+      expect(
+        (await handler(batch(record(`s${i}`, body)), lambdaContext('worker'))).batchItemFailures,
+      ).toEqual([]);
+    }
+    expect(processed).toEqual(['shared-1', 'tenant-b:shared-1']);
   });
 
   it('reports only the failed records of a batch', async () => {

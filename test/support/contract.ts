@@ -73,7 +73,22 @@ export function contractProblems(
     if (!validate(value))
       problems.push(`${where}: header ${name}=${value} ${JSON.stringify(validate.errors)}`);
   }
-  const media = (response.content as Record<string, Json> | undefined)?.['application/json'];
+  const contents = (response.content ?? {}) as Record<string, Json>;
+  // A body that is not JSON (the storefront script): the documented media type, the text as its schema says.
+  const other = Object.entries(contents).find(([type]) => type !== 'application/json');
+  if (!contents['application/json'] && other) {
+    const [type, textMedia] = other;
+    const contentType = headers.get('content-type')?.split(';')[0]?.trim();
+    if (contentType !== type)
+      problems.push(`${where}: Content-Type ${contentType} is not the documented ${type}`);
+    const validate = validatorFor(
+      `${route.method} ${route.path} ${status} ${type}`,
+      textMedia.schema as Json,
+    );
+    if (!validate(bodyText)) problems.push(`${where}: body does not match the document`);
+    return problems;
+  }
+  const media = contents['application/json'];
   if (!media) {
     if (bodyText !== '')
       problems.push(`${where}: the document describes no body, got ${bodyText.slice(0, 200)}`);

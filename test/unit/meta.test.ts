@@ -200,6 +200,12 @@ describe('building events', () => {
     expect(event.user_data.fbc).toBe(`fb.1.${Date.parse('2026-11-23T09:00:00.000Z')}.${FBCLID}`);
     expect(event.user_data).not.toHaveProperty('client_ip_address');
     expect(event.user_data).not.toHaveProperty('client_user_agent');
+    expect(event.user_data).not.toHaveProperty('fbp');
+  });
+
+  it("carries the browser's _fbp cookie as fbp, unhashed, when the lead has it", () => {
+    const event = eventOf(input({ lead: lead({ fbp: 'fb.1.1558571054389.1098115397' }) }));
+    expect(event.user_data.fbp).toBe('fb.1.1558571054389.1098115397');
   });
 
   it('website only with the landing page and the browser user agent, which it then carries', () => {

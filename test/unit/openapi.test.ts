@@ -151,6 +151,20 @@ describe('contract check of responses', () => {
     ]);
   });
 
+  it('checks a body that is not JSON by its documented media type (the storefront script)', () => {
+    const script = headers({
+      'Content-Type': 'text/javascript; charset=utf-8',
+      ETag: '"v1"',
+      'Cache-Control': 'public',
+    });
+    expect(contractProblems('GET', '/api/v1/storefront.js', 200, script, '(() => {})();')).toEqual([]);
+    expect(contractProblems('GET', '/api/v1/storefront.js', 304, script, '')).toEqual([]);
+    const asJson = headers({ 'Content-Type': 'application/json', ETag: '"v1"', 'Cache-Control': 'public' });
+    expect(contractProblems('GET', '/api/v1/storefront.js', 200, asJson, '{}')).toEqual([
+      'GET /api/v1/storefront.js → 200: Content-Type application/json is not the documented text/javascript',
+    ]);
+  });
+
   it('leaves paths outside the route table to the gateway', () => {
     expect(contractProblems('GET', '/nowhere', 404, new Headers(), '{}')).toEqual([]);
   });

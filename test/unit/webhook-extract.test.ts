@@ -23,6 +23,7 @@ import shopifyOrderGclid from '../fixtures/webhooks/shopify-order-gclid.json';
 import shopifyOrderIosGbraid from '../fixtures/webhooks/shopify-order-ios-gbraid.json';
 import shopifyOrderNoClickId from '../fixtures/webhooks/shopify-order-no-click-id.json';
 import shopifyOrderNonAscii from '../fixtures/webhooks/shopify-order-non-ascii.json';
+import shopifySampleOrder from '../fixtures/webhooks/shopify-sample-order.json';
 import wooOrderProcessing from '../fixtures/webhooks/woocommerce-order-processing.json';
 import wooPing from '../fixtures/webhooks/woocommerce-ping.json';
 
@@ -127,11 +128,12 @@ describe('Shopify orders', () => {
     });
   });
 
-  it('takes paid from the orders/paid topic or financial_status paid', () => {
+  it('takes paid from financial_status, never from the unsigned topic', () => {
     const pending = { ...copy(shopifyOrderGclid), financial_status: 'pending' };
-    expect(lead(extractShopify('orders/create', pending)).order?.paid).toBe(false);
-    expect(lead(extractShopify('orders/paid', pending)).order?.paid).toBe(true);
-    expect(lead(extractShopify('orders/create', shopifyOrderGclid)).order?.paid).toBe(true);
+    for (const topic of ['orders/create', 'orders/paid', 'orders/cancelled']) {
+      expect(lead(extractShopify(topic, pending)).order?.paid).toBe(false);
+      expect(lead(extractShopify(topic, shopifyOrderGclid)).order?.paid).toBe(true);
+    }
   });
 
   it('reads an iOS order: gbraid from an absolute landing URL, which becomes the landing page', () => {
@@ -284,7 +286,7 @@ describe('Shopify orders', () => {
     );
   });
 
-  it('falls back to the customer marketing opt-in only when the banner said nothing', () => {
+  it('takes consent from the note attributes only: a marketing opt-in is not ad consent', () => {
     const subscribed = {
       state: 'subscribed',
       opt_in_level: 'single_opt_in',
@@ -292,16 +294,11 @@ describe('Shopify orders', () => {
     };
     const base = copy(shopifyOrderNoClickId);
     const customer = { ...(base.customer as Json), email_marketing_consent: subscribed };
-    const optedIn = { ...base, customer };
-    expect(lead(extractShopify('orders/create', optedIn)).lead.consent).toEqual({
-      status: 'granted',
-      method: 'form_checkbox',
-      timestamp: '2026-02-01T08:00:00-05:00',
-    });
-    // The banner's explicit refusal wins over the marketing opt-in.
+    const optedIn = { ...base, customer, buyer_accepts_marketing: true };
+    expect(lead(extractShopify('orders/create', optedIn)).lead.consent).toEqual({ status: 'pending' });
     const refused = { ...optedIn, note_attributes: [{ name: 'consent_status', value: 'denied' }] };
     expect(lead(extractShopify('orders/create', refused)).lead.consent).toEqual({ status: 'denied' });
-    // A status nobody can read grants nothing, and the opt-in does not speak instead.
+    // A status nobody can read grants nothing.
     const unreadable = {
       ...optedIn,
       note_attributes: [
@@ -396,7 +393,7 @@ describe('Shopify orders', () => {
 });
 
 describe('Shopify customers', () => {
-  it('reads a customer subscribed to email marketing as granted by form checkbox', () => {
+  it('reads a customer; its email marketing opt-in is not ad consent, so consent is pending', () => {
     expect(extractShopify('customers/create', shopifyCustomerSubscribed)).toEqual({
       kind: 'lead',
       lead: {
@@ -404,27 +401,11 @@ describe('Shopify customers', () => {
         phone: '+33612345678',
         country: 'FR',
         external_id: 'shopify:7012345679100',
-        consent: { status: 'granted', method: 'form_checkbox', timestamp: '2026-02-14T09:00:03+01:00' },
+        consent: { status: 'pending' },
       },
     });
-  });
-
-  it('answers pending for any other marketing state, and drops a missing opt-in time', () => {
-    const unsubscribed = {
-      ...copy(shopifyCustomerSubscribed),
-      email_marketing_consent: { state: 'unsubscribed', consent_updated_at: '2026-02-20T09:00:00Z' },
-    };
-    expect(lead(extractShopify('customers/update', unsubscribed)).lead.consent).toEqual({
-      status: 'pending',
-    });
-    const noTime = {
-      ...copy(shopifyCustomerSubscribed),
-      id: null,
-      email_marketing_consent: { state: 'SUBSCRIBED', consent_updated_at: null },
-    };
-    const found = lead(extractShopify('customers/update', noTime)).lead;
-    expect(found.consent).toEqual({ status: 'granted', method: 'form_checkbox' });
-    expect(found.external_id).toBeUndefined();
+    const noId = { ...copy(shopifyCustomerSubscribed), id: null };
+    expect(lead(extractShopify('customers/update', noId)).lead.external_id).toBeUndefined();
   });
 });
 
@@ -457,7 +438,6 @@ describe('WooCommerce orders', () => {
     ['completed', true],
     ['pending', false],
     ['on-hold', false],
-    ['cancelled', false],
     ['failed', false],
   ])('status %s is paid: %s', (status, paid) => {
     const extraction = lead(extractWooCommerce('order.updated', { ...copy(wooOrderProcessing), status }));
@@ -1088,5 +1068,216 @@ describe('Shopify refunds and cancellations', () => {
       },
     });
     expect(extractShopify('orders/cancelled', { name: '#1001' }).kind).toBe('invalid');
+  });
+});
+
+/**
+ * Shopify's published sample Order, as its webhook reference shows it for the orders topics
+ * (https://shopify.dev/docs/api/webhooks/latest?reference=toml#list-of-topics-orders/cancelled;
+ * the money `*_set` objects and staff attributions left out): cancelled, voided, no landing site,
+ * no browser IP, billing phone `555-555-SHIP`.
+ */
+describe("Shopify's sample order: state from the signed body", () => {
+  const sample = () => copy(shopifySampleOrder);
+  // The sample's ids exceed JavaScript's safe integers, as no real id does: the order is named by
+  // its name, and the customer has no usable id.
+  const ORDER = '#9999';
+  const unpaid = (): Json => ({
+    ...sample(),
+    cancelled_at: null,
+    cancel_reason: null,
+    financial_status: 'pending',
+  });
+  const withNotes = (body: Json, notes: Record<string, string>) => ({
+    ...body,
+    note_attributes: Object.entries(notes).map(([name, value]) => ({ name, value })),
+  });
+  const GRANTED = {
+    consent_status: 'granted',
+    consent_timestamp: '2026-03-01T10:02:11+01:00',
+    consent_method: 'cookie_banner',
+    ad_user_data: 'granted',
+    ad_personalization: 'denied',
+  };
+
+  it('is a cancellation whatever the topic, because the body says cancelled_at', () => {
+    for (const topic of ['orders/create', 'orders/paid', 'orders/cancelled']) {
+      expect(extractShopify(topic, sample())).toEqual({
+        kind: 'reversal',
+        reversal: { orderId: ORDER, cancelled: true, occurredAt: '2021-12-31T19:00:00-05:00' },
+      });
+    }
+  });
+
+  it('an unpaid order stays unpaid and uncancelled when re-sent as orders/paid or orders/cancelled', () => {
+    for (const topic of ['orders/create', 'orders/paid', 'orders/cancelled']) {
+      const found = lead(extractShopify(topic, unpaid()));
+      expect(found.order).toEqual({
+        id: ORDER,
+        paid: false,
+        value: 398,
+        currency: 'USD',
+        occurredAt: '2021-12-31T19:00:00-05:00',
+      });
+      expect(found.lead.email).toBe('jon@example.com');
+      expect(found.lead).not.toHaveProperty('external_id');
+    }
+  });
+
+  it.each([
+    ['paid', {}, { paid: true, value: 398 }],
+    ['partially_paid', { total_outstanding: '148.00' }, { paid: true, value: 250 }],
+    ['partially_paid', { total_outstanding: '398.00' }, { paid: false }],
+    ['partially_paid', { total_outstanding: null }, { paid: false }],
+    ['partially_refunded', { current_total_price: '199.00' }, { paid: true, value: 199 }],
+    ['authorized', {}, { paid: false }],
+    ['voided', {}, { paid: false }],
+  ])('financial_status %s (%j) is %j', (status, fields, expected) => {
+    const body = { ...unpaid(), financial_status: status, ...fields };
+    expect(lead(extractShopify('orders/paid', body)).order).toMatchObject(expected);
+  });
+
+  it('a refunded order takes its conversions back, whatever the topic', () => {
+    const refunded = { ...unpaid(), financial_status: 'refunded', updated_at: '2022-01-05T10:00:00-05:00' };
+    expect(extractShopify('orders/paid', refunded)).toEqual({
+      kind: 'reversal',
+      reversal: { orderId: ORDER, cancelled: true, occurredAt: '2022-01-05T10:00:00-05:00' },
+    });
+  });
+
+  it('reads click ids, click time, landing page and consent from the cart attributes', () => {
+    const body = withNotes(
+      { ...unpaid(), financial_status: 'paid' },
+      {
+        ...GRANTED,
+        gclid: GCLID,
+        fbclid: FBCLID,
+        fbp: 'fb.1.1709283600000.1234567890',
+        click_time: '2026-03-01T09:58:00+01:00',
+        landing_page: 'https://jsmith.myshopify.com/products/ipod-nano',
+      },
+    );
+    const found = lead(extractShopify('orders/paid', body)).lead;
+    expect(found).toMatchObject({
+      gclid: GCLID,
+      fbclid: FBCLID,
+      fbp: 'fb.1.1709283600000.1234567890',
+      click_time: '2026-03-01T09:58:00+01:00',
+      landing_page: 'https://jsmith.myshopify.com/products/ipod-nano',
+      consent: {
+        status: 'granted',
+        timestamp: '2026-03-01T10:02:11+01:00',
+        method: 'cookie_banner',
+        ad_user_data: 'granted',
+        ad_personalization: 'denied',
+      },
+    });
+    // Unix milliseconds are read too; an unreadable click time is left out, never the lead.
+    expect(
+      lead(extractShopify('orders/paid', withNotes(body, { click_time: '1709283480000' }))).lead.click_time,
+    ).toBe('2024-03-01T08:58:00.000Z');
+    expect(
+      lead(extractShopify('orders/paid', withNotes(body, { click_time: 'yesterday' }))).lead,
+    ).not.toHaveProperty('click_time');
+    // A cookie that is not Meta's browser id is left out too.
+    expect(
+      lead(extractShopify('orders/paid', withNotes(body, { fbp: 'tracking-me' }))).lead,
+    ).not.toHaveProperty('fbp');
+  });
+
+  it('keeps the click id and the landing page of a relative landing_site, resolved against the shop', () => {
+    const body = { ...withNotes(unpaid(), GRANTED), landing_site: `/?fbclid=${FBCLID}&utm_source=facebook` };
+    const found = lead(extractShopify('orders/create', body)).lead;
+    expect(found.fbclid).toBe(FBCLID);
+    expect(found.utm_source).toBe('facebook');
+    expect(found.landing_page).toBe(`https://jsmith.myshopify.com/?fbclid=${FBCLID}&utm_source=facebook`);
+    // Without the order's status URL there is no shop origin: the click id stays, the page cannot.
+    const noOrigin = { ...body, order_status_url: null };
+    const bare = lead(extractShopify('orders/create', noOrigin)).lead;
+    expect(bare.fbclid).toBe(FBCLID);
+    expect(bare).not.toHaveProperty('landing_page');
+    // A protocol-relative path names another host: never taken as the shop's page.
+    const other = { ...body, landing_site: `//evil.example/?fbclid=${FBCLID}` };
+    expect(lead(extractShopify('orders/create', other)).lead).not.toHaveProperty('landing_page');
+  });
+
+  it('captures the billing phone, else the customer phone, else the shipping phone', () => {
+    const base = unpaid();
+    const billing = base.billing_address as Json;
+    const shipping = base.shipping_address as Json;
+    const customer = base.customer as Json;
+    const withPhones = (b: unknown, c: unknown, sh: unknown) => ({
+      ...base,
+      billing_address: { ...billing, phone: b },
+      shipping_address: { ...shipping, phone: sh },
+      customer: { ...customer, phone: c, default_address: null },
+    });
+    // The sample's own billing phone (555-555-SHIP) is no number: nothing is captured from it.
+    expect(lead(extractShopify('orders/create', base)).lead).not.toHaveProperty('phone');
+    expect(
+      lead(extractShopify('orders/create', withPhones('(502) 555-0143', '+16135550123', '+15025550199')))
+        .lead,
+    ).toMatchObject({ phone: '+15025550143', country: 'US' });
+    expect(
+      lead(extractShopify('orders/create', withPhones(null, '+16135550123', '+15025550199'))).lead.phone,
+    ).toBe('+16135550123');
+    expect(lead(extractShopify('orders/create', withPhones(null, null, '+15025550199'))).lead.phone).toBe(
+      '+15025550199',
+    );
+  });
+
+  it.each([
+    '0.0.0.0',
+    '::',
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.16.5.4',
+    '192.168.1.20',
+    '100.64.0.1',
+    '169.254.1.1',
+    'fe80::1',
+    'fd00::1',
+    '::ffff:192.168.1.1',
+  ])('does not store %s as the client IP', (ip) => {
+    const body = {
+      ...unpaid(),
+      browser_ip: ip,
+      client_details: { browser_ip: ip, user_agent: 'Mozilla/5.0' },
+    };
+    const found = lead(extractShopify('orders/create', body)).lead;
+    expect(found).not.toHaveProperty('client_ip_address');
+    expect(found.client_user_agent).toBe('Mozilla/5.0');
+  });
+
+  it.each(['198.51.100.23', '2a02:8070:a181:bc00::1', '::ffff:198.51.100.23'])(
+    'stores the public address %s',
+    (ip) => {
+      const body = { ...unpaid(), client_details: { browser_ip: ip } };
+      expect(lead(extractShopify('orders/create', body)).lead.client_ip_address).toBe(ip);
+    },
+  );
+});
+
+describe('WooCommerce: status from the body', () => {
+  it.each(['cancelled', 'refunded'])(
+    'a %s order takes its conversions back under any order topic',
+    (status) => {
+      for (const topic of ['order.created', 'order.updated']) {
+        const body = { ...copy(wooOrderProcessing), status, date_modified_gmt: '2026-03-02T08:00:00' };
+        expect(extractWooCommerce(topic, body)).toEqual({
+          kind: 'reversal',
+          reversal: {
+            orderId: String((wooOrderProcessing as { id: number }).id),
+            cancelled: true,
+            occurredAt: '2026-03-02T08:00:00Z',
+          },
+        });
+      }
+    },
+  );
+
+  it('a pending order is not paid, whatever the topic says', () => {
+    const pending = { ...copy(wooOrderProcessing), status: 'pending' };
+    expect(lead(extractWooCommerce('order.updated', pending)).order?.paid).toBe(false);
   });
 });

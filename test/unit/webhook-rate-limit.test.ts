@@ -1,7 +1,7 @@
 import { HttpError } from '../../functions/shared/errors';
 import { type HttpRequest, httpHandler, json, type RouteHandler } from '../../functions/shared/http';
 import { RateLimiter } from '../../functions/shared/rate-limit/limiter';
-import { enforceLimit, settleIpLimit } from '../../functions/shared/rate-limit/middleware';
+import { enforceLimit } from '../../functions/shared/rate-limit/middleware';
 import type { CounterStore } from '../../functions/shared/rate-limit/store';
 import { apiEvent, lambdaContext } from '../support/events';
 
@@ -72,62 +72,55 @@ async function call(handler: ReturnType<typeof ingestWith>, store: GatedStore) {
   }
 }
 
-describe('webhook rate limits: IP and source in one round trip', () => {
+describe('webhook rate limits: verified deliveries by source, the rest by IP', () => {
   const saved = { ...process.env };
   beforeEach(() => Object.assign(process.env, LIMITS));
   afterEach(() => {
     process.env = { ...saved };
   });
 
-  it('has the IP and the source write in flight together, and answers with the tightest headers', async () => {
+  const verified: LimitedHandler = async (request, limiter) => {
+    await enforceLimit(request, 'source', 'shop', limiter);
+    return json(202, { status: 'received' });
+  };
+  const bucket = (key: string) => key.split('#').slice(0, 2).join('#');
+
+  it('counts a verified delivery against its source only, one write, with its headers', async () => {
     const store = new GatedStore({ 'source#shop': 7 });
-    const handler = ingestWith(async (request, limiter) => {
-      await enforceLimit(request, 'source', 'shop', limiter);
-      return json(202, { status: 'received' });
-    }, store);
-    const result = await call(handler, store);
+    const result = await call(ingestWith(verified, store), store);
     expect(result.statusCode).toBe(202);
-    expect(store.started.map((k) => k.split('#').slice(0, 2).join('#'))).toEqual([`ip#${IP}`, 'source#shop']);
-    expect(store.maxInFlight).toBe(2);
+    expect(store.started.map(bucket)).toEqual(['source#shop']);
     expect(result.headers).toMatchObject({ 'X-RateLimit-Limit': '10', 'X-RateLimit-Remaining': '2' });
   });
 
-  it("refuses with the IP's 429 when the IP is over its limit, even if the source is within", async () => {
-    const store = new GatedStore({ [`ip#${IP}`]: 10 });
-    const handler = ingestWith(async (request, limiter) => {
-      await enforceLimit(request, 'source', 'shop', limiter);
-      return json(202, {});
-    }, store);
-    const result = await call(handler, store);
+  it("never refuses a verified delivery for its IP's limit, however far over it the IP is", async () => {
+    const store = new GatedStore({ [`ip#${IP}`]: 500 });
+    const result = await call(ingestWith(verified, store), store);
+    expect(result.statusCode).toBe(202);
+    expect(store.started.map(bucket)).toEqual(['source#shop']);
+  });
+
+  it("refuses with the source's 429 when the source is over its limit, without counting the IP", async () => {
+    const store = new GatedStore({ 'source#shop': 10 });
+    const result = await call(ingestWith(verified, store), store);
     expect(result.statusCode).toBe(429);
     expect(JSON.parse(result.body)).toMatchObject({ error: 'rate_limit_exceeded' });
-  });
-
-  it("refuses with the source's 429 when only the source is over", async () => {
-    const store = new GatedStore({ 'source#shop': 10 });
-    const handler = ingestWith(async (request, limiter) => {
-      await enforceLimit(request, 'source', 'shop', limiter);
-      return json(202, {});
-    }, store);
-    const result = await call(handler, store);
-    expect(result.statusCode).toBe(429);
     expect(result.headers).toMatchObject({ 'X-RateLimit-Remaining': '0' });
+    expect(store.started.map(bucket)).toEqual(['source#shop']);
   });
 
-  it('still enforces the IP limit on a handler that never checks a source', async () => {
+  it('counts an answer the handler gave without verifying (a ping) against the IP', async () => {
     const store = new GatedStore({ [`ip#${IP}`]: 10 });
     const handler = ingestWith(async () => json(200, { status: 'ok' }), store);
     expect((await call(handler, store)).statusCode).toBe(429);
     const within = new GatedStore();
-    expect(
-      (
-        await call(
-          ingestWith(async () => json(200, {}), within),
-          within,
-        )
-      ).statusCode,
-    ).toBe(200);
-    expect(within.started).toHaveLength(1);
+    const result = await call(
+      ingestWith(async () => json(200, {}), within),
+      within,
+    );
+    expect(result.statusCode).toBe(200);
+    expect(within.started.map(bucket)).toEqual([`ip#${IP}`]);
+    expect(result.headers).toMatchObject({ 'X-RateLimit-Limit': '10', 'X-RateLimit-Remaining': '9' });
   });
 
   it('answers 429 rather than 401 to an over-limit IP with a bad signature, 401 within the limit', async () => {
@@ -139,26 +132,21 @@ describe('webhook rate limits: IP and source in one round trip', () => {
     const within = new GatedStore();
     const result = await call(ingestWith(refuse, within), within);
     expect(result.statusCode).toBe(401);
-    expect(within.started).toHaveLength(1);
+    expect(within.started.map(bucket)).toEqual([`ip#${IP}`]);
   });
 
-  it('lets a handler wait for the IP check before a lookup, which an over-limit IP never reaches', async () => {
-    const lookups: string[] = [];
-    const lookup = async (request: HttpRequest) => {
-      await settleIpLimit(request.context);
-      lookups.push('source');
-      await settleIpLimit(request.context);
-      return json(202, {});
+  it('does not count the IP of a verified delivery that failed after its source was counted', async () => {
+    const store = new GatedStore({ [`ip#${IP}`]: 10 });
+    const unavailable: LimitedHandler = async (request, limiter) => {
+      await enforceLimit(request, 'source', 'shop', limiter);
+      throw new HttpError(503, 'service_unavailable', 'The webhook could not be accepted now; retry later');
     };
-    const over = new GatedStore({ [`ip#${IP}`]: 10 });
-    expect((await call(ingestWith(lookup, over), over)).statusCode).toBe(429);
-    expect(lookups).toEqual([]);
-    const within = new GatedStore();
-    expect((await call(ingestWith(lookup, within), within)).statusCode).toBe(202);
-    expect(lookups).toEqual(['source']);
+    const result = await call(ingestWith(unavailable, store), store);
+    expect(result.statusCode).toBe(503);
+    expect(store.started.map(bucket)).toEqual(['source#shop']);
   });
 
-  it('fails closed with 503 when the store fails during the IP check of a webhook', async () => {
+  it('fails closed with 503 when the store fails, verified or not', async () => {
     const broken: CounterStore = {
       kind: 'dynamodb',
       increment: async () => {
@@ -167,24 +155,29 @@ describe('webhook rate limits: IP and source in one round trip', () => {
     };
     const limiter = new RateLimiter(() => broken, Date.now, 5_000);
     const ok: RouteHandler = async (request) => {
-      await enforceLimit(request, 'source', 'shop');
+      await enforceLimit(request, 'source', 'shop', limiter);
       return json(202, {});
+    };
+    const refused: RouteHandler = async () => {
+      throw new HttpError(401, 'invalid_signature', 'The webhook signature could not be verified');
     };
     const handler = httpHandler(
       'ingest',
       {
         'POST /api/v1/shopify/webhook': ok,
-        'POST /api/v1/woocommerce/webhook': ok,
+        'POST /api/v1/woocommerce/webhook': refused,
         'POST /api/v1/ghl/webhook/{webhookToken}': ok,
         'POST /api/v1/billing/webhooks/stripe': ok,
       },
       { limiter },
     );
-    const result = await handler(
-      apiEvent({ method: 'POST', resource: '/api/v1/shopify/webhook', body: '{}', sourceIp: IP }),
-      lambdaContext('ingest'),
-    );
-    expect(result.statusCode).toBe(503);
-    expect(JSON.parse(result.body)).toMatchObject({ error: 'rate_limit_config_error' });
+    for (const resource of ['/api/v1/shopify/webhook', '/api/v1/woocommerce/webhook']) {
+      const result = await handler(
+        apiEvent({ method: 'POST', resource, body: '{}', sourceIp: IP }),
+        lambdaContext('ingest'),
+      );
+      expect(result.statusCode).toBe(503);
+      expect(JSON.parse(result.body)).toMatchObject({ error: 'rate_limit_config_error' });
+    }
   });
 });

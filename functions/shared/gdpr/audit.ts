@@ -13,6 +13,7 @@ export const AUDIT_ACTIONS = [
   'erasure',
   'rectification',
   'restriction',
+  'data_request_received',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -13,6 +13,8 @@ export interface LeadFields extends ClickIds {
   landing_page?: string;
   /** The visitor's browser, as the site saw it (Meta website events). */
   client_user_agent?: string;
+  /** Meta's browser id (the `_fbp` cookie), sent with Meta events. */
+  fbp?: string;
   client_ip_address?: string;
   /** When the ad was clicked (RFC 3339): a conversion before it, or over 90 days after, is refused. */
   click_time?: string;
@@ -59,6 +61,7 @@ export const LEAD_FIELD_NAMES = [
   'utm_term',
   'landing_page',
   'client_user_agent',
+  'fbp',
   'client_ip_address',
   'click_time',
   'external_id',

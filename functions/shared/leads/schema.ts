@@ -41,6 +41,18 @@ export const attributionShape = {
  */
 export const browserShape = {
   client_user_agent: optionalText(512),
+  /** Meta's browser id, the `_fbp` cookie: `fb.<domain index>.<creation ms>.<random>`. */
+  fbp: z.optional(
+    z
+      .string()
+      .check(
+        z.trim(),
+        z.regex(
+          /^fb\.\d\.\d{10,13}\.[A-Za-z0-9._-]{1,128}$/,
+          'fbp must be the _fbp cookie value (fb.1.<ms>.<random>)',
+        ),
+      ),
+  ),
   client_ip_address: z.optional(
     z.string().check(
       z.trim(),

@@ -31,6 +31,7 @@ export interface MetaUserData {
   client_ip_address?: string;
   client_user_agent?: string;
   fbc?: string;
+  fbp?: string;
 }
 
 export interface MetaCustomData {
@@ -85,6 +86,7 @@ export interface MetaLeadData {
   landingPage?: string;
   clientUserAgent?: string;
   clientIpAddress?: string;
+  fbp?: string;
   consent: Consent;
   restricted: boolean;
   createdAt: string;
@@ -156,6 +158,7 @@ export function buildMetaEvent(input: MetaEventInput, options: MetaPixelOptions,
     if (lead.externalId) add('external_id', hashedExternalId(lead.externalId));
     if (lead.clientIpAddress) user.client_ip_address = lead.clientIpAddress;
     if (lead.clientUserAgent) user.client_user_agent = lead.clientUserAgent;
+    if (lead.fbp) user.fbp = lead.fbp;
   }
   user.fbc = fbc;
 

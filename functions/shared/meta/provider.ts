@@ -71,6 +71,7 @@ export function metaEventInput(row: UploadRow): MetaEventInput {
             ...(lead.landing_page ? { landingPage: lead.landing_page } : {}),
             ...(lead.client_user_agent ? { clientUserAgent: lead.client_user_agent } : {}),
             ...(lead.client_ip_address ? { clientIpAddress: lead.client_ip_address } : {}),
+            ...(lead.fbp ? { fbp: lead.fbp } : {}),
             consent: lead.consent,
             restricted: lead.restricted,
             createdAt: lead.created_at,

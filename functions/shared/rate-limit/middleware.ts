@@ -14,17 +14,13 @@ export function isLimited(route: RouteDefinition): boolean {
   return route.path.startsWith('/api/v1/');
 }
 
-/** Webhook routes: the handler verifies a signature, then counts the source too. */
+/** Webhook routes: the handler verifies a signature, then counts the delivery against its source. */
 function isSignatureRoute(route: RouteDefinition): boolean {
   return route.auth === 'signature';
 }
 
-/**
- * IP checks started for a webhook request and not yet awaited, per invocation context. The
- * handler awaits them together with the source's check (one round trip for both writes); the
- * middleware awaits whatever the handler did not, so no request escapes its IP limit.
- */
-const pendingIpChecks = new WeakMap<object, Promise<LimitResult>>();
+/** Webhook requests already counted against their IP (so an error after the count is not counted twice). */
+const ipCounted = new WeakSet<object>();
 
 /** Routes that prove a tenant before any data is touched: limited per tenant once verified. */
 function isTenantRoute(route: RouteDefinition): boolean {
@@ -64,10 +60,29 @@ const defaultLimiter = () => {
 };
 
 /**
+ * Counts a webhook request the handler did not verify against its IP: an unknown source, a bad
+ * or missing signature, an unsigned ping, a body refused before verification. A verified delivery
+ * has counted against its source (enforceLimit) and is never counted against, or refused by, the
+ * IP's limit: senders deliver for many merchants from few addresses.
+ */
+async function countUnverified(
+  limiter: RateLimiter,
+  context: RequestContext,
+  sourceIp: string,
+  now: () => number,
+): Promise<void> {
+  if (context.rateLimits?.length || ipCounted.has(context)) return;
+  ipCounted.add(context);
+  await enforce(limiter, context, 'ip', sourceIp, now);
+}
+
+/**
  * Per-IP limit (the gateway's source IP, never a forwarded header) on every /api/v1 route that is
- * not a verified tenant's: public routes, the API-key exchange and webhooks, checked before
- * anything else. On tenant routes a request that fails authentication counts against its IP, so
- * guessing tokens is limited too, while verified tenant traffic counts against the tenant.
+ * not a verified tenant's or a verified webhook delivery's: public routes and the API-key exchange
+ * are checked before anything else; on tenant routes a request that fails authentication counts
+ * against its IP, so guessing tokens is limited too, while verified tenant traffic counts against
+ * the tenant; on webhook routes what the handler did not verify counts against the IP once the
+ * handler has answered (429 instead of its answer when the IP is over its limit).
  */
 export function ipRateLimit(
   limiter: RateLimiter = defaultLimiter(),
@@ -76,31 +91,25 @@ export function ipRateLimit(
   return {
     before: async (request) => {
       const route = request.context.route;
-      if (!route || !isLimited(route) || isTenantRoute(route)) return;
-      const check = enforce(
-        limiter,
-        request.context,
-        'ip',
-        request.event.requestContext.identity.sourceIp,
-        now,
-      );
-      if (isSignatureRoute(route)) {
-        // Started now, awaited with the source's check or at the latest after the handler.
-        check.catch(() => undefined);
-        pendingIpChecks.set(request.context, check);
-        return;
-      }
-      await check;
+      if (!route || !isLimited(route) || isTenantRoute(route) || isSignatureRoute(route)) return;
+      await enforce(limiter, request.context, 'ip', request.event.requestContext.identity.sourceIp, now);
     },
     after: async (request) => {
-      await settleIpLimit(request.context);
+      const route = request.context.route;
+      if (!route || !isLimited(route) || !isSignatureRoute(route)) return;
+      await countUnverified(limiter, request.context, request.event.requestContext.identity.sourceIp, now);
     },
     onError: async (request) => {
       const route = request.context.route;
-      if (route && isSignatureRoute(route)) {
-        // An over-limit IP is told so (429) whatever else went wrong, as if checked first.
+      if (route && isLimited(route) && isSignatureRoute(route)) {
+        // An over-limit IP is told so (429) whatever else went wrong with an unverified request.
         try {
-          await settleIpLimit(request.context);
+          await countUnverified(
+            limiter,
+            request.context,
+            request.event.requestContext.identity.sourceIp,
+            now,
+          );
         } catch (limited) {
           request.error = limited as Error;
         }
@@ -145,22 +154,9 @@ export function tenantRateLimit(
 }
 
 /**
- * Waits for the IP check started for this request, if one is pending; throws its refusal (429,
- * or 503 when the store is unavailable). Webhook handlers call it before any lookup that a
- * stranger could make them repeat (a source not yet cached), so an over-limit IP costs no reads.
- */
-export async function settleIpLimit(context: HttpRequest['context']): Promise<void> {
-  const pending = pendingIpChecks.get(context);
-  if (!pending) return;
-  pendingIpChecks.delete(context);
-  await pending;
-}
-
-/**
- * For handlers: a limit that can only be checked inside the handler, such as a webhook source's,
- * which counts only once the signature has been verified. A pending IP check of the same request
- * is awaited together with it: both writes are in flight at once, one round trip of latency.
- * The IP's refusal wins over the source's.
+ * For webhook handlers: counts a verified delivery against its source (shop domain, store URL,
+ * GoHighLevel location, Stripe account), one write; 429 when the source is over its limit. Called
+ * only once the signature verified, so the IP is neither counted nor consulted.
  */
 export async function enforceLimit(
   request: HttpRequest,
@@ -168,12 +164,5 @@ export async function enforceLimit(
   key: string,
   limiter: RateLimiter = defaultLimiter(),
 ): Promise<LimitResult> {
-  const pending = pendingIpChecks.get(request.context);
-  pendingIpChecks.delete(request.context);
-  const own = enforce(limiter, request.context, scope, key, Date.now);
-  if (!pending) return own;
-  const [ip, mine] = await Promise.allSettled([pending, own]);
-  if (ip.status === 'rejected') throw ip.reason;
-  if (mine.status === 'rejected') throw mine.reason;
-  return mine.value;
+  return enforce(limiter, request.context, scope, key, Date.now);
 }

@@ -1,6 +1,6 @@
 import { GOOGLE_CLICK_ID_FIELDS } from '../../leads/click-ids';
 import { type LeadInput, leadSchema } from '../../leads/schema';
-import { type Fields, normaliseKey, text, valuesOf } from './values';
+import { type Fields, normaliseKey, scalar, text, valuesOf } from './values';
 
 /**
  * Click ids, UTM parameters and the landing page of a lead, from the key-value sources a sender
@@ -21,6 +21,8 @@ export type Attribution = Pick<
   | 'utm_content'
   | 'utm_term'
   | 'landing_page'
+  | 'click_time'
+  | 'fbp'
 >;
 
 const OTHER_CLICK_IDS = ['fbclid', 'msclkid'] as const;
@@ -83,16 +85,56 @@ export function urlFields(value: unknown): Fields {
   return fields;
 }
 
-/** The URL itself when it is absolute http(s); a landing page must say which site it was. */
-export function absoluteHttpUrl(value: unknown): string | undefined {
+/**
+ * The URL itself when it is absolute http(s); a landing page must say which site it was. A path
+ * (`/?fbclid=...`, as Shopify's `landing_site` usually is) is resolved against `base`, the site's
+ * own origin, when one is known.
+ */
+export function absoluteHttpUrl(value: unknown, base?: string): string | undefined {
+  const url = text(value);
+  if (url === undefined) return undefined;
+  if (/^https?:\/\//i.test(url)) return firstValid('landing_page', [url]);
+  if (base === undefined || !url.startsWith('/') || url.startsWith('//')) return undefined;
+  try {
+    return firstValid('landing_page', [new URL(url, base).href]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The origin (`https://host`) of an absolute http(s) URL, or undefined. */
+export function originOf(value: unknown): string | undefined {
   const url = text(value);
   if (url === undefined || !/^https?:\/\//i.test(url)) return undefined;
-  return firstValid('landing_page', [url]);
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When the ad was clicked, as the lead schema wants it (RFC 3339 with offset), from the first
+ * candidate that is one, or Unix seconds or milliseconds.
+ */
+function clickTimeOf(candidates: readonly string[]): string | undefined {
+  for (const candidate of candidates) {
+    const found = scalar(candidate);
+    if (found === undefined) continue;
+    let iso: string | undefined = found;
+    if (/^\d{10}$/.test(found)) iso = new Date(Number(found) * 1000).toISOString();
+    else if (/^\d{13}$/.test(found)) iso = new Date(Number(found)).toISOString();
+    const valid = firstValid('click_time', [iso]);
+    if (valid !== undefined) return valid;
+  }
+  return undefined;
 }
 
 export function attributionFrom(
   sources: readonly Fields[],
   landingUrls: readonly unknown[] = [],
+  /** The site's origin, against which a landing URL that is a path is resolved. */
+  base?: string,
 ): Attribution {
   const all = sources.map(withAliases);
   const attribution: Attribution = {};
@@ -108,8 +150,12 @@ export function attributionFrom(
     const value = firstValid(field, valuesOf(all, field));
     if (value !== undefined) attribution[field] = value;
   }
+  const fbp = firstValid('fbp', valuesOf(all, 'fbp'));
+  if (fbp !== undefined) attribution.fbp = fbp;
+  const clickTime = clickTimeOf(valuesOf(all, 'click_time'));
+  if (clickTime !== undefined) attribution.click_time = clickTime;
   for (const url of landingUrls) {
-    const landing = absoluteHttpUrl(url);
+    const landing = absoluteHttpUrl(url, base);
     if (landing !== undefined) {
       attribution.landing_page = landing;
       break;

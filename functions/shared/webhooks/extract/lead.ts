@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import type { ConsentInput } from '../../leads/consent';
 import { normaliseEmail, normalisePhone } from '../../leads/normalise';
 import { type LeadInput, leadSchema } from '../../leads/schema';
@@ -87,7 +88,42 @@ export function currencyOf(...values: unknown[]): string | undefined {
   return undefined;
 }
 
-/** The browser fields the lead schema accepts; a malformed one is left out, never the lead. */
+/**
+ * Addresses that say nothing about the visitor: unspecified (`0.0.0.0`, `::`, which Shopify sends
+ * when it has none), loopback, private, shared (carrier-grade NAT), link-local and unique-local.
+ * Sent to Meta they would only spoil the match.
+ */
+const UNUSABLE_IPS = new BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+] as const) {
+  UNUSABLE_IPS.addSubnet(network, prefix, 'ipv4');
+}
+for (const [network, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+] as const) {
+  UNUSABLE_IPS.addSubnet(network, prefix, 'ipv6');
+}
+
+/** Whether an IP address may stand for the visitor: a public address, not one of the above. */
+export function isUsableClientIp(ip: string): boolean {
+  const version = isIP(ip);
+  if (version === 0) return false;
+  const mapped = version === 6 ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] : undefined;
+  if (mapped !== undefined) return !UNUSABLE_IPS.check(mapped, 'ipv4');
+  return !UNUSABLE_IPS.check(ip, version === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** The browser fields the lead schema accepts; a malformed or unusable one is left out, never the lead. */
 function browserOf(
   browser: LeadParts['browser'],
 ): Pick<LeadInput, 'client_user_agent' | 'client_ip_address'> {
@@ -95,7 +131,7 @@ function browserOf(
   const userAgent = leadSchema.shape.client_user_agent.safeParse(text(browser?.userAgent));
   if (userAgent.success && userAgent.data) out.client_user_agent = userAgent.data;
   const ip = leadSchema.shape.client_ip_address.safeParse(text(browser?.ip));
-  if (ip.success && ip.data) out.client_ip_address = ip.data;
+  if (ip.success && ip.data && isUsableClientIp(ip.data)) out.client_ip_address = ip.data;
   return out;
 }
 

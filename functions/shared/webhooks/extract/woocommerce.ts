@@ -10,10 +10,13 @@ import { type Fields, identifier, normaliseKey, pairs, record, text } from './va
  * comes from the order's `meta_data` (`_gclid` or `gclid`, `_utm_source` or `utm_source`, ...),
  * then from WooCommerce's own order attribution (`_wc_order_attribution_utm_*`, and the landing
  * URL `_wc_order_attribution_session_entry`). Consent from `_consent_status`, `_consent_timestamp`,
- * `_consent_method` (CONTRACT §8). A paid order is one `processing` or `completed`.
+ * `_consent_method`. WooCommerce signs the body, not the `X-WC-Webhook-Topic` header: the topic
+ * chooses the parser, the order's `status` says what it is. A paid order is one `processing` or
+ * `completed`; a `cancelled` or `refunded` one takes its conversions back.
  */
 const ORDER_TOPICS: ReadonlySet<string> = new Set(['order.created', 'order.updated']);
 const PAID_STATUSES: ReadonlySet<string> = new Set(['processing', 'completed']);
+const REVERSED_STATUSES: ReadonlySet<string> = new Set(['cancelled', 'refunded']);
 const ATTRIBUTION_PREFIX = normaliseKey('_wc_order_attribution_');
 const GMT_WITHOUT_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
 
@@ -38,12 +41,20 @@ function order(payload: unknown): Extraction {
   if (!body) return invalid('the payload is not a WooCommerce order');
   const id = identifier(body.id);
   if (id === undefined) return invalid('the order has no id');
+  const status = text(body.status)?.toLowerCase() ?? '';
+  if (REVERSED_STATUSES.has(status)) {
+    const occurredAt = gmt(body.date_modified_gmt);
+    return {
+      kind: 'reversal',
+      reversal: { orderId: id, cancelled: true, ...(occurredAt !== undefined ? { occurredAt } : {}) },
+    };
+  }
   const billing = record(body.billing);
   const shipping = record(body.shipping);
   const meta = pairs(body.meta_data, ['key'], ['value']);
   const wc = wooAttribution(meta);
   const landing = wc.get('session_entry')?.[0];
-  const paid = PAID_STATUSES.has(text(body.status)?.toLowerCase() ?? '');
+  const paid = PAID_STATUSES.has(status);
   const value = money(body.total);
   const currency = currencyOf(body.currency);
   const occurredAt = (paid ? gmt(body.date_paid_gmt) : undefined) ?? gmt(body.date_created_gmt);
