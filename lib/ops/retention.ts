@@ -127,13 +127,18 @@ function tenantOf(pk: unknown): string | undefined {
   return pk.slice('TENANT#'.length).split('#')[0] || undefined;
 }
 
-/** When an item last changed, as far as it says; `now` for items that do not (dedup keys, order index). */
+/**
+ * When an item last changed, as far as it says: the latest of its times (a conversion of an old
+ * order carries the order's time, and its upload's later); `now` for items that say nothing
+ * (dedup keys, an order's index).
+ */
 function changedAtOf(item: Record<string, unknown>, now: Date): Date {
-  for (const name of ['updated_at', 'created_at', 'at']) {
-    const value = item[name];
-    if (typeof value === 'string' && Number.isFinite(Date.parse(value))) return new Date(value);
-  }
-  return now;
+  const times = ['updated_at', 'created_at', 'uploaded_at', 'at']
+    .map((name) => item[name])
+    .filter((value): value is string => typeof value === 'string')
+    .map((value) => Date.parse(value))
+    .filter((ms) => Number.isFinite(ms));
+  return times.length ? new Date(Math.max(...times)) : now;
 }
 
 /**

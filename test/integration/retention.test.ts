@@ -87,8 +87,9 @@ describe('retention', () => {
 
   it("a lead expires the tenant's days after its last change, with its dedup keys", async () => {
     const retention = cachedRetention();
-    const store = new DynamoLeadStore(undefined, undefined, retention);
     const created = new Date();
+    let clock = created;
+    const store = new DynamoLeadStore(undefined, undefined, retention, () => clock);
     const stored = lead(created);
     await store.create(a, stored, ['EXT#r-1']);
     const item = await rawItem('leads', { pk: `TENANT#${a.tenantId}`, sk: `LEAD#${stored.id}` });
@@ -101,6 +102,7 @@ describe('retention', () => {
 
     // A change a day later moves both expiries a day on.
     const changed = new Date(created.getTime() + DAY_MS);
+    clock = changed;
     await store.update(
       a,
       { ...stored, status: 'contacted', updated_at: changed.toISOString(), version: 2 },
@@ -119,10 +121,12 @@ describe('retention', () => {
   it('an expired lead is not read, listed or found by email or dedup key, and its key is claimed again', async () => {
     const past = new Date(Date.now() - 91 * DAY_MS);
     const old = lead(past, { email_hash: 'c'.repeat(64) });
-    const pastStore = new DynamoLeadStore(undefined, undefined, async () => ({
-      leads_days: 90,
-      conversions_days: 90,
-    }));
+    const pastStore = new DynamoLeadStore(
+      undefined,
+      undefined,
+      async () => ({ leads_days: 90, conversions_days: 90 }),
+      () => past,
+    );
     await pastStore.create(a, old, ['EXT#r-old']);
     const store = new DynamoLeadStore(undefined, undefined, async () => ({
       leads_days: 90,
@@ -161,13 +165,14 @@ describe('retention', () => {
 
   it("conversions and their records expire the tenant's conversions_days after each change", async () => {
     const days = async () => ({ leads_days: 400, conversions_days: 120 });
-    const store = new DynamoConversionStore(undefined, days);
-    const log = new DynamoConversionLog(undefined, days);
     const created = new Date();
-    const queued = conversion(created, { lead_id: 'lead_r' } as Partial<Conversion>);
+    const store = new DynamoConversionStore(undefined, days, () => created);
+    const log = new DynamoConversionLog(undefined, days, () => created);
+    // An order from long ago is kept as long as one from today: from the write.
+    const queued = conversion(new Date('2017-03-22T16:28:02Z'), { lead_id: 'lead_r' } as Partial<Conversion>);
     await store.queue(a, queued);
     const key = { pk: `TENANT#${a.tenantId}`, sk: `CONV#${queued.id}` };
-    expect((await rawItem('conversions', key))?.expires_at).toBe(expiryOf(queued.updated_at, 120));
+    expect((await rawItem('conversions', key))?.expires_at).toBe(expiryOf(created, 120));
 
     const attempt = new Date(created.getTime() + 2 * DAY_MS);
     expect(await log.recordAttempt(a.tenantId, queued.id, { status: 'uploaded' }, attempt)).toBe(true);
@@ -197,12 +202,12 @@ describe('retention', () => {
 
   it('an expired conversion is not read, listed, found by its lead or its order', async () => {
     const days = async () => ({ leads_days: 400, conversions_days: 90 });
+    const past = new Date(Date.now() - 100 * DAY_MS);
     const store = new DynamoConversionStore(undefined, days);
     const log = new DynamoConversionLog(undefined, days);
-    const old = conversion(new Date(Date.now() - 100 * DAY_MS), {
-      lead_id: 'lead_old',
-    } as Partial<Conversion>);
-    await store.queue(a, old);
+    const old = conversion(past, { lead_id: 'lead_old' } as Partial<Conversion>);
+    // Written 100 days ago, kept 90.
+    await new DynamoConversionStore(undefined, days, () => past).queue(a, old);
     await store.indexOrder(a, 'shopify:old', [old.id]);
     // The order index changed now: make it as old as the conversion.
     await documentClient().send(

@@ -183,7 +183,7 @@ export class DynamoConversionLog extends DynamoRepository {
           pk: tenantPk(batch.tenant_id),
           sk: `BATCH#${batch.id}`,
           ...batch,
-          [EXPIRY_ATTRIBUTE]: await this.expiryOf(batch.tenant_id, batch.created_at),
+          [EXPIRY_ATTRIBUTE]: await this.expiryOf(batch.tenant_id, this.now()),
         },
       }),
     );

@@ -81,7 +81,9 @@ export class DynamoConversionStore extends DynamoRepository {
                 }
               : {}),
             ...conversion,
-            [EXPIRY_ATTRIBUTE]: await this.expiryOf(scope, conversion.updated_at),
+            // From the write, not the conversion's own times: an order from long ago is kept as
+            // long as one from today.
+            [EXPIRY_ATTRIBUTE]: await this.expiryOf(scope, this.now()),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),

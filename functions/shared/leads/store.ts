@@ -89,9 +89,10 @@ export class DynamoLeadStore extends DynamoRepository {
     super('leads', client, table);
   }
 
-  private async expiryOf(scope: TenantScope, lead: StoredLead): Promise<number> {
+  /** A lead written now expires the tenant's days from now (not from a time the lead carries). */
+  private async expiryOf(scope: TenantScope): Promise<number> {
     const { leads_days } = await this.retention(scope.tenantId);
-    return expiryOf(lead.updated_at, leads_days);
+    return expiryOf(this.now(), leads_days);
   }
 
   /** A dedup key's item: the lead it points to, expiring with it. */
@@ -177,7 +178,7 @@ export class DynamoLeadStore extends DynamoRepository {
     dedupKeys: readonly string[],
     staleLeadId?: string,
   ): Promise<void> {
-    const expiresAt = await this.expiryOf(scope, lead);
+    const expiresAt = await this.expiryOf(scope);
     const free = `attribute_not_exists(pk) OR #expires_at <= :now${staleLeadId ? ' OR lead_id = :stale' : ''}`;
     try {
       await this.client.send(
@@ -241,7 +242,7 @@ export class DynamoLeadStore extends DynamoRepository {
     newDedupKeys: readonly string[] = [],
     heldDedupKeys: readonly string[] = [],
   ): Promise<void> {
-    const expiresAt = await this.expiryOf(scope, lead);
+    const expiresAt = await this.expiryOf(scope);
     const put = {
       TableName: this.table,
       Item: toItem(scope, lead, expiresAt),
