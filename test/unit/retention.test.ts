@@ -1,3 +1,4 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BoundedCache } from '../../functions/shared/bounded-cache';
 import { networkOf } from '../../functions/shared/gdpr/audit';
 import {
@@ -9,7 +10,11 @@ import {
   isRetentionDays,
   notExpiredFilter,
 } from '../../functions/shared/retention/policy';
-import { cachedRetention } from '../../functions/shared/tenancy/retention-store';
+import {
+  cachedRetention,
+  RetentionStore,
+  retentionOfTenant,
+} from '../../functions/shared/tenancy/retention-store';
 import { retentionBody } from '../../functions/shared/tenancy/schemas';
 
 describe('retention policy', () => {
@@ -81,5 +86,74 @@ describe('retention policy', () => {
     now = 30_000;
     await retention('ten_a');
     expect(reads).toEqual(['ten_a', 'ten_b', 'ten_a']);
+  });
+
+  describe('the retention store', () => {
+    const storeAnswering = (item: Record<string, unknown> | undefined) => {
+      const sent: unknown[] = [];
+      const client = {
+        send: async (command: { input: unknown }) => {
+          sent.push(command.input);
+          return { Item: item };
+        },
+      } as unknown as DynamoDBDocumentClient;
+      return { store: new RetentionStore(client, 'tenants-table'), sent };
+    };
+
+    it('reads the tenant settings item, consistently', async () => {
+      const { store, sent } = storeAnswering(undefined);
+      expect(await store.get('ten_x')).toEqual(DEFAULT_RETENTION);
+      expect(sent).toEqual([
+        {
+          TableName: 'tenants-table',
+          Key: { pk: 'TENANT#ten_x', sk: 'SETTINGS#retention' },
+          ConsistentRead: true,
+        },
+      ]);
+    });
+
+    it('answers each value it cannot read as the default, and updated_at only when it is text', async () => {
+      expect(
+        await storeAnswering({ leads_days: 89, conversions_days: '400', updated_at: 5 }).store.get('t'),
+      ).toEqual(DEFAULT_RETENTION);
+      expect(
+        await storeAnswering({
+          leads_days: 120,
+          conversions_days: 1_095,
+          updated_at: '2026-12-01T00:00:00.000Z',
+        }).store.get('t'),
+      ).toEqual({ leads_days: 120, conversions_days: 1_095, updated_at: '2026-12-01T00:00:00.000Z' });
+      expect(await storeAnswering({ leads_days: 120, conversions_days: 2_000 }).store.get('t')).toEqual({
+        leads_days: 120,
+        conversions_days: 400,
+      });
+    });
+
+    it('saves exactly the two values with the time, under the scope’s tenant', async () => {
+      const { store, sent } = storeAnswering(undefined);
+      const saved = await store.save(
+        { tenantId: 'ten_y' } as never,
+        { leads_days: 90, conversions_days: 91, ...{ audit_days: 1 } } as never,
+        new Date('2026-12-07T10:00:00Z'),
+      );
+      expect(saved).toEqual({ leads_days: 90, conversions_days: 91, updated_at: '2026-12-07T10:00:00.000Z' });
+      expect(sent).toEqual([
+        {
+          TableName: 'tenants-table',
+          Item: {
+            pk: 'TENANT#ten_y',
+            sk: 'SETTINGS#retention',
+            leads_days: 90,
+            conversions_days: 91,
+            updated_at: '2026-12-07T10:00:00.000Z',
+          },
+        },
+      ]);
+    });
+
+    it('one shared, lazily built reader per container', () => {
+      expect(retentionOfTenant()).toBe(retentionOfTenant());
+      expect(typeof cachedRetention()).toBe('function');
+    });
   });
 });
