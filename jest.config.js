@@ -48,6 +48,9 @@ module.exports = {
     project('infra'),
     // The leak test: every e2e file's output is scanned for the personal data and credentials it used.
     project('e2e', { setupFilesAfterEnv: ['<rootDir>/test/support/leak-capture.ts'] }),
+    // The replay of the e2e tier's record of AWS calls against the template (test/tiers.ts runs it
+    // after the e2e tier, with AWS_CALL_RECORD_DIR set); absent otherwise, since it needs the record.
+    ...(process.env.AWS_CALL_RECORD_DIR ? [project('privilege')] : []),
   ],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -12,6 +12,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import libCoverage from 'istanbul-lib-coverage';
 import * as tiers from './coverage-tiers';
+import { AWS_CALLS_DIR } from './support/policy-replay';
 import { ROUTE_HITS_DIR, routesNotExercised } from './support/route-hits';
 
 const root = path.resolve(__dirname, '..');
@@ -60,6 +61,9 @@ function checkTier(tier: 'unit' | 'integration', label: string, inScope: (file: 
 }
 
 rmSync(ROUTE_HITS_DIR, { recursive: true, force: true });
+// The local stack records every AWS call each function makes during the e2e tier.
+rmSync(AWS_CALLS_DIR, { recursive: true, force: true });
+process.env.AWS_CALL_RECORD_DIR = AWS_CALLS_DIR;
 run('unit', ['unit']);
 
 // Each tier's threshold holds over the code it exists to test: the unit tier over the domain
@@ -74,6 +78,19 @@ checkTier(
   'adapters, handlers, local stack, operator commands and infrastructure',
   (file) => !isDomain(file),
 );
+
+// Least privilege: every call the e2e tier recorded is allowed by its function's role in the
+// synthesized prod template; the permissions no call used are listed as candidates to remove.
+process.stdout.write("\n== least privilege: the e2e tier's AWS calls against the prod template\n");
+const replayed = spawnSync(jest, ['--forceExit', '--selectProjects', 'privilege'], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, AWS_CALL_RECORD_DIR: AWS_CALLS_DIR },
+});
+if (replayed.status !== 0) {
+  process.stderr.write('A recorded AWS call is not allowed by its function role (see above).\n');
+  process.exit(replayed.status ?? 1);
+}
 
 // Every route of the route table is called by at least one e2e test.
 const missing = routesNotExercised();

@@ -1,11 +1,16 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { actorOf } from '../shared/actor';
 import { sqsClient } from '../shared/aws';
 import { BACKUP_ID_PREFIX, BackupJobStore, serializeBackupMessage } from '../shared/backup/jobs';
 import { backupEncryptionRequired, backupKeyId, reportBackupWithoutKey } from '../shared/backup/settings';
 import { queueUrl } from '../shared/config';
 import { notFound } from '../shared/errors';
+import { DynamoAuditTrail } from '../shared/gdpr/audit';
+import { admitUnlessErased } from '../shared/gdpr/deliveries';
+import { DynamoTombstones } from '../shared/gdpr/tombstones';
 import { authOf, httpHandler, json } from '../shared/http';
 import { newId } from '../shared/ids';
+import { loadEmailHasher } from '../shared/leads/email-hash';
 import { logger } from '../shared/observability';
 import { pageSize } from '../shared/pagination';
 import { peekDeadLetters, redriveDeadLetters } from '../shared/queues/dead-letters';
@@ -124,7 +129,20 @@ export const handler = httpHandler('admin', {
 
   'POST /api/v1/admin/dlq/redrive': async (request) => {
     const body = parseJsonBody(request, redriveBody);
-    const result = await redriveDeadLetters(body.queue, { max: body.max });
+    const auth = authOf(request);
+    // A dead-lettered delivery for a person erased since is dropped, not redriven.
+    const admit =
+      body.queue === 'webhooks'
+        ? admitUnlessErased(
+            {
+              guard: { tombstones: new DynamoTombstones(), hash: await loadEmailHasher() },
+              audit: new DynamoAuditTrail(),
+              scopeFor: (tenantId) => platformScope(auth, tenantId),
+            },
+            actorOf(request),
+          )
+        : undefined;
+    const result = await redriveDeadLetters(body.queue, { max: body.max, ...(admit ? { admit } : {}) });
     logger.info('Dead letters redriven', { ...result, requested_by: authOf(request).subject });
     return json(200, result);
   },

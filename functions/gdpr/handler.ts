@@ -12,23 +12,33 @@ import {
   subjectLookupBody,
   subjectOf,
 } from '../shared/gdpr/subjects';
+import { DynamoTombstones } from '../shared/gdpr/tombstones';
 import { authOf, type HttpRequest, httpHandler, json } from '../shared/http';
 import { loadEmailHasher } from '../shared/leads/email-hash';
 import { consentSchema } from '../shared/leads/schema';
 import { DynamoLeadStore } from '../shared/leads/store';
 import { pageSize } from '../shared/pagination';
+import { purgeDeadLetters } from '../shared/queues/dead-letters';
 import { scopeOf } from '../shared/tenancy/scope';
 import { parseJsonBody } from '../shared/validation';
 
 const leads = new DynamoLeadStore();
 const conversions = new DynamoConversionStore();
 const audit = new DynamoAuditTrail();
+const tombstones = new DynamoTombstones();
 
 /** The caller's tenant, the data subject the path names, and what the use cases need. */
 async function context(request: HttpRequest) {
   const scope = scopeOf(authOf(request));
   const subject = subjectById(request.params.subject_id);
-  const deps: SubjectDeps = { leads, conversions, audit, hash: await loadEmailHasher() };
+  const deps: SubjectDeps = {
+    leads,
+    conversions,
+    audit,
+    tombstones,
+    hash: await loadEmailHasher(),
+    purgeDeadLetters: (matches) => purgeDeadLetters('webhooks', matches),
+  };
   return { scope, deps, subject, actor: actorOf(request) };
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { COMMON_ENV_VARS, QUEUES } from '../../lib/definitions/resources';
+import { COMMON_ENV_VARS, KMS_PURPOSES, QUEUES } from '../../lib/definitions/resources';
 import { documentClient, kmsClient, sqsClient } from '../shared/aws';
 import { PROVIDERS, type Provider } from '../shared/breaker/circuit';
 import { type CircuitView, readCircuits } from '../shared/breaker/circuits';
@@ -46,7 +46,8 @@ export async function databaseProbe(signal: AbortSignal, writeIntervalMs: number
 /** Encrypts a random value with the stack's key and decrypts it again: the encryption service works. */
 export async function encryptionProbe(signal: AbortSignal): Promise<CheckOutcome> {
   const KeyId = requireEnv(COMMON_ENV_VARS.kmsKeyId);
-  const EncryptionContext = { purpose: 'health' };
+  // Its own context: the only one health's role may encrypt and decrypt under.
+  const EncryptionContext = { purpose: KMS_PURPOSES.health, probe: 'encryption' };
   const plaintext = randomBytes(16);
   const sealed = await kmsClient().send(
     new EncryptCommand({ KeyId, Plaintext: plaintext, EncryptionContext }),

@@ -4,6 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { recordingMiddleware } from './aws-recording';
 
 /**
  * Shared AWS clients, created on first use so they pick up the environment of the process
@@ -16,6 +17,21 @@ const baseConfig = () => ({
   requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
 });
 
+/** In the local run mode with AWS_CALL_RECORD_DIR set, every call of the client is recorded. */
+function recorded<C extends { middlewareStack: { add: (...args: never[]) => void } }>(
+  client: C,
+  service: string,
+): C {
+  const middleware = recordingMiddleware(service);
+  if (middleware) {
+    (client.middlewareStack.add as (m: unknown, o: unknown) => void)(middleware, {
+      step: 'initialize',
+      name: 'recordAwsCall',
+    });
+  }
+  return client;
+}
+
 let dynamo: DynamoDBClient | undefined;
 let documents: DynamoDBDocumentClient | undefined;
 let sqs: SQSClient | undefined;
@@ -24,7 +40,7 @@ let kms: KMSClient | undefined;
 let s3: S3Client | undefined;
 
 export function dynamoClient(): DynamoDBClient {
-  dynamo ??= new DynamoDBClient(baseConfig());
+  dynamo ??= recorded(new DynamoDBClient(baseConfig()), 'dynamodb');
   return dynamo;
 }
 
@@ -36,17 +52,17 @@ export function documentClient(): DynamoDBDocumentClient {
 }
 
 export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient(baseConfig());
+  sqs ??= recorded(new SQSClient(baseConfig()), 'sqs');
   return sqs;
 }
 
 export function secretsClient(): SecretsManagerClient {
-  secrets ??= new SecretsManagerClient(baseConfig());
+  secrets ??= recorded(new SecretsManagerClient(baseConfig()), 'secretsmanager');
   return secrets;
 }
 
 export function kmsClient(): KMSClient {
-  kms ??= new KMSClient(baseConfig());
+  kms ??= recorded(new KMSClient(baseConfig()), 'kms');
   return kms;
 }
 
@@ -55,11 +71,14 @@ export function kmsClient(): KMSClient {
  * the other clients'. Path-style addressing against an emulator (no bucket subdomains there).
  */
 export function s3Client(): S3Client {
-  s3 ??= new S3Client({
-    ...baseConfig(),
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 60_000 },
-    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL),
-  });
+  s3 ??= recorded(
+    new S3Client({
+      ...baseConfig(),
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 60_000 },
+      forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL),
+    }),
+    's3',
+  );
   return s3;
 }
 

@@ -3,6 +3,7 @@ import { DomainValidationError } from '../shared/domain-errors';
 import type { WebhookEnvelope } from '../shared/envelope';
 import type { Actor, DynamoAuditTrail } from '../shared/gdpr/audit';
 import { eraseSubject, type Subject, type SubjectDeps, subjectOf } from '../shared/gdpr/subjects';
+import { DynamoTombstones } from '../shared/gdpr/tombstones';
 import type { EmailHasher } from '../shared/leads/email-hash';
 import type { DynamoLeadStore } from '../shared/leads/store';
 import type { TenantScope } from '../shared/tenancy/scope';
@@ -36,8 +37,14 @@ function actorOf(envelope: WebhookEnvelope): Actor {
   return { subject: 'webhook:shopify', ip: 'webhook', request_id: envelope.id };
 }
 
+const tombstones = new DynamoTombstones();
+
+/**
+ * The erasure's dependencies: its tombstones stop late deliveries of the customer; dead letters
+ * naming it are dropped by the redrive and the worker (this function does not sweep the DLQ).
+ */
 function subjectDeps(deps: ComplianceDeps): SubjectDeps {
-  return { leads: deps.leads, conversions: deps.conversions, audit: deps.audit, hash: deps.hash };
+  return { leads: deps.leads, conversions: deps.conversions, audit: deps.audit, hash: deps.hash, tombstones };
 }
 
 /**

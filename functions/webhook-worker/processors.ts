@@ -5,6 +5,8 @@ import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
 import type { WebhookEnvelope, WebhookSource } from '../shared/envelope';
 import { DynamoAuditTrail } from '../shared/gdpr/audit';
+import { deliveryCreatedAt } from '../shared/gdpr/erasure';
+import { coveringErasure, DynamoTombstones } from '../shared/gdpr/tombstones';
 import { DynamoSourceStore } from '../shared/integrations/sources';
 import { loadEmailHasher } from '../shared/leads/email-hash';
 import type { StoredLead } from '../shared/leads/model';
@@ -53,6 +55,7 @@ const conversionLog = new DynamoConversionLog();
 /** How long an adjustment of a conversion still on its way waits before it looks again. */
 const adjustmentWait = () => Number(process.env.ADJUSTMENT_WAIT_SECONDS ?? 900);
 const tenants = new DynamoTenantStore();
+const tombstones = new DynamoTombstones();
 const sources = new DynamoSourceStore();
 
 function parsePayload(envelope: WebhookEnvelope): unknown {
@@ -85,6 +88,7 @@ async function tenantScope(envelope: WebhookEnvelope) {
 async function processExtraction(
   envelope: WebhookEnvelope,
   extraction: Extraction,
+  payload: unknown,
   knownScope?: TenantScope,
 ): Promise<ProcessingResult> {
   if (extraction.kind === 'ignored') return { outcome: 'ignored', detail: extraction.reason };
@@ -104,6 +108,28 @@ async function processExtraction(
     throw error;
   }
   const actor = { subject: `webhook:${envelope.source}`, ip: 'webhook', request_id: envelope.id };
+  // Erasure is final for what was received before it: a late, retried or redriven delivery of
+  // data created before the person was erased is dropped, and the drop audited.
+  const person = normalised[0];
+  if (person) {
+    const createdAt = deliveryCreatedAt(envelope.source, payload, envelope.received_at);
+    const { email, phone, external_id: externalId } = person.fields;
+    const erasedAt = await coveringErasure(
+      { tombstones, hash },
+      scope,
+      { email, phone, externalId },
+      createdAt,
+    );
+    if (erasedAt !== undefined) {
+      await audit.append(scope, 'erasure_upheld', person.emailHash, actor, {
+        where: 'webhook',
+        source: envelope.source,
+        created_at: createdAt,
+        erased_at: erasedAt,
+      });
+      return { outcome: 'ignored', detail: 'subject erased before this data was created' };
+    }
+  }
   const order = extraction.order;
   const result = await captureLeads(
     { leads, audit, hash, consentPolicy: consentPolicyOfTenant() },
@@ -205,7 +231,7 @@ async function ghlConsentSettings(scope: TenantScope): Promise<GhlConsentSetting
 const ghlDelivery: WebhookProcessor = async (envelope) => {
   const payload = parsePayload(envelope);
   const scope = await tenantScope(envelope);
-  return processExtraction(envelope, extractGhl(payload, await ghlConsentSettings(scope)), scope);
+  return processExtraction(envelope, extractGhl(payload, await ghlConsentSettings(scope)), payload, scope);
 };
 
 /**
@@ -274,8 +300,10 @@ async function processReversal(
 
 const commerce =
   (extract: (topic: string, payload: unknown) => Extraction): WebhookProcessor =>
-  async (envelope) =>
-    processExtraction(envelope, extract(envelope.topic, parsePayload(envelope)));
+  async (envelope) => {
+    const payload = parsePayload(envelope);
+    return processExtraction(envelope, extract(envelope.topic, payload), payload);
+  };
 
 /** A Shopify compliance topic, for the tenant the delivery was verified for. */
 const compliance =

@@ -2,6 +2,7 @@ import { BACKUP_KEY_PREFIX } from '../definitions/backups';
 import {
   type BackupAccess,
   type FunctionDefinition,
+  type KmsUse,
   type QueueId,
   TABLES,
   type TableAccess,
@@ -40,6 +41,7 @@ export const QUEUE_ACTIONS = {
   ],
   inspect: ['sqs:GetQueueAttributes'],
   redrive: ['sqs:SendMessage'],
+  purge: [],
 } as const;
 
 /** What each queue mode may do on the queue's dead-letter queue. */
@@ -56,9 +58,20 @@ export const DLQ_ACTIONS = {
     'sqs:ChangeMessageVisibility',
     'sqs:GetQueueAttributes',
   ],
+  /** Erasure: read dead letters, delete those naming the erased person, release the others. */
+  purge: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
 } as const;
 
-export const KMS_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] as const;
+/** A function's own KMS calls, by what it does with the key (resources.ts `kms`). */
+export const KMS_USE_ACTIONS = {
+  generate: 'kms:GenerateDataKey',
+  decrypt: 'kms:Decrypt',
+  encrypt: 'kms:Encrypt',
+} as const;
+/** What SQS, Secrets Manager, DynamoDB and S3 ask KMS for on a function's behalf. */
+export const KMS_SERVICE_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'] as const;
+/** The services that use the data key on a function's behalf (`kms:ViaService` <service>.<region>.amazonaws.com). */
+export type KeyService = 'dynamodb' | 'sqs' | 'secretsmanager' | 's3';
 export const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
 export const SECRET_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
 /** Writing an export in parts, and abandoning a failed one. No read, no list, no delete. */
@@ -99,6 +112,10 @@ export interface FunctionAccess {
   readonly backups?: BackupAccess;
   /** Tables the function scans for an export (every table when it exports, else none). */
   readonly exportTables: readonly TableId[];
+  /** Services that reach the data key for it: encrypted tables, queues, secrets, backup objects. */
+  readonly keyServices: readonly KeyService[];
+  /** Its own KMS calls, each only under an encryption context of its purpose. */
+  readonly kms: readonly KmsUse[];
 }
 
 function tableActions(mode: TableAccess): readonly string[] {
@@ -133,7 +150,24 @@ export function functionAccess(
       `Function ${definition.id} serves ${backupRoute.method} ${backupRoute.path} (backups) but its definition lacks backups: 'request'`,
     );
   }
+  const queueModes = Object.values(definition.queues);
+  const secrets = [
+    definition.jwtSecret,
+    definition.emailHashKey,
+    definition.stripeWebhookSecret,
+    definition.stripeApiKey,
+    definition.googleAdsDeveloperToken,
+  ].some((use) => use === 'read');
+  const keyServices: KeyService[] = [
+    ...(Object.keys(definition.tables).length || definition.backups ? ['dynamodb' as const] : []),
+    // Sending, receiving and deleting touch message bodies; reading attributes does not.
+    ...(queueModes.some((mode) => mode !== 'inspect') ? ['sqs' as const] : []),
+    ...(secrets ? ['secretsmanager' as const] : []),
+    ...(definition.backups === 'export' ? ['s3' as const] : []),
+  ];
   return {
+    keyServices,
+    kms: definition.kms ?? [],
     tables: entriesOf(definition.tables).map(([table, mode]) => ({ table, actions: tableActions(mode) })),
     queues: entriesOf(definition.queues).map(([queue, mode]) => ({
       queue,

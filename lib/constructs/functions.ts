@@ -28,7 +28,8 @@ import {
   EXPORT_TABLE_ACTIONS,
   type FunctionAccess,
   functionAccess,
-  KMS_ACTIONS,
+  KMS_SERVICE_ACTIONS,
+  KMS_USE_ACTIONS,
   LOG_ACTIONS,
   SECRET_ACTIONS,
 } from './access';
@@ -170,7 +171,7 @@ export class Functions extends Construct {
         actions: [...LOG_ACTIONS],
         resources: [logGroup.logGroupArn],
       }),
-      new iam.PolicyStatement({ sid: 'DataKey', actions: [...KMS_ACTIONS], resources: [props.key.keyArn] }),
+      ...this.keyStatements(access, props.key),
     ];
     for (const grant of access.tables) {
       statements.push(
@@ -183,13 +184,15 @@ export class Functions extends Construct {
     }
     for (const grant of access.queues) {
       const pair = props.queues.queues.get(grant.queue);
-      statements.push(
-        new iam.PolicyStatement({
-          sid: `Queue${pascal(grant.queue)}`,
-          actions: [...grant.actions],
-          resources: [pair.queue.queueArn],
-        }),
-      );
+      if (grant.actions.length) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: `Queue${pascal(grant.queue)}`,
+            actions: [...grant.actions],
+            resources: [pair.queue.queueArn],
+          }),
+        );
+      }
       if (grant.dlqActions.length) {
         statements.push(
           new iam.PolicyStatement({
@@ -263,6 +266,47 @@ export class Functions extends Construct {
         }),
       );
     }
+    return statements;
+  }
+
+  /**
+   * The data key: through the services that encrypt its tables, queues, secrets and objects
+   * (`kms:ViaService`), and directly only for its own purposes, each under a condition on the
+   * encryption context (`kms:EncryptionContext:purpose`, and for credentials their names). A
+   * function without a credential purpose cannot open a tenant's credentials, whatever it runs.
+   */
+  private keyStatements(access: FunctionAccess, key: kms.IKey): iam.PolicyStatement[] {
+    const region = Stack.of(this).region;
+    const statements: iam.PolicyStatement[] = [];
+    if (access.keyServices.length) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'DataKeyThroughServices',
+          actions: [...KMS_SERVICE_ACTIONS],
+          resources: [key.keyArn],
+          conditions: {
+            StringEquals: { 'kms:ViaService': access.keyServices.map((s) => `${s}.${region}.amazonaws.com`) },
+          },
+        }),
+      );
+    }
+    access.kms.forEach((use, index) => {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `DataKey${pascal(use.purpose)}${index}`,
+          actions: use.actions.map((action) => KMS_USE_ACTIONS[action]),
+          resources: [key.keyArn],
+          conditions: {
+            StringEquals: {
+              'kms:EncryptionContext:purpose': use.purpose,
+              ...(use.names ? { 'kms:EncryptionContext:name': [...use.names] } : {}),
+            },
+            // No call through a service: only the function's own calls, with their context.
+            Null: { 'kms:ViaService': 'true' },
+          },
+        }),
+      );
+    });
     return statements;
   }
 

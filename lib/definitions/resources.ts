@@ -184,6 +184,42 @@ export type TableAccess = 'read' | 'write' | 'readWrite' | 'counter' | 'append';
  */
 export type BackupAccess = 'request' | 'export';
 
+/** The encryption-context purposes the service's own KMS calls name (`kms:EncryptionContext:purpose`). */
+export const KMS_PURPOSES = {
+  /** Tenant credentials, sealed with context {purpose, tenant_id, name}. */
+  credential: 'credential',
+  /** Backup exports, with context {purpose, scope: <job id>}. */
+  backup: 'backup',
+  /** Health's round trip through the key, with context {purpose, probe}. */
+  health: 'health',
+} as const;
+export type KmsPurpose = (typeof KMS_PURPOSES)[keyof typeof KMS_PURPOSES];
+
+/** Every credential name a tenant's secrets are sealed under (`kms:EncryptionContext:name`). */
+export const CREDENTIAL_NAMES = {
+  shopifyWebhookSecret: 'shopify.webhook_secret',
+  wooCommerceWebhookSecret: 'woocommerce.webhook_secret',
+  googleAdsClientSecret: 'google_ads.client_secret',
+  googleAdsRefreshToken: 'google_ads.refresh_token',
+  metaAccessToken: 'meta.access_token',
+} as const;
+export type CredentialName = (typeof CREDENTIAL_NAMES)[keyof typeof CREDENTIAL_NAMES];
+
+/**
+ * A function's own use of the data key, by encryption-context purpose: `generate` data keys (seal,
+ * export), `decrypt` them (open), or `encrypt` a small value directly (health). Its role may do
+ * exactly that, under a condition on the context; what the services do with the key on its behalf
+ * (SQS, Secrets Manager, DynamoDB, S3) is granted apart, only through those services.
+ */
+export interface KmsUse {
+  readonly purpose: KmsPurpose;
+  readonly actions: readonly ('generate' | 'decrypt' | 'encrypt')[];
+  /** For credentials: the names it may seal or open. */
+  readonly names?: readonly CredentialName[];
+}
+
+const ALL_CREDENTIALS = Object.values(CREDENTIAL_NAMES);
+
 export interface FunctionDefinition {
   readonly id: FunctionId;
   /** Entry file, relative to the repository root; exports `handler`. */
@@ -202,10 +238,11 @@ export interface FunctionDefinition {
    */
   readonly tables: Partial<Record<TableId, TableAccess>>;
   /**
-   * Queues it sends to, consumes (and dead-letters to), only inspects (attributes, for health), or
-   * redrives (reads its dead-letter queue, sends back to the queue).
+   * Queues it sends to, consumes (and dead-letters to), only inspects (attributes, for health),
+   * redrives (reads its dead-letter queue, sends back to the queue), or purges (erasure: reads and
+   * deletes dead letters naming an erased person, nothing on the queue itself).
    */
-  readonly queues: Partial<Record<QueueId, 'send' | 'consume' | 'inspect' | 'redrive'>>;
+  readonly queues: Partial<Record<QueueId, 'send' | 'consume' | 'inspect' | 'redrive' | 'purge'>>;
   /** Reads the JWT signing secret (verifies or issues tokens). */
   readonly jwtSecret?: 'read';
   /** Reads the key of the keyed email hash (looks people up by email). */
@@ -217,6 +254,8 @@ export interface FunctionDefinition {
   /** Reads the platform's Google Ads API developer token (retractions, the Google Ads API transport). */
   readonly googleAdsDeveloperToken?: 'read';
   readonly backups?: BackupAccess;
+  /** Its own KMS calls, by purpose; none when absent (it reaches the key only through services). */
+  readonly kms?: readonly KmsUse[];
   /** Files it reads at run time (repository paths), copied next to its bundle's index.js. */
   readonly files?: readonly string[];
 }
@@ -230,6 +269,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     timeoutSeconds: 5,
     tables: { system: 'readWrite' },
     queues: { webhooks: 'inspect', conversions: 'inspect', backups: 'inspect' },
+    kms: [{ purpose: KMS_PURPOSES.health, actions: ['encrypt', 'decrypt'] }],
   },
   {
     id: 'api',
@@ -242,6 +282,15 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     queues: { conversions: 'send' },
     jwtSecret: 'read',
     stripeApiKey: 'read',
+    // Seals every credential a tenant connects; opens only the OAuth client secret (code exchange).
+    kms: [
+      { purpose: KMS_PURPOSES.credential, actions: ['generate'], names: ALL_CREDENTIALS },
+      {
+        purpose: KMS_PURPOSES.credential,
+        actions: ['decrypt'],
+        names: [CREDENTIAL_NAMES.googleAdsClientSecret],
+      },
+    ],
     // GET /api/v1/storefront.js serves the script as committed.
     files: ['functions/shared/storefront/storefront.js'],
   },
@@ -251,9 +300,11 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Platform administration: tenants, their API keys, backup jobs, dead letters',
     memoryMb: 512,
     timeoutSeconds: 10,
-    tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite' },
+    // audit: a redrive drops (and audits) dead letters of persons erased since, by their tombstones.
+    tables: { tenants: 'readWrite', rateLimits: 'counter', system: 'readWrite', audit: 'append' },
     queues: { backups: 'send', webhooks: 'redrive', conversions: 'redrive' },
     jwtSecret: 'read',
+    emailHashKey: 'read',
     backups: 'request',
   },
   {
@@ -289,7 +340,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
       rateLimits: 'counter',
       tenants: 'read',
     },
-    queues: {},
+    // Erasure deletes the dead-lettered deliveries that name the erased person.
+    queues: { webhooks: 'purge' },
     jwtSecret: 'read',
     emailHashKey: 'read',
   },
@@ -305,6 +357,14 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     tables: { tenants: 'read', rateLimits: 'counter' },
     queues: { webhooks: 'send' },
     stripeWebhookSecret: 'read',
+    // Opens the webhook secrets of the shops and stores it verifies deliveries for.
+    kms: [
+      {
+        purpose: KMS_PURPOSES.credential,
+        actions: ['decrypt'],
+        names: [CREDENTIAL_NAMES.shopifyWebhookSecret, CREDENTIAL_NAMES.wooCommerceWebhookSecret],
+      },
+    ],
   },
   {
     id: 'webhookWorker',
@@ -338,6 +398,18 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     tables: { tenants: 'readWrite', leads: 'read', conversions: 'readWrite', system: 'readWrite' },
     queues: { conversions: 'consume' },
     googleAdsDeveloperToken: 'read',
+    // Opens the ad platforms' credentials it uploads with.
+    kms: [
+      {
+        purpose: KMS_PURPOSES.credential,
+        actions: ['decrypt'],
+        names: [
+          CREDENTIAL_NAMES.googleAdsClientSecret,
+          CREDENTIAL_NAMES.googleAdsRefreshToken,
+          CREDENTIAL_NAMES.metaAccessToken,
+        ],
+      },
+    ],
   },
   {
     id: 'backupWorker',
@@ -348,6 +420,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     tables: { system: 'readWrite' },
     queues: { backups: 'consume' },
     backups: 'export',
+    kms: [{ purpose: KMS_PURPOSES.backup, actions: ['generate'] }],
   },
 ];
 

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
+import { asFunction } from '../../functions/shared/aws-recording';
 import { type FunctionDefinition, type FunctionId, functionDefinition } from '../definitions/resources';
 
 /** A Lambda handler as the local runner calls it: event and context in, result out. */
@@ -154,8 +155,9 @@ export async function invoke(id: FunctionId, event: unknown, region: string): Pr
     );
   });
   try {
+    // The AWS calls the invocation makes are its function's (recorded when AWS_CALL_RECORD_DIR is set).
     return await Promise.race([
-      store.run({ [REQUEST_ID]: context.awsRequestId }, () => handler(event, context)),
+      asFunction(id, () => store.run({ [REQUEST_ID]: context.awsRequestId }, () => handler(event, context))),
       timeout,
     ]);
   } finally {

@@ -599,9 +599,25 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     params: { subject_id: subject },
     responses: {
       200: {
-        description: 'Erased: leads deleted, conversions stripped, queued uploads cancelled',
+        description:
+          'Erased: tombstones recorded, leads deleted, conversions stripped, queued uploads cancelled, dead-lettered deliveries naming the subject deleted; the report says what was removed where',
         schema: res.subjectErased,
-        example: { erased: true, leads: 1, conversions: 1 },
+        example: {
+          erased: true,
+          subject_id: '5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592',
+          erased_at: '2026-12-07T20:00:00.000Z',
+          leads: 1,
+          conversions: 1,
+          removed: { leads: 1, conversions_stripped: 1, dead_letters: 1 },
+          identities_tombstoned: 3,
+          dead_letters: { queue: 'webhooks', scanned: 4, purged: 1, complete: true },
+          kept: {
+            audit_trail: 'keyed hash of the subject only',
+            tombstones: 'keyed hashes of the erased identities and the erasure time',
+            backups:
+              'encrypted and immutable until they expire; a restore drops this subject and anything created before this erasure',
+          },
+        },
       },
     },
   },
@@ -642,9 +658,9 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
     responses: {
       200: {
-        description: 'How many moved',
+        description: 'How many moved, and how many were dropped because their person was erased since',
         schema: res.redriveResult,
-        example: { queue: 'webhooks', moved: 3 },
+        example: { queue: 'webhooks', moved: 3, dropped: 1 },
       },
     },
   },

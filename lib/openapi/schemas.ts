@@ -239,7 +239,34 @@ export const subjectExport = z.looseObject({
   consent_history: z.array(z.looseObject({ ...consentChange.shape, lead_id: text })),
   audit: z.array(auditRecord),
 });
-export const subjectErased = z.looseObject({ erased: z.literal(true), leads: count, conversions: count });
+export const subjectErased = z.looseObject({
+  erased: z.literal(true),
+  subject_id: text,
+  erased_at: timestamp,
+  leads: count,
+  conversions: count,
+  removed: z.looseObject({
+    leads: count.check(z.describe('Leads deleted, with their dedup keys')),
+    conversions_stripped: count.check(
+      z.describe('Conversions whose personal data was removed (queued uploads cancelled)'),
+    ),
+    dead_letters: count.check(z.describe('Dead-lettered webhook deliveries naming the subject, deleted')),
+  }),
+  identities_tombstoned: count.check(
+    z.describe(
+      'E-mail, phone numbers and external ids of the subject kept as keyed hashes with the erasure time: deliveries, retries, redrives, restores and API captures of data created before it are dropped',
+    ),
+  ),
+  dead_letters: z.optional(
+    z.looseObject({
+      queue: text,
+      scanned: count,
+      purged: count,
+      complete: z.boolean().check(z.describe('False when the sweep stopped at its bound')),
+    }),
+  ),
+  kept: z.record(z.string(), text).check(z.describe('What the erasure leaves, and why')),
+});
 export const subjectPatched = z.looseObject({
   leads: count,
   restricted: z.nullable(z.boolean()),
@@ -264,7 +291,13 @@ export const deadLetter = z.looseObject({
   dead_lettered_at: z.nullable(timestamp),
   size_bytes: count,
 });
-export const redriveResult = z.looseObject({ queue: text, moved: count });
+export const redriveResult = z.looseObject({
+  queue: text,
+  moved: count,
+  dropped: count.check(
+    z.describe('Dead letters deleted instead: deliveries of persons erased after their data was created'),
+  ),
+});
 
 export const backupJob = z.looseObject({
   id: text,

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { isRole } from '../../functions/shared/auth/context';
+import { isRole, platformOrgId } from '../../functions/shared/auth/context';
 import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
 import { MAX_TOKEN_SECONDS, signToken } from '../../functions/shared/auth/tokens';
 import { resetClients, secretsClient } from '../../functions/shared/aws';
@@ -12,7 +12,12 @@ import {
   readCircuits,
   resetBreakers,
 } from '../../functions/shared/breaker/circuits';
+import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
+import { admitUnlessErased } from '../../functions/shared/gdpr/deliveries';
+import { DynamoTombstones } from '../../functions/shared/gdpr/tombstones';
+import { loadEmailHasher } from '../../functions/shared/leads/email-hash';
 import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
+import { platformScope } from '../../functions/shared/tenancy/scope';
 import { ROLES } from '../definitions/routes';
 import { STAGES, type Stage } from '../definitions/stages';
 import { readState } from '../local/state';
@@ -38,10 +43,16 @@ Commands:
       New JWT secret in Secrets Manager; the previous one verifies for the window.
   backup decrypt (--job <id> | --key <s3 key> [--bucket <name>]) --out <file> [--force]
       Download an encrypted backup, verify it and decrypt it to a local file (JSON lines, 0600).
-  backup restore --file <decrypted file> [--force]
-      Write a decrypted backup into the tables (*_TABLE); refuses non-empty tables without --force.
+  backup restore (--job <id> | --key <s3 key> [--bucket <name>]) [--force]
+      Read an encrypted backup once, verifying each chunk before its items are written, into the
+      tables (*_TABLE); refuses non-empty tables without --force; leaves out erased subjects; a
+      failed restore deletes what it wrote.
+  backup restore --file <decrypted file> --unsafe-plaintext [--force]
+      The same from a decrypted file, which nothing authenticates: refused without the flag,
+      logged as a security event with it.
   dlq redrive --queue <webhooks|conversions> [--max <n>]
-      Move dead-lettered messages back to their queue (*_QUEUE_URL, *_DLQ_URL), with progress.
+      Move dead-lettered messages back to their queue (*_QUEUE_URL, *_DLQ_URL), with progress;
+      webhook deliveries of persons erased since are deleted instead (EMAIL_HASH_KEY[_ARN], AUDIT_TABLE).
   circuit status
       Each provider's circuit breaker: state, since when open, last success (SYSTEM_TABLE).
   circuit close --provider <${PROVIDERS.join('|')}>
@@ -210,11 +221,29 @@ async function decryptCommand(values: Values, io: Io): Promise<void> {
 }
 
 async function restoreCommand(values: Values, io: Io): Promise<void> {
+  const jobId = stringOption(values, 'job');
+  const key = stringOption(values, 'key');
   const file = stringOption(values, 'file');
-  if (!file) throw new UsageError('backup restore needs --file <decrypted file>');
-  const result = await restoreBackup({ file, force: values.force === true, progress: io.err });
-  const total = Object.values(result.itemCounts).reduce((sum, n) => sum + (n ?? 0), 0);
-  io.out(`Restored ${total} items of backup ${result.jobId}.`);
+  if ([jobId, key, file].filter((v) => v !== undefined).length !== 1) {
+    throw new UsageError(
+      'backup restore needs one of --job <id>, --key <s3 key> (encrypted backups) or --file <decrypted file> --unsafe-plaintext',
+    );
+  }
+  const bucket = stringOption(values, 'bucket');
+  const result = await restoreBackup({
+    ...(jobId ? { jobId } : {}),
+    ...(key ? { key } : {}),
+    ...(bucket ? { bucket } : {}),
+    ...(file ? { file, unsafePlaintext: values['unsafe-plaintext'] === true } : {}),
+    force: values.force === true,
+    progress: io.err,
+    securityEvent: (event) => io.err(JSON.stringify(event)),
+  });
+  io.out(`Restored ${result.written} items of backup ${result.jobId}.`);
+  const dropped = Object.entries(result.dropped);
+  if (dropped.length) {
+    io.out(`Left out items of erased subjects: ${dropped.map(([table, n]) => `${table} ${n}`).join(', ')}.`);
+  }
 }
 
 const OPTIONS = {
@@ -230,6 +259,7 @@ const OPTIONS = {
   out: { type: 'string' },
   file: { type: 'string' },
   force: { type: 'boolean' },
+  'unsafe-plaintext': { type: 'boolean' },
   queue: { type: 'string' },
   max: { type: 'string' },
   provider: { type: 'string' },
@@ -255,13 +285,33 @@ async function redriveCommand(values: Values, io: Io): Promise<void> {
   if (max !== undefined && (!Number.isInteger(max) || max < 1))
     throw new UsageError('--max must be a positive integer');
   io.err(`Moving dead letters of ${queue} back to the queue ...`);
+  // Deliveries of persons erased since are dropped, as the API's redrive does (needs the email hash key).
+  const operator = {
+    tenantId: platformOrgId(),
+    role: 'owner' as const,
+    subject: 'operator:cli',
+    method: 'jwt' as const,
+  };
+  const admit =
+    queue === 'webhooks'
+      ? admitUnlessErased(
+          {
+            guard: { tombstones: new DynamoTombstones(), hash: await loadEmailHasher() },
+            audit: new DynamoAuditTrail(),
+            scopeFor: (tenantId) => platformScope(operator, tenantId),
+          },
+          { subject: 'operator:cli', ip: 'cli', request_id: 'dlq-redrive' },
+        )
+      : undefined;
   const result = await redriveDeadLetters(queue, {
     ...(max ? { max } : {}),
+    ...(admit ? { admit } : {}),
     onProgress: (moved) => {
       if (moved % 10 === 0) io.err(`  ${moved} moved`);
     },
   });
   io.out(`Redrove ${result.moved} message(s) to ${queue}.`);
+  if (result.dropped) io.out(`Dropped ${result.dropped} delivery(ies) of persons erased since.`);
 }
 
 function describeCircuit(provider: Provider, view: CircuitView): string {

@@ -237,7 +237,7 @@ describe('a full backup over HTTP with the local key (BACKUP_KMS_KEY_ID unset)',
     expect(lines.some((line) => line.includes('Backup completed'))).toBe(true);
     for (const line of lines) expect(line).not.toMatch(EMAIL_PATTERN);
 
-    // The operator decrypts it and restores it into fresh tables: the same items.
+    // The operator decrypts it, and restores the encrypted object into fresh tables: the same items.
     const dir = mkdtempSync(path.join(tmpdir(), 'adsengineer-e2e-backup-'));
     const out = path.join(dir, 'backup.jsonl');
     expect(await run(['backup', 'decrypt', '--job', job.id as string, '--out', out], capture())).toBe(0);
@@ -252,7 +252,9 @@ describe('a full backup over HTTP with the local key (BACKUP_KMS_KEY_ID unset)',
     resetClients();
     try {
       const io = capture();
-      expect(await run(['backup', 'restore', '--file', out], io)).toBe(0);
+      const objectKey = result.object_key as string;
+      const bucket = sourceEnv.BACKUP_BUCKET as string;
+      expect(await run(['backup', 'restore', '--key', objectKey, '--bucket', bucket], io)).toBe(0);
       expect(io.stdout).toEqual([`Restored ${result.total_items} items of backup ${job.id}.`]);
       const ofJob = (item: Record<string, AttributeValue>) =>
         item.pk?.S === `BACKUP#${job.id}` || (item.pk?.S === 'BACKUPS' && item.sk?.S === job.id);

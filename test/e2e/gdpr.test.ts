@@ -77,7 +77,7 @@ describe('data-subject rights over HTTP', () => {
     expect(actions).toEqual(expect.arrayContaining(['consent_recorded', 'export']));
 
     const erased = await call('DELETE', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
-    expect(erased.body).toEqual({ erased: true, leads: 2, conversions: 1 });
+    expect(erased.body).toMatchObject({ erased: true, leads: 2, conversions: 1, subject_id: id });
     const after = await call('GET', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
     expect(after.body.leads).toEqual([]);
     expect(after.body.conversions).toEqual([]);
@@ -313,16 +313,20 @@ describe('data-subject rights over HTTP', () => {
     expect(history?.map((c) => c.status)).toEqual(['granted', 'withdrawn', 'withdrawn', 'granted']);
   });
 
-  it('erasing a lead without a click id frees its email for a new capture', async () => {
+  it('erasing a lead without a click id frees its email for a capture under consent given after it', async () => {
     const email = 'no.click@example.com';
     const lead = await capture(a, email);
     const id = await subjectId(stack.url, a.member, email);
     const erased = await call('DELETE', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
-    expect(erased.body).toEqual({ erased: true, leads: 1, conversions: 0 });
+    expect(erased.body).toMatchObject({ erased: true, leads: 1, conversions: 0 });
     // The dedup key of the email without a click id went with the lead: no lead item names it.
     const leadItems = await dynamo.send(new ScanCommand({ TableName: stack.env.LEADS_TABLE }));
     expect(JSON.stringify(leadItems.Items)).not.toContain(lead);
-    const again = await capture(a, email);
+    // The consent given before the erasure does not outlive it.
+    const stale = await call('POST', '/api/v1/leads', { token: a.member, body: { email, consent: granted } });
+    expect(stale.status).toBe(200);
+    expect(stale.body).toMatchObject({ stored: 0, denied_leads: [{ index: 0, reason: 'erased' }] });
+    const again = await capture(a, email, { consent: { ...granted, timestamp: new Date().toISOString() } });
     expect(again).not.toBe(lead);
     expect((await call('GET', `/api/v1/leads/${again}`, { token: a.viewer })).status).toBe(200);
   });

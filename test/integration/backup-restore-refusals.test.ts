@@ -1,6 +1,6 @@
 /**
- * `backup restore --file` refuses every kind of malformed decrypted backup before it writes
- * anything, with a sentence naming what is wrong, and writes every DynamoDB type of a good one.
+ * `backup restore --file --unsafe-plaintext` refuses every kind of malformed decrypted backup and leaves
+ * nothing written, with a sentence naming what is wrong, and writes every DynamoDB type of a good one.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,7 +40,7 @@ const tenants = (n: number, replace?: { at: number; extra: Line }): Line[] => [
   end({ tenants: n }),
 ];
 
-describe('backup restore refuses a malformed backup before writing anything', () => {
+describe('backup restore --unsafe-plaintext refuses a malformed backup and leaves nothing written', () => {
   let env: Record<string, string>;
   let dir: string;
   let dynamo: DynamoDBClient;
@@ -53,7 +53,7 @@ describe('backup restore refuses a malformed backup before writing anything', ()
   };
   const restore = async (lines: Array<Line | string>) => {
     const io = capture();
-    const code = await run(['backup', 'restore', '--file', write(lines)], io);
+    const code = await run(['backup', 'restore', '--file', write(lines), '--unsafe-plaintext'], io);
     return { code, last: io.stderr.at(-1), io };
   };
 
@@ -164,9 +164,12 @@ describe('backup restore refuses a malformed backup before writing anything', ()
       m: { M: { inner: { L: [{ S: 'deep' }, { NULL: true }, { BOOL: false }] } } },
     };
     const io = capture();
-    expect(await run(['backup', 'restore', '--file', write(tenants(26, { at: 25, extra: all }))], io)).toBe(
-      0,
-    );
+    expect(
+      await run(
+        ['backup', 'restore', '--file', write(tenants(26, { at: 25, extra: all })), '--unsafe-plaintext'],
+        io,
+      ),
+    ).toBe(0);
     expect(io.stdout).toEqual(['Restored 26 items of backup bkp-restore-test.']);
     expect(io.stderr).toContain('      tenants: 26 items');
     const items = await scanAll(dynamo, env.TENANTS_TABLE as string);
@@ -176,7 +179,9 @@ describe('backup restore refuses a malformed backup before writing anything', ()
     expect(Buffer.from(full?.b?.B as Uint8Array)).toEqual(Buffer.from([0, 1, 2, 255]));
     expect(full?.m).toEqual({ M: { inner: { L: [{ S: 'deep' }, { NULL: true }, { BOOL: false }] } } });
     const again = capture();
-    expect(await run(['backup', 'restore', '--file', write(tenants(1))], again)).toBe(3);
+    expect(await run(['backup', 'restore', '--file', write(tenants(1)), '--unsafe-plaintext'], again)).toBe(
+      3,
+    );
     expect(again.stderr.at(-1)).toMatch(/^Refused: not empty: tenants \(/);
     // Leave the tables empty for the check after each test.
     await freshResources();

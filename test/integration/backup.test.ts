@@ -170,7 +170,7 @@ describe('encrypted backup: worker, decrypt, restore', () => {
     expect(JSON.stringify(job)).not.toMatch(/@example-agency\.com/);
   });
 
-  test('decrypt, then restore into fresh tables: identical items in every table', async () => {
+  test('decrypt; restore the encrypted object into fresh tables: identical items in every table', async () => {
     const out = path.join(dir, 'backup.jsonl');
     const decrypted = capture();
     expect(await run(['backup', 'decrypt', '--job', jobId, '--out', out], decrypted)).toBe(0);
@@ -189,10 +189,18 @@ describe('encrypted backup: worker, decrypt, restore', () => {
     Object.assign(process.env, restored);
     resetClients();
     const restoring = capture();
-    expect(await run(['backup', 'restore', '--file', out], restoring)).toBe(0);
-    expect(restoring.stderr.slice(0, 2)).toEqual([
-      `[1/3] Checking ${out} ...`,
-      expect.stringMatching(new RegExp(`^      backup of job ${jobId}: \\d+ items`)),
+    const objectKey = job.result?.object_key as string;
+    expect(
+      await run(
+        ['backup', 'restore', '--key', objectKey, '--bucket', env.BACKUP_BUCKET as string],
+        restoring,
+      ),
+    ).toBe(0);
+    expect(restoring.stderr.slice(0, 4)).toEqual([
+      '[1/3] Reading the erasure tombstones of the target ...',
+      '[2/3] Opening the backup ...',
+      `      reading s3://${env.BACKUP_BUCKET}/${objectKey}, verifying each chunk before its items are written`,
+      expect.stringMatching(new RegExp(`^      backup of job ${jobId}, created `)),
     ]);
     expect(restoring.stderr).toContain(`      leads: ${EMAILS.length + 30} items`);
     expect(restoring.stdout).toEqual([`Restored ${job.result?.total_items} items of backup ${jobId}.`]);
@@ -212,7 +220,6 @@ describe('encrypted backup: worker, decrypt, restore', () => {
   });
 
   test('restore refuses non-empty tables without --force and writes nothing; --force writes', async () => {
-    const out = path.join(dir, 'backup.jsonl');
     const restored = await bootstrap({ endpoint: emulatorUrl(), region: 'us-east-1', prefix: 'restored' });
     Object.assign(process.env, restored);
     resetClients();
@@ -226,14 +233,15 @@ describe('encrypted backup: worker, decrypt, restore', () => {
       );
       const before = (await scanAll(dynamo, restored.CONVERSIONS_TABLE as string)).length;
       const refused = capture();
-      expect(await run(['backup', 'restore', '--file', out], refused)).toBe(3);
+      const source = ['--key', job.result?.object_key as string, '--bucket', env.BACKUP_BUCKET as string];
+      expect(await run(['backup', 'restore', ...source], refused)).toBe(3);
       expect(refused.stderr.at(-1)).toMatch(
         /^Refused: not empty: tenants \(restored-tenants\), leads .*--force/,
       );
       expect((await scanAll(dynamo, restored.CONVERSIONS_TABLE as string)).length).toBe(before);
 
       const forced = capture();
-      expect(await run(['backup', 'restore', '--file', out, '--force'], forced)).toBe(0);
+      expect(await run(['backup', 'restore', ...source, '--force'], forced)).toBe(0);
       expect(forced.stderr).toContain(
         '      not empty, writing anyway (--force): ' +
           TABLES.map((t) => `${t.id} (restored-${t.id})`).join(', '),
@@ -244,16 +252,25 @@ describe('encrypted backup: worker, decrypt, restore', () => {
     }
   });
 
-  test('a malformed or truncated decrypted file is refused before any write', async () => {
+  test('a decrypted file is refused without --unsafe-plaintext; with it, logged, and a truncated one leaves nothing written', async () => {
     const full = readFileSync(path.join(dir, 'backup.jsonl'), 'utf8').split('\n');
     const cut = path.join(dir, 'cut.jsonl');
     writeFileSync(cut, `${full.slice(0, 10).join('\n')}\n`);
     const fresh = await bootstrap({ endpoint: emulatorUrl(), region: 'us-east-1', prefix: 'cut' });
     Object.assign(process.env, fresh);
     resetClients();
+    const refused = capture();
+    expect(await run(['backup', 'restore', '--file', cut], refused)).toBe(3);
+    expect(refused.stderr.at(-1)).toMatch(
+      /^Refused: a plaintext file carries no authentication;.*--unsafe-plaintext/,
+    );
     const io = capture();
-    expect(await run(['backup', 'restore', '--file', cut], io)).toBe(1);
+    expect(await run(['backup', 'restore', '--file', cut, '--unsafe-plaintext'], io)).toBe(1);
     expect(io.stderr.at(-1)).toBe('Failed: backup is not well formed: no end line');
+    const event = io.stderr
+      .map((line) => (line.startsWith('{') ? JSON.parse(line) : undefined))
+      .find(Boolean);
+    expect(event).toMatchObject({ security_event: 'unsafe_plaintext_restore', file: cut });
     const dynamo = new DynamoDBClient(client());
     expect(await scanAll(dynamo, fresh.TENANTS_TABLE as string)).toEqual([]);
     dynamo.destroy();
@@ -294,6 +311,20 @@ describe('encrypted backup: worker, decrypt, restore', () => {
         expect(existsSync(out)).toBe(false);
         expect(existsSync(`${out}.partial`)).toBe(false);
       }
+      // A restore of it writes nothing: the chunk fails its tag before its items are written.
+      const fresh = await bootstrap({ endpoint: emulatorUrl(), region: 'us-east-1', prefix: 'tampered' });
+      Object.assign(process.env, fresh);
+      resetClients();
+      const restoring = capture();
+      expect(
+        await run(['backup', 'restore', '--key', key, '--bucket', env.BACKUP_BUCKET as string], restoring),
+      ).toBe(1);
+      expect(restoring.stderr.at(-1)).toMatch(/^Failed: /);
+      const dynamo = new DynamoDBClient(client());
+      for (const table of TABLES) expect(await scanAll(dynamo, fresh[table.envVar] as string)).toEqual([]);
+      dynamo.destroy();
+      Object.assign(process.env, env);
+      resetClients();
       // Put the genuine object back for the tests that follow.
       await s3.send(new PutObjectCommand({ Bucket: env.BACKUP_BUCKET, Key: key, Body: original }));
     } finally {

@@ -8,6 +8,7 @@ import {
   type SubjectDeps,
   subjectOf,
 } from '../../functions/shared/gdpr/subjects';
+import { DynamoTombstones } from '../../functions/shared/gdpr/tombstones';
 import { hasherFor } from '../../functions/shared/leads/email-hash';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import type { LeadInput } from '../../functions/shared/leads/schema';
@@ -23,7 +24,13 @@ const tenantB = { tenantId: 'ten_gdpr_b' } as TenantScope;
 const actor: Actor = { subject: 'user:ten_gdpr_a:admin', ip: '127.0.0.1', request_id: 'req-1' };
 const audit = new DynamoAuditTrail();
 const leads = new DynamoLeadStore();
-const deps: SubjectDeps = { leads, conversions: new DynamoConversionStore(), audit, hash };
+const deps: SubjectDeps = {
+  leads,
+  conversions: new DynamoConversionStore(),
+  audit,
+  hash,
+  tombstones: new DynamoTombstones(),
+};
 
 async function refusal(promise: Promise<unknown>): Promise<unknown> {
   try {

@@ -349,6 +349,11 @@ describe('Shopify compliance topics', () => {
     expect((await leadsOf(other, 'john@example.com')).length).toBe(1);
     // Redacting again finds nothing more, and still answers.
     expect((await deliver(tenantId, 'customers/redact', customerRedact)).outcome).toBe('processed');
+    // A late delivery of an order placed before the redaction does not bring the customer back.
+    const placedBefore = { ...order(280265, 'john@example.com', 191167), created_at: '2026-01-05T10:00:00Z' };
+    expect((await deliver(tenantId, 'orders/paid', placedBefore)).outcome).toBe('ignored');
+    expect(await leadsOf(tenantId, 'john@example.com')).toEqual([]);
+    expect(await actions(tenantId, 'john@example.com')).toContain('erasure_upheld');
   });
 
   it('customers/redact naming the customer by Shopify id only erases the lead captured from that customer', async () => {

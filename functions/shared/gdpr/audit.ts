@@ -14,6 +14,8 @@ export const AUDIT_ACTIONS = [
   'rectification',
   'restriction',
   'data_request_received',
+  /** Data created before the subject's erasure was dropped instead of re-creating them. */
+  'erasure_upheld',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

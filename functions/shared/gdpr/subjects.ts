@@ -12,12 +12,26 @@ import { modifyLead } from '../leads/service';
 import type { DynamoLeadStore } from '../leads/store';
 import type { TenantScope } from '../tenancy/scope';
 import type { Actor, AuditRecord, DynamoAuditTrail } from './audit';
+import { personOfDelivery } from './deliveries';
+import { identityHashes } from './erasure';
+import type { DynamoTombstones } from './tombstones';
+
+/** An erasure's sweep of the webhooks' dead letters (see queues/dead-letters). */
+export interface DeadLetterSweep {
+  queue: string;
+  scanned: number;
+  purged: number;
+  complete: boolean;
+}
 
 export interface SubjectDeps {
   leads: DynamoLeadStore;
   conversions: DynamoConversionStore;
   audit: DynamoAuditTrail;
   hash: EmailHasher;
+  tombstones: Pick<DynamoTombstones, 'record'>;
+  /** Deletes the dead-lettered deliveries `matches` names (erasure). */
+  purgeDeadLetters?: (matches: (body: string) => boolean) => Promise<DeadLetterSweep>;
 }
 
 /**
@@ -130,13 +144,24 @@ function dedupKeysOfStored(lead: StoredLead): string[] {
 }
 
 /**
- * Art. 17: removes the subject's leads (and their dedup keys), strips personal data from their
- * conversions and cancels what was still queued. What remains is the audit trail, which holds
- * only the keyed email hash: the tombstone.
+ * Art. 17, final for what was received before it. First the tombstones: a keyed hash of every
+ * identity the subject was known by here (the e-mail, each phone, each external id) with the
+ * erasure time, so that nothing created before it (a retried or late delivery, a redriven dead
+ * letter, a restored backup) brings the person back. Then the subject's leads (and their dedup
+ * keys) go, their conversions lose their personal data and whatever was still queued is
+ * cancelled, and the webhooks' dead letters naming the subject are deleted. The report says what
+ * was removed where; the audit trail keeps only the keyed hash.
  */
 export async function eraseSubject(deps: SubjectDeps, scope: TenantScope, subject: Subject, actor: Actor) {
+  const erasedAt = new Date().toISOString();
   // Expired leads DynamoDB has not deleted yet are still held: they go now too.
   const leads = await deps.leads.byEmailHash(scope, subject.hash, { includeExpired: true });
+  const hashes = new Set([subject.hash]);
+  for (const lead of leads) {
+    const identities = { email: lead.email, phone: lead.phone, externalId: lead.external_id };
+    for (const hash of identityHashes(deps.hash, scope.tenantId, identities)) hashes.add(hash);
+  }
+  await deps.tombstones.record(scope, [...hashes], erasedAt);
   let conversions = 0;
   for (const lead of leads) {
     for (const conversion of await deps.conversions.byLead(scope, lead.id, { includeExpired: true })) {
@@ -145,8 +170,43 @@ export async function eraseSubject(deps: SubjectDeps, scope: TenantScope, subjec
     }
     await deps.leads.delete(scope, lead, dedupKeysOfStored(lead));
   }
-  await deps.audit.append(scope, 'erasure', subject.hash, actor, { leads: leads.length, conversions });
-  return { erased: true, leads: leads.length, conversions };
+  const deadLetters = deps.purgeDeadLetters
+    ? await deps.purgeDeadLetters((body) => {
+        const person = personOfDelivery(body);
+        return (
+          person?.tenantId === scope.tenantId &&
+          identityHashes(deps.hash, scope.tenantId, person.identities).some((hash) => hashes.has(hash))
+        );
+      })
+    : undefined;
+  await deps.audit.append(scope, 'erasure', subject.hash, actor, {
+    leads: leads.length,
+    conversions,
+    identities: hashes.size,
+    ...(deadLetters
+      ? { dead_letters_purged: deadLetters.purged, dead_letters_complete: deadLetters.complete }
+      : {}),
+  });
+  return {
+    erased: true as const,
+    subject_id: subject.hash,
+    erased_at: erasedAt,
+    leads: leads.length,
+    conversions,
+    removed: {
+      leads: leads.length,
+      conversions_stripped: conversions,
+      dead_letters: deadLetters?.purged ?? 0,
+    },
+    identities_tombstoned: hashes.size,
+    ...(deadLetters ? { dead_letters: deadLetters } : {}),
+    kept: {
+      audit_trail: 'keyed hash of the subject only',
+      tombstones: 'keyed hashes of the erased identities and the erasure time',
+      backups:
+        'encrypted and immutable until they expire; a restore drops this subject and anything created before this erasure',
+    },
+  };
 }
 
 /** Art. 16 and 18: corrects fields on every lead of the subject, or restricts / lifts processing. */

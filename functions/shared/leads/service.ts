@@ -2,6 +2,8 @@ import { DynamoConversionStore } from '../conversions/store';
 import { DomainConflictError, type DomainErrorDetail, DomainValidationError } from '../domain-errors';
 import type { Actor } from '../gdpr/audit';
 import { DynamoAuditTrail } from '../gdpr/audit';
+import { captureCreatedAt } from '../gdpr/erasure';
+import { coveringErasure, DynamoTombstones, type ErasureGuard } from '../gdpr/tombstones';
 import { newId } from '../ids';
 import { type LeadEventDeps, queueLeadEvent } from '../meta/lead-events';
 import { MetaIntegrationStore } from '../meta/store';
@@ -25,6 +27,8 @@ export interface LeadDeps {
   now?: () => Date;
   /** A new lead with an fbclid becomes a Meta `Lead` event when the tenant asked for them. */
   leadEvents?: LeadEventDeps;
+  /** The tenant's erasures: a lead whose consent predates its subject's erasure is not captured. */
+  erasure?: ErasureGuard;
   /** The tenant's consent policy (consent-policy.ts); without it, `explicit`. */
   consentPolicy?: (tenantId: string) => Promise<ConsentPolicy>;
 }
@@ -44,6 +48,7 @@ export function defaultLeadDeps(hash: EmailHasher): LeadDeps {
     leads: new DynamoLeadStore(),
     audit: new DynamoAuditTrail(),
     hash,
+    erasure: { tombstones: new DynamoTombstones(), hash },
     consentPolicy: consentPolicyOfTenant(),
     leadEvents: {
       integration: (tenantId) => meta.get(tenantId),
@@ -62,7 +67,8 @@ export interface NormalisedLead {
 export interface DeniedLead {
   index: number;
   email: string;
-  reason: 'consent_required';
+  /** `erased`: the subject was erased after this lead's consent was given. */
+  reason: 'consent_required' | 'erased';
 }
 
 export interface CaptureResult {
@@ -265,6 +271,20 @@ export async function captureLeads(
         ...(lead.input.consent.method ? { method: lead.input.consent.method } : {}),
       });
       return { denied: { index, email: lead.fields.email, reason: 'consent_required' } };
+    }
+    if (deps.erasure) {
+      const createdAt = captureCreatedAt(lead.input.consent.timestamp, (deps.now ?? (() => new Date()))());
+      const { email, phone, external_id: externalId } = lead.fields;
+      const erasedAt = await coveringErasure(deps.erasure, scope, { email, phone, externalId }, createdAt);
+      if (erasedAt !== undefined) {
+        await deps.audit.append(scope, 'erasure_upheld', lead.emailHash, actor, {
+          where: 'api',
+          index,
+          created_at: createdAt,
+          erased_at: erasedAt,
+        });
+        return { denied: { index, email: lead.fields.email, reason: 'erased' } };
+      }
     }
     const { id, created } = await upsertLead(
       deps,

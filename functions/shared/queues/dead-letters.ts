@@ -88,15 +88,24 @@ export async function peekDeadLetters(queue: QueueId, max = 10): Promise<DeadLet
  */
 export async function redriveDeadLetters(
   queue: QueueId,
-  options: { max?: number; onProgress?: (moved: number) => void } = {},
-): Promise<{ queue: QueueId; moved: number }> {
+  options: {
+    max?: number;
+    onProgress?: (moved: number) => void;
+    /**
+     * Whether a dead letter may go back; one it refuses (a delivery for a person erased since)
+     * is deleted instead, and counted in `dropped`.
+     */
+    admit?: (body: string) => Promise<boolean>;
+  } = {},
+): Promise<{ queue: QueueId; moved: number; dropped: number }> {
   const max = options.max ?? Number.POSITIVE_INFINITY;
   let moved = 0;
-  while (moved < max) {
+  let dropped = 0;
+  while (moved + dropped < max) {
     const out = await sqsClient().send(
       new ReceiveMessageCommand({
         QueueUrl: dlqUrl(queue),
-        MaxNumberOfMessages: Math.min(10, max - moved),
+        MaxNumberOfMessages: Math.min(10, max - moved - dropped),
         VisibilityTimeout: 60,
         WaitTimeSeconds: 0,
         MessageAttributeNames: ['All'],
@@ -105,6 +114,13 @@ export async function redriveDeadLetters(
     const messages = out.Messages ?? [];
     if (!messages.length) break;
     for (const message of messages) {
+      if (options.admit && !(await options.admit(message.Body ?? ''))) {
+        await sqsClient().send(
+          new DeleteMessageCommand({ QueueUrl: dlqUrl(queue), ReceiptHandle: message.ReceiptHandle ?? '' }),
+        );
+        dropped += 1;
+        continue;
+      }
       const attributes: Record<string, MessageAttributeValue> = {};
       for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
         if (!DLQ_ATTRIBUTES.has(name)) attributes[name] = value;
@@ -123,5 +139,73 @@ export async function redriveDeadLetters(
       options.onProgress?.(moved);
     }
   }
-  return { queue, moved };
+  return { queue, moved, dropped };
+}
+
+/** How far an erasure's sweep of a dead-letter queue went. */
+export interface PurgeResult {
+  queue: QueueId;
+  /** Dead letters read. */
+  scanned: number;
+  /** Dead letters deleted because `matches` named them. */
+  purged: number;
+  /** False when the sweep stopped at its bound with messages possibly left unread. */
+  complete: boolean;
+}
+
+/**
+ * Deletes the dead letters `matches` names and leaves the others in place. Every message is held
+ * invisible while the sweep runs (so none is read twice) and made visible again at its end; the
+ * sweep stops when a receive comes back empty or after `maxScanned` messages.
+ */
+export async function purgeDeadLetters(
+  queue: QueueId,
+  matches: (body: string) => boolean | Promise<boolean>,
+  maxScanned = 5_000,
+): Promise<PurgeResult> {
+  const url = dlqUrl(queue);
+  const kept: string[] = [];
+  let scanned = 0;
+  let purged = 0;
+  let complete = false;
+  try {
+    while (scanned < maxScanned) {
+      const out = await sqsClient().send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: Math.min(10, maxScanned - scanned),
+          VisibilityTimeout: 120,
+          WaitTimeSeconds: 0,
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (!messages.length) {
+        complete = true;
+        break;
+      }
+      for (const message of messages) {
+        scanned += 1;
+        if (await matches(message.Body ?? '')) {
+          await sqsClient().send(
+            new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle ?? '' }),
+          );
+          purged += 1;
+        } else kept.push(message.ReceiptHandle ?? '');
+      }
+    }
+  } finally {
+    for (let i = 0; i < kept.length; i += 10) {
+      await sqsClient().send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: url,
+          Entries: kept.slice(i, i + 10).map((handle, n) => ({
+            Id: String(n),
+            ReceiptHandle: handle,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      );
+    }
+  }
+  return { queue, scanned, purged, complete };
 }
