@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Api } from './constructs/api';
 import { BackupSchedule } from './constructs/backup-schedule';
@@ -134,6 +134,22 @@ export class AdsEngineerStack extends Stack {
         description: 'The API on its custom domain (the execute-api endpoint is disabled)',
       });
     }
+    // Every URL the API hands out starts here, never with a request's Host header: the custom
+    // domain (the stage at its root), else the stage's execute-api URL, built from the API's id
+    // (its `url` would make the functions depend on the deployment that depends on them).
+    this.functions.setPublicBaseUrl(
+      this.customDomain?.url ??
+        Fn.join('', [
+          'https://',
+          this.api.restApi.restApiId,
+          '.execute-api.',
+          Aws.REGION,
+          '.',
+          Aws.URL_SUFFIX,
+          `/${settings.stage}`,
+        ]),
+      routes,
+    );
     this.monitoring = new Monitoring(this, 'Monitoring', {
       settings,
       key,

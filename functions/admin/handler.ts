@@ -17,7 +17,7 @@ import { peekDeadLetters, redriveDeadLetters } from '../shared/queues/dead-lette
 import { dlqQuery, REDRIVABLE, redriveBody } from '../shared/queues/schemas';
 import { issueApiKey } from '../shared/tenancy/api-keys';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
-import { createApiKeyBody, createTenantBody } from '../shared/tenancy/schemas';
+import { createApiKeyBody, createTenantBody, updateTenantBody } from '../shared/tenancy/schemas';
 import { platformScope } from '../shared/tenancy/scope';
 import { parseJsonBody, parseWith } from '../shared/validation';
 
@@ -53,10 +53,39 @@ export const handler = httpHandler('admin', {
 
   'GET /api/v1/admin/tenants/{id}': async (request) => json(200, await existingTenant(request.params.id)),
 
+  /**
+   * Suspends or reactivates a tenant, with an entry in its status history. Its API keys stop (or
+   * start) working at once; its tokens within the instances' standing cache bound.
+   */
+  'PATCH /api/v1/admin/tenants/{id}': async (request) => {
+    const tenant = await existingTenant(request.params.id);
+    const { status } = parseJsonBody(request, updateTenantBody);
+    const actor = authOf(request).subject;
+    const updated = await tenants().setTenantStatus(tenant.id, status, {
+      at: new Date().toISOString(),
+      actor,
+      ip: request.sourceIp,
+      request_id: request.requestId,
+    });
+    if (!updated) throw notFound('Tenant not found');
+    logger.info('Security event: tenant status changed', {
+      event: 'tenant_status_changed',
+      tenant_id: tenant.id,
+      from: tenant.status,
+      to: status,
+      actor,
+      request_id: request.requestId,
+    });
+    return json(200, updated);
+  },
+
   'POST /api/v1/admin/tenants/{id}/api-keys': async (request) => {
     const tenant = await existingTenant(request.params.id);
     const body = parseJsonBody(request, createApiKeyBody);
-    const { record, key } = await issueApiKey(tenants(), platformScope(authOf(request), tenant.id), body);
+    const auth = authOf(request);
+    // A platform admin hands out any role of a tenant; the key records who did.
+    const creator = { subject: auth.subject, role: auth.role, via: 'platform' as const };
+    const { record, key } = await issueApiKey(tenants(), platformScope(auth, tenant.id), body, creator);
     return json(201, { ...record, key });
   },
 

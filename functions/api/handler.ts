@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import openApiDocument from '../../docs/openapi.json';
-import { hasRole } from '../shared/auth/context';
 import { loadKeyring } from '../shared/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
 import { DynamoConversionStore } from '../shared/conversions/store';
@@ -26,7 +25,8 @@ import {
   type StoredGoogleAdsIntegration,
 } from '../shared/google-ads/settings';
 import { GoogleAdsFailure } from '../shared/google-ads/tokens';
-import { authOf, type HttpRequest, httpHandler, json } from '../shared/http';
+import { authOf, httpHandler, json } from '../shared/http';
+import { integrationsOverview } from '../shared/integrations/overview';
 import {
   ghlSettingsBody,
   shopifySettingsBody,
@@ -51,7 +51,7 @@ import { loadStorefrontScript, storefrontResponse } from '../shared/storefront/s
 import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
 import { StripeClient } from '../shared/stripe/client';
 import { billingPortalBody } from '../shared/stripe/schemas';
-import { issueApiKey } from '../shared/tenancy/api-keys';
+import { ApiKeyPolicyError, creatorOf, issueApiKey, visibleTo } from '../shared/tenancy/api-keys';
 import { ConsentPolicyStore } from '../shared/tenancy/consent-policy-store';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import { RetentionStore } from '../shared/tenancy/retention-store';
@@ -89,13 +89,10 @@ let meta: MetaIntegrationStore | undefined;
 let conversionStore: DynamoConversionStore | undefined;
 let oauthStates: OAuthStateStore | undefined;
 
-const callbackUrl = (request: HttpRequest) =>
-  `${baseUrl(request)}/api/v1/integrations/google-ads/oauth/callback`;
+const callbackUrl = () => `${baseUrl()}/api/v1/integrations/google-ads/oauth/callback`;
 
-/** The public base URL the caller reached us on: where webhook senders should post. */
-function baseUrl(request: HttpRequest): string {
-  return publicBaseUrl(request.headers.host, request.event.requestContext.stage);
-}
+/** The configured public base URL (PUBLIC_BASE_URL): where webhook senders post; never the Host header. */
+const baseUrl = () => publicBaseUrl();
 
 export const handler = httpHandler('api', {
   /** The document generated from the route table and schemas (`npm run openapi`), as committed. */
@@ -116,19 +113,50 @@ export const handler = httpHandler('api', {
     return json(200, { access_token: token, token_type: 'Bearer', expires_in: API_TOKEN_SECONDS });
   },
 
+  /** The keys the caller may see: those whose role is at most the caller's. */
   'GET /api/v1/api-keys': async (request) => {
-    const items = await tenants().listApiKeys(scopeOf(authOf(request)));
+    const auth = authOf(request);
+    const items = (await tenants().listApiKeys(scopeOf(auth))).filter((key) => visibleTo(auth, key));
     return json(200, { items, next_cursor: null });
   },
 
+  /** People make keys, up to their own role; a token exchanged for an API key cannot (403). */
   'POST /api/v1/api-keys': async (request) => {
     const auth = authOf(request);
     const body = parseJsonBody(request, createApiKeyBody);
-    // Nobody hands out more than they hold.
-    if (!hasRole(auth.role, body.role))
-      throw forbidden('An API key cannot have a higher role than its creator');
-    const { record, key } = await issueApiKey(tenants(), scopeOf(auth), body);
+    let creator: ReturnType<typeof creatorOf>;
+    try {
+      creator = creatorOf(auth, 'tenant', body.role);
+    } catch (error) {
+      if (error instanceof ApiKeyPolicyError) throw forbidden(error.message);
+      throw error;
+    }
+    const { record, key } = await issueApiKey(tenants(), scopeOf(auth), body, creator);
     return json(201, { ...record, key });
+  },
+
+  /** Every connection of the tenant, its status and why it stopped; nothing secret. */
+  'GET /api/v1/integrations': async (request) => {
+    const scope = scopeOf(authOf(request));
+    googleAds ??= new GoogleAdsIntegrationStore();
+    meta ??= new MetaIntegrationStore();
+    const [google, pixel, shopify, woocommerce, ghl] = await Promise.all([
+      googleAds.get(scope.tenantId),
+      meta.get(scope.tenantId),
+      sources().settings(scope, 'shopify'),
+      sources().settings(scope, 'woocommerce'),
+      sources().settings(scope, 'ghl'),
+    ]);
+    const items = integrationsOverview({
+      ...(google ? { googleAds: google } : {}),
+      ...(pixel ? { meta: pixel } : {}),
+      sources: {
+        ...(shopify ? { shopify } : {}),
+        ...(woocommerce ? { woocommerce } : {}),
+        ...(ghl ? { ghl } : {}),
+      },
+    });
+    return json(200, { items });
   },
 
   'PUT /api/v1/integrations/shopify': async (request) => {
@@ -138,7 +166,7 @@ export const handler = httpHandler('api', {
     const sealed = await sealCredential(scope, 'shopify.webhook_secret', body.webhook_secret);
     const settings = { shop_domain: domain, updated_at: new Date().toISOString() };
     await sources().save(scope, 'shopify', domain, settings, sealed);
-    return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/shopify/webhook` });
+    return json(200, { ...settings, webhook_url: `${baseUrl()}/api/v1/shopify/webhook` });
   },
 
   'PUT /api/v1/integrations/woocommerce': async (request) => {
@@ -148,7 +176,7 @@ export const handler = httpHandler('api', {
     const sealed = await sealCredential(scope, 'woocommerce.webhook_secret', body.webhook_secret);
     const settings = { store_url: storeUrl, updated_at: new Date().toISOString() };
     await sources().save(scope, 'woocommerce', storeUrl, settings, sealed);
-    return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/woocommerce/webhook` });
+    return json(200, { ...settings, webhook_url: `${baseUrl()}/api/v1/woocommerce/webhook` });
   },
 
   /** The tenant's Google Ads account; client secret and refresh token are sealed and never returned. */
@@ -162,13 +190,20 @@ export const handler = httpHandler('api', {
       client_id: body.client_id,
       ...(body.currency ? { currency: body.currency } : {}),
       time_zone: body.time_zone ?? 'UTC',
+      enhanced_conversions_for_leads: body.enhanced_conversions_for_leads ?? false,
       status: 'connected',
       updated_at: new Date().toISOString(),
       sealed_client_secret: await sealCredential(scope, CLIENT_SECRET_NAME, body.client_secret),
       sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, body.refresh_token),
     };
     googleAds ??= new GoogleAdsIntegrationStore();
+    const before = await googleAds.get(scope.tenantId);
     await googleAds.save(scope, stored);
+    // Conversions that waited in the log for the account's configuration go out again now.
+    if (before?.status === 'needs_configuration') {
+      conversionStore ??= new DynamoConversionStore();
+      await conversionStore.requeueWaiting(scope, 'google_ads');
+    }
     return json(200, publicSettings(stored));
   },
 
@@ -188,10 +223,10 @@ export const handler = httpHandler('api', {
     await oauthStates.save(nonce, {
       tenant_id: scope.tenantId,
       subject: auth.subject,
-      redirect_uri: callbackUrl(request),
+      redirect_uri: callbackUrl(),
       expires_at: Math.floor(Date.now() / 1000) + STATE_TTL_SECONDS,
     });
-    const location = authorizationUrl(integration.client_id, callbackUrl(request), state);
+    const location = authorizationUrl(integration.client_id, callbackUrl(), state);
     return json(302, { authorization_url: location }, { Location: location });
   },
 
@@ -245,6 +280,11 @@ export const handler = httpHandler('api', {
       sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, granted.refreshToken),
     };
     await googleAds.save(scope, stored);
+    // Connected again after Google refused the account's setup: what waited in the log goes out.
+    if (integration.status === 'needs_configuration' && stored.status === 'connected') {
+      conversionStore ??= new DynamoConversionStore();
+      await conversionStore.requeueWaiting(scope, 'google_ads');
+    }
     return json(200, publicSettings(stored));
   },
 
@@ -282,7 +322,7 @@ export const handler = httpHandler('api', {
       updated_at: new Date().toISOString(),
     };
     await sources().save(scope, 'ghl', ghlTokenKey(token), settings);
-    return json(200, { ...settings, webhook_url: `${baseUrl(request)}/api/v1/ghl/webhook/${token}` });
+    return json(200, { ...settings, webhook_url: `${baseUrl()}/api/v1/ghl/webhook/${token}` });
   },
 
   /** The tenant's consent policy: `explicit` until an admin sets one. */
@@ -324,12 +364,17 @@ export const handler = httpHandler('api', {
     return json(200, await openBillingPortal(tenant, stripe, body.return_url));
   },
 
+  /**
+   * Revokes a key the caller may see: the key stops at once, the tokens exchanged for it within
+   * the standing cache bound. Another tenant's key, or a key above the caller's role, is 404.
+   */
   'DELETE /api/v1/api-keys/{id}': async (request) => {
-    const revoked = await tenants().revokeApiKey(
-      scopeOf(authOf(request)),
-      request.params.id ?? '',
-      new Date().toISOString(),
-    );
+    const auth = authOf(request);
+    const scope = scopeOf(auth);
+    const id = request.params.id ?? '';
+    const key = await tenants().getApiKey(scope, id);
+    if (!key || !visibleTo(auth, key)) throw notFound('API key not found');
+    const revoked = await tenants().revokeApiKey(scope, id, new Date().toISOString());
     if (!revoked) throw notFound('API key not found');
     return { status: 204 };
   },

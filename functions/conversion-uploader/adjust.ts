@@ -65,10 +65,15 @@ export interface AdjustDeps {
 export const WAIT_FOR_UPLOAD_SECONDS = 900;
 export const MAX_WAITS = 24;
 export const NEVER_UPLOADED = 'The conversion was never uploaded, so there is nothing to adjust';
+/**
+ * Failures that stop a tenant's adjustments: parked in the dead-letter queue for a redrive once
+ * fixed (an adjustment has no waiting state in the log to be queued again from).
+ */
 const STOPPING: ReadonlySet<FailureKind> = new Set([
   'configuration',
   'disconnected',
   'needs_reconnect',
+  'needs_configuration',
   'platform',
 ]);
 

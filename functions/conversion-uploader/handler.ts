@@ -203,6 +203,7 @@ const STOP_METRICS: Partial<Record<string, Partial<Record<string, string>>>> = {
   google_ads: {
     disconnected: METRICS.googleAdsDisconnected,
     needs_reconnect: METRICS.googleAdsConfigurationError,
+    needs_configuration: METRICS.googleAdsNeedsConfiguration,
     configuration: METRICS.googleAdsConfigurationError,
     platform: METRICS.googleAdsNotAllowlisted,
   },
@@ -314,6 +315,15 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       single.addMetric(METRICS.platformEventsWaiting, MetricUnit.Count, per.waiting);
       for (const size of per.batchSizes) single.addMetric(METRICS.platformBatchSize, MetricUnit.Count, size);
       single.publishStoredMetrics();
+      // Per platform and match kind (both closed sets): how many went out matched on a click id or on user data.
+      for (const [match, sent] of Object.entries(per.sentByMatch)) {
+        if (sent === 0) continue;
+        const byMatch = metrics.singleMetric();
+        byMatch.addDimension('platform', platform);
+        byMatch.addDimension('match', match);
+        byMatch.addMetric(METRICS.conversionsSentByMatch, MetricUnit.Count, sent);
+        byMatch.publishStoredMetrics();
+      }
     }
     // Field warnings: counted per reason group (a closed set), logged with the reason, no value.
     const perReason = new Map<string, number>();

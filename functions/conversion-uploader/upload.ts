@@ -6,9 +6,11 @@ import type { AttemptOutcome, LoggedConversion, UploadBatchRecord } from '../sha
 import type {
   Conversion,
   ConversionMessage,
+  MatchKind,
   Platform,
   RequestStatusMessage,
 } from '../shared/conversions/model';
+import { matchOf } from '../shared/conversions/plan';
 import {
   type ConversionProvider,
   type FailureKind,
@@ -85,13 +87,21 @@ export interface FieldWarningSeen {
 
 export interface PlatformCounts {
   sent: number;
+  /** Of those sent, how many were matched on a click id and how many on user data. */
+  sentByMatch: Record<MatchKind, number>;
   failed: number;
   waiting: number;
   batchSizes: number[];
 }
 
 export function countsOf(metrics: UploadMetrics, platform: Platform): PlatformCounts {
-  metrics.platforms[platform] ??= { sent: 0, failed: 0, waiting: 0, batchSizes: [] };
+  metrics.platforms[platform] ??= {
+    sent: 0,
+    sentByMatch: { click_id: 0, user_data: 0 },
+    failed: 0,
+    waiting: 0,
+    batchSizes: [],
+  };
   return metrics.platforms[platform] as PlatformCounts;
 }
 
@@ -284,6 +294,7 @@ const STOPPING: ReadonlySet<FailureKind> = new Set([
   'configuration',
   'disconnected',
   'needs_reconnect',
+  'needs_configuration',
   'platform',
 ]);
 
@@ -297,7 +308,10 @@ async function uploadForTenant(
 ): Promise<void> {
   const now = deps.now();
   const connection = await provider.connect(tenantId);
-  if (connection.kind === 'missing' || (connection.kind === 'parked' && provider.waitsForReconnect)) {
+  if (
+    connection.kind === 'missing' ||
+    (connection.kind === 'parked' && (provider.waitsForReconnect || connection.waits))
+  ) {
     // The tenant never connected the platform (or, for a platform whose conversions wait for a
     // reconnect, is disconnected): the conversion stays queued, saying so, and the message is let
     // go (nothing pages again; connecting queues the waiting conversions again).
@@ -327,9 +341,11 @@ async function uploadForTenant(
       const sent = await provider.send(session, group, now);
       const counts = countsOf(metrics, provider.platform);
       for (const request of sent.requests) counts.batchSizes.push(request.rows.length);
-      for (const outcome of sent.outcomes) {
-        if (outcome.kind === 'uploaded') counts.sent += 1;
-        else if (outcome.kind === 'failed') counts.failed += 1;
+      for (const [index, outcome] of sent.outcomes.entries()) {
+        if (outcome.kind === 'uploaded') {
+          counts.sent += 1;
+          counts.sentByMatch[matchOf((group[index] as Row).conversion)] += 1;
+        } else if (outcome.kind === 'failed') counts.failed += 1;
         else counts.waiting += 1;
       }
       await recordRequests(tenantId, provider, connection.account, group, sent, deps, metrics, now);
@@ -581,8 +597,8 @@ async function applyFailure(
       { status: 'queued', error: error.message },
       now,
     );
-    if (error.kind === 'disconnected' && waitsForReconnect) {
-      // Waits in the log; connecting the platform again queues it again.
+    if ((error.kind === 'disconnected' && waitsForReconnect) || error.kind === 'needs_configuration') {
+      // Waits in the log; connecting the platform again (or saving its settings) queues it again.
       settle(row, { kind: 'done' }, results);
       continue;
     }

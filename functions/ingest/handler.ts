@@ -27,6 +27,7 @@ import { enforceLimit } from '../shared/rate-limit/middleware';
 
 import { loadSecret } from '../shared/secrets';
 import { platformScope } from '../shared/tenancy/scope';
+import { guardWebhookHeaders } from '../shared/webhooks/headers';
 import { verifyGhl, verifyShopify, verifyStripe, verifyWooCommerce } from '../shared/webhooks/signatures';
 
 /**
@@ -208,6 +209,7 @@ export const SHOPIFY_COMPLIANCE_TOPICS: ReadonlySet<string> = new Set([
 export const handler = httpHandler('ingest', {
   'POST /api/v1/shopify/webhook': async (request) => {
     requireJson(request);
+    guardWebhookHeaders('shopify', request.headers);
     const domain = request.headers['x-shopify-shop-domain'];
     const key = domain ? normaliseShopDomain(domain) : undefined;
     const tenants = await hmacSource(request, 'shopify', key, request.headers['x-shopify-hmac-sha256']);
@@ -242,6 +244,7 @@ export const handler = httpHandler('ingest', {
       return json(200, { status: 'ok' });
     }
     requireJson(request);
+    guardWebhookHeaders('woocommerce', request.headers);
     const store = request.headers['x-wc-webhook-source'];
     const key = store ? normaliseStoreUrl(store) : undefined;
     const tenants = await hmacSource(request, 'woocommerce', key, request.headers['x-wc-webhook-signature']);
@@ -255,6 +258,7 @@ export const handler = httpHandler('ingest', {
 
   'POST /api/v1/ghl/webhook/{webhookToken}': async (request) => {
     requireJson(request);
+    guardWebhookHeaders('ghl', request.headers);
     const token = request.params.webhookToken ?? '';
     const key = ghlTokenKey(token);
     const source = token.length >= 32 ? (await resolveSource('ghl', key))[0] : undefined;
@@ -280,6 +284,7 @@ export const handler = httpHandler('ingest', {
 
   'POST /api/v1/billing/webhooks/stripe': async (request) => {
     requireJson(request);
+    guardWebhookHeaders('stripe', request.headers);
     const secret = await loadSecret({
       plainEnv: 'STRIPE_WEBHOOK_SECRET',
       arnEnv: 'STRIPE_WEBHOOK_SECRET_ARN',

@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import { actorOf } from '../shared/actor';
 import { DynamoConversionLog, publicConversion } from '../shared/conversions/log';
+import { integrationMatchingSources } from '../shared/conversions/matching-sources';
+import { matchingRules, planConversions } from '../shared/conversions/plan';
 import { listConversionsQuery } from '../shared/conversions/queries';
 import { adjustmentBody, type ConversionRequest, conversionFormOf } from '../shared/conversions/schema';
 import {
@@ -18,7 +20,6 @@ import { publicLead } from '../shared/leads/model';
 import { canMove, listLeadsQuery, parseLeadsBody, patchLeadBody } from '../shared/leads/schema';
 import { captureLeads, dedupKeysOf, defaultLeadDeps, normaliseLeads } from '../shared/leads/service';
 import { DynamoLeadStore, WriteConflict } from '../shared/leads/store';
-import { conversionsForWon } from '../shared/leads/won';
 import { pageSize } from '../shared/pagination';
 import { scopeOf } from '../shared/tenancy/scope';
 import { parseJsonBody, parseWith } from '../shared/validation';
@@ -26,6 +27,7 @@ import { parseJsonBody, parseWith } from '../shared/validation';
 const leads = new DynamoLeadStore();
 const conversions = new DynamoConversionStore();
 const conversionLog = new DynamoConversionLog();
+const matchingSources = integrationMatchingSources();
 const conversionDeps: ConversionServiceDeps = {
   leads,
   conversions: {
@@ -34,6 +36,7 @@ const conversionDeps: ConversionServiceDeps = {
     queueAdjustment: (scope, adjustment, delay) => conversions.queueAdjustment(scope, adjustment, delay),
     adjustments: (scope, id) => conversions.adjustments(scope, id),
   },
+  rules: (tenantId) => matchingRules(matchingSources, tenantId),
 };
 
 export const handler = httpHandler('leads', {
@@ -145,7 +148,7 @@ export const handler = httpHandler('leads', {
       throw new HttpError(409, 'conflict', `A lead cannot move from ${lead.status} to ${status}`);
     }
     const now = new Date();
-    const updated = {
+    const changed = {
       ...lead,
       status,
       ...(body.value !== undefined ? { value: body.value } : {}),
@@ -153,6 +156,24 @@ export const handler = httpHandler('leads', {
       updated_at: now.toISOString(),
       version: lead.version + 1,
     };
+    // Won: its conversions are planned now, and what a connected platform does not get says why.
+    const plan =
+      status === 'won'
+        ? planConversions(
+            changed,
+            {
+              ...(body.order_id ? { orderId: body.order_id } : {}),
+              ...(body.value !== undefined ? { value: body.value } : {}),
+              ...(body.currency ? { currency: body.currency } : {}),
+            },
+            now,
+            await matchingRules(matchingSources, scope.tenantId),
+          )
+        : undefined;
+    // Kept only while it says something: the last time the lead was won, a platform got nothing.
+    const { conversions_not_planned: previous, ...rest } = changed;
+    const notPlanned = plan ? plan.notPlanned : previous;
+    const updated = { ...rest, ...(notPlanned?.length ? { conversions_not_planned: notPlanned } : {}) };
     try {
       await leads.update(scope, updated, lead.version, [], dedupKeysOf(updated, updated.email_hash));
     } catch (error) {
@@ -166,17 +187,8 @@ export const handler = httpHandler('leads', {
       throw error;
     }
     const queued = [];
-    if (status === 'won') {
-      const planned = conversionsForWon(
-        updated,
-        {
-          ...(body.order_id ? { orderId: body.order_id } : {}),
-          ...(body.value !== undefined ? { value: body.value } : {}),
-          ...(body.currency ? { currency: body.currency } : {}),
-        },
-        now,
-      );
-      for (const conversion of planned) {
+    if (plan) {
+      for (const conversion of plan.conversions) {
         if ((await conversions.queue(scope, conversion)) === 'queued') {
           queued.push({ id: conversion.id, platform: conversion.platform, status: conversion.status });
         }

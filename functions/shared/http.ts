@@ -7,7 +7,7 @@ import type { FunctionId } from '../../lib/definitions/resources';
 import { type RouteDefinition, routeKey, routesOf } from '../../lib/definitions/routes';
 import { SECURITY_HEADERS } from '../../lib/definitions/security-headers';
 import type { AuthContext } from './auth/context';
-import { type Authenticator, authentication } from './auth/middleware';
+import { type Authenticator, authentication, standing } from './auth/middleware';
 import { ConfigurationError } from './config';
 import { DOMAIN_ERROR_STATUS, DomainError, RateLimitRefusedError } from './domain-errors';
 import { errorBody, HttpError } from './errors';
@@ -233,6 +233,7 @@ export function httpHandler(
     .use(ipRateLimit(options.limiter))
     .use(authentication(options.authenticator))
     .use(tenantRateLimit(options.limiter))
+    .use(standing(options.authenticator))
     .handler(dispatch);
 }
 

@@ -1,5 +1,7 @@
 import { RATE_LIMIT_ENV } from '../../lib/definitions/rate-limits';
 import { STAGES } from '../../lib/definitions/stages';
+import { MAX_STANDING_CACHE_SECONDS, STANDING_CACHE_ENV } from './auth/standing';
+import { publicBaseUrl } from './public-url';
 import { STORE_TIMEOUT_RANGE_MS } from './rate-limit/limiter';
 
 /**
@@ -27,6 +29,7 @@ const POSITIVE_INTEGER_SETTINGS = [
   'CIRCUIT_FAILURE_THRESHOLD',
   'CIRCUIT_OPEN_SECONDS',
   'GOOGLE_ADS_TIMEOUT_MS',
+  'JWT_MAX_TTL_SECONDS',
 ] as const;
 /** Retry delays; 0 retries at once. */
 const WHOLE_NUMBER_SETTINGS = ['WEBHOOK_RETRY_BASE_SECONDS', 'CONVERSION_RETRY_BASE_SECONDS'] as const;
@@ -80,6 +83,23 @@ export function settingsProblems(env: NodeJS.ProcessEnv = process.env): Settings
     const raw = given(name);
     if (raw !== undefined && raw !== '' && !isWholeNumber(raw))
       problem(name, 'must be a whole number of seconds');
+  }
+
+  const standingCache = given(STANDING_CACHE_ENV);
+  if (
+    standingCache !== undefined &&
+    standingCache !== '' &&
+    !(isWholeNumber(standingCache) && Number(standingCache) <= MAX_STANDING_CACHE_SECONDS)
+  ) {
+    problem(STANDING_CACHE_ENV, `must be a whole number of seconds from 0 to ${MAX_STANDING_CACHE_SECONDS}`);
+  }
+  const publicUrl = given('PUBLIC_BASE_URL');
+  if (publicUrl !== undefined && publicUrl !== '') {
+    try {
+      publicBaseUrl({ PUBLIC_BASE_URL: publicUrl });
+    } catch {
+      problem('PUBLIC_BASE_URL', 'must be an absolute http(s) URL without query, fragment or credentials');
+    }
   }
 
   const platform = given('PLATFORM_ORG_ID');

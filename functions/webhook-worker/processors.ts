@@ -1,5 +1,7 @@
 import { platformOrgId } from '../shared/auth/context';
 import { DynamoConversionLog } from '../shared/conversions/log';
+import { integrationMatchingSources } from '../shared/conversions/matching-sources';
+import { matchingRules, type NotPlanned, planConversions } from '../shared/conversions/plan';
 import { adjustConversion, refundPlan } from '../shared/conversions/service';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
@@ -13,7 +15,6 @@ import type { StoredLead } from '../shared/leads/model';
 import { canMove } from '../shared/leads/schema';
 import { captureLeads, consentPolicyOfTenant, modifyLead, normaliseLeads } from '../shared/leads/service';
 import { DynamoLeadStore } from '../shared/leads/store';
-import { conversionsForWon } from '../shared/leads/won';
 import { StripeClient, type StripeGateway } from '../shared/stripe/client';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import type { TenantScope } from '../shared/tenancy/scope';
@@ -57,6 +58,7 @@ const adjustmentWait = () => Number(process.env.ADJUSTMENT_WAIT_SECONDS ?? 900);
 const tenants = new DynamoTenantStore();
 const tombstones = new DynamoTombstones();
 const sources = new DynamoSourceStore();
+const matchingSources = integrationMatchingSources();
 
 function parsePayload(envelope: WebhookEnvelope): unknown {
   try {
@@ -159,7 +161,7 @@ async function queueOrderConversions(
   order: OrderFacts,
 ): Promise<number> {
   const orderKey = `${envelope.source}:${order.id}`;
-  const planned = conversionsForWon(
+  const plan = planConversions(
     won,
     {
       orderId: order.id,
@@ -169,7 +171,10 @@ async function queueOrderConversions(
       ...(order.currency ? { currency: order.currency } : {}),
     },
     order.occurredAt && !Number.isNaN(Date.parse(order.occurredAt)) ? new Date(order.occurredAt) : new Date(),
-  ).map((c) => ({ ...c, order_key: orderKey }));
+    await matchingRules(matchingSources, scope.tenantId),
+  );
+  const planned = plan.conversions.map((c) => ({ ...c, order_key: orderKey }));
+  await noteNotPlanned(scope, won, plan.notPlanned);
   // Which conversions the order became, for its refunds and cancellation (before queueing, so a
   // refund never finds an order whose conversion exists unindexed).
   await conversions.indexOrder(
@@ -182,6 +187,19 @@ async function queueOrderConversions(
     if ((await conversions.queue(scope, conversion)) === 'queued') queued += 1;
   }
   return queued;
+}
+
+/** Keeps on the lead why a connected platform got no conversion from its order (one write, when it changed). */
+async function noteNotPlanned(scope: TenantScope, won: StoredLead, notPlanned: NotPlanned[]): Promise<void> {
+  const same = (a: readonly NotPlanned[] | undefined) =>
+    JSON.stringify(a ?? []) === JSON.stringify(notPlanned);
+  if (same(won.conversions_not_planned)) return;
+  // Kept only while it says something (an empty note is removed, as the leads API does).
+  await modifyLead(leads, scope, won.id, (lead) =>
+    same(lead.conversions_not_planned)
+      ? undefined
+      : { conversions_not_planned: notPlanned.length ? notPlanned : undefined },
+  );
 }
 
 /**

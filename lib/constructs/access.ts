@@ -138,6 +138,13 @@ export function functionAccess(
       `Function ${definition.id} serves ${tokenRoute.method} ${tokenRoute.path} (auth ${tokenRoute.auth}) but its definition lacks jwtSecret: 'read'`,
     );
   }
+  // A token is judged against its tenant's status (and an API key's) in the tenants table.
+  const tenants = definition.tables.tenants;
+  if (tokenRoute && tenants !== 'read' && tenants !== 'readWrite') {
+    throw new Error(
+      `Function ${definition.id} serves ${tokenRoute.method} ${tokenRoute.path} (auth ${tokenRoute.auth}) but its definition lacks tables.tenants: 'read'`,
+    );
+  }
   const limitedRoute = own.find((route) => route.path.startsWith(RATE_LIMITED_PREFIX));
   if (limitedRoute && !definition.tables.rateLimits) {
     throw new Error(

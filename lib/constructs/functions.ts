@@ -377,6 +377,17 @@ export class Functions extends Construct {
    * sqs:GetQueueUrl and kms:Decrypt a second time, beside the explicit `consume` statement.
    * `targetOf` names what the queue invokes: the function's live alias (lib/constructs/deployments.ts).
    */
+  /**
+   * `PUBLIC_BASE_URL` of every function serving a route: the base of every URL the API hands out
+   * (webhook URLs, the OAuth redirect URI), so none is ever built from a request's Host header.
+   */
+  setPublicBaseUrl(url: string, routes: readonly RouteDefinition[]): void {
+    const serving = new Set(routes.map((route) => route.functionId));
+    for (const [id, deployed] of this.functions.entries()) {
+      if (serving.has(id)) deployed.fn.addEnvironment(COMMON_ENV_VARS.publicBaseUrl, url);
+    }
+  }
+
   connectConsumers(queues: Queues, targetOf: (id: FunctionId) => lambda.IFunction): void {
     for (const definition of QUEUES) {
       const consumer = definition.consumer;

@@ -13,9 +13,10 @@ export interface IdentityProps {
 
 /**
  * An optional Cognito user pool whose access tokens the API accepts besides its own HS256
- * tokens. Users belong to groups `org:<tenant>` and `role:<role>`; machine-to-machine clients use
- * the client-credentials grant against the `adsengineer-api` resource server, whose scopes are
- * the roles, and get their tenant as an `org_id` claim from a pre-token-generation trigger.
+ * tokens. Users belong to groups `org:<tenant>` and `role:<role>`, and the API takes tenant and
+ * role from those groups only. The `adsengineer-api` resource server's scopes grant no role (a
+ * caller may ask for any scope its app client allows): machine clients, which have no groups,
+ * use API keys.
  */
 export class Identity extends Construct {
   readonly userPool: cognito.UserPool;

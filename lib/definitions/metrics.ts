@@ -15,6 +15,8 @@ export const METRICS = {
   backupAttemptWithoutKey: 'BackupAttemptWithoutKey',
   googleAdsDisconnected: 'GoogleAdsDisconnected',
   googleAdsConfigurationError: 'GoogleAdsConfigurationError',
+  /** Google refused conversions matched on user data for an account's settings (enhanced conversions for leads). */
+  googleAdsNeedsConfiguration: 'GoogleAdsNeedsConfiguration',
   apiRequests: 'ApiRequests',
   apiLatency: 'ApiLatency',
   leadsStored: 'LeadsStored',
@@ -29,6 +31,8 @@ export const METRICS = {
   uploadBatchSize: 'UploadBatchSize',
   /** Per platform (dimension platform): events the platform accepted, refused for good, left waiting. */
   platformEventsSent: 'PlatformEventsSent',
+  /** Per platform and match kind (dimensions platform, match): conversions the platform accepted. */
+  conversionsSentByMatch: 'ConversionsSentByMatch',
   platformEventsFailed: 'PlatformEventsFailed',
   platformEventsWaiting: 'PlatformEventsWaiting',
   platformBatchSize: 'PlatformBatchSize',
@@ -69,6 +73,7 @@ export const DIMENSION_VALUES = {
   status_class: ['2xx', '3xx', '4xx', '5xx'],
   sender: ['shopify', 'woocommerce', 'ghl', 'stripe', 'other'],
   platform: ['google_ads', 'meta', 'other'],
+  match: ['click_id', 'user_data', 'other'],
   provider: ['google_ads', 'meta', 'stripe'],
   state: ['closed', 'open', 'half_open'],
   /** Data Manager field warnings: Google's `WarningReason` enum, by group (`other` for a new one). */
@@ -91,7 +96,7 @@ const ROUTE_GROUP_PREFIXES: readonly (readonly [string, RouteGroup])[] = [
   ['/api/v1/leads', 'leads'],
   ['/api/v1/conversions', 'conversions'],
   ['/api/v1/gdpr/', 'gdpr'],
-  ['/api/v1/integrations/', 'integrations'],
+  ['/api/v1/integrations', 'integrations'],
   // The tenant's own settings (consent policy) count with its connections: its configuration.
   ['/api/v1/settings/', 'integrations'],
   ['/api/v1/billing', 'billing'],
@@ -190,6 +195,13 @@ export const EMITTED_METRICS: readonly EmittedMetric[] = [
     description: 'Conversion events the ad platform accepted, per platform',
   },
   {
+    name: METRICS.conversionsSentByMatch,
+    unit: 'Count',
+    dimensions: ['platform', 'match'],
+    description:
+      'Conversions the ad platform accepted, per platform and match kind (click_id, or user_data without a click id)',
+  },
+  {
     name: METRICS.platformEventsFailed,
     unit: 'Count',
     dimensions: ['platform'],
@@ -260,6 +272,13 @@ export const EMITTED_METRICS: readonly EmittedMetric[] = [
     dimensions: [],
     description: 'Google Ads configuration refusals',
   },
+  {
+    name: METRICS.googleAdsNeedsConfiguration,
+    unit: 'Count',
+    dimensions: [],
+    description:
+      "Google Ads accounts whose conversions were parked: enhanced conversions for leads not enabled, terms not accepted, or Google's data policy",
+  },
 ];
 
 export function emittedMetric(name: MetricName): EmittedMetric {
@@ -317,6 +336,13 @@ export const METRIC_ALARMS: readonly MetricAlarmDefinition[] = [
     threshold: 1,
     description:
       "Google Ads refused a tenant's uploads for its configuration (permission, conversion action, customer data terms, OAuth client, or a connection without the Data Manager permission): its conversions wait in the conversions dead-letter queue. Read the upload batch records and last_error, fix the settings or reconnect, then redrive.",
+  },
+  {
+    metric: METRICS.googleAdsNeedsConfiguration,
+    severity: 'warning',
+    threshold: 1,
+    description:
+      "Google refused a tenant's conversions matched on user data for its Google Ads account's settings (enhanced conversions for leads not turned on, customer data terms not accepted, or Google's data policy): its Google integration shows status needs_configuration with Google's reason (GET /api/v1/integrations) and its Google conversions wait in the conversion log, nothing dead-lettered. Ask the tenant's admin to fix the account in Google Ads, or turn enhanced_conversions_for_leads off, and save PUT /api/v1/integrations/google-ads: the waiting conversions are queued again at once.",
   },
   {
     metric: METRICS.googleAdsNotAllowlisted,

@@ -332,7 +332,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Data-subject rights: export, erasure, rectification, restriction, consent, audit trail',
     memoryMb: 512,
     timeoutSeconds: 30,
-    // tenants: the tenant's retention, which sets when a changed lead expires.
+    // tenants: the caller's tenant must be active (and its API key unrevoked) for its token to
+    // work, and the tenant's retention sets when a changed lead expires.
     tables: {
       leads: 'readWrite',
       conversions: 'readWrite',
@@ -510,4 +511,5 @@ export const COMMON_ENV_VARS = {
   googleAdsDeveloperTokenArn: 'GOOGLE_ADS_DEVELOPER_TOKEN_ARN',
   googleAdsUploadApi: 'GOOGLE_ADS_UPLOAD_API',
   platformOrgId: 'PLATFORM_ORG_ID',
+  publicBaseUrl: 'PUBLIC_BASE_URL',
 } as const;

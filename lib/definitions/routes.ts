@@ -81,6 +81,14 @@ export const ROUTES: readonly RouteDefinition[] = [
     summary: "Revoke one of the tenant's API keys",
   },
   {
+    method: 'GET',
+    path: '/api/v1/integrations',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'viewer',
+    summary: "The tenant's connections: each one's status, why it stopped, and its settings (no secret)",
+  },
+  {
     method: 'PUT',
     path: '/api/v1/integrations/shopify',
     functionId: 'api',
@@ -367,6 +375,13 @@ export const ROUTES: readonly RouteDefinition[] = [
     functionId: 'admin',
     auth: 'platformAdmin',
     summary: 'Read a tenant',
+  },
+  {
+    method: 'PATCH',
+    path: '/api/v1/admin/tenants/{id}',
+    functionId: 'admin',
+    auth: 'platformAdmin',
+    summary: "Suspend or reactivate a tenant: a suspended tenant's keys and tokens stop working",
   },
   {
     method: 'POST',

@@ -21,7 +21,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
  *
  * Every request is recorded; on command it answers 429 with `retryDelay`, 5xx, slowly,
  * `invalid_grant`, a token without the Data Manager scope, `CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE`,
- * or errors for chosen click ids or order ids.
+ * errors for chosen click ids or order ids, or an account's refusal of enhanced conversions for
+ * leads (events with user data and no click id) in each API's words.
  */
 export interface RecordedUpload {
   version: string;
@@ -87,7 +88,35 @@ export interface FakeCommands {
   notAllowlisted: boolean;
   /** Google Ads API adjustments: row errors by order id. */
   adjustmentErrors: Map<string, string>;
+  /**
+   * Enhanced conversions for leads (conversions with user data and no click id) refused for the
+   * account's setup, by customer id: Data Manager `ErrorReason` (e.g.
+   * `DESTINATION_ACCOUNT_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS`); the Google Ads API answers
+   * the matching `conversionUploadError` for each such row.
+   */
+  userDataRefusals: Map<string, EnhancedConversionsRefusal>;
 }
+
+/** Why an account refuses enhanced conversions for leads, as each API says it. */
+export const ENHANCED_CONVERSIONS_REFUSALS = {
+  not_enabled: {
+    dataManager: 'DESTINATION_ACCOUNT_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS',
+    googleAdsApi: 'CUSTOMER_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS',
+    message: 'The destination account is not enabled for enhanced conversions for leads.',
+  },
+  terms_not_signed: {
+    dataManager: 'DESTINATION_ACCOUNT_ENHANCED_CONVERSIONS_TERMS_NOT_SIGNED',
+    googleAdsApi: 'CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS',
+    message: "The destination account hasn't agreed to the terms for enhanced conversions.",
+  },
+  data_policy: {
+    dataManager: 'DESTINATION_ACCOUNT_DATA_POLICY_PROHIBITS_ENHANCED_CONVERSIONS',
+    googleAdsApi: 'CUSTOMER_DATA_POLICY_PROHIBITS_ENHANCED_CONVERSIONS',
+    message:
+      "Enhanced conversions can't be used for the destination account because of Google customer data policies.",
+  },
+} as const;
+export type EnhancedConversionsRefusal = keyof typeof ENHANCED_CONVERSIONS_REFUSALS;
 
 export interface FakeGoogleAds {
   readonly baseUrl: string;
@@ -208,7 +237,12 @@ function invalidBody(body: unknown, customerId: string): string | undefined {
       if (!CONVERSION_FIELDS.has(key))
         return `Unknown name "${key}" at 'conversions[${i}]': Cannot find field.`;
     const clickIds = ['gclid', 'gbraid', 'wbraid'].filter((k) => conversion[k] !== undefined);
-    if (clickIds.length !== 1) return `conversions[${i}] needs exactly one of gclid, gbraid, wbraid`;
+    // Enhanced conversions for leads: no click id, matched on userIdentifiers alone.
+    const byUserData = clickIds.length === 0 && Array.isArray(conversion.userIdentifiers);
+    if (clickIds.length > 1 || (clickIds.length === 0 && !byUserData))
+      return `conversions[${i}] needs exactly one of gclid, gbraid, wbraid, or userIdentifiers`;
+    if (byUserData && (conversion.userIdentifiers as unknown[]).length === 0)
+      return `conversions[${i}].userIdentifiers must not be empty without a click id`;
     const action = conversion.conversionAction;
     if (
       typeof action !== 'string' ||
@@ -407,7 +441,11 @@ function ingestViolations(body: unknown): FieldViolation[] {
       if (!AD_IDENTIFIER_FIELDS.has(key))
         add(`${at}.ad_identifiers.${key}`, 'INVALID_ARGUMENT', 'Unknown field.');
     const clicks = ['gclid', 'gbraid', 'wbraid'].filter((k) => ids[k] !== undefined);
-    if (clicks.length !== 1)
+    // An enhanced conversion for leads has no adIdentifiers: userData is what matches it.
+    const userDataOnly = event.adIdentifiers === undefined && event.userData !== undefined;
+    if (event.adIdentifiers === undefined && event.userData === undefined)
+      add(`${at}`, 'NO_IDENTIFIERS_PROVIDED', 'The event has no ad identifiers and no user data.');
+    else if (!userDataOnly && clicks.length !== 1)
       add(
         `${at}.ad_identifiers`,
         'INVALID_AD_IDENTIFIERS',
@@ -476,6 +514,7 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
     adwordsOnlyRefreshTokens: new Set(),
     notAllowlisted: false,
     adjustmentErrors: new Map(),
+    userDataRefusals: new Map(),
   });
   const commands: FakeCommands = fresh();
   const BOTH_SCOPES = [DATA_MANAGER_SCOPE, ADWORDS_SCOPE];
@@ -566,6 +605,29 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
       );
     if (events.some((event) => commands.unlocatedBadEvents.has(clickOf(event))))
       return answer(400, dataManagerError(400, 'INVALID_ARGUMENT', 'There was a problem with the request.'));
+    // Enhanced conversions for leads refused for the destination account's setup: the request
+    // fails whole (fast-fail), the reason in ErrorInfo and on each event without a click.
+    const destinations = ((body as { destinations?: unknown }).destinations ?? []) as Array<{
+      operatingAccount?: { accountId?: string };
+    }>;
+    const account = destinations[0]?.operatingAccount?.accountId ?? '';
+    const refusal = commands.userDataRefusals.get(account);
+    const userDataEvents = events.flatMap((event, i) => (event.adIdentifiers === undefined ? [i] : []));
+    if (refusal && userDataEvents.length) {
+      const { dataManager, message } = ENHANCED_CONVERSIONS_REFUSALS[refusal];
+      const refused = dataManagerError(
+        400,
+        'INVALID_ARGUMENT',
+        message,
+        userDataEvents.map((i) => ({
+          field: `events.events[${i}]`,
+          reason: dataManager,
+          description: message,
+        })),
+      );
+      (refused.error.details[0] as { reason: string }).reason = dataManager;
+      return answer(400, refused);
+    }
     const validateOnly = (body as { validateOnly?: boolean }).validateOnly === true;
     const requestId = `${validateOnly ? 'v' : 'r'}-${randomUUID()}`;
     record.requestId = requestId;
@@ -765,8 +827,26 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
     const conversions = (body as { conversions: Array<Record<string, string>> }).conversions;
     const results: Array<Record<string, string>> = [];
     const errors: unknown[] = [];
+    const refusal = commands.userDataRefusals.get(customerId);
     for (const [index, c] of conversions.entries()) {
-      const clickType = (['gclid', 'gbraid', 'wbraid'] as const).find((k) => c[k] !== undefined) as string;
+      const clickType = (['gclid', 'gbraid', 'wbraid'] as const).find((k) => c[k] !== undefined);
+      if (clickType === undefined) {
+        // Enhanced conversions for leads: refused for the account's setup, else accepted.
+        if (refusal) {
+          const { googleAdsApi, message } = ENHANCED_CONVERSIONS_REFUSALS[refusal];
+          results.push({});
+          errors.push({
+            errorCode: { conversionUploadError: googleAdsApi },
+            message,
+            location: { fieldPathElements: [{ fieldName: 'conversions', index }] },
+          });
+        } else
+          results.push({
+            conversionAction: c.conversionAction as string,
+            conversionDateTime: c.conversionDateTime as string,
+          });
+        continue;
+      }
       const code = commands.rowErrors.get(c[clickType] as string);
       if (code) {
         results.push({});

@@ -61,6 +61,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const log = options.log ?? (() => {});
+  const givenPublicUrl = process.env[COMMON_ENV_VARS.publicBaseUrl] || undefined;
   // Every setting checked before anything starts: a misconfigured stage refuses to run.
   assertSettings(process.env);
   const emulator = options.emulatorUrl
@@ -79,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     sqs?.destroy();
     if (server) await new Promise<void>((resolve) => server?.close(() => resolve()));
     await emulator.stop();
+    if (!givenPublicUrl) delete process.env[COMMON_ENV_VARS.publicBaseUrl];
   };
 
   try {
@@ -145,6 +147,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
     });
     const url = `http://${host}:${port}`;
+    // The base of every URL the API hands out, as the stack sets it in AWS: the gateway's own
+    // address unless the operator names another (a tunnel or proxy in front), never a Host header.
+    const publicUrl = givenPublicUrl ?? url;
+    env[COMMON_ENV_VARS.publicBaseUrl] = publicUrl;
+    process.env[COMMON_ENV_VARS.publicBaseUrl] = publicUrl;
     log(`AdsEngineer listening on ${url}`);
     log(
       `AWS emulator: moto at ${emulator.url} (${emulator.started ? `started here, pid ${emulator.pid}` : 'reused'})`,

@@ -284,7 +284,9 @@ function parameters(op: OperationSpec): Json[] {
         name: 'cursor',
         in: 'query',
         required: false,
-        description: 'The `next_cursor` of the previous page',
+        description:
+          'The `next_cursor` of the previous page, unchanged: it is signed and continues only the listing it came ' +
+          'from (same tenant, route and filters); any other value is 400 validation_failed, `Invalid cursor`',
         schema: { type: 'string' },
       },
     );

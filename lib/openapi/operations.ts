@@ -39,6 +39,7 @@ import {
   createApiKeyBody,
   createTenantBody,
   retentionBody,
+  updateTenantBody,
 } from '../../functions/shared/tenancy/schemas';
 import * as res from './schemas';
 
@@ -89,7 +90,10 @@ const subjectIdExample = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c
 /** A provider's payload: the handler verifies the signature over the raw bytes before reading it. */
 const webhookBody = (provider: string, example: unknown) => ({
   schema: z.looseObject({}),
-  description: `${provider}'s JSON payload, unchanged: the signature is computed over the raw bytes`,
+  description:
+    `${provider}'s JSON payload, unchanged: the signature is computed over the raw bytes. A header the ` +
+    'sender sets that is longer than the sender ever sends, or not in its format, is 400 validation_failed ' +
+    'naming it (`headers.<name>`); a signature that does not verify is 401.',
   example,
 });
 
@@ -128,6 +132,7 @@ const conversionExample = {
   conversion_time: '2026-11-25T12:00:00Z',
   value: 120,
   currency: 'EUR',
+  match: 'user_data',
   ...timestamps,
 };
 const apiKeyExample = {
@@ -137,6 +142,7 @@ const apiKeyExample = {
   role: 'member',
   prefix: 'ae_3k1v',
   created_at: '2026-11-25T10:00:00Z',
+  created_by: { subject: 'user-7f3a', role: 'admin', via: 'tenant' },
 };
 const tenantExample = {
   id: 'ten_01hx3k1v2m9d4c8q7r5t6y0z1d',
@@ -201,6 +207,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
   },
   'GET /api/v1/api-keys': {
+    description: "The keys whose role is at most the caller's: an admin does not see an owner's keys.",
     responses: {
       200: {
         description: "The tenant's API keys",
@@ -210,6 +217,9 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
   },
   'POST /api/v1/api-keys': {
+    description:
+      'Keys are made by people: a token exchanged for an API key is refused (403), so revoking a key ends ' +
+      'everything it made. The key records who made it (`created_by`).',
     body: {
       schema: createApiKeyBody,
       description: "A key's name and role (at most the caller's)",
@@ -224,8 +234,52 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
   },
   'DELETE /api/v1/api-keys/{id}': {
+    description:
+      "The key stops at once, the tokens exchanged for it within a minute. A key above the caller's role, or " +
+      "another tenant's, is 404.",
     params: { id: id('API key') },
     responses: { 204: { description: 'Revoked' } },
+  },
+  'GET /api/v1/integrations': {
+    description:
+      'Every integration the tenant connected, one item each: `kind` (`google_ads`, `meta`, `shopify`, `woocommerce`, `ghl`), `status` (`connected`; `needs_reconnect`: connect Google Ads again, its conversions wait; `needs_configuration`: Google refused conversions matched on user data for the account settings, fix them and save the integration again; `disconnected`: a refused token or revoked access), `status_reason` when it is not connected, `updated_at`, and the settings the PUT route answered (never a secret).',
+    responses: {
+      200: {
+        description: "The tenant's integrations",
+        schema: res.integrationsList,
+        example: {
+          items: [
+            {
+              kind: 'google_ads',
+              status: 'needs_configuration',
+              status_reason:
+                'The Google Ads account is not enabled for enhanced conversions for leads: turn it on in Google Ads (Goals > Settings), then save the Google Ads integration again (DESTINATION_ACCOUNT_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS)',
+              updated_at: '2026-11-25T10:00:00Z',
+              customer_id: '1234567890',
+              conversion_action_id: '555000111',
+              client_id: '1234.apps.googleusercontent.com',
+              time_zone: 'Europe/Berlin',
+              enhanced_conversions_for_leads: true,
+            },
+            {
+              kind: 'meta',
+              status: 'connected',
+              updated_at: '2026-11-25T10:00:00Z',
+              pixel_id: '123456789012345',
+              lead_events: false,
+              limited_data_use: false,
+              match_by_user_data: true,
+            },
+            {
+              kind: 'shopify',
+              status: 'connected',
+              updated_at: '2026-11-25T10:00:00Z',
+              shop_domain: 'acme.myshopify.com',
+            },
+          ],
+        },
+      },
+    },
   },
   'PUT /api/v1/integrations/shopify': {
     body: {
@@ -272,11 +326,13 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
         refresh_token: '1//0refresh',
         currency: 'EUR',
         time_zone: 'Europe/Berlin',
+        enhanced_conversions_for_leads: true,
       },
     },
     responses: {
       200: {
-        description: 'The stored settings, secrets left out',
+        description:
+          'The stored settings, secrets left out. Saving again after Google refused conversions matched on user data (status needs_configuration) queues the conversions that waited',
         schema: res.googleAdsSettings,
         example: {
           customer_id: '1234567890',
@@ -284,6 +340,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
           client_id: '1234.apps.googleusercontent.com',
           currency: 'EUR',
           time_zone: 'Europe/Berlin',
+          enhanced_conversions_for_leads: true,
           status: 'connected',
           updated_at: '2026-11-25T10:00:00Z',
         },
@@ -308,6 +365,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
           pixel_id: '123456789012345',
           lead_events: true,
           limited_data_use: false,
+          match_by_user_data: true,
           status: 'connected',
           updated_at: '2026-11-25T10:00:00Z',
         },
@@ -515,7 +573,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   },
   'POST /api/v1/conversions': {
     description:
-      'By lead: one conversion per ad platform the lead has a click id for. By click id: a Google Ads conversion of that click, or a Meta conversion of an fbclid. The same lead or order again answers 200 with the existing conversion. Refused with 400 beyond what the schema says: a lead with no click id of an ad platform; a Google Ads conversion more than 90 days old, before its click or in the future; a Meta conversion more than 7 days old or in the future.',
+      'By lead: one conversion per ad platform the lead has a click id for (`match: click_id`), and, for a connected platform it has none for, one matched on its hashed e-mail and phone (`match: user_data`) when the integration allows it (Google Ads `enhanced_conversions_for_leads`, Meta `match_by_user_data`), `ad_user_data` is granted (or consent is not required) and the lead has an e-mail or phone. By click id: a Google Ads conversion of that click, or a Meta conversion of an fbclid. The same lead or order again answers 200 with the existing conversion. Refused with 400 beyond what the schema says: a lead with no click id of an ad platform and no conversion matched on user data (the details say why for each connected platform); a Google Ads conversion more than 90 days old, before its click or in the future; a Meta conversion more than 7 days old or in the future.',
     body: {
       schema: createConversionBody,
       description:
@@ -681,6 +739,24 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /api/v1/admin/tenants/{id}': {
     params: { id: id('tenant') },
     responses: { 200: { description: 'The tenant', schema: res.tenant, example: tenantExample } },
+  },
+  'PATCH /api/v1/admin/tenants/{id}': {
+    description:
+      "Suspending stops the tenant's API keys at once and its tokens within a minute (401); reactivating " +
+      'lets them work again. Each change is kept in the tenant status history with who made it.',
+    params: { id: id('tenant') },
+    body: {
+      schema: updateTenantBody,
+      description: 'The new status',
+      example: { status: 'suspended' },
+    },
+    responses: {
+      200: {
+        description: 'The tenant with its new status',
+        schema: res.tenant,
+        example: { ...tenantExample, status: 'suspended', status_changed_at: '2026-11-26T09:00:00Z' },
+      },
+    },
   },
   'POST /api/v1/admin/tenants/{id}/api-keys': {
     params: { id: id('tenant') },

@@ -5,8 +5,9 @@
  * missing or mistyped documented field fails the contract test.
  */
 import * as z from 'zod/mini';
-import { CONVERSION_STATUSES, PLATFORMS } from '../../functions/shared/conversions/model';
+import { CONVERSION_STATUSES, MATCH_KINDS, PLATFORMS } from '../../functions/shared/conversions/model';
 import { AUDIT_ACTIONS } from '../../functions/shared/gdpr/audit';
+import { INTEGRATION_KINDS, INTEGRATION_STATUSES } from '../../functions/shared/integrations/overview';
 import { CONSENT_METHODS, CONSENT_STATUSES, SIGNALS } from '../../functions/shared/leads/consent';
 import { CONSENT_POLICIES } from '../../functions/shared/leads/consent-policy';
 import { LEAD_STATUSES } from '../../functions/shared/leads/schema';
@@ -59,6 +60,9 @@ export const apiKeyRecord = z.looseObject({
   role: z.enum(ROLES),
   prefix: text,
   created_at: timestamp,
+  created_by: z.optional(
+    z.looseObject({ subject: text, role: z.enum(ROLES), via: z.enum(['tenant', 'platform']) }),
+  ),
   last_used_at: z.optional(timestamp),
   revoked_at: z.optional(timestamp),
 });
@@ -112,7 +116,8 @@ export const googleAdsSettings = z.looseObject({
   client_id: text,
   currency: z.optional(text),
   time_zone: text,
-  status: z.enum(['connected', 'disconnected']),
+  enhanced_conversions_for_leads: z.boolean(),
+  status: z.enum(['connected', 'disconnected', 'needs_reconnect', 'needs_configuration']),
   status_reason: z.optional(text),
   updated_at: z.optional(timestamp),
 });
@@ -121,9 +126,20 @@ export const metaSettings = z.looseObject({
   test_event_code: z.optional(text),
   lead_events: z.boolean(),
   limited_data_use: z.boolean(),
+  match_by_user_data: z.boolean(),
   status: z.enum(['connected', 'disconnected']),
   status_reason: z.optional(text),
   updated_at: timestamp,
+});
+export const integrationsList = z.looseObject({
+  items: z.array(
+    z.looseObject({
+      kind: z.enum(INTEGRATION_KINDS),
+      status: z.enum(INTEGRATION_STATUSES),
+      status_reason: z.optional(text),
+      updated_at: text,
+    }),
+  ),
 });
 export const oauthRedirect = z.looseObject({ authorization_url: z.url({ protocol: /^https$|^http$/ }) });
 
@@ -161,6 +177,15 @@ export const lead = z.looseObject({
   value: z.optional(z.number()),
   currency: z.optional(text),
   external_id: z.optional(text),
+  conversions_not_planned: z.optional(
+    z
+      .array(z.looseObject({ platform: z.enum(PLATFORMS), reason: text }))
+      .check(
+        z.describe(
+          'Set when the lead was last won: each connected ad platform that got no conversion from it, and why',
+        ),
+      ),
+  ),
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -192,6 +217,13 @@ export const conversion = z.looseObject({
   conversion_time: timestamp,
   value: z.optional(z.number()),
   currency: z.optional(text),
+  match: z
+    .enum(MATCH_KINDS)
+    .check(
+      z.describe(
+        'click_id: attributed to the ad click id the lead carried; user_data: no click id, matched on the hashed e-mail and phone',
+      ),
+    ),
   field_warnings: z.optional(
     z
       .array(
@@ -280,6 +312,7 @@ export const tenant = z.looseObject({
   name: text,
   status: z.enum(['active', 'suspended']),
   created_at: timestamp,
+  status_changed_at: z.optional(timestamp),
 });
 
 export const deadLetter = z.looseObject({

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { isRole, platformOrgId } from '../../functions/shared/auth/context';
 import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
-import { MAX_TOKEN_SECONDS, signToken } from '../../functions/shared/auth/tokens';
+import { MAX_TOKEN_SECONDS, maxTokenSeconds, signToken } from '../../functions/shared/auth/tokens';
 import { resetClients, secretsClient } from '../../functions/shared/aws';
 import { PROVIDERS, type Provider } from '../../functions/shared/breaker/circuit';
 import {
@@ -167,8 +167,9 @@ async function issueToken(values: Values, io: Io): Promise<void> {
   if (typeof tenant !== 'string' || !tenant) throw new UsageError('token issue needs --tenant <id>');
   if (!isRole(role)) throw new UsageError(`token issue needs --role <${ROLES.join('|')}>`);
   const ttl = parseDuration(typeof values.ttl === 'string' ? values.ttl : '15m');
-  if (ttl < 1 || ttl > MAX_TOKEN_SECONDS)
-    throw new UsageError(`--ttl must be 1s to ${MAX_TOKEN_SECONDS / 3600}h`);
+  // Within the lifetime the API accepts (JWT_MAX_TTL_SECONDS), so no token is issued to be refused.
+  const max = maxTokenSeconds();
+  if (ttl < 1 || ttl > max) throw new UsageError(`--ttl must be 1s to ${max}s`);
   const subject =
     typeof values.subject === 'string' && values.subject ? values.subject : `operator:${tenant}`;
   io.err('Loading the signing secret ...');

@@ -343,6 +343,16 @@ describe('authentication and tenancy over HTTP', () => {
         expect(res.status).toBe(404);
         expect(res.body.error).toBe('not_found');
       },
+      'GET /api/v1/integrations': async () => {
+        // B's own connections (those its attempts made), never A's, whatever the query says.
+        const res = await call('GET', `/api/v1/integrations?tenant_id=${a.id}`, { token: b.adminToken });
+        expect(res.status).toBe(200);
+        expect(JSON.stringify(res.body)).not.toContain(a.id);
+        for (const item of res.body.items as Array<Record<string, unknown>>) {
+          expect(item).not.toHaveProperty('tenant_id');
+          if (item.kind === 'google_ads') expect(item.client_id).toBe('b-client');
+        }
+      },
       'GET /api/v1/integrations/google-ads/oauth/start': async () => {
         const res = await fetch(`${stack.url}/api/v1/integrations/google-ads/oauth/start?tenant_id=${a.id}`, {
           headers: { Authorization: `Bearer ${b.adminToken}` },

@@ -76,7 +76,12 @@ beforeAll(async () => {
   expect(connected.status).toBe(200);
   const pixel = await call('PUT', '/api/v1/integrations/meta', {
     token: tenant.admin,
-    body: { pixel_id: '1234567890', access_token: 'EAAB-outage-access-token-0001' },
+    // One platform per lead: Google's leads are not also sent to Meta matched on user data.
+    body: {
+      pixel_id: '1234567890',
+      access_token: 'EAAB-outage-access-token-0001',
+      match_by_user_data: false,
+    },
   });
   expect(pixel.status).toBe(200);
 });

@@ -30,11 +30,13 @@
 import { createHmac } from 'node:crypto';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import fc from 'fast-check';
+import { WEBHOOK_HEADER_RULES, type WebhookSender } from '../../functions/shared/webhooks/headers';
 import { matchPath, ROUTES, type RouteDefinition, routeKey } from '../../lib/definitions/routes';
 import type { LocalStack } from '../../lib/local/stack';
 import { buildOpenApiDocument } from '../../lib/openapi/document';
 import { version } from '../../package.json';
 import { contractProblems } from '../support/contract';
+import { craftedCursors } from '../support/cursors';
 import { request } from '../support/http';
 import { arbitraryOf, FORMATS, type JsonSchema, resolveSchema } from '../support/json-schema-arbitrary';
 import { startTestStack } from '../support/local-stack';
@@ -163,6 +165,12 @@ const DOCUMENTED_RULES: readonly DocumentedRule[] = [
     statedIn: operationText,
   },
   {
+    field: /^lead_id$/,
+    message: /^(google_ads|meta): /,
+    phrase: /the details say why for each connected platform/,
+    statedIn: operationText,
+  },
+  {
     field: /^value$/,
     message: /^A retraction takes no value$/,
     phrase: /a retraction takes no value/,
@@ -236,6 +244,9 @@ beforeAll(async () => {
   for (const name of ['RATE_LIMIT_IP_PER_HOUR', 'RATE_LIMIT_TENANT_PER_HOUR', 'RATE_LIMIT_SHOP_PER_HOUR'])
     process.env[name] = '1000000';
   process.env.STRIPE_WEBHOOK_SECRET = STRIPE_SECRET;
+  // A generated PATCH may suspend the fuzzed tenant; it is reactivated at once (follow), and no
+  // instance keeps the suspension cached past it.
+  process.env.TENANT_STATUS_CACHE_SECONDS = '0';
   stack = await startTestStack('fuzz', { withoutConsumers: ['webhooks', 'conversions', 'backups'] });
   tenant = await createTenant(stack.url, 'Fuzzed Agency');
   platform = await tokenFor('platform', 'owner');
@@ -252,6 +263,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  delete process.env.TENANT_STATUS_CACHE_SECONDS;
   await stack.stop();
 });
 
@@ -293,6 +305,25 @@ const short = fc.oneof(
     '1e9',
     MARKER,
   ),
+);
+
+/**
+ * A cursor a client might make up or alter: crafted key shapes and altered real cursors
+ * (test/support/cursors.ts), a cursor the API issued for any listing, or one with a character
+ * changed. Read when the case is generated, so it uses the tenant and the cursors of this run.
+ */
+const issuedCursors: string[] = [];
+const cursorLike: fc.Arbitrary<string> = fc.oneof(
+  fc.nat().map((i) => {
+    const crafted = craftedCursors(tenant?.id ?? 'ten_fuzz', issuedCursors.slice(-5));
+    return crafted[i % crafted.length] as string;
+  }),
+  fc.nat().map((i) => issuedCursors[i % Math.max(issuedCursors.length, 1)] ?? 'none'),
+  fc.tuple(fc.nat(), fc.nat(), fc.constantFrom('A', '_', '-', '.', '=')).map(([i, at, ch]) => {
+    const cursor = issuedCursors[i % Math.max(issuedCursors.length, 1)] ?? 'e30.e30';
+    const pos = at % cursor.length;
+    return `${cursor.slice(0, pos)}${ch}${cursor.slice(pos + 1)}`;
+  }),
 );
 
 /** Lone surrogates cannot be sent; they become U+FFFD as a client's encoder would make them. */
@@ -439,6 +470,55 @@ interface Case {
   readonly mutation?: Mutation;
   /** Which id the API answered earlier to put in the path parameters, when there is one. */
   readonly known?: number;
+  /** Headers sent instead of (or besides) the ones the credentials give: a webhook header fuzzed. */
+  readonly headers?: Record<string, string>;
+}
+
+/** The webhook sender a signature scheme of the document belongs to. */
+const SENDER_OF: Readonly<Record<string, WebhookSender>> = {
+  shopifyHmac: 'shopify',
+  wooCommerceSignature: 'woocommerce',
+  goHighLevelSignature: 'ghl',
+  stripeSignature: 'stripe',
+};
+
+/**
+ * A value for a header a webhook sender sets: anything a client can put in a header (visible
+ * ASCII, spaces, Latin-1), empty, or longer than any sender sends.
+ */
+const headerValue: fc.Arbitrary<string> = fc.oneof(
+  fc.string({
+    unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    maxLength: 300,
+  }),
+  fc.string({ unit: fc.integer({ min: 0xa0, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 20 }),
+  fc.integer({ min: 100, max: 6000 }).map((n) => 'x'.repeat(n)),
+  fc.constantFrom(
+    '',
+    ' ',
+    'orders/create',
+    'order.created',
+    'a/b/c',
+    '2026-13-45T99:99:99Z',
+    '../..',
+    MARKER,
+  ),
+);
+
+/** A webhook case with one of the headers its sender sets (as the ingest function reads them) fuzzed. */
+function headerCase(op: Operation): fc.Arbitrary<Case> | undefined {
+  const sender = SENDER_OF[op.security];
+  if (!sender) return undefined;
+  const names = [
+    ...Object.keys(WEBHOOK_HEADER_RULES[sender]),
+    ...(sender === 'shopify' ? ['x-shopify-api-version'] : []),
+  ];
+  return fc.tuple(validCase(op), fc.constantFrom(...names), headerValue).map(([c, name, value]) => ({
+    ...c,
+    kind: 'mutated' as const,
+    headers: { [name]: value },
+    paramsValid: false,
+  }));
 }
 
 const asParam = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -504,6 +584,8 @@ function mutatedCase(op: Operation): fc.Arbitrary<Case> {
           paramsValid: false,
         })),
       );
+    const headers = headerCase(op);
+    if (headers) options.push(headers);
     options.push(
       fc.constantFrom(...Object.keys(INJECTED)).map((name) => ({
         ...c,
@@ -523,7 +605,7 @@ function nastyCase(op: Operation): fc.Arbitrary<Case> {
       param: short,
       query: fc.dictionary(
         fc.constantFrom('limit', 'cursor', 'status', 'subject_id', 'email', 'tenant_id', 'queue', 'state'),
-        short,
+        fc.oneof(short, cursorLike),
         { maxKeys: 3 },
       ),
       body: fc.option(rawBody, { nil: undefined }),
@@ -732,6 +814,10 @@ const collectionOf = (path: string, param?: string) => {
 function remember(c: Case, status: number, text: string): void {
   if (status < 200 || status >= 300 || !text.startsWith('{')) return;
   const answer = JSON.parse(text) as Json;
+  if (typeof answer.next_cursor === 'string') {
+    issuedCursors.push(answer.next_cursor);
+    issuedCursors.splice(0, Math.max(0, issuedCursors.length - 50));
+  }
   const list = (value: unknown) => (Array.isArray(value) ? (value as unknown[]) : []);
   const idOf = (item: unknown) => (item && typeof item === 'object' ? (item as Json).id : item);
   const ids = [
@@ -758,8 +844,20 @@ function withKnownIds(c: Case): Case {
   return { ...c, pathParams };
 }
 
-/** Keeps the webhook credentials current when a request reconfigures an integration. */
-function follow(c: Case, status: number, text: string): void {
+/**
+ * Keeps the webhook credentials current when a request reconfigures an integration, and the
+ * tenant active when a request suspended it.
+ */
+async function follow(c: Case, status: number, text: string): Promise<void> {
+  if (status === 200 && c.method === 'PATCH' && c.op.path === '/api/v1/admin/tenants/{id}') {
+    const answer = JSON.parse(text) as Json;
+    if (answer.status === 'suspended')
+      await request(stack.url, 'PATCH', `/api/v1/admin/tenants/${answer.id}`, {
+        token: platform,
+        body: { status: 'active' },
+      });
+    return;
+  }
   if (status !== 200 || c.method !== 'PUT') return;
   const answer = JSON.parse(text) as Json;
   // The secret as the server read it: the last of duplicate keys, like JSON.parse.
@@ -789,10 +887,15 @@ const described = (c: Case): Case =>
       `${c.kind} ${c.method} ${urlOf(c).slice(0, 200)} auth=${c.auth} type=${c.contentType} body=${(c.body ?? '').slice(0, 200)}`,
   });
 
-async function send(generated: Case): Promise<void> {
+async function send(generated: Case): Promise<{ status: number; text: string }> {
   const c = withKnownIds(generated);
   const body = c.body === undefined || c.method === 'GET' ? undefined : wellFormed(c.body);
   const headers: Record<string, string> = { ...credentials(c, body ?? '') };
+  for (const [name, value] of Object.entries(c.headers ?? {})) {
+    // One spelling per header: the fuzzed value replaces what the credentials set.
+    for (const set of Object.keys(headers)) if (set.toLowerCase() === name) delete headers[set];
+    headers[name] = value;
+  }
   if (c.contentType) headers['Content-Type'] = c.contentType;
   const url = urlOf(c);
   const res = await fetch(`${stack.url}${url}`, { method: c.method, headers, body, redirect: 'manual' });
@@ -818,8 +921,9 @@ async function send(generated: Case): Promise<void> {
       `${problem}: ${c.kind} ${c.method} ${c.op.path} (${url.slice(0, 200)})${input}${change} answered ${res.status} ${text.slice(0, 400)}`,
     );
   }
-  follow(c, res.status, text);
+  await follow(c, res.status, text);
   remember(c, res.status, text);
+  return { status: res.status, text };
 }
 
 /** FUZZ_KEEP_GOING=1: record every distinct violation and report them all at the end. */
@@ -862,10 +966,77 @@ describe('fuzzing from the OpenAPI document', () => {
     expect(tally.perOperation.size).toBeGreaterThanOrEqual(OPERATIONS.length);
   }, 120_000);
 
+  it('answers made-up and altered cursors on every paginated operation with 400, never 500', async () => {
+    const paginated = OPERATIONS.filter(
+      (o) => o.method === 'GET' && o.params.some((p) => p.name === 'cursor'),
+    );
+    expect(paginated.map((o) => o.path)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/leads',
+        '/api/v1/conversions',
+        '/api/v1/gdpr/audit',
+        '/api/v1/admin/tenants',
+        '/api/v1/admin/backups',
+      ]),
+    );
+    for (const op of paginated) {
+      for (const cursor of fc.sample(cursorLike, { numRuns: 20, ...seedOption })) {
+        const c: Case = {
+          kind: 'mutated',
+          op,
+          method: 'GET',
+          pathParams: {},
+          query: { limit: '1', cursor },
+          contentType: 'application/json',
+          auth: 'valid',
+          paramsValid: false,
+        };
+        const { status, text } = await send(c);
+        // A cursor the API issued for this very listing continues it; anything else is refused.
+        if (status === 200) expect(issuedCursors).toContain(cursor);
+        else {
+          expect([op.key, cursor.slice(0, 80), status]).toEqual([op.key, cursor.slice(0, 80), 400]);
+          expect(JSON.parse(text)).toMatchObject({
+            details: [{ path: 'cursor', message: 'Invalid cursor' }],
+          });
+        }
+      }
+    }
+  }, 120_000);
+
+  it('answers fuzzed webhook headers within the contract: never a 5xx, a bound broken is 400', async () => {
+    const webhooks = OPERATIONS.filter((o) => SENDER_OF[o.security]);
+    expect(webhooks.map((o) => SENDER_OF[o.security]).sort()).toEqual([
+      'ghl',
+      'shopify',
+      'stripe',
+      'woocommerce',
+    ]);
+    for (const op of webhooks) {
+      const cases = fc.sample(headerCase(op) as fc.Arbitrary<Case>, { numRuns: 25, ...seedOption });
+      for (const c of cases) {
+        const { status, text } = await send(c);
+        expect([op.key, status]).toEqual([op.key, expect.any(Number)]);
+        expect([200, 202, 400, 401]).toContain(status);
+        const [name, value] = Object.entries(c.headers ?? {})[0] as [string, string];
+        const rule = WEBHOOK_HEADER_RULES[SENDER_OF[op.security] as WebhookSender][name];
+        if (rule && value.length > rule.max) {
+          expect([op.key, name, status]).toEqual([op.key, name, 400]);
+          expect(JSON.parse(text).details).toContainEqual({
+            path: `headers.${name}`,
+            message: expect.any(String),
+          });
+        }
+      }
+    }
+  }, 120_000);
+
   it(`answers ${RUNS} generated requests, valid, mutated and nasty, within the contract`, async () => {
     const before = tally.cases;
     await fc.assert(
-      fc.asyncProperty(anyCase.map(described), (c) => send(c)),
+      fc.asyncProperty(anyCase.map(described), async (c) => {
+        await send(c);
+      }),
       { numRuns: RUNS, ...seedOption, endOnFailure: true },
     );
     expect(tally.cases - before).toBe(RUNS);

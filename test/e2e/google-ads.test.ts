@@ -141,6 +141,7 @@ describe('connecting Google Ads', () => {
       client_id: 'client-id.apps.googleusercontent.com',
       currency: 'EUR',
       time_zone: 'Europe/Berlin',
+      enhanced_conversions_for_leads: false,
       status: 'connected',
       updated_at: expect.any(String),
     });

@@ -130,6 +130,7 @@ describe('connecting Meta', () => {
       test_event_code: 'TEST4242',
       lead_events: true,
       limited_data_use: false,
+      match_by_user_data: true,
       status: 'connected',
       updated_at: expect.any(String),
     });
@@ -200,7 +201,8 @@ describe('won leads and paid orders reach Meta', () => {
       user_data: {
         em: [sha('meta.buyer@example.com')],
         ph: [sha('4915123456789')],
-        external_id: [sha('shopify:10101')],
+        // The lead's id, then the shop's customer id.
+        external_id: [sha(lead.id as string), sha('shopify:10101')],
         client_ip_address: '198.51.100.23',
         client_user_agent: UA,
         fbc: `fb.1.${Date.parse(lead.created_at as string)}.${fbclid(9101)}`,

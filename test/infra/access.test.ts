@@ -74,6 +74,21 @@ describe('functionAccess', () => {
     },
   );
 
+  test.each(['jwt', 'apiKey', 'platformAdmin'] as const)(
+    'a %s route without read access to the tenants table is refused: tokens are judged against their tenant',
+    (auth) => {
+      const { tenants: _tenants, ...tables } = base.tables;
+      expect(() => functionAccess({ ...base, jwtSecret: 'read', tables }, [route({ auth })])).toThrow(
+        /lacks tables.tenants: 'read'/,
+      );
+      expect(() =>
+        functionAccess({ ...base, jwtSecret: 'read', tables: { ...tables, tenants: 'write' } }, [
+          route({ auth }),
+        ]),
+      ).toThrow(/lacks tables.tenants: 'read'/);
+    },
+  );
+
   test('public and signature routes need no JWT secret', () => {
     const limited = { ...base, tables: { ...base.tables, rateLimits: 'counter' as const } };
     expect(() =>

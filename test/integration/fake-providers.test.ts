@@ -125,6 +125,47 @@ describe('fake Google (Data Manager, Google Ads API, OAuth)', () => {
       expect((read.body.error as Json).status).toBe('NOT_FOUND');
     });
 
+    // https://developers.google.com/data-manager/api/devguides/events/google-ads/offline
+    it('accepts an enhanced conversion for leads: hashed userData and no adIdentifiers', async () => {
+      const lead = event({
+        adIdentifiers: undefined,
+        userData: {
+          userIdentifiers: [{ emailAddress: sha('a@example.com') }, { phoneNumber: sha('+4915112345678') }],
+        },
+        consent: { adUserData: 'CONSENT_GRANTED' },
+      });
+      const { status, body } = await call(ingestUrl(), {
+        token,
+        body: request({ encoding: 'HEX', events: [lead] }),
+      });
+      expect(status).toBe(200);
+      expect(body.requestId).toMatch(/^r-/);
+    });
+
+    it.each([
+      ['not_enabled', 'DESTINATION_ACCOUNT_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS'],
+      ['terms_not_signed', 'DESTINATION_ACCOUNT_ENHANCED_CONVERSIONS_TERMS_NOT_SIGNED'],
+      ['data_policy', 'DESTINATION_ACCOUNT_DATA_POLICY_PROHIBITS_ENHANCED_CONVERSIONS'],
+    ] as const)(
+      'an account refusing enhanced conversions for leads (%s) fails the request whole with %s',
+      async (refusal, reason) => {
+        google.commands.userDataRefusals.set('1234567890', refusal);
+        const lead = event({
+          transactionId: 'order-2',
+          adIdentifiers: undefined,
+          userData: { userIdentifiers: [{ emailAddress: sha('a@example.com') }] },
+        });
+        expect(await violations(request({ encoding: 'HEX', events: [event(), lead] }))).toEqual([
+          { field: 'events.events[1]', reason },
+        ]);
+        const answer = google.ingests.at(-1);
+        expect(answer?.status).toBe(400);
+        // Click conversions alone still go through.
+        const clicks = await call(ingestUrl(), { token, body: request() });
+        expect(clicks.status).toBe(200);
+      },
+    );
+
     it.each<[string, unknown, Array<{ field: string; reason: string }>]>([
       ['a body that is no object', [1, 2], [{ field: '', reason: 'INVALID_ARGUMENT' }]],
       [
@@ -207,8 +248,13 @@ describe('fake Google (Data Manager, Google Ads API, OAuth)', () => {
         ],
       ],
       [
-        'an event without any click id',
+        'an event without any click id or user data',
         request({ events: [event({ adIdentifiers: undefined })] }),
+        [{ field: 'events.events[0]', reason: 'NO_IDENTIFIERS_PROVIDED' }],
+      ],
+      [
+        'an ad identifiers object without a click id',
+        request({ events: [event({ adIdentifiers: {} })] }),
         [{ field: 'events.events[0].ad_identifiers', reason: 'INVALID_AD_IDENTIFIERS' }],
       ],
       [
@@ -393,7 +439,17 @@ describe('fake Google (Data Manager, Google Ads API, OAuth)', () => {
       [
         'two click ids',
         request({ conversions: [conversion({ wbraid: 'w' })] }),
-        'conversions[0] needs exactly one of gclid, gbraid, wbraid',
+        'conversions[0] needs exactly one of gclid, gbraid, wbraid, or userIdentifiers',
+      ],
+      [
+        'no click id and no user identifiers',
+        request({ conversions: [conversion({ gclid: undefined })] }),
+        'conversions[0] needs exactly one of gclid, gbraid, wbraid, or userIdentifiers',
+      ],
+      [
+        'no click id and an empty userIdentifiers',
+        request({ conversions: [conversion({ gclid: undefined, userIdentifiers: [] })] }),
+        'conversions[0].userIdentifiers must not be empty without a click id',
       ],
       [
         "another customer's conversion action",
@@ -470,6 +526,38 @@ describe('fake Google (Data Manager, Google Ads API, OAuth)', () => {
           },
         ],
       });
+    });
+
+    it('an enhanced conversion for leads (userIdentifiers only) is accepted, or refused per row for the account', async () => {
+      const lead = conversion({
+        gclid: undefined,
+        orderId: 'o-9',
+        userIdentifiers: [{ hashedEmail: sha('a@example.com') }],
+      });
+      const ok = await call(uploadUrl(), { token, body: request({ conversions: [lead] }) });
+      expect(ok.body).toEqual({
+        results: [
+          {
+            conversionAction: `customers/${customer}/conversionActions/42`,
+            conversionDateTime: '2026-03-01 10:00:00+00:00',
+          },
+        ],
+      });
+      google.commands.userDataRefusals.set(customer, 'not_enabled');
+      const refused = await call(uploadUrl(), {
+        token,
+        body: request({ conversions: [conversion(), lead] }),
+      });
+      expect(refused.status).toBe(200);
+      const failure = refused.body.partialFailureError as { details: Array<{ errors: Json[] }> };
+      expect(failure.details[0]?.errors).toEqual([
+        {
+          errorCode: { conversionUploadError: 'CUSTOMER_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS' },
+          message: 'The destination account is not enabled for enhanced conversions for leads.',
+          location: { fieldPathElements: [{ fieldName: 'conversions', index: 1 }] },
+        },
+      ]);
+      expect((refused.body.results as Json[])[1]).toEqual({});
     });
 
     it('locates several row errors by field path, with a summary message and an unknown code as its own message', async () => {

@@ -143,12 +143,16 @@ describe('ingest', () => {
     expect(envelopes.map((e) => e.id)).toContain(JSON.parse(res.body).id);
   });
 
-  it('queues a delivery whose topic and webhook id headers are longer than the envelope holds, cut to size', async () => {
+  it('refuses a delivery whose topic and webhook id headers are longer than Shopify sends with 400, queueing nothing', async () => {
     const long = 'x'.repeat(300);
+    await queued();
     const res = await shopify(JSON.stringify({ id: 9 }), SECRETS.a, `orders/${long}`, SHOP, long);
-    expect(res.statusCode).toBe(202);
-    const [envelope] = await queued();
-    expect([envelope?.topic.length, envelope?.delivery_id.length]).toEqual([256, 256]);
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).details.map((d: { path: string }) => d.path)).toEqual([
+      'headers.x-shopify-topic',
+      'headers.x-shopify-webhook-id',
+    ]);
+    expect(await queued()).toEqual([]);
   });
 
   it('answers 200 to the compliance topics, 202 to the others', async () => {

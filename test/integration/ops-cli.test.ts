@@ -69,6 +69,23 @@ describe('operator commands', () => {
     expect(help.stdout[0]).toContain('Usage: adsengineer');
   });
 
+  it('issues no token longer-lived than the API accepts (JWT_MAX_TTL_SECONDS)', async () => {
+    process.env.JWT_MAX_TTL_SECONDS = '3600';
+    try {
+      const refused = capture();
+      expect(
+        await run(['token', 'issue', '--tenant', 'platform', '--role', 'owner', '--ttl', '2h'], refused),
+      ).toBe(2);
+      expect(refused.stderr.join('\n')).toContain('--ttl must be 1s to 3600s');
+      const issued = capture();
+      expect(
+        await run(['token', 'issue', '--tenant', 'platform', '--role', 'owner', '--ttl', '1h'], issued),
+      ).toBe(0);
+    } finally {
+      delete process.env.JWT_MAX_TTL_SECONDS;
+    }
+  });
+
   it('refuses to rotate without a secret id, and reports failures with exit code 1', async () => {
     const saved = process.env.JWT_SECRET_ARN;
     delete process.env.JWT_SECRET_ARN;

@@ -8,8 +8,9 @@ import {
   type Authenticator,
   authentication,
   defaultAuthenticator,
+  standing,
 } from '../../functions/shared/auth/middleware';
-import { signToken } from '../../functions/shared/auth/tokens';
+import { signToken, TokenError } from '../../functions/shared/auth/tokens';
 import { HttpError } from '../../functions/shared/errors';
 import type { RequestContext } from '../../functions/shared/http';
 import type { TenantStore } from '../../functions/shared/tenancy/model';
@@ -51,7 +52,11 @@ async function outcome(authenticator: Authenticator, req: Req): Promise<number> 
 }
 
 const owner = { tenantId: 't', role: 'owner' as const, subject: 's', method: 'jwt' as const };
-const fixed: Authenticator = { bearer: async () => owner, apiKey: async () => owner };
+const fixed: Authenticator = {
+  bearer: async () => owner,
+  apiKey: async () => owner,
+  admit: async () => undefined,
+};
 
 describe('authentication middleware rules', () => {
   it('lets public and signature routes through without credentials', async () => {
@@ -75,6 +80,7 @@ describe('authentication middleware rules', () => {
 
   it('reads the header whatever its case, and passes on errors that are not credential errors', async () => {
     const broken: Authenticator = {
+      ...fixed,
       bearer: async () => {
         throw new Error('keyring unreachable');
       },
@@ -91,6 +97,44 @@ describe('authentication middleware rules', () => {
     expect(await outcome(fixed, request(route({}), { Authorization: 'Bearer  two  spaces' }))).toBe(401);
   });
 
+  it('refuses a verified token whose standing is gone with 401, and forgets the caller', async () => {
+    const ended: Authenticator = {
+      ...fixed,
+      admit: async () => {
+        throw new TokenError('expired');
+      },
+    };
+    const admitted = async (authenticator: Authenticator, req: Req) => {
+      try {
+        await standing(authenticator).before?.(req);
+        return 200;
+      } catch (error) {
+        if (error instanceof HttpError) return error.status;
+        throw error;
+      }
+    };
+    const verified = (r: RouteDefinition) => {
+      const req = request(r);
+      req.context.auth = owner;
+      return req;
+    };
+    const req = verified(route({}));
+    expect(await admitted(ended, req)).toBe(401);
+    expect(req.context.auth).toBeUndefined();
+    expect(await admitted(ended, verified(route({ auth: 'platformAdmin' })))).toBe(401);
+    // Not a bearer route, or no verified caller: nothing to judge.
+    expect(await admitted(ended, verified(route({ auth: 'apiKey' })))).toBe(200);
+    expect(await admitted(ended, request(route({})))).toBe(200);
+    expect(await admitted(fixed, verified(route({})))).toBe(200);
+    const broken: Authenticator = {
+      ...fixed,
+      admit: async () => {
+        throw new Error('table unreachable');
+      },
+    };
+    await expect(standing(broken).before?.(verified(route({})))).rejects.toThrow('table unreachable');
+  });
+
   it('sends tokens that claim the Cognito pool to Cognito, and the rest to HS256', async () => {
     const pool = 'eu-west-1_RouteTest';
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -104,9 +148,8 @@ describe('authentication middleware rules', () => {
       token_use: 'access',
       client_id: 'c',
       iss: cognitoIssuer(pool),
-      sub: 'machine',
-      org_id: 'ten_m2m',
-      scope: 'adsengineer-api/member',
+      sub: 'user-m',
+      'cognito:groups': ['org:ten_m2m', 'role:member'],
     })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setIssuedAt(now)
@@ -115,7 +158,7 @@ describe('authentication middleware rules', () => {
     expect(await authenticator.bearer(cognitoToken)).toEqual({
       tenantId: 'ten_m2m',
       role: 'member',
-      subject: 'machine',
+      subject: 'user-m',
       method: 'cognito',
     });
     const ours = await signToken(parseKeyring(secret), { sub: 'u', org_id: 'ten_a', role: 'viewer' }, 60);

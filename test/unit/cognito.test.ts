@@ -62,12 +62,27 @@ describe('Cognito access tokens', () => {
     });
   });
 
-  it('maps a machine-to-machine token by claims and scopes', async () => {
+  it('takes no role from a scope or a role claim, and no tenant from an org_id claim: no group, no access', async () => {
+    // The finding: a user without a role group got the role named in the token's scope.
+    for (const claims of [
+      { 'cognito:groups': ['org:ten_b'], scope: 'adsengineer-api/owner' },
+      { 'cognito:groups': ['org:ten_b'], role: 'owner' },
+      { org_id: 'ten_b', scope: 'adsengineer-api/viewer adsengineer-api/member other/x' },
+      { org_id: 'ten_b', 'cognito:groups': ['role:admin'] },
+      { 'cognito:groups': ['org:', 'role:admin'] },
+      { 'cognito:groups': [] },
+      {},
+    ]) {
+      expect(await failure(await sign(claims))).toBe('Invalid token format');
+    }
+    // With its groups, the scope and claims change nothing.
     const token = await sign({
-      org_id: 'ten_b',
-      scope: 'adsengineer-api/viewer adsengineer-api/member other/x',
+      'cognito:groups': ['org:ten_b', 'role:viewer'],
+      scope: 'adsengineer-api/owner',
+      role: 'owner',
+      org_id: 'ten_other',
     });
-    expect(await authenticator.verify(token)).toMatchObject({ tenantId: 'ten_b', role: 'member' });
+    expect(await authenticator.verify(token)).toMatchObject({ tenantId: 'ten_b', role: 'viewer' });
   });
 
   it('refuses tokens of another key, issuer, client, use, or out of date', async () => {

@@ -483,6 +483,11 @@ describe('sending adjustments', () => {
         { kind: 'retry', delaySeconds: 10, reason: 'conflict' },
       ],
       [new ProviderFailure('disconnected', 'revoked'), { kind: 'deadLetter', reason: 'revoked' }],
+      // The account refuses enhanced conversions for leads: parked for a redrive after the fix.
+      [
+        new ProviderFailure('needs_configuration', 'not enabled'),
+        { kind: 'deadLetter', reason: 'not enabled' },
+      ],
       [new ProviderFailure('rejected', 'bad'), { kind: 'done' }],
     ] as const) {
       const w = world(async () => {

@@ -337,9 +337,9 @@ describe('splitting a rejected batch', () => {
   it('fails the events Google names and sends the rest once', async () => {
     const sent: string[][] = [];
     const result = await sendEvents(events, async (batch) => {
-      sent.push(batch.map((e) => e.adIdentifiers.gclid as string));
+      sent.push(batch.map((e) => e.adIdentifiers?.gclid as string));
       const bad = batch.flatMap((e, i) =>
-        [gclid(102), gclid(105)].includes(e.adIdentifiers.gclid as string) ? [i] : [],
+        [gclid(102), gclid(105)].includes(e.adIdentifiers?.gclid as string) ? [i] : [],
       );
       if (bad.length) throw reject(bad);
       return { requestId: `r-${sent.length}` };
@@ -371,7 +371,7 @@ describe('splitting a rejected batch', () => {
     const sizes: number[] = [];
     const result = await sendEvents(events, async (batch) => {
       sizes.push(batch.length);
-      if (batch.some((e) => [gclid(101), gclid(106)].includes(e.adIdentifiers.gclid as string)))
+      if (batch.some((e) => [gclid(101), gclid(106)].includes(e.adIdentifiers?.gclid as string)))
         throw new DataManagerRejection(
           'bad',
           { reasons: [], violations: [], message: 'There was a problem.' },
@@ -462,7 +462,7 @@ describe('field warnings (Data Manager API v1.8)', () => {
       ingestEvent(conversion({ click_id: gclid(300 + i) }), undefined, target),
     );
     const result = await sendEvents(events, async (batch) => {
-      const first = batch.findIndex((e) => e.adIdentifiers.gclid === gclid(301));
+      const first = batch.findIndex((e) => e.adIdentifiers?.gclid === gclid(301));
       if (first >= 0 && batch.length === 4)
         throw new DataManagerRejection(
           'rejected',
@@ -470,7 +470,7 @@ describe('field warnings (Data Manager API v1.8)', () => {
           400,
         );
       // Sent again without event 1: event 3 is now the request's event 2.
-      const warned = batch.findIndex((e) => e.adIdentifiers.gclid === gclid(303));
+      const warned = batch.findIndex((e) => e.adIdentifiers?.gclid === gclid(303));
       return {
         requestId: 'r-2',
         fieldWarnings: [

@@ -84,7 +84,11 @@ describe('Google normalisation of user identifiers', () => {
     ['Test.Email@Gmail.com', 'testemail@gmail.com'],
     ['  t.e.s.t@googlemail.com ', 'test@googlemail.com'],
     ['John.Doe@Example.com', 'john.doe@example.com'],
-    ['first.last+tag@GMAIL.COM', 'firstlast+tag@gmail.com'],
+    // Google's formatting guide: a gmail address loses its dots and its +suffix; others keep them.
+    // https://developers.google.com/data-manager/api/devguides/concepts/formatting
+    ['first.last+tag@GMAIL.COM', 'firstlast@gmail.com'],
+    ['cloudy.sanfrancisco+shopping@gmail.com', 'cloudysanfrancisco@gmail.com'],
+    ['user.name+NYC@Example.com', 'user.name+nyc@example.com'],
   ])('%s is hashed as %s', (input, normalised) => {
     expect(googleNormalisedEmail(input)).toBe(normalised);
     expect(hashedEmail(input)).toBe(sha(normalised));
@@ -574,7 +578,11 @@ describe('uploadClickConversions', () => {
           },
         }),
       ),
-    ).toMatchObject({ kind: 'configuration' });
+    ).toMatchObject({
+      // The account's own setup: the tenant's conversions wait for it in the log, not the DLQ.
+      kind: 'needs_configuration',
+      message: expect.stringContaining('(CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS)'),
+    });
     expect(
       await failure(async () =>
         respond(400, {

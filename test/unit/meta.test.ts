@@ -544,9 +544,23 @@ describe('settings', () => {
       test_event_code: 'TEST4242',
       lead_events: true,
       limited_data_use: false,
+      match_by_user_data: true,
       status: 'connected',
       updated_at: NOW.toISOString(),
     });
+    const off = metaIntegrationOf(
+      metaSettingsBody.parse({
+        pixel_id: '1234567890',
+        access_token: 'EAAB'.padEnd(40, 'x'),
+        match_by_user_data: false,
+      }),
+      'sealed-base64',
+      NOW,
+    );
+    expect(publicMetaSettings(off).match_by_user_data).toBe(false);
+    // Saved before the setting existed: on.
+    const { match_by_user_data: _unset, ...older } = stored;
+    expect(publicMetaSettings(older).match_by_user_data).toBe(true);
     const bad = metaSettingsBody.safeParse({
       pixel_id: 'abc',
       access_token: 'short',

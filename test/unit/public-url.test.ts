@@ -1,18 +1,31 @@
+import { ConfigurationError } from '../../functions/shared/config';
 import { publicBaseUrl } from '../../functions/shared/public-url';
 
 describe('public base URL of the API', () => {
-  it('keeps the stage in the path on the execute-api host', () => {
-    expect(publicBaseUrl('abc123.execute-api.eu-west-1.amazonaws.com', 'prod')).toBe(
-      'https://abc123.execute-api.eu-west-1.amazonaws.com/prod',
+  it('is PUBLIC_BASE_URL as configured, without a trailing slash', () => {
+    expect(
+      publicBaseUrl({ PUBLIC_BASE_URL: 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod' }),
+    ).toBe('https://abc123.execute-api.eu-west-1.amazonaws.com/prod');
+    expect(publicBaseUrl({ PUBLIC_BASE_URL: 'https://api.adsengineer.example/' })).toBe(
+      'https://api.adsengineer.example',
     );
+    expect(publicBaseUrl({ PUBLIC_BASE_URL: 'http://127.0.0.1:3000' })).toBe('http://127.0.0.1:3000');
   });
 
-  it('has no stage prefix on a custom domain, which maps the stage at its root', () => {
-    expect(publicBaseUrl('api.adsengineer.example', 'prod')).toBe('https://api.adsengineer.example');
-  });
-
-  it('is plain HTTP for the local run mode', () => {
-    expect(publicBaseUrl('127.0.0.1:3000', 'local')).toBe('http://127.0.0.1:3000');
-    expect(publicBaseUrl(undefined, undefined)).toBe('http://localhost');
+  it('refuses to hand out URLs when it is missing or not a plain http(s) base', () => {
+    for (const value of [
+      undefined,
+      '',
+      'api.adsengineer.example',
+      'ftp://api.adsengineer.example',
+      'javascript:alert(1)',
+      'https://api.adsengineer.example/?next=x',
+      'https://api.adsengineer.example/#x',
+      'https://user:pw@api.adsengineer.example',
+    ]) {
+      expect(() => publicBaseUrl(value === undefined ? {} : { PUBLIC_BASE_URL: value })).toThrow(
+        ConfigurationError,
+      );
+    }
   });
 });

@@ -19,6 +19,9 @@ describe('settings checked once at start', () => {
         STRIPE_API_BASE_URL: 'https://api.stripe.com',
         CIRCUIT_OPEN_SECONDS: '60',
         WEBHOOK_RETRY_BASE_SECONDS: '0',
+        JWT_MAX_TTL_SECONDS: '86400',
+        TENANT_STATUS_CACHE_SECONDS: '0',
+        PUBLIC_BASE_URL: 'https://api.example.org',
       }),
     ).toEqual([]);
   });
@@ -36,6 +39,9 @@ describe('settings checked once at start', () => {
       STRIPE_API_BASE_URL: 'not a url',
       CIRCUIT_FAILURE_THRESHOLD: '0',
       CONVERSION_RETRY_BASE_SECONDS: '-1',
+      JWT_MAX_TTL_SECONDS: '0',
+      TENANT_STATUS_CACHE_SECONDS: '61',
+      PUBLIC_BASE_URL: 'api.example.org/?x=1',
       PLATFORM_ORG_ID: 'has spaces',
     };
     expect(names(env)).toEqual([
@@ -43,7 +49,10 @@ describe('settings checked once at start', () => {
       'RATE_LIMIT_STORE_TIMEOUT_MS',
       'RATE_LIMIT_TENANT_PER_HOUR',
       'CIRCUIT_FAILURE_THRESHOLD',
+      'JWT_MAX_TTL_SECONDS',
       'CONVERSION_RETRY_BASE_SECONDS',
+      'TENANT_STATUS_CACHE_SECONDS',
+      'PUBLIC_BASE_URL',
       'PLATFORM_ORG_ID',
       'JWT_SECRET',
       'EMAIL_HASH_KEY',

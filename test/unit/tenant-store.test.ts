@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConsentPolicyStore } from '../../functions/shared/tenancy/consent-policy-store';
 import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
@@ -65,6 +65,49 @@ describe('DynamoTenantStore against edge-case answers', () => {
     await expect(new DynamoTenantStore(broken.client, 'tenants').updateBilling('t', billing)).rejects.toThrow(
       'InternalServerError',
     );
+  });
+});
+
+describe('DynamoTenantStore status changes', () => {
+  const change = { at: '2026-11-26T09:00:00.000Z', actor: 'op', ip: '192.0.2.1', request_id: 'r' };
+  const meta = { Item: { id: 't', name: 'T', status: 'active', created_at: 'x' } };
+
+  it('writes the status and its history entry in one transaction', async () => {
+    const { client, calls } = scripted(meta, {});
+    const store = new DynamoTenantStore(client, 'tenants');
+    expect(await store.setTenantStatus('t', 'suspended', change)).toMatchObject({
+      status: 'suspended',
+      status_changed_at: change.at,
+    });
+    expect(calls.map((c) => c.name)).toEqual(['GetCommand', 'TransactWriteCommand']);
+    const items = (
+      calls[1] as unknown as {
+        input: { TransactItems: Array<Record<string, { Item?: Record<string, unknown> }>> };
+      }
+    ).input.TransactItems;
+    expect(items[1]?.Put?.Item).toMatchObject({ from: 'active', to: 'suspended', actor: 'op' });
+  });
+
+  it('answers undefined for a tenant gone before or during the change, and passes on other errors', async () => {
+    const gone = scripted({});
+    expect(
+      await new DynamoTenantStore(gone.client, 'tenants').setTenantStatus('t', 'active', change),
+    ).toBeUndefined();
+    const raced = scripted(meta, new TransactionCanceledException({ message: 'cancelled', $metadata: {} }));
+    expect(
+      await new DynamoTenantStore(raced.client, 'tenants').setTenantStatus('t', 'active', change),
+    ).toBeUndefined();
+    const failing = scripted(meta, new Error('ProvisionedThroughputExceeded'));
+    await expect(
+      new DynamoTenantStore(failing.client, 'tenants').setTenantStatus('t', 'active', change),
+    ).rejects.toThrow('Provisioned');
+  });
+
+  it('reads an empty history and an unknown key as nothing', async () => {
+    const { client } = scripted({}, {});
+    const store = new DynamoTenantStore(client, 'tenants');
+    expect(await store.statusHistory('t')).toEqual([]);
+    expect(await store.getApiKey(platformScope(admin, 't'), 'key_x')).toBeUndefined();
   });
 });
 

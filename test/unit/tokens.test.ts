@@ -5,6 +5,8 @@ import {
   API_TOKEN_SECONDS,
   AUDIENCE,
   ISSUER,
+  MAX_TTL_ENV,
+  maxTokenSeconds,
   signToken,
   TOKEN_MESSAGES,
   TokenError,
@@ -106,6 +108,11 @@ describe('verifyToken', () => {
     ['crit header', hs256({ alg: 'HS256', crit: ['exp'] }, claims())],
     ['numeric kid', hs256({ alg: 'HS256', kid: 7 }, claims())],
     ['missing exp', hs256(header, claims({ exp: undefined }))],
+    ['missing iat', hs256(header, claims({ iat: undefined }))],
+    ['iat not a number', hs256(header, claims({ iat: String(nowS) }))],
+    ['a ten-year lifetime', hs256(header, claims({ exp: nowS + 10 * 365 * 86400 }))],
+    ['a lifetime of 24 h and 1 s', hs256(header, claims({ exp: nowS + 86400 + 1 }))],
+    ['an old iat with a fresh exp', hs256(header, claims({ iat: nowS - 2 * 86400, exp: nowS + 60 }))],
     ['nbf in the future', hs256(header, claims({ nbf: nowS + 120 }))],
     ['iat in the future', hs256(header, claims({ iat: nowS + 120 }))],
     ['missing org_id', hs256(header, claims({ org_id: undefined }))],
@@ -148,6 +155,21 @@ describe('verifyToken', () => {
     expect(await failure(hs256(header, claims({ nbf: nowS + 61 })))).toBe(TOKEN_MESSAGES.format);
   });
 
+  it('accepts a lifetime of exactly the cap, and follows JWT_MAX_TTL_SECONDS', async () => {
+    await expect(
+      verifyToken(hs256(header, claims({ exp: nowS + 86400 })), keyring, NOW),
+    ).resolves.toBeDefined();
+    process.env[MAX_TTL_ENV] = '3600';
+    try {
+      expect(await failure(hs256(header, claims({ exp: nowS + 3601 })))).toBe(TOKEN_MESSAGES.format);
+      await expect(
+        verifyToken(hs256(header, claims({ exp: nowS + 3600 })), keyring, NOW),
+      ).resolves.toBeDefined();
+    } finally {
+      delete process.env[MAX_TTL_ENV];
+    }
+  });
+
   it('accepts a token without kid with the current secret', async () => {
     const { kid: _kid, ...noKid } = header;
     await expect(verifyToken(hs256(noKid, claims()), keyring, NOW)).resolves.toBeDefined();
@@ -161,6 +183,28 @@ describe('signToken', () => {
     await expect(signToken(keyring, c, 24 * 3600 + 1)).rejects.toThrow(RangeError);
     await expect(signToken(keyring, c, 1.5)).rejects.toThrow(RangeError);
     expect(API_TOKEN_SECONDS).toBe(900);
+  });
+
+  it('signs within JWT_MAX_TTL_SECONDS when it is set lower', async () => {
+    const c = { sub: 's', org_id: 't', role: 'viewer' as const };
+    process.env[MAX_TTL_ENV] = '600';
+    try {
+      await expect(signToken(keyring, c, 601)).rejects.toThrow('1..600');
+      await expect(signToken(keyring, c, 600)).resolves.toMatch(/^ey/);
+    } finally {
+      delete process.env[MAX_TTL_ENV];
+    }
+  });
+});
+
+describe('maxTokenSeconds', () => {
+  it('defaults to a day and refuses what is not a positive whole number', () => {
+    expect(maxTokenSeconds({})).toBe(86400);
+    expect(maxTokenSeconds({ [MAX_TTL_ENV]: '' })).toBe(86400);
+    expect(maxTokenSeconds({ [MAX_TTL_ENV]: '900' })).toBe(900);
+    for (const bad of ['0', '-5', '1.5', '1e3', 'day', '99999999999999999999']) {
+      expect(() => maxTokenSeconds({ [MAX_TTL_ENV]: bad })).toThrow(ConfigurationError);
+    }
   });
 });
 

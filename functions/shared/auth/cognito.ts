@@ -12,12 +12,10 @@ import {
   KidNotFoundInJwksError,
   WaitPeriodNotYetEndedJwkError,
 } from 'aws-jwt-verify/error';
-import { COGNITO_RESOURCE_SERVER_ID, type Role } from '../../../lib/definitions/routes';
+import type { Role } from '../../../lib/definitions/routes';
 import { ConfigurationError } from '../config';
 import { type AuthContext, isRole, roleRank } from './context';
 import { TokenError } from './tokens';
-
-const RESOURCE_SERVER_ID = COGNITO_RESOURCE_SERVER_ID;
 
 export interface CognitoSettings {
   userPoolId: string;
@@ -46,35 +44,25 @@ function highestRole(roles: Role[]): Role | undefined {
 }
 
 /**
- * Maps a verified Cognito access token to our auth context:
- * - tenant: the `org_id` claim (added by a pre-token-generation trigger), else the user's single
- *   `org:<tenant>` group;
- * - role: the `role` claim, else the highest `role:<role>` group, else the highest
- *   `adsengineer-api/<role>` scope (machine-to-machine clients).
- * A token that names no tenant or no role is refused.
+ * Maps a verified Cognito access token to our auth context, from the pool's group claim only
+ * (`cognito:groups`, which only the pool's administrators set):
+ * - tenant: the user's single `org:<tenant>` group;
+ * - role: the highest of the user's `role:<role>` groups.
+ * Nothing the caller can choose counts: not a scope (an app client may let the caller ask for any
+ * of its scopes), not a custom `org_id` or `role` claim. A token without exactly one tenant group
+ * or without a role group is refused (401): no group, no access.
  */
 export function authFromCognitoClaims(payload: Record<string, unknown>): AuthContext {
   const groups = Array.isArray(payload['cognito:groups']) ? (payload['cognito:groups'] as unknown[]) : [];
   const groupNames = groups.filter((g): g is string => typeof g === 'string');
-  const orgGroups = groupNames.filter((g) => g.startsWith('org:')).map((g) => g.slice(4));
-  const tenantId =
-    typeof payload.org_id === 'string' && payload.org_id
-      ? payload.org_id
-      : orgGroups.length === 1
-        ? orgGroups[0]
-        : '';
-
-  const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
-  const scopeRoles = scopes
-    .filter((s) => s.startsWith(`${RESOURCE_SERVER_ID}/`))
-    .map((s) => s.slice(RESOURCE_SERVER_ID.length + 1))
-    .filter(isRole);
-  const groupRoles = groupNames
-    .filter((g) => g.startsWith('role:'))
-    .map((g) => g.slice(5))
-    .filter(isRole);
-  const role = isRole(payload.role) ? payload.role : (highestRole(groupRoles) ?? highestRole(scopeRoles));
-
+  const orgGroups = groupNames.filter((g) => g.startsWith('org:') && g.length > 4).map((g) => g.slice(4));
+  const tenantId = orgGroups.length === 1 ? (orgGroups[0] as string) : '';
+  const role = highestRole(
+    groupNames
+      .filter((g) => g.startsWith('role:'))
+      .map((g) => g.slice(5))
+      .filter(isRole),
+  );
   const subject = typeof payload.sub === 'string' ? payload.sub : '';
   if (!tenantId || !role || !subject) throw new TokenError('format');
   return { tenantId, role, subject, method: 'cognito' };

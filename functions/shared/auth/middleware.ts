@@ -14,12 +14,19 @@ import {
 } from './cognito';
 import { type AuthContext, hasRole, isPlatformAdmin } from './context';
 import { loadKeyring } from './keyring';
+import { StandingCheck } from './standing';
 import { TOKEN_MESSAGES, TokenError, verifyToken } from './tokens';
 
 /** How the middleware proves who is calling; swapped in tests. */
 export interface Authenticator {
   bearer(token: string): Promise<AuthContext>;
   apiKey(key: string): Promise<AuthContext>;
+  /**
+   * Whether a verified bearer may still act (its tenant active, its API key unrevoked); throws a
+   * TokenError when not. Called once the route's role is satisfied. Required: no authenticator
+   * skips it.
+   */
+  admit(auth: AuthContext): Promise<void>;
 }
 
 function cognitoFromEnv(): CognitoAuthenticator | undefined {
@@ -36,12 +43,14 @@ export function defaultAuthenticator(
   cognito: CognitoAuthenticator | undefined = cognitoFromEnv(),
   store: TenantStore = new DynamoTenantStore(),
 ): Authenticator {
+  const standing = new StandingCheck(store);
   return {
     bearer: async (token) => {
       if (cognito && claimedIssuer(token) === cognito.issuer) return cognito.verify(token);
       return verifyToken(token, await loadKeyring());
     },
     apiKey: (key) => authenticateApiKey(store, key),
+    admit: (auth) => standing.admit(auth),
   };
 }
 
@@ -62,6 +71,20 @@ function authorizationHeader(event: APIGatewayProxyEvent): string | undefined {
   return undefined;
 }
 
+function refusedToken(error: unknown): unknown {
+  if (!(error instanceof TokenError)) return error;
+  metrics.addMetric('AuthTokenRejected', 'Count', 1);
+  return unauthorized('invalid_token', error.message, 'Bearer');
+}
+
+function resolver(authenticator: Authenticator | (() => Authenticator)): () => Authenticator {
+  let resolved: Authenticator | undefined;
+  return () => {
+    resolved ??= typeof authenticator === 'function' ? authenticator() : authenticator;
+    return resolved;
+  };
+}
+
 /**
  * Authenticates and authorises every route by the auth kind and minimum role the route table
  * gives it, before any handler code runs. Fails closed: a route of an unknown kind is refused.
@@ -69,11 +92,7 @@ function authorizationHeader(event: APIGatewayProxyEvent): string | undefined {
 export function authentication(
   authenticator: Authenticator | (() => Authenticator) = defaultAuthenticator,
 ): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> {
-  let resolved: Authenticator | undefined;
-  const get = () => {
-    resolved ??= typeof authenticator === 'function' ? authenticator() : authenticator;
-    return resolved;
-  };
+  const get = resolver(authenticator);
   return {
     before: async (request) => {
       const route = request.context.route;
@@ -105,11 +124,7 @@ export function authentication(
           try {
             auth = await get().bearer(token);
           } catch (error) {
-            if (error instanceof TokenError) {
-              metrics.addMetric('AuthTokenRejected', 'Count', 1);
-              throw unauthorized('invalid_token', error.message, 'Bearer');
-            }
-            throw error;
+            throw refusedToken(error);
           }
           // Known from here on, even if refused below: a 403 counts against the caller's tenant.
           request.context.auth = auth;
@@ -125,6 +140,30 @@ export function authentication(
         }
         default:
           throw forbidden();
+      }
+    },
+  };
+}
+
+/**
+ * Whether a verified bearer may still act: its tenant exists and is active, its API key (for a
+ * token exchanged for one) is not revoked. Runs after the tenant's rate limit, so the answer,
+ * a refusal or a failure to read the tenant, carries the tenant's limit like any other. A token
+ * that has lost its standing is 401 `invalid_token` and counts against the caller's IP too.
+ */
+export function standing(
+  authenticator: Authenticator | (() => Authenticator) = defaultAuthenticator,
+): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> {
+  const get = resolver(authenticator);
+  return {
+    before: async (request) => {
+      const { route, auth } = request.context;
+      if (!auth || (route?.auth !== 'jwt' && route?.auth !== 'platformAdmin')) return;
+      try {
+        await get().admit(auth);
+      } catch (error) {
+        delete request.context.auth;
+        throw refusedToken(error);
       }
     },
   };

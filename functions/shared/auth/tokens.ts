@@ -1,5 +1,6 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Role } from '../../../lib/definitions/routes';
+import { ConfigurationError } from '../config';
 import { type AuthContext, isRole } from './context';
 import { type Keyring, keyFor } from './keyring';
 
@@ -8,8 +9,23 @@ export const AUDIENCE = 'adsengineer-api';
 export const CLOCK_SKEW_SECONDS = 60;
 /** Tokens exchanged for an API key live at most this long. */
 export const API_TOKEN_SECONDS = 15 * 60;
-/** The longest lifetime an operator may give a token. */
+/** The longest lifetime of a token by default (`JWT_MAX_TTL_SECONDS`), from its `iat`. */
 export const MAX_TOKEN_SECONDS = 24 * 3600;
+export const MAX_TTL_ENV = 'JWT_MAX_TTL_SECONDS';
+
+/**
+ * The longest a token may live, `exp` minus `iat`: `JWT_MAX_TTL_SECONDS`, default 86400. A value
+ * that is not a positive whole number of seconds is refused (fail closed), never ignored.
+ */
+export function maxTokenSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[MAX_TTL_ENV];
+  if (raw === undefined || raw === '') return MAX_TOKEN_SECONDS;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigurationError(`${MAX_TTL_ENV} must be a positive whole number of seconds`);
+  }
+  return value;
+}
 
 export type TokenFailure = 'missing' | 'format' | 'signature' | 'issuer' | 'audience' | 'expired';
 
@@ -42,8 +58,9 @@ export async function signToken(
   ttlSeconds: number,
   now: number = Date.now(),
 ): Promise<string> {
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TOKEN_SECONDS) {
-    throw new RangeError(`token lifetime must be 1..${MAX_TOKEN_SECONDS} seconds`);
+  const max = maxTokenSeconds();
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > max) {
+    throw new RangeError(`token lifetime must be 1..${max} seconds`);
   }
   const iat = Math.floor(now / 1000);
   return new SignJWT({ org_id: claims.org_id, role: claims.role })
@@ -85,7 +102,8 @@ function mapJoseError(error: unknown): TokenError {
 /**
  * Verifies one of our HS256 tokens. Only HS256 is accepted: `none` and every asymmetric or other
  * HMAC algorithm fail before any key is used. Signature first, then issuer, audience and times
- * (60 s of clock skew); `exp` is required.
+ * (60 s of clock skew); `exp` and `iat` are required, and a token may live at most
+ * `JWT_MAX_TTL_SECONDS` from its `iat`: a longer-lived one is refused as malformed.
  */
 export async function verifyToken(
   token: string,
@@ -108,14 +126,16 @@ export async function verifyToken(
       issuer: ISSUER,
       audience: AUDIENCE,
       clockTolerance: CLOCK_SKEW_SECONDS,
-      requiredClaims: ['exp'],
+      requiredClaims: ['exp', 'iat'],
       currentDate: new Date(now),
     }));
   } catch (error) {
     throw mapJoseError(error);
   }
-  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + CLOCK_SKEW_SECONDS)
+  const { iat, exp } = payload;
+  if (typeof iat !== 'number' || typeof exp !== 'number' || iat > nowSeconds + CLOCK_SKEW_SECONDS)
     throw new TokenError('format');
+  if (exp - iat > maxTokenSeconds()) throw new TokenError('format');
   const { sub, org_id: orgId, role } = payload;
   if (typeof sub !== 'string' || !sub || typeof orgId !== 'string' || !orgId || !isRole(role)) {
     throw new TokenError('format');

@@ -189,7 +189,8 @@ export class BackupJobStore extends DynamoRepository {
 
   /** Jobs newest first, `limit` per page. */
   async list(limit: number, cursor?: string): Promise<Page<BackupJob>> {
-    const start = decodeCursor(cursor, (k) => k.pk === LIST_PK && typeof k.sk === 'string');
+    const binding = { list: 'backups' };
+    const start = await decodeCursor(cursor, binding, (k) => k.pk === LIST_PK && typeof k.sk === 'string');
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.table,
@@ -204,7 +205,7 @@ export class BackupJobStore extends DynamoRepository {
     const jobs = await this.getMany(ids);
     return {
       items: ids.map((id) => jobs.get(id)).filter((job): job is BackupJob => job !== undefined),
-      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+      next_cursor: await encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined, binding),
     };
   }
 

@@ -21,6 +21,7 @@ import type {
   Platform,
   ProcessingStatus,
 } from './model';
+import { matchOf } from './plan';
 
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const convSk = (id: string) => `CONV#${id}`;
@@ -341,20 +342,22 @@ export class DynamoConversionLog extends DynamoRepository {
     options: { limit: number; cursor?: string; status?: ConversionStatus },
   ): Promise<Page<LoggedConversion>> {
     const pk = tenantPk(scope.tenantId);
+    const binding = { list: 'conversions', tenantId: scope.tenantId, filter: { status: options.status } };
     const input = options.status
       ? {
           IndexName: 'gsi1',
           KeyConditionExpression: 'gsi1pk = :pk',
           ExpressionAttributeValues: { ':pk': statusPk(scope.tenantId, options.status) },
-          ExclusiveStartKey: decodeCursor(
+          ExclusiveStartKey: await decodeCursor(
             options.cursor,
+            binding,
             (k) => k.gsi1pk === statusPk(scope.tenantId, options.status as string) && k.pk === pk,
           ),
         }
       : {
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :conv)',
           ExpressionAttributeValues: { ':pk': pk, ':conv': 'CONV#' },
-          ExclusiveStartKey: decodeCursor(options.cursor, (k) => k.pk === pk),
+          ExclusiveStartKey: await decodeCursor(options.cursor, binding, (k) => k.pk === pk),
         };
     const live = notExpiredFilter(this.now());
     const out = await this.client.send(
@@ -370,13 +373,13 @@ export class DynamoConversionLog extends DynamoRepository {
     );
     return {
       items: (out.Items ?? []).map(fromItem),
-      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+      next_cursor: await encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined, binding),
     };
   }
 }
 
-/** A conversion as the API shows it (CONTRACT.md §8), with the upload details; no click id. */
+/** A conversion as the API shows it, with how it is matched and the upload details; no click id. */
 export function publicConversion(conversion: LoggedConversion): Record<string, unknown> {
   const { click_id: _click, next_attempt_at: _next, order_key: _order, ...shown } = conversion;
-  return shown;
+  return { ...shown, match: matchOf(conversion) };
 }

@@ -4,6 +4,15 @@ export const PLATFORMS = ['google_ads', 'meta'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 export const CONVERSION_STATUSES = ['queued', 'uploaded', 'failed', 'rescheduled', 'cancelled'] as const;
 export type ConversionStatus = (typeof CONVERSION_STATUSES)[number];
+/** How a conversion is matched to an ad interaction: a click id, or the person's hashed user data. */
+export const MATCH_KINDS = ['click_id', 'user_data'] as const;
+export type MatchKind = (typeof MATCH_KINDS)[number];
+
+/** A connected platform a won lead gave no conversion, and why (kept on the lead). */
+export interface NotPlanned {
+  platform: Platform;
+  reason: string;
+}
 
 /** A conversion as the API shows it (CONTRACT.md §8). */
 export interface Conversion {
@@ -20,6 +29,11 @@ export interface Conversion {
   currency?: string;
   /** Meta's event name (`Purchase`, or `Lead` for a captured lead); Purchase when absent. */
   event_name?: string;
+  /**
+   * `click_id` (attributed to the click id below) or `user_data` (no click id: matched on the
+   * lead's hashed e-mail and phone). Absent on conversions stored before it existed: click_id.
+   */
+  match?: MatchKind;
   /** The click id it is attributed to: `gclid`, `gbraid`, `wbraid` or `fbclid`. */
   click_id_type?: 'gclid' | 'gbraid' | 'wbraid' | 'fbclid';
   click_id?: string;
@@ -138,6 +152,9 @@ export interface Adjustment {
  * - `configuration`: the tenant's account or settings are wrong; its uploads stop until fixed.
  * - `disconnected`: the tenant's authorisation was revoked; never retried.
  * - `needs_reconnect`: the authorisation lacks a permission the upload needs; conversions wait.
+ * - `needs_configuration`: the account refuses conversions matched on user data for its own
+ *   settings (not enabled, terms not accepted, data policy): conversions wait in the log, not
+ *   dead-lettered, until the tenant saves the integration again.
  * - `platform`: the platform refuses this service itself (not the tenant's fault, not transient).
  * - `rejected`: the platform refused the request for a reason no retry mends.
  */
@@ -146,6 +163,7 @@ export type FailureKind =
   | 'configuration'
   | 'disconnected'
   | 'needs_reconnect'
+  | 'needs_configuration'
   | 'platform'
   | 'rejected';
 

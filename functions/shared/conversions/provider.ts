@@ -62,8 +62,12 @@ export type Connection<Session> =
   | { kind: 'ready'; session: Session; account: string }
   /** Never connected: the conversion stays queued saying so; nothing pages. */
   | { kind: 'missing'; reason: string }
-  /** Connected but stopped (revoked, lacking a permission): parked until an admin reconnects. */
-  | { kind: 'parked'; reason: string };
+  /**
+   * Connected but stopped (revoked, lacking a permission): parked until an admin reconnects.
+   * `waits`: the conversions wait in the conversion log (queued, saying why) instead of the
+   * dead-letter queue, and saving the integration again queues them again.
+   */
+  | { kind: 'parked'; reason: string; waits?: boolean };
 
 export interface ConversionProvider<Session = unknown> {
   readonly platform: Platform;

@@ -4,11 +4,11 @@ import { BEFORE_CLICK, rejectionReason, TOO_OLD } from '../google-ads/rules';
 import { googleClickId } from '../leads/click-ids';
 import { allowsUpload } from '../leads/consent';
 import type { StoredLead } from '../leads/model';
-import { conversionsForWon } from '../leads/won';
 import { isTooOld, TOO_OLD as META_TOO_OLD } from '../meta/events';
 import type { TenantScope } from '../tenancy/scope';
 import type { LoggedConversion } from './log';
 import type { Adjustment, Conversion } from './model';
+import { type MatchingRules, planConversions } from './plan';
 import type { AdjustmentBody, ConversionByFbclid, ConversionRequest } from './schema';
 
 /**
@@ -28,6 +28,8 @@ export interface ConversionServiceDeps {
     ): Promise<'queued' | 'exists'>;
     adjustments(scope: TenantScope, conversionId: string): Promise<Adjustment[]>;
   };
+  /** The tenant's matching rules (which platforms are connected, user-data matching allowed). */
+  rules?(tenantId: string): Promise<MatchingRules>;
 }
 
 export type Created =
@@ -53,6 +55,7 @@ export function plannedConversions(
   request: ConversionRequest,
   lead: StoredLead | undefined,
   now: Date,
+  rules: MatchingRules = {},
 ): Conversion[] {
   if (request.form === 'lead') {
     if (!lead) throw new DomainNotFoundError('Lead not found');
@@ -60,7 +63,7 @@ export function plannedConversions(
       throw new DomainConflictError("The lead's consent does not allow uploading its conversions");
     const { body } = request;
     const at = body.conversion_time ? new Date(body.conversion_time) : now;
-    const planned = conversionsForWon(
+    const plan = planConversions(
       lead,
       {
         ...(body.order_id ? { orderId: body.order_id, uniqueBy: `api:${body.order_id}` } : {}),
@@ -68,10 +71,13 @@ export function plannedConversions(
         ...(body.currency ? { currency: body.currency } : {}),
       },
       at,
+      rules,
     );
+    const planned = plan.conversions;
     if (planned.length === 0)
       throw new DomainValidationError([
         { path: 'lead_id', message: 'The lead has no click id of an ad platform' },
+        ...plan.notPlanned.map((n) => ({ path: 'lead_id', message: `${n.platform}: ${n.reason}` })),
       ]);
     for (const conversion of planned) checkWindow(conversion, now, lead.click_time);
     return planned.map((c) => ({ ...c, created_at: now.toISOString(), updated_at: now.toISOString() }));
@@ -96,6 +102,7 @@ export function plannedConversions(
     conversion_time: at,
     ...(body.value !== undefined ? { value: body.value } : {}),
     ...(body.currency ? { currency: body.currency } : {}),
+    match: 'click_id',
     click_id_type: click.field,
     click_id: click.value,
     ...(body.click_time ? { click_time: new Date(body.click_time).toISOString() } : {}),
@@ -136,6 +143,7 @@ function metaClickConversion(scope: TenantScope, body: ConversionByFbclid, now: 
     event_name: eventName,
     ...(body.value !== undefined ? { value: body.value } : {}),
     ...(body.currency ? { currency: body.currency } : {}),
+    match: 'click_id',
     click_id_type: 'fbclid',
     click_id: body.fbclid,
     ...(body.click_time ? { click_time: new Date(body.click_time).toISOString() } : {}),
@@ -154,7 +162,8 @@ export async function createConversion(
   now: Date,
 ): Promise<Created> {
   const lead = request.form === 'lead' ? await deps.leads.get(scope, request.body.lead_id) : undefined;
-  const planned = plannedConversions(scope, request, lead, now);
+  const rules = request.form === 'lead' && deps.rules ? await deps.rules(scope.tenantId) : {};
+  const planned = plannedConversions(scope, request, lead, now, rules);
   const queued: Conversion[] = [];
   for (const conversion of planned)
     if ((await deps.conversions.queue(scope, conversion)) === 'queued') queued.push(conversion);

@@ -15,6 +15,7 @@ import { EXPIRY_ATTRIBUTE, expiryOf, isExpired, notExpiredFilter } from '../rete
 import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
 import type { TenantScope } from '../tenancy/scope';
 import type { Adjustment, AdjustmentMessage, Conversion, ConversionMessage, Platform } from './model';
+import { matchOf } from './plan';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
 const convSk = (id: string) => `CONV#${id}`;
@@ -34,9 +35,10 @@ function fromItem(item: Item): Conversion {
     gsi2pk: _c,
     gsi2sk: _d,
     [EXPIRY_ATTRIBUTE]: _expiresAt,
-    ...conversion
+    ...rest
   } = item;
-  return conversion as unknown as Conversion;
+  const conversion = rest as unknown as Conversion;
+  return { ...conversion, match: matchOf(conversion) };
 }
 
 /**

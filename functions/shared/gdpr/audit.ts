@@ -119,20 +119,23 @@ export class DynamoAuditTrail extends DynamoRepository {
   ): Promise<Page<AuditRecord>> {
     const bySubject = emailHash !== undefined;
     const pk = bySubject ? subjectPk(scope, emailHash) : tenantPk(scope);
+    const binding = { list: 'gdpr_audit', tenantId: scope.tenantId, filter: { subject: emailHash } };
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.table,
         ...(bySubject ? {} : { IndexName: 'gsi1' }),
         KeyConditionExpression: bySubject ? 'pk = :pk' : 'gsi1pk = :pk',
         ExpressionAttributeValues: { ':pk': pk },
-        ExclusiveStartKey: decodeCursor(cursor, (k) => (bySubject ? k.pk === pk : k.gsi1pk === pk)),
+        ExclusiveStartKey: await decodeCursor(cursor, binding, (k) =>
+          bySubject ? k.pk === pk : k.gsi1pk === pk,
+        ),
         ScanIndexForward: false,
         Limit: limit,
       }),
     );
     return {
       items: (out.Items ?? []).map(fromItem),
-      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+      next_cursor: await encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined, binding),
     };
   }
 }

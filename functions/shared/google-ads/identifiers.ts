@@ -12,14 +12,21 @@ const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').dig
 
 const GMAIL_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
 
-/** Trimmed, lower-cased, dots removed from the local part of gmail.com / googlemail.com addresses. */
+/**
+ * Google's formatting guide for `email_address`: trimmed and lower-cased; for gmail.com and
+ * googlemail.com addresses, the dots of the local part removed and a `+` with what follows it
+ * dropped (`cloudy.sanfrancisco+shopping@gmail.com` → `cloudysanfrancisco@gmail.com`); other
+ * domains keep their dots and plus signs.
+ */
 export function googleNormalisedEmail(input: string): string | undefined {
   const email = normaliseEmail(input);
   if (!email) return undefined;
   const at = email.lastIndexOf('@');
   const local = email.slice(0, at);
   const domain = email.slice(at + 1);
-  return GMAIL_DOMAINS.has(domain) ? `${local.replace(/\./g, '')}@${domain}` : email;
+  if (!GMAIL_DOMAINS.has(domain)) return email;
+  const plain = local.split('+')[0]?.replace(/\./g, '') ?? '';
+  return plain ? `${plain}@${domain}` : undefined;
 }
 
 export function hashedEmail(input: string): string | undefined {
@@ -61,6 +68,16 @@ export function consentField<G, D>(
   if (signal === 'granted') return granted;
   if (signal === 'denied') return denied;
   return undefined;
+}
+
+/** The lead's hashed e-mail and phone (E.164), normalised as Google's formatting guide says. */
+export function hashedIdentifiers(lead: Pick<StoredLead, 'email' | 'phone'>): {
+  email?: string;
+  phone?: string;
+} {
+  const email = lead.email ? hashedEmail(lead.email) : undefined;
+  const phone = lead.phone ? hashedPhoneNumber(lead.phone) : undefined;
+  return { ...(email ? { email } : {}), ...(phone ? { phone } : {}) };
 }
 
 /** Whether the lead's hashed email and phone may go with the conversion. */

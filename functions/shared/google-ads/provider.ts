@@ -31,7 +31,8 @@ import {
   type UploadTarget,
   uploadRequest,
 } from './google-ads-api/request';
-import { NOT_ALLOWLISTED, rowOutcomes } from './google-ads-api/results';
+import { accountNotReadyOf, NOT_ALLOWLISTED, rowOutcomes } from './google-ads-api/results';
+import { hashedIdentifiers } from './identifiers';
 import { DATA_MANAGER_SCOPE, GOOGLE_ADS_SCOPE } from './oauth';
 import { rejectionReason } from './rules';
 import type { IntegrationStatus, StoredGoogleAdsIntegration } from './settings';
@@ -48,6 +49,8 @@ export type GoogleUploadApi = (typeof UPLOAD_APIS)[number];
 
 export const NOT_CONNECTED = 'Google Ads is not connected';
 export const DISCONNECTED = 'Google Ads is disconnected: reconnect the account';
+export const NEEDS_CONFIGURATION =
+  'Google Ads refused conversions matched on user data for the account settings: fix them in Google Ads, then save the Google Ads integration again';
 
 /** The transport named by `GOOGLE_ADS_UPLOAD_API`; an unknown name is a configuration error. */
 export function uploadApi(env: NodeJS.ProcessEnv = process.env): GoogleUploadApi {
@@ -140,19 +143,30 @@ export function googleProvider(
       if (integration.status === 'disconnected') return { kind: 'parked', reason: DISCONNECTED };
       if (integration.status === 'needs_reconnect')
         return { kind: 'parked', reason: integration.status_reason ?? DISCONNECTED };
+      // Waiting for the account's setup (enhanced conversions for leads): in the log, not the DLQ.
+      if (integration.status === 'needs_configuration')
+        return { kind: 'parked', reason: integration.status_reason ?? NEEDS_CONFIGURATION, waits: true };
       return {
         kind: 'ready',
         account: integration.customer_id,
         session: openSession(deps, tenantId, integration, transport.requiredScope),
       };
     },
-    rejectionReason: (row, now) => rejectionReason(row.conversion, now, row.lead?.click_time),
+    rejectionReason: (row, now) =>
+      rejectionReason(row.conversion, now, row.lead?.click_time) ??
+      (row.conversion.match === 'user_data' &&
+      row.lead &&
+      Object.keys(hashedIdentifiers(row.lead)).length === 0
+        ? 'No click id, and no e-mail or phone to match on'
+        : undefined),
     send: (session, rows, now) => transport.send(session, rows, now),
     async onFailure(tenantId, session, failure: ProviderFailure) {
       if (failure.status === 401 && session?.credential) deps.forgetToken(session.credential);
       if (failure.kind === 'disconnected') await deps.integrations.disconnect(tenantId, failure.message);
       if (failure.kind === 'needs_reconnect')
         await deps.integrations.disconnect(tenantId, failure.message, 'needs_reconnect');
+      if (failure.kind === 'needs_configuration')
+        await deps.integrations.disconnect(tenantId, failure.message, 'needs_configuration');
     },
   };
   if (transport.requestStatus) {
@@ -322,6 +336,10 @@ export function googleAdsApiTransport(upload: (call: UploadCall) => Promise<Uplo
       const outcomes = rowOutcomes(answer.body, rows.length);
       if (outcomes.some((o) => o.kind === 'failed' && o.code === NOT_ALLOWLISTED))
         throw new GoogleAdsFailure('platform', PLATFORM_NOT_ALLOWLISTED);
+      // The account is not set up for enhanced conversions for leads: the group waits for it
+      // (Google deduplicates what it took by order id when it is sent again).
+      const notReady = accountNotReadyOf(outcomes.map((o) => (o.kind === 'failed' ? o.code : undefined)));
+      if (notReady) throw new GoogleAdsFailure('needs_configuration', notReady);
       return {
         outcomes,
         requestIds: rows.map(() => answer.requestId),

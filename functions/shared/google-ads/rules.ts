@@ -17,12 +17,17 @@ const FUTURE_SKEW_MS = 10 * 60 * 1000;
  * the conversion; a conversion before its click is refused too.
  */
 export function rejectionReason(conversion: Conversion, now: Date, clickTime?: string): string | undefined {
-  if (
+  if (conversion.match === 'user_data') {
+    // Enhanced conversions for leads: matched on the lead's hashed identifiers, no click id.
+    if (conversion.click_id_type || conversion.click_id)
+      return 'A conversion matched on user data carries no click id';
+    if (!conversion.lead_id) return 'A conversion matched on user data needs its lead';
+  } else if (
     !conversion.click_id_type ||
     !(GOOGLE_CLICK_ID_FIELDS as readonly string[]).includes(conversion.click_id_type)
   )
     return 'The conversion has no Google click id';
-  if (!conversion.click_id || !GOOGLE_CLICK_ID.test(conversion.click_id))
+  else if (!conversion.click_id || !GOOGLE_CLICK_ID.test(conversion.click_id))
     return `Invalid ${conversion.click_id_type.toUpperCase()} format`;
   const conversionAt = Date.parse(conversion.conversion_time);
   if (Number.isNaN(conversionAt)) return 'The conversion time is not a date';

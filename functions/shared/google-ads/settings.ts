@@ -57,14 +57,31 @@ export const googleAdsSettingsBody = z.object({
         z.describe('An IANA time zone such as Europe/Berlin'),
       ),
   ),
+  /**
+   * Enhanced conversions for leads: a won lead or paid order without a Google click id becomes a
+   * conversion matched on the person's hashed e-mail and phone. Off by default: the Google Ads
+   * account must have it turned on and its customer data terms accepted.
+   */
+  enhanced_conversions_for_leads: z.optional(
+    z
+      .boolean()
+      .check(
+        z.describe(
+          'Send conversions without a click id, matched on hashed user data (enhanced conversions for leads); the account must have it enabled. Default false.',
+        ),
+      ),
+  ),
 });
 export type GoogleAdsSettingsBody = z.infer<typeof googleAdsSettingsBody>;
 
 /**
  * `needs_reconnect`: connected without a permission the uploads need (the Data Manager scope);
  * conversions wait, queued, until an admin connects the account again.
+ * `needs_configuration`: Google refused conversions matched on user data for the account's
+ * settings (enhanced conversions for leads not turned on, its terms not accepted, Google's data
+ * policy); conversions wait, queued, until an admin saves the integration again.
  */
-export type IntegrationStatus = 'connected' | 'disconnected' | 'needs_reconnect';
+export type IntegrationStatus = 'connected' | 'disconnected' | 'needs_reconnect' | 'needs_configuration';
 
 export const NEEDS_DATA_MANAGER_SCOPE =
   'Google granted no Data Manager permission: connect the account again (GET /api/v1/integrations/google-ads/oauth/start)';
@@ -77,6 +94,8 @@ export interface GoogleAdsSettings {
   client_id: string;
   currency?: string;
   time_zone: string;
+  /** Absent on integrations saved before the setting existed: false. */
+  enhanced_conversions_for_leads?: boolean;
   status: IntegrationStatus;
   /** Why the integration stopped (e.g. the refresh token was revoked). */
   status_reason?: string;
@@ -94,7 +113,7 @@ const pk = (tenantId: string) => `TENANT#${tenantId}`;
 
 export function publicSettings(stored: StoredGoogleAdsIntegration): GoogleAdsSettings {
   const { sealed_client_secret: _s, sealed_refresh_token: _r, ...settings } = stored;
-  return settings;
+  return { ...settings, enhanced_conversions_for_leads: stored.enhanced_conversions_for_leads === true };
 }
 
 /** The tenant's Google Ads connection in the tenants table (pk TENANT#<id>, sk INTEGRATION#google-ads). */

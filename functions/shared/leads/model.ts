@@ -1,3 +1,4 @@
+import type { NotPlanned } from '../conversions/model';
 import type { ClickIds } from './click-ids';
 import type { Consent, ConsentChange } from './consent';
 import type { LeadStatus } from './schema';
@@ -31,6 +32,11 @@ export interface Lead extends LeadFields {
   consent_history: ConsentChange[];
   /** Art. 18 restriction of processing: never uploaded while set. */
   restricted: boolean;
+  /**
+   * Set when the lead was last won: each connected ad platform that got no conversion from it,
+   * and why (no click id and matching on user data not allowed, consent, ...).
+   */
+  conversions_not_planned?: NotPlanned[];
   created_at: string;
   updated_at: string;
 }

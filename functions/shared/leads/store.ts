@@ -352,6 +352,11 @@ export class DynamoLeadStore extends DynamoRepository {
    * Created-at bounds are inclusive ISO timestamps.
    */
   async list(scope: TenantScope, options: ListLeadsOptions): Promise<Page<StoredLead>> {
+    const binding = {
+      list: 'leads',
+      tenantId: scope.tenantId,
+      filter: { status: options.status, created_from: options.createdFrom, created_to: options.createdTo },
+    };
     const from = options.createdFrom ?? '0000';
     const to = `${options.createdTo ?? '9999'}~`;
     let input: QueryCommandInput;
@@ -362,7 +367,11 @@ export class DynamoLeadStore extends DynamoRepository {
         IndexName: 'gsi2',
         KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk BETWEEN :from AND :to',
         ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
-        ExclusiveStartKey: decodeCursor(options.cursor, (k) => k.gsi2pk === pk && k.pk === tenantPk(scope)),
+        ExclusiveStartKey: await decodeCursor(
+          options.cursor,
+          binding,
+          (k) => k.gsi2pk === pk && k.pk === tenantPk(scope),
+        ),
       };
     } else {
       // Lead ids start with their creation time, so the time range is a key range.
@@ -376,7 +385,7 @@ export class DynamoLeadStore extends DynamoRepository {
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
         ExpressionAttributeValues: { ':pk': tenantPk(scope), ':low': low, ':high': high },
-        ExclusiveStartKey: decodeCursor(options.cursor, (k) => k.pk === tenantPk(scope)),
+        ExclusiveStartKey: await decodeCursor(options.cursor, binding, (k) => k.pk === tenantPk(scope)),
       };
     }
     const live = notExpiredFilter(this.now());
@@ -392,7 +401,7 @@ export class DynamoLeadStore extends DynamoRepository {
     );
     return {
       items: (out.Items ?? []).map(fromItem),
-      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+      next_cursor: await encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined, binding),
     };
   }
 }

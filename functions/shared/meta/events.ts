@@ -64,7 +64,8 @@ export interface MetaEventInput {
   eventName: string;
   /** ISO time of the conversion, fixed at capture. */
   conversionTime: string;
-  fbclid: string;
+  /** The Meta click id; absent on a conversion matched on user data. */
+  fbclid?: string;
   /** ISO time of the ad click; the lead's capture time stands in when it is unknown. */
   clickTime?: string;
   value?: number;
@@ -83,6 +84,8 @@ export interface MetaLeadData {
   firstName?: string;
   lastName?: string;
   externalId?: string;
+  /** The lead's own id: sent hashed as an external_id, the same for every event of the person. */
+  leadId?: string;
   landingPage?: string;
   clientUserAgent?: string;
   clientIpAddress?: string;
@@ -142,12 +145,15 @@ export function buildMetaEvent(input: MetaEventInput, options: MetaPixelOptions,
 
   const eventTime = epochSeconds(input.conversionTime);
   if (!Number.isFinite(eventTime)) return { kind: 'invalid', reason: 'The conversion time is not a time' };
-  const clickMs = Date.parse(input.clickTime ?? lead?.createdAt ?? input.conversionTime);
-  const fbc = fbcOf(input.fbclid, clickMs);
-  if (!fbc) return { kind: 'invalid', reason: 'The fbclid is not a Meta click id' };
+  let fbc: string | undefined;
+  if (input.fbclid !== undefined) {
+    const clickMs = Date.parse(input.clickTime ?? lead?.createdAt ?? input.conversionTime);
+    fbc = fbcOf(input.fbclid, clickMs);
+    if (!fbc) return { kind: 'invalid', reason: 'The fbclid is not a Meta click id' };
+  }
 
   const user: MetaUserData = {};
-  const add = (key: 'em' | 'ph' | 'fn' | 'ln' | 'external_id', hash: string | undefined) => {
+  const add = (key: 'em' | 'ph' | 'fn' | 'ln', hash: string | undefined) => {
     if (hash) user[key] = [hash];
   };
   if (lead) {
@@ -155,12 +161,19 @@ export function buildMetaEvent(input: MetaEventInput, options: MetaPixelOptions,
     if (lead.phone) add('ph', hashedPhone(lead.phone, lead.country));
     if (lead.firstName) add('fn', hashedName(lead.firstName));
     if (lead.lastName) add('ln', hashedName(lead.lastName));
-    if (lead.externalId) add('external_id', hashedExternalId(lead.externalId));
+    // The lead's id, and the advertiser's own id for the person when it has one.
+    const externalIds = [lead.leadId, lead.externalId]
+      .map((id) => (id ? hashedExternalId(id) : undefined))
+      .filter((hash): hash is string => hash !== undefined);
+    if (externalIds.length) user.external_id = [...new Set(externalIds)];
     if (lead.clientIpAddress) user.client_ip_address = lead.clientIpAddress;
     if (lead.clientUserAgent) user.client_user_agent = lead.clientUserAgent;
     if (lead.fbp) user.fbp = lead.fbp;
   }
-  user.fbc = fbc;
+  if (fbc) user.fbc = fbc;
+  // Matched on user data: Meta needs the person's e-mail or phone to find them.
+  else if (!user.em && !user.ph)
+    return { kind: 'invalid', reason: 'No click id, and no e-mail or phone to match on' };
 
   const page = webPage(lead?.landingPage);
   const website = !!page && !!user.client_user_agent;

@@ -25,6 +25,7 @@ export function leadEventConversion(lead: StoredLead): Conversion | undefined {
     order_id: `lead-${lead.id}`,
     conversion_time: lead.created_at,
     event_name: 'Lead',
+    match: 'click_id',
     click_id_type: 'fbclid',
     click_id: lead.fbclid,
     ...(lead.click_time ? { click_time: lead.click_time } : {}),

@@ -54,7 +54,7 @@ export function metaEventInput(row: UploadRow): MetaEventInput {
     id: conversion.id,
     eventName: conversion.event_name ?? 'Purchase',
     conversionTime: conversion.conversion_time,
-    fbclid: conversion.click_id ?? '',
+    ...(conversion.match === 'user_data' ? {} : { fbclid: conversion.click_id ?? '' }),
     ...((conversion.click_time ?? lead?.click_time)
       ? { clickTime: conversion.click_time ?? lead?.click_time }
       : {}),
@@ -67,6 +67,7 @@ export function metaEventInput(row: UploadRow): MetaEventInput {
           lead: {
             email: lead.email,
             ...(lead.phone ? { phone: lead.phone } : {}),
+            leadId: lead.id,
             ...(lead.external_id ? { externalId: lead.external_id } : {}),
             ...(lead.landing_page ? { landingPage: lead.landing_page } : {}),
             ...(lead.client_user_agent ? { clientUserAgent: lead.client_user_agent } : {}),

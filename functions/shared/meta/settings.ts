@@ -37,6 +37,19 @@ export const metaSettingsBody = z.object({
    * deciding from the event's location whether it applies.
    */
   limited_data_use: z.optional(z.boolean()),
+  /**
+   * A won lead or paid order without an fbclid is sent matched on the person's hashed e-mail,
+   * phone and lead id (with fbp, IP address and user agent where captured). Default true.
+   */
+  match_by_user_data: z.optional(
+    z
+      .boolean()
+      .check(
+        z.describe(
+          'Send conversions without an fbclid, matched on hashed user data (em, ph, external_id). Default true.',
+        ),
+      ),
+  ),
 });
 export type MetaSettingsBody = z.infer<typeof metaSettingsBody>;
 
@@ -48,6 +61,8 @@ export interface MetaSettings {
   test_event_code?: string;
   lead_events: boolean;
   limited_data_use: boolean;
+  /** Absent on integrations saved before the setting existed: true. */
+  match_by_user_data?: boolean;
   status: MetaIntegrationStatus;
   /** Why the integration stopped (e.g. Meta refused the access token). */
   status_reason?: string;
@@ -61,7 +76,7 @@ export interface StoredMetaIntegration extends MetaSettings {
 
 export function publicMetaSettings(stored: StoredMetaIntegration): MetaSettings {
   const { sealed_access_token: _token, ...settings } = stored;
-  return settings;
+  return { ...settings, match_by_user_data: stored.match_by_user_data !== false };
 }
 
 /** The stored integration for a validated body, connected as of `now`. */
@@ -75,6 +90,7 @@ export function metaIntegrationOf(
     ...(body.test_event_code ? { test_event_code: body.test_event_code } : {}),
     lead_events: body.lead_events ?? false,
     limited_data_use: body.limited_data_use ?? false,
+    match_by_user_data: body.match_by_user_data ?? true,
     status: 'connected',
     updated_at: now.toISOString(),
     sealed_access_token: sealedAccessToken,

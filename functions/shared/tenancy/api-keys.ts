@@ -1,8 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role } from '../../../lib/definitions/routes';
-import type { AuthContext } from '../auth/context';
+import { type AuthContext, hasRole } from '../auth/context';
+import { apiKeyIdOf } from '../auth/standing';
 import { newId } from '../ids';
-import type { ApiKeyRecord, StoredApiKey, TenantStore } from './model';
+import type { ApiKeyCreator, ApiKeyRecord, StoredApiKey, TenantStore } from './model';
 import type { TenantScope } from './scope';
 import { scopeOf } from './scope';
 
@@ -25,10 +26,38 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+/** Why a caller may not make or touch a key; the handler maps it to 403. */
+export class ApiKeyPolicyError extends Error {
+  override readonly name = 'ApiKeyPolicyError';
+}
+
+/**
+ * Who is making a key, as recorded on it. Only people make keys: a token exchanged for an API key
+ * cannot, so a leaked key cannot breed keys that outlive its revocation, and nobody hands out a
+ * role above their own.
+ */
+export function creatorOf(auth: AuthContext, via: ApiKeyCreator['via'], role: Role): ApiKeyCreator {
+  if (apiKeyIdOf(auth) !== undefined)
+    throw new ApiKeyPolicyError('A token exchanged for an API key cannot create API keys');
+  if (!hasRole(auth.role, role))
+    throw new ApiKeyPolicyError('An API key cannot have a higher role than its creator');
+  return { subject: auth.subject, role: auth.role, via };
+}
+
+/**
+ * Whether a tenant user sees (and may revoke) a key: only keys whose role is at most their own,
+ * so an admin neither sees nor revokes an owner's keys. A key they may not see does not exist for
+ * them (404).
+ */
+export function visibleTo(auth: AuthContext, key: ApiKeyRecord): boolean {
+  return hasRole(auth.role, key.role);
+}
+
 export async function issueApiKey(
   store: TenantStore,
   scope: TenantScope,
   input: { name: string; role: Role },
+  creator: ApiKeyCreator,
   now: Date = new Date(),
 ): Promise<{ record: ApiKeyRecord; key: string }> {
   const key = generateApiKey();
@@ -39,6 +68,7 @@ export async function issueApiKey(
     role: input.role,
     prefix: key.slice(0, 10),
     created_at: now.toISOString(),
+    created_by: creator,
     hash: hashApiKey(key),
   };
   await store.putApiKey(scope, stored);

@@ -1,21 +1,31 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository } from '../dynamo-repository';
 import { newId } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
-import type { ApiKeyRecord, StoredApiKey, Tenant, TenantBilling, TenantStore } from './model';
+import type {
+  ApiKeyRecord,
+  StoredApiKey,
+  Tenant,
+  TenantBilling,
+  TenantStatusChange,
+  TenantStatusEntry,
+  TenantStore,
+} from './model';
 import type { TenantScope } from './scope';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
 const META = 'META';
 const TENANT_LIST = 'TENANTS';
 const apiKeySk = (id: string) => `APIKEY#${id}`;
+const statusSk = (at: string, id: string) => `STATUS#${at}#${id}`;
 const apiKeyHashPk = (hash: string) => `APIKEY#${hash}`;
 
 type Item = Record<string, unknown>;
@@ -26,6 +36,7 @@ function toTenant(item: Item): Tenant {
     name: item.name as string,
     status: item.status as Tenant['status'],
     created_at: item.created_at as string,
+    ...(item.status_changed_at ? { status_changed_at: item.status_changed_at as string } : {}),
     ...(item.billing ? { billing: item.billing as Tenant['billing'] } : {}),
   };
 }
@@ -71,7 +82,12 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
   }
 
   async listTenants(limit: number, cursor?: string): Promise<Page<Tenant>> {
-    const start = decodeCursor(cursor, (k) => k.gsi1pk === TENANT_LIST && typeof k.pk === 'string');
+    const binding = { list: 'tenants' };
+    const start = await decodeCursor(
+      cursor,
+      binding,
+      (k) => k.gsi1pk === TENANT_LIST && typeof k.pk === 'string',
+    );
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.table,
@@ -84,8 +100,78 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
     );
     return {
       items: (out.Items ?? []).map(toTenant),
-      next_cursor: encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined),
+      next_cursor: await encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined, binding),
     };
+  }
+
+  /**
+   * Sets the tenant's status and appends the change to its status history, in one transaction:
+   * no change without its audit entry.
+   */
+  async setTenantStatus(
+    id: string,
+    status: Tenant['status'],
+    change: TenantStatusChange,
+  ): Promise<Tenant | undefined> {
+    const before = await this.getTenant(id);
+    if (!before) return undefined;
+    const entry: TenantStatusEntry = { ...change, from: before.status, to: status };
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: { pk: tenantPk(id), sk: META },
+                UpdateExpression: 'SET #status = :status, status_changed_at = :at',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':status': status, ':at': change.at },
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { pk: tenantPk(id), sk: statusSk(change.at, newId('tsc')), ...entry },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) return undefined;
+      throw error;
+    }
+    return { ...before, status, status_changed_at: change.at };
+  }
+
+  /** The tenant's status changes, oldest first. */
+  async statusHistory(id: string): Promise<TenantStatusEntry[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+        ExpressionAttributeValues: { ':pk': tenantPk(id), ':sk': 'STATUS#' },
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map((item) => {
+      const { pk: _pk, sk: _sk, ...entry } = item;
+      return entry as TenantStatusEntry;
+    });
+  }
+
+  async getApiKey(scope: TenantScope, keyId: string): Promise<ApiKeyRecord | undefined> {
+    const out = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(scope.tenantId), sk: apiKeySk(keyId) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? publicApiKey(toApiKey(out.Item)) : undefined;
   }
 
   async putApiKey(scope: TenantScope, record: StoredApiKey): Promise<void> {

@@ -7,7 +7,23 @@ export interface Tenant {
   name: string;
   status: 'active' | 'suspended';
   created_at: string;
+  /** When a platform admin last set the status. */
+  status_changed_at?: string;
   billing?: TenantBilling;
+}
+
+/** Who changed a tenant's status, when, from where. */
+export interface TenantStatusChange {
+  at: string;
+  actor: string;
+  ip: string;
+  request_id: string;
+}
+
+/** One entry of a tenant's status history (its audit trail of suspensions and reactivations). */
+export interface TenantStatusEntry extends TenantStatusChange {
+  from: Tenant['status'];
+  to: Tenant['status'];
 }
 
 /**
@@ -29,6 +45,17 @@ export interface TenantBilling {
   updated_at: string;
 }
 
+/**
+ * Who made an API key: a user (`subject` is the token's `sub`) or a platform admin, with the role
+ * they held. Keys are made by people only: a token exchanged for an API key cannot make keys.
+ */
+export interface ApiKeyCreator {
+  subject: string;
+  role: Role;
+  /** `tenant` when made by one of the tenant's users, `platform` when by a platform admin. */
+  via: 'tenant' | 'platform';
+}
+
 /** An API key as stored: never the key itself, only its SHA-256. */
 export interface ApiKeyRecord {
   id: string;
@@ -38,6 +65,7 @@ export interface ApiKeyRecord {
   /** The first characters of the key, so a person can tell keys apart. */
   prefix: string;
   created_at: string;
+  created_by?: ApiKeyCreator;
   last_used_at?: string;
   revoked_at?: string;
 }
@@ -51,8 +79,19 @@ export interface TenantStore {
   createTenant(name: string): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | undefined>;
   listTenants(limit: number, cursor?: string): Promise<Page<Tenant>>;
+  /**
+   * Sets a tenant's status and records the change in its history; the tenant as it now is, or
+   * undefined when there is no such tenant.
+   */
+  setTenantStatus(
+    id: string,
+    status: Tenant['status'],
+    change: TenantStatusChange,
+  ): Promise<Tenant | undefined>;
   putApiKey(scope: TenantScope, record: StoredApiKey): Promise<void>;
   listApiKeys(scope: TenantScope): Promise<ApiKeyRecord[]>;
+  /** One key of this tenant, read consistently (revocations count at once). */
+  getApiKey(scope: TenantScope, keyId: string): Promise<ApiKeyRecord | undefined>;
   /** Marks a key of this tenant revoked; false when the tenant has no such key. */
   revokeApiKey(scope: TenantScope, keyId: string, at: string): Promise<boolean>;
   /** Authentication lookup: the key with this hash, read consistently from the base table. */

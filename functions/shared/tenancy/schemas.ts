@@ -13,6 +13,12 @@ export const createApiKeyBody = z.object({
   role: z._default(z.enum(ROLES), 'member'),
 });
 
+export const TENANT_STATUSES = ['active', 'suspended'] as const;
+
+export const updateTenantBody = z.object({
+  status: z.enum(TENANT_STATUSES),
+});
+
 /** PUT /api/v1/settings/consent: the tenant's consent policy (leads/consent-policy.ts). */
 export const consentPolicyBody = z.object({
   policy: z.enum(CONSENT_POLICIES).check(

@@ -1,6 +1,12 @@
 import { type Fetch, GoogleAdsFailure, readJson, timeoutMs, transportFailure } from '../tokens';
 import type { IngestEventsRequest } from './request';
-import { type ErrorSummary, errorSummary, type FieldWarning, fieldWarningsOf } from './results';
+import {
+  accountNotReadyReason,
+  type ErrorSummary,
+  errorSummary,
+  type FieldWarning,
+  fieldWarningsOf,
+} from './results';
 
 /**
  * The Data Manager API adapter: every call goes through `dataManagerCall`, one place for the
@@ -55,6 +61,9 @@ export async function dataManagerCall(call: DataManagerCall, fetchImpl: Fetch = 
   }
   if (response.ok) return body ?? {};
   const summary = errorSummary(body);
+  // The account is not set up for conversions matched on user data: they wait for it, unsent.
+  const notReady = accountNotReadyReason(summary);
+  if (notReady) throw new GoogleAdsFailure('needs_configuration', notReady, undefined, response.status);
   const what = `The Data Manager API answered ${response.status}${summary.status ? ` ${summary.status}` : ''}`;
   const said = summary.message ? `: ${summary.message}` : '';
   if (response.status === 429) {

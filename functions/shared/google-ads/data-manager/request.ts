@@ -1,6 +1,6 @@
 import type { Conversion } from '../../conversions/model';
 import type { StoredLead } from '../../leads/model';
-import { adUserData, consentField, hashedEmail, hashedPhoneNumber, sharesUserData } from '../identifiers';
+import { adUserData, consentField, hashedIdentifiers, sharesUserData } from '../identifiers';
 
 /**
  * Building Data Manager API `events:ingest` requests (proto3 JSON, lowerCamelCase) for Google Ads
@@ -38,7 +38,8 @@ export type EventSource = (typeof EVENT_SOURCES)[number];
 export type UserIdentifier = { emailAddress: string } | { phoneNumber: string };
 
 export interface IngestEvent {
-  adIdentifiers: { gclid?: string; gbraid?: string; wbraid?: string };
+  /** The click; absent on an enhanced conversion for leads, which `userData` alone matches. */
+  adIdentifiers?: { gclid?: string; gbraid?: string; wbraid?: string };
   /** The order id: Google deduplicates by it, and a later event with it restates the value. */
   transactionId: string;
   /** RFC 3339. */
@@ -76,7 +77,8 @@ export const transactionIdOf = (conversion: Pick<Conversion, 'id' | 'order_id'>)
 /**
  * One conversion as an event. `consent.adUserData` comes from the lead's consent (or, by raw
  * click id, the consent posted with it); hashed email and phone go in `userData` only when that
- * consent is granted.
+ * consent is granted (or not required). A conversion matched on user data (enhanced conversions
+ * for leads) has no `adIdentifiers`: its `userData` is what Google matches on.
  */
 export function ingestEvent(
   conversion: Conversion,
@@ -86,7 +88,7 @@ export function ingestEvent(
   const clickType = conversion.click_id_type as 'gclid' | 'gbraid' | 'wbraid';
   const currency = conversion.currency ?? target.currency;
   const event: IngestEvent = {
-    adIdentifiers: { [clickType]: conversion.click_id },
+    ...(conversion.match !== 'user_data' ? { adIdentifiers: { [clickType]: conversion.click_id } } : {}),
     transactionId: transactionIdOf(conversion),
     eventTimestamp: new Date(conversion.conversion_time).toISOString(),
     eventSource: conversion.event_source === 'web' ? 'WEB' : 'OTHER',
@@ -98,9 +100,8 @@ export function ingestEvent(
   if (adUserDataField) event.consent = { adUserData: adUserDataField };
   if (lead && sharesUserData(signal)) {
     const identifiers: UserIdentifier[] = [];
-    const email = hashedEmail(lead.email);
+    const { email, phone } = hashedIdentifiers(lead);
     if (email) identifiers.push({ emailAddress: email });
-    const phone = lead.phone ? hashedPhoneNumber(lead.phone) : undefined;
     if (phone) identifiers.push({ phoneNumber: phone });
     if (identifiers.length) event.userData = { userIdentifiers: identifiers };
   }
@@ -142,10 +143,17 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
  * The same rules the local fake enforces.
  */
 export function eventProblem(event: IngestEvent): string | undefined {
-  const ids = (['gclid', 'gbraid', 'wbraid'] as const).filter((k) => event.adIdentifiers[k] !== undefined);
-  if (ids.length !== 1) return 'exactly one of gclid, gbraid and wbraid is required';
-  const id = event.adIdentifiers[ids[0] as 'gclid'];
-  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,500}$/.test(id)) return `the ${ids[0]} is malformed`;
+  if (event.adIdentifiers === undefined) {
+    // Enhanced conversions for leads: the hashed user data is the only identifier.
+    if (!event.userData?.userIdentifiers.length)
+      return 'a conversion without a click id needs a hashed e-mail or phone (userData)';
+  } else {
+    const clicks = event.adIdentifiers;
+    const ids = (['gclid', 'gbraid', 'wbraid'] as const).filter((k) => clicks[k] !== undefined);
+    if (ids.length !== 1) return 'exactly one of gclid, gbraid and wbraid is required';
+    const id = clicks[ids[0] as 'gclid'];
+    if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,500}$/.test(id)) return `the ${ids[0]} is malformed`;
+  }
   if (!event.transactionId || event.transactionId.length > 256)
     return 'transactionId must have 1 to 256 characters';
   if (!RFC3339.test(event.eventTimestamp) || Number.isNaN(Date.parse(event.eventTimestamp)))

@@ -69,6 +69,27 @@ export function errorSummary(body: unknown): ErrorSummary {
   };
 }
 
+/**
+ * Google's refusals of enhanced conversions for leads for the destination account's settings
+ * (Data Manager API release notes v1.2, `ErrorReason`): nothing is wrong with the events, the
+ * account has to be set up, so the tenant's Google conversions wait for it.
+ */
+export const ACCOUNT_NOT_READY_FOR_USER_DATA: Readonly<Record<string, string>> = {
+  DESTINATION_ACCOUNT_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS:
+    'The Google Ads account is not enabled for enhanced conversions for leads: turn it on in Google Ads (Goals > Settings), then save the Google Ads integration again',
+  DESTINATION_ACCOUNT_ENHANCED_CONVERSIONS_TERMS_NOT_SIGNED:
+    'The Google Ads account has not accepted the customer data terms for enhanced conversions: accept them in Google Ads (Goals > Settings), then save the Google Ads integration again',
+  DESTINATION_ACCOUNT_DATA_POLICY_PROHIBITS_ENHANCED_CONVERSIONS:
+    "Google's customer data policies do not allow enhanced conversions for this Google Ads account: contact Google, or turn enhanced_conversions_for_leads off",
+};
+
+/** Google's reason and what to do, when the answer is one of those refusals. */
+export function accountNotReadyReason(summary: ErrorSummary): string | undefined {
+  const codes = [...summary.reasons, ...summary.violations.map((v) => v.reason ?? '')];
+  const code = codes.find((c) => ACCOUNT_NOT_READY_FOR_USER_DATA[c] !== undefined);
+  return code ? `${ACCOUNT_NOT_READY_FOR_USER_DATA[code]} (${code})` : undefined;
+}
+
 /** What a user reads in `last_error` for Google's reasons. */
 const FRIENDLY: Record<string, string> = {
   INVALID_FORMAT: 'Google could not read a field of the conversion',

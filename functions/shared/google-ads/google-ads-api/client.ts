@@ -1,7 +1,7 @@
 import { loadSecret } from '../../secrets';
 import { type Fetch, GoogleAdsFailure, readJson, timeoutMs, transportFailure } from '../tokens';
 import type { UploadClickConversionsRequest, UploadConversionAdjustmentsRequest } from './request';
-import { NOT_ALLOWLISTED, requestErrorOf, type UploadResponseBody } from './results';
+import { accountNotReadyOf, NOT_ALLOWLISTED, requestErrorOf, type UploadResponseBody } from './results';
 
 /**
  * The Google Ads API REST adapter (for developer tokens Google still allowlists for click
@@ -108,6 +108,8 @@ export async function googleAdsApiCall(
   const what = `Google Ads answered ${response.status}${detail.codes.length ? ` (${detail.codes.join(', ')})` : ''}`;
   if (detail.codes.includes(NOT_ALLOWLISTED))
     throw new GoogleAdsFailure('platform', PLATFORM_NOT_ALLOWLISTED, undefined, response.status);
+  const notReady = accountNotReadyOf(detail.codes);
+  if (notReady) throw new GoogleAdsFailure('needs_configuration', notReady, undefined, response.status);
   if (response.status === 429) {
     const header = Number(response.headers.get('retry-after'));
     const retry = detail.retryDelaySeconds ?? (Number.isFinite(header) && header > 0 ? header : undefined);

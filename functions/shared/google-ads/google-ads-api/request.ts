@@ -1,7 +1,7 @@
 import type { Conversion } from '../../conversions/model';
 import type { StoredLead } from '../../leads/model';
 import { googleDateTime } from '../datetime';
-import { adUserData, consentField, hashedEmail, hashedPhoneNumber, sharesUserData } from '../identifiers';
+import { adUserData, consentField, hashedIdentifiers, sharesUserData } from '../identifiers';
 
 /**
  * Building `uploadClickConversions` requests (lowerCamelCase proto3 JSON) and the checks made
@@ -53,7 +53,8 @@ export function clickConversion(
   const clickType = conversion.click_id_type as 'gclid' | 'gbraid' | 'wbraid';
   const currency = conversion.currency ?? target.currency;
   const out: ClickConversion = {
-    [clickType]: conversion.click_id,
+    // Matched on user data (enhanced conversions for leads): no click id, userIdentifiers only.
+    ...(conversion.match !== 'user_data' ? { [clickType]: conversion.click_id } : {}),
     conversionAction: conversionActionName(target),
     conversionDateTime: googleDateTime(new Date(conversion.conversion_time), target.timeZone),
     ...(conversion.value !== undefined ? { conversionValue: conversion.value } : {}),
@@ -65,9 +66,8 @@ export function clickConversion(
   if (adUserDataField) out.consent = { adUserData: adUserDataField };
   if (lead && sharesUserData(signal)) {
     const identifiers: NonNullable<ClickConversion['userIdentifiers']> = [];
-    const email = hashedEmail(lead.email);
+    const { email, phone } = hashedIdentifiers(lead);
     if (email) identifiers.push({ hashedEmail: email });
-    const phone = lead.phone ? hashedPhoneNumber(lead.phone) : undefined;
     if (phone) identifiers.push({ hashedPhoneNumber: phone });
     if (identifiers.length) out.userIdentifiers = identifiers;
   }

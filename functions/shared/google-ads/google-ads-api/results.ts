@@ -28,6 +28,25 @@ export interface UploadResponseBody {
   partialFailureError?: { code?: number; message?: string; details?: FailureDetail[] };
 }
 
+/**
+ * The account refuses conversions matched on user data for its settings (ConversionUploadError):
+ * the tenant's Google conversions wait until it is set up and the integration saved again.
+ */
+export const ACCOUNT_NOT_READY_CODES: Readonly<Record<string, string>> = {
+  CUSTOMER_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS:
+    'The Google Ads account is not enabled for enhanced conversions for leads: turn it on in Google Ads (Goals > Settings), then save the Google Ads integration again',
+  CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS:
+    'The Google Ads account has not accepted the customer data terms: accept them in Google Ads (Goals > Settings), then save the Google Ads integration again',
+  CUSTOMER_DATA_POLICY_PROHIBITS_ENHANCED_CONVERSIONS:
+    "Google's customer data policies do not allow enhanced conversions for this Google Ads account: contact Google, or turn enhanced_conversions_for_leads off",
+};
+
+/** Google's reason and what to do, when a row or request error is one of those refusals. */
+export function accountNotReadyOf(codes: readonly (string | undefined)[]): string | undefined {
+  const code = codes.find((c) => c !== undefined && ACCOUNT_NOT_READY_CODES[c] !== undefined);
+  return code ? `${ACCOUNT_NOT_READY_CODES[code]} (${code})` : undefined;
+}
+
 /** Already delivered or already applied: counts as done. */
 const DELIVERED = new Set([
   'CLICK_CONVERSION_ALREADY_EXISTS',
