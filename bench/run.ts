@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- section ...]`: prints the figures the budgets in README and
  * docs/performance.md are checked against. Benchmarks print; they do not fail the build.
- * Sections: bundles, cold-start, rate-limit, ingest, units, google-ads, backup, stripe (all by default).
+ * Sections: bundles, cold-start, rate-limit, ingest, units, leads-batch, google-ads, backup, stripe (all by default).
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -9,6 +9,7 @@ import { benchBackup } from './backup';
 import { benchBundles } from './bundles';
 import { benchGoogleAds } from './google-ads';
 import { benchIngest, printIngest } from './ingest';
+import { benchLeadsBatch, printLeadsBatch } from './leads-batch';
 import { benchMeta } from './meta';
 import { benchRateLimit } from './rate-limit';
 import { benchStripe } from './stripe';
@@ -27,6 +28,10 @@ const SECTIONS: Record<string, { title: string; run: () => Promise<void> }> = {
   units: {
     title: 'DynamoDB request units, AWS calls and log bytes per webhook (production log level)',
     run: async () => printUnits(await benchUnits()),
+  },
+  'leads-batch': {
+    title: 'a batch of 100 leads: answer time, DynamoDB calls, critical path',
+    run: async () => printLeadsBatch(await benchLeadsBatch()),
   },
   'google-ads': { title: 'Google Ads upload batching and token refreshes', run: benchGoogleAds },
   meta: { title: 'Meta events per Conversions API request', run: () => benchMeta() },

@@ -19,8 +19,10 @@ export interface FixedResources {
   readonly wafRules: number;
   readonly canaries: number;
   readonly canaryRunsPerMonth: number;
-  /** The longest retention of the stack's log groups, in days (what the logs cost at steady state). */
+  /** The longest retention of the functions' log groups, in days (what their logs cost at steady state). */
   readonly logRetentionDays: number;
+  /** The longest retention of the other log groups (API access logs, WAF logs), in days. */
+  readonly accessLogRetentionDays: number;
   readonly tables: number;
   /** Queues that a function consumes (their pollers long-poll even when idle). */
   readonly queuesWithConsumers: number;
@@ -75,11 +77,21 @@ export function fixedFromTemplate(template: CfnTemplate): FixedResources {
   const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
   const canaries = ofType(template, 'AWS::Synthetics::Canary');
   const webAcls = ofType(template, 'AWS::WAFv2::WebACL');
-  const retentions = ofType(template, 'AWS::Logs::LogGroup').map((group) => {
+  // The functions' log groups are those a function's logging configuration names.
+  const functionLogGroups = new Set(
+    ofType(template, 'AWS::Lambda::Function').map((fn) =>
+      JSON.stringify((fn.Properties?.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup),
+    ),
+  );
+  const operational: number[] = [];
+  const access: number[] = [];
+  for (const [id, group] of Object.entries(template.Resources)) {
+    if (group.Type !== 'AWS::Logs::LogGroup') continue;
     const days = group.Properties?.RetentionInDays;
     // A log group without retention keeps its logs forever: price it as ten years.
-    return typeof days === 'number' ? days : 3650;
-  });
+    const kept = typeof days === 'number' ? days : 3650;
+    (functionLogGroups.has(JSON.stringify({ Ref: id })) ? operational : access).push(kept);
+  }
   const consumed = new Set(
     ofType(template, 'AWS::Lambda::EventSourceMapping').map((mapping) =>
       JSON.stringify(mapping.Properties?.EventSourceArn),
@@ -102,7 +114,8 @@ export function fixedFromTemplate(template: CfnTemplate): FixedResources {
       const schedule = canary.Properties?.Schedule as { Expression?: string } | undefined;
       return sum + runsPerMonth(schedule?.Expression ?? '');
     }, 0),
-    logRetentionDays: Math.max(0, ...retentions),
+    logRetentionDays: Math.max(0, ...operational),
+    accessLogRetentionDays: Math.max(0, ...access),
     tables: ofType(template, 'AWS::DynamoDB::Table').length,
     queuesWithConsumers: consumed.size,
     customMetrics: customMetricCount(),

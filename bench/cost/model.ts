@@ -156,11 +156,14 @@ export function monthlyCost(volume: Volume, fixed: FixedResources): Line[] {
     invocations * MEASURED.lambdaPlatformLogBytes;
   const logGb = logBytes / GB;
   add('CloudWatch', 'logs ingested', logGb, 'GB', logGb * PRICES.cloudwatch.logsIngestPerGb);
-  // Stored at steady state: a month's logs times the months they are kept.
-  const storedLogGb = logGb * (fixed.logRetentionDays / 30);
+  // Stored at steady state: a month's logs times the months they are kept, access logs (one line
+  // per API request) for their own retention.
+  const accessLogGb = ((webhooks + leads) * MEASURED.accessLogBytes) / GB;
+  const storedLogGb =
+    (logGb - accessLogGb) * (fixed.logRetentionDays / 30) + accessLogGb * (fixed.accessLogRetentionDays / 30);
   add(
     'CloudWatch',
-    `logs stored (${fixed.logRetentionDays}-day retention)`,
+    `logs stored (${fixed.logRetentionDays} d, access ${fixed.accessLogRetentionDays} d)`,
     storedLogGb,
     'GB-month',
     storedLogGb * PRICES.cloudwatch.logsStoragePerGbMonth,
@@ -261,7 +264,7 @@ export function formatCost(
     `  ${compact(volume.webhooks)} webhooks, ${compact(volume.leads)} API leads, ${compact(volume.conversions)} conversions, ${volume.sources} sources`,
     `  the synthesized ${stage} stack: ${fixed.alarms} metric alarms (${fixed.alarmMetrics} metrics), ${fixed.compositeAlarms} composite alarms, ${fixed.dashboards} dashboard(s),`,
     `  ${fixed.kmsKeys} KMS key(s), ${fixed.secrets} secrets, ${fixed.webAcls} web ACL(s) with ${fixed.wafRules} rules, ${fixed.canaries} canary (${compact(fixed.canaryRunsPerMonth)} runs),`,
-    `  ${fixed.tables} tables, ${fixed.queuesWithConsumers} consumed queues, logs kept ${fixed.logRetentionDays} days, at most ${fixed.customMetrics} custom metrics`,
+    `  ${fixed.tables} tables, ${fixed.queuesWithConsumers} consumed queues, logs kept ${fixed.logRetentionDays} days (access logs ${fixed.accessLogRetentionDays}), at most ${fixed.customMetrics} custom metrics`,
     '',
     'service         item                                          quantity           USD',
   ];

@@ -46,6 +46,7 @@ import {
 } from '../shared/meta/settings';
 import { MetaIntegrationStore } from '../shared/meta/store';
 import { publicBaseUrl } from '../shared/public-url';
+import { AUDIT_RETENTION_DAYS } from '../shared/retention/policy';
 import { loadStorefrontScript, storefrontResponse } from '../shared/storefront/script';
 import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
 import { StripeClient } from '../shared/stripe/client';
@@ -53,7 +54,8 @@ import { billingPortalBody } from '../shared/stripe/schemas';
 import { ApiKeyPolicyError, creatorOf, issueApiKey, visibleTo } from '../shared/tenancy/api-keys';
 import { ConsentPolicyStore } from '../shared/tenancy/consent-policy-store';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
-import { consentPolicyBody, createApiKeyBody } from '../shared/tenancy/schemas';
+import { RetentionStore } from '../shared/tenancy/retention-store';
+import { consentPolicyBody, createApiKeyBody, retentionBody } from '../shared/tenancy/schemas';
 import { scopeOf } from '../shared/tenancy/scope';
 import { parseJsonBody } from '../shared/validation';
 
@@ -73,6 +75,12 @@ let policyStore: ConsentPolicyStore | undefined;
 const consentPolicies = () => {
   policyStore ??= new ConsentPolicyStore();
   return policyStore;
+};
+
+let retentionStore: RetentionStore | undefined;
+const retentions = () => {
+  retentionStore ??= new RetentionStore();
+  return retentionStore;
 };
 
 let googleAds: GoogleAdsIntegrationStore | undefined;
@@ -327,6 +335,19 @@ export const handler = httpHandler('api', {
     const scope = scopeOf(authOf(request));
     const body = parseJsonBody(request, consentPolicyBody);
     return json(200, await consentPolicies().save(scope, body.policy, new Date()));
+  },
+
+  /** The tenant's retention: 400 days for leads and conversions until an admin sets it. */
+  'GET /api/v1/settings/retention': async (request) => {
+    const { tenantId } = scopeOf(authOf(request));
+    return json(200, { ...(await retentions().get(tenantId)), audit_days: AUDIT_RETENTION_DAYS });
+  },
+
+  'PUT /api/v1/settings/retention': async (request) => {
+    const scope = scopeOf(authOf(request));
+    const body = parseJsonBody(request, retentionBody);
+    const saved = await retentions().save(scope, body, new Date());
+    return json(200, { ...saved, audit_days: AUDIT_RETENTION_DAYS });
   },
 
   'GET /api/v1/billing': async (request) => {

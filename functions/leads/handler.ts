@@ -18,7 +18,7 @@ import { authOf, httpHandler, json } from '../shared/http';
 import { loadEmailHasher } from '../shared/leads/email-hash';
 import { publicLead } from '../shared/leads/model';
 import { canMove, listLeadsQuery, parseLeadsBody, patchLeadBody } from '../shared/leads/schema';
-import { captureLeads, defaultLeadDeps, normaliseLeads } from '../shared/leads/service';
+import { captureLeads, dedupKeysOf, defaultLeadDeps, normaliseLeads } from '../shared/leads/service';
 import { DynamoLeadStore, WriteConflict } from '../shared/leads/store';
 import { pageSize } from '../shared/pagination';
 import { scopeOf } from '../shared/tenancy/scope';
@@ -175,7 +175,7 @@ export const handler = httpHandler('leads', {
     const notPlanned = plan ? plan.notPlanned : previous;
     const updated = { ...rest, ...(notPlanned?.length ? { conversions_not_planned: notPlanned } : {}) };
     try {
-      await leads.update(scope, updated, lead.version);
+      await leads.update(scope, updated, lead.version, [], dedupKeysOf(updated, updated.email_hash));
     } catch (error) {
       if (error instanceof WriteConflict) {
         throw new HttpError(

@@ -139,8 +139,9 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { settings } = props;
+    // Access logs serve security investigations, longer than function logs (stages.ts).
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: logRetention(settings),
+      retention: logRetention(settings, 'access'),
       removalPolicy: removalPolicyFor(settings),
     });
 

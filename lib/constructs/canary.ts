@@ -80,7 +80,7 @@ export class UptimeCanary extends Construct {
         code: synthetics.Code.fromAsset(CANARY_SOURCE_DIR),
         handler: CANARY_HANDLER,
       }),
-      schedule: synthetics.Schedule.rate(Duration.minutes(CANARY.everyMinutes)),
+      schedule: synthetics.Schedule.rate(Duration.minutes(settings.canaryEveryMinutes)),
       timeout: Duration.seconds(50),
       environmentVariables: {
         API_BASE_URL: props.apiUrl,

@@ -197,7 +197,8 @@ export class Firewall extends Construct {
     const logGroupName = `aws-waf-logs-adsengineer-${settings.stage}`;
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName,
-      retention: logRetention(settings),
+      // Access logs: kept for security investigations (stages.ts).
+      retention: logRetention(settings, 'access'),
       removalPolicy: removalPolicyFor(settings),
     });
     const logging = new wafv2.CfnLoggingConfiguration(this, 'Logging', {

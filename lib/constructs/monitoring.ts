@@ -452,8 +452,8 @@ export class Monitoring extends Construct {
   }
 
   /**
-   * Per provider: its circuit open for 5 minutes warns, for 30 minutes pages. Missing data is the
-   * good state: the metric is emitted only while calls are refused.
+   * Per provider: its circuit open for 30 minutes pages. Missing data is the good state: the
+   * metric is emitted only while calls are refused.
    */
   private circuitAlarms(): void {
     for (const provider of CIRCUIT_PROVIDERS) {
@@ -533,7 +533,7 @@ export class Monitoring extends Construct {
       'CanaryFailing',
       {
         metric: this.canary.canary.metricSuccessPercent({
-          period: Duration.minutes(CANARY.everyMinutes),
+          period: Duration.minutes(this.props.settings.canaryEveryMinutes),
           statistic: cloudwatch.Stats.AVERAGE,
         }),
         alarmDescription: `The uptime canary failed ${CANARY.failedRunsToPage} of its last ${CANARY.ofLastRuns} runs: /health or an authenticated read does not work from outside.`,

@@ -32,7 +32,8 @@ export class Storage extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      lifecycleRules: [{ expiration: Duration.days(props.settings.logRetentionDays) }],
+      // S3 server access logs are access logs: kept as long as the API's (stages.ts).
+      lifecycleRules: [{ expiration: Duration.days(props.settings.accessLogRetentionDays) }],
       removalPolicy,
     });
 

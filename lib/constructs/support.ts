@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { StageSettings } from '../definitions/stages';
+import type { LogRetentionDays, StageSettings } from '../definitions/stages';
 
 /** `rateLimits` -> `RateLimits`: construct ids and output names from definition ids. */
 export function pascal(id: string): string {
@@ -33,14 +33,21 @@ export function removalPolicyFor(settings: StageSettings): RemovalPolicy {
   return settings.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 }
 
-const RETENTION: Readonly<Record<StageSettings['logRetentionDays'], logs.RetentionDays>> = {
+const RETENTION: Readonly<Record<LogRetentionDays, logs.RetentionDays>> = {
   7: logs.RetentionDays.ONE_WEEK,
+  14: logs.RetentionDays.TWO_WEEKS,
   30: logs.RetentionDays.ONE_MONTH,
   90: logs.RetentionDays.THREE_MONTHS,
   365: logs.RetentionDays.ONE_YEAR,
 };
 
-/** Log retention of the stage, for every log group of the stack. */
-export function logRetention(settings: StageSettings): logs.RetentionDays {
-  return RETENTION[settings.logRetentionDays];
+/**
+ * Log retention of the stage by what the log group is for: `operational` (function logs) or
+ * `access` (API access logs, WAF logs), see {@link StageSettings}.
+ */
+export function logRetention(
+  settings: StageSettings,
+  kind: 'operational' | 'access' = 'operational',
+): logs.RetentionDays {
+  return RETENTION[kind === 'access' ? settings.accessLogRetentionDays : settings.logRetentionDays];
 }

@@ -378,18 +378,12 @@ export interface CircuitAlarmDefinition {
 }
 
 /**
- * A provider's circuit open longer than 5 minutes warns, longer than 30 minutes pages: one alarm
- * per provider, not one per queue, and queued work waits meanwhile (nothing is dead-lettered, so
- * the DLQ alarms stay quiet). Emitted while calls are refused, so the alarm clears (no data)
- * once the circuit closes.
+ * A provider's circuit open longer than 30 minutes pages: one alarm per provider, not one per
+ * queue, and queued work waits meanwhile (nothing is dead-lettered, so the DLQ alarms stay quiet).
+ * Emitted while calls are refused, so the alarm clears (no data) once the circuit closes. No
+ * earlier warning: a circuit open a few minutes is waited out, nobody acts on it.
  */
 export const CIRCUIT_ALARMS: readonly CircuitAlarmDefinition[] = [
-  {
-    severity: 'warning',
-    openSeconds: 300,
-    description:
-      'open for more than 5 minutes: calls are refused, queued work waits and flows again when the provider recovers. Check the provider status page and GET /health; see README "Circuit breakers".',
-  },
   {
     severity: 'critical',
     openSeconds: 1800,

@@ -98,11 +98,13 @@ export const THRESHOLDS = {
   tokenFailures: 50,
 } as const;
 
-/** The uptime canary: how often it runs and how many failed runs of the last few page. */
+/**
+ * The uptime canary: how many failed runs of the last few page. How often it runs is a stage
+ * setting (`canaryEveryMinutes`, stages.ts).
+ */
 export const CANARY = {
   /** Canary names are at most 21 characters: `ae-staging-api`. */
   name: (stage: string) => `ae-${stage}-api`,
-  everyMinutes: 1,
   failedRunsToPage: 2,
   ofLastRuns: 3,
 } as const;

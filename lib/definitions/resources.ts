@@ -29,7 +29,10 @@ export interface TableDefinition {
   readonly envVar: string;
   readonly partitionKey: string;
   readonly sortKey?: string;
-  /** Epoch-seconds attribute DynamoDB expires items by. Read paths still filter expired items. */
+  /**
+   * Epoch-seconds attribute DynamoDB expires items by (functions/shared/retention/policy.ts). TTL
+   * deletes in the background, so read paths still filter expired items.
+   */
   readonly ttlAttribute?: string;
   readonly indexes: readonly IndexDefinition[];
   /** The access patterns the keys serve, so nobody reaches for a scan. */
@@ -64,6 +67,7 @@ export const TABLES: readonly TableDefinition[] = [
     envVar: 'LEADS_TABLE',
     partitionKey: 'pk',
     sortKey: 'sk',
+    ttlAttribute: 'expires_at',
     indexes: [gsi(1), gsi(2)],
     accessPatterns: [
       'lead by id: pk=TENANT#<id>, sk=LEAD#<lead id>',
@@ -78,6 +82,7 @@ export const TABLES: readonly TableDefinition[] = [
     envVar: 'CONVERSIONS_TABLE',
     partitionKey: 'pk',
     sortKey: 'sk',
+    ttlAttribute: 'expires_at',
     indexes: [gsi(1), gsi(2)],
     accessPatterns: [
       'conversion by id: pk=TENANT#<id>, sk=CONV#<conversion id>',
@@ -91,6 +96,7 @@ export const TABLES: readonly TableDefinition[] = [
     envVar: 'AUDIT_TABLE',
     partitionKey: 'pk',
     sortKey: 'sk',
+    ttlAttribute: 'expires_at',
     indexes: [gsi(1)],
     accessPatterns: [
       'audit of a subject: pk=TENANT#<id>#SUBJECT#<email hmac>, sk=<timestamp>#<id>',
@@ -326,7 +332,8 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     description: 'Data-subject rights: export, erasure, rectification, restriction, consent, audit trail',
     memoryMb: 512,
     timeoutSeconds: 30,
-    // tenants: the caller's tenant must be active (and its API key unrevoked) for its token to work.
+    // tenants: the caller's tenant must be active (and its API key unrevoked) for its token to
+    // work, and the tenant's retention sets when a changed lead expires.
     tables: {
       leads: 'readWrite',
       conversions: 'readWrite',

@@ -163,6 +163,23 @@ export const ROUTES: readonly RouteDefinition[] = [
       "Set the tenant's consent policy: explicit, or regional (consent not required outside the EEA, the UK and Switzerland)",
   },
   {
+    method: 'GET',
+    path: '/api/v1/settings/retention',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'viewer',
+    summary: "How long the tenant's leads and conversions are kept, and its audit trail",
+  },
+  {
+    method: 'PUT',
+    path: '/api/v1/settings/retention',
+    functionId: 'api',
+    auth: 'jwt',
+    minRole: 'admin',
+    summary:
+      "Set how long the tenant's leads and conversions are kept after their last change (90 to 1,095 days)",
+  },
+  {
     method: 'POST',
     path: '/api/v1/shopify/webhook',
     functionId: 'ingest',

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { assertSettings } from '../../functions/shared/settings';
 import { COMMON_ENV_VARS, QUEUES, type QueueId } from '../definitions/resources';
+import { sweepExpired } from '../ops/retention';
 import { bootstrap } from './bootstrap';
 import { type Emulator, startEmulator, useEmulator } from './emulator';
 import { type AccessLogEntry, createGateway } from './gateway';
@@ -26,6 +27,11 @@ export interface LocalStackOptions {
   retryDelaySeconds?: number;
   /** Queues whose consumer is not started, so a test can read what was queued. */
   withoutConsumers?: readonly QueueId[];
+  /**
+   * How often expired items are deleted (the emulator has no TTL of its own; AWS deletes them in
+   * the background, usually within days). Default 10 minutes; 0 never.
+   */
+  sweepEveryMs?: number;
   log?: (line: string) => void;
   accessLog?: (entry: AccessLogEntry) => void;
 }
@@ -65,7 +71,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let server: Server | undefined;
   const pollers: QueuePoller[] = [];
   let sqs: SQSClient | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> = Promise.resolve();
   const stop = async () => {
+    if (sweeper) clearInterval(sweeper);
+    await sweeping;
     await Promise.all(pollers.map((p) => p.stop()));
     sqs?.destroy();
     if (server) await new Promise<void>((resolve) => server?.close(() => resolve()));
@@ -111,6 +121,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       poller.start();
       pollers.push(poller);
+    }
+
+    const sweepEveryMs = options.sweepEveryMs ?? 10 * 60_000;
+    if (sweepEveryMs > 0) {
+      sweeper = setInterval(() => {
+        sweeping = sweepExpired().then(
+          (swept) => {
+            const deleted = swept.reduce((sum, table) => sum + table.deleted, 0);
+            if (deleted) log(`Retention: deleted ${deleted} expired item(s)`);
+          },
+          (error: unknown) => log(`Retention sweep failed: ${(error as Error).message}`),
+        );
+      }, sweepEveryMs);
+      sweeper.unref();
     }
 
     const gateway = createGateway({ region, stage: env.STAGE as string, accessLog: options.accessLog });

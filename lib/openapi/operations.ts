@@ -38,6 +38,7 @@ import {
   consentPolicyBody,
   createApiKeyBody,
   createTenantBody,
+  retentionBody,
   updateTenantBody,
 } from '../../functions/shared/tenancy/schemas';
 import * as res from './schemas';
@@ -423,6 +424,26 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     },
     responses: {
       200: { description: 'The stored policy', schema: res.consentPolicySettings },
+    },
+  },
+  'GET /api/v1/settings/retention': {
+    responses: {
+      200: {
+        description:
+          "The tenant's retention; 400 days for leads and for conversions (without updated_at) until one is set",
+        schema: res.retentionSettings,
+      },
+    },
+  },
+  'PUT /api/v1/settings/retention': {
+    body: {
+      schema: retentionBody,
+      description:
+        'Applies to every lead and conversion from its next change (within 30 seconds); items keep the expiry set at their last change until then',
+      example: { leads_days: 180, conversions_days: 400 },
+    },
+    responses: {
+      200: { description: 'The stored retention', schema: res.retentionSettings },
     },
   },
   'POST /api/v1/shopify/webhook': {

@@ -89,6 +89,26 @@ export const consentPolicySettings = z.looseObject({
   policy: z.enum(CONSENT_POLICIES),
   updated_at: z.optional(timestamp),
 });
+export const retentionSettings = z.looseObject({
+  leads_days: z
+    .number()
+    .check(z.int(), z.meta({ description: 'Days leads are kept after their last change', examples: [400] })),
+  conversions_days: z
+    .number()
+    .check(
+      z.int(),
+      z.meta({ description: 'Days conversions are kept after their last change', examples: [400] }),
+    ),
+  audit_days: z.number().check(
+    z.int(),
+    z.meta({
+      description:
+        'Days each consent and data-subject-request audit entry is kept (fixed for every tenant); entries hold the subject id, never an email address',
+      examples: [2190],
+    }),
+  ),
+  updated_at: z.optional(timestamp),
+});
 export const googleAdsSettings = z.looseObject({
   customer_id: z.string().check(z.regex(/^\d{10}$/)),
   conversion_action_id: text,

@@ -25,6 +25,7 @@ import { formatAlarmTable, listAlarms, testAlarm } from './alarms';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';
 import { checkStageConfig } from './config-check';
 import { grafanaDashboardText } from './grafana';
+import { backfillExpiry, sweepExpired } from './retention';
 import { awsRollbackPort, type RollbackPort, rollbackStage } from './rollback';
 import { smoke } from './smoke';
 
@@ -62,6 +63,13 @@ Commands:
       Set an alarm to ALARM, then back to OK: PagerDuty and Slack open and resolve a test incident.
   dashboards grafana [--out <file>]
       Print (or write) the Grafana dashboard JSON for the CloudWatch data source.
+  retention sweep [--at <ISO time>]
+      Delete every item whose expiry (expires_at) has passed, with progress: what DynamoDB's TTL
+      does on its own in AWS, for the local emulator (--local), which never does. --at sweeps as
+      of another time (e.g. to see what a retention change removes, on a copy).
+  retention backfill
+      Give an expiry to the leads, conversions and audit entries written before retention
+      existed (last change plus the tenant's days); resumable, with progress.
 
   config check --stage <${STAGES.join('|')}>
       Every SSM parameter and secret the stage reads: present, non-empty, well-formed (values are
@@ -263,6 +271,7 @@ const OPTIONS = {
   url: { type: 'string' },
   'api-key': { type: 'string' },
   stage: { type: 'string' },
+  at: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -373,6 +382,24 @@ async function grafanaCommand(values: Values, io: Io): Promise<void> {
   io.out(`Wrote the Grafana dashboard to ${out}.`);
 }
 
+async function retentionSweepCommand(values: Values, io: Io): Promise<void> {
+  const at = stringOption(values, 'at');
+  const now = at === undefined ? new Date() : new Date(at);
+  if (Number.isNaN(now.getTime()))
+    throw new UsageError('--at must be an ISO time, e.g. 2027-01-31T00:00:00Z');
+  io.err(`Deleting items expired at ${now.toISOString()} ...`);
+  const swept = await sweepExpired({ now, progress: io.err });
+  const deleted = swept.reduce((sum, table) => sum + table.deleted, 0);
+  io.out(`Deleted ${deleted} expired item(s) from ${swept.length} tables.`);
+}
+
+async function retentionBackfillCommand(io: Io): Promise<void> {
+  io.err('Giving an expiry to items written without one ...');
+  const done = await backfillExpiry({ progress: io.err });
+  const updated = done.reduce((sum, table) => sum + table.updated, 0);
+  io.out(`Gave an expiry to ${updated} item(s).`);
+}
+
 /** Runs one operator command; returns the process exit code. */
 /** `rollbackPort` replaces AWS in tests. */
 export async function run(
@@ -409,6 +436,8 @@ export async function run(
     else if (command === 'alarms list') await alarmsListCommand(values, io);
     else if (command === 'alarms test') await alarmsTestCommand(values, io);
     else if (command === 'dashboards grafana') await grafanaCommand(values, io);
+    else if (command === 'retention sweep') await retentionSweepCommand(values, io);
+    else if (command === 'retention backfill') await retentionBackfillCommand(io);
     else if (command === 'smoke') return await smokeCommand(values, io);
     else if (command === 'config check') return await configCheckCommand(values, io);
     else if (command === 'rollback') await rollbackCommand(values, io, rollbackPort);

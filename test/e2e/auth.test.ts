@@ -396,6 +396,22 @@ describe('authentication and tenancy over HTTP', () => {
         const ofA = await call('GET', '/api/v1/settings/consent', { token: a.adminToken });
         expect(ofA.body).toEqual({ policy: 'explicit' });
       },
+      'GET /api/v1/settings/retention': async () => {
+        const res = await call('GET', `/api/v1/settings/retention?tenant_id=${a.id}`, {
+          token: b.adminToken,
+        });
+        expect(res.status).toBe(200);
+        expect(JSON.stringify(res.body)).not.toContain(a.id);
+      },
+      'PUT /api/v1/settings/retention': async () => {
+        const res = await call('PUT', '/api/v1/settings/retention', {
+          token: b.adminToken,
+          body: { leads_days: 90, conversions_days: 90, tenant_id: a.id },
+        });
+        expect(res.status).toBe(200);
+        const ofA = await call('GET', '/api/v1/settings/retention', { token: a.adminToken });
+        expect(ofA.body).toEqual({ leads_days: 400, conversions_days: 400, audit_days: 2190 });
+      },
       'POST /api/v1/leads': async () => {
         const res = await call('POST', '/api/v1/leads', {
           token: b.adminToken,

@@ -218,7 +218,7 @@ describe('data-subject rights over HTTP', () => {
     );
     expect(actions).toEqual(expect.arrayContaining(['rectification', 'restriction']));
     const record = (audit.body.items as Array<{ actor: string; ip: string; request_id: string }>)[0];
-    expect(record).toMatchObject({ actor: `user:${a.id}:admin`, ip: '127.0.0.1' });
+    expect(record).toMatchObject({ actor: `user:${a.id}:admin`, ip: '127.0.0.0' });
     expect(record?.request_id).toMatch(/[0-9a-f-]{36}/);
     expect((await call('PATCH', `/api/v1/gdpr/subjects/${id}`, { token: a.admin, body: {} })).status).toBe(
       400,

@@ -93,7 +93,7 @@ describe.each(stagesUnderTest)('API in %s', (stage) => {
       expect(variable).not.toMatch(/querystring|header|authorizer|input\.|requestOverride/i);
     }
     const logGroup = resources(template)[logicalId(stack, stack.api.accessLogs)];
-    expect(logGroup?.Properties?.RetentionInDays).toBe(settings.logRetentionDays);
+    expect(logGroup?.Properties?.RetentionInDays).toBe(settings.accessLogRetentionDays);
   });
 
   test('no CORS preflight methods, one method per route', () => {

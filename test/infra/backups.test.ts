@@ -1,8 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { BACKUP_SCHEDULE } from '../../lib/definitions/backups';
+import { MIN_RETENTION_DAYS } from '../../functions/shared/retention/policy';
+import { BACKUP_SCHEDULE, backupRetention } from '../../lib/definitions/backups';
 import { METRICS } from '../../lib/definitions/metrics';
 import { functionDefinition, queueDefinition } from '../../lib/definitions/resources';
-import type { Stage } from '../../lib/definitions/stages';
+import { STAGE_SETTINGS, type Stage } from '../../lib/definitions/stages';
 import { logicalId, resource, resources, stagesBuiltOnce } from './build';
 
 const stagesUnderTest: Stage[] = ['dev', 'prod'];
@@ -138,6 +139,25 @@ describe.each(stagesUnderTest)('encrypted backups in %s', (stage) => {
         }),
       ],
     });
+  });
+
+  test('backups age out the day after their Object Lock ends, well inside the shortest data retention', () => {
+    const { stack, template } = get(stage);
+    const bucket = resource(template, logicalId(stack, stack.storage.backupBucket));
+    const lock = backupRetention(STAGE_SETTINGS[stage]);
+    const props = bucket.Properties ?? {};
+    const rule = (props.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules[0];
+    expect(rule).toMatchObject({
+      ExpirationInDays: lock.days + 1,
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      Status: 'Enabled',
+    });
+    expect(props.ObjectLockConfiguration).toEqual({
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: lock.mode, Days: lock.days } },
+    });
+    // An item that expired in a table is held by a backup at most this long after.
+    expect(lock.days + 1).toBeLessThan(MIN_RETENTION_DAYS);
   });
 
   test('point-in-time recovery stays on for every table', () => {

@@ -52,6 +52,14 @@ describe.each(stagesUnderTest)('data and messaging in %s', (stage) => {
     });
   });
 
+  test('every table holding personal data or short-lived state expires items by expires_at', () => {
+    const { stack, template } = get(stage);
+    for (const id of ['leads', 'conversions', 'audit', 'dedup', 'rateLimits', 'system'] as const) {
+      const props = resource(template, logicalId(stack, stack.data.tables.get(id))).Properties ?? {};
+      expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'expires_at', Enabled: true });
+    }
+  });
+
   test.each(TABLES.map((t) => [t.id, t] as const))(
     'table %s: keys, TTL, GSIs and removal policy',
     (id, table) => {

@@ -147,7 +147,7 @@ describe.each(stagesUnderTest)('AWS WAF in front of the API in %s', (stage) => {
     const { stack, template } = get(stage);
     template.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: `aws-waf-logs-adsengineer-${stage}`,
-      RetentionInDays: STAGE_SETTINGS[stage].logRetentionDays,
+      RetentionInDays: STAGE_SETTINGS[stage].accessLogRetentionDays,
     });
     template.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
       ResourceArn: { 'Fn::GetAtt': [stack.getLogicalId(stack.firewall.webAcl), 'Arn'] },

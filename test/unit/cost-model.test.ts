@@ -27,6 +27,7 @@ const FIXED: FixedResources = {
   canaries: 1,
   canaryRunsPerMonth: 8640,
   logRetentionDays: 90,
+  accessLogRetentionDays: 90,
   tables: 2,
   queuesWithConsumers: 1,
   customMetrics: 10,
@@ -80,7 +81,7 @@ describe('cost model', () => {
     // Logs at steady state: a month's logs kept for the retention's months.
     const traffic = monthly({ ...DEFAULT_VOLUME, webhooks: 1_000_000 });
     const ingested = line(traffic, 'CloudWatch', 'logs ingested')?.quantity ?? 0;
-    expect(line(traffic, 'CloudWatch', 'logs stored (90-day retention)')?.quantity).toBeCloseTo(
+    expect(line(traffic, 'CloudWatch', 'logs stored (90 d, access 90 d)')?.quantity).toBeCloseTo(
       ingested * 3,
       9,
     );
@@ -111,6 +112,8 @@ describe('fixed resources from a template', () => {
       },
       L1: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } },
       L2: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 365 } },
+      L3: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 14 } },
+      F: { Type: 'AWS::Lambda::Function', Properties: { LoggingConfig: { LogGroup: { Ref: 'L3' } } } },
       T: { Type: 'AWS::DynamoDB::Table' },
       M1: {
         Type: 'AWS::Lambda::EventSourceMapping',
@@ -127,7 +130,7 @@ describe('fixed resources from a template', () => {
     },
   };
 
-  it('counts what is billed: alarm metrics, rules, canary runs, the longest retention, consumed queues', () => {
+  it('counts what is billed: alarm metrics, rules, canary runs, the longest retentions, consumed queues', () => {
     expect(fixedFromTemplate(template)).toEqual({
       alarms: 2,
       alarmMetrics: 3,
@@ -139,7 +142,8 @@ describe('fixed resources from a template', () => {
       wafRules: 3,
       canaries: 1,
       canaryRunsPerMonth: 8640,
-      logRetentionDays: 365,
+      logRetentionDays: 14,
+      accessLogRetentionDays: 365,
       tables: 1,
       queuesWithConsumers: 2,
       customMetrics: customMetricCount(),
@@ -148,7 +152,7 @@ describe('fixed resources from a template', () => {
 
   it('prices a log group without retention as kept for ten years', () => {
     const forever: CfnTemplate = { Resources: { L: { Type: 'AWS::Logs::LogGroup', Properties: {} } } };
-    expect(fixedFromTemplate(forever).logRetentionDays).toBe(3650);
+    expect(fixedFromTemplate(forever).accessLogRetentionDays).toBe(3650);
   });
 
   it('reads rate schedules, and refuses what it cannot price', () => {

@@ -8,6 +8,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository } from '../dynamo-repository';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import { EXPIRY_ATTRIBUTE, expiryOf, isExpired, notExpiredFilter } from '../retention/policy';
+import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
 import type { TenantScope } from '../tenancy/scope';
 import type {
   Adjustment,
@@ -76,14 +78,43 @@ export interface UploadBatchRecord {
 }
 
 function fromItem(item: Record<string, unknown>): LoggedConversion {
-  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...conversion } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    gsi1pk: _a,
+    gsi1sk: _b,
+    gsi2pk: _c,
+    gsi2sk: _d,
+    [EXPIRY_ATTRIBUTE]: _expiresAt,
+    ...conversion
+  } = item;
   return conversion as unknown as LoggedConversion;
 }
 
-/** The conversion log: reading conversions and recording upload attempts and batches. */
+/** An item without its keys and expiry, or nothing when it has expired. */
+function liveRecord<T>(item: Record<string, unknown> | undefined, now: Date): T | undefined {
+  if (!item || isExpired(item, now)) return undefined;
+  const { pk: _pk, sk: _sk, [EXPIRY_ATTRIBUTE]: _expiresAt, ...record } = item;
+  return record as T;
+}
+
+/**
+ * The conversion log: reading conversions and recording upload attempts and batches. Each
+ * change moves the item's expiry to the tenant's `conversions_days` from then; what has expired
+ * is not read, though DynamoDB's TTL may not have deleted it yet.
+ */
 export class DynamoConversionLog extends DynamoRepository {
-  constructor(client?: DynamoDBDocumentClient) {
+  constructor(
+    client?: DynamoDBDocumentClient,
+    private readonly retention: RetentionOf = (tenantId) => retentionOfTenant()(tenantId),
+    private readonly now: () => Date = () => new Date(),
+  ) {
     super('conversions', client);
+  }
+
+  private async expiryOf(tenantId: string, changedAt: Date | string): Promise<number> {
+    const { conversions_days } = await this.retention(tenantId);
+    return expiryOf(changedAt, conversions_days);
   }
 
   async get(tenantId: string, id: string): Promise<LoggedConversion | undefined> {
@@ -94,7 +125,7 @@ export class DynamoConversionLog extends DynamoRepository {
         ConsistentRead: true,
       }),
     );
-    return out.Item ? fromItem(out.Item) : undefined;
+    return out.Item && !isExpired(out.Item, this.now()) ? fromItem(out.Item) : undefined;
   }
 
   /**
@@ -135,6 +166,8 @@ export class DynamoConversionLog extends DynamoRepository {
       values[':next'] = outcome.nextAttemptAt;
     }
     return this.settle(
+      tenantId,
+      now,
       { pk: tenantPk(tenantId), sk: convSk(id) },
       set,
       remove,
@@ -147,7 +180,12 @@ export class DynamoConversionLog extends DynamoRepository {
     await this.client.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: tenantPk(batch.tenant_id), sk: `BATCH#${batch.id}`, ...batch },
+        Item: {
+          pk: tenantPk(batch.tenant_id),
+          sk: `BATCH#${batch.id}`,
+          ...batch,
+          [EXPIRY_ATTRIBUTE]: await this.expiryOf(batch.tenant_id, this.now()),
+        },
       }),
     );
   }
@@ -160,19 +198,19 @@ export class DynamoConversionLog extends DynamoRepository {
         ConsistentRead: true,
       }),
     );
-    if (!out.Item) return undefined;
-    const { pk: _pk, sk: _sk, ...batch } = out.Item;
-    return batch as UploadBatchRecord;
+    return liveRecord<UploadBatchRecord>(out.Item, this.now());
   }
 
   /** Records Google's processing outcome on the batch and on each conversion it carried. */
   async recordProcessing(batch: UploadBatchRecord, processing: RecordedProcessing): Promise<void> {
+    const expires = await this.expiryOf(batch.tenant_id, this.now());
     await this.client.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: tenantPk(batch.tenant_id), sk: `BATCH#${batch.id}` },
-        UpdateExpression: 'SET processing = :p',
-        ExpressionAttributeValues: { ':p': processing },
+        UpdateExpression: 'SET processing = :p, #expires_at = :expires',
+        ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+        ExpressionAttributeValues: { ':p': processing, ':expires': expires },
       }),
     );
     const ids = batch.conversion_ids ?? [];
@@ -184,9 +222,14 @@ export class DynamoConversionLog extends DynamoRepository {
               new UpdateCommand({
                 TableName: this.table,
                 Key: { pk: tenantPk(batch.tenant_id), sk: convSk(id) },
-                UpdateExpression: 'SET processing = :p',
+                UpdateExpression: 'SET processing = :p, #expires_at = :expires',
                 ConditionExpression: 'attribute_exists(pk) AND google_request_id = :request',
-                ExpressionAttributeValues: { ':p': processing, ':request': processing.request_id },
+                ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+                ExpressionAttributeValues: {
+                  ':p': processing,
+                  ':request': processing.request_id,
+                  ':expires': expires,
+                },
               }),
             );
           } catch (error) {
@@ -206,9 +249,7 @@ export class DynamoConversionLog extends DynamoRepository {
         ConsistentRead: true,
       }),
     );
-    if (!out.Item) return undefined;
-    const { pk: _pk, sk: _sk, ...adjustment } = out.Item;
-    return adjustment as Adjustment;
+    return liveRecord<Adjustment>(out.Item, this.now());
   }
 
   /** Records an attempt on an adjustment still queued; false when it was settled meanwhile. */
@@ -240,6 +281,8 @@ export class DynamoConversionLog extends DynamoRepository {
       values[':request'] = outcome.requestId;
     }
     return this.settle(
+      tenantId,
+      now,
       { pk: tenantPk(tenantId), sk: `ADJ#${conversionId}#${id}` },
       set,
       remove,
@@ -253,21 +296,25 @@ export class DynamoConversionLog extends DynamoRepository {
    * names; false when it has moved on (another delivery of the same message settled it).
    */
   private async settle(
+    tenantId: string,
+    now: Date,
     key: Record<string, string>,
     set: readonly string[],
     remove: readonly string[],
     values: Record<string, unknown>,
     condition: string,
   ): Promise<boolean> {
+    const expires = await this.expiryOf(tenantId, now);
+    const sets = [...set, '#expires_at = :expires'];
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: key,
-          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          UpdateExpression: `SET ${sets.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
           ConditionExpression: condition,
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: values,
+          ExpressionAttributeNames: { '#status': 'status', '#expires_at': EXPIRY_ATTRIBUTE },
+          ExpressionAttributeValues: { ...values, ':expires': expires },
         }),
       );
       return true;
@@ -285,10 +332,8 @@ export class DynamoConversionLog extends DynamoRepository {
         ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':batch': 'BATCH#' },
       }),
     );
-    return (out.Items ?? []).map((item) => {
-      const { pk: _pk, sk: _sk, ...batch } = item;
-      return batch as UploadBatchRecord;
-    });
+    const now = this.now();
+    return (out.Items ?? []).flatMap((item) => liveRecord<UploadBatchRecord>(item, now) ?? []);
   }
 
   /** The tenant's conversions (in id order); by status through gsi1, newest conversion time first. */
@@ -314,8 +359,17 @@ export class DynamoConversionLog extends DynamoRepository {
           ExpressionAttributeValues: { ':pk': pk, ':conv': 'CONV#' },
           ExclusiveStartKey: await decodeCursor(options.cursor, binding, (k) => k.pk === pk),
         };
+    const live = notExpiredFilter(this.now());
     const out = await this.client.send(
-      new QueryCommand({ TableName: this.table, ...input, Limit: options.limit, ScanIndexForward: false }),
+      new QueryCommand({
+        TableName: this.table,
+        ...input,
+        FilterExpression: live.expression,
+        ExpressionAttributeNames: live.names,
+        ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ...live.values },
+        Limit: options.limit,
+        ScanIndexForward: false,
+      }),
     );
     return {
       items: (out.Items ?? []).map(fromItem),

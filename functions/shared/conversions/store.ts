@@ -11,6 +11,8 @@ import { sqsClient } from '../aws';
 import { queueUrl } from '../config';
 import { DynamoRepository } from '../dynamo-repository';
 import { correlationMessageAttributes } from '../observability';
+import { EXPIRY_ATTRIBUTE, expiryOf, isExpired, notExpiredFilter } from '../retention/policy';
+import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
 import type { TenantScope } from '../tenancy/scope';
 import type { Adjustment, AdjustmentMessage, Conversion, ConversionMessage, Platform } from './model';
 import { matchOf } from './plan';
@@ -25,15 +27,38 @@ const orderSk = (orderKey: string) => `ORDER#${orderKey}`;
 type Item = Record<string, unknown>;
 
 function fromItem(item: Item): Conversion {
-  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...rest } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    gsi1pk: _a,
+    gsi1sk: _b,
+    gsi2pk: _c,
+    gsi2sk: _d,
+    [EXPIRY_ATTRIBUTE]: _expiresAt,
+    ...rest
+  } = item;
   const conversion = rest as unknown as Conversion;
   return { ...conversion, match: matchOf(conversion) };
 }
 
-/** Conversions in DynamoDB and their queue, reached only through a tenant scope. */
+/**
+ * Conversions in DynamoDB and their queue, reached only through a tenant scope. Every write
+ * sets the item's expiry (its last change plus the tenant's `conversions_days`), which DynamoDB's
+ * TTL deletes it by; reads ignore what has expired and is not deleted yet.
+ */
 export class DynamoConversionStore extends DynamoRepository {
-  constructor(client?: DynamoDBDocumentClient) {
+  constructor(
+    client?: DynamoDBDocumentClient,
+    private readonly retention: RetentionOf = (tenantId) => retentionOfTenant()(tenantId),
+    private readonly now: () => Date = () => new Date(),
+  ) {
     super('conversions', client);
+  }
+
+  /** When an item of the tenant changed at `changedAt` expires. */
+  private async expiryOf(scope: TenantScope, changedAt: Date | string): Promise<number> {
+    const { conversions_days } = await this.retention(scope.tenantId);
+    return expiryOf(changedAt, conversions_days);
   }
 
   /**
@@ -58,6 +83,9 @@ export class DynamoConversionStore extends DynamoRepository {
                 }
               : {}),
             ...conversion,
+            // From the write, not the conversion's own times: an order from long ago is kept as
+            // long as one from today.
+            [EXPIRY_ATTRIBUTE]: await this.expiryOf(scope, this.now()),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
@@ -88,6 +116,7 @@ export class DynamoConversionStore extends DynamoRepository {
    */
   async requeueWaiting(scope: TenantScope, platform: Platform): Promise<number> {
     let queued = 0;
+    const live = notExpiredFilter(this.now());
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.client.send(
@@ -95,8 +124,13 @@ export class DynamoConversionStore extends DynamoRepository {
           TableName: this.table,
           IndexName: 'gsi1',
           KeyConditionExpression: 'gsi1pk = :pk',
-          FilterExpression: 'platform = :platform',
-          ExpressionAttributeValues: { ':pk': statusPk(scope, 'queued'), ':platform': platform },
+          FilterExpression: `platform = :platform AND (${live.expression})`,
+          ExpressionAttributeNames: live.names,
+          ExpressionAttributeValues: {
+            ':pk': statusPk(scope, 'queued'),
+            ':platform': platform,
+            ...live.values,
+          },
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
@@ -131,7 +165,12 @@ export class DynamoConversionStore extends DynamoRepository {
       await this.client.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: tenantPk(scope), sk: adjSk(adjustment.conversion_id, adjustment.id), ...adjustment },
+          Item: {
+            pk: tenantPk(scope),
+            sk: adjSk(adjustment.conversion_id, adjustment.id),
+            ...adjustment,
+            [EXPIRY_ATTRIBUTE]: await this.expiryOf(scope, this.now()),
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -175,10 +214,13 @@ export class DynamoConversionStore extends DynamoRepository {
         ConsistentRead: true,
       }),
     );
-    return (out.Items ?? []).map((item) => {
-      const { pk: _pk, sk: _sk, ...adjustment } = item;
-      return adjustment as Adjustment;
-    });
+    const now = this.now();
+    return (out.Items ?? [])
+      .filter((item) => !isExpired(item, now))
+      .map((item) => {
+        const { pk: _pk, sk: _sk, [EXPIRY_ATTRIBUTE]: _expiresAt, ...adjustment } = item;
+        return adjustment as Adjustment;
+      });
   }
 
   /** Remembers which conversions an order (`<source>:<order id>`) became, for its refunds. */
@@ -188,8 +230,12 @@ export class DynamoConversionStore extends DynamoRepository {
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: tenantPk(scope), sk: orderSk(orderKey) },
-        UpdateExpression: 'ADD conversion_ids :ids',
-        ExpressionAttributeValues: { ':ids': new Set(conversionIds) },
+        UpdateExpression: 'ADD conversion_ids :ids SET #expires_at = :expires',
+        ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ':ids': new Set(conversionIds),
+          ':expires': await this.expiryOf(scope, this.now()),
+        },
       }),
     );
   }
@@ -203,11 +249,20 @@ export class DynamoConversionStore extends DynamoRepository {
         ConsistentRead: true,
       }),
     );
-    const ids = out.Items?.[0]?.conversion_ids as Set<string> | undefined;
+    const item = out.Items?.[0];
+    const ids = isExpired(item, this.now()) ? undefined : (item?.conversion_ids as Set<string> | undefined);
     return ids ? [...ids].sort() : [];
   }
 
-  async byLead(scope: TenantScope, leadId: string): Promise<Conversion[]> {
+  /**
+   * The conversions of a lead; with `includeExpired`, also those expired and not deleted yet
+   * (erasure strips them too).
+   */
+  async byLead(
+    scope: TenantScope,
+    leadId: string,
+    options: { includeExpired?: boolean } = {},
+  ): Promise<Conversion[]> {
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.table,
@@ -216,7 +271,8 @@ export class DynamoConversionStore extends DynamoRepository {
         ExpressionAttributeValues: { ':pk': leadPk(scope, leadId) },
       }),
     );
-    return (out.Items ?? []).map(fromItem);
+    const now = this.now();
+    return (out.Items ?? []).filter((item) => options.includeExpired || !isExpired(item, now)).map(fromItem);
   }
 
   /**
@@ -228,17 +284,19 @@ export class DynamoConversionStore extends DynamoRepository {
     id: string,
     reason: NonNullable<Conversion['cancel_reason']>,
   ): Promise<boolean> {
-    const now = new Date().toISOString();
+    const at = this.now();
+    const now = at.toISOString();
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: tenantPk(scope), sk: convSk(id) },
           UpdateExpression:
-            'SET #status = :cancelled, cancel_reason = :reason, updated_at = :now, gsi1pk = :gsi',
+            'SET #status = :cancelled, cancel_reason = :reason, updated_at = :now, gsi1pk = :gsi, #expires_at = :expires',
           ConditionExpression: '#status IN (:queued, :rescheduled)',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: { '#status': 'status', '#expires_at': EXPIRY_ATTRIBUTE },
           ExpressionAttributeValues: {
+            ':expires': await this.expiryOf(scope, at),
             ':cancelled': 'cancelled',
             ':reason': reason,
             ':now': now,

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/
 import { DynamoRepository } from '../dynamo-repository';
 import { newId } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import { AUDIT_RETENTION_DAYS, EXPIRY_ATTRIBUTE, expiryOf } from '../retention/policy';
 import type { TenantScope } from '../tenancy/scope';
 
 export const AUDIT_ACTIONS = [
@@ -27,7 +28,8 @@ export interface Actor {
 
 /**
  * One audit record. Holds the subject's keyed email hash, never the address, so it survives
- * erasure as the tombstone the erasure leaves.
+ * erasure as the tombstone the erasure leaves; the caller's address only as its network (see
+ * {@link networkOf}). Kept {@link AUDIT_RETENTION_DAYS} days, then DynamoDB's TTL deletes it.
  */
 export interface AuditRecord {
   id: string;
@@ -46,8 +48,25 @@ const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
 type Item = Record<string, unknown>;
 
 function fromItem(item: Item): AuditRecord {
-  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, ...record } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, [EXPIRY_ATTRIBUTE]: _expiresAt, ...record } = item;
   return record as unknown as AuditRecord;
+}
+
+/**
+ * The network of an address, the way the trail keeps it for years: an IPv4 address with its last
+ * octet zeroed (/24), an IPv6 address cut to its first 48 bits. A caller may be the data subject
+ * (a browser posting a form), whose full address would be personal data kept past the subject's
+ * own retention.
+ */
+export function networkOf(ip: string): string {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$/.exec(ip);
+  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0`;
+  if (ip.includes(':')) {
+    const [head = ''] = ip.split('::');
+    const groups = head.split(':').filter((g) => g !== '');
+    return `${groups.slice(0, 3).join(':')}::`;
+  }
+  return 'unknown';
 }
 
 /** The append-only audit trail: records are put once and never updated or deleted. */
@@ -70,7 +89,7 @@ export class DynamoAuditTrail extends DynamoRepository {
       action,
       email_hash: emailHash,
       actor: actor.subject,
-      ip: actor.ip,
+      ip: networkOf(actor.ip),
       request_id: actor.request_id,
       details,
     };
@@ -83,6 +102,7 @@ export class DynamoAuditTrail extends DynamoRepository {
           gsi1pk: tenantPk(scope),
           gsi1sk: `${at}#${record.id}`,
           ...record,
+          [EXPIRY_ATTRIBUTE]: expiryOf(at, AUDIT_RETENTION_DAYS),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),

@@ -154,7 +154,8 @@ function dedupKeysOfStored(lead: StoredLead): string[] {
  */
 export async function eraseSubject(deps: SubjectDeps, scope: TenantScope, subject: Subject, actor: Actor) {
   const erasedAt = new Date().toISOString();
-  const leads = await deps.leads.byEmailHash(scope, subject.hash);
+  // Expired leads DynamoDB has not deleted yet are still held: they go now too.
+  const leads = await deps.leads.byEmailHash(scope, subject.hash, { includeExpired: true });
   const hashes = new Set([subject.hash]);
   for (const lead of leads) {
     const identities = { email: lead.email, phone: lead.phone, externalId: lead.external_id };
@@ -163,7 +164,7 @@ export async function eraseSubject(deps: SubjectDeps, scope: TenantScope, subjec
   await deps.tombstones.record(scope, [...hashes], erasedAt);
   let conversions = 0;
   for (const lead of leads) {
-    for (const conversion of await deps.conversions.byLead(scope, lead.id)) {
+    for (const conversion of await deps.conversions.byLead(scope, lead.id, { includeExpired: true })) {
       await deps.conversions.erase(scope, conversion);
       conversions += 1;
     }

@@ -129,6 +129,15 @@ export function normaliseLeads(
 
 const MAX_WRITE_ATTEMPTS = 6;
 
+/**
+ * Leads of one request written at once: a batch of 100 is seven rounds of a write and an audit
+ * entry. More in flight would gain little: a tenant's leads share one partition, whose ceiling is
+ * 1,000 write units a second (a batch of 100 new leads is about 1,200, so over a second there
+ * whatever the concurrency; the SDK retries what is throttled), and the local emulator serves one
+ * request at a time.
+ */
+export const CAPTURE_CONCURRENCY = 16;
+
 /** Jittered exponential backoff between attempts of a contended write: 10-20 ms, 20-40 ms, ... */
 function backoff(attempt: number): Promise<void> {
   const base = 10 * 2 ** attempt;
@@ -148,11 +157,19 @@ export async function upsertLead(
   createAs: 'new' | 'won' = 'new',
   /** The consent decided for it (captureLeads); by default its own valid consent. */
   consent: Consent = resolveConsent(lead.input.consent),
+  /**
+   * What a batch lookup found for its dedup keys (`null`: no lead), used by the first attempt
+   * instead of its own lookup; a retry after a lost race always looks again.
+   */
+  found?: string | null,
 ): Promise<{ id: string; created: boolean }> {
   const now = (deps.now ?? (() => new Date()))().toISOString();
   const change: ConsentChange = { ...consent, recorded_at: now, source };
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const existingId = await deps.leads.findByDedupKeys(scope, lead.dedupKeys);
+    const existingId =
+      attempt === 0 && found !== undefined
+        ? (found ?? undefined)
+        : await deps.leads.findByDedupKeys(scope, lead.dedupKeys);
     const existing = existingId ? await deps.leads.get(scope, existingId) : undefined;
     try {
       if (!existing) {
@@ -168,7 +185,8 @@ export async function upsertLead(
           updated_at: now,
           version: 1,
         };
-        await deps.leads.create(scope, created, lead.dedupKeys);
+        // A dedup key pointing to a lead that is gone (expired) is taken over.
+        await deps.leads.create(scope, created, lead.dedupKeys, existingId);
         if (deps.leadEvents && created.fbclid) {
           // The lead is stored: a failure to queue its Lead event must not fail the capture.
           try {
@@ -197,7 +215,13 @@ export async function upsertLead(
         updated_at: now,
         version: existing.version + 1,
       };
-      await deps.leads.update(scope, updated, existing.version, lead.dedupKeys);
+      await deps.leads.update(
+        scope,
+        updated,
+        existing.version,
+        lead.dedupKeys,
+        dedupKeysOf(existing, existing.email_hash),
+      );
       return { id: existing.id, created: false };
     } catch (error) {
       if (!(error instanceof WriteConflict)) throw error;
@@ -227,7 +251,16 @@ export async function captureLeads(
 ): Promise<CaptureResult> {
   type Outcome = { id: string } | { denied: DeniedLead };
   const policy = deps.consentPolicy ? await deps.consentPolicy(scope.tenantId) : DEFAULT_CONSENT_POLICY;
-  const outcomes = await inPool<NormalisedLead, Outcome>(leads, 8, async (lead, index) => {
+  // The dedup keys of a batch are read together (one BatchGetItem per 100 keys), so a new lead
+  // costs one write round trip (and its audit entry), not a lookup first.
+  const found =
+    leads.length > 1
+      ? await deps.leads.findManyByDedupKeys(
+          scope,
+          leads.map((lead) => lead.dedupKeys),
+        )
+      : [];
+  const outcomes = await inPool<NormalisedLead, Outcome>(leads, CAPTURE_CONCURRENCY, async (lead, index) => {
     const country = leadCountry({ country: lead.input.country, phone: lead.fields.phone });
     const decision = decideConsent(policy, lead.input.consent, country);
     if (!decision.stored) {
@@ -253,7 +286,15 @@ export async function captureLeads(
         return { denied: { index, email: lead.fields.email, reason: 'erased' } };
       }
     }
-    const { id, created } = await upsertLead(deps, scope, lead, source, createAs, decision.consent);
+    const { id, created } = await upsertLead(
+      deps,
+      scope,
+      lead,
+      source,
+      createAs,
+      decision.consent,
+      found[index],
+    );
     await deps.audit.append(scope, 'consent_recorded', lead.emailHash, actor, {
       lead_id: id,
       status: decision.consent.status,
@@ -301,7 +342,8 @@ export async function modifyLead(
       version: lead.version + 1,
     };
     try {
-      await leads.update(scope, updated, lead.version);
+      // The lead's dedup keys expire with it: a change keeps them as long as the lead.
+      await leads.update(scope, updated, lead.version, [], dedupKeysOf(updated, updated.email_hash));
       return updated;
     } catch (error) {
       if (!(error instanceof WriteConflict)) throw error;

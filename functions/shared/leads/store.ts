@@ -1,4 +1,4 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -6,10 +6,14 @@ import {
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository } from '../dynamo-repository';
 import { idTimePrefix } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import { inPool } from '../pool';
+import { EXPIRY_ATTRIBUTE, epochSeconds, expiryOf, isExpired, notExpiredFilter } from '../retention/policy';
+import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
 import type { TenantScope } from '../tenancy/scope';
 import type { StoredLead } from './model';
 import type { LeadStatus } from './schema';
@@ -22,7 +26,10 @@ const statusPk = (scope: TenantScope, status: LeadStatus) => `TENANT#${scope.ten
 
 type Item = Record<string, unknown>;
 
-function toItem(scope: TenantScope, lead: StoredLead): Item {
+/** BatchGetItem reads at most 100 items a call. */
+const DEDUP_KEYS_PER_BATCH_GET = 100;
+
+function toItem(scope: TenantScope, lead: StoredLead, expiresAt: number): Item {
   return {
     pk: tenantPk(scope),
     sk: leadSk(lead.id),
@@ -31,11 +38,21 @@ function toItem(scope: TenantScope, lead: StoredLead): Item {
     gsi2pk: statusPk(scope, lead.status),
     gsi2sk: `${lead.created_at}#${lead.id}`,
     ...lead,
+    [EXPIRY_ATTRIBUTE]: expiresAt,
   };
 }
 
 function fromItem(item: Item): StoredLead {
-  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...lead } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    gsi1pk: _a,
+    gsi1sk: _b,
+    gsi2pk: _c,
+    gsi2sk: _d,
+    [EXPIRY_ATTRIBUTE]: _expiresAt,
+    ...lead
+  } = item;
   return lead as unknown as StoredLead;
 }
 
@@ -57,13 +74,37 @@ export class WriteConflict extends Error {
  * and click id) are items of their own, created in the same transaction as the lead, so two
  * concurrent captures of one person cannot both create a lead. Updates are conditional on the
  * version read.
+ *
+ * Every write sets the lead's expiry (its last change plus the tenant's `leads_days`) on the lead
+ * and on the dedup keys it holds, which DynamoDB's TTL deletes them by; reads ignore what has
+ * expired and is not deleted yet, and an expired dedup key may be claimed again.
  */
 export class DynamoLeadStore extends DynamoRepository {
-  constructor(client?: DynamoDBDocumentClient, table?: string) {
+  constructor(
+    client?: DynamoDBDocumentClient,
+    table?: string,
+    private readonly retention: RetentionOf = (tenantId) => retentionOfTenant()(tenantId),
+    private readonly now: () => Date = () => new Date(),
+  ) {
     super('leads', client, table);
   }
 
-  /** The lead id the first of these dedup keys points to, if any. */
+  /** A lead written now expires the tenant's days from now (not from a time the lead carries). */
+  private async expiryOf(scope: TenantScope): Promise<number> {
+    const { leads_days } = await this.retention(scope.tenantId);
+    return expiryOf(this.now(), leads_days);
+  }
+
+  /** A dedup key's item: the lead it points to, expiring with it. */
+  private claim(scope: TenantScope, key: string, lead: StoredLead, expiresAt: number) {
+    return {
+      TableName: this.table,
+      Item: { pk: tenantPk(scope), sk: dedupSk(key), lead_id: lead.id, [EXPIRY_ATTRIBUTE]: expiresAt },
+      ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+    };
+  }
+
+  /** The lead id the first of these dedup keys points to, if any (expired keys point nowhere). */
   async findByDedupKeys(scope: TenantScope, keys: readonly string[]): Promise<string | undefined> {
     if (!keys.length) return undefined;
     const out = await this.client.send(
@@ -76,7 +117,8 @@ export class DynamoLeadStore extends DynamoRepository {
         },
       }),
     );
-    const found = out.Responses?.[this.table] ?? [];
+    const now = this.now();
+    const found = (out.Responses?.[this.table] ?? []).filter((item) => !isExpired(item, now));
     for (const key of keys) {
       const hit = found.find((item) => item.sk === dedupSk(key));
       if (hit) return hit.lead_id as string;
@@ -84,8 +126,60 @@ export class DynamoLeadStore extends DynamoRepository {
     return undefined;
   }
 
-  /** Creates the lead and claims its dedup keys, all or nothing. */
-  async create(scope: TenantScope, lead: StoredLead, dedupKeys: readonly string[]): Promise<void> {
+  /**
+   * For each list of dedup keys, the lead id its first key points to (`null`: none does), read
+   * for a whole batch of leads at once: BatchGetItem, 100 keys a call, a few calls in parallel.
+   * A list whose keys DynamoDB left unprocessed after a few retries is `undefined` (not known):
+   * the caller looks it up on its own.
+   */
+  async findManyByDedupKeys(
+    scope: TenantScope,
+    keyLists: readonly (readonly string[])[],
+  ): Promise<(string | null | undefined)[]> {
+    const unique = [...new Set(keyLists.flat())];
+    const found = new Map<string, string>();
+    const unknown = new Set<string>();
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += DEDUP_KEYS_PER_BATCH_GET)
+      chunks.push(unique.slice(i, i + DEDUP_KEYS_PER_BATCH_GET));
+    const now = this.now();
+    await inPool(chunks, 4, async (chunk) => {
+      let keys: Record<string, unknown>[] = chunk.map((k) => ({ pk: tenantPk(scope), sk: dedupSk(k) }));
+      for (let round = 0; keys.length && round < 4; round++) {
+        if (round) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
+        const out = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) {
+          if (!isExpired(item, now))
+            found.set((item.sk as string).slice('DEDUP#'.length), item.lead_id as string);
+        }
+        keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+      for (const key of keys) unknown.add((key.sk as string).slice('DEDUP#'.length));
+    });
+    return keyLists.map((keys) => {
+      for (const key of keys) {
+        if (unknown.has(key)) return undefined;
+        const id = found.get(key);
+        if (id) return id;
+      }
+      return null;
+    });
+  }
+
+  /**
+   * Creates the lead and claims its dedup keys, all or nothing. A key claimed by a lead that has
+   * expired (or by `staleLeadId`, a lead found gone) is taken over.
+   */
+  async create(
+    scope: TenantScope,
+    lead: StoredLead,
+    dedupKeys: readonly string[],
+    staleLeadId?: string,
+  ): Promise<void> {
+    const expiresAt = await this.expiryOf(scope);
+    const free = `attribute_not_exists(pk) OR #expires_at <= :now${staleLeadId ? ' OR lead_id = :stale' : ''}`;
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -93,15 +187,18 @@ export class DynamoLeadStore extends DynamoRepository {
             {
               Put: {
                 TableName: this.table,
-                Item: toItem(scope, lead),
+                Item: toItem(scope, lead, expiresAt),
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
             ...dedupKeys.map((key) => ({
               Put: {
-                TableName: this.table,
-                Item: { pk: tenantPk(scope), sk: dedupSk(key), lead_id: lead.id },
-                ConditionExpression: 'attribute_not_exists(pk)',
+                ...this.claim(scope, key, lead, expiresAt),
+                ConditionExpression: free,
+                ExpressionAttributeValues: {
+                  ':now': epochSeconds(this.now()),
+                  ...(staleLeadId ? { ':stale': staleLeadId } : {}),
+                },
               },
             })),
           ],
@@ -114,7 +211,12 @@ export class DynamoLeadStore extends DynamoRepository {
     }
   }
 
-  async get(scope: TenantScope, id: string): Promise<StoredLead | undefined> {
+  /** The lead, unless it has expired (`includeExpired`: as long as it is held at all). */
+  async get(
+    scope: TenantScope,
+    id: string,
+    options: { includeExpired?: boolean } = {},
+  ): Promise<StoredLead | undefined> {
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.table,
@@ -124,51 +226,74 @@ export class DynamoLeadStore extends DynamoRepository {
       }),
     );
     const item = out.Items?.[0];
-    return item ? fromItem(item) : undefined;
+    if (!item || (!options.includeExpired && isExpired(item, this.now()))) return undefined;
+    return fromItem(item);
   }
 
   /**
    * Replaces the lead if nobody changed it since `expectedVersion`; claims new dedup keys with
-   * it. Throws WriteConflict otherwise.
+   * it. Throws WriteConflict otherwise. The keys in `heldDedupKeys` that still point to the lead
+   * expire with it from now on.
    */
   async update(
     scope: TenantScope,
     lead: StoredLead,
     expectedVersion: number,
     newDedupKeys: readonly string[] = [],
+    heldDedupKeys: readonly string[] = [],
   ): Promise<void> {
+    const expiresAt = await this.expiryOf(scope);
     const put = {
       TableName: this.table,
-      Item: toItem(scope, lead),
+      Item: toItem(scope, lead, expiresAt),
       ConditionExpression: 'version = :expected',
       ExpressionAttributeValues: { ':expected': expectedVersion },
     };
     try {
       if (!newDedupKeys.length) {
         await this.client.send(new PutCommand(put));
-        return;
+      } else {
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: put },
+              ...newDedupKeys.map((key) => ({
+                Put: {
+                  ...this.claim(scope, key, lead, expiresAt),
+                  ConditionExpression: 'attribute_not_exists(pk) OR lead_id = :id OR #expires_at <= :now',
+                  ExpressionAttributeValues: { ':id': lead.id, ':now': epochSeconds(this.now()) },
+                },
+              })),
+            ],
+          }),
+        );
       }
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: put },
-            ...newDedupKeys.map((key) => ({
-              Put: {
-                TableName: this.table,
-                Item: { pk: tenantPk(scope), sk: dedupSk(key), lead_id: lead.id },
-                ConditionExpression: 'attribute_not_exists(pk) OR lead_id = :id',
-                ExpressionAttributeValues: { ':id': lead.id },
-              },
-            })),
-          ],
-        }),
-      );
     } catch (error) {
       const name = (error as { name?: string }).name;
       if (name === 'ConditionalCheckFailedException' || error instanceof TransactionCanceledException) {
         throw new WriteConflict(`lead ${lead.id} changed since version ${expectedVersion}`);
       }
       throw error;
+    }
+    const held = heldDedupKeys.filter((key) => !newDedupKeys.includes(key));
+    await Promise.all(held.map((key) => this.extendClaim(scope, key, lead.id, expiresAt)));
+  }
+
+  /** A dedup key still pointing to the lead expires when it does; one pointing elsewhere is left. */
+  private async extendClaim(scope: TenantScope, key: string, leadId: string, expiresAt: number) {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(scope), sk: dedupSk(key) },
+          UpdateExpression: 'SET #expires_at = :expires',
+          ConditionExpression: 'lead_id = :id',
+          ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+          ExpressionAttributeValues: { ':id': leadId, ':expires': expiresAt },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 
@@ -191,8 +316,15 @@ export class DynamoLeadStore extends DynamoRepository {
     );
   }
 
-  /** Every lead of the tenant with this email hash (through the email index). */
-  async byEmailHash(scope: TenantScope, hash: string): Promise<StoredLead[]> {
+  /**
+   * Every lead of the tenant with this email hash (through the email index); with
+   * `includeExpired`, also those expired and not deleted yet (erasure removes them too).
+   */
+  async byEmailHash(
+    scope: TenantScope,
+    hash: string,
+    options: { includeExpired?: boolean } = {},
+  ): Promise<StoredLead[]> {
     const leads: StoredLead[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -207,7 +339,7 @@ export class DynamoLeadStore extends DynamoRepository {
       );
       for (const item of out.Items ?? []) {
         // The index is eventually consistent: read each lead itself.
-        const fresh = await this.get(scope, item.id as string);
+        const fresh = await this.get(scope, item.id as string, options);
         if (fresh && fresh.email_hash === hash) leads.push(fresh);
       }
       start = out.LastEvaluatedKey;
@@ -256,8 +388,16 @@ export class DynamoLeadStore extends DynamoRepository {
         ExclusiveStartKey: await decodeCursor(options.cursor, binding, (k) => k.pk === tenantPk(scope)),
       };
     }
+    const live = notExpiredFilter(this.now());
     const out = await this.client.send(
-      new QueryCommand({ ...input, Limit: options.limit, ScanIndexForward: false }),
+      new QueryCommand({
+        ...input,
+        FilterExpression: live.expression,
+        ExpressionAttributeNames: live.names,
+        ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ...live.values },
+        Limit: options.limit,
+        ScanIndexForward: false,
+      }),
     );
     return {
       items: (out.Items ?? []).map(fromItem),

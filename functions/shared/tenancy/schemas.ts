@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { ROLES } from '../../../lib/definitions/routes';
 import { CONSENT_POLICIES } from '../leads/consent-policy';
+import { MAX_RETENTION_DAYS, MIN_RETENTION_DAYS } from '../retention/policy';
 import { trimmedText } from '../schema-text';
 
 export const createTenantBody = z.object({
@@ -26,4 +27,21 @@ export const consentPolicyBody = z.object({
         '`explicit`: no consent signal, no lead. `regional`: a lead outside the EEA, the UK and Switzerland without any consent signal is stored with consent `not_required`',
     }),
   ),
+});
+
+const retentionDays = (what: string) =>
+  z.number().check(
+    z.int(),
+    z.gte(MIN_RETENTION_DAYS),
+    z.lte(MAX_RETENTION_DAYS),
+    z.meta({
+      description: `Days ${what} are kept after their last change (${MIN_RETENTION_DAYS} to ${MAX_RETENTION_DAYS}); past it they expire on their own`,
+      examples: [400],
+    }),
+  );
+
+/** PUT /api/v1/settings/retention: how long the tenant's leads and conversions are kept. */
+export const retentionBody = z.object({
+  leads_days: retentionDays('leads'),
+  conversions_days: retentionDays('conversions'),
 });
