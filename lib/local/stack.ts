@@ -29,7 +29,7 @@ export interface LocalStackOptions {
   withoutConsumers?: readonly QueueId[];
   /**
    * How often expired items are deleted (the emulator has no TTL of its own; AWS deletes them in
-   * the background, usually within days). Default 10 minutes; 0 never.
+   * the background, typically within two days). Default 10 minutes; 0 never.
    */
   sweepEveryMs?: number;
   log?: (line: string) => void;
