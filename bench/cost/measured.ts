@@ -11,7 +11,7 @@ export const MEASURED = {
     writeUnits: 1,
     readUnits: 0,
     sqsSends: 1,
-    logBytes: 169,
+    logBytes: 0,
     emfBytes: 834,
     /** Warm invocation, p50 with 5 ms per AWS call (bench ingest). */
     durationMs: 40,
@@ -30,7 +30,7 @@ export const MEASURED = {
   conversionUploader: {
     writeUnits: 3.1,
     readUnits: 2.2,
-    logBytes: 208,
+    logBytes: 174,
     emfBytes: 196,
     /** Per conversion with the local poller's batches of 10; batches of 2,000 in AWS take far less each. */
     durationMsPerConversion: 179,

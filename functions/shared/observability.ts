@@ -16,10 +16,30 @@ export const logger = new Logger({
   persistentKeys: { stage: process.env.STAGE ?? 'dev' },
 });
 
+/**
+ * What the metrics emitter says about itself goes through the function's logger. Its warning that
+ * an invocation's batch is empty is expected, not a problem: dimensioned metrics go out as their
+ * own EMF lines (emitMetric), so most invocations end with nothing batched. At WARN it would be a
+ * log line on every request, paid for and read by nobody; it is kept at DEBUG.
+ */
+const EMPTY_BATCH_WARNING = 'No application metrics to publish';
+const text = (content: unknown[]): string => content.map(String).join(' ');
+export const metricsLog = {
+  debug: (...content: unknown[]) => logger.debug(text(content)),
+  info: (...content: unknown[]) => logger.info(text(content)),
+  warn: (...content: unknown[]) => {
+    const message = text(content);
+    if (message.startsWith(EMPTY_BATCH_WARNING)) logger.debug(message);
+    else logger.warn(message);
+  },
+  error: (...content: unknown[]) => logger.error(text(content)),
+};
+
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRIC_NAMESPACE,
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
   defaultDimensions: { stage: process.env.STAGE ?? 'dev' },
+  logger: metricsLog,
 });
 
 /** A dimension value from its closed set (lib/definitions/metrics.ts), else `other`. */

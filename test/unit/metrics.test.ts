@@ -5,7 +5,9 @@ import {
   correlationMessageAttributes,
   dimensionValue,
   emitMetric,
+  logger,
   metrics,
+  metricsLog,
   withCorrelation,
 } from '../../functions/shared/observability';
 import {
@@ -128,5 +130,34 @@ describe('correlation', () => {
       MessageAttributes: { request_id: { DataType: 'String', StringValue: 'req-123' } },
     });
     expect(withCorrelation(undefined, () => correlationAttributes())).toEqual({});
+  });
+});
+
+describe("the metrics emitter's own messages", () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('keep an empty batch at DEBUG: most invocations emit only dimensioned metrics, on their own lines', () => {
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const debug = jest.spyOn(logger, 'debug').mockImplementation(() => undefined);
+    // Prepare: nothing batched. Act: what the middleware does at the end of an invocation.
+    metrics.publishStoredMetrics();
+    // Assess
+    expect(warn).not.toHaveBeenCalled();
+    expect(debug).toHaveBeenCalledWith(expect.stringContaining('No application metrics to publish'));
+  });
+
+  it("pass any other warning, information and error to the function's logger at its level", () => {
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+    const error = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const debug = jest.spyOn(logger, 'debug').mockImplementation(() => undefined);
+    metricsLog.warn('Dimension limit reached', 30);
+    metricsLog.info('flushed');
+    metricsLog.error('cannot serialize');
+    metricsLog.debug('detail');
+    expect(warn).toHaveBeenCalledWith('Dimension limit reached 30');
+    expect(info).toHaveBeenCalledWith('flushed');
+    expect(error).toHaveBeenCalledWith('cannot serialize');
+    expect(debug).toHaveBeenCalledWith('detail');
   });
 });
