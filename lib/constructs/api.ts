@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Size, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -152,6 +152,10 @@ export class Api extends Construct {
       // Every body reaches the functions base64-encoded and byte-exact, so webhook signatures
       // are verified over exactly what the sender signed (functions/shared/http.ts rawBody()).
       binaryMediaTypes: ['*/*'],
+      // Answers of 1 KB or more go out compressed to clients that accept it (the storefront script,
+      // lists, the OpenAPI document). Request bodies are untouched: API Gateway decompresses a
+      // request only when it says Content-Encoding, whatever this setting.
+      minCompressionSize: Size.kibibytes(1),
       cloudWatchRole: false,
       deployOptions: {
         stageName: settings.stage,

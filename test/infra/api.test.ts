@@ -49,13 +49,14 @@ function renderedBody(template: string): Record<string, Json> {
 describe.each(stagesUnderTest)('API in %s', (stage) => {
   const settings = STAGE_SETTINGS[stage];
 
-  test('a REGIONAL REST API that passes every body through as binary', () => {
+  test('a REGIONAL REST API that passes every body through as binary and compresses answers of 1 KB or more', () => {
     const { template } = get(stage);
     template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
     template.hasResourceProperties('AWS::ApiGateway::RestApi', {
       Name: `adsengineer-${stage}`,
       EndpointConfiguration: { Types: ['REGIONAL'] },
       BinaryMediaTypes: ['*/*'],
+      MinimumCompressionSize: 1024,
     });
   });
 
