@@ -2,6 +2,25 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableId } from '../../lib/definitions/resources';
 import { documentClient } from './aws';
 import { tableName } from './config';
+import { EXPIRY_ATTRIBUTE } from './retention/policy';
+
+/** What a stored item holds beside its record: the table's and indexes' keys, and its expiry. */
+const STORAGE_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'pk',
+  'sk',
+  'gsi1pk',
+  'gsi1sk',
+  'gsi2pk',
+  'gsi2sk',
+  EXPIRY_ATTRIBUTE,
+]);
+
+/** The record a stored item holds: the item without its keys and expiry. */
+export function recordOf<T>(item: Record<string, unknown>): T {
+  const record: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(item)) if (!STORAGE_ATTRIBUTES.has(name)) record[name] = value;
+  return record as T;
+}
 
 /**
  * Base of the DynamoDB repositories: the client and the table are resolved on first use, so

@@ -6,7 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { DynamoRepository } from '../dynamo-repository';
+import { DynamoRepository, recordOf } from '../dynamo-repository';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 import { EXPIRY_ATTRIBUTE, expiryOf, isExpired, notExpiredFilter } from '../retention/policy';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
@@ -78,17 +78,7 @@ export interface UploadBatchRecord {
 }
 
 function fromItem(item: Record<string, unknown>): LoggedConversion {
-  const {
-    pk: _pk,
-    sk: _sk,
-    gsi1pk: _a,
-    gsi1sk: _b,
-    gsi2pk: _c,
-    gsi2sk: _d,
-    [EXPIRY_ATTRIBUTE]: _expiresAt,
-    ...conversion
-  } = item;
-  return conversion as unknown as LoggedConversion;
+  return recordOf<LoggedConversion>(item);
 }
 
 /** An item without its keys and expiry, or nothing when it has expired. */

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { sqsClient } from '../aws';
 import { queueUrl } from '../config';
-import { DynamoRepository } from '../dynamo-repository';
+import { DynamoRepository, recordOf } from '../dynamo-repository';
 import { correlationMessageAttributes } from '../observability';
 import { EXPIRY_ATTRIBUTE, expiryOf, isExpired, notExpiredFilter } from '../retention/policy';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
@@ -27,17 +27,7 @@ const orderSk = (orderKey: string) => `ORDER#${orderKey}`;
 type Item = Record<string, unknown>;
 
 function fromItem(item: Item): Conversion {
-  const {
-    pk: _pk,
-    sk: _sk,
-    gsi1pk: _a,
-    gsi1sk: _b,
-    gsi2pk: _c,
-    gsi2sk: _d,
-    [EXPIRY_ATTRIBUTE]: _expiresAt,
-    ...rest
-  } = item;
-  const conversion = rest as unknown as Conversion;
+  const conversion = recordOf<Conversion>(item);
   return { ...conversion, match: matchOf(conversion) };
 }
 

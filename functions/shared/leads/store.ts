@@ -8,7 +8,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { DynamoRepository } from '../dynamo-repository';
+import { DynamoRepository, recordOf } from '../dynamo-repository';
 import { idTimePrefix } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 import { inPool } from '../pool';
@@ -43,17 +43,7 @@ function toItem(scope: TenantScope, lead: StoredLead, expiresAt: number): Item {
 }
 
 function fromItem(item: Item): StoredLead {
-  const {
-    pk: _pk,
-    sk: _sk,
-    gsi1pk: _a,
-    gsi1sk: _b,
-    gsi2pk: _c,
-    gsi2sk: _d,
-    [EXPIRY_ATTRIBUTE]: _expiresAt,
-    ...lead
-  } = item;
-  return lead as unknown as StoredLead;
+  return recordOf<StoredLead>(item);
 }
 
 export interface ListLeadsOptions {
