@@ -35,11 +35,9 @@ export interface StageSettings {
   /** DynamoDB deletion protection and RETAIN on removal. */
   readonly protectData: boolean;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  /** Requests per hour: per client IP, per webhook source, per tenant (CONTRACT.md §4). */
+  /** Requests per hour: per client IP, per webhook source, per tenant (README, Rate limits). */
   readonly rateLimits: Readonly<Record<LimitScope, number>>;
 }
-
-const CONTRACT_LIMITS = DEFAULT_RATE_LIMITS;
 
 export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
   dev: {
@@ -51,7 +49,7 @@ export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
     throttlingBurstLimit: 100,
     protectData: false,
     logLevel: 'DEBUG',
-    rateLimits: CONTRACT_LIMITS,
+    rateLimits: DEFAULT_RATE_LIMITS,
   },
   staging: {
     stage: 'staging',
@@ -62,7 +60,7 @@ export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
     throttlingBurstLimit: 200,
     protectData: true,
     logLevel: 'INFO',
-    rateLimits: CONTRACT_LIMITS,
+    rateLimits: DEFAULT_RATE_LIMITS,
   },
   prod: {
     stage: 'prod',
@@ -73,7 +71,7 @@ export const STAGE_SETTINGS: Readonly<Record<Stage, StageSettings>> = {
     throttlingBurstLimit: 1000,
     protectData: true,
     logLevel: 'INFO',
-    rateLimits: CONTRACT_LIMITS,
+    rateLimits: DEFAULT_RATE_LIMITS,
   },
 };
 

@@ -14,7 +14,7 @@ export interface NotPlanned {
   reason: string;
 }
 
-/** A conversion as the API shows it (CONTRACT.md §8). */
+/** A conversion as the API shows it (the OpenAPI document's Conversion). */
 export interface Conversion {
   id: string;
   lead_id?: string;

@@ -4,7 +4,7 @@ import { SIGNALS } from '../leads/consent';
 import { optionalText, saleValue } from '../leads/schema';
 
 /**
- * Request bodies of the conversion routes (CONTRACT.md §8), one zod schema each, used to
+ * Request bodies of the conversion routes (as the OpenAPI document states them), one zod schema each, used to
  * validate and to document. `POST /api/v1/conversions` has one form per way of naming the
  * click; `CONVERSION_FORMS` lists them with the field that selects each, so a platform adds
  * its form (e.g. Meta's `fbclid`) by adding an entry.
