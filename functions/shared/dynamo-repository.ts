@@ -1,8 +1,9 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { TableId } from '../../lib/definitions/resources';
 import { documentClient } from './aws';
 import { tableName } from './config';
-import { EXPIRY_ATTRIBUTE } from './retention/policy';
+import { type CursorBinding, encodeCursor, type Page } from './pagination';
+import { EXPIRY_ATTRIBUTE, notExpiredFilter } from './retention/policy';
 
 /** What a stored item holds beside its record: the table's and indexes' keys, and its expiry. */
 const STORAGE_ATTRIBUTES: ReadonlySet<string> = new Set([
@@ -39,5 +40,35 @@ export abstract class DynamoRepository {
 
   protected get table(): string {
     return this.tableOverride ?? tableName(this.tableId);
+  }
+
+  /**
+   * One page of a listing, newest first, without the items past their expiry that DynamoDB has
+   * not deleted yet; its next cursor bound to the listing's binding.
+   */
+  protected async livePage<T>(
+    input: Omit<QueryCommandInput, 'TableName'>,
+    page: { limit: number; now: Date; binding: CursorBinding },
+    read: (item: Record<string, unknown>) => T,
+  ): Promise<Page<T>> {
+    const live = notExpiredFilter(page.now);
+    const out = await this.client.send(
+      new QueryCommand({
+        ...input,
+        TableName: this.table,
+        FilterExpression: live.expression,
+        ExpressionAttributeNames: live.names,
+        ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ...live.values },
+        Limit: page.limit,
+        ScanIndexForward: false,
+      }),
+    );
+    return {
+      items: (out.Items ?? []).map(read),
+      next_cursor: await encodeCursor(
+        out.LastEvaluatedKey as Record<string, string> | undefined,
+        page.binding,
+      ),
+    };
   }
 }

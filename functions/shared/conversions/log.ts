@@ -7,8 +7,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository, recordOf } from '../dynamo-repository';
-import { decodeCursor, encodeCursor, type Page } from '../pagination';
-import { EXPIRY_ATTRIBUTE, expiryOf, isExpired, notExpiredFilter } from '../retention/policy';
+import { decodeCursor, type Page } from '../pagination';
+import { EXPIRY_ATTRIBUTE, expiryOf, isExpired } from '../retention/policy';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
 import type { TenantScope } from '../tenancy/scope';
 import type {
@@ -349,22 +349,7 @@ export class DynamoConversionLog extends DynamoRepository {
           ExpressionAttributeValues: { ':pk': pk, ':conv': 'CONV#' },
           ExclusiveStartKey: await decodeCursor(options.cursor, binding, (k) => k.pk === pk),
         };
-    const live = notExpiredFilter(this.now());
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        ...input,
-        FilterExpression: live.expression,
-        ExpressionAttributeNames: live.names,
-        ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ...live.values },
-        Limit: options.limit,
-        ScanIndexForward: false,
-      }),
-    );
-    return {
-      items: (out.Items ?? []).map(fromItem),
-      next_cursor: await encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined, binding),
-    };
+    return this.livePage(input, { limit: options.limit, now: this.now(), binding }, fromItem);
   }
 }
 

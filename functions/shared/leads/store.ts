@@ -10,9 +10,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository, recordOf } from '../dynamo-repository';
 import { idTimePrefix } from '../ids';
-import { decodeCursor, encodeCursor, type Page } from '../pagination';
+import { decodeCursor, type Page } from '../pagination';
 import { inPool } from '../pool';
-import { EXPIRY_ATTRIBUTE, epochSeconds, expiryOf, isExpired, notExpiredFilter } from '../retention/policy';
+import { EXPIRY_ATTRIBUTE, epochSeconds, expiryOf, isExpired } from '../retention/policy';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
 import type { TenantScope } from '../tenancy/scope';
 import type { StoredLead } from './model';
@@ -378,20 +378,6 @@ export class DynamoLeadStore extends DynamoRepository {
         ExclusiveStartKey: await decodeCursor(options.cursor, binding, (k) => k.pk === tenantPk(scope)),
       };
     }
-    const live = notExpiredFilter(this.now());
-    const out = await this.client.send(
-      new QueryCommand({
-        ...input,
-        FilterExpression: live.expression,
-        ExpressionAttributeNames: live.names,
-        ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ...live.values },
-        Limit: options.limit,
-        ScanIndexForward: false,
-      }),
-    );
-    return {
-      items: (out.Items ?? []).map(fromItem),
-      next_cursor: await encodeCursor(out.LastEvaluatedKey as Record<string, string> | undefined, binding),
-    };
+    return this.livePage(input, { limit: options.limit, now: this.now(), binding }, fromItem);
   }
 }
