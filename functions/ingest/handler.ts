@@ -215,20 +215,19 @@ export const handler = httpHandler('ingest', {
     const tenants = await hmacSource(request, 'shopify', key, request.headers['x-shopify-hmac-sha256']);
     await enforceLimit(request, 'source', `shopify:${key}`);
     const triggeredAt = request.headers['x-shopify-triggered-at'];
-    // Headers are the sender's to choose: cut to what the envelope holds, never a 503 for a long one.
-    const topic = (request.headers['x-shopify-topic'] ?? 'unknown').slice(0, 256);
+    // guardWebhookHeaders bounded every header above to what the envelope holds.
+    const topic = request.headers['x-shopify-topic'] ?? 'unknown';
     return enqueue(
       request,
       tenants,
       {
         source: 'shopify',
         topic,
-        delivery_id: (
+        delivery_id:
           request.headers['x-shopify-webhook-id'] ??
           request.headers['x-shopify-event-id'] ??
-          bodyDigest(request.rawBody)
-        ).slice(0, 256),
-        ...(triggeredAt ? { triggered_at: triggeredAt.slice(0, 64) } : {}),
+          bodyDigest(request.rawBody),
+        ...(triggeredAt ? { triggered_at: triggeredAt } : {}),
       },
       SHOPIFY_COMPLIANCE_TOPICS.has(topic) ? 200 : 202,
     );
@@ -251,8 +250,8 @@ export const handler = httpHandler('ingest', {
     await enforceLimit(request, 'source', `woocommerce:${key}`);
     return enqueue(request, tenants, {
       source: 'woocommerce',
-      topic: (request.headers['x-wc-webhook-topic'] ?? 'unknown').slice(0, 256),
-      delivery_id: (request.headers['x-wc-webhook-delivery-id'] ?? bodyDigest(request.rawBody)).slice(0, 256),
+      topic: request.headers['x-wc-webhook-topic'] ?? 'unknown',
+      delivery_id: request.headers['x-wc-webhook-delivery-id'] ?? bodyDigest(request.rawBody),
     });
   },
 
