@@ -5,7 +5,7 @@
  */
 import { writeSync } from 'node:fs';
 import { parseStage, type Stage } from '../../lib/definitions/stages';
-import { type FixedResources, fixedFromTemplate } from './fixed';
+import type { FixedResources } from './fixed';
 import { DEFAULT_VOLUME, formatCost, monthlyCost, type Volume } from './model';
 
 const USAGE =
@@ -70,11 +70,10 @@ export function costCommand(argv: readonly string[], out: (text: string) => void
 }
 
 if (require.main === module) {
-  const fixedOf: FixedOf = (stage) => {
-    writeSync(2, `Synthesizing the ${stage} stack to read its fixed resources...\n`);
-    // Loaded here so the model and its tests do not pull in the CDK.
-    const { synthesizedTemplate } = require('./template') as typeof import('./template');
-    return fixedFromTemplate(synthesizedTemplate(stage));
-  };
+  // Loaded here so the model and its tests do not pull in the CDK.
+  const { synthesizingFixedOf } = require('./template') as typeof import('./template');
+  const fixedOf: FixedOf = synthesizingFixedOf((stage) =>
+    writeSync(2, `Synthesizing the ${stage} stack to read its fixed resources...\n`),
+  );
   process.exit(costCommand(process.argv.slice(2), (text) => writeSync(1, `${text}\n`), fixedOf));
 }

@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Stage } from '../../lib/definitions/stages';
 import { costCommand } from './cli';
-import { type FixedResources, fixedFromTemplate } from './fixed';
+import type { FixedResources } from './fixed';
 
 export const COST_DOC = path.resolve(__dirname, '..', '..', 'docs', 'cost.md');
 
@@ -29,23 +29,11 @@ export function renderCostDoc(doc: string, fixedOf: (stage: Stage) => FixedResou
   });
 }
 
-/** A fixedOf that synthesizes each stage once. */
-export function synthesizingFixedOf(): (stage: Stage) => FixedResources {
-  const cache = new Map<Stage, FixedResources>();
-  return (stage) => {
-    const known = cache.get(stage);
-    if (known) return known;
-    // Loaded here so the model does not pull in the CDK.
-    const { synthesizedTemplate } = require('./template') as typeof import('./template');
-    const fixed = fixedFromTemplate(synthesizedTemplate(stage));
-    cache.set(stage, fixed);
-    return fixed;
-  };
-}
-
 if (require.main === module) {
   writeSync(2, 'Synthesizing the stack and rewriting the figures of docs/cost.md...\n');
   const doc = readFileSync(COST_DOC, 'utf8');
+  // Loaded here so the model and its tests do not pull in the CDK.
+  const { synthesizingFixedOf } = require('./template') as typeof import('./template');
   const rendered = renderCostDoc(doc, synthesizingFixedOf());
   writeFileSync(COST_DOC, rendered);
   writeSync(2, rendered === doc ? 'docs/cost.md was up to date.\n' : 'docs/cost.md updated.\n');

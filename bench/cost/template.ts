@@ -3,7 +3,7 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { Stage } from '../../lib/definitions/stages';
 import { AdsEngineerStack } from '../../lib/stack';
-import type { CfnTemplate } from './fixed';
+import { type CfnTemplate, type FixedResources, fixedFromTemplate } from './fixed';
 
 /**
  * The CloudFormation template `cdk synth -c stage=<stage>` produces, without bundling the
@@ -25,4 +25,22 @@ function featureFlags(): Record<string, unknown> {
   };
   const { stage: _stage, ...flags } = cdkJson.context ?? {};
   return flags;
+}
+
+/**
+ * The fixed resources of each stage, from its synthesized template: each stage synthesized once,
+ * `announce` told before (synthesis takes a few seconds).
+ */
+export function synthesizingFixedOf(
+  announce: (stage: Stage) => void = () => {},
+): (stage: Stage) => FixedResources {
+  const known = new Map<Stage, FixedResources>();
+  return (stage) => {
+    const cached = known.get(stage);
+    if (cached) return cached;
+    announce(stage);
+    const fixed = fixedFromTemplate(synthesizedTemplate(stage));
+    known.set(stage, fixed);
+    return fixed;
+  };
 }
