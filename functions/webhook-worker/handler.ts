@@ -1,14 +1,12 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { METRICS } from '../../lib/definitions/metrics';
-import { dynamoClient, sqsClient } from '../shared/aws';
-import { dlqUrl, queueUrl, tableName } from '../shared/config';
+import { sqsClient } from '../shared/aws';
+import { dlqUrl, queueUrl } from '../shared/config';
 import { parseEnvelope, type WebhookEnvelope } from '../shared/envelope';
 import {
   CORRELATION_ATTRIBUTE,
@@ -21,34 +19,22 @@ import {
 import { sendAgainLater } from '../shared/queues/send-again';
 import { waitPlan } from '../shared/queues/wait';
 import { stripeOutcome } from '../shared/stripe/client';
+import { DynamoHandledDeliveries } from '../shared/webhooks/handled';
 import { PermanentFailure, type ProcessingResult, processEnvelope } from './processors';
 
-/** Seven days: longer than any sender retries a delivery. */
-const DEDUP_SECONDS = 7 * 24 * 3600;
-
-let idempotentProcess: ((envelope: WebhookEnvelope) => Promise<ProcessingResult>) | undefined;
-const config = new IdempotencyConfig({
-  eventKeyJmesPath: '[tenant_id, source, delivery_id]',
-  expiresAfterSeconds: DEDUP_SECONDS,
-});
+const handledDeliveries = new DynamoHandledDeliveries();
 
 /**
- * The same (tenant, source, delivery id) is processed once, however often it is delivered; the same
- * delivery id from another tenant or source is another delivery, so nobody can make a delivery
- * meant for someone else vanish by sending its id first.
+ * The same (tenant, source, delivery id) is handled once however often it is delivered: once
+ * handled, it is recorded, and a copy that finds the record is acknowledged. A delivery whose
+ * handling failed is not recorded, so its retry handles it.
  */
-function processOnce(): (envelope: WebhookEnvelope) => Promise<ProcessingResult> {
-  idempotentProcess ??= makeIdempotent((envelope: WebhookEnvelope) => processEnvelope(envelope), {
-    persistenceStore: new DynamoDBPersistenceLayer({
-      tableName: tableName('dedup'),
-      keyAttr: 'pk',
-      expiryAttr: 'expires_at',
-      awsSdkV3Client: dynamoClient(),
-    }),
-    config,
-    keyPrefix: 'WEBHOOK',
-  });
-  return idempotentProcess;
+async function processOnce(envelope: WebhookEnvelope): Promise<ProcessingResult> {
+  const before = await handledDeliveries.find(envelope);
+  if (before) return before;
+  const result = await processEnvelope(envelope);
+  await handledDeliveries.record(envelope, result);
+  return result;
 }
 
 /** Backoff of a failed delivery: 30 s, 60 s, 120 s, ... capped at 15 minutes. */
@@ -117,7 +103,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     return;
   }
   try {
-    const result = await processOnce()(envelope);
+    const result = await processOnce(envelope);
     metrics.addMetric(result.outcome === 'processed' ? 'WebhookProcessed' : 'WebhookIgnored', 'Count', 1);
     logger.info('Webhook delivery handled', {
       source: envelope.source,
@@ -168,7 +154,6 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics))
   .handler(async (event: SQSEvent, context: Context) => {
-    config.registerLambdaContext(context);
     return processPartialResponse(event, recordHandler, processor, {
       context,
       throwOnFullBatchFailure: false,
