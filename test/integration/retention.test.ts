@@ -4,16 +4,17 @@
  * DynamoDB's TTL removes it, an expired dedup key can be claimed again, and the sweep deletes
  * exactly what has expired.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../functions/shared/aws';
 import { tableName } from '../../functions/shared/config';
 import { DynamoConversionLog } from '../../functions/shared/conversions/log';
 import type { Conversion } from '../../functions/shared/conversions/model';
+import { orderConversionIds } from '../../functions/shared/conversions/plan';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
 import { newId } from '../../functions/shared/ids';
 import type { StoredLead } from '../../functions/shared/leads/model';
-import { DynamoLeadStore } from '../../functions/shared/leads/store';
+import { CLAIM_GRACE_SECONDS, DynamoLeadStore } from '../../functions/shared/leads/store';
 import { AUDIT_RETENTION_DAYS, DEFAULT_RETENTION, expiryOf } from '../../functions/shared/retention/policy';
 import { cachedRetention, RetentionStore } from '../../functions/shared/tenancy/retention-store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
@@ -127,7 +128,8 @@ describe('retention', () => {
       async () => ({ leads_days: 90, conversions_days: 90 }),
       () => past,
     );
-    await pastStore.create(a, old, ['EXT#r-old']);
+    // Every lead holds its email key (EC#<email hash>#<click id>), which finds it by email.
+    await pastStore.create(a, old, ['EXT#r-old', `EC#${old.email_hash}#-`]);
     const store = new DynamoLeadStore(undefined, undefined, async () => ({
       leads_days: 90,
       conversions_days: 90,
@@ -148,19 +150,45 @@ describe('retention', () => {
     expect(await store.findByDedupKeys(a, ['EXT#r-old'])).toBe(again.id);
   });
 
-  it('a key pointing to a lead found gone is taken over only by naming that lead', async () => {
+  it('a key pointing to a lead id nobody wrote is taken over after its grace period, only by naming that lead', async () => {
     const store = new DynamoLeadStore(undefined, undefined, async () => ({
       leads_days: 400,
       conversions_days: 400,
     }));
     const first = lead(new Date(), { email_hash: 'd'.repeat(64) });
     await store.create(a, first, ['EXT#r-stale']);
-    await expect(store.create(a, lead(new Date()), ['EXT#r-stale'])).rejects.toThrow(
-      'a dedup key was claimed first',
+    await expect(store.create(a, lead(new Date()), ['EXT#r-stale'], [first.id])).rejects.toThrow(
+      'is held by another lead',
     );
+    // A capture that stopped between claiming its keys and writing its lead.
+    const now = Math.floor(Date.now() / 1000);
+    const dangling = async (key: string, claimedAt: number) =>
+      documentClient().send(
+        new PutCommand({
+          TableName: tableName('leads'),
+          Item: {
+            pk: `TENANT#${a.tenantId}`,
+            sk: `DEDUP#${key}`,
+            lead_id: 'lead_unwritten',
+            claimed_at: claimedAt,
+            expires_at: now + 86_400,
+          },
+        }),
+      );
+    await dangling('EXT#r-recent', now - 10);
+    await dangling('EXT#r-old', now - CLAIM_GRACE_SECONDS - 1);
     const second = lead(new Date());
-    await store.create(a, second, ['EXT#r-stale'], first.id);
-    expect(await store.findByDedupKeys(a, ['EXT#r-stale'])).toBe(second.id);
+    await expect(store.create(a, second, ['EXT#r-old'])).rejects.toThrow('is held by another lead');
+    await expect(store.create(a, second, ['EXT#r-recent'], ['lead_unwritten'])).rejects.toThrow(
+      'is held by another lead',
+    );
+    await store.create(a, second, ['EXT#r-old'], ['lead_unwritten']);
+    expect(await store.findByDedupKeys(a, ['EXT#r-old'])).toBe(second.id);
+    // The lead id its keys point to is written by whoever comes first: a second writer conflicts.
+    const adopted = lead(new Date(), { id: 'lead_unwritten' });
+    await store.create(a, adopted, ['EXT#r-recent']);
+    expect(await store.findByDedupKeys(a, ['EXT#r-recent'])).toBe('lead_unwritten');
+    await expect(store.create(a, { ...adopted }, ['EXT#r-recent'])).rejects.toThrow('was written meanwhile');
   });
 
   it("conversions and their records expire the tenant's conversions_days after each change", async () => {
@@ -179,10 +207,6 @@ describe('retention', () => {
     expect((await rawItem('conversions', key))?.expires_at).toBe(expiryOf(attempt, 120));
     expect(await log.get(a.tenantId, queued.id)).not.toHaveProperty('expires_at');
 
-    await store.indexOrder(a, 'shopify:1001', [queued.id]);
-    expect((await rawItem('conversions', { pk: key.pk, sk: 'ORDER#shopify:1001' }))?.expires_at).toEqual(
-      expect.any(Number),
-    );
     await log.recordBatch({
       id: 'batch_r',
       tenant_id: a.tenantId,
@@ -205,17 +229,20 @@ describe('retention', () => {
     const past = new Date(Date.now() - 100 * DAY_MS);
     const store = new DynamoConversionStore(undefined, days);
     const log = new DynamoConversionLog(undefined, days);
-    const old = conversion(past, { lead_id: 'lead_old' } as Partial<Conversion>);
+    const [id] = orderConversionIds('shopify:old');
+    const old = conversion(past, { id, lead_id: 'lead_old' } as Partial<Conversion>);
     // Written 100 days ago, kept 90.
     await new DynamoConversionStore(undefined, days, () => past).queue(a, old);
-    await store.indexOrder(a, 'shopify:old', [old.id]);
-    // The order index changed now: make it as old as the conversion.
+    // An order index item as written before conversion ids derived from the order, as old.
     await documentClient().send(
-      new UpdateCommand({
+      new PutCommand({
         TableName: tableName('conversions'),
-        Key: { pk: `TENANT#${a.tenantId}`, sk: 'ORDER#shopify:old' },
-        UpdateExpression: 'SET expires_at = :past',
-        ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
+        Item: {
+          pk: `TENANT#${a.tenantId}`,
+          sk: 'ORDER#shopify:old',
+          conversion_ids: new Set(['cnv_earlier']),
+          expires_at: Math.floor(Date.now() / 1000) - 1,
+        },
       }),
     );
     expect(await log.get(a.tenantId, old.id)).toBeUndefined();
@@ -223,9 +250,12 @@ describe('retention', () => {
     expect((await log.list(a, { limit: 100, status: 'queued' })).items.map((c) => c.id)).not.toContain(
       old.id,
     );
-    expect(await store.byLead(a, 'lead_old')).toEqual([]);
-    expect((await store.byLead(a, 'lead_old', { includeExpired: true })).map((c) => c.id)).toEqual([old.id]);
-    expect(await store.conversionsOfOrder(a, 'shopify:old')).toEqual([]);
+    const ofLead = { id: 'lead_old', order_keys: ['shopify:old'] };
+    expect(await store.ofLead(a, ofLead)).toEqual([]);
+    expect((await store.ofLead(a, ofLead, { includeExpired: true })).map((c) => c.id)).toEqual([old.id]);
+    // Only the ids derived from the order: the expired index item names nothing.
+    expect(await store.conversionsOfOrder(a, 'shopify:old')).toEqual(orderConversionIds('shopify:old'));
+    expect(await store.anyOf(a, orderConversionIds('shopify:old'))).toBe(false);
   });
 
   it('an audit entry is kept 2,190 days, with the caller only as its network', async () => {

@@ -105,7 +105,7 @@ async function auditOf(deps: SubjectDeps, scope: TenantScope, subject: Subject):
 export async function exportSubject(deps: SubjectDeps, scope: TenantScope, subject: Subject, actor: Actor) {
   const leads = await deps.leads.byEmailHash(scope, subject.hash);
   const conversions: Conversion[] = [];
-  for (const lead of leads) conversions.push(...(await deps.conversions.byLead(scope, lead.id)));
+  for (const lead of leads) conversions.push(...(await deps.conversions.ofLead(scope, lead)));
   await deps.audit.append(scope, 'export', subject.hash, actor, {
     leads: leads.length,
     conversions: conversions.length,
@@ -129,7 +129,7 @@ async function cancelQueued(
 ): Promise<number> {
   let cancelled = 0;
   for (const lead of leads) {
-    for (const conversion of await deps.conversions.byLead(scope, lead.id)) {
+    for (const conversion of await deps.conversions.ofLead(scope, lead)) {
       if (await deps.conversions.cancel(scope, conversion.id, reason)) cancelled += 1;
     }
   }
@@ -164,12 +164,14 @@ export async function eraseSubject(deps: SubjectDeps, scope: TenantScope, subjec
   await deps.tombstones.record(scope, [...hashes], erasedAt);
   let conversions = 0;
   for (const lead of leads) {
-    for (const conversion of await deps.conversions.byLead(scope, lead.id, { includeExpired: true })) {
+    for (const conversion of await deps.conversions.ofLead(scope, lead, { includeExpired: true })) {
       await deps.conversions.erase(scope, conversion);
       conversions += 1;
     }
     await deps.leads.delete(scope, lead, dedupKeysOfStored(lead));
   }
+  // Keys of the address left by a capture that stopped before writing its lead go too.
+  await deps.leads.deleteEmailKeys(scope, subject.hash);
   const deadLetters = deps.purgeDeadLetters
     ? await deps.purgeDeadLetters((body) => {
         const person = personOfDelivery(body);

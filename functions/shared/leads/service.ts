@@ -130,8 +130,8 @@ export function normaliseLeads(
 const MAX_WRITE_ATTEMPTS = 6;
 
 /**
- * Leads of one request written at once: a batch of 100 is seven rounds of a write and an audit
- * entry. More in flight would gain little: a tenant's leads share one partition, whose ceiling is
+ * Leads of one request written at once: a batch of 100 is seven rounds of a lead's writes and an
+ * audit entry. More in flight would gain little: a tenant's leads share one partition, whose ceiling is
  * 1,000 write units a second (a batch of 100 new leads is about 1,200, so over a second there
  * whatever the concurrency; the SDK retries what is throttled), and the local emulator serves one
  * request at a time.
@@ -162,31 +162,41 @@ export async function upsertLead(
    * instead of its own lookup; a retry after a lost race always looks again.
    */
   found?: string | null,
+  /** The order a lead created now is won with (`<source>:<order id>`), recorded on it. */
+  orderKey?: string,
 ): Promise<{ id: string; created: boolean }> {
   const now = (deps.now ?? (() => new Date()))().toISOString();
   const change: ConsentChange = { ...consent, recorded_at: now, source };
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const existingId =
-      attempt === 0 && found !== undefined
-        ? (found ?? undefined)
-        : await deps.leads.findByDedupKeys(scope, lead.dedupKeys);
-    const existing = existingId ? await deps.leads.get(scope, existingId) : undefined;
+    const claims =
+      attempt === 0 && found !== undefined ? undefined : await deps.leads.claimsOf(scope, lead.dedupKeys);
+    const pointedTo = claims ? claims.map((claim) => claim.leadId) : found ? [found] : [];
+    // The first lead its keys point to that is held is the one it duplicates; a key pointing to a
+    // lead id nobody wrote (a capture that stopped half-way, or one under way) is not a lead.
+    let existing: StoredLead | undefined;
+    const unwritten: string[] = [];
+    for (const id of new Set(pointedTo)) {
+      existing = await deps.leads.get(scope, id);
+      if (existing) break;
+      unwritten.push(id);
+    }
     try {
       if (!existing) {
         const created: StoredLead = {
-          id: newId('lead', Date.parse(now)),
+          // Under the id its keys already point to, if any: whoever writes it first wins.
+          id: unwritten[0] ?? newId('lead', Date.parse(now)),
           ...lead.fields,
           email_hash: lead.emailHash,
           status: createAs,
           consent,
           consent_history: [change],
           restricted: false,
+          ...(orderKey ? { order_keys: [orderKey] } : {}),
           created_at: now,
           updated_at: now,
           version: 1,
         };
-        // A dedup key pointing to a lead that is gone (expired) is taken over.
-        await deps.leads.create(scope, created, lead.dedupKeys, existingId);
+        await deps.leads.create(scope, created, lead.dedupKeys, unwritten);
         if (deps.leadEvents && created.fbclid) {
           // The lead is stored: a failure to queue its Lead event must not fail the capture.
           try {
@@ -205,8 +215,18 @@ export async function upsertLead(
       const fieldsChanged = Object.entries(lead.fields).some(
         ([name, value]) => existing[name as keyof StoredLead] !== value,
       );
-      // The same capture again (a retry, a duplicate delivery) changes nothing and writes nothing.
-      if (!consentChanged && !fieldsChanged) return { id: existing.id, created: false };
+      // The same capture again (a retry, a duplicate delivery) changes nothing and writes nothing,
+      // unless one of its keys does not point to the lead (a concurrent change that claimed it
+      // was refused and let it go).
+      if (!consentChanged && !fieldsChanged) {
+        const held = claims ?? (await deps.leads.claimsOf(scope, lead.dedupKeys));
+        const id = existing.id;
+        const missing = lead.dedupKeys.filter(
+          (key) => held.find((claim) => claim.key === key)?.leadId !== id,
+        );
+        await deps.leads.claimFor(scope, existing.id, missing, unwritten);
+        return { id: existing.id, created: false };
+      }
       const updated: StoredLead = {
         ...existing,
         ...lead.fields,
@@ -221,6 +241,7 @@ export async function upsertLead(
         existing.version,
         lead.dedupKeys,
         dedupKeysOf(existing, existing.email_hash),
+        unwritten,
       );
       return { id: existing.id, created: false };
     } catch (error) {
@@ -248,6 +269,8 @@ export async function captureLeads(
    * one write that creates it, instead of a second full write moments later.
    */
   createAs: 'new' | 'won' = 'new',
+  /** The order new leads are won with (`<source>:<order id>`): its conversions' ids derive from it. */
+  orderKey?: string,
 ): Promise<CaptureResult> {
   type Outcome = { id: string } | { denied: DeniedLead };
   const policy = deps.consentPolicy ? await deps.consentPolicy(scope.tenantId) : DEFAULT_CONSENT_POLICY;
@@ -294,6 +317,7 @@ export async function captureLeads(
       createAs,
       decision.consent,
       found[index],
+      orderKey,
     );
     await deps.audit.append(scope, 'consent_recorded', lead.emailHash, actor, {
       lead_id: id,
@@ -351,4 +375,23 @@ export async function modifyLead(
     }
   }
   throw new DomainConflictError('The lead is being changed by another request; try again');
+}
+
+/**
+ * Records an order (`<source>:<order id>`) on the lead, which the ids of the order's conversions
+ * derive from, so erasure finds them from the lead; whether it was new on the lead (undefined: no
+ * such lead).
+ */
+export async function recordOrder(
+  leads: DynamoLeadStore,
+  scope: TenantScope,
+  id: string,
+  orderKey: string,
+): Promise<boolean | undefined> {
+  let added = false;
+  const lead = await modifyLead(leads, scope, id, (current) => {
+    added = !(current.order_keys ?? []).includes(orderKey);
+    return added ? { order_keys: [...(current.order_keys ?? []), orderKey] } : undefined;
+  });
+  return lead ? added : undefined;
 }

@@ -1,6 +1,7 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
@@ -15,13 +16,13 @@ import { inPool } from '../pool';
 import { EXPIRY_ATTRIBUTE, epochSeconds, expiryOf, isExpired } from '../retention/policy';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
 import type { TenantScope } from '../tenancy/scope';
+import type { Consent, ConsentChange } from './consent';
 import type { StoredLead } from './model';
 import type { LeadStatus } from './schema';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
 const leadSk = (id: string) => `LEAD#${id}`;
 const dedupSk = (key: string) => `DEDUP#${key}`;
-const emailPk = (scope: TenantScope, hash: string) => `TENANT#${scope.tenantId}#EMAIL#${hash}`;
 const statusPk = (scope: TenantScope, status: LeadStatus) => `TENANT#${scope.tenantId}#STATUS#${status}`;
 
 type Item = Record<string, unknown>;
@@ -29,21 +30,44 @@ type Item = Record<string, unknown>;
 /** BatchGetItem reads at most 100 items a call. */
 const DEDUP_KEYS_PER_BATCH_GET = 100;
 
+/**
+ * How long a dedup key may point to a lead that is not written before another lead may take it:
+ * far longer than the moment between claiming a lead's keys and writing it, so only the keys of a
+ * capture that stopped in between (a function that timed out) are ever taken over.
+ */
+export const CLAIM_GRACE_SECONDS = 300;
+
+/** The consent a history entry records, without when and how it was recorded. */
+function consentOf(change: ConsentChange | undefined): Consent | undefined {
+  if (!change) return undefined;
+  const { recorded_at: _at, source: _source, ...consent } = change;
+  return consent as Consent;
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The stored item. A lead's consent is the last entry of its history as a rule: it is stored on its
+ * own only when it is not (the item stays under 1 KB, one write unit, with the history it repeats).
+ */
 function toItem(scope: TenantScope, lead: StoredLead, expiresAt: number): Item {
+  const { consent, ...rest } = lead;
+  const repeated = sameJson(consentOf(lead.consent_history.at(-1)), consent);
   return {
     pk: tenantPk(scope),
     sk: leadSk(lead.id),
-    gsi1pk: emailPk(scope, lead.email_hash),
-    gsi1sk: `${lead.created_at}#${lead.id}`,
     gsi2pk: statusPk(scope, lead.status),
     gsi2sk: `${lead.created_at}#${lead.id}`,
-    ...lead,
+    ...rest,
+    ...(repeated ? {} : { consent }),
     [EXPIRY_ATTRIBUTE]: expiresAt,
   };
 }
 
 function fromItem(item: Item): StoredLead {
-  return recordOf<StoredLead>(item);
+  const record = recordOf<Omit<StoredLead, 'consent'> & { consent?: Consent }>(item);
+  const consent = record.consent ?? consentOf(record.consent_history.at(-1));
+  return { ...record, consent: consent as Consent };
 }
 
 export interface ListLeadsOptions {
@@ -59,11 +83,22 @@ export class WriteConflict extends Error {
   override readonly name = 'WriteConflict';
 }
 
+/** What a dedup key points to. */
+export interface Claim {
+  key: string;
+  leadId: string;
+  /** Epoch seconds the key was claimed at (keys claimed before this was kept: 0). */
+  claimedAt: number;
+}
+
 /**
  * Leads in DynamoDB, reached only through a tenant scope. Dedup keys (external id; email hash
- * and click id) are items of their own, created in the same transaction as the lead, so two
- * concurrent captures of one person cannot both create a lead. Updates are conditional on the
- * version read.
+ * and click id) are items of their own, each claimed with a conditional put for one lead id before
+ * the lead is written with a conditional put of its own, so two concurrent captures of one person
+ * cannot both create a lead: the second finds the keys taken, or the id written. A capture that
+ * stops between the two leaves keys pointing to a lead id nobody wrote; the next capture of the
+ * person writes the lead under that id. Updates are conditional on the version read. The email
+ * keys (`EC#<email hash>#...`) also answer which leads an email hash has.
  *
  * Every write sets the lead's expiry (its last change plus the tenant's `leads_days`) on the lead
  * and on the dedup keys it holds, which DynamoDB's TTL deletes them by; reads ignore what has
@@ -85,18 +120,14 @@ export class DynamoLeadStore extends DynamoRepository {
     return expiryOf(this.now(), leads_days);
   }
 
-  /** A dedup key's item: the lead it points to, expiring with it. */
-  private claim(scope: TenantScope, key: string, lead: StoredLead, expiresAt: number) {
-    return {
-      TableName: this.table,
-      Item: { pk: tenantPk(scope), sk: dedupSk(key), lead_id: lead.id, [EXPIRY_ATTRIBUTE]: expiresAt },
-      ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
-    };
-  }
-
   /** The lead id the first of these dedup keys points to, if any (expired keys point nowhere). */
   async findByDedupKeys(scope: TenantScope, keys: readonly string[]): Promise<string | undefined> {
-    if (!keys.length) return undefined;
+    return (await this.claimsOf(scope, keys))[0]?.leadId;
+  }
+
+  /** What each of these dedup keys points to, in the keys' order (expired keys left out). */
+  async claimsOf(scope: TenantScope, keys: readonly string[]): Promise<Claim[]> {
+    if (!keys.length) return [];
     const out = await this.client.send(
       new BatchGetCommand({
         RequestItems: {
@@ -109,11 +140,10 @@ export class DynamoLeadStore extends DynamoRepository {
     );
     const now = this.now();
     const found = (out.Responses?.[this.table] ?? []).filter((item) => !isExpired(item, now));
-    for (const key of keys) {
+    return keys.flatMap((key) => {
       const hit = found.find((item) => item.sk === dedupSk(key));
-      if (hit) return hit.lead_id as string;
-    }
-    return undefined;
+      return hit ? [{ key, leadId: hit.lead_id as string, claimedAt: Number(hit.claimed_at ?? 0) }] : [];
+    });
   }
 
   /**
@@ -159,46 +189,145 @@ export class DynamoLeadStore extends DynamoRepository {
   }
 
   /**
-   * Creates the lead and claims its dedup keys, all or nothing. A key claimed by a lead that has
-   * expired (or by `staleLeadId`, a lead found gone) is taken over.
+   * Points each key to the lead, in order, with a conditional put: a key is free when nobody holds
+   * it, it points to this lead already, it has expired, or it points to one of `unwritten` (lead
+   * ids found not written) and was claimed more than the grace period ago. When a key is held,
+   * the keys this call claimed are released and WriteConflict is thrown. Answers the keys it
+   * claimed, and the ids of expired leads whose keys it took over (their items, if DynamoDB still
+   * holds them, go).
+   */
+  private async claim(
+    scope: TenantScope,
+    leadId: string,
+    keys: readonly string[],
+    expiresAt: number,
+    unwritten: readonly string[],
+  ): Promise<{ taken: string[]; replaced: string[] }> {
+    const now = epochSeconds(this.now());
+    const taken: string[] = [];
+    const replaced: string[] = [];
+    const others = unwritten.filter((id) => id !== leadId);
+    const names = others.map((_, i) => `:u${i}`);
+    const condition = [
+      'attribute_not_exists(pk)',
+      'lead_id = :id',
+      '#expires_at <= :now',
+      ...(others.length ? [`(lead_id IN (${names.join(', ')}) AND claimed_at <= :grace)`] : []),
+    ].join(' OR ');
+    for (const key of keys) {
+      try {
+        const out = await this.client.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              pk: tenantPk(scope),
+              sk: dedupSk(key),
+              lead_id: leadId,
+              claimed_at: now,
+              [EXPIRY_ATTRIBUTE]: expiresAt,
+            },
+            ConditionExpression: condition,
+            ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+            ExpressionAttributeValues: {
+              ':id': leadId,
+              ':now': now,
+              ...(others.length ? { ':grace': now - CLAIM_GRACE_SECONDS } : {}),
+              ...Object.fromEntries(others.map((id, i) => [names[i], id])),
+            },
+            ReturnValues: 'ALL_OLD',
+          }),
+        );
+        const before = out.Attributes?.lead_id as string | undefined;
+        if (before !== leadId) taken.push(key);
+        if (before && before !== leadId && !others.includes(before)) replaced.push(before);
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        await Promise.all(taken.map((k) => this.release(scope, k, leadId)));
+        throw new WriteConflict(`a dedup key of lead ${leadId} is held by another lead`);
+      }
+    }
+    return { taken, replaced };
+  }
+
+  /**
+   * Points these keys to a lead that is held (a capture that changes nothing on it still makes
+   * sure its keys find it); WriteConflict when one is held by another lead.
+   */
+  async claimFor(
+    scope: TenantScope,
+    leadId: string,
+    keys: readonly string[],
+    unwritten: readonly string[] = [],
+  ): Promise<void> {
+    if (!keys.length) return;
+    const { replaced } = await this.claim(scope, leadId, keys, await this.expiryOf(scope), unwritten);
+    await Promise.all(replaced.map((id) => this.dropExpired(scope, id)));
+  }
+
+  /** Removes a key this lead claimed (unless it points elsewhere by now). */
+  private async release(scope: TenantScope, key: string, leadId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(scope), sk: dedupSk(key) },
+          ConditionExpression: 'lead_id = :id',
+          ExpressionAttributeValues: { ':id': leadId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Deletes an expired lead whose keys another lead took over (if DynamoDB has not yet). */
+  private async dropExpired(scope: TenantScope, leadId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: tenantPk(scope), sk: leadSk(leadId) },
+          ConditionExpression: '#expires_at <= :now',
+          ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+          ExpressionAttributeValues: { ':now': epochSeconds(this.now()) },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * Claims the lead's dedup keys, then writes it, unless a lead with its id is held (an expired
+   * one is replaced). `unwritten`: lead ids its keys were found pointing to, without a lead; they
+   * are taken over once their grace period is over. WriteConflict when a key is held by another
+   * lead or the id was written meanwhile: the caller looks again.
    */
   async create(
     scope: TenantScope,
     lead: StoredLead,
     dedupKeys: readonly string[],
-    staleLeadId?: string,
+    unwritten: readonly string[] = [],
   ): Promise<void> {
     const expiresAt = await this.expiryOf(scope);
-    const free = `attribute_not_exists(pk) OR #expires_at <= :now${staleLeadId ? ' OR lead_id = :stale' : ''}`;
+    // Keys are not released when the id was written meanwhile: that lead holds them now.
+    const { replaced } = await this.claim(scope, lead.id, dedupKeys, expiresAt, unwritten);
     try {
       await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: toItem(scope, lead, expiresAt),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            ...dedupKeys.map((key) => ({
-              Put: {
-                ...this.claim(scope, key, lead, expiresAt),
-                ConditionExpression: free,
-                ExpressionAttributeValues: {
-                  ':now': epochSeconds(this.now()),
-                  ...(staleLeadId ? { ':stale': staleLeadId } : {}),
-                },
-              },
-            })),
-          ],
+        new PutCommand({
+          TableName: this.table,
+          Item: toItem(scope, lead, expiresAt),
+          ConditionExpression: 'attribute_not_exists(pk) OR #expires_at <= :now',
+          ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+          ExpressionAttributeValues: { ':now': epochSeconds(this.now()) },
         }),
       );
     } catch (error) {
-      if (error instanceof TransactionCanceledException)
-        throw new WriteConflict('a dedup key was claimed first');
+      if (error instanceof ConditionalCheckFailedException)
+        throw new WriteConflict(`lead ${lead.id} was written meanwhile`);
       throw error;
     }
+    await Promise.all(replaced.map((id) => this.dropExpired(scope, id)));
   }
 
   /** The lead, unless it has expired (`includeExpired`: as long as it is held at all). */
@@ -221,9 +350,9 @@ export class DynamoLeadStore extends DynamoRepository {
   }
 
   /**
-   * Replaces the lead if nobody changed it since `expectedVersion`; claims new dedup keys with
-   * it. Throws WriteConflict otherwise. The keys in `heldDedupKeys` that still point to the lead
-   * expire with it from now on.
+   * Replaces the lead if nobody changed it since `expectedVersion`, after claiming its new dedup
+   * keys (`unwritten` as for create). Throws WriteConflict otherwise. The keys in `heldDedupKeys`
+   * that still point to the lead expire with it from now on.
    */
   async update(
     scope: TenantScope,
@@ -231,42 +360,32 @@ export class DynamoLeadStore extends DynamoRepository {
     expectedVersion: number,
     newDedupKeys: readonly string[] = [],
     heldDedupKeys: readonly string[] = [],
+    unwritten: readonly string[] = [],
   ): Promise<void> {
     const expiresAt = await this.expiryOf(scope);
-    const put = {
-      TableName: this.table,
-      Item: toItem(scope, lead, expiresAt),
-      ConditionExpression: 'version = :expected',
-      ExpressionAttributeValues: { ':expected': expectedVersion },
-    };
+    const { taken, replaced } = await this.claim(scope, lead.id, newDedupKeys, expiresAt, unwritten);
     try {
-      if (!newDedupKeys.length) {
-        await this.client.send(new PutCommand(put));
-      } else {
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: put },
-              ...newDedupKeys.map((key) => ({
-                Put: {
-                  ...this.claim(scope, key, lead, expiresAt),
-                  ConditionExpression: 'attribute_not_exists(pk) OR lead_id = :id OR #expires_at <= :now',
-                  ExpressionAttributeValues: { ':id': lead.id, ':now': epochSeconds(this.now()) },
-                },
-              })),
-            ],
-          }),
-        );
-      }
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: toItem(scope, lead, expiresAt),
+          ConditionExpression: 'version = :expected',
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        }),
+      );
     } catch (error) {
-      const name = (error as { name?: string }).name;
-      if (name === 'ConditionalCheckFailedException' || error instanceof TransactionCanceledException) {
+      if (error instanceof ConditionalCheckFailedException) {
+        // The refused change claims nothing (a retry that still wants a key claims it again).
+        await Promise.all(taken.map((key) => this.release(scope, key, lead.id)));
         throw new WriteConflict(`lead ${lead.id} changed since version ${expectedVersion}`);
       }
       throw error;
     }
     const held = heldDedupKeys.filter((key) => !newDedupKeys.includes(key));
-    await Promise.all(held.map((key) => this.extendClaim(scope, key, lead.id, expiresAt)));
+    await Promise.all([
+      ...held.map((key) => this.extendClaim(scope, key, lead.id, expiresAt)),
+      ...replaced.map((id) => this.dropExpired(scope, id)),
+    ]);
   }
 
   /** A dedup key still pointing to the lead expires when it does; one pointing elsewhere is left. */
@@ -307,34 +426,63 @@ export class DynamoLeadStore extends DynamoRepository {
   }
 
   /**
-   * Every lead of the tenant with this email hash (through the email index); with
-   * `includeExpired`, also those expired and not deleted yet (erasure removes them too).
+   * Every lead of the tenant with this email hash, found through its email dedup keys
+   * (`EC#<hash>#<click id>`, one per lead the address was captured with); with `includeExpired`,
+   * also those expired and not deleted yet (erasure removes them too).
    */
   async byEmailHash(
     scope: TenantScope,
     hash: string,
     options: { includeExpired?: boolean } = {},
   ): Promise<StoredLead[]> {
-    const leads: StoredLead[] = [];
+    const ids = new Set<string>();
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.client.send(
         new QueryCommand({
           TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': emailPk(scope, hash) },
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :keys)',
+          ExpressionAttributeValues: { ':pk': tenantPk(scope), ':keys': dedupSk(`EC#${hash}#`) },
+          ProjectionExpression: 'lead_id',
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) ids.add(item.lead_id as string);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    const leads: StoredLead[] = [];
+    for (const id of ids) {
+      const lead = await this.get(scope, id, options);
+      if (lead && lead.email_hash === hash) leads.push(lead);
+    }
+    return leads;
+  }
+
+  /** Removes every dedup key of this email hash, whatever lead it points to (erasure). */
+  async deleteEmailKeys(scope: TenantScope, hash: string): Promise<number> {
+    let deleted = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :keys)',
+          ExpressionAttributeValues: { ':pk': tenantPk(scope), ':keys': dedupSk(`EC#${hash}#`) },
+          ProjectionExpression: 'pk, sk',
+          ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
       );
       for (const item of out.Items ?? []) {
-        // The index is eventually consistent: read each lead itself.
-        const fresh = await this.get(scope, item.id as string, options);
-        if (fresh && fresh.email_hash === hash) leads.push(fresh);
+        await this.client.send(
+          new DeleteCommand({ TableName: this.table, Key: { pk: item.pk, sk: item.sk } }),
+        );
+        deleted += 1;
       }
       start = out.LastEvaluatedKey;
     } while (start);
-    return leads;
+    return deleted;
   }
 
   /**
