@@ -18,7 +18,13 @@ import { authOf, httpHandler, json } from '../shared/http';
 import { loadEmailHasher } from '../shared/leads/email-hash';
 import { publicLead } from '../shared/leads/model';
 import { canMove, listLeadsQuery, parseLeadsBody, patchLeadBody } from '../shared/leads/schema';
-import { captureLeads, dedupKeysOf, defaultLeadDeps, normaliseLeads } from '../shared/leads/service';
+import {
+  captureLeads,
+  dedupKeysOf,
+  defaultLeadDeps,
+  normaliseLeads,
+  recordOrder,
+} from '../shared/leads/service';
 import { DynamoLeadStore, WriteConflict } from '../shared/leads/store';
 import { pageSize } from '../shared/pagination';
 import { scopeOf } from '../shared/tenancy/scope';
@@ -29,7 +35,10 @@ const conversions = new DynamoConversionStore();
 const conversionLog = new DynamoConversionLog();
 const matchingSources = integrationMatchingSources();
 const conversionDeps: ConversionServiceDeps = {
-  leads,
+  leads: {
+    get: (scope, id) => leads.get(scope, id),
+    recordOrder: (scope, id, orderKey) => recordOrder(leads, scope, id, orderKey),
+  },
   conversions: {
     queue: (scope, conversion) => conversions.queue(scope, conversion),
     get: (tenantId, id) => conversionLog.get(tenantId, id),

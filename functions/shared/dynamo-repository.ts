@@ -16,6 +16,9 @@ const STORAGE_ATTRIBUTES: ReadonlySet<string> = new Set([
   EXPIRY_ATTRIBUTE,
 ]);
 
+/** Queries one page of a filtered listing may take to fill it. */
+const MAX_FILTERED_QUERIES = 10;
+
 /** The record a stored item holds: the item without its keys and expiry. */
 export function recordOf<T>(item: Record<string, unknown>): T {
   const record: Record<string, unknown> = {};
@@ -44,7 +47,10 @@ export abstract class DynamoRepository {
 
   /**
    * One page of a listing, newest first, without the items past their expiry that DynamoDB has
-   * not deleted yet; its next cursor bound to the listing's binding.
+   * not deleted yet (and, with the input's own filter, what it leaves out); its next cursor bound
+   * to the listing's binding. A filtered listing reads on (a few queries at most) until the page
+   * is full, so a page holds fewer than `limit` items only near the listing's end or past many
+   * items the filter leaves out; its cursor goes on either way.
    */
   protected async livePage<T>(
     input: Omit<QueryCommandInput, 'TableName'>,
@@ -52,23 +58,31 @@ export abstract class DynamoRepository {
     read: (item: Record<string, unknown>) => T,
   ): Promise<Page<T>> {
     const live = notExpiredFilter(page.now);
-    const out = await this.client.send(
-      new QueryCommand({
-        ...input,
-        TableName: this.table,
-        FilterExpression: live.expression,
-        ExpressionAttributeNames: live.names,
-        ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ...live.values },
-        Limit: page.limit,
-        ScanIndexForward: false,
-      }),
-    );
+    const items: Record<string, unknown>[] = [];
+    let start = input.ExclusiveStartKey;
+    const rounds = input.FilterExpression ? MAX_FILTERED_QUERIES : 1;
+    for (let round = 0; round < rounds; round++) {
+      const out = await this.client.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.table,
+          FilterExpression: input.FilterExpression
+            ? `(${input.FilterExpression}) AND (${live.expression})`
+            : live.expression,
+          ExpressionAttributeNames: { ...input.ExpressionAttributeNames, ...live.names },
+          ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ...live.values },
+          ExclusiveStartKey: start,
+          Limit: page.limit - items.length,
+          ScanIndexForward: false,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+      if (!start || items.length >= page.limit) break;
+    }
     return {
-      items: (out.Items ?? []).map(read),
-      next_cursor: await encodeCursor(
-        out.LastEvaluatedKey as Record<string, string> | undefined,
-        page.binding,
-      ),
+      items: items.map(read),
+      next_cursor: await encodeCursor(start as Record<string, string> | undefined, page.binding),
     };
   }
 }

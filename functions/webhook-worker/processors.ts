@@ -1,7 +1,12 @@
 import { platformOrgId } from '../shared/auth/context';
 import { DynamoConversionLog } from '../shared/conversions/log';
 import { integrationMatchingSources } from '../shared/conversions/matching-sources';
-import { matchingRules, type NotPlanned, planConversions } from '../shared/conversions/plan';
+import {
+  earlierOrderConversionIds,
+  matchingRules,
+  type NotPlanned,
+  planConversions,
+} from '../shared/conversions/plan';
 import { adjustConversion, refundPlan } from '../shared/conversions/service';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
@@ -133,6 +138,7 @@ async function processExtraction(
     }
   }
   const order = extraction.order;
+  const orderKey = order?.paid ? `${envelope.source}:${order.id}` : undefined;
   const result = await captureLeads(
     { leads, audit, hash, consentPolicy: consentPolicyOfTenant() },
     scope,
@@ -140,50 +146,69 @@ async function processExtraction(
     actor,
     'webhook',
     order?.paid ? 'won' : 'new',
+    orderKey,
   );
   const leadId = result.lead_ids[0];
   if (!leadId) return { outcome: 'processed', detail: 'lead refused: consent_required' };
-  if (!order?.paid) return { outcome: 'processed', detail: `lead ${leadId}` };
-  // A lead this order created is won already (no second write); an existing one moves to won.
-  const won = await modifyLead(leads, scope, leadId, (lead) =>
-    lead.status === 'won' || !canMove(lead.status, 'won') ? undefined : { status: 'won' },
-  );
-  if (!won) return { outcome: 'processed', detail: `lead ${leadId}` };
-  const queued = await queueOrderConversions(envelope, scope, won, order);
+  if (!order?.paid || !orderKey) return { outcome: 'processed', detail: `lead ${leadId}` };
+  // A lead this order created is won with it already (no second write); an existing one moves to
+  // won and records the order.
+  let recorded = false;
+  const held = await modifyLead(leads, scope, leadId, (lead) => {
+    const patch = withOrder(lead, orderKey);
+    recorded = patch?.order_keys !== undefined;
+    return patch;
+  });
+  if (!held) return { outcome: 'processed', detail: `lead ${leadId}` };
+  const queued = await queueOrderConversions(scope, held, order, orderKey, envelope.source, recorded);
   return { outcome: 'processed', detail: `lead ${leadId}, ${queued} conversion(s) queued` };
 }
 
-/** The conversions of a won lead's order, indexed by the order and queued once each. */
+/**
+ * What a paid order changes on its lead: won (when it can move there), the order recorded, so
+ * erasure finds the order's conversions from the lead. Nothing when both are so already.
+ */
+function withOrder(
+  lead: StoredLead,
+  orderKey: string,
+  won: Partial<StoredLead> = { status: 'won' },
+): Partial<StoredLead> | undefined {
+  const moves = lead.status !== 'won' && canMove(lead.status, 'won');
+  const known = lead.order_keys?.includes(orderKey) ?? false;
+  if (!moves && known) return undefined;
+  return { ...(moves ? won : {}), ...(known ? {} : { order_keys: [...(lead.order_keys ?? []), orderKey] }) };
+}
+
+/**
+ * The conversions of a won lead's order, queued once each: their ids derive from the order, so
+ * a repeat of the order, or its refund, finds them. `recorded`: the order was new on a lead held
+ * before, which may have queued its conversions under their earlier ids (derived from the lead
+ * and the order, before ids derived from the order alone): then nothing is queued.
+ */
 async function queueOrderConversions(
-  envelope: WebhookEnvelope,
   scope: TenantScope,
   won: StoredLead,
   order: OrderFacts,
+  orderKey: string,
+  source: WebhookSource,
+  recorded: boolean,
 ): Promise<number> {
-  const orderKey = `${envelope.source}:${order.id}`;
   const plan = planConversions(
     won,
     {
       orderId: order.id,
-      uniqueBy: `${envelope.source}:${order.id}`,
-      eventSource: envelope.source === 'ghl' ? 'other' : 'web',
+      uniqueBy: orderKey,
+      eventSource: source === 'ghl' ? 'other' : 'web',
       ...(order.value !== undefined ? { value: order.value } : {}),
       ...(order.currency ? { currency: order.currency } : {}),
     },
     order.occurredAt && !Number.isNaN(Date.parse(order.occurredAt)) ? new Date(order.occurredAt) : new Date(),
     await matchingRules(matchingSources, scope.tenantId),
   );
-  const planned = plan.conversions.map((c) => ({ ...c, order_key: orderKey }));
   await noteNotPlanned(scope, won, plan.notPlanned);
-  // Which conversions the order became, for its refunds and cancellation (before queueing, so a
-  // refund never finds an order whose conversion exists unindexed).
-  await conversions.indexOrder(
-    scope,
-    orderKey,
-    planned.map((c) => c.id),
-  );
+  if (recorded && (await conversions.anyOf(scope, earlierOrderConversionIds(won.id, orderKey)))) return 0;
   let queued = 0;
-  for (const conversion of planned) {
+  for (const conversion of plan.conversions) {
     if ((await conversions.queue(scope, conversion)) === 'queued') queued += 1;
   }
   return queued;
@@ -217,19 +242,25 @@ async function processContactOrder(
   if (!order.paid) return { outcome: 'ignored', detail: 'the opportunity is not won' };
   const leadId = await leads.findByDedupKeys(scope, [`EXT#${extraction.externalId}`]);
   if (!leadId) return { outcome: 'ignored', detail: 'no lead captured from this contact' };
+  const orderKey = `${envelope.source}:${order.id}`;
+  let recorded = false;
   const won = await modifyLead(leads, scope, leadId, (lead) => {
     if (!canMove(lead.status, 'won') && lead.status !== 'won') return undefined;
     const value = order.value ?? lead.value;
     const currency = order.currency ?? lead.currency;
-    if (lead.status === 'won' && value === lead.value && currency === lead.currency) return undefined;
+    const known = lead.order_keys?.includes(orderKey) ?? false;
+    recorded = !known;
+    if (lead.status === 'won' && value === lead.value && currency === lead.currency && known)
+      return undefined;
     return {
       status: 'won',
       ...(value !== undefined ? { value } : {}),
       ...(currency !== undefined ? { currency } : {}),
+      ...(known ? {} : { order_keys: [...(lead.order_keys ?? []), orderKey] }),
     };
   });
   if (won?.status !== 'won') return { outcome: 'ignored', detail: `lead ${leadId} cannot be won` };
-  const queued = await queueOrderConversions(envelope, scope, won, order);
+  const queued = await queueOrderConversions(scope, won, order, orderKey, envelope.source, recorded);
   return { outcome: 'processed', detail: `lead ${leadId} won, ${queued} conversion(s) queued` };
 }
 
@@ -264,7 +295,6 @@ async function processReversal(
   const scope = await tenantScope(envelope);
   const ids = await conversions.conversionsOfOrder(scope, `${envelope.source}:${reversal.orderId}`);
   const deps = {
-    leads,
     conversions: {
       queue: (s: typeof scope, c: Parameters<DynamoConversionStore['queue']>[1]) => conversions.queue(s, c),
       get: (tenantId: string, id: string) => conversionLog.get(tenantId, id),

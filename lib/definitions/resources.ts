@@ -68,13 +68,13 @@ export const TABLES: readonly TableDefinition[] = [
     partitionKey: 'pk',
     sortKey: 'sk',
     ttlAttribute: 'expires_at',
-    indexes: [gsi(1), gsi(2)],
+    indexes: [gsi(2)],
     accessPatterns: [
       'lead by id: pk=TENANT#<id>, sk=LEAD#<lead id>',
       'leads of a tenant by creation time: pk=TENANT#<id>, sk between LEAD#<ulid range>',
-      'leads by email hash: gsi1pk=TENANT#<id>#EMAIL#<hmac>, gsi1sk=<created_at>',
       'leads by status: gsi2pk=TENANT#<id>#STATUS#<status>, gsi2sk=<created_at>',
-      'dedup by external id: pk=TENANT#<id>, sk=EXT#<external id> (uniqueness item)',
+      'dedup keys (uniqueness items, claimed by conditional put before the lead is written): pk=TENANT#<id>, sk=DEDUP#EXT#<external id> | DEDUP#EC#<email hmac>#<click id or ->',
+      'leads by email hash: pk=TENANT#<id>, sk begins_with DEDUP#EC#<email hmac># (their lead_id)',
     ],
   },
   {
@@ -83,12 +83,13 @@ export const TABLES: readonly TableDefinition[] = [
     partitionKey: 'pk',
     sortKey: 'sk',
     ttlAttribute: 'expires_at',
-    indexes: [gsi(1), gsi(2)],
+    indexes: [gsi(1)],
     accessPatterns: [
       'conversion by id: pk=TENANT#<id>, sk=CONV#<conversion id>',
-      'conversions by status: gsi1pk=TENANT#<id>#STATUS#<status>, gsi1sk=<conversion_time>',
-      'conversions of a lead: gsi2pk=TENANT#<id>#LEAD#<lead id>, gsi2sk=<conversion_time>',
+      'conversions by status: gsi1pk=TENANT#<id>#STATUS#<status>, gsi1sk=<conversion_time> (every status but uploaded, which leaves the index: those are the tenant\'s CONV# items filtered)',
+      'conversions of an order or a lead: by id, derived from the order (<source>:<order id>) or the lead (the lead records its orders)',
       'upload requests (batch records) of a tenant: pk=TENANT#<id>, sk begins_with BATCH#',
+      'adjustments of a conversion: pk=TENANT#<id>, sk begins_with ADJ#<conversion id>#',
     ],
   },
   {
@@ -118,7 +119,7 @@ export const TABLES: readonly TableDefinition[] = [
     ttlAttribute: 'expires_at',
     indexes: [],
     accessPatterns: [
-      'webhook delivery: pk=WEBHOOK#<hash of tenant, source and delivery id>, conditional put claims it',
+      'handled webhook delivery: pk=WEBHOOK#<hash of tenant, source and delivery id>, put once handled',
     ],
   },
   {

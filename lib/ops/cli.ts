@@ -25,6 +25,7 @@ import { formatAlarmTable, listAlarms, testAlarm } from './alarms';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';
 import { checkStageConfig } from './config-check';
 import { grafanaDashboardText } from './grafana';
+import { migrateLeadConversions } from './migrate';
 import { backfillExpiry, sweepExpired } from './retention';
 import { awsRollbackPort, type RollbackPort, rollbackStage } from './rollback';
 import { smoke } from './smoke';
@@ -70,6 +71,10 @@ Commands:
   retention backfill
       Give an expiry to the leads, conversions and audit entries written before retention
       existed (last change plus the tenant's days); resumable, with progress.
+  migrate lead-conversions
+      Record on each lead the conversions of its orders from before conversion ids derived from
+      the order alone, which erasure and the subject export find from the lead (LEADS_TABLE,
+      CONVERSIONS_TABLE); safe on a live stage, resumable, with progress.
 
   config check --stage <${STAGES.join('|')}>
       Every SSM parameter and secret the stage reads: present, non-empty, well-formed (values are
@@ -400,6 +405,14 @@ async function retentionBackfillCommand(io: Io): Promise<void> {
   io.out(`Gave an expiry to ${updated} item(s).`);
 }
 
+async function migrateLeadConversionsCommand(io: Io): Promise<void> {
+  io.err('Recording the conversions of leads on their leads ...');
+  const done = await migrateLeadConversions({ progress: io.err });
+  io.out(
+    `Read ${done.scanned} conversion(s) of leads: ${done.recorded} recorded on their lead, ${done.derivable} found from it already, ${done.leadGone} whose lead is gone.`,
+  );
+}
+
 /** Runs one operator command; returns the process exit code. */
 /** `rollbackPort` replaces AWS in tests. */
 export async function run(
@@ -438,6 +451,7 @@ export async function run(
     else if (command === 'dashboards grafana') await grafanaCommand(values, io);
     else if (command === 'retention sweep') await retentionSweepCommand(values, io);
     else if (command === 'retention backfill') await retentionBackfillCommand(io);
+    else if (command === 'migrate lead-conversions') await migrateLeadConversionsCommand(io);
     else if (command === 'smoke') return await smokeCommand(values, io);
     else if (command === 'config check') return await configCheckCommand(values, io);
     else if (command === 'rollback') await rollbackCommand(values, io, rollbackPort);

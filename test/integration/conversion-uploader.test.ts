@@ -1,3 +1,4 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { handler } from '../../functions/conversion-uploader/handler';
@@ -285,6 +286,19 @@ describe('conversion uploader', () => {
   });
 
   it('lists the conversion log by status with cursor pagination', async () => {
+    // Uploaded conversions leave the status index (one index write instead of two), and are
+    // listed by status all the same.
+    const { Items: indexed = [] } = await new DynamoDBClient({
+      endpoint: emulatorUrl(),
+      region: 'us-east-1',
+    }).send(new ScanCommand({ TableName: env.CONVERSIONS_TABLE, IndexName: 'gsi1' }));
+    const uploaded = (await log.list(scope, { limit: 100, status: 'uploaded' })).items;
+    expect(uploaded.length).toBeGreaterThan(1);
+    for (const conversion of uploaded) {
+      expect(conversion.status).toBe('uploaded');
+      expect(indexed.map((item) => item.sk?.S)).not.toContain(`CONV#${conversion.id}`);
+    }
+    expect(indexed.filter((item) => item.gsi1pk?.S?.endsWith('#STATUS#queued')).length).toBeGreaterThan(0);
     const first = await log.list(scope, { limit: 1, status: 'uploaded' });
     expect(first.items).toHaveLength(1);
     expect(first.next_cursor).toEqual(expect.any(String));

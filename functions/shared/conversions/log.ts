@@ -124,14 +124,17 @@ export class DynamoConversionLog extends DynamoRepository {
    */
   async recordAttempt(tenantId: string, id: string, outcome: AttemptOutcome, now: Date): Promise<boolean> {
     const at = now.toISOString();
-    const set = ['#status = :status', 'updated_at = :now', 'gsi1pk = :gsi'];
+    // An uploaded conversion leaves the status index (one index write, not two): the uploaded
+    // ones, most of the log, are listed from the tenant's conversions (list below).
+    const indexed = outcome.status !== 'uploaded';
+    const set = ['#status = :status', 'updated_at = :now', ...(indexed ? ['gsi1pk = :gsi'] : [])];
     if (outcome.attempted !== false) set.push('attempts = if_not_exists(attempts, :zero) + :one');
-    const remove: string[] = [];
+    const remove: string[] = indexed ? [] : ['gsi1pk', 'gsi1sk'];
     const values: Record<string, unknown> = {
       ':status': outcome.status,
       ...(outcome.attempted !== false ? { ':zero': 0, ':one': 1 } : {}),
       ':now': at,
-      ':gsi': statusPk(tenantId, outcome.status),
+      ...(indexed ? { ':gsi': statusPk(tenantId, outcome.status) } : {}),
       ':queued': 'queued',
       ':rescheduled': 'rescheduled',
     };
@@ -326,29 +329,42 @@ export class DynamoConversionLog extends DynamoRepository {
     return (out.Items ?? []).flatMap((item) => liveRecord<UploadBatchRecord>(item, now) ?? []);
   }
 
-  /** The tenant's conversions (in id order); by status through gsi1, newest conversion time first. */
+  /**
+   * The tenant's conversions (in id order); by status through gsi1, newest conversion time first,
+   * except `uploaded`, which the index does not hold: those are the tenant's conversions filtered
+   * (in id order; a page may hold fewer than `limit`, its cursor goes on).
+   */
   async list(
     scope: TenantScope,
     options: { limit: number; cursor?: string; status?: ConversionStatus },
   ): Promise<Page<LoggedConversion>> {
     const pk = tenantPk(scope.tenantId);
     const binding = { list: 'conversions', tenantId: scope.tenantId, filter: { status: options.status } };
-    const input = options.status
-      ? {
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': statusPk(scope.tenantId, options.status) },
-          ExclusiveStartKey: await decodeCursor(
-            options.cursor,
-            binding,
-            (k) => k.gsi1pk === statusPk(scope.tenantId, options.status as string) && k.pk === pk,
-          ),
-        }
-      : {
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :conv)',
-          ExpressionAttributeValues: { ':pk': pk, ':conv': 'CONV#' },
-          ExclusiveStartKey: await decodeCursor(options.cursor, binding, (k) => k.pk === pk),
-        };
+    const input =
+      options.status === 'uploaded'
+        ? {
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :conv)',
+            FilterExpression: '#status = :status',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':pk': pk, ':conv': 'CONV#', ':status': 'uploaded' },
+            ExclusiveStartKey: await decodeCursor(options.cursor, binding, (k) => k.pk === pk),
+          }
+        : options.status
+          ? {
+              IndexName: 'gsi1',
+              KeyConditionExpression: 'gsi1pk = :pk',
+              ExpressionAttributeValues: { ':pk': statusPk(scope.tenantId, options.status) },
+              ExclusiveStartKey: await decodeCursor(
+                options.cursor,
+                binding,
+                (k) => k.gsi1pk === statusPk(scope.tenantId, options.status as string) && k.pk === pk,
+              ),
+            }
+          : {
+              KeyConditionExpression: 'pk = :pk AND begins_with(sk, :conv)',
+              ExpressionAttributeValues: { ':pk': pk, ':conv': 'CONV#' },
+              ExclusiveStartKey: await decodeCursor(options.cursor, binding, (k) => k.pk === pk),
+            };
     return this.livePage(input, { limit: options.limit, now: this.now(), binding }, fromItem);
   }
 }

@@ -63,6 +63,54 @@ export function hasMatchableIdentifiers(lead: Pick<StoredLead, 'email' | 'phone'
   );
 }
 
+/**
+ * Conversion ids derive from what makes them unique, so a repeat finds the one it made and no
+ * index is needed to find them: an order's from the order alone (`<source>:<order id>`, so a
+ * refund that names only the order finds them), a lead's own from the lead id. The last letter
+ * says which: `g` Google Ads, `m` Meta, `l` Meta's `Lead` event of a captured lead.
+ */
+const PLATFORM_LETTERS = ['g', 'm'] as const;
+const orderSuffix = (uniqueBy: string) =>
+  createHash('sha256').update(`order\n${uniqueBy}`).digest('hex').slice(0, 26);
+const leadSuffix = (leadId: string) => leadId.slice(leadId.indexOf('_') + 1);
+
+/** The ids the conversions of an order (`<source>:<order id>`) have, of whichever platforms. */
+export function orderConversionIds(uniqueBy: string): string[] {
+  return PLATFORM_LETTERS.map((letter) => `cnv_${orderSuffix(uniqueBy)}${letter}`);
+}
+
+/** The id of a captured lead's Meta `Lead` event. */
+export function leadEventConversionId(leadId: string): string {
+  return `cnv_${leadSuffix(leadId)}l`;
+}
+
+/**
+ * Every id a conversion of this lead can have: its own (won without an order, its `Lead` event),
+ * those of each order it was won with (`order_keys`), and those stored before ids derived from
+ * the order alone (`conversion_ids`, recorded on the lead by `npm run ops -- migrate
+ * lead-conversions`).
+ */
+export function conversionIdsOfLead(
+  lead: Pick<StoredLead, 'id' | 'order_keys' | 'conversion_ids'>,
+): string[] {
+  return [
+    ...PLATFORM_LETTERS.map((letter) => `cnv_${leadSuffix(lead.id)}${letter}`),
+    leadEventConversionId(lead.id),
+    ...(lead.order_keys ?? []).flatMap(orderConversionIds),
+    ...(lead.conversion_ids ?? []),
+  ];
+}
+
+/**
+ * The ids an order's conversions had when they were derived from the lead and the order together
+ * (before ids derived from the order alone): a paid order of a lead held before is looked up under
+ * them too, so it is not queued a second time.
+ */
+export function earlierOrderConversionIds(leadId: string, uniqueBy: string): string[] {
+  const suffix = createHash('sha256').update(`${leadId}\n${uniqueBy}`).digest('hex').slice(0, 26);
+  return PLATFORM_LETTERS.map((letter) => `cnv_${suffix}${letter}`);
+}
+
 /** How a conversion is matched; conversions stored before `match` existed all carry a click id. */
 export const matchOf = (conversion: Pick<Conversion, 'match' | 'click_id_type'>): MatchKind =>
   conversion.match ?? (conversion.click_id_type ? 'click_id' : 'user_data');
@@ -92,9 +140,7 @@ export function planConversions(
     created_at: at,
     updated_at: at,
   };
-  const suffix = details.uniqueBy
-    ? createHash('sha256').update(`${lead.id}\n${details.uniqueBy}`).digest('hex').slice(0, 26)
-    : lead.id.slice(lead.id.indexOf('_') + 1);
+  const suffix = details.uniqueBy ? orderSuffix(details.uniqueBy) : leadSuffix(lead.id);
   const conversions: Conversion[] = [];
   const notPlanned: NotPlanned[] = [];
   /**

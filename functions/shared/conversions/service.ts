@@ -8,7 +8,7 @@ import { isTooOld, TOO_OLD as META_TOO_OLD } from '../meta/events';
 import type { TenantScope } from '../tenancy/scope';
 import type { LoggedConversion } from './log';
 import type { Adjustment, Conversion } from './model';
-import { type MatchingRules, planConversions } from './plan';
+import { earlierOrderConversionIds, type MatchingRules, planConversions } from './plan';
 import type { AdjustmentBody, ConversionByFbclid, ConversionRequest } from './schema';
 
 /**
@@ -17,7 +17,14 @@ import type { AdjustmentBody, ConversionByFbclid, ConversionRequest } from './sc
  * adjustment, and the plan of a refund. Domain errors only; no AWS SDK, no HTTP.
  */
 export interface ConversionServiceDeps {
-  leads: { get(scope: TenantScope, id: string): Promise<StoredLead | undefined> };
+  leads: {
+    get(scope: TenantScope, id: string): Promise<StoredLead | undefined>;
+    /**
+     * Records an order (`api:<order id>`) on the lead, which its conversions' ids derive from;
+     * whether it was new on the lead (undefined: no such lead).
+     */
+    recordOrder(scope: TenantScope, id: string, orderKey: string): Promise<boolean | undefined>;
+  };
   conversions: {
     queue(scope: TenantScope, conversion: Conversion): Promise<'queued' | 'exists'>;
     get(tenantId: string, id: string): Promise<LoggedConversion | undefined>;
@@ -164,6 +171,18 @@ export async function createConversion(
   const lead = request.form === 'lead' ? await deps.leads.get(scope, request.body.lead_id) : undefined;
   const rules = request.form === 'lead' && deps.rules ? await deps.rules(scope.tenantId) : {};
   const planned = plannedConversions(scope, request, lead, now, rules);
+  if (lead && request.form === 'lead' && request.body.order_id) {
+    // The order goes on the lead before its conversions exist, so erasure finds them from it; an
+    // order new on a lead held before may have become conversions under their earlier ids.
+    const orderKey = `api:${request.body.order_id}`;
+    const recorded = await deps.leads.recordOrder(scope, lead.id, orderKey);
+    if (recorded === undefined) throw new DomainNotFoundError('Lead not found');
+    if (recorded)
+      for (const id of earlierOrderConversionIds(lead.id, orderKey)) {
+        const earlier = await deps.conversions.get(scope.tenantId, id);
+        if (earlier) return { kind: 'exists', conversion: earlier };
+      }
+  }
   const queued: Conversion[] = [];
   for (const conversion of planned)
     if ((await deps.conversions.queue(scope, conversion)) === 'queued') queued.push(conversion);
@@ -194,7 +213,7 @@ export type Adjusted = { kind: 'queued' | 'exists'; adjustment: Adjustment };
  * conversion is not found). A repeat of the same adjustment finds the first one.
  */
 export async function adjustConversion(
-  deps: ConversionServiceDeps,
+  deps: Pick<ConversionServiceDeps, 'conversions'>,
   scope: TenantScope,
   conversionId: string,
   request: AdjustmentRequest,

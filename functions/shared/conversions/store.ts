@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -10,18 +11,19 @@ import {
 import { sqsClient } from '../aws';
 import { queueUrl } from '../config';
 import { DynamoRepository, recordOf } from '../dynamo-repository';
+import type { StoredLead } from '../leads/model';
 import { correlationMessageAttributes } from '../observability';
 import { EXPIRY_ATTRIBUTE, expiryOf, isExpired, notExpiredFilter } from '../retention/policy';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
 import type { TenantScope } from '../tenancy/scope';
 import type { Adjustment, AdjustmentMessage, Conversion, ConversionMessage, Platform } from './model';
-import { matchOf } from './plan';
+import { conversionIdsOfLead, matchOf, orderConversionIds } from './plan';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
 const convSk = (id: string) => `CONV#${id}`;
 const statusPk = (scope: TenantScope, status: string) => `TENANT#${scope.tenantId}#STATUS#${status}`;
-const leadPk = (scope: TenantScope, leadId: string) => `TENANT#${scope.tenantId}#LEAD#${leadId}`;
 const adjSk = (conversionId: string, id = '') => `ADJ#${conversionId}#${id}`;
+/** An order's index item, written before conversion ids derived from the order alone: read, deleted, never written. */
 const orderSk = (orderKey: string) => `ORDER#${orderKey}`;
 
 type Item = Record<string, unknown>;
@@ -64,14 +66,13 @@ export class DynamoConversionStore extends DynamoRepository {
           Item: {
             pk: tenantPk(scope),
             sk: convSk(conversion.id),
-            gsi1pk: statusPk(scope, conversion.status),
-            gsi1sk: `${conversion.conversion_time}#${conversion.id}`,
-            ...(conversion.lead_id
-              ? {
-                  gsi2pk: leadPk(scope, conversion.lead_id),
-                  gsi2sk: `${conversion.conversion_time}#${conversion.id}`,
-                }
-              : {}),
+            // The status index holds every status but `uploaded` (log.ts, list).
+            ...(conversion.status === 'uploaded'
+              ? {}
+              : {
+                  gsi1pk: statusPk(scope, conversion.status),
+                  gsi1sk: `${conversion.conversion_time}#${conversion.id}`,
+                }),
             ...conversion,
             // From the write, not the conversion's own times: an order from long ago is kept as
             // long as one from today.
@@ -213,23 +214,12 @@ export class DynamoConversionStore extends DynamoRepository {
       });
   }
 
-  /** Remembers which conversions an order (`<source>:<order id>`) became, for its refunds. */
-  async indexOrder(scope: TenantScope, orderKey: string, conversionIds: string[]): Promise<void> {
-    if (conversionIds.length === 0) return;
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: tenantPk(scope), sk: orderSk(orderKey) },
-        UpdateExpression: 'ADD conversion_ids :ids SET #expires_at = :expires',
-        ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
-        ExpressionAttributeValues: {
-          ':ids': new Set(conversionIds),
-          ':expires': await this.expiryOf(scope, this.now()),
-        },
-      }),
-    );
-  }
-
+  /**
+   * The ids of an order's conversions (`<source>:<order id>`): those derived from the order, and
+   * those an order index item lists for an order that became conversions before their ids derived
+   * from the order alone (such items are no longer written, and expire with the order's data).
+   * An id need not exist: the caller reads each.
+   */
   async conversionsOfOrder(scope: TenantScope, orderKey: string): Promise<string[]> {
     const out = await this.client.send(
       new QueryCommand({
@@ -240,29 +230,58 @@ export class DynamoConversionStore extends DynamoRepository {
       }),
     );
     const item = out.Items?.[0];
-    const ids = isExpired(item, this.now()) ? undefined : (item?.conversion_ids as Set<string> | undefined);
-    return ids ? [...ids].sort() : [];
+    const earlier = isExpired(item, this.now())
+      ? undefined
+      : (item?.conversion_ids as Set<string> | undefined);
+    return [...new Set([...orderConversionIds(orderKey), ...[...(earlier ?? [])].sort()])];
+  }
+
+  /** These conversions, those held (with `includeExpired`, also those expired and not deleted yet). */
+  private async many(
+    scope: TenantScope,
+    ids: readonly string[],
+    options: { includeExpired?: boolean } = {},
+  ): Promise<Conversion[]> {
+    const unique = [...new Set(ids)];
+    const items: Item[] = [];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys: Record<string, unknown>[] = unique
+        .slice(i, i + 100)
+        .map((id) => ({ pk: tenantPk(scope), sk: convSk(id) }));
+      for (let round = 0; keys.length; round++) {
+        if (round === 8) throw new Error(`${keys.length} conversions could not be read`);
+        if (round) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
+        const out = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        items.push(...(out.Responses?.[this.table] ?? []));
+        keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+    }
+    const now = this.now();
+    return items
+      .filter((item) => options.includeExpired || !isExpired(item, now))
+      .map(fromItem)
+      .sort((a, b) => a.conversion_time.localeCompare(b.conversion_time) || a.id.localeCompare(b.id));
+  }
+
+  /** Whether any of these conversions is held. */
+  async anyOf(scope: TenantScope, ids: readonly string[]): Promise<boolean> {
+    return ids.length > 0 && (await this.many(scope, ids)).length > 0;
   }
 
   /**
-   * The conversions of a lead; with `includeExpired`, also those expired and not deleted yet
-   * (erasure strips them too).
+   * The conversions of a lead, found by the ids they can have (conversions/plan.ts); with
+   * `includeExpired`, also those expired and not deleted yet (erasure strips them too).
    */
-  async byLead(
+  async ofLead(
     scope: TenantScope,
-    leadId: string,
+    lead: Pick<StoredLead, 'id' | 'order_keys' | 'conversion_ids'>,
     options: { includeExpired?: boolean } = {},
   ): Promise<Conversion[]> {
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: 'gsi2',
-        KeyConditionExpression: 'gsi2pk = :pk',
-        ExpressionAttributeValues: { ':pk': leadPk(scope, leadId) },
-      }),
+    return (await this.many(scope, conversionIdsOfLead(lead), options)).filter(
+      (conversion) => conversion.lead_id === undefined || conversion.lead_id === lead.id,
     );
-    const now = this.now();
-    return (out.Items ?? []).filter((item) => options.includeExpired || !isExpired(item, now)).map(fromItem);
   }
 
   /**

@@ -41,14 +41,27 @@ export interface Lead extends LeadFields {
   updated_at: string;
 }
 
-/** A lead as stored: its email hash and the version that guards concurrent updates. */
+/**
+ * A lead as stored: its email hash, the version that guards concurrent updates, and what the ids
+ * of its conversions derive from (conversions/plan.ts), so erasure finds them without an index.
+ */
 export interface StoredLead extends Lead {
   email_hash: string;
   version: number;
+  /** Each order (`<source>:<order id>`, `api:<order id>`) the lead was won with. */
+  order_keys?: string[];
+  /** Ids of conversions stored before their ids derived from the order alone. */
+  conversion_ids?: string[];
 }
 
 export function publicLead(lead: StoredLead): Lead {
-  const { email_hash: _hash, version: _version, ...rest } = lead;
+  const {
+    email_hash: _hash,
+    version: _version,
+    order_keys: _orders,
+    conversion_ids: _conversions,
+    ...rest
+  } = lead;
   return rest;
 }
 

@@ -1,4 +1,5 @@
 import type { Conversion } from '../conversions/model';
+import { leadEventConversionId } from '../conversions/plan';
 import type { StoredLead } from '../leads/model';
 import type { TenantScope } from '../tenancy/scope';
 import type { StoredMetaIntegration } from './settings';
@@ -17,7 +18,7 @@ export interface LeadEventDeps {
 export function leadEventConversion(lead: StoredLead): Conversion | undefined {
   if (!lead.fbclid) return undefined;
   return {
-    id: `cnv_${lead.id.slice(lead.id.indexOf('_') + 1)}l`,
+    id: leadEventConversionId(lead.id),
     lead_id: lead.id,
     platform: 'meta',
     status: 'queued',

@@ -1,0 +1,126 @@
+/**
+ * `npm run ops -- migrate lead-conversions` against the emulator: conversions of orders from
+ * before conversion ids derived from the order alone are recorded on their lead, once, so the
+ * lead finds them (erasure, export) without an index of conversions by lead.
+ */
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../functions/shared/aws';
+import { tableName } from '../../functions/shared/config';
+import type { Conversion } from '../../functions/shared/conversions/model';
+import { earlierOrderConversionIds, leadEventConversionId } from '../../functions/shared/conversions/plan';
+import { DynamoConversionStore } from '../../functions/shared/conversions/store';
+import { newId } from '../../functions/shared/ids';
+import type { StoredLead } from '../../functions/shared/leads/model';
+import { DynamoLeadStore } from '../../functions/shared/leads/store';
+import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { run } from '../../lib/ops/cli';
+import { migrateLeadConversions } from '../../lib/ops/migrate';
+import { freshResources } from '../support/emulator';
+
+const a = { tenantId: 'ten_migrate_a' } as TenantScope;
+
+const lead = (): StoredLead => {
+  const now = new Date().toISOString();
+  return {
+    id: newId('lead'),
+    email: 'before@example.com',
+    email_hash: 'f'.repeat(64),
+    status: 'won',
+    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
+    consent_history: [],
+    restricted: false,
+    created_at: now,
+    updated_at: now,
+    version: 1,
+  };
+};
+
+const conversion = (id: string, leadId: string): Conversion => {
+  const now = new Date().toISOString();
+  return {
+    id,
+    lead_id: leadId,
+    platform: 'google_ads',
+    status: 'uploaded',
+    attempts: 1,
+    order_id: '1001',
+    conversion_time: now,
+    click_id_type: 'gclid',
+    click_id: 'gclid-before',
+    created_at: now,
+    updated_at: now,
+  };
+};
+
+describe('migrate lead-conversions', () => {
+  const leads = new DynamoLeadStore();
+  const conversions = new DynamoConversionStore();
+
+  beforeAll(async () => {
+    await freshResources();
+  });
+
+  it("records each earlier order conversion on its lead once, which then finds it; the lead's version moves on", async () => {
+    const held = lead();
+    await leads.create(a, held, [`EC#${held.email_hash}#-`]);
+    const [earlier] = earlierOrderConversionIds(held.id, 'shopify:1001');
+    const own = leadEventConversionId(held.id);
+    await conversions.queue(a, conversion(earlier as string, held.id));
+    await conversions.queue(a, conversion(own, held.id));
+    // A conversion whose lead was erased: nothing to record it on.
+    await conversions.queue(a, conversion('cnv_orphanedbeforeerasure00g', 'lead_gone'));
+    // Before: the lead finds only the conversion whose id derives from it.
+    expect((await conversions.ofLead(a, held)).map((c) => c.id)).toEqual([own]);
+
+    const lines: string[] = [];
+    const first = await migrateLeadConversions({ progress: (line) => lines.push(line), pageSize: 1 });
+    expect(first).toEqual({ scanned: 3, recorded: 1, derivable: 1, leadGone: 1 });
+    // Progress for every page, the last without the ellipsis.
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    expect(lines.at(-1)).toMatch(/3 conversion\(s\) of leads read: 1 recorded/);
+    expect(lines.at(-1)).not.toMatch(/\.\.\.$/);
+
+    const after = (await leads.get(a, held.id)) as StoredLead;
+    expect(after.conversion_ids).toEqual([earlier]);
+    expect(after.version).toBe(2);
+    expect((await conversions.ofLead(a, after)).map((c) => c.id).sort()).toEqual([earlier, own].sort());
+
+    // Resumable and idempotent: a second run records nothing more.
+    expect(await migrateLeadConversions()).toEqual({ scanned: 3, recorded: 0, derivable: 2, leadGone: 1 });
+    expect(((await leads.get(a, held.id)) as StoredLead).conversion_ids).toEqual([earlier]);
+  });
+
+  it('is an operator command that prints what it did', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await run(['migrate', 'lead-conversions'], {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+    });
+    expect(code).toBe(0);
+    expect(err[0]).toBe('Recording the conversions of leads on their leads ...');
+    expect(out.join('\n')).toMatch(/^Read \d+ conversion\(s\) of leads: 0 recorded on their lead/);
+  });
+
+  it('leaves a lead no conversion names alone', async () => {
+    const other = lead();
+    await leads.create(a, other, [`EC#${'e'.repeat(64)}#-`]);
+    await migrateLeadConversions();
+    const raw = await documentClient().send(
+      new GetCommand({
+        TableName: tableName('leads'),
+        Key: { pk: `TENANT#${a.tenantId}`, sk: `LEAD#${other.id}` },
+      }),
+    );
+    expect(raw.Item).not.toHaveProperty('conversion_ids');
+    expect(raw.Item?.version).toBe(1);
+    // A conversion item without a lead is not read as one of a lead.
+    await documentClient().send(
+      new PutCommand({
+        TableName: tableName('conversions'),
+        Item: { pk: `TENANT#${a.tenantId}`, sk: 'BATCH#b1', id: 'b1' },
+      }),
+    );
+    expect((await migrateLeadConversions()).scanned).toBe(3);
+  });
+});
