@@ -189,7 +189,7 @@ export class DynamoLeadStore extends DynamoRepository {
   }
 
   /**
-   * Points each key to the lead, in order, with a conditional put: a key is free when nobody holds
+   * Points each key to the lead with a conditional put: a key is free when nobody holds
    * it, it points to this lead already, it has expired, or it points to one of `unwritten` (lead
    * ids found not written) and was claimed more than the grace period ago. When a key is held,
    * the keys this call claimed are released and WriteConflict is thrown. Answers the keys it
@@ -214,8 +214,9 @@ export class DynamoLeadStore extends DynamoRepository {
       '#expires_at <= :now',
       ...(others.length ? [`(lead_id IN (${names.join(', ')}) AND claimed_at <= :grace)`] : []),
     ].join(' OR ');
-    for (const key of keys) {
-      try {
+    // All at once (one round trip); a key held elsewhere lets go of those this call took.
+    const outcomes = await Promise.allSettled(
+      keys.map(async (key) => {
         const out = await this.client.send(
           new PutCommand({
             TableName: this.table,
@@ -240,11 +241,14 @@ export class DynamoLeadStore extends DynamoRepository {
         const before = out.Attributes?.lead_id as string | undefined;
         if (before !== leadId) taken.push(key);
         if (before && before !== leadId && !others.includes(before)) replaced.push(before);
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        await Promise.all(taken.map((k) => this.release(scope, k, leadId)));
-        throw new WriteConflict(`a dedup key of lead ${leadId} is held by another lead`);
-      }
+      }),
+    );
+    const failures = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+    if (failures.length) {
+      await Promise.all(taken.map((k) => this.release(scope, k, leadId)));
+      const other = failures.find((error) => !(error instanceof ConditionalCheckFailedException));
+      if (other) throw other;
+      throw new WriteConflict(`a dedup key of lead ${leadId} is held by another lead`);
     }
     return { taken, replaced };
   }
