@@ -1,13 +1,13 @@
 import { writeSync } from 'node:fs';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
-import type { FunctionId } from '../lib/definitions/resources';
+import { type FunctionId, TABLES } from '../lib/definitions/resources';
 import { invoke } from '../lib/local/lambda';
 import { prepareTenant } from './load/tenant';
 import { shopifyOrder } from './load/webhooks';
 import { AwsCallRecorder } from './support/aws-calls';
-import { type ItemReader, totalUnits, type UnitTotals, unitsOf } from './support/dynamo-units';
+import { itemSize, storedBytes, totalUnits, type UnitTotals, unitsOf } from './support/dynamo-units';
 import { startBenchStack } from './support/local';
 import { captureOutput } from './support/output';
 
@@ -77,7 +77,13 @@ function sqsEvent(messages: Message[]): SQSEvent {
  * worker (a paid Shopify order with a gclid: lead, audit, won, conversion), and the conversion
  * uploader (to the fake Google Ads server). Logs are counted at the production level (INFO).
  */
-export async function benchUnits(count = 20): Promise<StageCost[]> {
+export type UnitsResult = StageCost[] & {
+  /** Bytes billed as stored (items, index entries, 100 bytes each) per webhook through the pipeline. */
+  storedBytesPerWebhook: number;
+};
+
+export async function benchUnits(count = 20): Promise<UnitsResult> {
+  let storedPerWebhook = 0;
   process.env.RATE_LIMIT_IP_PER_HOUR = '1000000000';
   process.env.RATE_LIMIT_SHOP_PER_HOUR = '1000000000';
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
@@ -110,29 +116,35 @@ export async function benchUnits(count = 20): Promise<StageCost[]> {
     });
     const recorder = new AwsCallRecorder().install();
     recorder.keepBodies = true;
-    const read: ItemReader = async (table, key) => {
-      try {
-        return await readOne(table, key);
-      } catch (e) {
-        throw new Error(`read ${table} ${JSON.stringify(key)}: ${String(e)}`);
-      }
-    };
-    const readOne: ItemReader = async (table, key) =>
-      (await side.send(new GetItemCommand({ TableName: table, Key: key as never, ConsistentRead: true })))
-        .Item as never;
 
     const stages: StageCost[] = [];
-    const measure = async (stage: string, per: string, n: number, work: () => Promise<void>) => {
+    /**
+     * Runs a stage's work twice, each time over `n` fresh events: first timed, then counted with
+     * item images on (every write's items read before and after it through a client of its own,
+     * which would otherwise add to the time).
+     */
+    const measure = async (
+      stage: string,
+      per: string,
+      n: number,
+      work: (events: { from: number; to: number }) => Promise<void>,
+    ) => {
+      recorder.recordImages(undefined);
+      const started = performance.now();
+      await work({ from: 0, to: n });
+      const elapsed = performance.now() - started;
+      recorder.recordImages(side);
       recorder.take();
       output.reset();
-      const started = performance.now();
-      await work();
-      const elapsed = performance.now() - started;
+      await work({ from: n, to: 2 * n });
+      recorder.recordImages(undefined);
       const calls = recorder.take();
-      const units = await totalUnits(calls, read);
+      const units = totalUnits(calls);
       if (process.env.BENCH_UNITS_DETAIL) {
-        for (const c of calls.filter((x) => x.service === 'dynamodb').slice(0, 20)) {
-          const u = await unitsOf(c, read);
+        for (const c of calls
+          .filter((x) => x.service === 'dynamodb')
+          .slice(0, Number(process.env.BENCH_UNITS_DETAIL) || 20)) {
+          const u = unitsOf(c);
           const body = JSON.parse(c.body ?? '{}') as Record<string, unknown>;
           const what = body.TransactItems
             ? (body.TransactItems as Array<Record<string, { TableName: string }>>)
@@ -141,9 +153,13 @@ export async function benchUnits(count = 20): Promise<StageCost[]> {
             : String(body.TableName ?? Object.keys((body.RequestItems as object) ?? {}).join(','))
                 .split('-')
                 .pop();
+          // Item sizes before → after each write (bytes; '-' for no item).
+          const sizes = (c.images ?? [])
+            .map((i) => `${i.before ? itemSize(i.before) : '-'}→${i.after ? itemSize(i.after) : '-'}`)
+            .join(' ');
           writeSync(
             2,
-            `${stage}: ${c.operation} ${what} r${u.read} w${u.write}${c.failed ? ` failed ${c.failed}` : ''}\n`,
+            `${stage}: ${c.operation} ${what} r${u.read} w${u.write}${sizes ? ` [${sizes}]` : ''}${c.failed ? ` failed ${c.failed}` : ''}\n`,
           );
         }
       }
@@ -167,19 +183,23 @@ export async function benchUnits(count = 20): Promise<StageCost[]> {
     await invoke('ingest', apiEvent(shopifyOrder(tenant.shopify, 0, 'warm'), 0), 'us-east-1');
     await drain(sqs, stack.env.WEBHOOKS_QUEUE_URL as string);
 
-    await measure('ingest (warm)', 'webhook', count, async () => {
-      for (let i = 1; i <= count; i++) {
+    await measure('ingest (warm)', 'webhook', count, async ({ from, to }) => {
+      for (let i = from + 1; i <= to; i++) {
         await invoke('ingest', apiEvent(shopifyOrder(tenant.shopify, i, 'units'), i), 'us-east-1');
       }
     });
-    await measure('webhook worker (paid order with gclid)', 'webhook', count, () =>
-      consume(sqs, stack.env.WEBHOOKS_QUEUE_URL as string, 'webhookWorker', count),
+    const webhooks = await received(sqs, stack.env.WEBHOOKS_QUEUE_URL as string, 2 * count);
+    const storedBefore = await stored(side, stack.env);
+    await measure('webhook worker (paid order with gclid)', 'webhook', count, ({ from, to }) =>
+      deliver('webhookWorker', webhooks.slice(from, to)),
     );
-    await measure('conversion uploader (Google Ads)', 'conversion', count, () =>
-      consume(sqs, stack.env.CONVERSIONS_QUEUE_URL as string, 'conversionUploader', count),
+    const conversions = await received(sqs, stack.env.CONVERSIONS_QUEUE_URL as string, 2 * count);
+    await measure('conversion uploader (Google Ads)', 'conversion', count, ({ from, to }) =>
+      deliver('conversionUploader', conversions.slice(from, to)),
     );
-    await measure('lead capture (API, one lead per request)', 'lead', count, async () => {
-      for (let i = 0; i < count; i++) {
+    storedPerWebhook = ((await stored(side, stack.env)) - storedBefore) / (2 * count);
+    await measure('lead capture (API, one lead per request)', 'lead', count, async ({ from, to }) => {
+      for (let i = from; i < to; i++) {
         const res = await fetch(`${stack.url}/api/v1/leads`, {
           method: 'POST',
           headers: { Authorization: `Bearer ${tenant.token}`, 'Content-Type': 'application/json' },
@@ -194,7 +214,7 @@ export async function benchUnits(count = 20): Promise<StageCost[]> {
         if (res.status !== 201) throw new Error(`lead capture answered ${res.status}`);
       }
     });
-    return stages;
+    return Object.assign(stages, { storedBytesPerWebhook: storedPerWebhook });
   } finally {
     output.restore();
     sqs.destroy();
@@ -221,12 +241,17 @@ async function drain(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
   }
 }
 
-/** Hands the queue's messages to its consumer in batches of 10, as the local poller does. */
-async function consume(sqs: SQSClient, queueUrl: string, fn: FunctionId, expected: number): Promise<void> {
+/** The queue's messages, at least `expected` of them. */
+async function received(sqs: SQSClient, queueUrl: string, expected: number): Promise<Message[]> {
   const messages = await drain(sqs, queueUrl);
   if (messages.length < expected) {
-    throw new Error(`expected ${expected} messages on ${fn}'s queue, found ${messages.length}`);
+    throw new Error(`expected ${expected} messages on ${queueUrl}, found ${messages.length}`);
   }
+  return messages;
+}
+
+/** Hands messages to their consumer in batches of 10, as the local poller does. */
+async function deliver(fn: FunctionId, messages: readonly Message[]): Promise<void> {
   for (let i = 0; i < messages.length; i += 10) {
     const result = (await invoke(fn, sqsEvent(messages.slice(i, i + 10)), 'us-east-1')) as {
       batchItemFailures?: unknown[];
@@ -237,7 +262,23 @@ async function consume(sqs: SQSClient, queueUrl: string, fn: FunctionId, expecte
   }
 }
 
-export function printUnits(stages: readonly StageCost[]): void {
+/** Bytes billed as stored in every table of the stack (a full scan of each, on the emulator). */
+async function stored(client: DynamoDBClient, env: Record<string, string | undefined>): Promise<number> {
+  let bytes = 0;
+  for (const table of TABLES) {
+    const name = env[table.envVar];
+    if (!name) throw new Error(`the bench stack has no ${table.envVar}`);
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: name, ExclusiveStartKey: start as never }));
+      bytes += storedBytes(table, (page.Items ?? []) as never);
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+  return bytes;
+}
+
+export function printUnits(stages: UnitsResult): void {
   console.log(
     'stage                                    per          RRU     WRU   DynamoDB calls   SQS calls   log bytes (lines)   EMF bytes   ms',
   );
@@ -265,4 +306,7 @@ export function printUnits(stages: readonly StageCost[]): void {
       .join(', ');
     console.log(`  ${s.stage}: ${ops}`);
   }
+  console.log(
+    `stored per webhook through the pipeline (items and index entries, 100 bytes of overhead each): ${stages.storedBytesPerWebhook.toFixed(0)} bytes`,
+  );
 }

@@ -120,7 +120,9 @@ export function monthlyCost(volume: Volume, fixed: FixedResources): Line[] {
     webhooks * (MEASURED.ingest.writeUnits + MEASURED.webhookWorker.writeUnits) +
     conversions * MEASURED.conversionUploader.writeUnits +
     leads * MEASURED.leadCapture.writeUnits;
+  const sourceReads = Math.min(webhooks, volume.sources * volume.ingestContainers * 12 * 24 * 30);
   const rru =
+    sourceReads * MEASURED.ingest.sourceReadUnits +
     webhooks * (MEASURED.ingest.readUnits + MEASURED.webhookWorker.readUnits) +
     conversions * MEASURED.conversionUploader.readUnits +
     leads * MEASURED.leadCapture.readUnits;
@@ -137,7 +139,9 @@ export function monthlyCost(volume: Volume, fixed: FixedResources): Line[] {
 
   // KMS: the keys, the services' data keys, and ingest re-opening source secrets every 5 minutes.
   add('KMS', 'customer managed keys', fixed.kmsKeys, 'keys', fixed.kmsKeys * PRICES.kms.keyPerMonth);
-  const sourceOpens = Math.min(webhooks, volume.sources * volume.ingestContainers * 12 * 24 * 30);
+  // A warm ingest container reads a source again every 5 minutes, and opens its secret with KMS
+  // only when the sealed value is new to it or an hour old.
+  const sourceOpens = Math.min(webhooks, volume.sources * volume.ingestContainers * 24 * 30);
   const kmsRequests =
     (fixed.queuesWithConsumers * 2 + fixed.tables) * ASSUMED.kmsDataKeyRequestsPerResourcePerMonth +
     sourceOpens;
@@ -253,6 +257,70 @@ export function fixedCost(fixed: FixedResources, volume: Volume = DEFAULT_VOLUME
   return total(monthlyCost({ ...volume, webhooks: 0, leads: 0, conversions: 0 }, fixed));
 }
 
+/**
+ * What a paid order arriving by webhook costs at the least in this architecture (API Gateway REST
+ * and WAF in front, Lambda, SQS, DynamoDB), per million webhooks: the requests no design of it can
+ * avoid, and the three writes of what it must keep (the lead, its conversion, the consent audit
+ * entry), each under 1 KB. Compute, storage and reads are left out, so it is a floor.
+ */
+export function floorPerMillionWebhooks(): Line[] {
+  const million = 1e6;
+  const sqsRequests = million * 2 * (1 + 2 / 10);
+  const invocations = million * (1 + 1 / 10);
+  const writes = million * 3;
+  const logBytes = million * (MEASURED.accessLogBytes + 1.1 * MEASURED.lambdaPlatformLogBytes);
+  return [
+    {
+      service: 'API Gateway',
+      item: 'REST request',
+      quantity: million,
+      unit: 'requests',
+      usd: PRICES.apiGateway.restPerMillion,
+    },
+    {
+      service: 'WAF',
+      item: 'request inspected',
+      quantity: million,
+      unit: 'requests',
+      usd: PRICES.waf.perMillionRequests,
+    },
+    {
+      service: 'Lambda',
+      item: 'ingest, and the worker in batches of 10',
+      quantity: invocations,
+      unit: 'invocations',
+      usd: (invocations / million) * PRICES.lambda.requestsPerMillion,
+    },
+    {
+      service: 'SQS',
+      item: 'webhook and conversion: send, batched receive and delete',
+      quantity: sqsRequests,
+      unit: 'requests',
+      usd: (sqsRequests / million) * PRICES.sqs.perMillionRequests,
+    },
+    {
+      service: 'DynamoDB',
+      item: 'lead, conversion and audit entry, 1 WRU each',
+      quantity: writes,
+      unit: 'WRU',
+      usd: (writes / million) * PRICES.dynamodb.perMillionWriteUnits,
+    },
+    {
+      service: 'CloudWatch',
+      item: "access log line and Lambda's own lines",
+      quantity: logBytes / GB,
+      unit: 'GB',
+      usd: (logBytes / GB) * PRICES.cloudwatch.logsIngestPerGb,
+    },
+  ];
+}
+
+/** The variable cost of a million webhooks (paid orders with a click id): all but the fixed part. */
+export function variablePerMillionWebhooks(fixed: FixedResources, volume: Volume = DEFAULT_VOLUME): number {
+  const none = { ...volume, webhooks: 0, leads: 0, conversions: 0 };
+  return total(monthlyCost({ ...none, webhooks: 1e6 }, fixed)) - total(monthlyCost(none, fixed));
+}
+
 export function formatCost(
   volume: Volume,
   lines: readonly Line[],
@@ -282,5 +350,15 @@ export function formatCost(
   out.push(`  of which fixed (the same with no traffic): ${fixedCost(fixed, volume).toFixed(2)} USD`);
   if (volume.webhooks > 0)
     out.push(`  per 1,000 webhooks (all-in): ${((sum / volume.webhooks) * 1000).toFixed(3)} USD`);
+  const floor = floorPerMillionWebhooks();
+  out.push(
+    '',
+    `per million webhooks, variable: ${variablePerMillionWebhooks(fixed, volume).toFixed(2)} USD; the floor of this architecture: ${total(floor).toFixed(2)} USD`,
+  );
+  for (const l of floor) {
+    out.push(
+      `  floor: ${l.service.padEnd(12)} ${l.item.padEnd(57)} ${`${compact(l.quantity)} ${l.unit}`.padStart(18)} ${l.usd.toFixed(2).padStart(7)}`,
+    );
+  }
   return out.join('\n');
 }

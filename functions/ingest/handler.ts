@@ -56,6 +56,29 @@ interface Connection {
  * call. A connection changed through the API is seen at most SOURCE_CACHE_MS later.
  */
 const resolved = new BoundedCache<string, Connection[]>(SOURCE_CACHE_ENTRIES, SOURCE_CACHE_MS);
+
+/**
+ * How long an opened secret is kept, by the sealed value it was opened from: a source read again
+ * after SOURCE_CACHE_MS costs no KMS call while its secret is unchanged. A disconnected source is
+ * gone from that read, and a new secret is a new sealed value, so neither waits for this.
+ */
+const OPENED_SECRET_MS = 60 * 60 * 1000;
+const opened = new BoundedCache<string, string>(SOURCE_CACHE_ENTRIES, OPENED_SECRET_MS);
+
+async function openSecret(kind: SourceKind, tenantId: string, sealed: string): Promise<string> {
+  const id = `${tenantId}#${kind}#${sealed}`;
+  const hit = opened.get(id);
+  if (hit !== undefined) return hit;
+  const admin = {
+    tenantId: platformOrgId(),
+    role: 'owner' as const,
+    subject: 'ingest',
+    method: 'jwt' as const,
+  };
+  const secret = await openCredential(platformScope(admin, tenantId), `${kind}.webhook_secret`, sealed);
+  opened.set(id, secret);
+  return secret;
+}
 const unknown = new BoundedCache<string, true>(SOURCE_CACHE_ENTRIES, UNKNOWN_SOURCE_MS);
 
 /** The tenants connected to a source (several may connect one shop), from the cache when warm. */
@@ -69,20 +92,10 @@ async function resolveSource(kind: SourceKind, key: string): Promise<Connection[
     unknown.set(id, true);
     return [];
   }
-  const admin = {
-    tenantId: platformOrgId(),
-    role: 'owner' as const,
-    subject: 'ingest',
-    method: 'jwt' as const,
-  };
   const entries = await Promise.all(
     found.map(async (source): Promise<Connection> => {
       const secret = source.sealed_secret
-        ? await openCredential(
-            platformScope(admin, source.tenant_id),
-            `${kind}.webhook_secret`,
-            source.sealed_secret,
-          )
+        ? await openSecret(kind, source.tenant_id, source.sealed_secret)
         : undefined;
       return { tenantId: source.tenant_id, ...(secret ? { secret } : {}) };
     }),

@@ -10,7 +10,7 @@ export class BoundedCache<K, V> {
   constructor(
     readonly maxEntries: number,
     readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new Error('maxEntries must be at least 1');
   }

@@ -1,7 +1,13 @@
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { TABLES, type TableDefinition, type TableId, tableDefinition } from '../definitions/resources';
+import {
+  type IndexDefinition,
+  TABLES,
+  type TableDefinition,
+  type TableId,
+  tableDefinition,
+} from '../definitions/resources';
 import type { StageSettings } from '../definitions/stages';
 import { pascal, Registry, removalPolicyFor } from './support';
 
@@ -11,6 +17,11 @@ export interface DataProps {
 }
 
 const stringKey = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
+
+/** The index's projection as declared (every attribute unless it says keys only). */
+export function projectionType(index: IndexDefinition): dynamodb.ProjectionType {
+  return index.projection === 'KEYS_ONLY' ? dynamodb.ProjectionType.KEYS_ONLY : dynamodb.ProjectionType.ALL;
+}
 
 /**
  * One DynamoDB table per entry of the shared table list. The classic Table construct rather than
@@ -41,7 +52,7 @@ export class Data extends Construct {
         indexName: index.name,
         partitionKey: stringKey(index.partitionKey),
         ...(index.sortKey ? { sortKey: stringKey(index.sortKey) } : {}),
-        projectionType: dynamodb.ProjectionType.ALL,
+        projectionType: projectionType(index),
       });
     }
     return table;

@@ -21,6 +21,12 @@ export interface IndexDefinition {
   readonly name: string;
   readonly partitionKey: string;
   readonly sortKey?: string;
+  /**
+   * What the index holds besides its keys and the table's: every attribute (`ALL`, the default)
+   * or nothing else (`KEYS_ONLY`). The deployed index and the benchmark's write-unit accounting
+   * (bench/support/dynamo-units.ts) both read it.
+   */
+  readonly projection?: 'ALL' | 'KEYS_ONLY';
 }
 
 export interface TableDefinition {
@@ -86,7 +92,7 @@ export const TABLES: readonly TableDefinition[] = [
     indexes: [gsi(1)],
     accessPatterns: [
       'conversion by id: pk=TENANT#<id>, sk=CONV#<conversion id>',
-      'conversions by status: gsi1pk=TENANT#<id>#STATUS#<status>, gsi1sk=<conversion_time> (every status but uploaded, which leaves the index: those are the tenant\'s CONV# items filtered)',
+      "conversions by status: gsi1pk=TENANT#<id>#STATUS#<status>, gsi1sk=<conversion_time> (every status but uploaded, which leaves the index: those are the tenant's CONV# items filtered)",
       'conversions of an order or a lead: by id, derived from the order (<source>:<order id>) or the lead (the lead records its orders)',
       'upload requests (batch records) of a tenant: pk=TENANT#<id>, sk begins_with BATCH#',
       'adjustments of a conversion: pk=TENANT#<id>, sk begins_with ADJ#<conversion id>#',
@@ -438,7 +444,7 @@ export const QUEUES: readonly QueueDefinition[] = [
     retentionDays: 4,
     dlqRetentionDays: 14,
     consumerTimeoutSeconds: 30,
-    // Ten workers at most: each webhook costs about 23 write units (npm run bench -- units), and a
+    // Ten workers at most: each webhook costs about 10 write units (npm run bench -- units), and a
     // tenant's leads share one partition key, whose ceiling is 1,000 write units a second; ten
     // batches of ten in flight stay below it for a busy tenant, and a backlog drains in order.
     consumer: { functionId: 'webhookWorker', batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 10 },

@@ -1,4 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { ProjectionType } from 'aws-cdk-lib/aws-dynamodb';
+import { projectionType } from '../../lib/constructs/data';
 import { FUNCTIONS, QUEUES, TABLES } from '../../lib/definitions/resources';
 import { STAGE_SETTINGS, STAGES, type Stage } from '../../lib/definitions/stages';
 import { asArray, logicalId, resource, resources, stagesBuiltOnce, TEST_ENV } from './build';
@@ -80,7 +82,7 @@ describe.each(stagesUnderTest)('data and messaging in %s', (stage) => {
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           ...(index.sortKey ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' }] : []),
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: index.projection ?? 'ALL' },
       }));
       expect(props.GlobalSecondaryIndexes).toEqual(expectedIndexes.length ? expectedIndexes : undefined);
       for (const attribute of asArray(props.AttributeDefinitions)) {
@@ -207,4 +209,14 @@ describe.each(stagesUnderTest)('data and messaging in %s', (stage) => {
 
 test('every stage has settings the stack can use', () => {
   for (const stage of STAGES) expect(STAGE_SETTINGS[stage].stage).toBe(stage);
+});
+
+test('an index deploys with the projection its definition declares, every attribute by default', () => {
+  expect(projectionType({ name: 'gsi1', partitionKey: 'gsi1pk' })).toBe(ProjectionType.ALL);
+  expect(projectionType({ name: 'gsi1', partitionKey: 'gsi1pk', projection: 'ALL' })).toBe(
+    ProjectionType.ALL,
+  );
+  expect(projectionType({ name: 'gsi1', partitionKey: 'gsi1pk', projection: 'KEYS_ONLY' })).toBe(
+    ProjectionType.KEYS_ONLY,
+  );
 });

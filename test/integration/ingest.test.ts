@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { dynamoClient, sqsClient } from '../../functions/shared/aws';
+import { dynamoClient, kmsClient, sqsClient } from '../../functions/shared/aws';
 import { sealCredential } from '../../functions/shared/crypto/credentials';
 import { parseEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
 import { DynamoSourceStore } from '../../functions/shared/integrations/sources';
@@ -218,5 +218,51 @@ describe('ingest', () => {
     expect((after['source#stripe:acct_123'] ?? 0) - (before['source#stripe:acct_123'] ?? 0)).toBe(1);
     expect((after[`ip#${IP}`] ?? 0) - (before[`ip#${IP}`] ?? 0)).toBe(1);
     await queued();
+  });
+
+  it("opens a source's secret with KMS once while it is unchanged, though the source is read again; a new secret at once", async () => {
+    const shop = 'rotating.myshopify.com';
+    const scope = platformScope(admin, 'ten_e');
+    const sources = new DynamoSourceStore();
+    const save = async (secret: string) =>
+      sources.save(
+        scope,
+        'shopify',
+        shop,
+        { shop_domain: shop },
+        await sealCredential(scope, 'shopify.webhook_secret', secret),
+      );
+    await save('rotating-secret-one-0123456789');
+    let decrypts = 0;
+    kmsClient().middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DecryptCommand') decrypts += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countDecrypts' },
+    );
+    const start = Date.now();
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      const body = JSON.stringify({ id: 2, email: 'r@example.com' });
+      const deliver = (secret: string, id: string) => shopify(body, secret, 'orders/create', shop, id);
+      expect((await deliver('rotating-secret-one-0123456789', 'r-1')).statusCode).toBe(202);
+      expect(decrypts).toBe(1);
+      // Past the source cache's 5 minutes: the source is read again, its secret not opened again.
+      clock.mockReturnValue(start + 6 * 60_000);
+      expect((await deliver('rotating-secret-one-0123456789', 'r-2')).statusCode).toBe(202);
+      expect(decrypts).toBe(1);
+      // A new secret is another sealed value: opened at the next read, the old one refused.
+      await save('rotating-secret-two-0123456789');
+      clock.mockReturnValue(start + 12 * 60_000);
+      expect((await deliver('rotating-secret-one-0123456789', 'r-3')).statusCode).toBe(401);
+      expect(decrypts).toBe(2);
+      expect((await deliver('rotating-secret-two-0123456789', 'r-4')).statusCode).toBe(202);
+      expect(decrypts).toBe(2);
+      expect((await queued()).map((e) => e.delivery_id)).toEqual(['r-1', 'r-2', 'r-4']);
+    } finally {
+      clock.mockRestore();
+      kmsClient().middlewareStack.remove('countDecrypts');
+    }
   });
 });

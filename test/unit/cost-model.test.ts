@@ -7,7 +7,15 @@ import {
   runsPerMonth,
 } from '../../bench/cost/fixed';
 import { MEASURED } from '../../bench/cost/measured';
-import { byService, DEFAULT_VOLUME, fixedCost, monthlyCost, total } from '../../bench/cost/model';
+import {
+  byService,
+  DEFAULT_VOLUME,
+  fixedCost,
+  floorPerMillionWebhooks,
+  monthlyCost,
+  total,
+  variablePerMillionWebhooks,
+} from '../../bench/cost/model';
 import { PRICES } from '../../bench/cost/prices';
 import { attributeValueSize, itemSize } from '../../bench/support/dynamo-units';
 
@@ -85,6 +93,31 @@ describe('cost model', () => {
       ingested * 3,
       9,
     );
+  });
+});
+
+describe('the floor of a webhook', () => {
+  it('itemises what a paid order costs at the least: a request, an inspection, invocations, messages, three writes, logs', () => {
+    const floor = floorPerMillionWebhooks();
+    expect(floor.map((l) => `${l.service}: ${l.quantity}`)).toEqual([
+      'API Gateway: 1000000',
+      'WAF: 1000000',
+      'Lambda: 1100000',
+      'SQS: 2400000',
+      'DynamoDB: 3000000',
+      `CloudWatch: ${(1e6 * (MEASURED.accessLogBytes + 1.1 * MEASURED.lambdaPlatformLogBytes)) / 1024 ** 3}`,
+    ]);
+    expect(floor[0]?.usd).toBe(PRICES.apiGateway.restPerMillion);
+    expect(floor[4]?.usd).toBeCloseTo(3 * PRICES.dynamodb.perMillionWriteUnits, 9);
+  });
+
+  it("sets the product's variable cost per million webhooks beside it: above it, and without the fixed part", () => {
+    const variable = variablePerMillionWebhooks(FIXED);
+    const none = { ...DEFAULT_VOLUME, webhooks: 0, leads: 0, conversions: 0 };
+    expect(variable).toBeCloseTo(total(monthly({ ...none, webhooks: 1e6 })) - fixedCost(FIXED), 9);
+    expect(variable).toBeGreaterThan(total(floorPerMillionWebhooks()));
+    // The same whatever the stack's fixed part.
+    expect(variablePerMillionWebhooks({ ...FIXED, alarms: 200, alarmMetrics: 400 })).toBeCloseTo(variable, 9);
   });
 });
 
