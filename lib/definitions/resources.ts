@@ -74,7 +74,10 @@ export const TABLES: readonly TableDefinition[] = [
     partitionKey: 'pk',
     sortKey: 'sk',
     ttlAttribute: 'expires_at',
-    indexes: [gsi(2)],
+    // gsi1 (leads by email hash) is neither written nor read any more: the email dedup keys answer
+    // it. It stays for one release, so the version before (a canary's rest, a rollback) still finds
+    // what it queries; the next release removes it.
+    indexes: [gsi(1), gsi(2)],
     accessPatterns: [
       'lead by id: pk=TENANT#<id>, sk=LEAD#<lead id>',
       'leads of a tenant by creation time: pk=TENANT#<id>, sk between LEAD#<ulid range>',
@@ -89,7 +92,9 @@ export const TABLES: readonly TableDefinition[] = [
     partitionKey: 'pk',
     sortKey: 'sk',
     ttlAttribute: 'expires_at',
-    indexes: [gsi(1)],
+    // gsi2 (conversions by lead) is neither written nor read any more: a lead's conversions are
+    // found by their ids. It stays for one release, as the leads' gsi1, then goes.
+    indexes: [gsi(1), gsi(2)],
     accessPatterns: [
       'conversion by id: pk=TENANT#<id>, sk=CONV#<conversion id>',
       "conversions by status: gsi1pk=TENANT#<id>#STATUS#<status>, gsi1sk=<conversion_time> (every status but uploaded, which leaves the index: those are the tenant's CONV# items filtered)",

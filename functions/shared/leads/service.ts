@@ -131,10 +131,9 @@ const MAX_WRITE_ATTEMPTS = 6;
 
 /**
  * Leads of one request written at once: a batch of 100 is seven rounds of a lead's writes and an
- * audit entry. More in flight would gain little: a tenant's leads share one partition, whose ceiling is
- * 1,000 write units a second (a batch of 100 new leads is about 1,200, so over a second there
- * whatever the concurrency; the SDK retries what is throttled), and the local emulator serves one
- * request at a time.
+ * audit entry. More in flight would gain little: a tenant's leads share one partition, whose
+ * ceiling is 1,000 write units a second (a batch of 100 new leads is 500 to 600; the SDK retries
+ * what is throttled), and the local emulator serves one request at a time.
  */
 export const CAPTURE_CONCURRENCY = 16;
 
