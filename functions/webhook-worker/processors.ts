@@ -1,4 +1,3 @@
-import { platformOrgId } from '../shared/auth/context';
 import { DynamoConversionLog } from '../shared/conversions/log';
 import { integrationMatchingSources } from '../shared/conversions/matching-sources';
 import {
@@ -20,10 +19,10 @@ import type { StoredLead } from '../shared/leads/model';
 import { canMove } from '../shared/leads/schema';
 import { captureLeads, consentPolicyOfTenant, modifyLead, normaliseLeads } from '../shared/leads/service';
 import { DynamoLeadStore } from '../shared/leads/store';
+import { systemScope } from '../shared/platform/system-scope';
 import { StripeClient, type StripeGateway } from '../shared/stripe/client';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import type { TenantScope } from '../shared/tenancy/scope';
-import { platformScope } from '../shared/tenancy/scope';
 import {
   type Extraction,
   extractGhl,
@@ -78,13 +77,7 @@ async function tenantScope(envelope: WebhookEnvelope) {
   const tenant = await tenants.getTenant(envelope.tenant_id);
   if (tenant?.status !== 'active')
     throw new PermanentFailure(`unknown or inactive tenant ${envelope.tenant_id}`);
-  const system = {
-    tenantId: platformOrgId(),
-    role: 'owner' as const,
-    subject: 'webhook-worker',
-    method: 'jwt' as const,
-  };
-  return platformScope(system, tenant.id);
+  return systemScope('webhook-worker', tenant.id);
 }
 
 /**
