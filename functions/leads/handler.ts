@@ -14,24 +14,47 @@ import {
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
 import { HttpError, notFound } from '../shared/errors';
+import { DynamoAuditTrail } from '../shared/gdpr/audit';
+import { DynamoTombstones } from '../shared/gdpr/tombstones';
 import { authOf, httpHandler, json } from '../shared/http';
-import { loadEmailHasher } from '../shared/leads/email-hash';
+import { type EmailHasher, loadEmailHasher } from '../shared/leads/email-hash';
 import { publicLead } from '../shared/leads/model';
+import { WriteConflict } from '../shared/leads/ports';
 import { canMove, listLeadsQuery, parseLeadsBody, patchLeadBody } from '../shared/leads/schema';
 import {
   captureLeads,
   dedupKeysOf,
-  defaultLeadDeps,
+  type LeadDeps,
   normaliseLeads,
   recordOrder,
 } from '../shared/leads/service';
-import { DynamoLeadStore, WriteConflict } from '../shared/leads/store';
+import { DynamoLeadStore } from '../shared/leads/store';
+import { MetaIntegrationStore } from '../shared/meta/store';
 import { pageSize } from '../shared/pagination';
+import { consentPolicyOfTenant } from '../shared/tenancy/consent-policy-store';
 import { scopeOf } from '../shared/tenancy/scope';
 import { parseJsonBody, parseWith } from '../shared/validation';
 
 const leads = new DynamoLeadStore();
 const conversions = new DynamoConversionStore();
+const audit = new DynamoAuditTrail();
+const tombstones = new DynamoTombstones();
+const meta = new MetaIntegrationStore();
+
+/** What lead capture reaches: the stores, the erasure guard, the consent policy, Meta Lead events. */
+function leadDeps(hash: EmailHasher): LeadDeps {
+  return {
+    leads,
+    audit,
+    hash,
+    erasure: { tombstones, hash },
+    consentPolicy: consentPolicyOfTenant(),
+    leadEvents: {
+      integration: (tenantId) => meta.get(tenantId),
+      queue: (scope, conversion) => conversions.queue(scope, conversion),
+    },
+  };
+}
 const conversionLog = new DynamoConversionLog();
 const matchingSources = integrationMatchingSources();
 const conversionDeps: ConversionServiceDeps = {
@@ -54,7 +77,7 @@ export const handler = httpHandler('leads', {
     const scope = scopeOf(authOf(request));
     const hash = await loadEmailHasher();
     const normalised = normaliseLeads(scope, inputs, hash, single);
-    const result = await captureLeads(defaultLeadDeps(hash), scope, normalised, actorOf(request));
+    const result = await captureLeads(leadDeps(hash), scope, normalised, actorOf(request));
     return json(result.stored > 0 ? 201 : 200, result);
   },
 

@@ -18,6 +18,7 @@ import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store'
 import type { TenantScope } from '../tenancy/scope';
 import type { Consent, ConsentChange } from './consent';
 import type { StoredLead } from './model';
+import { type Claim, type LeadRepository, type ListLeadsOptions, WriteConflict } from './ports';
 import type { LeadStatus } from './schema';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
@@ -70,27 +71,6 @@ function fromItem(item: Item): StoredLead {
   return { ...record, consent: consent as Consent };
 }
 
-export interface ListLeadsOptions {
-  limit: number;
-  cursor?: string;
-  status?: LeadStatus;
-  createdFrom?: string;
-  createdTo?: string;
-}
-
-/** A write lost a race: somebody else changed the lead (or claimed its dedup key) first. */
-export class WriteConflict extends Error {
-  override readonly name = 'WriteConflict';
-}
-
-/** What a dedup key points to. */
-export interface Claim {
-  key: string;
-  leadId: string;
-  /** Epoch seconds the key was claimed at (keys claimed before this was kept: 0). */
-  claimedAt: number;
-}
-
 /**
  * Leads in DynamoDB, reached only through a tenant scope. Dedup keys (external id; email hash
  * and click id) are items of their own, each claimed with a conditional put for one lead id before
@@ -104,7 +84,7 @@ export interface Claim {
  * and on the dedup keys it holds, which DynamoDB's TTL deletes them by; reads ignore what has
  * expired and is not deleted yet, and an expired dedup key may be claimed again.
  */
-export class DynamoLeadStore extends DynamoRepository {
+export class DynamoLeadStore extends DynamoRepository implements LeadRepository {
   constructor(
     client?: DynamoDBDocumentClient,
     table?: string,
