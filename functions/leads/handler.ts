@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { actorOf } from '../shared/actor';
 import { DynamoConversionLog, publicConversion } from '../shared/conversions/log';
 import { integrationMatchingSources } from '../shared/conversions/matching-sources';
-import { matchingRules, planConversions } from '../shared/conversions/plan';
+import { matchingRules } from '../shared/conversions/plan';
 import { listConversionsQuery } from '../shared/conversions/queries';
 import { adjustmentBody, type ConversionRequest, conversionFormOf } from '../shared/conversions/schema';
 import {
@@ -29,6 +29,7 @@ import {
   recordOrder,
 } from '../shared/leads/service';
 import { DynamoLeadStore } from '../shared/leads/store';
+import { planWon, queueWon, type WonDeps } from '../shared/leads/won';
 import { MetaIntegrationStore } from '../shared/meta/store';
 import { pageSize } from '../shared/pagination';
 import { consentPolicyOfTenant } from '../shared/tenancy/consent-policy-store';
@@ -57,6 +58,10 @@ function leadDeps(hash: EmailHasher): LeadDeps {
 }
 const conversionLog = new DynamoConversionLog();
 const matchingSources = integrationMatchingSources();
+const wonDeps: WonDeps = {
+  rules: (tenantId) => matchingRules(matchingSources, tenantId),
+  queue: (scope, conversion) => conversions.queue(scope, conversion),
+};
 const conversionDeps: ConversionServiceDeps = {
   leads: {
     get: (scope, id) => leads.get(scope, id),
@@ -68,7 +73,7 @@ const conversionDeps: ConversionServiceDeps = {
     queueAdjustment: (scope, adjustment, delay) => conversions.queueAdjustment(scope, adjustment, delay),
     adjustments: (scope, id) => conversions.adjustments(scope, id),
   },
-  rules: (tenantId) => matchingRules(matchingSources, tenantId),
+  rules: wonDeps.rules,
 };
 
 export const handler = httpHandler('leads', {
@@ -191,7 +196,9 @@ export const handler = httpHandler('leads', {
     // Won: its conversions are planned now, and what a connected platform does not get says why.
     const plan =
       status === 'won'
-        ? planConversions(
+        ? await planWon(
+            wonDeps,
+            scope,
             changed,
             {
               ...(body.order_id ? { orderId: body.order_id } : {}),
@@ -199,7 +206,6 @@ export const handler = httpHandler('leads', {
               ...(body.currency ? { currency: body.currency } : {}),
             },
             now,
-            await matchingRules(matchingSources, scope.tenantId),
           )
         : undefined;
     // Kept only while it says something: the last time the lead was won, a platform got nothing.
@@ -218,14 +224,11 @@ export const handler = httpHandler('leads', {
       }
       throw error;
     }
-    const queued = [];
-    if (plan) {
-      for (const conversion of plan.conversions) {
-        if ((await conversions.queue(scope, conversion)) === 'queued') {
-          queued.push({ id: conversion.id, platform: conversion.platform, status: conversion.status });
-        }
-      }
-    }
+    const queued = (plan ? await queueWon(wonDeps, scope, plan.conversions) : []).map((conversion) => ({
+      id: conversion.id,
+      platform: conversion.platform,
+      status: conversion.status,
+    }));
     return json(200, { ...publicLead(updated), conversions_queued: queued });
   },
 });
