@@ -1,5 +1,7 @@
 import { ChangeMessageVisibilityCommand, type SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { statusDelaySeconds } from '../../functions/conversion-uploader/status';
+import { retryDelaySeconds } from '../../functions/conversion-uploader/upload';
 import { sqsClient } from '../../functions/shared/aws';
 import { correlationId, logger } from '../../functions/shared/observability';
 import { BACKOFF_CAP_SECONDS, backoffSeconds } from '../../functions/shared/platform/queues/backoff';
@@ -9,6 +11,7 @@ import {
   type Settlement,
 } from '../../functions/shared/platform/queues/handler';
 import { systemActor, systemScope } from '../../functions/shared/platform/system-scope';
+import { providerRetrySeconds } from '../../functions/shared/queues/wait';
 import { lambdaContext, sqsRecord } from '../support/events';
 
 const QUEUE = 'https://sqs.test/000000000000/webhooks';
@@ -327,6 +330,28 @@ describe('the one backoff', () => {
     expect(backoffSeconds(0, { baseSeconds: 30, atLeastSeconds: 10 ** 6, maxSeconds: 12 * 3600 })).toBe(
       12 * 3600,
     );
+  });
+});
+
+describe('each consumer keeps its delays through the one backoff', () => {
+  it('webhook worker, a failed delivery: 30 s doubling by receive, no jitter, at most 900 s', () => {
+    const webhook = (receives: number) => backoffSeconds(receives - 1, { baseSeconds: 30 });
+    expect([1, 2, 3, 4, 5, 6].map(webhook)).toEqual([30, 60, 120, 240, 480, 900]);
+  });
+
+  it('conversion uploader, a counted retry: 60 s doubling by receive, jittered, up to 12 h for a Retry-After', () => {
+    expect([1, 2, 3].map((n) => retryDelaySeconds(n, 60, 1))).toEqual([60, 120, 240]);
+    expect([1, 2, 3].map((n) => retryDelaySeconds(n, 60, 0))).toEqual([30, 60, 120]);
+    expect(retryDelaySeconds(1, 60, 0, 7_200)).toBe(7_200);
+  });
+
+  it('a provider failure while its circuit is closed: doubling by provider retries, at most 900 s', () => {
+    expect([0, 1, 2, 3].map((n) => providerRetrySeconds(n, 30, 1))).toEqual([30, 60, 120, 240]);
+    expect(providerRetrySeconds(0, 60, 0, 7_200)).toBe(900);
+  });
+
+  it('a request status read: 60 s doubling by checks, no jitter, at most 900 s', () => {
+    expect([0, 1, 2, 3, 4].map((n) => statusDelaySeconds(n, 60))).toEqual([60, 120, 240, 480, 900]);
   });
 });
 
