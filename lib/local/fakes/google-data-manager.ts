@@ -266,6 +266,17 @@ const clickOf = (event: Record<string, unknown>) => {
   return ids.gclid ?? ids.gbraid ?? ids.wbraid ?? '';
 };
 
+/** A Data Manager error without field violations; with `retry`, a RetryInfo of that delay. */
+const dmError = (status: number, name: string, message: string, retry?: string) => {
+  const body = dataManagerError(status, name, message);
+  if (retry)
+    body.error.details.push({
+      '@type': 'type.googleapis.com/google.rpc.RetryInfo',
+      retryDelay: retry,
+    } as never);
+  return body;
+};
+
 export function googleDataManager(commands: DataManagerCommands, scopesOf: BearerScopes): GoogleDataManager {
   const ingests: RecordedIngest[] = [];
   const statusReads: RecordedStatusRead[] = [];
@@ -295,16 +306,6 @@ export function googleDataManager(commands: DataManagerCommands, scopesOf: Beare
     }
     return undefined;
   }
-
-  const dmError = (status: number, name: string, message: string, retry?: string) => {
-    const body = dataManagerError(status, name, message);
-    if (retry)
-      body.error.details.push({
-        '@type': 'type.googleapis.com/google.rpc.RetryInfo',
-        retryDelay: retry,
-      } as never);
-    return body;
-  };
 
   async function ingest(req: FakeRequest): Promise<FakeReply> {
     const body = req.jsonOrText();
