@@ -1,6 +1,6 @@
 import { LOCAL_STRIPE_API_KEY } from './bootstrap';
 import { startHttpFake } from './fakes/http-fake';
-import { type FakeSubscription, type RecordedStripeRequest, stripeApi, stripeFailure } from './fakes/stripe';
+import { type StripeApi, stripeApi, stripeFailure } from './fakes/stripe';
 
 /**
  * A fake of the Stripe API calls the platform makes (`fakes/stripe.ts`), for tests and for
@@ -9,16 +9,9 @@ import { type FakeSubscription, type RecordedStripeRequest, stripeApi, stripeFai
  */
 export type { FakeSubscription, RecordedStripeRequest } from './fakes/stripe';
 
-export interface FakeStripe {
+export interface FakeStripe extends Omit<StripeApi, 'routes'> {
   readonly baseUrl: string;
   readonly apiKey: string;
-  readonly requests: RecordedStripeRequest[];
-  readonly customers: Set<string>;
-  readonly subscriptions: Map<string, FakeSubscription>;
-  /** Every API call answers with this status (503, 500, 429) until `outage(0)`. */
-  outage(status: number, seconds?: number): void;
-  addSubscription(subscription: FakeSubscription): void;
-  reset(): void;
   close(): Promise<void>;
 }
 

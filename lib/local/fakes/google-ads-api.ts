@@ -135,6 +135,34 @@ function invalidBody(body: unknown, customerId: string): string | undefined {
   return undefined;
 }
 
+/** The Google Ads API's answer to a bearer token it does not take. */
+const unauthenticated = (version: string) =>
+  googleError(
+    401,
+    'UNAUTHENTICATED',
+    'Request had invalid authentication credentials.',
+    [{ errorCode: { authenticationError: 'OAUTH_TOKEN_INVALID' }, message: 'Oauth token is invalid.' }],
+    version,
+  );
+
+/** The rows that failed, as a partial failure's `partialFailureError`; nothing when none did. */
+const partialFailure = (version: string, errors: unknown[], message: string, requestId: string) =>
+  errors.length
+    ? {
+        partialFailureError: {
+          code: 3,
+          message,
+          details: [
+            {
+              '@type': `type.googleapis.com/google.ads.googleads.${version}.errors.GoogleAdsFailure`,
+              errors,
+              requestId,
+            },
+          ],
+        },
+      }
+    : {};
+
 export function googleAdsApi(commands: AdsApiCommands, scopesOf: BearerScopes): GoogleAdsApi {
   const uploads: RecordedUpload[] = [];
   const adjustments: RecordedAdjustment[] = [];
@@ -158,17 +186,7 @@ export function googleAdsApi(commands: AdsApiCommands, scopesOf: BearerScopes): 
       return googleJson(status, payload, requestId);
     };
     if (commands.delayMs > 0) await new Promise((r) => setTimeout(r, commands.delayMs));
-    if (!scopesOf(req))
-      return answer(
-        401,
-        googleError(
-          401,
-          'UNAUTHENTICATED',
-          'Request had invalid authentication credentials.',
-          [{ errorCode: { authenticationError: 'OAUTH_TOKEN_INVALID' }, message: 'Oauth token is invalid.' }],
-          version,
-        ),
-      );
+    if (!scopesOf(req)) return answer(401, unauthenticated(version));
     if (commands.rateLimit.times > 0) {
       commands.rateLimit.times -= 1;
       return answer(
@@ -270,24 +288,14 @@ export function googleAdsApi(commands: AdsApiCommands, scopesOf: BearerScopes): 
     }
     return answer(200, {
       results,
-      ...(errors.length
-        ? {
-            partialFailureError: {
-              code: 3,
-              message:
-                errors.length === 1
-                  ? (errors[0] as { message: string }).message
-                  : 'Multiple errors in ‘details’. First error: ...',
-              details: [
-                {
-                  '@type': `type.googleapis.com/google.ads.googleads.${version}.errors.GoogleAdsFailure`,
-                  errors,
-                  requestId,
-                },
-              ],
-            },
-          }
-        : {}),
+      ...partialFailure(
+        version,
+        errors,
+        errors.length === 1
+          ? (errors[0] as { message: string }).message
+          : 'Multiple errors in ‘details’. First error: ...',
+        requestId,
+      ),
     });
   }
 
@@ -306,17 +314,7 @@ export function googleAdsApi(commands: AdsApiCommands, scopesOf: BearerScopes): 
       return answer(503, googleError(503, 'UNAVAILABLE', 'The service is currently unavailable.'));
     }
     const scopes = scopesOf(req);
-    if (!scopes?.includes(ADWORDS_SCOPE))
-      return answer(
-        401,
-        googleError(
-          401,
-          'UNAUTHENTICATED',
-          'Request had invalid authentication credentials.',
-          [{ errorCode: { authenticationError: 'OAUTH_TOKEN_INVALID' }, message: 'Oauth token is invalid.' }],
-          version,
-        ),
-      );
+    if (!scopes?.includes(ADWORDS_SCOPE)) return answer(401, unauthenticated(version));
     const failWith = (message: string) =>
       answer(
         400,
@@ -392,24 +390,7 @@ export function googleAdsApi(commands: AdsApiCommands, scopesOf: BearerScopes): 
         orderId: a.orderId,
       });
     }
-    return answer(200, {
-      results,
-      ...(errors.length
-        ? {
-            partialFailureError: {
-              code: 3,
-              message: 'Adjustment errors',
-              details: [
-                {
-                  '@type': `type.googleapis.com/google.ads.googleads.${version}.errors.GoogleAdsFailure`,
-                  errors,
-                  requestId,
-                },
-              ],
-            },
-          }
-        : {}),
-    });
+    return answer(200, { results, ...partialFailure(version, errors, 'Adjustment errors', requestId) });
   }
 
   return {

@@ -277,6 +277,15 @@ const dmError = (status: number, name: string, message: string, retry?: string) 
   return body;
 };
 
+/** Data Manager's refusal of a token it did not issue (401) or issued without its scope (403). */
+function refusedToken(scopes: string[] | undefined): [number, unknown] | undefined {
+  if (!scopes)
+    return [401, dmError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.')];
+  if (!scopes.includes(DATA_MANAGER_SCOPE))
+    return [403, dmError(403, 'PERMISSION_DENIED', 'Request had insufficient authentication scopes.')];
+  return undefined;
+}
+
 export function googleDataManager(commands: DataManagerCommands, scopesOf: BearerScopes): GoogleDataManager {
   const ingests: RecordedIngest[] = [];
   const statusReads: RecordedStatusRead[] = [];
@@ -319,14 +328,8 @@ export function googleDataManager(commands: DataManagerCommands, scopesOf: Beare
       record.status = status;
       return googleJson(status, payload);
     };
-    const scopes = scopesOf(req);
-    if (!scopes)
-      return answer(401, dmError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.'));
-    if (!scopes.includes(DATA_MANAGER_SCOPE))
-      return answer(
-        403,
-        dmError(403, 'PERMISSION_DENIED', 'Request had insufficient authentication scopes.'),
-      );
+    const refused = refusedToken(scopesOf(req));
+    if (refused) return answer(...refused);
     const interfered = await interfere(answer);
     if (interfered) return interfered;
     if (!/^application\/json/.test(req.headers['content-type'] ?? ''))
@@ -401,14 +404,8 @@ export function googleDataManager(commands: DataManagerCommands, scopesOf: Beare
       statusReads.push({ requestId, status });
       return googleJson(status, payload);
     };
-    const scopes = scopesOf(req);
-    if (!scopes)
-      return answer(401, dmError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.'));
-    if (!scopes.includes(DATA_MANAGER_SCOPE))
-      return answer(
-        403,
-        dmError(403, 'PERMISSION_DENIED', 'Request had insufficient authentication scopes.'),
-      );
+    const refused = refusedToken(scopesOf(req));
+    if (refused) return answer(...refused);
     const found = accepted.get(requestId);
     if (!found) return answer(404, dmError(404, 'NOT_FOUND', 'Resource not found.'));
     found.reads += 1;
