@@ -1,9 +1,6 @@
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { actorOf } from '../shared/actor';
-import { sqsClient } from '../shared/aws';
 import { BACKUP_ID_PREFIX, BackupJobStore, serializeBackupMessage } from '../shared/backup/jobs';
 import { backupEncryptionRequired, backupKeyId, reportBackupWithoutKey } from '../shared/backup/settings';
-import { queueUrl } from '../shared/config';
 import { notFound } from '../shared/errors';
 import { DynamoAuditTrail } from '../shared/gdpr/audit';
 import { admitUnlessErased } from '../shared/gdpr/deliveries';
@@ -13,6 +10,7 @@ import { newId } from '../shared/ids';
 import { loadEmailHasher } from '../shared/leads/email-hash';
 import { logger } from '../shared/observability';
 import { pageSize } from '../shared/pagination';
+import { sendMessage } from '../shared/platform/queues/publisher';
 import { peekDeadLetters, redriveDeadLetters } from '../shared/queues/dead-letters';
 import { dlqQuery, REDRIVABLE, redriveBody } from '../shared/queues/schemas';
 import { issueApiKey } from '../shared/tenancy/api-keys';
@@ -119,12 +117,9 @@ export const handler = httpHandler('admin', {
       created_at: new Date().toISOString(),
     });
     try {
-      await sqsClient().send(
-        new SendMessageCommand({
-          QueueUrl: queueUrl('backups'),
-          MessageBody: serializeBackupMessage({ version: 1, trigger: 'api', job_id: id }),
-        }),
-      );
+      await sendMessage('backups', {
+        body: serializeBackupMessage({ version: 1, trigger: 'api', job_id: id }),
+      });
     } catch (error) {
       await backups()
         .fail(id, { code: 'enqueue_failed', message: 'The job could not be queued; start another backup.' })

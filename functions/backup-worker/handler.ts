@@ -1,8 +1,4 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { COMMON_ENV_VARS } from '../../lib/definitions/resources';
 import { dynamoClient, s3Client } from '../shared/aws';
 import {
@@ -20,6 +16,7 @@ import {
 } from '../shared/backup/settings';
 import { requireEnv, tableName } from '../shared/config';
 import { logger, metrics } from '../shared/observability';
+import { queueHandler } from '../shared/platform/queues/handler';
 import { exportTables } from './export';
 
 let store: BackupJobStore | undefined;
@@ -48,7 +45,7 @@ async function jobOf(body: string): Promise<BackupJob> {
   return job;
 }
 
-async function runJob(record: SQSRecord, context: Context | undefined): Promise<void> {
+async function runJob(record: SQSRecord, context: Context | undefined): Promise<undefined> {
   let job: BackupJob;
   try {
     job = await jobOf(record.body);
@@ -119,12 +116,5 @@ async function runJob(record: SQSRecord, context: Context | undefined): Promise<
   }
 }
 
-const processor = new BatchProcessor(EventType.SQS);
-
 /** Backup jobs from the backups queue, one per message; a failed job is retried by SQS, then dead-lettered. */
-export const handler = middy<SQSEvent, SQSBatchResponse>()
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .handler(async (event: SQSEvent, context: Context) =>
-    processPartialResponse(event, runJob, processor, { context, throwOnFullBatchFailure: false }),
-  );
+export const handler = queueHandler('backups', { noun: 'backup message', handleRecord: runJob });

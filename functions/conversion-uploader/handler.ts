@@ -1,16 +1,9 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { METRICS } from '../../lib/definitions/metrics';
 import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../../lib/definitions/resources';
-import { sqsClient } from '../shared/aws';
 import { breakerFor } from '../shared/breaker/circuits';
 import { guardedProvider } from '../shared/breaker/provider';
-import { dlqUrl, queueUrl } from '../shared/config';
 import { DynamoConversionLog } from '../shared/conversions/log';
 import {
   type AdjustmentMessage,
@@ -48,19 +41,13 @@ import { postEventsGuarded } from '../shared/meta/breaker';
 import { metaProvider } from '../shared/meta/provider';
 import { ACCESS_TOKEN_NAME } from '../shared/meta/settings';
 import { MetaIntegrationStore } from '../shared/meta/store';
-import { CORRELATION_ATTRIBUTE, emitMetric, logger, metrics } from '../shared/observability';
-import { sendAgainLater } from '../shared/queues/send-again';
+import { emitMetric, logger, metrics } from '../shared/observability';
+import { queueHandler, type Settlement } from '../shared/platform/queues/handler';
+import { sendMessage } from '../shared/platform/queues/publisher';
 import { providerRetriesOf } from '../shared/queues/wait';
 import { adjustMessages, type QueuedAdjustment } from './adjust';
 import { checkRequestStatus } from './status';
-import {
-  emptyMetrics,
-  type MessageResult,
-  type QueuedMessage,
-  scopeFor,
-  type UploaderDeps,
-  uploadMessages,
-} from './upload';
+import { emptyMetrics, type QueuedMessage, scopeFor, type UploaderDeps, uploadMessages } from './upload';
 
 /**
  * Consumes the conversions queue. Conversions are grouped by tenant and platform and handed to
@@ -127,13 +114,7 @@ function providers(): ProviderRegistry {
 }
 
 async function scheduleStatusCheck(message: RequestStatusMessage, delaySeconds: number): Promise<void> {
-  await sqsClient().send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl('conversions'),
-      MessageBody: JSON.stringify(message),
-      DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
-    }),
-  );
+  await sendMessage('conversions', { body: JSON.stringify(message), delaySeconds });
 }
 
 const firstStatusDelay = () => Number(process.env.CONVERSION_STATUS_CHECK_SECONDS ?? 60);
@@ -155,49 +136,6 @@ function deps(): UploaderDeps {
   };
 }
 
-async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
-  await sqsClient().send(
-    new SendMessageCommand({
-      QueueUrl: dlqUrl('conversions'),
-      MessageBody: record.body,
-      MessageAttributes: {
-        reason: { DataType: 'String', StringValue: reason.slice(0, 512) },
-        attempts: { DataType: 'Number', StringValue: record.attributes.ApproximateReceiveCount || '1' },
-      },
-    }),
-  );
-  metrics.addMetric('ConversionDeadLettered', MetricUnit.Count, 1);
-  logger.error('Conversion message dead-lettered', { message_id: record.messageId, reason });
-}
-
-async function delay(record: SQSRecord, seconds: number): Promise<void> {
-  try {
-    await sqsClient().send(
-      new ChangeMessageVisibilityCommand({
-        QueueUrl: queueUrl('conversions'),
-        ReceiptHandle: record.receiptHandle,
-        VisibilityTimeout: seconds,
-      }),
-    );
-  } catch (error) {
-    logger.warn('Could not delay the retry of a conversion', { message_id: record.messageId, error });
-  }
-}
-
-/** Entries per correlation log line: a CloudWatch log event holds at most 256 KB. */
-const CORRELATION_LOG_CHUNK = 500;
-
-/** Which API request queued each conversion, so its path can be followed by request id. */
-function logCorrelation(records: readonly SQSRecord[]): void {
-  const entries = records.flatMap((record) => {
-    const requestId = record.messageAttributes?.[CORRELATION_ATTRIBUTE]?.stringValue;
-    return requestId ? [{ message_id: record.messageId, request_id: requestId }] : [];
-  });
-  for (let i = 0; i < entries.length; i += CORRELATION_LOG_CHUNK) {
-    logger.info('Conversions received', { correlation: entries.slice(i, i + CORRELATION_LOG_CHUNK) });
-  }
-}
-
 /** The alarm metric of each stopping failure, per platform. */
 const STOP_METRICS: Partial<Record<string, Partial<Record<string, string>>>> = {
   google_ads: {
@@ -213,167 +151,152 @@ const STOP_METRICS: Partial<Record<string, Partial<Record<string, string>>>> = {
   },
 };
 
-class RetryLater extends Error {
-  override readonly name = 'RetryLater';
+/**
+ * The whole batch at once: conversions grouped into requests per tenant and platform, then
+ * adjustments and status reads; answers how each message ends.
+ */
+async function handleBatch(records: readonly SQSRecord[]): Promise<ReadonlyMap<string, Settlement>> {
+  const queued: QueuedMessage[] = [];
+  const statusChecks: RequestStatusMessage[] = [];
+  const adjustments: QueuedAdjustment[] = [];
+  const invalid = new Map<string, Settlement>();
+  for (const record of records) {
+    let data: unknown;
+    try {
+      data = JSON.parse(record.body);
+    } catch {
+      invalid.set(record.messageId, { kind: 'deadLetter', reason: 'not JSON' });
+      continue;
+    }
+    const message = parseQueueMessage(data);
+    if (!message) invalid.set(record.messageId, { kind: 'deadLetter', reason: 'not a conversion message' });
+    else if (message.kind === 'request_status') statusChecks.push(message);
+    else if (message.kind === 'conversion') {
+      const { kind: _kind, ...conversion } = message;
+      queued.push({
+        messageId: record.messageId,
+        message: conversion,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
+        providerRetries: providerRetriesOf(record),
+      });
+    } else
+      adjustments.push({
+        messageId: record.messageId,
+        message,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
+        providerRetries: providerRetriesOf(record),
+      });
+  }
+  const uploader = deps();
+  const counts = emptyMetrics();
+  const results = await uploadMessages(queued, uploader, counts);
+  const adjusted = await adjustMessages(
+    adjustments,
+    {
+      adjustments: {
+        get: (tenantId, conversionId, id) => log.adjustment(tenantId, conversionId, id),
+        record: (tenantId, conversionId, id, outcome, now) =>
+          log.recordAdjustment(tenantId, conversionId, id, outcome, now),
+        later: (message: AdjustmentMessage, delaySeconds) =>
+          store.queueAdjustmentMessage(
+            scopeFor(message.tenant_id),
+            message.conversion_id,
+            message.adjustment_id,
+            delaySeconds,
+          ),
+      },
+      conversions: uploader.conversions,
+      leads,
+      providers: uploader.providers,
+      now: uploader.now,
+      random: uploader.random,
+      retryBaseSeconds: uploader.retryBaseSeconds,
+      waitSeconds: Number(process.env.ADJUSTMENT_WAIT_SECONDS ?? 900),
+    },
+    counts,
+  );
+  for (const [id, result] of adjusted) results.set(id, result);
+  for (const message of statusChecks) {
+    // A status read that fails is not worth a retry of the message: the next upload is checked anew.
+    try {
+      await checkRequestStatus(message, {
+        batch: (tenantId, id) => log.batch(tenantId, id),
+        recordProcessing: (batch, processing) => log.recordProcessing(batch, processing),
+        providers: uploader.providers,
+        schedule: scheduleStatusCheck,
+        now: () => new Date(),
+        firstDelaySeconds: firstStatusDelay(),
+      });
+    } catch (error) {
+      logger.warn('Could not read a request status', { batch_id: message.batch_id, error });
+    }
+  }
+  metrics.addMetric('ConversionsUploaded', MetricUnit.Count, counts.uploaded);
+  metrics.addMetric('ConversionsFailed', MetricUnit.Count, counts.failed);
+  metrics.addMetric('ConversionsRetried', MetricUnit.Count, counts.retried);
+  metrics.addMetric('ConversionsCancelled', MetricUnit.Count, counts.cancelled);
+  metrics.addMetric('ConversionsWaiting', MetricUnit.Count, counts.waiting);
+  for (const size of counts.batchSizes) metrics.addMetric('UploadBatchSize', MetricUnit.Count, size);
+  for (const ms of counts.latenciesMs) metrics.addMetric('UploadLatency', MetricUnit.Milliseconds, ms);
+  for (const [platform, per] of Object.entries(counts.platforms)) {
+    // Per platform (a low-cardinality dimension): events sent, failed, waiting, and request sizes.
+    const single = metrics.singleMetric();
+    single.addDimension('platform', platform);
+    single.addMetric(METRICS.platformEventsSent, MetricUnit.Count, per.sent);
+    single.addMetric(METRICS.platformEventsFailed, MetricUnit.Count, per.failed);
+    single.addMetric(METRICS.platformEventsWaiting, MetricUnit.Count, per.waiting);
+    for (const size of per.batchSizes) single.addMetric(METRICS.platformBatchSize, MetricUnit.Count, size);
+    single.publishStoredMetrics();
+    // Per platform and match kind (both closed sets): how many went out matched on a click id or on user data.
+    for (const [match, sent] of Object.entries(per.sentByMatch)) {
+      if (sent === 0) continue;
+      const byMatch = metrics.singleMetric();
+      byMatch.addDimension('platform', platform);
+      byMatch.addDimension('match', match);
+      byMatch.addMetric(METRICS.conversionsSentByMatch, MetricUnit.Count, sent);
+      byMatch.publishStoredMetrics();
+    }
+  }
+  // Field warnings: counted per reason group (a closed set), logged with the reason, no value.
+  const perReason = new Map<string, number>();
+  for (const warning of counts.fieldWarnings) {
+    const group = warningReasonGroup(warning.reason);
+    perReason.set(group, (perReason.get(group) ?? 0) + 1);
+    logger.warn('Google accepted a conversion without one of its fields', {
+      platform: warning.platform,
+      reason: warning.reason,
+      ...(warning.field !== undefined ? { field: warning.field } : {}),
+      ...(warning.eventIndex !== undefined ? { event_index: warning.eventIndex } : {}),
+      ...(warning.requestId !== undefined ? { google_request_id: warning.requestId } : {}),
+      ...(warning.conversionId !== undefined ? { conversion_id: warning.conversionId } : {}),
+    });
+  }
+  for (const [reason, count] of perReason)
+    emitMetric(METRICS.dataManagerFieldWarnings, count, { warning_reason: reason });
+  for (const stop of counts.stops) {
+    const name = STOP_METRICS[stop.platform]?.[stop.kind];
+    if (name) metrics.addMetric(name, MetricUnit.Count, 1);
+  }
+  logger.info('Conversion batch handled', {
+    messages: records.length,
+    uploaded: counts.uploaded,
+    failed: counts.failed,
+    retried: counts.retried,
+    cancelled: counts.cancelled,
+    waiting: counts.waiting,
+    requests: counts.batchSizes.length,
+    status_checks: statusChecks.length,
+    adjustments: adjustments.length,
+  });
+
+  const settlements = new Map<string, Settlement>(results);
+  for (const [id, settlement] of invalid) settlements.set(id, settlement);
+  return settlements;
 }
 
-const processor = new BatchProcessor(EventType.SQS);
-
-export const handler = middy<SQSEvent, SQSBatchResponse>()
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .handler(async (event: SQSEvent, context: Context) => {
-    const queued: QueuedMessage[] = [];
-    const statusChecks: RequestStatusMessage[] = [];
-    const adjustments: QueuedAdjustment[] = [];
-    const invalid = new Map<string, string>();
-    for (const record of event.Records) {
-      let data: unknown;
-      try {
-        data = JSON.parse(record.body);
-      } catch {
-        invalid.set(record.messageId, 'not JSON');
-        continue;
-      }
-      const message = parseQueueMessage(data);
-      if (!message) invalid.set(record.messageId, 'not a conversion message');
-      else if (message.kind === 'request_status') statusChecks.push(message);
-      else if (message.kind === 'conversion') {
-        const { kind: _kind, ...conversion } = message;
-        queued.push({
-          messageId: record.messageId,
-          message: conversion,
-          receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
-          providerRetries: providerRetriesOf(record),
-        });
-      } else
-        adjustments.push({
-          messageId: record.messageId,
-          message,
-          receiveCount: Number(record.attributes.ApproximateReceiveCount || 1),
-          providerRetries: providerRetriesOf(record),
-        });
-    }
-    logCorrelation(event.Records);
-    const uploader = deps();
-    const counts = emptyMetrics();
-    const results = await uploadMessages(queued, uploader, counts);
-    const adjusted = await adjustMessages(
-      adjustments,
-      {
-        adjustments: {
-          get: (tenantId, conversionId, id) => log.adjustment(tenantId, conversionId, id),
-          record: (tenantId, conversionId, id, outcome, now) =>
-            log.recordAdjustment(tenantId, conversionId, id, outcome, now),
-          later: (message: AdjustmentMessage, delaySeconds) =>
-            store.queueAdjustmentMessage(
-              scopeFor(message.tenant_id),
-              message.conversion_id,
-              message.adjustment_id,
-              delaySeconds,
-            ),
-        },
-        conversions: uploader.conversions,
-        leads,
-        providers: uploader.providers,
-        now: uploader.now,
-        random: uploader.random,
-        retryBaseSeconds: uploader.retryBaseSeconds,
-        waitSeconds: Number(process.env.ADJUSTMENT_WAIT_SECONDS ?? 900),
-      },
-      counts,
-    );
-    for (const [id, result] of adjusted) results.set(id, result);
-    for (const message of statusChecks) {
-      // A status read that fails is not worth a retry of the message: the next upload is checked anew.
-      try {
-        await checkRequestStatus(message, {
-          batch: (tenantId, id) => log.batch(tenantId, id),
-          recordProcessing: (batch, processing) => log.recordProcessing(batch, processing),
-          providers: uploader.providers,
-          schedule: scheduleStatusCheck,
-          now: () => new Date(),
-          firstDelaySeconds: firstStatusDelay(),
-        });
-      } catch (error) {
-        logger.warn('Could not read a request status', { batch_id: message.batch_id, error });
-      }
-    }
-    metrics.addMetric('ConversionsUploaded', MetricUnit.Count, counts.uploaded);
-    metrics.addMetric('ConversionsFailed', MetricUnit.Count, counts.failed);
-    metrics.addMetric('ConversionsRetried', MetricUnit.Count, counts.retried);
-    metrics.addMetric('ConversionsCancelled', MetricUnit.Count, counts.cancelled);
-    metrics.addMetric('ConversionsWaiting', MetricUnit.Count, counts.waiting);
-    for (const size of counts.batchSizes) metrics.addMetric('UploadBatchSize', MetricUnit.Count, size);
-    for (const ms of counts.latenciesMs) metrics.addMetric('UploadLatency', MetricUnit.Milliseconds, ms);
-    for (const [platform, per] of Object.entries(counts.platforms)) {
-      // Per platform (a low-cardinality dimension): events sent, failed, waiting, and request sizes.
-      const single = metrics.singleMetric();
-      single.addDimension('platform', platform);
-      single.addMetric(METRICS.platformEventsSent, MetricUnit.Count, per.sent);
-      single.addMetric(METRICS.platformEventsFailed, MetricUnit.Count, per.failed);
-      single.addMetric(METRICS.platformEventsWaiting, MetricUnit.Count, per.waiting);
-      for (const size of per.batchSizes) single.addMetric(METRICS.platformBatchSize, MetricUnit.Count, size);
-      single.publishStoredMetrics();
-      // Per platform and match kind (both closed sets): how many went out matched on a click id or on user data.
-      for (const [match, sent] of Object.entries(per.sentByMatch)) {
-        if (sent === 0) continue;
-        const byMatch = metrics.singleMetric();
-        byMatch.addDimension('platform', platform);
-        byMatch.addDimension('match', match);
-        byMatch.addMetric(METRICS.conversionsSentByMatch, MetricUnit.Count, sent);
-        byMatch.publishStoredMetrics();
-      }
-    }
-    // Field warnings: counted per reason group (a closed set), logged with the reason, no value.
-    const perReason = new Map<string, number>();
-    for (const warning of counts.fieldWarnings) {
-      const group = warningReasonGroup(warning.reason);
-      perReason.set(group, (perReason.get(group) ?? 0) + 1);
-      logger.warn('Google accepted a conversion without one of its fields', {
-        platform: warning.platform,
-        reason: warning.reason,
-        ...(warning.field !== undefined ? { field: warning.field } : {}),
-        ...(warning.eventIndex !== undefined ? { event_index: warning.eventIndex } : {}),
-        ...(warning.requestId !== undefined ? { google_request_id: warning.requestId } : {}),
-        ...(warning.conversionId !== undefined ? { conversion_id: warning.conversionId } : {}),
-      });
-    }
-    for (const [reason, count] of perReason)
-      emitMetric(METRICS.dataManagerFieldWarnings, count, { warning_reason: reason });
-    for (const stop of counts.stops) {
-      const name = STOP_METRICS[stop.platform]?.[stop.kind];
-      if (name) metrics.addMetric(name, MetricUnit.Count, 1);
-    }
-    logger.info('Conversion batch handled', {
-      messages: event.Records.length,
-      uploaded: counts.uploaded,
-      failed: counts.failed,
-      retried: counts.retried,
-      cancelled: counts.cancelled,
-      waiting: counts.waiting,
-      requests: counts.batchSizes.length,
-      status_checks: statusChecks.length,
-      adjustments: adjustments.length,
-    });
-
-    const recordHandler = async (record: SQSRecord): Promise<void> => {
-      const reason = invalid.get(record.messageId);
-      if (reason) return deadLetter(record, reason);
-      const result: MessageResult = results.get(record.messageId) ?? { kind: 'done' };
-      if (result.kind === 'deadLetter') return deadLetter(record, result.reason);
-      if (result.kind === 'wait') {
-        // A delayed copy waits for the platform; the original is deleted, so no receive is spent.
-        await sendAgainLater('conversions', record, result.delaySeconds, result.providerRetries);
-        return;
-      }
-      if (result.kind === 'retry') {
-        await delay(record, result.delaySeconds);
-        throw new RetryLater(result.reason);
-      }
-    };
-    return processPartialResponse(event, recordHandler, processor, {
-      context,
-      throwOnFullBatchFailure: false,
-    });
-  });
+/** The conversions queue; a message waits, is retried after its own backoff, or is dead-lettered. */
+export const handler = queueHandler('conversions', {
+  noun: 'conversion message',
+  handleBatch,
+  onDeadLettered: () => metrics.addMetric('ConversionDeadLettered', MetricUnit.Count, 1),
+});

@@ -1,6 +1,7 @@
 import type { RecordedProcessing, UploadBatchRecord } from '../shared/conversions/log';
 import type { RequestStatusMessage } from '../shared/conversions/model';
 import { ProviderFailure, type ProviderRegistry } from '../shared/conversions/provider';
+import { backoffSeconds } from '../shared/platform/queues/backoff';
 
 /**
  * Reading later what a platform made of an accepted request (the Data Manager API processes
@@ -9,9 +10,6 @@ import { ProviderFailure, type ProviderRegistry } from '../shared/conversions/pr
  * conversions, or, while Google is still processing, schedules the next read with backoff.
  */
 export const MAX_STATUS_CHECKS = 12;
-/** SQS delays a message by at most 15 minutes. */
-const MAX_DELAY_SECONDS = 900;
-
 export interface StatusDeps {
   batch(tenantId: string, id: string): Promise<UploadBatchRecord | undefined>;
   recordProcessing(batch: UploadBatchRecord, processing: RecordedProcessing): Promise<void>;
@@ -25,7 +23,7 @@ export interface StatusDeps {
 export type StatusResult = 'recorded' | 'rescheduled' | 'skipped';
 
 export const statusDelaySeconds = (checks: number, first: number) =>
-  Math.min(MAX_DELAY_SECONDS, Math.max(0, first) * 2 ** Math.max(0, checks));
+  backoffSeconds(checks, { baseSeconds: first });
 
 export async function checkRequestStatus(
   message: RequestStatusMessage,

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { platformOrgId } from '../shared/auth/context';
 import { CircuitOpenError } from '../shared/breaker/breaker';
 import { providerFailureOutcome } from '../shared/breaker/provider';
 import type { AttemptOutcome, LoggedConversion, UploadBatchRecord } from '../shared/conversions/log';
@@ -22,9 +21,11 @@ import {
 } from '../shared/conversions/provider';
 import { allowsUpload } from '../shared/leads/consent';
 import type { StoredLead } from '../shared/leads/model';
+import { backoffSeconds } from '../shared/platform/queues/backoff';
+import { systemScope } from '../shared/platform/system-scope';
 import { inPool } from '../shared/pool';
 import { circuitWaitSeconds, MAX_PROVIDER_RETRIES, providerRetrySeconds } from '../shared/queues/wait';
-import { platformScope, type TenantScope } from '../shared/tenancy/scope';
+import type { TenantScope } from '../shared/tenancy/scope';
 
 /**
  * The upload use case, the same for every ad platform: queued conversion ids in, grouped by
@@ -144,9 +145,12 @@ export function retryDelaySeconds(
   random: number,
   retryAfter?: number,
 ): number {
-  const exponential = Math.min(900, Math.max(0, base) * 2 ** Math.max(0, receiveCount - 1));
-  const jittered = Math.round(exponential / 2 + (exponential / 2) * Math.min(1, Math.max(0, random)));
-  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(retryAfter ?? 0, jittered));
+  return backoffSeconds(receiveCount - 1, {
+    baseSeconds: base,
+    random,
+    atLeastSeconds: retryAfter ?? 0,
+    maxSeconds: MAX_VISIBILITY_SECONDS,
+  });
 }
 
 interface Row extends UploadRow {
@@ -155,13 +159,7 @@ interface Row extends UploadRow {
 
 /** The queue message names the tenant; the uploader acts for it as a platform system actor. */
 export function scopeFor(tenantId: string): TenantScope {
-  const system = {
-    tenantId: platformOrgId(),
-    role: 'owner' as const,
-    subject: 'conversion-uploader',
-    method: 'jwt' as const,
-  };
-  return platformScope(system, tenantId);
+  return systemScope('conversion-uploader', tenantId);
 }
 
 export function emptyMetrics(): UploadMetrics {

@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { METRICS } from '../../lib/definitions/metrics';
 import { platformOrgId } from '../shared/auth/context';
-import { sqsClient } from '../shared/aws';
 import { BoundedCache } from '../shared/bounded-cache';
-import { queueUrl } from '../shared/config';
 import { openCredential } from '../shared/crypto/credentials';
 import {
   type WebhookSource as EnvelopeSource,
@@ -22,11 +19,12 @@ import {
   type SourceKind,
 } from '../shared/integrations/sources';
 
-import { correlationAttributes, emitMetric, logger, metrics } from '../shared/observability';
+import { emitMetric, logger, metrics } from '../shared/observability';
+import { sendMessage, stringAttribute } from '../shared/platform/queues/publisher';
+import { systemScope } from '../shared/platform/system-scope';
 import { enforceLimit } from '../shared/rate-limit/middleware';
 
 import { loadSecret } from '../shared/secrets';
-import { platformScope } from '../shared/tenancy/scope';
 import { guardWebhookHeaders } from '../shared/webhooks/headers';
 import { verifyGhl, verifyShopify, verifyStripe, verifyWooCommerce } from '../shared/webhooks/signatures';
 
@@ -69,13 +67,7 @@ async function openSecret(kind: SourceKind, tenantId: string, sealed: string): P
   const id = `${tenantId}#${kind}#${sealed}`;
   const hit = opened.get(id);
   if (hit !== undefined) return hit;
-  const admin = {
-    tenantId: platformOrgId(),
-    role: 'owner' as const,
-    subject: 'ingest',
-    method: 'jwt' as const,
-  };
-  const secret = await openCredential(platformScope(admin, tenantId), `${kind}.webhook_secret`, sealed);
+  const secret = await openCredential(systemScope('ingest', tenantId), `${kind}.webhook_secret`, sealed);
   opened.set(id, secret);
   return secret;
 }
@@ -156,17 +148,14 @@ async function enqueue(
   try {
     await Promise.all(
       envelopes.map((envelope) =>
-        sqsClient().send(
-          new SendMessageCommand({
-            QueueUrl: queueUrl('webhooks'),
-            MessageBody: serializeEnvelope(envelope),
-            MessageAttributes: {
-              source: { DataType: 'String', StringValue: envelope.source },
-              delivery_id: { DataType: 'String', StringValue: envelope.delivery_id },
-              ...correlationAttributes(),
-            },
-          }),
-        ),
+        sendMessage('webhooks', {
+          body: serializeEnvelope(envelope),
+          attributes: {
+            source: stringAttribute(envelope.source),
+            delivery_id: stringAttribute(envelope.delivery_id),
+          },
+          correlate: true,
+        }),
       ),
     );
   } catch (error) {

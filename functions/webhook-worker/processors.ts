@@ -1,4 +1,3 @@
-import { platformOrgId } from '../shared/auth/context';
 import { DynamoConversionLog } from '../shared/conversions/log';
 import { integrationMatchingSources } from '../shared/conversions/matching-sources';
 import { earlierOrderConversionIds, matchingRules, type NotPlanned } from '../shared/conversions/plan';
@@ -16,11 +15,11 @@ import { canMove } from '../shared/leads/schema';
 import { captureLeads, modifyLead, normaliseLeads } from '../shared/leads/service';
 import { DynamoLeadStore } from '../shared/leads/store';
 import { planWon, queueWon, type WonDeps } from '../shared/leads/won';
+import { systemScope } from '../shared/platform/system-scope';
 import { StripeClient, type StripeGateway } from '../shared/stripe/client';
 import { consentPolicyOfTenant } from '../shared/tenancy/consent-policy-store';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import type { TenantScope } from '../shared/tenancy/scope';
-import { platformScope } from '../shared/tenancy/scope';
 import {
   type Extraction,
   extractGhl,
@@ -79,13 +78,7 @@ async function tenantScope(envelope: WebhookEnvelope) {
   const tenant = await tenants.getTenant(envelope.tenant_id);
   if (tenant?.status !== 'active')
     throw new PermanentFailure(`unknown or inactive tenant ${envelope.tenant_id}`);
-  const system = {
-    tenantId: platformOrgId(),
-    role: 'owner' as const,
-    subject: 'webhook-worker',
-    method: 'jwt' as const,
-  };
-  return platformScope(system, tenant.id);
+  return systemScope('webhook-worker', tenant.id);
 }
 
 /**

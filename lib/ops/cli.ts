@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { isRole, platformOrgId } from '../../functions/shared/auth/context';
+import { isRole } from '../../functions/shared/auth/context';
 import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
 import { MAX_TOKEN_SECONDS, maxTokenSeconds, signToken } from '../../functions/shared/auth/tokens';
 import { resetClients, secretsClient } from '../../functions/shared/aws';
@@ -16,8 +16,8 @@ import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
 import { admitUnlessErased } from '../../functions/shared/gdpr/deliveries';
 import { DynamoTombstones } from '../../functions/shared/gdpr/tombstones';
 import { loadEmailHasher } from '../../functions/shared/leads/email-hash';
+import { systemScope } from '../../functions/shared/platform/system-scope';
 import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
-import { platformScope } from '../../functions/shared/tenancy/scope';
 import { ROLES } from '../definitions/routes';
 import { STAGES, type Stage } from '../definitions/stages';
 import { readState } from '../local/state';
@@ -292,19 +292,13 @@ async function redriveCommand(values: Values, io: Io): Promise<void> {
     throw new UsageError('--max must be a positive integer');
   io.err(`Moving dead letters of ${queue} back to the queue ...`);
   // Deliveries of persons erased since are dropped, as the API's redrive does (needs the email hash key).
-  const operator = {
-    tenantId: platformOrgId(),
-    role: 'owner' as const,
-    subject: 'operator:cli',
-    method: 'jwt' as const,
-  };
   const admit =
     queue === 'webhooks'
       ? admitUnlessErased(
           {
             guard: { tombstones: new DynamoTombstones(), hash: await loadEmailHasher() },
             audit: new DynamoAuditTrail(),
-            scopeFor: (tenantId) => platformScope(operator, tenantId),
+            scopeFor: (tenantId) => systemScope('operator:cli', tenantId),
           },
           { subject: 'operator:cli', ip: 'cli', request_id: 'dlq-redrive' },
         )

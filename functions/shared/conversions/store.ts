@@ -1,5 +1,4 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -8,11 +7,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { sqsClient } from '../aws';
-import { queueUrl } from '../config';
 import { DynamoRepository, recordOf } from '../dynamo-repository';
 import type { StoredLead } from '../leads/model';
-import { correlationMessageAttributes } from '../observability';
+import { SEND_BATCH_SIZE, sendMessage, sendMessages } from '../platform/queues/publisher';
 import { EXPIRY_ATTRIBUTE, expiryOf, isExpired, notExpiredFilter } from '../retention/policy';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store';
 import type { TenantScope } from '../tenancy/scope';
@@ -91,13 +88,7 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
       tenant_id: scope.tenantId,
       conversion_id: conversion.id,
     };
-    await sqsClient().send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl('conversions'),
-        MessageBody: JSON.stringify(message),
-        ...correlationMessageAttributes(),
-      }),
-    );
+    await sendMessage('conversions', { body: JSON.stringify(message), correlate: true });
     return 'queued';
   }
 
@@ -127,17 +118,14 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
         }),
       );
       const ids = (out.Items ?? []).map((item) => item.id as string);
-      for (let i = 0; i < ids.length; i += 10) {
-        const entries = ids.slice(i, i + 10).map((id, k) => {
+      for (let i = 0; i < ids.length; i += SEND_BATCH_SIZE) {
+        const messages = ids.slice(i, i + SEND_BATCH_SIZE).map((id) => {
           const message: ConversionMessage = { version: 1, tenant_id: scope.tenantId, conversion_id: id };
-          return { Id: String(k), MessageBody: JSON.stringify(message) };
+          return { body: JSON.stringify(message) };
         });
-        const sent = await sqsClient().send(
-          new SendMessageBatchCommand({ QueueUrl: queueUrl('conversions'), Entries: entries }),
-        );
-        if (sent.Failed?.length)
-          throw new Error(`${sent.Failed.length} conversions could not be queued again`);
-        queued += entries.length;
+        const failed = await sendMessages('conversions', messages);
+        if (failed.length) throw new Error(`${failed.length} conversions could not be queued again`);
+        queued += messages.length;
       }
       startKey = out.LastEvaluatedKey;
     } while (startKey);
@@ -187,13 +175,7 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
       conversion_id: conversionId,
       adjustment_id: adjustmentId,
     };
-    await sqsClient().send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl('conversions'),
-        MessageBody: JSON.stringify(message),
-        DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
-      }),
-    );
+    await sendMessage('conversions', { body: JSON.stringify(message), delaySeconds });
   }
 
   /** The adjustments of a conversion, oldest id first. */

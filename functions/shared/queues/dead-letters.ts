@@ -4,11 +4,11 @@ import {
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
-  SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import type { QueueId } from '../../../lib/definitions/resources';
 import { sqsClient } from '../aws';
-import { dlqUrl, queueUrl } from '../config';
+import { dlqUrl } from '../config';
+import { sendMessage } from '../platform/queues/publisher';
 
 /** A dead-lettered message as an operator sees it: why and how often, never its payload. */
 export interface DeadLetter {
@@ -125,13 +125,7 @@ export async function redriveDeadLetters(
       for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
         if (!DLQ_ATTRIBUTES.has(name)) attributes[name] = value;
       }
-      await sqsClient().send(
-        new SendMessageCommand({
-          QueueUrl: queueUrl(queue),
-          MessageBody: message.Body ?? '',
-          ...(Object.keys(attributes).length ? { MessageAttributes: attributes } : {}),
-        }),
-      );
+      await sendMessage(queue, { body: message.Body ?? '', attributes });
       await sqsClient().send(
         new DeleteMessageCommand({ QueueUrl: dlqUrl(queue), ReceiptHandle: message.ReceiptHandle ?? '' }),
       );

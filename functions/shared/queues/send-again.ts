@@ -1,9 +1,8 @@
-import { type MessageAttributeValue, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { QueueId } from '../../../lib/definitions/resources';
-import { sqsClient } from '../aws';
-import { queueUrl } from '../config';
-import { MAX_DELAY_SECONDS, PROVIDER_RETRIES_ATTRIBUTE } from './wait';
+import { numberAttribute, sendMessage } from '../platform/queues/publisher';
+import { PROVIDER_RETRIES_ATTRIBUTE } from './wait';
 
 /**
  * Puts the message's body back on its queue, invisible for `delaySeconds`, with its attributes
@@ -20,13 +19,6 @@ export async function sendAgainLater(
     if (name === PROVIDER_RETRIES_ATTRIBUTE || value.stringValue === undefined) continue;
     attributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
   }
-  attributes[PROVIDER_RETRIES_ATTRIBUTE] = { DataType: 'Number', StringValue: String(providerRetries) };
-  await sqsClient().send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl(queue),
-      MessageBody: record.body,
-      DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(delaySeconds))),
-      MessageAttributes: attributes,
-    }),
-  );
+  attributes[PROVIDER_RETRIES_ATTRIBUTE] = numberAttribute(providerRetries);
+  await sendMessage(queue, { body: record.body, delaySeconds, attributes });
 }

@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { CircuitOpenError } from '../breaker/breaker';
+import { BACKOFF_CAP_SECONDS, backoffSeconds } from '../platform/queues/backoff';
 
 /**
  * Queued work that waits for a provider, without spending the receives that lead to the
@@ -18,7 +19,7 @@ import { CircuitOpenError } from '../breaker/breaker';
  *   counted retries, so a message only Stripe or Google chokes on still ends in the dead-letter
  *   queue.
  */
-export const MAX_DELAY_SECONDS = 900;
+export const MAX_DELAY_SECONDS = BACKOFF_CAP_SECONDS;
 export const PROVIDER_RETRIES_ATTRIBUTE = 'provider_retries';
 export const MAX_PROVIDER_RETRIES = 8;
 
@@ -34,9 +35,7 @@ export function circuitWaitSeconds(retryAfterSeconds: number, random: number): n
 
 /** Backoff after a provider failure: base × 2^retries, half to all of it, never below `retryAfter`; ≤ 900 s. */
 export function providerRetrySeconds(retries: number, base: number, random: number, retryAfter = 0): number {
-  const exponential = Math.min(MAX_DELAY_SECONDS, Math.max(0, base) * 2 ** Math.max(0, retries));
-  const jittered = Math.round(exponential / 2 + (exponential / 2) * Math.min(1, Math.max(0, random)));
-  return Math.min(MAX_DELAY_SECONDS, Math.max(retryAfter, jittered));
+  return backoffSeconds(retries, { baseSeconds: base, random, atLeastSeconds: retryAfter });
 }
 
 /** Provider retries this message has had (0 for a first delivery). */
