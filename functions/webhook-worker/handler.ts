@@ -98,13 +98,13 @@ async function handleRecord(record: SQSRecord): Promise<void> {
   try {
     envelope = parseEnvelope(record.body);
   } catch (error) {
-    metrics.addMetric('WebhookEnvelopeInvalid', 'Count', 1);
+    metrics.addMetric(METRICS.webhookEnvelopeInvalid, 'Count', 1);
     await deadLetter(record, error instanceof Error ? error.message : 'not a webhook envelope');
     return;
   }
   try {
     const result = await processOnce(envelope);
-    metrics.addMetric(result.outcome === 'processed' ? 'WebhookProcessed' : 'WebhookIgnored', 'Count', 1);
+    emitMetric(result.outcome === 'processed' ? METRICS.webhookProcessed : METRICS.webhookIgnored, 1);
     logger.info('Webhook delivery handled', {
       source: envelope.source,
       topic: envelope.topic,
@@ -126,7 +126,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     if (wait) {
       // Stripe is unwell: the delivery waits (a delayed copy) without spending its receives.
       await sendAgainLater('webhooks', record, wait.delaySeconds, wait.providerRetries);
-      metrics.addMetric('WebhookWaiting', 'Count', 1);
+      metrics.addMetric(METRICS.webhookWaiting, 'Count', 1);
       logger.warn('Webhook delivery waits for a provider', {
         source: envelope.source,
         delivery_id: envelope.delivery_id,
@@ -136,7 +136,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
       });
       return;
     }
-    metrics.addMetric('WebhookRetried', 'Count', 1);
+    metrics.addMetric(METRICS.webhookRetried, 'Count', 1);
     logger.warn('Webhook delivery failed; it will be retried', {
       source: envelope.source,
       delivery_id: envelope.delivery_id,
