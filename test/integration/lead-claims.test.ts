@@ -4,7 +4,7 @@
  * captures of one person make one lead; a capture that stopped between the two is finished by the
  * next one; the email keys find every lead of an address; a lead stays under 1 KB (one write unit).
  */
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { itemSize } from '../../bench/support/dynamo-units';
 import { documentClient } from '../../functions/shared/aws';
 import { tableName } from '../../functions/shared/config';
@@ -14,6 +14,7 @@ import type { LeadInput } from '../../functions/shared/leads/schema';
 import { captureLeads, normaliseLeads } from '../../functions/shared/leads/service';
 import { DynamoLeadStore } from '../../functions/shared/leads/store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { queryAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
 
 const hash = hasherFor('c'.repeat(32));
@@ -23,16 +24,13 @@ const granted = { status: 'granted', method: 'form_checkbox' } as LeadInput['con
 const input = (email: string, extra: Partial<LeadInput> = {}) =>
   ({ email, consent: granted, ...extra }) as LeadInput;
 
-async function itemsOf(prefix: string): Promise<Record<string, unknown>[]> {
-  const out = await documentClient().send(
-    new QueryCommand({
-      TableName: tableName('leads'),
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': `TENANT#${scope.tenantId}`, ':prefix': prefix },
-      ConsistentRead: true,
-    }),
-  );
-  return out.Items ?? [];
+function itemsOf(prefix: string): Promise<Record<string, unknown>[]> {
+  return queryAll(documentClient(), {
+    TableName: tableName('leads'),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': `TENANT#${scope.tenantId}`, ':prefix': prefix },
+    ConsistentRead: true,
+  });
 }
 
 describe('leads claimed by conditional puts', () => {

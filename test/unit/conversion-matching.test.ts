@@ -38,7 +38,7 @@ import { buildMetaEvent } from '../../functions/shared/meta/events';
 import { metaEventInput } from '../../functions/shared/meta/provider';
 import type { StoredMetaIntegration } from '../../functions/shared/meta/settings';
 import { fbclid, gclid } from '../support/click-ids';
-import { storedLead } from '../support/records';
+import { storedLead } from '../support/fixtures';
 
 /**
  * Conversions without a click id: which ones are planned and why not, how each platform's request

@@ -36,7 +36,7 @@ import type { StoredGoogleAdsIntegration } from '../../functions/shared/google-a
 import { GoogleAdsFailure, TokenCache } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { gbraid, gclid } from '../support/click-ids';
-import { storedConversion, storedLead } from '../support/records';
+import { storedConversion, storedLead } from '../support/fixtures';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const target = { customerId: '1234567890', conversionActionId: '555', currency: 'USD' };

@@ -31,7 +31,7 @@ import { googleAdsSettingsBody } from '../../functions/shared/google-ads/setting
 import { GoogleAdsFailure, TokenCache } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { gbraid, gclid, wbraid } from '../support/click-ids';
-import { storedConversion, storedLead } from '../support/records';
+import { storedConversion, storedLead } from '../support/fixtures';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const NOW = new Date('2026-11-25T12:00:00Z');
