@@ -16,13 +16,11 @@ import { DynamoLeadStore } from '../../functions/shared/leads/store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
 import { queryAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
+import { leadInput } from '../support/fixtures';
 
 const hash = hasherFor('c'.repeat(32));
 const scope = { tenantId: 'ten_claims' } as TenantScope;
 const actor = { subject: 'user:ten_claims:member', ip: '127.0.0.1', request_id: 'req-claims' };
-const granted = { status: 'granted', method: 'form_checkbox' } as LeadInput['consent'];
-const input = (email: string, extra: Partial<LeadInput> = {}) =>
-  ({ email, consent: granted, ...extra }) as LeadInput;
 
 function itemsOf(prefix: string): Promise<Record<string, unknown>[]> {
   return queryAll(documentClient(), {
@@ -52,7 +50,7 @@ describe('leads claimed by conditional puts', () => {
   });
 
   it('twenty concurrent captures of one person make one lead, its keys pointing to it', async () => {
-    const person = input('race@example.com', { external_id: 'shopify:race', gclid: 'gclid-race' });
+    const person = leadInput('race@example.com', { external_id: 'shopify:race', gclid: 'gclid-race' });
     const results = await Promise.all(Array.from({ length: 20 }, () => capture(person)));
     const ids = new Set(results.map((r) => r.lead_ids[0]));
     expect(ids.size).toBe(1);
@@ -66,7 +64,7 @@ describe('leads claimed by conditional puts', () => {
   it('concurrent captures of one external id under different addresses make one lead', async () => {
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        capture(input(`ext-${i}@example.com`, { external_id: 'crm-race' })),
+        capture(leadInput(`ext-${i}@example.com`, { external_id: 'crm-race' })),
       ),
     );
     expect(new Set(results.map((r) => r.lead_ids[0])).size).toBe(1);
@@ -75,7 +73,7 @@ describe('leads claimed by conditional puts', () => {
   });
 
   it('a capture that stopped after claiming its keys is finished by the next, under the same id', async () => {
-    const person = input('stopped@example.com', { external_id: 'shopify:stopped' });
+    const person = leadInput('stopped@example.com', { external_id: 'shopify:stopped' });
     const [normalised] = normaliseLeads(scope, [person], hash, true);
     // Its keys claimed for a lead id, and nothing more written.
     const now = Math.floor(Date.now() / 1000);
@@ -102,8 +100,8 @@ describe('leads claimed by conditional puts', () => {
 
   it('the email keys find every lead of an address, and erasure removes the keys no lead was written for', async () => {
     const email = 'two-clicks@example.com';
-    const first = await capture(input(email, { gclid: 'gclid-one' }));
-    const second = await capture(input(email, { gclid: 'gclid-two' }));
+    const first = await capture(leadInput(email, { gclid: 'gclid-one' }));
+    const second = await capture(leadInput(email, { gclid: 'gclid-two' }));
     expect(first.lead_ids[0]).not.toBe(second.lead_ids[0]);
     const emailHash = hash(scope.tenantId, email);
     expect((await leads.byEmailHash(scope, emailHash)).map((lead) => lead.id).sort()).toEqual(
@@ -121,7 +119,7 @@ describe('leads claimed by conditional puts', () => {
   });
 
   it("a paid order's lead is written once, won, with its order, and stays under 1 KB", async () => {
-    const order = input('a.long.address.of.a.buyer+orders@example-shop-domain.com', {
+    const order = leadInput('a.long.address.of.a.buyer+orders@example-shop-domain.com', {
       phone: '+4930901820',
       gclid: `EAIaIQobChMI${'x'.repeat(80)}`,
       external_id: 'shopify:7100000000004',

@@ -20,7 +20,7 @@ import type { TenantScope } from '../../functions/shared/tenancy/scope';
 import { backfillExpiry, sweepExpired } from '../../lib/ops/retention';
 import { queryAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
-import { conversion, lead } from '../support/fixtures';
+import { API_CALL_CONSENT, conversion, lead } from '../support/fixtures';
 
 const DAY_MS = 86_400_000;
 const scopeOf = (tenantId: string) => ({ tenantId }) as TenantScope;
@@ -34,12 +34,7 @@ const leadAt = (at: Date, extra: Partial<StoredLead> = {}): StoredLead =>
       email: 'kept@example.com',
       email_hash: 'b'.repeat(64),
       status: 'new',
-      consent: {
-        status: 'granted',
-        method: 'api_call',
-        ad_user_data: 'granted',
-        ad_personalization: 'granted',
-      },
+      consent: API_CALL_CONSENT,
       ...extra,
     },
     at,

@@ -16,7 +16,7 @@ import type { StoredLead } from '../../functions/shared/leads/model';
 import { DynamoLeadStore, WriteConflict } from '../../functions/shared/leads/store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
 import { emulatorUrl, freshResources } from '../support/emulator';
-import { conversion, lead } from '../support/fixtures';
+import { API_CALL_CONSENT, conversion, lead } from '../support/fixtures';
 
 const scopeOf = (tenantId: string) => ({ tenantId }) as TenantScope;
 
@@ -26,12 +26,7 @@ const newLead = (extra: Partial<StoredLead> = {}): StoredLead =>
     email: 'person@example.com',
     email_hash: 'a'.repeat(64),
     status: 'new',
-    consent: {
-      status: 'granted',
-      method: 'api_call',
-      ad_user_data: 'granted',
-      ad_personalization: 'granted',
-    },
+    consent: API_CALL_CONSENT,
     ...extra,
   });
 

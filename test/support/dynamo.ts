@@ -36,6 +36,23 @@ async function everyPage<Item>(
   return items;
 }
 
+/**
+ * Every item of a scan or a query, with the command of the client it is given: the document
+ * client's, or the low-level client's.
+ */
+function readAll(
+  client: DynamoDBDocumentClient | DynamoDBClient,
+  input: object,
+  documentCommand: new (input: never) => unknown,
+  lowLevelCommand: new (input: never) => unknown,
+): Promise<Key[] | RawItem[]> {
+  const Command = client instanceof DynamoDBDocumentClient ? documentCommand : lowLevelCommand;
+  const send = client.send.bind(client) as (
+    command: unknown,
+  ) => Promise<{ Items?: Key[]; LastEvaluatedKey?: Key }>;
+  return everyPage((start) => send(new Command({ ...input, ExclusiveStartKey: start } as never)));
+}
+
 /** Every item a scan returns, over all its pages. */
 export function scanAll(client: DynamoDBDocumentClient, input: ScanCommandInput): Promise<Key[]>;
 export function scanAll(client: DynamoDBClient, input: LowLevelScanInput): Promise<RawItem[]>;
@@ -43,13 +60,7 @@ export function scanAll(
   client: DynamoDBDocumentClient | DynamoDBClient,
   input: ScanCommandInput | LowLevelScanInput,
 ): Promise<Key[] | RawItem[]> {
-  if (client instanceof DynamoDBDocumentClient)
-    return everyPage((start) => client.send(new ScanCommand({ ...input, ExclusiveStartKey: start })));
-  return everyPage((start) =>
-    client.send(
-      new LowLevelScanCommand({ ...(input as LowLevelScanInput), ExclusiveStartKey: start as RawItem }),
-    ),
-  );
+  return readAll(client, input, ScanCommand, LowLevelScanCommand);
 }
 
 /** Every item a query returns, over all its pages. */
@@ -59,13 +70,7 @@ export function queryAll(
   client: DynamoDBDocumentClient | DynamoDBClient,
   input: QueryCommandInput | LowLevelQueryInput,
 ): Promise<Key[] | RawItem[]> {
-  if (client instanceof DynamoDBDocumentClient)
-    return everyPage((start) => client.send(new QueryCommand({ ...input, ExclusiveStartKey: start })));
-  return everyPage((start) =>
-    client.send(
-      new LowLevelQueryCommand({ ...(input as LowLevelQueryInput), ExclusiveStartKey: start as RawItem }),
-    ),
-  );
+  return readAll(client, input, QueryCommand, LowLevelQueryCommand);
 }
 
 /** Every item of a table, in key order: to compare tables before and after. */

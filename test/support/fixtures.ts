@@ -5,13 +5,23 @@
  *   with consent granted, a queued Google Ads conversion of a gclid from that lead's order);
  * - `lead()` and `conversion()`: a new id and the time `at` (now by default), for tests that write to
  *   the emulator, where every record must be another (a won lead with consent granted; a queued
- *   Google Ads conversion with neither lead nor click id).
+ *   Google Ads conversion with neither lead nor click id);
+ * - `leadInput()`: what a client sends for one lead.
  */
 import type { LoggedConversion } from '../../functions/shared/conversions/log';
 import type { Conversion } from '../../functions/shared/conversions/model';
 import { newId } from '../../functions/shared/ids';
 import type { StoredLead } from '../../functions/shared/leads/model';
+import type { LeadInput } from '../../functions/shared/leads/schema';
 import { gclid } from './click-ids';
+
+/** The consent of a lead captured by an API call, every signal granted. */
+export const API_CALL_CONSENT: StoredLead['consent'] = {
+  status: 'granted',
+  method: 'api_call',
+  ad_user_data: 'granted',
+  ad_personalization: 'granted',
+};
 
 export function storedLead(overrides: Partial<StoredLead> = {}): StoredLead {
   return {
@@ -70,4 +80,9 @@ export function conversion(overrides: Partial<Conversion> = {}, at: Date = new D
     updated_at: at.toISOString(),
     ...overrides,
   };
+}
+
+/** One lead as a client sends it: an address, with consent granted by a form checkbox. */
+export function leadInput(email: string, extra: Partial<LeadInput> = {}): LeadInput {
+  return { email, consent: { status: 'granted', method: 'form_checkbox' }, ...extra } as LeadInput;
 }
