@@ -47,6 +47,11 @@ import { storedLead } from '../support/fixtures';
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const NOW = new Date('2026-11-25T12:00:00Z');
 
+/**
+ * The shared stored lead with its address and phone as a person typed them: what Google's
+ * normalisation must turn into the hashes written out in the expected requests below. Those
+ * requests are spelled out in full on purpose, as the oracle of the request builder.
+ */
 const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
   storedLead({
     id: 'led_abc123',

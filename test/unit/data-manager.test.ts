@@ -43,6 +43,11 @@ const target = { customerId: '1234567890', conversionActionId: '555', currency: 
 
 const conversion = (overrides: Partial<Conversion> = {}): Conversion => storedConversion(overrides);
 
+/**
+ * The shared stored lead with its address and phone as a person typed them: what Google's
+ * normalisation must turn into the hashes written out in the expected requests below. Those
+ * requests are spelled out in full on purpose, as the oracle of the request builder.
+ */
 const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
   storedLead({ email: ' Jane.Doe@GoogleMail.com ', phone: '+4915123456789', ...overrides });
 

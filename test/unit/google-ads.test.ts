@@ -40,6 +40,11 @@ const DAY = 24 * 3600 * 1000;
 const conversion = (overrides: Partial<Conversion> = {}): Conversion =>
   storedConversion({ order_id: '5001', value: 149.9, ...overrides });
 
+/**
+ * The shared stored lead with its address and phone as a person typed them: what Google's
+ * normalisation must turn into the hashes written out in the expected requests below. Those
+ * requests are spelled out in full on purpose, as the oracle of the request builder.
+ */
 const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
   storedLead({
     email: 'Test.Email@Gmail.com',
