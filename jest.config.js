@@ -3,7 +3,7 @@
  * ES-module-only dependencies (Middy, jose) are compiled to CommonJS by @swc/jest. Integration
  * and e2e tests share one emulator started by test/support/global-setup.ts.
  *
- * `npm test` runs the tiers through test/tiers.ts, which measures coverage per tier (FR-010):
+ * `npm test` runs the tiers through test/tiers.ts, which measures coverage per tier:
  * COVERAGE_TIER=unit and COVERAGE_TIER=integration record all code; the tier runner checks the unit
  * tier over the domain modules (no I/O), the integration tier over the rest, and both merged,
  * with every security-critical file at 90 % (coverage-tiers.js).

@@ -1,5 +1,5 @@
 /**
- * Coverage per test tier (FR-010), shared by jest.config.js and test/tiers.ts. Plain CommonJS so
+ * Coverage per test tier, shared by jest.config.js and test/tiers.ts. Plain CommonJS so
  * the Jest configuration can load it.
  */
 const { readdirSync, readFileSync } = require('node:fs');
@@ -7,7 +7,7 @@ const path = require('node:path');
 
 /**
  * Thresholds of each tier over the code it exists to test (test/tiers.ts): the unit tier over the
- * domain modules, the integration tier over everything else. FR-010: unit 85 %, integration 80 %.
+ * domain modules, the integration tier over everything else: unit 85 %, integration 80 %.
  */
 const TIER_THRESHOLDS = {
   unit: { lines: 85, statements: 85, functions: 85, branches: 80 },

@@ -1,5 +1,5 @@
 /**
- * `npm run test:all`: the test tiers with coverage measured and enforced per tier (FR-010):
+ * `npm run test:all`: the test tiers with coverage measured and enforced per tier:
  * 1. unit tests, over the domain modules (no I/O), at least 85 % (80 % of branches);
  * 2. integration, infrastructure and e2e tests, over the rest (adapters, handlers, local stack,
  *    operator commands, infrastructure), at least 80 %;

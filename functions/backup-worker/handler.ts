@@ -1,4 +1,5 @@
 import type { Context, SQSRecord } from 'aws-lambda';
+import { METRICS } from '../../lib/definitions/metrics';
 import { COMMON_ENV_VARS } from '../../lib/definitions/resources';
 import { dynamoClient, s3Client } from '../shared/aws';
 import {
@@ -94,9 +95,9 @@ async function runJob(record: SQSRecord, context: Context | undefined): Promise<
       ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
     });
     await jobs().succeed(job.id, result, progress);
-    metrics.addMetric('BackupCompleted', 'Count', 1);
-    metrics.addMetric('BackupItems', 'Count', result.total_items);
-    metrics.addMetric('BackupBytes', 'Bytes', result.size_bytes);
+    metrics.addMetric(METRICS.backupCompleted, 'Count', 1);
+    metrics.addMetric(METRICS.backupItems, 'Count', result.total_items);
+    metrics.addMetric(METRICS.backupBytes, 'Bytes', result.size_bytes);
     logger.info('Backup completed', {
       job_id: job.id,
       object_key: result.object_key,
@@ -105,7 +106,7 @@ async function runJob(record: SQSRecord, context: Context | undefined): Promise<
       sha256: result.sha256,
     });
   } catch (error) {
-    metrics.addMetric('BackupAttemptFailed', 'Count', 1);
+    metrics.addMetric(METRICS.backupAttemptFailed, 'Count', 1);
     logger.error('Backup failed; the message is retried, then dead-lettered', { job_id: job.id, error });
     await jobs().fail(job.id, {
       code: 'export_failed',

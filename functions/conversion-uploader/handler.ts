@@ -231,13 +231,13 @@ async function handleBatch(records: readonly SQSRecord[]): Promise<ReadonlyMap<s
       logger.warn('Could not read a request status', { batch_id: message.batch_id, error });
     }
   }
-  metrics.addMetric('ConversionsUploaded', MetricUnit.Count, counts.uploaded);
-  metrics.addMetric('ConversionsFailed', MetricUnit.Count, counts.failed);
-  metrics.addMetric('ConversionsRetried', MetricUnit.Count, counts.retried);
-  metrics.addMetric('ConversionsCancelled', MetricUnit.Count, counts.cancelled);
-  metrics.addMetric('ConversionsWaiting', MetricUnit.Count, counts.waiting);
-  for (const size of counts.batchSizes) metrics.addMetric('UploadBatchSize', MetricUnit.Count, size);
-  for (const ms of counts.latenciesMs) metrics.addMetric('UploadLatency', MetricUnit.Milliseconds, ms);
+  metrics.addMetric(METRICS.conversionsUploaded, MetricUnit.Count, counts.uploaded);
+  metrics.addMetric(METRICS.conversionsFailed, MetricUnit.Count, counts.failed);
+  metrics.addMetric(METRICS.conversionsRetried, MetricUnit.Count, counts.retried);
+  metrics.addMetric(METRICS.conversionsCancelled, MetricUnit.Count, counts.cancelled);
+  metrics.addMetric(METRICS.conversionsWaiting, MetricUnit.Count, counts.waiting);
+  for (const size of counts.batchSizes) metrics.addMetric(METRICS.uploadBatchSize, MetricUnit.Count, size);
+  for (const ms of counts.latenciesMs) emitMetric(METRICS.uploadLatency, ms);
   for (const [platform, per] of Object.entries(counts.platforms)) {
     // Per platform (a low-cardinality dimension): events sent, failed, waiting, and request sizes.
     const single = metrics.singleMetric();
@@ -298,5 +298,5 @@ async function handleBatch(records: readonly SQSRecord[]): Promise<ReadonlyMap<s
 export const handler = queueHandler('conversions', {
   noun: 'conversion message',
   handleBatch,
-  onDeadLettered: () => metrics.addMetric('ConversionDeadLettered', MetricUnit.Count, 1),
+  onDeadLettered: () => metrics.addMetric(METRICS.conversionDeadLettered, MetricUnit.Count, 1),
 });

@@ -160,7 +160,7 @@ async function enqueue(
     );
   } catch (error) {
     logger.error('Webhook could not be queued; the sender will retry', { source: fields.source, error });
-    metrics.addMetric('WebhookEnqueueFailed', 'Count', 1);
+    metrics.addMetric(METRICS.webhookEnqueueFailed, 'Count', 1);
     throw new HttpError(
       503,
       'service_unavailable',

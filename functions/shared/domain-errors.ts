@@ -1,7 +1,7 @@
 /**
  * Errors raised by domain modules (leads, conversions, GDPR, backups, providers). They know
  * nothing of HTTP: the HTTP layer (`http.ts`, `errorResult`) maps each kind to a status and the
- * contract's error shape in one place.
+ * API's error shape (the OpenAPI document's `Error`) in one place.
  */
 export type DomainErrorKind =
   | 'validation'
@@ -21,7 +21,7 @@ export class DomainError extends Error {
   override readonly name: string = 'DomainError';
   constructor(
     readonly kind: DomainErrorKind,
-    /** The contract's snake_case error code. */
+    /** The API's snake_case error code (`error` in the body). */
     readonly code: string,
     message: string,
     /** Extra fields of the error body (e.g. `details`, `retry_after`). */

@@ -1,5 +1,5 @@
 /**
- * Errors that map to the contract's error shape:
+ * Errors that map to the API's error shape (the OpenAPI document's `Error`):
  * `{"error": "<code>", "message": "<sentence>", "request_id": "<id>", ...extra}`.
  */
 export class HttpError extends Error {

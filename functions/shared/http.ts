@@ -82,7 +82,10 @@ function toResult(response: HttpResponse, requestId: string): APIGatewayProxyRes
   };
 }
 
-/** Maps any error to the contract's error shape; internals never reach the caller. */
+/**
+ * Maps any error to the API's error shape (the OpenAPI document's `Error`); internals never reach
+ * the caller.
+ */
 export function errorResult(error: unknown, requestId: string): APIGatewayProxyResult {
   if (error instanceof HttpError) {
     if (error.status >= 500) logger.error('Request failed', { code: error.code, error });
@@ -122,7 +125,7 @@ function requestIdOf(event: APIGatewayProxyEvent, context: Context): string {
 }
 
 /**
- * The refusal of every request by a function whose settings are unusable: the contract's 503
+ * The refusal of every request by a function whose settings are unusable: the documented 503
  * (`rate_limit_config_error` when the rate limits cannot be enforced), never a crash or a default.
  */
 function misconfigured(problems: readonly SettingsProblem[]): Error {
@@ -134,7 +137,7 @@ function misconfigured(problems: readonly SettingsProblem[]): Error {
   return new ConfigurationError(`Invalid configuration: ${describeProblems(problems)}`);
 }
 
-/** Finds the route of the request in the route table; maps every error to the contract shape. */
+/** Finds the route of the request in the route table; maps every error to the API's error shape. */
 function routing(
   routes: readonly RouteDefinition[],
   problems: readonly SettingsProblem[],

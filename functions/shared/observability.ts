@@ -62,6 +62,7 @@ export function emitMetric(
     Count: MetricUnit.Count,
     Milliseconds: MetricUnit.Milliseconds,
     Seconds: MetricUnit.Seconds,
+    Bytes: MetricUnit.Bytes,
   }[definition.unit];
   if (definition.dimensions.length === 0) {
     metrics.addMetric(name, unit, value);

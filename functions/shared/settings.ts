@@ -7,7 +7,7 @@ import { STORE_TIMEOUT_RANGE_MS } from './rate-limit/limiter';
 /**
  * Every setting a function reads from its environment, checked once when it starts. A stage that
  * is misconfigured never serves with a silent default: locally `npm start` refuses to start with
- * the reasons; in AWS each request is refused with the contract's 503 (see `http.ts`).
+ * the reasons; in AWS each request is refused with the documented 503 (see `http.ts`).
  */
 export interface SettingsProblem {
   readonly setting: string;

@@ -2,7 +2,7 @@ import type * as z from 'zod/mini';
 import { unsupportedMediaType, type ValidationDetail, validationFailed } from './errors';
 import type { HttpRequest } from './request';
 
-/** Turns zod issues into the contract's `details: [{path, message}]`. */
+/** Turns zod issues into the 400's `details: [{path, message}]` (the OpenAPI document's `Error`). */
 export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): ValidationDetail[] {
   return issues.map((issue) => ({
     path: issue.path.map(String).join('.') || '(body)',

@@ -36,12 +36,12 @@ async function handleRecord(record: SQSRecord): Promise<Settlement | undefined> 
   try {
     envelope = parseEnvelope(record.body);
   } catch (error) {
-    metrics.addMetric('WebhookEnvelopeInvalid', 'Count', 1);
+    metrics.addMetric(METRICS.webhookEnvelopeInvalid, 'Count', 1);
     return { kind: 'deadLetter', reason: error instanceof Error ? error.message : 'not a webhook envelope' };
   }
   try {
     const result = await processOnce(envelope);
-    metrics.addMetric(result.outcome === 'processed' ? 'WebhookProcessed' : 'WebhookIgnored', 'Count', 1);
+    emitMetric(result.outcome === 'processed' ? METRICS.webhookProcessed : METRICS.webhookIgnored, 1);
     logger.info('Webhook delivery handled', {
       source: envelope.source,
       topic: envelope.topic,
@@ -66,7 +66,7 @@ async function handleRecord(record: SQSRecord): Promise<Settlement | undefined> 
         delaySeconds: wait.delaySeconds,
         providerRetries: wait.providerRetries,
         onQueued: () => {
-          metrics.addMetric('WebhookWaiting', 'Count', 1);
+          metrics.addMetric(METRICS.webhookWaiting, 'Count', 1);
           logger.warn('Webhook delivery waits for a provider', {
             source: envelope.source,
             delivery_id: envelope.delivery_id,
@@ -77,7 +77,7 @@ async function handleRecord(record: SQSRecord): Promise<Settlement | undefined> 
         },
       };
     }
-    metrics.addMetric('WebhookRetried', 'Count', 1);
+    metrics.addMetric(METRICS.webhookRetried, 'Count', 1);
     logger.warn('Webhook delivery failed; it will be retried', {
       source: envelope.source,
       delivery_id: envelope.delivery_id,

@@ -37,7 +37,7 @@ const quoted = (text: string) => JSON.stringify(text);
 
 /**
  * API Gateway's own errors (no route, throttled, body too large, integration failure) in the
- * contract's error shape, with the request id in the body and in X-Request-Id.
+ * API's error shape (the OpenAPI document's `Error`), with the request id in the body and in X-Request-Id.
  */
 export const GATEWAY_ERRORS: readonly GatewayErrorDefinition[] = [
   {

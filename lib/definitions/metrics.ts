@@ -13,6 +13,10 @@ export const METRICS = {
   configurationError: 'ConfigurationError',
   unhandledError: 'UnhandledError',
   backupAttemptWithoutKey: 'BackupAttemptWithoutKey',
+  backupCompleted: 'BackupCompleted',
+  backupItems: 'BackupItems',
+  backupBytes: 'BackupBytes',
+  backupAttemptFailed: 'BackupAttemptFailed',
   googleAdsDisconnected: 'GoogleAdsDisconnected',
   googleAdsConfigurationError: 'GoogleAdsConfigurationError',
   /** Google refused conversions matched on user data for an account's settings (enhanced conversions for leads). */
@@ -21,12 +25,24 @@ export const METRICS = {
   apiLatency: 'ApiLatency',
   leadsStored: 'LeadsStored',
   leadsDeniedConsent: 'LeadsDeniedConsent',
+  leadEventNotQueued: 'LeadEventNotQueued',
+  leadWriteConflict: 'LeadWriteConflict',
+  rateLimitExceeded: 'RateLimitExceeded',
   webhookAccepted: 'WebhookAccepted',
   webhookSignatureInvalid: 'WebhookSignatureInvalid',
   webhookDeadLettered: 'WebhookDeadLettered',
+  webhookEnqueueFailed: 'WebhookEnqueueFailed',
+  webhookEnvelopeInvalid: 'WebhookEnvelopeInvalid',
+  webhookProcessed: 'WebhookProcessed',
+  webhookIgnored: 'WebhookIgnored',
+  webhookWaiting: 'WebhookWaiting',
+  webhookRetried: 'WebhookRetried',
   conversionsUploaded: 'ConversionsUploaded',
   conversionsFailed: 'ConversionsFailed',
   conversionsRetried: 'ConversionsRetried',
+  conversionsCancelled: 'ConversionsCancelled',
+  conversionsWaiting: 'ConversionsWaiting',
+  conversionDeadLettered: 'ConversionDeadLettered',
   uploadLatency: 'UploadLatency',
   uploadBatchSize: 'UploadBatchSize',
   /** Per platform (dimension platform): events the platform accepted, refused for good, left waiting. */
@@ -121,7 +137,7 @@ export function statusClassOf(status: number): DimensionValue<'status_class'> {
 /** What the functions emit: the dashboards and alarms may only name metrics listed here. */
 export interface EmittedMetric {
   readonly name: MetricName;
-  readonly unit: 'Count' | 'Milliseconds' | 'Seconds';
+  readonly unit: 'Count' | 'Milliseconds' | 'Seconds' | 'Bytes';
   readonly dimensions: readonly DimensionName[];
   readonly description: string;
 }
@@ -147,6 +163,24 @@ export const EMITTED_METRICS: readonly EmittedMetric[] = [
     description: 'Leads refused for lack of consent',
   },
   {
+    name: METRICS.leadEventNotQueued,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Captured leads whose Meta Lead event could not be queued (the capture still succeeded)',
+  },
+  {
+    name: METRICS.leadWriteConflict,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Lead writes that met a concurrent change and were tried again',
+  },
+  {
+    name: METRICS.rateLimitExceeded,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Requests refused with 429 by a rate limit',
+  },
+  {
     name: METRICS.webhookAccepted,
     unit: 'Count',
     dimensions: ['sender'],
@@ -165,6 +199,43 @@ export const EMITTED_METRICS: readonly EmittedMetric[] = [
     description: 'Webhook deliveries moved to the dead-letter queue',
   },
   {
+    name: METRICS.webhookEnqueueFailed,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Verified webhook deliveries that could not be queued (answered 503, the sender retries)',
+  },
+  {
+    name: METRICS.webhookEnvelopeInvalid,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Webhook queue messages that are not a webhook envelope (dead-lettered)',
+  },
+  {
+    name: METRICS.webhookProcessed,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Webhook deliveries the worker acted on',
+  },
+  {
+    name: METRICS.webhookIgnored,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Webhook deliveries the worker had nothing to act on',
+  },
+  {
+    name: METRICS.webhookWaiting,
+    unit: 'Count',
+    dimensions: [],
+    description:
+      'Webhook deliveries sent back to wait for a provider whose circuit is open or that is unwell',
+  },
+  {
+    name: METRICS.webhookRetried,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Webhook deliveries that failed and are retried by the queue',
+  },
+  {
     name: METRICS.conversionsUploaded,
     unit: 'Count',
     dimensions: [],
@@ -181,6 +252,25 @@ export const EMITTED_METRICS: readonly EmittedMetric[] = [
     unit: 'Count',
     dimensions: [],
     description: 'Conversions rescheduled after a transient failure',
+  },
+  {
+    name: METRICS.conversionsCancelled,
+    unit: 'Count',
+    dimensions: [],
+    description:
+      'Conversions cancelled before upload (their lead erased or restricted, or its consent withdrawn)',
+  },
+  {
+    name: METRICS.conversionsWaiting,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Conversions left waiting (disconnected account, open circuit, backoff)',
+  },
+  {
+    name: METRICS.conversionDeadLettered,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Conversion queue messages moved to the dead-letter queue',
   },
   {
     name: METRICS.uploadLatency,
@@ -261,6 +351,20 @@ export const EMITTED_METRICS: readonly EmittedMetric[] = [
     description: 'Backups refused for want of a key',
   },
   {
+    name: METRICS.backupCompleted,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Backups written',
+  },
+  { name: METRICS.backupItems, unit: 'Count', dimensions: [], description: 'Items in a written backup' },
+  { name: METRICS.backupBytes, unit: 'Bytes', dimensions: [], description: 'Size of a written backup' },
+  {
+    name: METRICS.backupAttemptFailed,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Backup attempts that failed (retried, then dead-lettered)',
+  },
+  {
     name: METRICS.googleAdsDisconnected,
     unit: 'Count',
     dimensions: [],
@@ -278,6 +382,24 @@ export const EMITTED_METRICS: readonly EmittedMetric[] = [
     dimensions: [],
     description:
       "Google Ads accounts whose conversions were parked: enhanced conversions for leads not enabled, terms not accepted, or Google's data policy",
+  },
+  {
+    name: METRICS.googleAdsNotAllowlisted,
+    unit: 'Count',
+    dimensions: [],
+    description: "Google refusals of the platform's developer token for click conversion uploads",
+  },
+  {
+    name: METRICS.metaDisconnected,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Meta Conversions API access tokens refused',
+  },
+  {
+    name: METRICS.metaConfigurationError,
+    unit: 'Count',
+    dimensions: [],
+    description: 'Meta refusals of the Graph API version the uploader calls',
   },
 ];
 

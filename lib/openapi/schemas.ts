@@ -2,7 +2,7 @@
  * Response bodies as the API sends them, for the OpenAPI document. Request bodies are not
  * declared here: the document takes them from the schemas the handlers validate with.
  * Objects are open (`looseObject`): adding a field is a backward-compatible change, while a
- * missing or mistyped documented field fails the contract test.
+ * missing or mistyped documented field fails the end-to-end tests (`test/support/contract.ts`).
  */
 import * as z from 'zod/mini';
 import { CONVERSION_STATUSES, MATCH_KINDS, PLATFORMS } from '../../functions/shared/conversions/model';

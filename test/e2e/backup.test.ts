@@ -14,9 +14,10 @@ import { bootstrap } from '../../lib/local/bootstrap';
 import { resetEmulator } from '../../lib/local/emulator';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { run } from '../../lib/ops/cli';
+import { tableInKeyOrder } from '../support/dynamo';
 import { emulatorUrl } from '../support/emulator';
 import { type JsonResponse, request } from '../support/http';
-import { capture, scanAll } from '../support/operator';
+import { capture } from '../support/operator';
 
 const EMAILS = Array.from({ length: 25 }, (_, i) => `buyer${i}@shop-customer.example`);
 const EMAIL_PATTERN = /[a-z0-9.]+@shop-customer\.example/;
@@ -260,11 +261,15 @@ describe('a full backup over HTTP with the local key (BACKUP_KMS_KEY_ID unset)',
         item.pk?.S === `BACKUP#${job.id}` || (item.pk?.S === 'BACKUPS' && item.sk?.S === job.id);
       // Rate-limit counters keep counting the polling requests after their snapshot; all else is still.
       for (const table of TABLES.filter((t) => t.id !== 'rateLimits')) {
-        const source = (await scanAll(dynamo, sourceEnv[table.envVar] as string)).filter((i) => !ofJob(i));
-        const target = (await scanAll(dynamo, restored[table.envVar] as string)).filter((i) => !ofJob(i));
+        const source = (await tableInKeyOrder(dynamo, sourceEnv[table.envVar] as string)).filter(
+          (i) => !ofJob(i),
+        );
+        const target = (await tableInKeyOrder(dynamo, restored[table.envVar] as string)).filter(
+          (i) => !ofJob(i),
+        );
         expect({ table: table.id, items: target }).toEqual({ table: table.id, items: source });
       }
-      const counters = await scanAll(dynamo, restored.RATE_LIMIT_TABLE as string);
+      const counters = await tableInKeyOrder(dynamo, restored.RATE_LIMIT_TABLE as string);
       expect(counters.length).toBe(
         (job.result as { item_counts: { rateLimits: number } }).item_counts.rateLimits,
       );

@@ -1,7 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from '../../lib/local/stack';
 import { fbclid, gclid } from '../support/click-ids';
+import { scanAll } from '../support/dynamo';
 import { emulatorUrl } from '../support/emulator';
 import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
@@ -21,7 +22,7 @@ const granted = { status: 'granted', method: 'form_checkbox', timestamp: '2026-1
 async function everythingStored(): Promise<string> {
   const dumps: unknown[] = [];
   for (const table of [stack.env.LEADS_TABLE, stack.env.CONVERSIONS_TABLE, stack.env.AUDIT_TABLE]) {
-    dumps.push((await dynamo.send(new ScanCommand({ TableName: table }))).Items);
+    dumps.push(await scanAll(dynamo, { TableName: table }));
   }
   return JSON.stringify(dumps);
 }
@@ -320,8 +321,8 @@ describe('data-subject rights over HTTP', () => {
     const erased = await call('DELETE', `/api/v1/gdpr/subjects/${id}`, { token: a.admin });
     expect(erased.body).toMatchObject({ erased: true, leads: 1, conversions: 0 });
     // The dedup key of the email without a click id went with the lead: no lead item names it.
-    const leadItems = await dynamo.send(new ScanCommand({ TableName: stack.env.LEADS_TABLE }));
-    expect(JSON.stringify(leadItems.Items)).not.toContain(lead);
+    const leadItems = await scanAll(dynamo, { TableName: stack.env.LEADS_TABLE });
+    expect(JSON.stringify(leadItems)).not.toContain(lead);
     // The consent given before the erasure does not outlive it.
     const stale = await call('POST', '/api/v1/leads', { token: a.member, body: { email, consent: granted } });
     expect(stale.status).toBe(200);

@@ -1,8 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from '../../lib/local/stack';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
+import { queryAll } from '../support/dynamo';
 import { emulatorUrl } from '../support/emulator';
 import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
@@ -19,15 +20,12 @@ const granted = { status: 'granted', method: 'form_checkbox', timestamp: '2026-1
 let dynamo: DynamoDBDocumentClient;
 
 /** What the leads table holds for a tenant: lead items only. */
-async function storedLeads(tenantId: string) {
-  const out = await dynamo.send(
-    new QueryCommand({
-      TableName: stack.env.LEADS_TABLE,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :lead)',
-      ExpressionAttributeValues: { ':pk': `TENANT#${tenantId}`, ':lead': 'LEAD#' },
-    }),
-  );
-  return out.Items ?? [];
+function storedLeads(tenantId: string) {
+  return queryAll(dynamo, {
+    TableName: stack.env.LEADS_TABLE,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :lead)',
+    ExpressionAttributeValues: { ':pk': `TENANT#${tenantId}`, ':lead': 'LEAD#' },
+  });
 }
 
 beforeAll(async () => {

@@ -8,8 +8,9 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resetClients } from '../../functions/shared/aws';
 import { run } from '../../lib/ops/cli';
+import { tableInKeyOrder } from '../support/dynamo';
 import { emulatorUrl, freshResources } from '../support/emulator';
-import { capture, scanAll } from '../support/operator';
+import { capture } from '../support/operator';
 
 type Line = Record<string, unknown>;
 
@@ -66,7 +67,7 @@ describe('backup restore --unsafe-plaintext refuses a malformed backup and leave
   afterAll(() => dynamo.destroy());
   afterEach(async () => {
     // Every refusal leaves the tables as they were: empty.
-    expect(await scanAll(dynamo, env.TENANTS_TABLE as string)).toEqual([]);
+    expect(await tableInKeyOrder(dynamo, env.TENANTS_TABLE as string)).toEqual([]);
   });
 
   it.each<[string, Array<Line | string>, string]>([
@@ -172,7 +173,7 @@ describe('backup restore --unsafe-plaintext refuses a malformed backup and leave
     ).toBe(0);
     expect(io.stdout).toEqual(['Restored 26 items of backup bkp-restore-test.']);
     expect(io.stderr).toContain('      tenants: 26 items');
-    const items = await scanAll(dynamo, env.TENANTS_TABLE as string);
+    const items = await tableInKeyOrder(dynamo, env.TENANTS_TABLE as string);
     expect(items).toHaveLength(26);
     const full = items.find((i) => i.pk?.S === 'TENANT#t25');
     expect(full?.n).toEqual({ N: '12345678901234567890.5' });

@@ -23,9 +23,10 @@ import { METRICS } from '../../lib/definitions/metrics';
 import { TABLES, type TableId } from '../../lib/definitions/resources';
 import { bootstrap } from '../../lib/local/bootstrap';
 import { run } from '../../lib/ops/cli';
+import { tableInKeyOrder } from '../support/dynamo';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { lambdaContext, sqsRecord } from '../support/events';
-import { capture, scanAll } from '../support/operator';
+import { capture } from '../support/operator';
 
 const EMAILS = Array.from({ length: 40 }, (_, i) => `lead${i}.person@example-agency.com`);
 const client = () => ({ endpoint: emulatorUrl(), region: 'us-east-1' });
@@ -209,11 +210,13 @@ describe('encrypted backup: worker, decrypt, restore', () => {
     const dynamo = new DynamoDBClient(client());
     try {
       for (const table of TABLES) {
-        const source = (await scanAll(dynamo, env[table.envVar] as string)).filter(notJob(jobId));
-        const target = (await scanAll(dynamo, restored[table.envVar] as string)).filter(notJob(jobId));
+        const source = (await tableInKeyOrder(dynamo, env[table.envVar] as string)).filter(notJob(jobId));
+        const target = (await tableInKeyOrder(dynamo, restored[table.envVar] as string)).filter(
+          notJob(jobId),
+        );
         expect({ table: table.id, items: target }).toEqual({ table: table.id, items: source });
       }
-      expect((await scanAll(dynamo, restored.LEADS_TABLE as string)).length).toBe(EMAILS.length + 30);
+      expect((await tableInKeyOrder(dynamo, restored.LEADS_TABLE as string)).length).toBe(EMAILS.length + 30);
     } finally {
       dynamo.destroy();
     }
@@ -231,14 +234,14 @@ describe('encrypted backup: worker, decrypt, restore', () => {
           Item: { pk: { S: 'X' }, sk: { S: 'Y' } },
         }),
       );
-      const before = (await scanAll(dynamo, restored.CONVERSIONS_TABLE as string)).length;
+      const before = (await tableInKeyOrder(dynamo, restored.CONVERSIONS_TABLE as string)).length;
       const refused = capture();
       const source = ['--key', job.result?.object_key as string, '--bucket', env.BACKUP_BUCKET as string];
       expect(await run(['backup', 'restore', ...source], refused)).toBe(3);
       expect(refused.stderr.at(-1)).toMatch(
         /^Refused: not empty: tenants \(restored-tenants\), leads .*--force/,
       );
-      expect((await scanAll(dynamo, restored.CONVERSIONS_TABLE as string)).length).toBe(before);
+      expect((await tableInKeyOrder(dynamo, restored.CONVERSIONS_TABLE as string)).length).toBe(before);
 
       const forced = capture();
       expect(await run(['backup', 'restore', ...source, '--force'], forced)).toBe(0);
@@ -246,7 +249,7 @@ describe('encrypted backup: worker, decrypt, restore', () => {
         '      not empty, writing anyway (--force): ' +
           TABLES.map((t) => `${t.id} (restored-${t.id})`).join(', '),
       );
-      expect((await scanAll(dynamo, restored.CONVERSIONS_TABLE as string)).length).toBe(before);
+      expect((await tableInKeyOrder(dynamo, restored.CONVERSIONS_TABLE as string)).length).toBe(before);
     } finally {
       dynamo.destroy();
     }
@@ -272,7 +275,7 @@ describe('encrypted backup: worker, decrypt, restore', () => {
       .find(Boolean);
     expect(event).toMatchObject({ security_event: 'unsafe_plaintext_restore', file: cut });
     const dynamo = new DynamoDBClient(client());
-    expect(await scanAll(dynamo, fresh.TENANTS_TABLE as string)).toEqual([]);
+    expect(await tableInKeyOrder(dynamo, fresh.TENANTS_TABLE as string)).toEqual([]);
     dynamo.destroy();
   });
 
@@ -321,7 +324,8 @@ describe('encrypted backup: worker, decrypt, restore', () => {
       ).toBe(1);
       expect(restoring.stderr.at(-1)).toMatch(/^Failed: /);
       const dynamo = new DynamoDBClient(client());
-      for (const table of TABLES) expect(await scanAll(dynamo, fresh[table.envVar] as string)).toEqual([]);
+      for (const table of TABLES)
+        expect(await tableInKeyOrder(dynamo, fresh[table.envVar] as string)).toEqual([]);
       dynamo.destroy();
       Object.assign(process.env, env);
       resetClients();

@@ -1,10 +1,9 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { handler } from '../../functions/conversion-uploader/handler';
 import { scopeFor } from '../../functions/conversion-uploader/upload';
 import { DynamoConversionLog } from '../../functions/shared/conversions/log';
-import type { Conversion } from '../../functions/shared/conversions/model';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import { sealCredential } from '../../functions/shared/crypto/credentials';
 import { OAuthStateStore } from '../../functions/shared/google-ads/oauth';
@@ -18,50 +17,16 @@ import { DynamoLeadStore } from '../../functions/shared/leads/store';
 import { logger, metrics } from '../../functions/shared/observability';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import { gclid } from '../support/click-ids';
+import { scanAll } from '../support/dynamo';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { lambdaContext, sqsRecord } from '../support/events';
+import { conversion, lead } from '../support/fixtures';
 
 const TENANT = 'ten_uploader';
 const scope = scopeFor(TENANT);
 const log = new DynamoConversionLog();
 let env: Record<string, string>;
 let fake: FakeGoogleAds;
-
-function lead(id: string, overrides: Partial<StoredLead> = {}): StoredLead {
-  const at = new Date().toISOString();
-  return {
-    id,
-    email: `${id}@example.com`,
-    status: 'won',
-    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
-    consent_history: [],
-    restricted: false,
-    created_at: at,
-    updated_at: at,
-    email_hash: `hash-${id}`,
-    version: 1,
-    ...overrides,
-  };
-}
-
-function conversion(id: string, leadId: string, seed: number): Conversion {
-  const at = new Date(Date.now() - 3600_000).toISOString();
-  return {
-    id,
-    lead_id: leadId,
-    platform: 'google_ads',
-    status: 'queued',
-    attempts: 0,
-    order_id: `order-${id}`,
-    conversion_time: at,
-    value: 20,
-    currency: 'EUR',
-    click_id_type: 'gclid',
-    click_id: gclid(seed),
-    created_at: at,
-    updated_at: at,
-  };
-}
 
 const message = (id: string) => JSON.stringify({ version: 1, tenant_id: TENANT, conversion_id: id });
 const record = (messageId: string, body: string): SQSRecord => sqsRecord(messageId, body, 'test-conversions');
@@ -86,9 +51,27 @@ async function delayedCopies(queueUrl: string) {
   }
 }
 
+/** A won lead, and its Google Ads conversion of an order an hour ago, queued. */
 async function put(id: string, seed: number, leadOverrides: Partial<StoredLead> = {}): Promise<void> {
-  await new DynamoLeadStore().create(scope, lead(`lead_${id}`, leadOverrides), []);
-  await new DynamoConversionStore().queue(scope, conversion(id, `lead_${id}`, seed));
+  const leadId = `lead_${id}`;
+  await new DynamoLeadStore().create(
+    scope,
+    lead({ id: leadId, email: `${leadId}@example.com`, email_hash: `hash-${leadId}`, ...leadOverrides }),
+    [],
+  );
+  const conversionOfOrder = conversion(
+    {
+      id,
+      lead_id: leadId,
+      order_id: `order-${id}`,
+      value: 20,
+      currency: 'EUR',
+      click_id_type: 'gclid',
+      click_id: gclid(seed),
+    },
+    new Date(Date.now() - 3600_000),
+  );
+  await new DynamoConversionStore().queue(scope, conversionOfOrder);
 }
 
 beforeAll(async () => {
@@ -288,10 +271,10 @@ describe('conversion uploader', () => {
   it('lists the conversion log by status with cursor pagination', async () => {
     // Uploaded conversions leave the status index (one index write instead of two), and are
     // listed by status all the same.
-    const { Items: indexed = [] } = await new DynamoDBClient({
-      endpoint: emulatorUrl(),
-      region: 'us-east-1',
-    }).send(new ScanCommand({ TableName: env.CONVERSIONS_TABLE, IndexName: 'gsi1' }));
+    const indexed = await scanAll(new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' }), {
+      TableName: env.CONVERSIONS_TABLE,
+      IndexName: 'gsi1',
+    });
     const uploaded = (await log.list(scope, { limit: 100, status: 'uploaded' })).items;
     expect(uploaded.length).toBeGreaterThan(1);
     for (const conversion of uploaded) {

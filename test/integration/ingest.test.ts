@@ -4,7 +4,6 @@
  * Shopify's compliance topics answered 200.
  */
 import { createHmac } from 'node:crypto';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { dynamoClient, kmsClient, sqsClient } from '../../functions/shared/aws';
@@ -12,6 +11,7 @@ import { sealCredential } from '../../functions/shared/crypto/credentials';
 import { parseEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
 import { DynamoSourceStore } from '../../functions/shared/integrations/sources';
 import { platformScope } from '../../functions/shared/tenancy/scope';
+import { scanAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
 import { apiEvent, lambdaContext } from '../support/events';
 
@@ -72,9 +72,8 @@ async function queued(): Promise<WebhookEnvelope[]> {
 
 /** The rate-limit counters by scope and key, without their window. */
 async function counters(): Promise<Record<string, number>> {
-  const out = await dynamoClient().send(new ScanCommand({ TableName: env.RATE_LIMIT_TABLE }));
   const found: Record<string, number> = {};
-  for (const item of out.Items ?? []) {
+  for (const item of await scanAll(dynamoClient(), { TableName: env.RATE_LIMIT_TABLE })) {
     const key = (item.pk?.S ?? '').replace(/#\d+$/, '');
     found[key] = Number(item.count?.N);
   }

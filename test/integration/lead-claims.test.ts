@@ -4,7 +4,7 @@
  * captures of one person make one lead; a capture that stopped between the two is finished by the
  * next one; the email keys find every lead of an address; a lead stays under 1 KB (one write unit).
  */
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { itemSize } from '../../bench/support/dynamo-units';
 import { documentClient } from '../../functions/shared/aws';
 import { tableName } from '../../functions/shared/config';
@@ -14,25 +14,21 @@ import type { LeadInput } from '../../functions/shared/leads/schema';
 import { captureLeads, normaliseLeads } from '../../functions/shared/leads/service';
 import { DynamoLeadStore } from '../../functions/shared/leads/store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { queryAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
+import { leadInput } from '../support/fixtures';
 
 const hash = hasherFor('c'.repeat(32));
 const scope = { tenantId: 'ten_claims' } as TenantScope;
 const actor = { subject: 'user:ten_claims:member', ip: '127.0.0.1', request_id: 'req-claims' };
-const granted = { status: 'granted', method: 'form_checkbox' } as LeadInput['consent'];
-const input = (email: string, extra: Partial<LeadInput> = {}) =>
-  ({ email, consent: granted, ...extra }) as LeadInput;
 
-async function itemsOf(prefix: string): Promise<Record<string, unknown>[]> {
-  const out = await documentClient().send(
-    new QueryCommand({
-      TableName: tableName('leads'),
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': `TENANT#${scope.tenantId}`, ':prefix': prefix },
-      ConsistentRead: true,
-    }),
-  );
-  return out.Items ?? [];
+function itemsOf(prefix: string): Promise<Record<string, unknown>[]> {
+  return queryAll(documentClient(), {
+    TableName: tableName('leads'),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': `TENANT#${scope.tenantId}`, ':prefix': prefix },
+    ConsistentRead: true,
+  });
 }
 
 describe('leads claimed by conditional puts', () => {
@@ -54,7 +50,7 @@ describe('leads claimed by conditional puts', () => {
   });
 
   it('twenty concurrent captures of one person make one lead, its keys pointing to it', async () => {
-    const person = input('race@example.com', { external_id: 'shopify:race', gclid: 'gclid-race' });
+    const person = leadInput('race@example.com', { external_id: 'shopify:race', gclid: 'gclid-race' });
     const results = await Promise.all(Array.from({ length: 20 }, () => capture(person)));
     const ids = new Set(results.map((r) => r.lead_ids[0]));
     expect(ids.size).toBe(1);
@@ -68,7 +64,7 @@ describe('leads claimed by conditional puts', () => {
   it('concurrent captures of one external id under different addresses make one lead', async () => {
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        capture(input(`ext-${i}@example.com`, { external_id: 'crm-race' })),
+        capture(leadInput(`ext-${i}@example.com`, { external_id: 'crm-race' })),
       ),
     );
     expect(new Set(results.map((r) => r.lead_ids[0])).size).toBe(1);
@@ -77,7 +73,7 @@ describe('leads claimed by conditional puts', () => {
   });
 
   it('a capture that stopped after claiming its keys is finished by the next, under the same id', async () => {
-    const person = input('stopped@example.com', { external_id: 'shopify:stopped' });
+    const person = leadInput('stopped@example.com', { external_id: 'shopify:stopped' });
     const [normalised] = normaliseLeads(scope, [person], hash, true);
     // Its keys claimed for a lead id, and nothing more written.
     const now = Math.floor(Date.now() / 1000);
@@ -104,8 +100,8 @@ describe('leads claimed by conditional puts', () => {
 
   it('the email keys find every lead of an address, and erasure removes the keys no lead was written for', async () => {
     const email = 'two-clicks@example.com';
-    const first = await capture(input(email, { gclid: 'gclid-one' }));
-    const second = await capture(input(email, { gclid: 'gclid-two' }));
+    const first = await capture(leadInput(email, { gclid: 'gclid-one' }));
+    const second = await capture(leadInput(email, { gclid: 'gclid-two' }));
     expect(first.lead_ids[0]).not.toBe(second.lead_ids[0]);
     const emailHash = hash(scope.tenantId, email);
     expect((await leads.byEmailHash(scope, emailHash)).map((lead) => lead.id).sort()).toEqual(
@@ -123,7 +119,7 @@ describe('leads claimed by conditional puts', () => {
   });
 
   it("a paid order's lead is written once, won, with its order, and stays under 1 KB", async () => {
-    const order = input('a.long.address.of.a.buyer+orders@example-shop-domain.com', {
+    const order = leadInput('a.long.address.of.a.buyer+orders@example-shop-domain.com', {
       phone: '+4930901820',
       gclid: `EAIaIQobChMI${'x'.repeat(80)}`,
       external_id: 'shopify:7100000000004',

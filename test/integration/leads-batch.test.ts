@@ -5,18 +5,15 @@
  */
 import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
 import { hasherFor } from '../../functions/shared/leads/email-hash';
-import type { LeadInput } from '../../functions/shared/leads/schema';
 import { captureLeads, normaliseLeads } from '../../functions/shared/leads/service';
 import { DynamoLeadStore } from '../../functions/shared/leads/store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
 import { freshResources } from '../support/emulator';
+import { leadInput } from '../support/fixtures';
 
 const hash = hasherFor('k'.repeat(32));
 const scope = { tenantId: 'ten_batch' } as TenantScope;
 const actor = { subject: 'user:ten_batch:member', ip: '127.0.0.1', request_id: 'req-batch' };
-const granted = { status: 'granted', method: 'form_checkbox' } as LeadInput['consent'];
-const input = (email: string, extra: Partial<LeadInput> = {}) =>
-  ({ email, consent: granted, ...extra }) as LeadInput;
 
 describe('a batch of leads', () => {
   const leads = new DynamoLeadStore();
@@ -31,7 +28,7 @@ describe('a batch of leads', () => {
       await captureLeads(
         { leads, audit, hash },
         scope,
-        normaliseLeads(scope, [input('known@example.com', { external_id: 'k-1' })], hash, true),
+        normaliseLeads(scope, [leadInput('known@example.com', { external_id: 'k-1' })], hash, true),
         actor,
       )
     ).lead_ids;
@@ -54,16 +51,16 @@ describe('a batch of leads', () => {
     const existing = await captureLeads(
       { leads, audit, hash },
       scope,
-      normaliseLeads(scope, [input('already@example.com', { external_id: 'b-0' })], hash, true),
+      normaliseLeads(scope, [leadInput('already@example.com', { external_id: 'b-0' })], hash, true),
       actor,
     );
     const batch = [
       ...Array.from({ length: 100 }, (_, i) =>
-        input(`batch-${i}@example.com`, { external_id: `b-${i + 1}` }),
+        leadInput(`batch-${i}@example.com`, { external_id: `b-${i + 1}` }),
       ),
-      input('already@example.com', { external_id: 'b-0', utm_source: 'newsletter' }),
-      input('twice@example.com', { external_id: 'b-twice' }),
-      input('twice@example.com', { external_id: 'b-twice', utm_campaign: 'again' }),
+      leadInput('already@example.com', { external_id: 'b-0', utm_source: 'newsletter' }),
+      leadInput('twice@example.com', { external_id: 'b-twice' }),
+      leadInput('twice@example.com', { external_id: 'b-twice', utm_campaign: 'again' }),
     ];
     const result = await captureLeads(
       { leads, audit, hash },

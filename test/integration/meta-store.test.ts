@@ -1,12 +1,12 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { sqsClient } from '../../functions/shared/aws';
 import { queueUrl } from '../../functions/shared/config';
-import type { Conversion } from '../../functions/shared/conversions/model';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import { metaIntegrationOf } from '../../functions/shared/meta/settings';
 import { MetaIntegrationStore } from '../../functions/shared/meta/store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
 import { freshResources } from '../support/emulator';
+import { conversion } from '../support/fixtures';
 
 /** The Meta integration item on DynamoDB: one disconnect per refused token, a new token reconnects. */
 describe('Meta integration store', () => {
@@ -44,24 +44,15 @@ describe('Meta integration store', () => {
 
   it("queues again the tenant's waiting Meta conversions, and only those", async () => {
     const conversions = new DynamoConversionStore();
-    const at = new Date().toISOString();
-    const conversion = (id: string, platform: Conversion['platform']): Conversion => ({
-      id,
-      platform,
-      status: 'queued',
-      attempts: 0,
-      conversion_time: at,
-      created_at: at,
-      updated_at: at,
-    });
+    const at = new Date();
     const other = { tenantId: 'ten_other' } as TenantScope;
     for (const c of [
-      conversion('cnv_m1', 'meta'),
-      conversion('cnv_m2', 'meta'),
-      conversion('cnv_g1', 'google_ads'),
+      conversion({ id: 'cnv_m1', platform: 'meta' }, at),
+      conversion({ id: 'cnv_m2', platform: 'meta' }, at),
+      conversion({ id: 'cnv_g1', platform: 'google_ads' }, at),
     ])
       await conversions.queue(scope, c);
-    await conversions.queue(other, conversion('cnv_o1', 'meta'));
+    await conversions.queue(other, conversion({ id: 'cnv_o1', platform: 'meta' }, at));
     const drain = async (): Promise<Array<{ tenant_id: string; conversion_id: string }>> => {
       const bodies: Array<{ tenant_id: string; conversion_id: string }> = [];
       for (;;) {

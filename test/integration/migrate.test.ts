@@ -9,48 +9,30 @@ import { tableName } from '../../functions/shared/config';
 import type { Conversion } from '../../functions/shared/conversions/model';
 import { earlierOrderConversionIds, leadEventConversionId } from '../../functions/shared/conversions/plan';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import { newId } from '../../functions/shared/ids';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { DynamoLeadStore } from '../../functions/shared/leads/store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
 import { run } from '../../lib/ops/cli';
 import { migrateLeadConversions } from '../../lib/ops/migrate';
 import { freshResources } from '../support/emulator';
+import { conversion, lead } from '../support/fixtures';
 
 const a = { tenantId: 'ten_migrate_a' } as TenantScope;
 
-const lead = (): StoredLead => {
-  const now = new Date().toISOString();
-  return {
-    id: newId('lead'),
-    email: 'before@example.com',
-    email_hash: 'f'.repeat(64),
-    status: 'won',
-    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
-    consent_history: [],
-    restricted: false,
-    created_at: now,
-    updated_at: now,
-    version: 1,
-  };
-};
+/** A won lead as the release before wrote it. */
+const leadBefore = (): StoredLead => lead({ email: 'before@example.com', email_hash: 'f'.repeat(64) });
 
-const conversion = (id: string, leadId: string): Conversion => {
-  const now = new Date().toISOString();
-  return {
+/** An order conversion of a lead, uploaded by the release before. */
+const uploadedBefore = (id: string, leadId: string): Conversion =>
+  conversion({
     id,
     lead_id: leadId,
-    platform: 'google_ads',
     status: 'uploaded',
     attempts: 1,
     order_id: '1001',
-    conversion_time: now,
     click_id_type: 'gclid',
     click_id: 'gclid-before',
-    created_at: now,
-    updated_at: now,
-  };
-};
+  });
 
 describe('migrate lead-conversions', () => {
   const leads = new DynamoLeadStore();
@@ -61,14 +43,14 @@ describe('migrate lead-conversions', () => {
   });
 
   it("records each earlier order conversion on its lead once, which then finds it; the lead's version moves on", async () => {
-    const held = lead();
+    const held = leadBefore();
     await leads.create(a, held, [`EC#${held.email_hash}#-`]);
     const [earlier] = earlierOrderConversionIds(held.id, 'shopify:1001');
     const own = leadEventConversionId(held.id);
-    await conversions.queue(a, conversion(earlier as string, held.id));
-    await conversions.queue(a, conversion(own, held.id));
+    await conversions.queue(a, uploadedBefore(earlier as string, held.id));
+    await conversions.queue(a, uploadedBefore(own, held.id));
     // A conversion whose lead was erased: nothing to record it on.
-    await conversions.queue(a, conversion('cnv_orphanedbeforeerasure00g', 'lead_gone'));
+    await conversions.queue(a, uploadedBefore('cnv_orphanedbeforeerasure00g', 'lead_gone'));
     // Before: the lead finds only the conversion whose id derives from it.
     expect((await conversions.ofLead(a, held)).map((c) => c.id)).toEqual([own]);
 
@@ -103,7 +85,7 @@ describe('migrate lead-conversions', () => {
   });
 
   it('leaves a lead no conversion names alone', async () => {
-    const other = lead();
+    const other = leadBefore();
     await leads.create(a, other, [`EC#${'e'.repeat(64)}#-`]);
     await migrateLeadConversions();
     const raw = await documentClient().send(

@@ -12,53 +12,37 @@ import type { Conversion } from '../../functions/shared/conversions/model';
 import { orderConversionIds } from '../../functions/shared/conversions/plan';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
-import { newId } from '../../functions/shared/ids';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { CLAIM_GRACE_SECONDS, DynamoLeadStore } from '../../functions/shared/leads/store';
 import { AUDIT_RETENTION_DAYS, DEFAULT_RETENTION, expiryOf } from '../../functions/shared/retention/policy';
 import { cachedRetention, RetentionStore } from '../../functions/shared/tenancy/retention-store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
 import { backfillExpiry, sweepExpired } from '../../lib/ops/retention';
+import { queryAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
+import { API_CALL_CONSENT, conversion, lead } from '../support/fixtures';
 
 const DAY_MS = 86_400_000;
 const scopeOf = (tenantId: string) => ({ tenantId }) as TenantScope;
 const a = scopeOf('ten_retention_a');
 const actor = { subject: 'user:ten_retention_a:admin', ip: '198.51.100.23', request_id: 'req-r' };
 
-const lead = (at: Date, extra: Partial<StoredLead> = {}): StoredLead =>
-  ({
-    id: newId('lead', at.getTime()),
-    email: 'kept@example.com',
-    email_hash: 'b'.repeat(64),
-    status: 'new',
-    consent: {
-      status: 'granted',
-      method: 'api_call',
-      ad_user_data: 'granted',
-      ad_personalization: 'granted',
+/** A lead not yet won, written at `at`, with the consent of an API call. */
+const leadAt = (at: Date, extra: Partial<StoredLead> = {}): StoredLead =>
+  lead(
+    {
+      email: 'kept@example.com',
+      email_hash: 'b'.repeat(64),
+      status: 'new',
+      consent: API_CALL_CONSENT,
+      ...extra,
     },
-    consent_history: [],
-    restricted: false,
-    created_at: at.toISOString(),
-    updated_at: at.toISOString(),
-    version: 1,
-    ...extra,
-  }) as StoredLead;
+    at,
+  );
 
-const conversion = (at: Date, extra: Partial<Conversion> = {}): Conversion =>
-  ({
-    id: newId('conv', at.getTime()),
-    platform: 'google_ads',
-    status: 'queued',
-    conversion_time: at.toISOString(),
-    value: 10,
-    currency: 'EUR',
-    attempts: 0,
-    created_at: at.toISOString(),
-    updated_at: at.toISOString(),
-    ...extra,
-  }) as Conversion;
+/** A Google Ads conversion of 10 EUR queued at `at`. */
+const conversionAt = (at: Date, extra: Partial<Conversion> = {}): Conversion =>
+  conversion({ value: 10, currency: 'EUR', ...extra }, at);
 
 async function rawItem(table: 'leads' | 'conversions', key: Record<string, string>) {
   const out = await documentClient().send(new GetCommand({ TableName: tableName(table), Key: key }));
@@ -91,7 +75,7 @@ describe('retention', () => {
     const created = new Date();
     let clock = created;
     const store = new DynamoLeadStore(undefined, undefined, retention, () => clock);
-    const stored = lead(created);
+    const stored = leadAt(created);
     await store.create(a, stored, ['EXT#r-1']);
     const item = await rawItem('leads', { pk: `TENANT#${a.tenantId}`, sk: `LEAD#${stored.id}` });
     // The tenant keeps leads 90 days (set above).
@@ -121,7 +105,7 @@ describe('retention', () => {
 
   it('an expired lead is not read, listed or found by email or dedup key, and its key is claimed again', async () => {
     const past = new Date(Date.now() - 91 * DAY_MS);
-    const old = lead(past, { email_hash: 'c'.repeat(64) });
+    const old = leadAt(past, { email_hash: 'c'.repeat(64) });
     const pastStore = new DynamoLeadStore(
       undefined,
       undefined,
@@ -145,7 +129,7 @@ describe('retention', () => {
     expect(listed.items.map((l) => l.id)).not.toContain(old.id);
 
     // The same person again: a new lead takes over the expired key.
-    const again = lead(new Date(), { email_hash: 'c'.repeat(64) });
+    const again = leadAt(new Date(), { email_hash: 'c'.repeat(64) });
     await store.create(a, again, ['EXT#r-old']);
     expect(await store.findByDedupKeys(a, ['EXT#r-old'])).toBe(again.id);
   });
@@ -155,9 +139,9 @@ describe('retention', () => {
       leads_days: 400,
       conversions_days: 400,
     }));
-    const first = lead(new Date(), { email_hash: 'd'.repeat(64) });
+    const first = leadAt(new Date(), { email_hash: 'd'.repeat(64) });
     await store.create(a, first, ['EXT#r-stale']);
-    await expect(store.create(a, lead(new Date()), ['EXT#r-stale'], [first.id])).rejects.toThrow(
+    await expect(store.create(a, leadAt(new Date()), ['EXT#r-stale'], [first.id])).rejects.toThrow(
       'is held by another lead',
     );
     // A capture that stopped between claiming its keys and writing its lead.
@@ -177,7 +161,7 @@ describe('retention', () => {
       );
     await dangling('EXT#r-recent', now - 10);
     await dangling('EXT#r-old', now - CLAIM_GRACE_SECONDS - 1);
-    const second = lead(new Date());
+    const second = leadAt(new Date());
     await expect(store.create(a, second, ['EXT#r-old'])).rejects.toThrow('is held by another lead');
     await expect(store.create(a, second, ['EXT#r-recent'], ['lead_unwritten'])).rejects.toThrow(
       'is held by another lead',
@@ -185,7 +169,7 @@ describe('retention', () => {
     await store.create(a, second, ['EXT#r-old'], ['lead_unwritten']);
     expect(await store.findByDedupKeys(a, ['EXT#r-old'])).toBe(second.id);
     // The lead id its keys point to is written by whoever comes first: a second writer conflicts.
-    const adopted = lead(new Date(), { id: 'lead_unwritten' });
+    const adopted = leadAt(new Date(), { id: 'lead_unwritten' });
     await store.create(a, adopted, ['EXT#r-recent']);
     expect(await store.findByDedupKeys(a, ['EXT#r-recent'])).toBe('lead_unwritten');
     await expect(store.create(a, { ...adopted }, ['EXT#r-recent'])).rejects.toThrow('was written meanwhile');
@@ -197,7 +181,9 @@ describe('retention', () => {
     const store = new DynamoConversionStore(undefined, days, () => created);
     const log = new DynamoConversionLog(undefined, days, () => created);
     // An order from long ago is kept as long as one from today: from the write.
-    const queued = conversion(new Date('2017-03-22T16:28:02Z'), { lead_id: 'lead_r' } as Partial<Conversion>);
+    const queued = conversionAt(new Date('2017-03-22T16:28:02Z'), {
+      lead_id: 'lead_r',
+    } as Partial<Conversion>);
     await store.queue(a, queued);
     const key = { pk: `TENANT#${a.tenantId}`, sk: `CONV#${queued.id}` };
     expect((await rawItem('conversions', key))?.expires_at).toBe(expiryOf(created, 120));
@@ -230,7 +216,7 @@ describe('retention', () => {
     const store = new DynamoConversionStore(undefined, days);
     const log = new DynamoConversionLog(undefined, days);
     const [id] = orderConversionIds('shopify:old');
-    const old = conversion(past, { id, lead_id: 'lead_old' } as Partial<Conversion>);
+    const old = conversionAt(past, { id, lead_id: 'lead_old' } as Partial<Conversion>);
     // Written 100 days ago, kept 90.
     await new DynamoConversionStore(undefined, days, () => past).queue(a, old);
     // An order index item as written before conversion ids derived from the order, as old.
@@ -265,14 +251,12 @@ describe('retention', () => {
     expect(record.ip).toBe('198.51.100.0');
     const page = await trail.list(a, 'e'.repeat(64), 10);
     expect(page.items).toEqual([record]);
-    const { Items } = await documentClient().send(
-      new (await import('@aws-sdk/lib-dynamodb')).QueryCommand({
-        TableName: tableName('audit'),
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `TENANT#${a.tenantId}#SUBJECT#${'e'.repeat(64)}` },
-      }),
-    );
-    const expires = Items?.[0]?.expires_at as number;
+    const items = await queryAll(documentClient(), {
+      TableName: tableName('audit'),
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `TENANT#${a.tenantId}#SUBJECT#${'e'.repeat(64)}` },
+    });
+    const expires = items[0]?.expires_at as number;
     expect(expires).toBeGreaterThanOrEqual(expiryOf(new Date(before), AUDIT_RETENTION_DAYS));
     expect(expires).toBeLessThanOrEqual(expiryOf(new Date(), AUDIT_RETENTION_DAYS));
   });

@@ -12,36 +12,24 @@ import type { Adjustment, Conversion } from '../../functions/shared/conversions/
 import { orderConversionIds } from '../../functions/shared/conversions/plan';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import { DomainValidationError } from '../../functions/shared/domain-errors';
-import { newId } from '../../functions/shared/ids';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { WriteConflict } from '../../functions/shared/leads/ports';
 import { DynamoLeadStore } from '../../functions/shared/leads/store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
 import { emulatorUrl, freshResources } from '../support/emulator';
+import { API_CALL_CONSENT, conversion, lead } from '../support/fixtures';
 
 const scopeOf = (tenantId: string) => ({ tenantId }) as TenantScope;
 
-const lead = (extra: Partial<StoredLead> = {}): StoredLead => {
-  const now = new Date().toISOString();
-  return {
-    id: newId('lead'),
+/** A lead not yet won, with the consent of an API call. */
+const newLead = (extra: Partial<StoredLead> = {}): StoredLead =>
+  lead({
     email: 'person@example.com',
     email_hash: 'a'.repeat(64),
     status: 'new',
-    consent: {
-      status: 'granted',
-      method: 'api_call',
-      ad_user_data: 'granted',
-      ad_personalization: 'granted',
-    },
-    consent_history: [],
-    restricted: false,
-    created_at: now,
-    updated_at: now,
-    version: 1,
+    consent: API_CALL_CONSENT,
     ...extra,
-  } as StoredLead;
-};
+  });
 
 describe('lead store conditions', () => {
   const store = new DynamoLeadStore();
@@ -53,9 +41,9 @@ describe('lead store conditions', () => {
   });
 
   it('a dedup key claimed first refuses the second lead; an empty key list finds nothing', async () => {
-    const first = lead();
+    const first = newLead();
     await store.create(a, first, ['email:aaa']);
-    await expect(store.create(a, lead(), ['email:aaa'])).rejects.toThrow(WriteConflict);
+    await expect(store.create(a, newLead(), ['email:aaa'])).rejects.toThrow(WriteConflict);
     expect(await store.findByDedupKeys(a, ['email:zzz', 'email:aaa'])).toBe(first.id);
     expect(await store.findByDedupKeys(a, [])).toBeUndefined();
     // The same key in another tenant is another person.
@@ -63,7 +51,7 @@ describe('lead store conditions', () => {
   });
 
   it('an update from a stale version is a conflict, with or without new dedup keys', async () => {
-    const stored = lead();
+    const stored = newLead();
     await store.create(a, stored, []);
     await store.update(a, { ...stored, status: 'contacted', version: 2 }, 1);
     for (const keys of [[], ['ext:shop-1']]) {
@@ -77,7 +65,7 @@ describe('lead store conditions', () => {
   });
 
   it('a page cursor continues only the listing it came from', async () => {
-    for (let i = 0; i < 3; i++) await store.create(a, lead({ status: 'won' }), []);
+    for (let i = 0; i < 3; i++) await store.create(a, newLead({ status: 'won' }), []);
     const first = await store.list(a, { status: 'won', limit: 2 });
     expect(first.items).toHaveLength(2);
     expect(first.next_cursor).toEqual(expect.any(String));
@@ -105,21 +93,9 @@ describe('conversion store conditions', () => {
   let env: Record<string, string>;
   let sqs: SQSClient;
 
-  const conversion = (extra: Partial<Conversion> = {}): Conversion => {
-    const now = new Date().toISOString();
-    return {
-      id: newId('cnv'),
-      platform: 'google_ads',
-      status: 'queued',
-      attempts: 0,
-      conversion_time: now,
-      click_id_type: 'gclid',
-      click_id: 'gclid-store',
-      created_at: now,
-      updated_at: now,
-      ...extra,
-    };
-  };
+  /** A Google Ads conversion of a gclid. */
+  const clickConversion = (extra: Partial<Conversion> = {}): Conversion =>
+    conversion({ click_id_type: 'gclid', click_id: 'gclid-store', ...extra });
   const drain = async () => {
     const bodies: string[] = [];
     for (;;) {
@@ -141,16 +117,16 @@ describe('conversion store conditions', () => {
   });
 
   it('queues a conversion once however often it is queued', async () => {
-    const c = conversion();
+    const c = clickConversion();
     expect(await store.queue(scope, c)).toBe('queued');
     expect(await store.queue(scope, { ...c, value: 5 })).toBe('exists');
     expect((await drain()).map((b) => JSON.parse(b).conversion_id)).toEqual([c.id]);
   });
 
   it('queues every waiting conversion of a platform again, in batches of ten', async () => {
-    const google = Array.from({ length: 12 }, () => conversion());
+    const google = Array.from({ length: 12 }, () => clickConversion());
     for (const c of google) await store.queue(scope, c);
-    await store.queue(scope, conversion({ platform: 'meta', click_id_type: 'fbclid' }));
+    await store.queue(scope, clickConversion({ platform: 'meta', click_id_type: 'fbclid' }));
     await drain();
     expect(await store.requeueWaiting(scope, 'google_ads')).toBeGreaterThanOrEqual(12);
     const again = (await drain()).map((b) => JSON.parse(b).conversion_id);
@@ -158,7 +134,7 @@ describe('conversion store conditions', () => {
   });
 
   it('stores an adjustment once, and queues it only the first time', async () => {
-    const c = conversion();
+    const c = clickConversion();
     await store.queue(scope, c);
     await drain();
     const now = new Date().toISOString();
@@ -189,7 +165,7 @@ describe('conversion store conditions', () => {
 
   it('cancels only what has not left the queue; erasure removes the order index with the click id', async () => {
     expect(await store.cancel(scope, 'cnv_missing', 'erased')).toBe(false);
-    const c = conversion({ order_key: 'shopify:store-1', order_id: 'store-1' });
+    const c = clickConversion({ order_key: 'shopify:store-1', order_id: 'store-1' });
     await store.queue(scope, c);
     // The order's index item, as written before conversion ids derived from the order alone.
     await documentClient().send(

@@ -1,4 +1,4 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
@@ -6,6 +6,7 @@ import { metrics } from '../../functions/shared/observability';
 import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
 import { handler } from '../../functions/webhook-worker/handler';
 import { PROCESSORS } from '../../functions/webhook-worker/processors';
+import { scanAll } from '../support/dynamo';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { lambdaContext, sqsRecord } from '../support/events';
 
@@ -59,9 +60,9 @@ describe('webhook worker', () => {
     }
     expect(processed).toEqual(['dup-1']);
     const dynamo = new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
-    const items = await dynamo.send(new ScanCommand({ TableName: env.DEDUP_TABLE }));
+    const items = await scanAll(dynamo, { TableName: env.DEDUP_TABLE });
     dynamo.destroy();
-    expect(items.Items?.filter((i) => i.pk?.S?.startsWith('WEBHOOK#'))).toHaveLength(1);
+    expect(items.filter((i) => i.pk?.S?.startsWith('WEBHOOK#'))).toHaveLength(1);
   });
 
   it("processes the same delivery id once per tenant: one tenant's id never hides another's delivery", async () => {
@@ -154,11 +155,9 @@ describe('webhook worker', () => {
     expect(outcomes).toEqual([1, 1, 0, 0, 0]);
     expect(calls).toBe(3);
     const dynamo = new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
-    const items = await dynamo.send(new ScanCommand({ TableName: env.LEADS_TABLE }));
+    const items = await scanAll(dynamo, { TableName: env.LEADS_TABLE });
     dynamo.destroy();
-    const leads = (items.Items ?? []).filter(
-      (i) => i.email?.S === 'retry@example.com' && i.sk?.S?.startsWith('LEAD#'),
-    );
+    const leads = items.filter((i) => i.email?.S === 'retry@example.com' && i.sk?.S?.startsWith('LEAD#'));
     expect(leads).toHaveLength(1);
     expect(leads[0]?.status?.S).toBe('won');
   });

@@ -21,7 +21,7 @@ import { extractWooCommerce } from '../../functions/shared/webhooks/extract';
 // delivers the same representation: https://woocommerce.github.io/woocommerce-rest-api-docs/#retrieve-an-order
 import wooSampleOrder from '../fixtures/webhooks/woocommerce-sample-order.json';
 import { gclid } from '../support/click-ids';
-import { storedConversion, storedLead } from '../support/records';
+import { storedConversion, storedLead } from '../support/fixtures';
 
 const NOT_REQUIRED = (country: string) => ({
   stored: true,

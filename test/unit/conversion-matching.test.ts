@@ -38,7 +38,7 @@ import { buildMetaEvent } from '../../functions/shared/meta/events';
 import { metaEventInput } from '../../functions/shared/meta/provider';
 import type { StoredMetaIntegration } from '../../functions/shared/meta/settings';
 import { fbclid, gclid } from '../support/click-ids';
-import { storedLead } from '../support/records';
+import { storedLead } from '../support/fixtures';
 
 /**
  * Conversions without a click id: which ones are planned and why not, how each platform's request
@@ -47,6 +47,11 @@ import { storedLead } from '../support/records';
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const NOW = new Date('2026-11-25T12:00:00Z');
 
+/**
+ * The shared stored lead with its address and phone as a person typed them: what Google's
+ * normalisation must turn into the hashes written out in the expected requests below. Those
+ * requests are spelled out in full on purpose, as the oracle of the request builder.
+ */
 const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
   storedLead({
     id: 'led_abc123',

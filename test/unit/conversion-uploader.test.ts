@@ -24,7 +24,7 @@ import { GoogleAdsFailure } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { MAX_PROVIDER_RETRIES } from '../../functions/shared/queues/wait';
 import { gclid } from '../support/click-ids';
-import { storedConversion, storedLead } from '../support/records';
+import { storedConversion, storedLead } from '../support/fixtures';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 

@@ -36,13 +36,18 @@ import type { StoredGoogleAdsIntegration } from '../../functions/shared/google-a
 import { GoogleAdsFailure, TokenCache } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { gbraid, gclid } from '../support/click-ids';
-import { storedConversion, storedLead } from '../support/records';
+import { storedConversion, storedLead } from '../support/fixtures';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const target = { customerId: '1234567890', conversionActionId: '555', currency: 'USD' };
 
 const conversion = (overrides: Partial<Conversion> = {}): Conversion => storedConversion(overrides);
 
+/**
+ * The shared stored lead with its address and phone as a person typed them: what Google's
+ * normalisation must turn into the hashes written out in the expected requests below. Those
+ * requests are spelled out in full on purpose, as the oracle of the request builder.
+ */
 const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
   storedLead({ email: ' Jane.Doe@GoogleMail.com ', phone: '+4915123456789', ...overrides });
 

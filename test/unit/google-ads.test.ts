@@ -31,7 +31,7 @@ import { googleAdsSettingsBody } from '../../functions/shared/google-ads/setting
 import { GoogleAdsFailure, TokenCache } from '../../functions/shared/google-ads/tokens';
 import type { StoredLead } from '../../functions/shared/leads/model';
 import { gbraid, gclid, wbraid } from '../support/click-ids';
-import { storedConversion, storedLead } from '../support/records';
+import { storedConversion, storedLead } from '../support/fixtures';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -40,6 +40,11 @@ const DAY = 24 * 3600 * 1000;
 const conversion = (overrides: Partial<Conversion> = {}): Conversion =>
   storedConversion({ order_id: '5001', value: 149.9, ...overrides });
 
+/**
+ * The shared stored lead with its address and phone as a person typed them: what Google's
+ * normalisation must turn into the hashes written out in the expected requests below. Those
+ * requests are spelled out in full on purpose, as the oracle of the request builder.
+ */
 const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
   storedLead({
     email: 'Test.Email@Gmail.com',

@@ -13,6 +13,7 @@ import { NOT_BLANK } from '../../functions/shared/schema-text';
 import { platformScope } from '../../functions/shared/tenancy/scope';
 import { parseWith } from '../../functions/shared/validation';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
+import { storedLead } from '../support/fixtures';
 
 const scope = platformScope({ tenantId: 'platform', role: 'owner', subject: 's', method: 'jwt' }, 'ten_a');
 const hash = hasherFor('unit-test-email-hash-key-0123456789abcdef');
@@ -168,22 +169,18 @@ describe('lead schema', () => {
 });
 
 describe('conversions of a won lead', () => {
-  const lead: StoredLead = {
+  const lead: StoredLead = storedLead({
     id: 'lead_01abcdefghjkmnpqrstvwxyz0',
     email: 'a@example.com',
-    email_hash: 'h',
     gclid: gclid(),
     fbclid: fbclid(),
     value: 50,
     currency: 'EUR',
-    status: 'won',
     consent: resolveConsent({ status: 'granted' }),
-    consent_history: [],
-    restricted: false,
     created_at: '2026-11-25T10:00:00.000Z',
     updated_at: '2026-11-25T10:00:00.000Z',
     version: 2,
-  };
+  });
   const now = new Date('2026-11-25T12:00:00.000Z');
 
   it('one per platform, time and order id fixed, ids derived from the lead', () => {

@@ -43,6 +43,7 @@ import {
   metaSettingsBody,
   publicMetaSettings,
 } from '../../functions/shared/meta/settings';
+import { storedLead } from '../support/fixtures';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const FBCLID = 'IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRxTDMgk';
@@ -742,20 +743,16 @@ describe('the Meta provider', () => {
 });
 
 describe('lead events', () => {
-  const stored = (overrides: Partial<StoredLead> = {}): StoredLead => ({
-    id: 'lead_01ABC',
-    email: 'a@example.com',
-    fbclid: FBCLID,
-    status: 'new',
-    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
-    consent_history: [],
-    restricted: false,
-    created_at: '2026-11-25T09:00:00.000Z',
-    updated_at: '2026-11-25T09:00:00.000Z',
-    email_hash: 'h',
-    version: 1,
-    ...overrides,
-  });
+  const stored = (overrides: Partial<StoredLead> = {}): StoredLead =>
+    storedLead({
+      id: 'lead_01ABC',
+      email: 'a@example.com',
+      fbclid: FBCLID,
+      status: 'new',
+      created_at: '2026-11-25T09:00:00.000Z',
+      updated_at: '2026-11-25T09:00:00.000Z',
+      ...overrides,
+    });
 
   it('a Lead conversion derived from the lead, queued only when the tenant asked for lead events', async () => {
     expect(leadEventConversion(stored())).toMatchObject({

@@ -28,6 +28,73 @@ function sources(dir: string): string[] {
   });
 }
 
+/** Splits a call's argument text at its top-level separators (outside brackets and strings). */
+function splitTopLevel(text: string, separators: RegExp): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i] as string;
+    if (char === "'" || char === '"' || char === '`') {
+      i = text.indexOf(char, i + 1);
+      if (i < 0) break;
+    } else if ('([{'.includes(char)) depth += 1;
+    else if (')]}'.includes(char)) depth -= 1;
+    else if (depth === 0) {
+      const match = separators.exec(text.slice(i));
+      if (match?.index === 0) {
+        parts.push(text.slice(start, i));
+        i += match[0].length - 1;
+        start = i + 1;
+      }
+    }
+  }
+  parts.push(text.slice(start));
+  return parts.map((part) => part.trim()).filter((part) => part !== '');
+}
+
+/** The arguments of the call whose opening parenthesis is at `open`. */
+function callArguments(code: string, open: number): string[] {
+  let depth = 0;
+  for (let i = open; i < code.length; i++) {
+    const char = code[i] as string;
+    if (char === "'" || char === '"' || char === '`') i = code.indexOf(char, i + 1);
+    else if ('([{'.includes(char)) depth += 1;
+    else if (')]}'.includes(char) && --depth === 0) return splitTopLevel(code.slice(open + 1, i), /^,/);
+  }
+  return [];
+}
+
+interface MetricCall {
+  /** String or template literals the metric name may be. */
+  literals: string[];
+  /** Catalogue keys (`METRICS.<key>`) the metric name may be. */
+  names: string[];
+  /** The unit the call gives, when it names one. */
+  unit?: string;
+}
+
+/**
+ * Every `addMetric(name, unit, value)` and `emitMetric(name, value)` call of a source, with what its
+ * name may evaluate to: each branch of a conditional or a fallback, never its condition.
+ */
+function metricCalls(code: string): MetricCall[] {
+  const calls: MetricCall[] = [];
+  for (const match of code.matchAll(/(?<!function )\b(addMetric|emitMetric)\(/g)) {
+    const [name = '', unit] = callArguments(code, (match.index ?? 0) + match[0].length - 1);
+    const afterCondition = splitTopLevel(name, /^\?(?![?.])/).slice(name.includes('?') ? 1 : 0);
+    const values = afterCondition.flatMap((part) => splitTopLevel(part, /^(?:\?\?|\|\||:)/));
+    calls.push({
+      literals: values.filter((value) => /^['"`]/.test(value)),
+      names: values.flatMap((value) => /^METRICS\.(\w+)$/.exec(value)?.[1] ?? []),
+      ...(match[1] === 'addMetric' && unit && /^(?:'\w+'|MetricUnit\.\w+)$/.test(unit)
+        ? { unit: unit.replace(/^MetricUnit\./, '').replace(/'/g, '') }
+        : {}),
+    });
+  }
+  return calls;
+}
+
 describe('route groups', () => {
   it('put every route of the route table in a named group', () => {
     for (const route of ROUTES)
@@ -58,15 +125,58 @@ describe('route groups', () => {
 });
 
 describe('emitted metrics', () => {
-  it('are each emitted somewhere in the functions, by constant or by name', () => {
+  it('are each emitted somewhere in the functions, by their constant', () => {
     const code = sources(path.join(ROOT, 'functions'))
       .map((file) => readFileSync(file, 'utf8'))
       .join('\n');
     const keyOf = Object.fromEntries(Object.entries(METRICS).map(([key, name]) => [name, key]));
     for (const metric of EMITTED_METRICS) {
-      const emitted = code.includes(`METRICS.${keyOf[metric.name]}`) || code.includes(`'${metric.name}'`);
+      const emitted = code.includes(`METRICS.${keyOf[metric.name]}`);
       expect({ metric: metric.name, emitted }).toEqual({ metric: metric.name, emitted: true });
     }
+  });
+
+  it('list every name of the catalogue once', () => {
+    const listed = EMITTED_METRICS.map((m) => m.name);
+    expect(new Set(listed).size).toBe(listed.length);
+    expect([...listed].sort()).toEqual([...Object.values(METRICS)].sort());
+  });
+
+  it('recognise a metric named by a string, and the unit a call gives', () => {
+    const calls = metricCalls(
+      [
+        "metrics.addMetric('LeadsStored', 'Count', 1);",
+        'single.addMetric(`UploadLatency`, MetricUnit.Count, n);',
+        "emitMetric(ok === 'yes' ? METRICS.webhookProcessed : 'WebhookIgnored', 1);",
+        'metric.addMetric(\n  METRICS.uploadLatency,\n  MetricUnit.Milliseconds,\n  f(a, b),\n);',
+        'export function emitMetric(name: MetricName, value: number) {}',
+      ].join('\n'),
+    );
+    expect(calls.map((call) => ({ literals: call.literals, names: call.names, unit: call.unit }))).toEqual([
+      { literals: ["'LeadsStored'"], names: [], unit: 'Count' },
+      { literals: ['`UploadLatency`'], names: [], unit: 'Count' },
+      { literals: ["'WebhookIgnored'"], names: ['webhookProcessed'], unit: undefined },
+      { literals: [], names: ['uploadLatency'], unit: 'Milliseconds' },
+    ]);
+  });
+
+  it('are named from the catalogue everywhere under functions/, never by a string, with its unit', () => {
+    const found = sources(path.join(ROOT, 'functions')).flatMap((file) =>
+      metricCalls(readFileSync(file, 'utf8')).map((call) => ({ ...call, file: path.relative(ROOT, file) })),
+    );
+    expect(found.length).toBeGreaterThan(20);
+    expect(found.filter((call) => call.literals.length > 0).map((c) => `${c.file}: ${c.literals}`)).toEqual(
+      [],
+    );
+    const wrongUnits = found.flatMap((call) =>
+      call.unit === undefined
+        ? []
+        : call.names
+            .map((key) => EMITTED_METRICS.find((m) => m.name === METRICS[key as keyof typeof METRICS]))
+            .filter((metric) => metric?.unit !== call.unit)
+            .map((metric) => `${call.file}: ${metric?.name ?? call.names} in ${call.unit}`),
+    );
+    expect(wrongUnits).toEqual([]);
   });
 
   it('use only dimensions with a closed set of values, none of them a tenant or a person', () => {

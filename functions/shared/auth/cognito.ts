@@ -68,7 +68,7 @@ export function authFromCognitoClaims(payload: Record<string, unknown>): AuthCon
   return { tenantId, role, subject, method: 'cognito' };
 }
 
-/** Maps aws-jwt-verify errors to the contract's token failures; an unreachable JWKS fails closed. */
+/** Maps aws-jwt-verify errors to the API's token failures (401); an unreachable JWKS fails closed. */
 export function mapCognitoError(error: unknown): Error {
   if (error instanceof TokenError) return error;
   if (error instanceof JwtExpiredError) return new TokenError('expired');

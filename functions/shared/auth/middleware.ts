@@ -1,5 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { METRICS } from '../../../lib/definitions/metrics';
 import { forbidden, HttpError } from '../errors';
 import { metrics } from '../observability';
 import type { RequestContext } from '../request';
@@ -73,7 +74,7 @@ function authorizationHeader(event: APIGatewayProxyEvent): string | undefined {
 
 function refusedToken(error: unknown): unknown {
   if (!(error instanceof TokenError)) return error;
-  metrics.addMetric('AuthTokenRejected', 'Count', 1);
+  metrics.addMetric(METRICS.authTokenRejected, 'Count', 1);
   return unauthorized('invalid_token', error.message, 'Bearer');
 }
 
@@ -109,7 +110,7 @@ export function authentication(
             request.context.auth = await get().apiKey(key);
           } catch (error) {
             if (error instanceof ApiKeyError) {
-              metrics.addMetric('AuthApiKeyRejected', 'Count', 1);
+              metrics.addMetric(METRICS.authApiKeyRejected, 'Count', 1);
               throw unauthorized('invalid_api_key', error.message, 'ApiKey');
             }
             throw error;

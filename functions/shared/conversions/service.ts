@@ -45,7 +45,7 @@ export type Created =
 
 const digest = (...parts: string[]) => createHash('sha256').update(parts.join('\n'), 'utf8').digest('hex');
 
-/** The window and click-order rules, checked at the door with the contract's exact messages. */
+/** The window and click-order rules, checked at the door with the messages the API documents. */
 function checkWindow(conversion: Conversion, now: Date, clickTime?: string): void {
   if (conversion.platform !== 'google_ads') return;
   const reason = rejectionReason(conversion, now, clickTime);
@@ -123,8 +123,8 @@ export function plannedConversions(
 }
 
 /**
- * A Meta conversion by raw fbclid: Meta takes events up to 7 days old (the contract's exact
- * message otherwise) and none from the future. The same order, or the same click, event and
+ * A Meta conversion by raw fbclid: Meta takes events up to 7 days old (the documented message
+ * otherwise) and none from the future. The same order, or the same click, event and
  * time, is the same conversion.
  */
 function metaClickConversion(scope: TenantScope, body: ConversionByFbclid, now: Date): Conversion {

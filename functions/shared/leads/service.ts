@@ -1,3 +1,4 @@
+import { METRICS } from '../../../lib/definitions/metrics';
 import { DomainConflictError, type DomainErrorDetail, DomainValidationError } from '../domain-errors';
 import { captureCreatedAt } from '../gdpr/erasure';
 import type { Actor } from '../gdpr/model';
@@ -174,7 +175,7 @@ export async function upsertLead(
           try {
             await queueLeadEvent(deps.leadEvents, scope, created);
           } catch (error) {
-            metrics.addMetric('LeadEventNotQueued', 'Count', 1);
+            metrics.addMetric(METRICS.leadEventNotQueued, 'Count', 1);
             logger.warn('Could not queue the Meta Lead event of a captured lead', {
               lead_id: created.id,
               error,
@@ -218,7 +219,7 @@ export async function upsertLead(
       return { id: existing.id, created: false };
     } catch (error) {
       if (!(error instanceof WriteConflict)) throw error;
-      metrics.addMetric('LeadWriteConflict', 'Count', 1);
+      metrics.addMetric(METRICS.leadWriteConflict, 'Count', 1);
       await backoff(attempt);
     }
   }
@@ -304,8 +305,8 @@ export async function captureLeads(
   });
   const lead_ids = outcomes.flatMap((o) => ('id' in o ? [o.id] : []));
   const denied_leads = outcomes.flatMap((o) => ('denied' in o ? [o.denied] : []));
-  metrics.addMetric('LeadsStored', 'Count', lead_ids.length);
-  metrics.addMetric('LeadsDeniedConsent', 'Count', denied_leads.length);
+  metrics.addMetric(METRICS.leadsStored, 'Count', lead_ids.length);
+  metrics.addMetric(METRICS.leadsDeniedConsent, 'Count', denied_leads.length);
   return {
     success: true,
     processed: leads.length,

@@ -1,5 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { METRICS } from '../../../lib/definitions/metrics';
 import type { RouteDefinition } from '../../../lib/definitions/routes';
 import { HttpError } from '../errors';
 import { metrics } from '../observability';
@@ -37,7 +38,7 @@ async function enforce(
   const result = await limiter.check(scope, key);
   context.rateLimits = [...(context.rateLimits ?? []), result];
   if (!result.allowed) {
-    metrics.addMetric('RateLimitExceeded', 'Count', 1);
+    metrics.addMetric(METRICS.rateLimitExceeded, 'Count', 1);
     throw rateLimitExceeded(result, now());
   }
   return result;

@@ -1,0 +1,88 @@
+/**
+ * Records as the tables store them, built in one place and named by each test through `overrides`:
+ *
+ * - `storedLead()` and `storedConversion()`: fixed ids and times, for tests without I/O (a won lead
+ *   with consent granted, a queued Google Ads conversion of a gclid from that lead's order);
+ * - `lead()` and `conversion()`: a new id and the time `at` (now by default), for tests that write to
+ *   the emulator, where every record must be another (a won lead with consent granted; a queued
+ *   Google Ads conversion with neither lead nor click id);
+ * - `leadInput()`: what a client sends for one lead.
+ */
+import type { LoggedConversion } from '../../functions/shared/conversions/log';
+import type { Conversion } from '../../functions/shared/conversions/model';
+import { newId } from '../../functions/shared/ids';
+import type { StoredLead } from '../../functions/shared/leads/model';
+import type { LeadInput } from '../../functions/shared/leads/schema';
+import { gclid } from './click-ids';
+
+/** The consent of a lead captured by an API call, every signal granted. */
+export const API_CALL_CONSENT: StoredLead['consent'] = {
+  status: 'granted',
+  method: 'api_call',
+  ad_user_data: 'granted',
+  ad_personalization: 'granted',
+};
+
+export function storedLead(overrides: Partial<StoredLead> = {}): StoredLead {
+  return {
+    id: 'lead_1',
+    email: 'jane@example.com',
+    status: 'won',
+    consent: { status: 'granted', ad_user_data: 'granted', ad_personalization: 'granted' },
+    consent_history: [],
+    restricted: false,
+    created_at: '2026-11-24T08:00:00.000Z',
+    updated_at: '2026-11-24T08:00:00.000Z',
+    email_hash: 'h',
+    version: 1,
+    ...overrides,
+  };
+}
+
+export function storedConversion(overrides: Partial<LoggedConversion> = {}): LoggedConversion {
+  return {
+    id: 'cnv_1',
+    lead_id: 'lead_1',
+    platform: 'google_ads',
+    status: 'queued',
+    attempts: 0,
+    order_id: 'order-1',
+    conversion_time: '2026-11-24T08:30:00.000Z',
+    value: 19.5,
+    currency: 'EUR',
+    click_id_type: 'gclid',
+    click_id: gclid(1),
+    created_at: '2026-11-24T08:31:00.000Z',
+    updated_at: '2026-11-24T08:31:00.000Z',
+    ...overrides,
+  };
+}
+
+/** A lead written at `at` under a new id. */
+export function lead(overrides: Partial<StoredLead> = {}, at: Date = new Date()): StoredLead {
+  return storedLead({
+    id: newId('lead', at.getTime()),
+    created_at: at.toISOString(),
+    updated_at: at.toISOString(),
+    ...overrides,
+  });
+}
+
+/** A conversion queued at `at` under a new id, of no lead and no click. */
+export function conversion(overrides: Partial<Conversion> = {}, at: Date = new Date()): Conversion {
+  return {
+    id: newId('cnv', at.getTime()),
+    platform: 'google_ads',
+    status: 'queued',
+    attempts: 0,
+    conversion_time: at.toISOString(),
+    created_at: at.toISOString(),
+    updated_at: at.toISOString(),
+    ...overrides,
+  };
+}
+
+/** One lead as a client sends it: an address, with consent granted by a form checkbox. */
+export function leadInput(email: string, extra: Partial<LeadInput> = {}): LeadInput {
+  return { email, consent: { status: 'granted', method: 'form_checkbox' }, ...extra } as LeadInput;
+}
