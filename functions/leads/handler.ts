@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { actorOf } from '../shared/actor';
 import { DynamoConversionLog, publicConversion } from '../shared/conversions/log';
 import { integrationMatchingSources } from '../shared/conversions/matching-sources';
-import { matchingRules, planConversions } from '../shared/conversions/plan';
+import { matchingRules } from '../shared/conversions/plan';
 import { listConversionsQuery } from '../shared/conversions/queries';
 import { adjustmentBody, type ConversionRequest, conversionFormOf } from '../shared/conversions/schema';
 import {
@@ -14,26 +14,54 @@ import {
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
 import { HttpError, notFound } from '../shared/errors';
+import { DynamoAuditTrail } from '../shared/gdpr/audit';
+import { DynamoTombstones } from '../shared/gdpr/tombstones';
 import { authOf, httpHandler, json } from '../shared/http';
-import { loadEmailHasher } from '../shared/leads/email-hash';
+import { type EmailHasher, loadEmailHasher } from '../shared/leads/email-hash';
 import { publicLead } from '../shared/leads/model';
+import { WriteConflict } from '../shared/leads/ports';
 import { canMove, listLeadsQuery, parseLeadsBody, patchLeadBody } from '../shared/leads/schema';
 import {
   captureLeads,
   dedupKeysOf,
-  defaultLeadDeps,
+  type LeadDeps,
   normaliseLeads,
   recordOrder,
 } from '../shared/leads/service';
-import { DynamoLeadStore, WriteConflict } from '../shared/leads/store';
+import { DynamoLeadStore } from '../shared/leads/store';
+import { planWon, queueWon, type WonDeps } from '../shared/leads/won';
+import { MetaIntegrationStore } from '../shared/meta/store';
 import { pageSize } from '../shared/pagination';
+import { consentPolicyOfTenant } from '../shared/tenancy/consent-policy-store';
 import { scopeOf } from '../shared/tenancy/scope';
 import { parseJsonBody, parseWith } from '../shared/validation';
 
 const leads = new DynamoLeadStore();
 const conversions = new DynamoConversionStore();
+const audit = new DynamoAuditTrail();
+const tombstones = new DynamoTombstones();
+const meta = new MetaIntegrationStore();
+
+/** What lead capture reaches: the stores, the erasure guard, the consent policy, Meta Lead events. */
+function leadDeps(hash: EmailHasher): LeadDeps {
+  return {
+    leads,
+    audit,
+    hash,
+    erasure: { tombstones, hash },
+    consentPolicy: consentPolicyOfTenant(),
+    leadEvents: {
+      integration: (tenantId) => meta.get(tenantId),
+      queue: (scope, conversion) => conversions.queue(scope, conversion),
+    },
+  };
+}
 const conversionLog = new DynamoConversionLog();
 const matchingSources = integrationMatchingSources();
+const wonDeps: WonDeps = {
+  rules: (tenantId) => matchingRules(matchingSources, tenantId),
+  queue: (scope, conversion) => conversions.queue(scope, conversion),
+};
 const conversionDeps: ConversionServiceDeps = {
   leads: {
     get: (scope, id) => leads.get(scope, id),
@@ -45,7 +73,7 @@ const conversionDeps: ConversionServiceDeps = {
     queueAdjustment: (scope, adjustment, delay) => conversions.queueAdjustment(scope, adjustment, delay),
     adjustments: (scope, id) => conversions.adjustments(scope, id),
   },
-  rules: (tenantId) => matchingRules(matchingSources, tenantId),
+  rules: wonDeps.rules,
 };
 
 export const handler = httpHandler('leads', {
@@ -54,7 +82,7 @@ export const handler = httpHandler('leads', {
     const scope = scopeOf(authOf(request));
     const hash = await loadEmailHasher();
     const normalised = normaliseLeads(scope, inputs, hash, single);
-    const result = await captureLeads(defaultLeadDeps(hash), scope, normalised, actorOf(request));
+    const result = await captureLeads(leadDeps(hash), scope, normalised, actorOf(request));
     return json(result.stored > 0 ? 201 : 200, result);
   },
 
@@ -168,7 +196,9 @@ export const handler = httpHandler('leads', {
     // Won: its conversions are planned now, and what a connected platform does not get says why.
     const plan =
       status === 'won'
-        ? planConversions(
+        ? await planWon(
+            wonDeps,
+            scope,
             changed,
             {
               ...(body.order_id ? { orderId: body.order_id } : {}),
@@ -176,7 +206,6 @@ export const handler = httpHandler('leads', {
               ...(body.currency ? { currency: body.currency } : {}),
             },
             now,
-            await matchingRules(matchingSources, scope.tenantId),
           )
         : undefined;
     // Kept only while it says something: the last time the lead was won, a platform got nothing.
@@ -195,14 +224,11 @@ export const handler = httpHandler('leads', {
       }
       throw error;
     }
-    const queued = [];
-    if (plan) {
-      for (const conversion of plan.conversions) {
-        if ((await conversions.queue(scope, conversion)) === 'queued') {
-          queued.push({ id: conversion.id, platform: conversion.platform, status: conversion.status });
-        }
-      }
-    }
+    const queued = (plan ? await queueWon(wonDeps, scope, plan.conversions) : []).map((conversion) => ({
+      id: conversion.id,
+      platform: conversion.platform,
+      status: conversion.status,
+    }));
     return json(200, { ...publicLead(updated), conversions_queued: queued });
   },
 });

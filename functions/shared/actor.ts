@@ -1,4 +1,4 @@
-import type { Actor } from './gdpr/audit';
+import type { Actor } from './gdpr/model';
 import { authOf, type HttpRequest } from './http';
 
 /** Who made the request, for the audit trail: verified subject, gateway source IP, request id. */

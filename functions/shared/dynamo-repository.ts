@@ -1,4 +1,12 @@
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DeleteCommand,
+  type DynamoDBDocumentClient,
+  type PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  type UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { TableId } from '../../lib/definitions/resources';
 import { documentClient } from './aws';
 import { tableName } from './config';
@@ -43,6 +51,17 @@ export abstract class DynamoRepository {
 
   protected get table(): string {
     return this.tableOverride ?? tableName(this.tableId);
+  }
+
+  /** Sends a conditional write; false when its condition did not hold (another writer got there first). */
+  protected async conditionally(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.client.send(command as PutCommand);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /**

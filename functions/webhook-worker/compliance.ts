@@ -1,11 +1,12 @@
-import type { DynamoConversionStore } from '../shared/conversions/store';
+import type { LeadConversions } from '../shared/conversions/ports';
 import { DomainValidationError } from '../shared/domain-errors';
 import type { WebhookEnvelope } from '../shared/envelope';
-import type { Actor, DynamoAuditTrail } from '../shared/gdpr/audit';
+import type { Actor } from '../shared/gdpr/model';
+import type { AuditTrail } from '../shared/gdpr/ports';
 import { eraseSubject, type Subject, type SubjectDeps, subjectOf } from '../shared/gdpr/subjects';
 import { DynamoTombstones } from '../shared/gdpr/tombstones';
 import type { EmailHasher } from '../shared/leads/email-hash';
-import type { DynamoLeadStore } from '../shared/leads/store';
+import type { LeadRepository } from '../shared/leads/ports';
 import type { TenantScope } from '../shared/tenancy/scope';
 import { identifier, type JsonObject, list, record, text } from '../shared/webhooks/extract/values';
 
@@ -18,9 +19,9 @@ import { identifier, type JsonObject, list, record, text } from '../shared/webho
  */
 
 export interface ComplianceDeps {
-  leads: DynamoLeadStore;
-  conversions: DynamoConversionStore;
-  audit: DynamoAuditTrail;
+  leads: LeadRepository;
+  conversions: LeadConversions;
+  audit: AuditTrail;
   hash: EmailHasher;
 }
 

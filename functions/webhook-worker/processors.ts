@@ -1,12 +1,7 @@
 import { platformOrgId } from '../shared/auth/context';
 import { DynamoConversionLog } from '../shared/conversions/log';
 import { integrationMatchingSources } from '../shared/conversions/matching-sources';
-import {
-  earlierOrderConversionIds,
-  matchingRules,
-  type NotPlanned,
-  planConversions,
-} from '../shared/conversions/plan';
+import { earlierOrderConversionIds, matchingRules, type NotPlanned } from '../shared/conversions/plan';
 import { adjustConversion, refundPlan } from '../shared/conversions/service';
 import { DynamoConversionStore } from '../shared/conversions/store';
 import { DomainValidationError } from '../shared/domain-errors';
@@ -18,9 +13,11 @@ import { DynamoSourceStore } from '../shared/integrations/sources';
 import { loadEmailHasher } from '../shared/leads/email-hash';
 import type { StoredLead } from '../shared/leads/model';
 import { canMove } from '../shared/leads/schema';
-import { captureLeads, consentPolicyOfTenant, modifyLead, normaliseLeads } from '../shared/leads/service';
+import { captureLeads, modifyLead, normaliseLeads } from '../shared/leads/service';
 import { DynamoLeadStore } from '../shared/leads/store';
+import { planWon, queueWon, type WonDeps } from '../shared/leads/won';
 import { StripeClient, type StripeGateway } from '../shared/stripe/client';
+import { consentPolicyOfTenant } from '../shared/tenancy/consent-policy-store';
 import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
 import type { TenantScope } from '../shared/tenancy/scope';
 import { platformScope } from '../shared/tenancy/scope';
@@ -64,6 +61,10 @@ const tenants = new DynamoTenantStore();
 const tombstones = new DynamoTombstones();
 const sources = new DynamoSourceStore();
 const matchingSources = integrationMatchingSources();
+const wonDeps: WonDeps = {
+  rules: (tenantId) => matchingRules(matchingSources, tenantId),
+  queue: (scope, conversion) => conversions.queue(scope, conversion),
+};
 
 function parsePayload(envelope: WebhookEnvelope): unknown {
   try {
@@ -193,7 +194,9 @@ async function queueOrderConversions(
   source: WebhookSource,
   recorded: boolean,
 ): Promise<number> {
-  const plan = planConversions(
+  const plan = await planWon(
+    wonDeps,
+    scope,
     won,
     {
       orderId: order.id,
@@ -203,15 +206,10 @@ async function queueOrderConversions(
       ...(order.currency ? { currency: order.currency } : {}),
     },
     order.occurredAt && !Number.isNaN(Date.parse(order.occurredAt)) ? new Date(order.occurredAt) : new Date(),
-    await matchingRules(matchingSources, scope.tenantId),
   );
   await noteNotPlanned(scope, won, plan.notPlanned);
   if (recorded && (await conversions.anyOf(scope, earlierOrderConversionIds(won.id, orderKey)))) return 0;
-  let queued = 0;
-  for (const conversion of plan.conversions) {
-    if ((await conversions.queue(scope, conversion)) === 'queued') queued += 1;
-  }
-  return queued;
+  return (await queueWon(wonDeps, scope, plan.conversions)).length;
 }
 
 /** Keeps on the lead why a connected platform got no conversion from its order (one write, when it changed). */

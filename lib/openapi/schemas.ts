@@ -6,7 +6,7 @@
  */
 import * as z from 'zod/mini';
 import { CONVERSION_STATUSES, MATCH_KINDS, PLATFORMS } from '../../functions/shared/conversions/model';
-import { AUDIT_ACTIONS } from '../../functions/shared/gdpr/audit';
+import { AUDIT_ACTIONS } from '../../functions/shared/gdpr/model';
 import { INTEGRATION_KINDS, INTEGRATION_STATUSES } from '../../functions/shared/integrations/overview';
 import { CONSENT_METHODS, CONSENT_STATUSES, SIGNALS } from '../../functions/shared/leads/consent';
 import { CONSENT_POLICIES } from '../../functions/shared/leads/consent-policy';

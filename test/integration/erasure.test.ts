@@ -12,8 +12,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
-import { type Actor, DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
+import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
 import { admitUnlessErased } from '../../functions/shared/gdpr/deliveries';
+import type { Actor } from '../../functions/shared/gdpr/model';
 import { eraseSubject, type SubjectDeps, subjectOf } from '../../functions/shared/gdpr/subjects';
 import { DynamoTombstones } from '../../functions/shared/gdpr/tombstones';
 import { hasherFor } from '../../functions/shared/leads/email-hash';

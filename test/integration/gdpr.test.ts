@@ -1,6 +1,7 @@
 import { DynamoConversionStore } from '../../functions/shared/conversions/store';
 import { DomainValidationError } from '../../functions/shared/domain-errors';
-import { type Actor, DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
+import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
+import type { Actor } from '../../functions/shared/gdpr/model';
 import {
   changeConsent,
   exportSubject,

@@ -14,7 +14,8 @@ import { DynamoConversionStore } from '../../functions/shared/conversions/store'
 import { DomainValidationError } from '../../functions/shared/domain-errors';
 import { newId } from '../../functions/shared/ids';
 import type { StoredLead } from '../../functions/shared/leads/model';
-import { DynamoLeadStore, WriteConflict } from '../../functions/shared/leads/store';
+import { WriteConflict } from '../../functions/shared/leads/ports';
+import { DynamoLeadStore } from '../../functions/shared/leads/store';
 import type { TenantScope } from '../../functions/shared/tenancy/scope';
 import { emulatorUrl, freshResources } from '../support/emulator';
 

@@ -8,7 +8,7 @@ import type { StoredLead } from '../../functions/shared/leads/model';
 import { normaliseEmail, normalisePhone } from '../../functions/shared/leads/normalise';
 import { canMove, leadSchema, parseLeadsBody, patchLeadBody } from '../../functions/shared/leads/schema';
 import { dedupKeysOf, normaliseLeads } from '../../functions/shared/leads/service';
-import { conversionsForWon } from '../../functions/shared/leads/won';
+import { conversionsForWon, planWon, queueWon } from '../../functions/shared/leads/won';
 import { NOT_BLANK } from '../../functions/shared/schema-text';
 import { platformScope } from '../../functions/shared/tenancy/scope';
 import { parseWith } from '../../functions/shared/validation';
@@ -201,6 +201,28 @@ describe('conversions of a won lead', () => {
       });
     }
     expect(conversionsForWon(lead, {}, now)[0]?.order_id).toBe(`lead-${lead.id}`);
+  });
+
+  it("plans under the tenant's rules and queues each conversion once, answering only those queued now", async () => {
+    const scope = { tenantId: 'ten_won' } as Parameters<typeof planWon>[1];
+    const asked: string[] = [];
+    const noClick = { ...lead, gclid: undefined, fbclid: undefined } as StoredLead;
+    const rules = async (tenantId: string) => {
+      asked.push(tenantId);
+      return { google_ads: { enhancedConversionsForLeads: true } };
+    };
+    const plan = await planWon({ rules }, scope, noClick, { orderId: 'o-10', uniqueBy: 'shopify:o-10' }, now);
+    expect(asked).toEqual(['ten_won']);
+    expect(plan.conversions.map((c) => [c.platform, c.match])).toEqual([['google_ads', 'user_data']]);
+    const stored = new Set<string>();
+    const queue = async (_scope: unknown, conversion: { id: string }) => {
+      if (stored.has(conversion.id)) return 'exists' as const;
+      stored.add(conversion.id);
+      return 'queued' as const;
+    };
+    const both = conversionsForWon(lead, { orderId: 'o-11', uniqueBy: 'shopify:o-11' }, now);
+    expect((await queueWon({ queue }, scope, both)).map((c) => c.platform)).toEqual(['google_ads', 'meta']);
+    expect(await queueWon({ queue }, scope, both)).toEqual([]);
   });
 
   it('none when restricted or without upload consent', () => {

@@ -18,6 +18,7 @@ import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store'
 import type { TenantScope } from '../tenancy/scope';
 import type { Adjustment, AdjustmentMessage, Conversion, ConversionMessage, Platform } from './model';
 import { conversionIdsOfLead, matchOf, orderConversionIds } from './plan';
+import type { LeadConversions } from './ports';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
 const convSk = (id: string) => `CONV#${id}`;
@@ -38,7 +39,7 @@ function fromItem(item: Item): Conversion {
  * sets the item's expiry (its last change plus the tenant's `conversions_days`), which DynamoDB's
  * TTL deletes it by; reads ignore what has expired and is not deleted yet.
  */
-export class DynamoConversionStore extends DynamoRepository {
+export class DynamoConversionStore extends DynamoRepository implements LeadConversions {
   constructor(
     client?: DynamoDBDocumentClient,
     private readonly retention: RetentionOf = (tenantId) => retentionOfTenant()(tenantId),

@@ -4,43 +4,8 @@ import { newId } from '../ids';
 import { decodeCursor, encodeCursor, type Page } from '../pagination';
 import { AUDIT_RETENTION_DAYS, EXPIRY_ATTRIBUTE, expiryOf } from '../retention/policy';
 import type { TenantScope } from '../tenancy/scope';
-
-export const AUDIT_ACTIONS = [
-  'consent_recorded',
-  'consent_refused',
-  'consent_changed',
-  'export',
-  'erasure',
-  'rectification',
-  'restriction',
-  'data_request_received',
-  /** Data created before the subject's erasure was dropped instead of re-creating them. */
-  'erasure_upheld',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-
-/** Who acted, from where: the verified caller and the gateway's view of the request. */
-export interface Actor {
-  subject: string;
-  ip: string;
-  request_id: string;
-}
-
-/**
- * One audit record. Holds the subject's keyed email hash, never the address, so it survives
- * erasure as the tombstone the erasure leaves; the caller's address only as its network (see
- * {@link networkOf}). Kept {@link AUDIT_RETENTION_DAYS} days, then DynamoDB's TTL deletes it.
- */
-export interface AuditRecord {
-  id: string;
-  at: string;
-  action: AuditAction;
-  email_hash: string;
-  actor: string;
-  ip: string;
-  request_id: string;
-  details: Record<string, string | number | boolean>;
-}
+import type { Actor, AuditAction, AuditRecord } from './model';
+import type { AuditTrail } from './ports';
 
 const subjectPk = (scope: TenantScope, hash: string) => `TENANT#${scope.tenantId}#SUBJECT#${hash}`;
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
@@ -70,7 +35,7 @@ export function networkOf(ip: string): string {
 }
 
 /** The append-only audit trail: records are put once and never updated or deleted. */
-export class DynamoAuditTrail extends DynamoRepository {
+export class DynamoAuditTrail extends DynamoRepository implements AuditTrail {
   constructor(client?: DynamoDBDocumentClient, table?: string) {
     super('audit', client, table);
   }

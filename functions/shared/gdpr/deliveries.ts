@@ -1,8 +1,9 @@
 import { parseEnvelope, type WebhookEnvelope } from '../envelope';
 import type { TenantScope } from '../tenancy/scope';
 import { type Extraction, extractGhl, extractShopify, extractWooCommerce } from '../webhooks/extract';
-import type { Actor, DynamoAuditTrail } from './audit';
+import type { DynamoAuditTrail } from './audit';
 import { deliveryCreatedAt, type Identities, identitiesOf } from './erasure';
+import type { Actor } from './model';
 import { coveringErasure, type ErasureGuard } from './tombstones';
 
 /** The person a queued webhook delivery would capture, and when its data was created. */

@@ -1,19 +1,20 @@
 import * as z from 'zod/mini';
 import type { Conversion } from '../conversions/model';
-import type { DynamoConversionStore } from '../conversions/store';
+import type { LeadConversions } from '../conversions/ports';
 import { DomainValidationError } from '../domain-errors';
 import { primaryClickId } from '../leads/click-ids';
 import { allowsUpload, type ConsentChange, type ConsentInput, resolveConsent } from '../leads/consent';
 import type { EmailHasher } from '../leads/email-hash';
 import { type Lead, publicLead, type StoredLead } from '../leads/model';
 import { normaliseEmail, normalisePhone } from '../leads/normalise';
+import type { LeadRepository } from '../leads/ports';
 import { attributionShape, countryCode, emailDocumented, optionalPhone } from '../leads/schema';
 import { modifyLead } from '../leads/service';
-import type { DynamoLeadStore } from '../leads/store';
 import type { TenantScope } from '../tenancy/scope';
-import type { Actor, AuditRecord, DynamoAuditTrail } from './audit';
 import { personOfDelivery } from './deliveries';
 import { identityHashes } from './erasure';
+import type { Actor, AuditRecord } from './model';
+import type { AuditTrail } from './ports';
 import type { DynamoTombstones } from './tombstones';
 
 /** An erasure's sweep of the webhooks' dead letters (see queues/dead-letters). */
@@ -25,9 +26,9 @@ export interface DeadLetterSweep {
 }
 
 export interface SubjectDeps {
-  leads: DynamoLeadStore;
-  conversions: DynamoConversionStore;
-  audit: DynamoAuditTrail;
+  leads: LeadRepository;
+  conversions: LeadConversions;
+  audit: AuditTrail;
   hash: EmailHasher;
   tombstones: Pick<DynamoTombstones, 'record'>;
   /** Deletes the dead-lettered deliveries `matches` names (erasure). */

@@ -1,15 +1,12 @@
-import { DynamoConversionStore } from '../conversions/store';
 import { DomainConflictError, type DomainErrorDetail, DomainValidationError } from '../domain-errors';
-import type { Actor } from '../gdpr/audit';
-import { DynamoAuditTrail } from '../gdpr/audit';
 import { captureCreatedAt } from '../gdpr/erasure';
-import { coveringErasure, DynamoTombstones, type ErasureGuard } from '../gdpr/tombstones';
+import type { Actor } from '../gdpr/model';
+import type { AuditTrail } from '../gdpr/ports';
+import { coveringErasure, type ErasureGuard } from '../gdpr/tombstones';
 import { newId } from '../ids';
 import { type LeadEventDeps, queueLeadEvent } from '../meta/lead-events';
-import { MetaIntegrationStore } from '../meta/store';
 import { logger, metrics } from '../observability';
 import { inPool } from '../pool';
-import { cachedConsentPolicy } from '../tenancy/consent-policy-store';
 import type { TenantScope } from '../tenancy/scope';
 import { primaryClickId } from './click-ids';
 import { type Consent, type ConsentChange, resolveConsent } from './consent';
@@ -17,12 +14,12 @@ import { type ConsentPolicy, DEFAULT_CONSENT_POLICY, decideConsent, leadCountry 
 import type { EmailHasher } from './email-hash';
 import { LEAD_FIELD_NAMES, type LeadFields, type StoredLead } from './model';
 import { normaliseEmail, normalisePhone } from './normalise';
+import { type LeadRepository, WriteConflict } from './ports';
 import type { LeadInput } from './schema';
-import { DynamoLeadStore, WriteConflict } from './store';
 
 export interface LeadDeps {
-  leads: DynamoLeadStore;
-  audit: DynamoAuditTrail;
+  leads: LeadRepository;
+  audit: Pick<AuditTrail, 'append'>;
   hash: EmailHasher;
   now?: () => Date;
   /** A new lead with an fbclid becomes a Meta `Lead` event when the tenant asked for them. */
@@ -31,30 +28,6 @@ export interface LeadDeps {
   erasure?: ErasureGuard;
   /** The tenant's consent policy (consent-policy.ts); without it, `explicit`. */
   consentPolicy?: (tenantId: string) => Promise<ConsentPolicy>;
-}
-
-let policies: ((tenantId: string) => Promise<ConsentPolicy>) | undefined;
-
-/** The tenants' consent policies, read through one cache per warm container. */
-export function consentPolicyOfTenant(): (tenantId: string) => Promise<ConsentPolicy> {
-  policies ??= cachedConsentPolicy();
-  return policies;
-}
-
-export function defaultLeadDeps(hash: EmailHasher): LeadDeps {
-  const meta = new MetaIntegrationStore();
-  const conversions = new DynamoConversionStore();
-  return {
-    leads: new DynamoLeadStore(),
-    audit: new DynamoAuditTrail(),
-    hash,
-    erasure: { tombstones: new DynamoTombstones(), hash },
-    consentPolicy: consentPolicyOfTenant(),
-    leadEvents: {
-      integration: (tenantId) => meta.get(tenantId),
-      queue: (scope, conversion) => conversions.queue(scope, conversion),
-    },
-  };
 }
 
 export interface NormalisedLead {
@@ -348,7 +321,7 @@ export async function captureLeads(
  * `change` returns the new fields, or undefined to leave the lead as it is.
  */
 export async function modifyLead(
-  leads: DynamoLeadStore,
+  leads: LeadRepository,
   scope: TenantScope,
   id: string,
   change: (lead: StoredLead) => Partial<StoredLead> | undefined,
@@ -382,7 +355,7 @@ export async function modifyLead(
  * such lead).
  */
 export async function recordOrder(
-  leads: DynamoLeadStore,
+  leads: LeadRepository,
   scope: TenantScope,
   id: string,
   orderKey: string,

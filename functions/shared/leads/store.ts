@@ -18,6 +18,7 @@ import { type RetentionOf, retentionOfTenant } from '../tenancy/retention-store'
 import type { TenantScope } from '../tenancy/scope';
 import type { Consent, ConsentChange } from './consent';
 import type { StoredLead } from './model';
+import { type Claim, type LeadRepository, type ListLeadsOptions, WriteConflict } from './ports';
 import type { LeadStatus } from './schema';
 
 const tenantPk = (scope: TenantScope) => `TENANT#${scope.tenantId}`;
@@ -70,27 +71,6 @@ function fromItem(item: Item): StoredLead {
   return { ...record, consent: consent as Consent };
 }
 
-export interface ListLeadsOptions {
-  limit: number;
-  cursor?: string;
-  status?: LeadStatus;
-  createdFrom?: string;
-  createdTo?: string;
-}
-
-/** A write lost a race: somebody else changed the lead (or claimed its dedup key) first. */
-export class WriteConflict extends Error {
-  override readonly name = 'WriteConflict';
-}
-
-/** What a dedup key points to. */
-export interface Claim {
-  key: string;
-  leadId: string;
-  /** Epoch seconds the key was claimed at (keys claimed before this was kept: 0). */
-  claimedAt: number;
-}
-
 /**
  * Leads in DynamoDB, reached only through a tenant scope. Dedup keys (external id; email hash
  * and click id) are items of their own, each claimed with a conditional put for one lead id before
@@ -104,7 +84,7 @@ export interface Claim {
  * and on the dedup keys it holds, which DynamoDB's TTL deletes them by; reads ignore what has
  * expired and is not deleted yet, and an expired dedup key may be claimed again.
  */
-export class DynamoLeadStore extends DynamoRepository {
+export class DynamoLeadStore extends DynamoRepository implements LeadRepository {
   constructor(
     client?: DynamoDBDocumentClient,
     table?: string,
@@ -270,35 +250,27 @@ export class DynamoLeadStore extends DynamoRepository {
 
   /** Removes a key this lead claimed (unless it points elsewhere by now). */
   private async release(scope: TenantScope, key: string, leadId: string): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { pk: tenantPk(scope), sk: dedupSk(key) },
-          ConditionExpression: 'lead_id = :id',
-          ExpressionAttributeValues: { ':id': leadId },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.conditionally(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(scope), sk: dedupSk(key) },
+        ConditionExpression: 'lead_id = :id',
+        ExpressionAttributeValues: { ':id': leadId },
+      }),
+    );
   }
 
   /** Deletes an expired lead whose keys another lead took over (if DynamoDB has not yet). */
   private async dropExpired(scope: TenantScope, leadId: string): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { pk: tenantPk(scope), sk: leadSk(leadId) },
-          ConditionExpression: '#expires_at <= :now',
-          ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
-          ExpressionAttributeValues: { ':now': epochSeconds(this.now()) },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.conditionally(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(scope), sk: leadSk(leadId) },
+        ConditionExpression: '#expires_at <= :now',
+        ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+        ExpressionAttributeValues: { ':now': epochSeconds(this.now()) },
+      }),
+    );
   }
 
   /**
@@ -316,21 +288,16 @@ export class DynamoLeadStore extends DynamoRepository {
     const expiresAt = await this.expiryOf(scope);
     // Keys are not released when the id was written meanwhile: that lead holds them now.
     const { replaced } = await this.claim(scope, lead.id, dedupKeys, expiresAt, unwritten);
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: toItem(scope, lead, expiresAt),
-          ConditionExpression: 'attribute_not_exists(pk) OR #expires_at <= :now',
-          ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
-          ExpressionAttributeValues: { ':now': epochSeconds(this.now()) },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException)
-        throw new WriteConflict(`lead ${lead.id} was written meanwhile`);
-      throw error;
-    }
+    const written = await this.conditionally(
+      new PutCommand({
+        TableName: this.table,
+        Item: toItem(scope, lead, expiresAt),
+        ConditionExpression: 'attribute_not_exists(pk) OR #expires_at <= :now',
+        ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+        ExpressionAttributeValues: { ':now': epochSeconds(this.now()) },
+      }),
+    );
+    if (!written) throw new WriteConflict(`lead ${lead.id} was written meanwhile`);
     await Promise.all(replaced.map((id) => this.dropExpired(scope, id)));
   }
 
@@ -368,22 +335,18 @@ export class DynamoLeadStore extends DynamoRepository {
   ): Promise<void> {
     const expiresAt = await this.expiryOf(scope);
     const { taken, replaced } = await this.claim(scope, lead.id, newDedupKeys, expiresAt, unwritten);
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: toItem(scope, lead, expiresAt),
-          ConditionExpression: 'version = :expected',
-          ExpressionAttributeValues: { ':expected': expectedVersion },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        // The refused change claims nothing (a retry that still wants a key claims it again).
-        await Promise.all(taken.map((key) => this.release(scope, key, lead.id)));
-        throw new WriteConflict(`lead ${lead.id} changed since version ${expectedVersion}`);
-      }
-      throw error;
+    const written = await this.conditionally(
+      new PutCommand({
+        TableName: this.table,
+        Item: toItem(scope, lead, expiresAt),
+        ConditionExpression: 'version = :expected',
+        ExpressionAttributeValues: { ':expected': expectedVersion },
+      }),
+    );
+    if (!written) {
+      // The refused change claims nothing (a retry that still wants a key claims it again).
+      await Promise.all(taken.map((key) => this.release(scope, key, lead.id)));
+      throw new WriteConflict(`lead ${lead.id} changed since version ${expectedVersion}`);
     }
     const held = heldDedupKeys.filter((key) => !newDedupKeys.includes(key));
     await Promise.all([
@@ -394,20 +357,16 @@ export class DynamoLeadStore extends DynamoRepository {
 
   /** A dedup key still pointing to the lead expires when it does; one pointing elsewhere is left. */
   private async extendClaim(scope: TenantScope, key: string, leadId: string, expiresAt: number) {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: tenantPk(scope), sk: dedupSk(key) },
-          UpdateExpression: 'SET #expires_at = :expires',
-          ConditionExpression: 'lead_id = :id',
-          ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
-          ExpressionAttributeValues: { ':id': leadId, ':expires': expiresAt },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(scope), sk: dedupSk(key) },
+        UpdateExpression: 'SET #expires_at = :expires',
+        ConditionExpression: 'lead_id = :id',
+        ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+        ExpressionAttributeValues: { ':id': leadId, ':expires': expiresAt },
+      }),
+    );
   }
 
   /** Removes the lead and every dedup key that points to it. */
@@ -429,17 +388,9 @@ export class DynamoLeadStore extends DynamoRepository {
     );
   }
 
-  /**
-   * Every lead of the tenant with this email hash, found through its email dedup keys
-   * (`EC#<hash>#<click id>`, one per lead the address was captured with); with `includeExpired`,
-   * also those expired and not deleted yet (erasure removes them too).
-   */
-  async byEmailHash(
-    scope: TenantScope,
-    hash: string,
-    options: { includeExpired?: boolean } = {},
-  ): Promise<StoredLead[]> {
-    const ids = new Set<string>();
+  /** The email dedup keys of an address (`EC#<hash>#<click id>`, one per lead it was captured with). */
+  private async emailKeys(scope: TenantScope, hash: string): Promise<Item[]> {
+    const keys: Item[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.client.send(
@@ -447,14 +398,27 @@ export class DynamoLeadStore extends DynamoRepository {
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :keys)',
           ExpressionAttributeValues: { ':pk': tenantPk(scope), ':keys': dedupSk(`EC#${hash}#`) },
-          ProjectionExpression: 'lead_id',
+          ProjectionExpression: 'pk, sk, lead_id',
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of out.Items ?? []) ids.add(item.lead_id as string);
+      keys.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
     } while (start);
+    return keys;
+  }
+
+  /**
+   * Every lead of the tenant with this email hash, found through its email dedup keys; with
+   * `includeExpired`, also those expired and not deleted yet (erasure removes them too).
+   */
+  async byEmailHash(
+    scope: TenantScope,
+    hash: string,
+    options: { includeExpired?: boolean } = {},
+  ): Promise<StoredLead[]> {
+    const ids = new Set((await this.emailKeys(scope, hash)).map((key) => key.lead_id as string));
     const leads: StoredLead[] = [];
     for (const id of ids) {
       const lead = await this.get(scope, id, options);
@@ -465,28 +429,10 @@ export class DynamoLeadStore extends DynamoRepository {
 
   /** Removes every dedup key of this email hash, whatever lead it points to (erasure). */
   async deleteEmailKeys(scope: TenantScope, hash: string): Promise<number> {
-    let deleted = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :keys)',
-          ExpressionAttributeValues: { ':pk': tenantPk(scope), ':keys': dedupSk(`EC#${hash}#`) },
-          ProjectionExpression: 'pk, sk',
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        await this.client.send(
-          new DeleteCommand({ TableName: this.table, Key: { pk: item.pk, sk: item.sk } }),
-        );
-        deleted += 1;
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return deleted;
+    const keys = await this.emailKeys(scope, hash);
+    for (const key of keys)
+      await this.client.send(new DeleteCommand({ TableName: this.table, Key: { pk: key.pk, sk: key.sk } }));
+    return keys.length;
   }
 
   /**

@@ -63,3 +63,11 @@ export function cachedConsentPolicy(
     return policy;
   };
 }
+
+let policies: ((tenantId: string) => Promise<ConsentPolicy>) | undefined;
+
+/** The tenants' consent policies, read through one cache per warm container. */
+export function consentPolicyOfTenant(): (tenantId: string) => Promise<ConsentPolicy> {
+  policies ??= cachedConsentPolicy();
+  return policies;
+}

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository } from '../dynamo-repository';
 import type { WebhookEnvelope } from '../envelope';
@@ -53,22 +52,14 @@ export class DynamoHandledDeliveries extends DynamoRepository {
   /** Records the delivery as handled (a copy that recorded it first is left as it is). */
   async record(envelope: WebhookEnvelope, handled: Pick<HandledOutcome, 'outcome'>): Promise<void> {
     const now = epochSeconds(this.now());
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            pk: keyOf(envelope),
-            outcome: handled.outcome,
-            [EXPIRY_ATTRIBUTE]: now + HANDLED_SECONDS,
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR #expires_at <= :now',
-          ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
-          ExpressionAttributeValues: { ':now': now },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.conditionally(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: keyOf(envelope), outcome: handled.outcome, [EXPIRY_ATTRIBUTE]: now + HANDLED_SECONDS },
+        ConditionExpression: 'attribute_not_exists(pk) OR #expires_at <= :now',
+        ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
   }
 }
