@@ -123,6 +123,25 @@ function isDirectory(root: string, repositoryPath: string): boolean {
   return existsSync(full) && statSync(full).isDirectory();
 }
 
+/** Top-level folders whose paths a document names in code spans, e.g. `lib/definitions/routes.ts`. */
+const REPOSITORY_ROOTS = ['functions', 'lib', 'test', 'bin', 'docs', 'bench', '.ci', '.github'];
+
+/**
+ * The repository paths a document names in code spans (`functions/shared/http.ts`, `test/e2e`),
+ * without an anchor; templates such as `functions/<name>/handler.ts` are not paths.
+ */
+export function namedPaths(markdown: string): string[] {
+  const roots = REPOSITORY_ROOTS.map((r) => r.replace('.', '\\.')).join('|');
+  const pattern = new RegExp(`\`((?:${roots})/[A-Za-z0-9_./-]+)(?:#[^\`]*)?\``, 'g');
+  return [...markdown.matchAll(pattern)].map((m) => (m[1] as string).replace(/\.$/, ''));
+}
+
+/** The repository paths `file` names in code spans that are neither a file nor a folder. */
+export function missingPaths(root: string, file: string): string[] {
+  const markdown = readFileSync(path.join(root, file), 'utf8');
+  return [...new Set(namedPaths(markdown))].filter((p) => !existsSync(path.join(root, p)));
+}
+
 /** The Markdown files under a folder of the repository, as repository paths. */
 export function markdownFiles(root: string, folder: string): string[] {
   const found: string[] = [];

@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { anchors, brokenLinks, headingSlug, markdownFiles, relativeLinks } from '../support/markdown';
+import {
+  anchors,
+  brokenLinks,
+  headingSlug,
+  markdownFiles,
+  missingPaths,
+  namedPaths,
+  relativeLinks,
+} from '../support/markdown';
 
 const root = path.resolve(__dirname, '..', '..');
 const README = readFileSync(path.join(root, 'README.md'), 'utf8');
@@ -54,6 +62,13 @@ describe('links in README.md and docs/', () => {
   it.each(files)('%s: every relative link leads to a file, and every anchor to a section', (file) => {
     expect(brokenLinks(root, file)).toEqual([]);
   });
+
+  it.each(files)(
+    '%s: every repository path it names in code exists (a moved file is renamed there too)',
+    (file) => {
+      expect(missingPaths(root, file)).toEqual([]);
+    },
+  );
 });
 
 describe('the link checker', () => {
@@ -93,5 +108,12 @@ describe('the link checker', () => {
     expect(headingSlug('Retention (storage limitation)')).toBe('retention-storage-limitation');
     expect(headingSlug('Alerts: what pages and what warns')).toBe('alerts-what-pages-and-what-warns');
     expect([...anchors('# Same\n## Same\n## Same\n')]).toEqual(['same', 'same-1', 'same-2']);
+  });
+
+  it('reads the repository paths a document names in code, not templates or other code', () => {
+    const text =
+      'Edit `lib/definitions/routes.ts`, then `functions/<name>/handler.ts`, see `docs/runbook.md#dead-letters` ' +
+      'and `.ci/run`; run `npm run openapi` in `test/e2e`. Not `x/lib/a.ts` nor `functions` alone.';
+    expect(namedPaths(text)).toEqual(['lib/definitions/routes.ts', 'docs/runbook.md', '.ci/run', 'test/e2e']);
   });
 });
