@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ROUTES, type RouteDefinition } from '../../lib/definitions/routes';
 import {
   anchors,
   brokenLinks,
@@ -49,6 +50,27 @@ describe('README.md', () => {
     ]) {
       expect(README).toContain(`\`${folder}`);
     }
+  });
+});
+
+/** The row of docs/api.md's route index a route of the route table has. */
+function routeRow(route: RouteDefinition): string {
+  const caller: Record<RouteDefinition['auth'], string> = {
+    none: 'none',
+    jwt: `token, ${route.minRole}+`,
+    apiKey: 'API key',
+    platformAdmin: 'platform admin',
+    signature: "sender's signature",
+  };
+  return `| \`${route.method} ${route.path}\` | ${caller[route.auth]} | \`${route.functionId}\` | ${route.summary} |`;
+}
+
+describe('docs/api.md', () => {
+  it('lists every route of the route table, in its order, with its caller, function and summary', () => {
+    const api = readFileSync(path.join(root, 'docs', 'api.md'), 'utf8');
+    const section = api.split(/^## /m).find((s) => s.startsWith('Routes\n')) ?? '';
+    const rows = section.split('\n').filter((line) => line.startsWith('| `'));
+    expect(rows).toEqual(ROUTES.map(routeRow));
   });
 });
 
