@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { matchPath, ROUTES, type RouteDefinition } from '../definitions/routes';
 import { SECURITY_HEADERS } from '../definitions/security-headers';
 import { invoke } from './lambda';
+import { BodyTooLarge, readBody } from './read-body';
 
 /** API Gateway's REST payload limit. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -34,26 +35,6 @@ function gatewayError(res: ServerResponse, status: number, code: string, message
     'X-Request-Id': requestId,
   });
   res.end(JSON.stringify({ error: code, message, request_id: requestId }));
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BodyTooLarge());
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function matchRoute(
@@ -191,7 +172,7 @@ export function createGateway(options: GatewayOptions): Server {
     }
     let body: Buffer;
     try {
-      body = await readBody(req);
+      body = await readBody(req, MAX_BODY_BYTES);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         gatewayError(res, 413, 'payload_too_large', 'Request body is too large', requestId);
