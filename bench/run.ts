@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- section ...]`: prints the figures the budgets in README and
- * docs/performance.md are checked against. Benchmarks print; they do not fail the build.
+ * `npm run bench [-- section ...]`: prints the figures the budgets in docs/performance.md (and
+ * docs/api.md, docs/conversions.md) are checked against. Benchmarks print; they do not fail the build.
  * Sections: bundles, cold-start, rate-limit, ingest, units, leads-batch, google-ads, backup, stripe (all by default).
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -98,7 +98,7 @@ export const handler = httpHandler('admin', {
     return { status: 204 };
   },
 
-  /** Fails closed without a backup key (README, Backups); otherwise queues the job for the backup worker. */
+  /** Fails closed without a backup key (docs/operations.md, Backups); otherwise queues the job for the backup worker. */
   'POST /api/v1/admin/backups': async (request) => {
     const auth = authOf(request);
     if (!backupKeyId()) {

@@ -54,7 +54,7 @@ import { emptyMetrics, type QueuedMessage, scopeFor, type UploaderDeps, uploadMe
  * the platform's provider (Google: the Data Manager API by default, or the Google Ads API with
  * GOOGLE_ADS_UPLOAD_API=google_ads_api), as few requests as possible (≤ 2,000 each). The same
  * queue carries the later reads of request statuses. Locally the poller hands over 10 messages at
- * a time; in AWS the event source mapping is tuned for large batches (see README).
+ * a time; in AWS the event source mapping is tuned for large batches (docs/conversions.md, Google Ads conversions).
  */
 const log = new DynamoConversionLog();
 const store = new DynamoConversionStore();

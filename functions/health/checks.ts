@@ -30,7 +30,7 @@ export function httpStatusFor(status: OverallStatus): number {
 }
 
 /**
- * An external API as health sees it (README, Health): an open or half-open circuit degrades the
+ * An external API as health sees it (docs/operations.md, Health): an open or half-open circuit degrades the
  * service, it never makes it unhealthy, because queued work waits for the circuit rather than
  * failing.
  */

@@ -9,7 +9,7 @@ import { logRetention, removalPolicyFor } from './support';
 
 /**
  * Requests per client IP in any 5-minute window before the firewall blocks the address. Sized
- * well above what the API itself allows (README, Rate limits: 100 per hour per IP on public routes, 1,000
+ * well above what the API itself allows (docs/api.md, Rate limits: 100 per hour per IP on public routes, 1,000
  * per hour per tenant and per webhook source), so only floods meet it, and they cost no Lambda
  * invocation and no DynamoDB write. Webhook senders deliver for many shops from few addresses:
  * their paths get a higher limit.

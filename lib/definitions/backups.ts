@@ -1,5 +1,5 @@
 /**
- * Encrypted backups (README, Backups): where exports are written and when the scheduled one runs.
+ * Encrypted backups (docs/operations.md, Backups): where exports are written and when the scheduled one runs.
  * Pure data, read by the CDK stack and by the functions.
  */
 

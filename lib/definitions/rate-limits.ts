@@ -1,4 +1,4 @@
-/** Rate-limit scopes, their environment variables and their documented defaults (README, Rate limits). */
+/** Rate-limit scopes, their environment variables and their documented defaults (docs/api.md, Rate limits). */
 export type LimitScope = 'ip' | 'source' | 'tenant';
 
 export const RATE_LIMIT_ENV: Readonly<Record<LimitScope, string>> = {

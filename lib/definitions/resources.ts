@@ -189,7 +189,7 @@ export interface QueueDefinition {
 export type TableAccess = 'read' | 'write' | 'readWrite' | 'counter' | 'append';
 
 /**
- * Encrypted backups (README, Backups):
+ * Encrypted backups (docs/operations.md, Backups):
  * - `request`: starts and reads backup jobs; learns BACKUP_KMS_KEY_ID to refuse when none is set.
  * - `export`: scans every table and writes encrypted exports below `backups/` in the backup bucket
  *   with data keys of the backup key. Scan is granted for this and nothing else.

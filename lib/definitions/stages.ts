@@ -35,7 +35,7 @@ export interface StageSettings {
   /** DynamoDB deletion protection and RETAIN on removal. */
   readonly protectData: boolean;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  /** Requests per hour: per client IP, per webhook source, per tenant (README, Rate limits). */
+  /** Requests per hour: per client IP, per webhook source, per tenant (docs/api.md, Rate limits). */
   readonly rateLimits: Readonly<Record<LimitScope, number>>;
 }
 

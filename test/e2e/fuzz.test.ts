@@ -47,14 +47,14 @@ type Json = Record<string, unknown>;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
-/** The documented 503s (README, Errors): the only 5xx an answer may carry. */
+/** The documented 503s (docs/api.md, Errors): the only 5xx an answer may carry. */
 const DOCUMENTED_503 = new Set([
   'rate_limit_config_error',
   'backup_encryption_required',
   'dependency_unavailable',
   'service_unavailable',
 ]);
-/** The generic error statuses (README, Errors): allowed where the document does not list them. */
+/** The generic error statuses (docs/api.md, Errors): allowed where the document does not list them. */
 const GENERIC_ERRORS = new Set([401, 403, 404, 405, 413, 415, 429, 503]);
 /** A value the fuzzer plants in inputs; an error answer that contains it echoed the input. */
 const MARKER = 'fz<script>q9</script>';
@@ -761,7 +761,7 @@ function violation(c: Case, url: string, status: number, headers: Headers, text:
   } catch {
     return 'an error body that is not JSON';
   }
-  // README, Health: an unhealthy service answers /health with 503 and the health document.
+  // docs/operations.md, Health: an unhealthy service answers /health with 503 and the health document.
   if (c.op.path === '/health' && c.method === 'GET' && status === 503 && parsed.status === 'unhealthy')
     return undefined;
   if (

@@ -29,7 +29,7 @@ export function maxTokenSeconds(env: NodeJS.ProcessEnv = process.env): number {
 
 export type TokenFailure = 'missing' | 'format' | 'signature' | 'issuer' | 'audience' | 'expired';
 
-/** The documented messages, one per cause (README, Using the API locally; the OpenAPI document). */
+/** The documented messages, one per cause (docs/api.md, Using the API locally; the OpenAPI document). */
 export const TOKEN_MESSAGES: Readonly<Record<TokenFailure, string>> = {
   missing: 'Missing or invalid authorization header',
   format: 'Invalid token format',

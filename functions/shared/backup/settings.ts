@@ -15,7 +15,7 @@ export function backupKeyId(): string | undefined {
 export const BACKUP_ENCRYPTION_REQUIRED_MESSAGE =
   'Cannot perform backup without encryption key. Contact administrator.';
 
-/** The 503 of a backup requested while no backup key is configured (README, Errors and Backups). */
+/** The 503 of a backup requested while no backup key is configured (docs/api.md, Errors; docs/operations.md, Backups). */
 export function backupEncryptionRequired(): DomainError {
   return new DomainError('unavailable', 'backup_encryption_required', BACKUP_ENCRYPTION_REQUIRED_MESSAGE, {
     code: 'BACKUP_ENCRYPTION_REQUIRED',

@@ -145,7 +145,7 @@ export function planConversions(
   const notPlanned: NotPlanned[] = [];
   /**
    * Why user data may not stand in for a missing click id on this platform, or undefined. The
-   * consent was checked above: `allowsUpload` is the user-data condition itself (README, Which orders reach which platform) (a valid signal with
+   * consent was checked above: `allowsUpload` is the user-data condition itself (docs/conversions.md, Which orders reach which platform) (a valid signal with
    * `ad_user_data` granted, or consent not required where the lead is).
    */
   const userDataRefusal = (enabled: boolean, off: string): string | undefined => {

@@ -33,7 +33,7 @@ const accountId = (name: string) =>
 
 const secret = (name: string) => trimmedText(2048, `${name} is required`);
 
-/** `PUT /api/v1/integrations/google-ads` (README, Google Ads conversions). */
+/** `PUT /api/v1/integrations/google-ads` (docs/conversions.md, Google Ads conversions). */
 export const googleAdsSettingsBody = z.object({
   customer_id: accountId('customer_id'),
   conversion_action_id: z

@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 /** The name the access token is sealed under (bound to the tenant by the encryption context). */
 export const ACCESS_TOKEN_NAME = 'meta.access_token';
 
-/** `PUT /api/v1/integrations/meta` (README, Meta conversions). */
+/** `PUT /api/v1/integrations/meta` (docs/conversions.md, Meta conversions). */
 export const metaSettingsBody = z.object({
   pixel_id: z
     .string()

@@ -11,7 +11,7 @@ import { consentSchema } from '../../leads/schema';
 import { type Fields, scalar, text } from './values';
 
 /**
- * Consent carried by webhooks (README, Leads and consent; docs/consent.md): the fields `consent_status`, `consent_timestamp`,
+ * Consent carried by webhooks (docs/api.md, Leads and consent; docs/consent.md): the fields `consent_status`, `consent_timestamp`,
  * `consent_method` and, where given, `ad_user_data` / `ad_personalization` (also spelt
  * `consent_ad_user_data` / `consent_ad_personalization`). Values are read case-insensitively;
  * anything the consent schema does not know is dropped. The consent rules decide afterwards.
