@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { exportTables } from '../functions/backup-worker/export';
-import { dynamoClient, resetClients, s3Client } from '../functions/shared/aws';
+import { dynamoClient, resetClients, s3Client } from '../functions/shared/platform/aws/clients';
 import { TABLES, type TableId } from '../lib/definitions/resources';
 import { bootstrap } from '../lib/local/bootstrap';
 import { startEmulator } from '../lib/local/emulator';

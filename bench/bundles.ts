@@ -3,7 +3,10 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { STOREFRONT_BUDGET_GZIP_BYTES, STOREFRONT_SCRIPT_FILE } from '../functions/shared/storefront/script';
+import {
+  STOREFRONT_BUDGET_GZIP_BYTES,
+  STOREFRONT_SCRIPT_FILE,
+} from '../functions/shared/features/storefront/script';
 import {
   BUNDLING,
   bundleBudgetKb,
@@ -73,7 +76,7 @@ async function buildVariant(
  * gzipped (what a CDN or a browser cache holds) against the budget of 3 KB.
  */
 export function printStorefrontScript(): void {
-  const file = path.join(root, 'functions', 'shared', 'storefront', STOREFRONT_SCRIPT_FILE);
+  const file = path.join(root, 'functions', 'shared', 'features', 'storefront', STOREFRONT_SCRIPT_FILE);
   const source = readFileSync(file);
   const gzipped = gzipSync(source, { level: 9 }).length;
   console.log(

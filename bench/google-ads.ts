@@ -1,16 +1,19 @@
 import { uploadMessages } from '../functions/conversion-uploader/upload';
-import { ingestEvents, retrieveRequestStatus } from '../functions/shared/google-ads/data-manager/client';
-import { perProcessLimit, QuotaPacer } from '../functions/shared/google-ads/data-manager/pacer';
-import { uploadClickConversions } from '../functions/shared/google-ads/google-ads-api/client';
+import {
+  ingestEvents,
+  retrieveRequestStatus,
+} from '../functions/shared/providers/google-ads/data-manager/client';
+import { perProcessLimit, QuotaPacer } from '../functions/shared/providers/google-ads/data-manager/pacer';
+import { uploadClickConversions } from '../functions/shared/providers/google-ads/google-ads-api/client';
+import type { StoredGoogleAdsIntegration } from '../functions/shared/providers/google-ads/integration';
 import {
   dataManagerTransport,
   type GoogleConnectionDeps,
   type GoogleTransport,
   googleAdsApiTransport,
   googleProvider,
-} from '../functions/shared/google-ads/provider';
-import type { StoredGoogleAdsIntegration } from '../functions/shared/google-ads/settings';
-import { TokenCache } from '../functions/shared/google-ads/tokens';
+} from '../functions/shared/providers/google-ads/provider';
+import { TokenCache } from '../functions/shared/providers/google-ads/tokens';
 import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../lib/definitions/resources';
 import { startFakeGoogleAds } from '../lib/local/fake-google-ads';
 import { BATCHINGS, uploadWorld } from './upload-world';

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { dynamoClient, sqsClient } from '../functions/shared/aws';
+import { dynamoClient, sqsClient } from '../functions/shared/platform/aws/clients';
 import { functionDefinition } from '../lib/definitions/resources';
 import { lambdaContext, loadHandler } from '../lib/local/lambda';
 import { prepareTenant } from './load/tenant';

@@ -1,7 +1,7 @@
 import { uploadMessages } from '../functions/conversion-uploader/upload';
-import { postEvents } from '../functions/shared/meta/client';
-import { metaProvider } from '../functions/shared/meta/provider';
-import { metaIntegrationOf } from '../functions/shared/meta/settings';
+import { postEvents } from '../functions/shared/providers/meta/client';
+import { metaIntegrationOf } from '../functions/shared/providers/meta/integration';
+import { metaProvider } from '../functions/shared/providers/meta/provider';
 import { startFakeMeta } from '../lib/local/fake-meta';
 import { BATCHINGS, uploadWorld } from './upload-world';
 

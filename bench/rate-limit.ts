@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { RateLimiter } from '../functions/shared/rate-limit/limiter';
-import { DynamoCounterStore } from '../functions/shared/rate-limit/store';
+import { DynamoCounterStore } from '../functions/shared/platform/rate-limit/dynamo';
+import { RateLimiter } from '../functions/shared/platform/rate-limit/limiter';
 import { bootstrap } from '../lib/local/bootstrap';
 import { startEmulator } from '../lib/local/emulator';
 

@@ -1,8 +1,8 @@
 import type { QueuedMessage, UploaderDeps } from '../functions/conversion-uploader/upload';
-import type { LoggedConversion } from '../functions/shared/conversions/log';
-import type { Platform } from '../functions/shared/conversions/model';
-import type { ProviderRegistry } from '../functions/shared/conversions/provider';
-import type { StoredLead } from '../functions/shared/leads/model';
+import type { LoggedConversion } from '../functions/shared/features/conversions/dynamo-log';
+import type { Platform } from '../functions/shared/features/conversions/model';
+import type { ProviderRegistry } from '../functions/shared/features/conversions/provider';
+import type { StoredLead } from '../functions/shared/features/leads/model';
 
 /** The two ways the uploader is fed: AWS's batching (the event source mapping) and the local poller. */
 export const BATCHINGS = [

@@ -3,7 +3,7 @@
  * `npm start`: the whole system on this machine. PORT (default 3000) and HOST choose where it
  * listens; AWS_ENDPOINT_URL reuses a running emulator instead of starting one.
  */
-import { SettingsError } from '../functions/shared/settings';
+import { SettingsError } from '../functions/shared/platform/config/settings';
 import { EmulatorUnavailableError } from '../lib/local/emulator';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../lib/local/fake-google-ads';
 import { type FakeMeta, startFakeMeta } from '../lib/local/fake-meta';

@@ -1,5 +1,5 @@
 import { type AttributeValue, type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamoClient, sqsClient } from '../../functions/shared/aws';
+import { dynamoClient, sqsClient } from '../../functions/shared/platform/aws/clients';
 import { type Item, writeTargets } from './dynamo-units';
 
 /** An item a write names, as it was just before the call and just after it (absent: no such item). */

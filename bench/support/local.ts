@@ -1,5 +1,5 @@
-import { loadKeyring } from '../../functions/shared/auth/keyring';
-import { signToken } from '../../functions/shared/auth/tokens';
+import { loadKeyring } from '../../functions/shared/platform/auth/keyring';
+import { signToken } from '../../functions/shared/platform/auth/tokens';
 import { QUEUES } from '../../lib/definitions/resources';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack';
 import { createTenantWithKey } from '../load/tenant';

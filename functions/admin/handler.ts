@@ -1,23 +1,28 @@
-import { actorOf } from '../shared/actor';
-import { BACKUP_ID_PREFIX, BackupJobStore, serializeBackupMessage } from '../shared/backup/jobs';
-import { backupEncryptionRequired, backupKeyId, reportBackupWithoutKey } from '../shared/backup/settings';
-import { notFound } from '../shared/errors';
-import { DynamoAuditTrail } from '../shared/gdpr/audit';
-import { admitUnlessErased } from '../shared/gdpr/deliveries';
-import { DynamoTombstones } from '../shared/gdpr/tombstones';
-import { authOf, httpHandler, json } from '../shared/http';
-import { newId } from '../shared/ids';
-import { loadEmailHasher } from '../shared/leads/email-hash';
-import { logger } from '../shared/observability';
-import { pageSize } from '../shared/pagination';
+import {
+  backupEncryptionRequired,
+  backupKeyId,
+  reportBackupWithoutKey,
+} from '../shared/features/backup/config';
+import { BackupJobStore } from '../shared/features/backup/dynamo';
+import { BACKUP_ID_PREFIX, serializeBackupMessage } from '../shared/features/backup/model';
+import { DynamoAuditTrail } from '../shared/features/gdpr/dynamo-audit';
+import { DynamoTombstones } from '../shared/features/gdpr/dynamo-tombstones';
+import { admitUnlessErased } from '../shared/features/gdpr/rules/deliveries';
+import { loadEmailHasher } from '../shared/features/leads/rules/email-hash';
+import { issueApiKey } from '../shared/features/tenancy/api-keys';
+import { DynamoTenantStore } from '../shared/features/tenancy/dynamo';
+import { createApiKeyBody, createTenantBody, updateTenantBody } from '../shared/features/tenancy/schema';
+import { platformScope } from '../shared/features/tenancy/scope';
+import { pageSize } from '../shared/platform/dynamo/pagination';
+import { actorOf } from '../shared/platform/http/actor';
+import { notFound } from '../shared/platform/http/errors';
+import { authOf, httpHandler, json } from '../shared/platform/http/handler';
+import { parseJsonBody, parseWith } from '../shared/platform/http/validation';
+import { newId } from '../shared/platform/ids';
+import { logger } from '../shared/platform/observability';
+import { peekDeadLetters, redriveDeadLetters } from '../shared/platform/queues/dead-letters';
 import { sendMessage } from '../shared/platform/queues/publisher';
-import { peekDeadLetters, redriveDeadLetters } from '../shared/queues/dead-letters';
-import { dlqQuery, REDRIVABLE, redriveBody } from '../shared/queues/schemas';
-import { issueApiKey } from '../shared/tenancy/api-keys';
-import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
-import { createApiKeyBody, createTenantBody, updateTenantBody } from '../shared/tenancy/schemas';
-import { platformScope } from '../shared/tenancy/scope';
-import { parseJsonBody, parseWith } from '../shared/validation';
+import { dlqQuery, REDRIVABLE, redriveBody } from '../shared/platform/queues/schemas';
 
 let store: DynamoTenantStore | undefined;
 const tenants = () => {

@@ -1,10 +1,42 @@
 import { randomBytes } from 'node:crypto';
 import openApiDocument from '../../docs/openapi.json';
-import { loadKeyring } from '../shared/auth/keyring';
-import { API_TOKEN_SECONDS, signToken } from '../shared/auth/tokens';
-import { DynamoConversionStore } from '../shared/conversions/store';
-import { openCredential, sealCredential } from '../shared/crypto/credentials';
-import { forbidden, HttpError, notFound, validationFailed } from '../shared/errors';
+import { DynamoConversionStore } from '../shared/features/conversions/dynamo';
+import {
+  DynamoSourceStore,
+  ghlTokenKey,
+  normaliseShopDomain,
+  normaliseStoreUrl,
+} from '../shared/features/integrations/dynamo';
+import { integrationsOverview } from '../shared/features/integrations/overview';
+import {
+  ghlSettingsBody,
+  shopifySettingsBody,
+  wooCommerceSettingsBody,
+} from '../shared/features/integrations/schema';
+import { AUDIT_RETENTION_DAYS } from '../shared/features/retention/rules';
+import { loadStorefrontScript, storefrontResponse } from '../shared/features/storefront/script';
+import { ApiKeyPolicyError, creatorOf, issueApiKey, visibleTo } from '../shared/features/tenancy/api-keys';
+import { DynamoTenantStore } from '../shared/features/tenancy/dynamo';
+import { ConsentPolicyStore } from '../shared/features/tenancy/dynamo-consent-policy';
+import { RetentionStore } from '../shared/features/tenancy/dynamo-retention';
+import { consentPolicyBody, createApiKeyBody, retentionBody } from '../shared/features/tenancy/schema';
+import { scopeOf } from '../shared/features/tenancy/scope';
+import { loadKeyring } from '../shared/platform/auth/keyring';
+import { API_TOKEN_SECONDS, signToken } from '../shared/platform/auth/tokens';
+import { publicBaseUrl } from '../shared/platform/config/public-url';
+import { openCredential, sealCredential } from '../shared/platform/crypto/credentials';
+import { forbidden, HttpError, notFound, validationFailed } from '../shared/platform/http/errors';
+import { authOf, httpHandler, json } from '../shared/platform/http/handler';
+import { parseJsonBody } from '../shared/platform/http/validation';
+import {
+  CLIENT_SECRET_NAME,
+  GoogleAdsIntegrationStore,
+  googleAdsSettingsBody,
+  NEEDS_DATA_MANAGER_SCOPE,
+  publicSettings,
+  REFRESH_TOKEN_NAME,
+  type StoredGoogleAdsIntegration,
+} from '../shared/providers/google-ads/integration';
 import {
   authorizationUrl,
   DATA_MANAGER_SCOPE,
@@ -14,50 +46,18 @@ import {
   oauthRefusal,
   STATE_TTL_SECONDS,
   verifiedNonce,
-} from '../shared/google-ads/oauth';
-import {
-  CLIENT_SECRET_NAME,
-  GoogleAdsIntegrationStore,
-  googleAdsSettingsBody,
-  NEEDS_DATA_MANAGER_SCOPE,
-  publicSettings,
-  REFRESH_TOKEN_NAME,
-  type StoredGoogleAdsIntegration,
-} from '../shared/google-ads/settings';
-import { GoogleAdsFailure } from '../shared/google-ads/tokens';
-import { authOf, httpHandler, json } from '../shared/http';
-import { integrationsOverview } from '../shared/integrations/overview';
-import {
-  ghlSettingsBody,
-  shopifySettingsBody,
-  wooCommerceSettingsBody,
-} from '../shared/integrations/schemas';
-import {
-  DynamoSourceStore,
-  ghlTokenKey,
-  normaliseShopDomain,
-  normaliseStoreUrl,
-} from '../shared/integrations/sources';
+} from '../shared/providers/google-ads/oauth';
+import { GoogleAdsFailure } from '../shared/providers/google-ads/tokens';
+import { MetaIntegrationStore } from '../shared/providers/meta/dynamo';
 import {
   ACCESS_TOKEN_NAME,
   metaIntegrationOf,
   metaSettingsBody,
   publicMetaSettings,
-} from '../shared/meta/settings';
-import { MetaIntegrationStore } from '../shared/meta/store';
-import { publicBaseUrl } from '../shared/public-url';
-import { AUDIT_RETENTION_DAYS } from '../shared/retention/policy';
-import { loadStorefrontScript, storefrontResponse } from '../shared/storefront/script';
-import { billingStatus, openBillingPortal } from '../shared/stripe/billing';
-import { StripeClient } from '../shared/stripe/client';
-import { billingPortalBody } from '../shared/stripe/schemas';
-import { ApiKeyPolicyError, creatorOf, issueApiKey, visibleTo } from '../shared/tenancy/api-keys';
-import { ConsentPolicyStore } from '../shared/tenancy/consent-policy-store';
-import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
-import { RetentionStore } from '../shared/tenancy/retention-store';
-import { consentPolicyBody, createApiKeyBody, retentionBody } from '../shared/tenancy/schemas';
-import { scopeOf } from '../shared/tenancy/scope';
-import { parseJsonBody } from '../shared/validation';
+} from '../shared/providers/meta/integration';
+import { billingStatus, openBillingPortal } from '../shared/providers/stripe/billing';
+import { StripeClient } from '../shared/providers/stripe/client';
+import { billingPortalBody } from '../shared/providers/stripe/schema';
 
 let store: DynamoTenantStore | undefined;
 const tenants = () => {

@@ -8,10 +8,10 @@ import {
   type BackupLine,
   encodeLine,
   toJsonItem,
-} from '../shared/backup/format';
-import type { BackupProgress, BackupResult } from '../shared/backup/jobs';
-import type { KeyProvider } from '../shared/crypto/keys';
-import { encryptStream } from '../shared/crypto/stream';
+} from '../shared/features/backup/format';
+import type { BackupProgress, BackupResult } from '../shared/features/backup/model';
+import type { KeyProvider } from '../shared/platform/crypto/keys';
+import { encryptStream } from '../shared/platform/crypto/stream';
 import { MultipartUpload } from './upload';
 
 export interface ExportOptions {

@@ -1,22 +1,22 @@
 import type { Context, SQSRecord } from 'aws-lambda';
 import { METRICS } from '../../lib/definitions/metrics';
 import { COMMON_ENV_VARS } from '../../lib/definitions/resources';
-import { dynamoClient, s3Client } from '../shared/aws';
-import {
-  type BackupJob,
-  BackupJobStore,
-  type BackupProgress,
-  objectKeyFor,
-  parseBackupMessage,
-  scheduledJobId,
-} from '../shared/backup/jobs';
 import {
   BACKUP_ENCRYPTION_REQUIRED_MESSAGE,
   backupKeyId,
   reportBackupWithoutKey,
-} from '../shared/backup/settings';
-import { requireEnv, tableName } from '../shared/config';
-import { logger, metrics } from '../shared/observability';
+} from '../shared/features/backup/config';
+import { BackupJobStore } from '../shared/features/backup/dynamo';
+import {
+  type BackupJob,
+  type BackupProgress,
+  objectKeyFor,
+  parseBackupMessage,
+  scheduledJobId,
+} from '../shared/features/backup/model';
+import { dynamoClient, s3Client } from '../shared/platform/aws/clients';
+import { requireEnv, tableName } from '../shared/platform/config/resources';
+import { logger, metrics } from '../shared/platform/observability';
 import { queueHandler } from '../shared/platform/queues/handler';
 import { exportTables } from './export';
 

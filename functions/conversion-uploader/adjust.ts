@@ -1,6 +1,5 @@
-import { CircuitOpenError } from '../shared/breaker/breaker';
-import type { LoggedConversion } from '../shared/conversions/log';
-import type { Adjustment, AdjustmentMessage, AdjustmentStatus } from '../shared/conversions/model';
+import type { LoggedConversion } from '../shared/features/conversions/dynamo-log';
+import type { Adjustment, AdjustmentMessage, AdjustmentStatus } from '../shared/features/conversions/model';
 import {
   type AdjustmentRow,
   type ConversionProvider,
@@ -8,10 +7,11 @@ import {
   ProviderFailure,
   type ProviderRegistry,
   type RowOutcome,
-} from '../shared/conversions/provider';
-import type { StoredLead } from '../shared/leads/model';
-import { inPool } from '../shared/pool';
-import type { TenantScope } from '../shared/tenancy/scope';
+} from '../shared/features/conversions/provider';
+import type { StoredLead } from '../shared/features/leads/model';
+import type { TenantScope } from '../shared/features/tenancy/scope';
+import { CircuitOpenError } from '../shared/platform/breaker/breaker';
+import { inPool } from '../shared/platform/pool';
 import {
   afterTransientFailure,
   MAX_VISIBILITY_SECONDS,

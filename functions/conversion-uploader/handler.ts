@@ -2,25 +2,36 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { METRICS } from '../../lib/definitions/metrics';
 import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../../lib/definitions/resources';
-import { breakerFor } from '../shared/breaker/circuits';
-import { guardedProvider } from '../shared/breaker/provider';
-import { DynamoConversionLog } from '../shared/conversions/log';
+import { DynamoConversionStore } from '../shared/features/conversions/dynamo';
+import { DynamoConversionLog } from '../shared/features/conversions/dynamo-log';
 import {
   type AdjustmentMessage,
   parseQueueMessage,
   type RequestStatusMessage,
-} from '../shared/conversions/model';
-import type { ProviderRegistry } from '../shared/conversions/provider';
-import { DynamoConversionStore } from '../shared/conversions/store';
-import { openCredential } from '../shared/crypto/credentials';
-import { googleAdsOutcome } from '../shared/google-ads/breaker';
-import { ingestEvents, retrieveRequestStatus } from '../shared/google-ads/data-manager/client';
-import { perProcessLimit, QuotaPacer } from '../shared/google-ads/data-manager/pacer';
-import { warningReasonGroup } from '../shared/google-ads/data-manager/results';
+} from '../shared/features/conversions/model';
+import type { ProviderRegistry } from '../shared/features/conversions/provider';
+import { DynamoLeadStore } from '../shared/features/leads/dynamo';
+import { breakerFor } from '../shared/platform/breaker/circuits';
+import { guardedProvider } from '../shared/platform/breaker/provider';
+import { openCredential } from '../shared/platform/crypto/credentials';
+import { emitMetric, logger, metrics } from '../shared/platform/observability';
+import { queueHandler, type Settlement } from '../shared/platform/queues/handler';
+import { sendMessage } from '../shared/platform/queues/publisher';
+import { providerRetriesOf } from '../shared/platform/queues/wait';
+import { googleAdsOutcome } from '../shared/providers/google-ads/breaker';
+import { ingestEvents, retrieveRequestStatus } from '../shared/providers/google-ads/data-manager/client';
+import { perProcessLimit, QuotaPacer } from '../shared/providers/google-ads/data-manager/pacer';
+import { warningReasonGroup } from '../shared/providers/google-ads/data-manager/results';
 import {
   uploadClickConversions,
   uploadConversionAdjustments,
-} from '../shared/google-ads/google-ads-api/client';
+} from '../shared/providers/google-ads/google-ads-api/client';
+import {
+  CLIENT_SECRET_NAME,
+  GoogleAdsIntegrationStore,
+  REFRESH_TOKEN_NAME,
+  type StoredGoogleAdsIntegration,
+} from '../shared/providers/google-ads/integration';
 import {
   dataManagerTransport,
   type GoogleConnectionDeps,
@@ -28,23 +39,12 @@ import {
   googleAdsApiTransport,
   googleProvider,
   uploadApi,
-} from '../shared/google-ads/provider';
-import {
-  CLIENT_SECRET_NAME,
-  GoogleAdsIntegrationStore,
-  REFRESH_TOKEN_NAME,
-  type StoredGoogleAdsIntegration,
-} from '../shared/google-ads/settings';
-import { TokenCache } from '../shared/google-ads/tokens';
-import { DynamoLeadStore } from '../shared/leads/store';
-import { postEventsGuarded } from '../shared/meta/breaker';
-import { metaProvider } from '../shared/meta/provider';
-import { ACCESS_TOKEN_NAME } from '../shared/meta/settings';
-import { MetaIntegrationStore } from '../shared/meta/store';
-import { emitMetric, logger, metrics } from '../shared/observability';
-import { queueHandler, type Settlement } from '../shared/platform/queues/handler';
-import { sendMessage } from '../shared/platform/queues/publisher';
-import { providerRetriesOf } from '../shared/queues/wait';
+} from '../shared/providers/google-ads/provider';
+import { TokenCache } from '../shared/providers/google-ads/tokens';
+import { postEventsGuarded } from '../shared/providers/meta/breaker';
+import { MetaIntegrationStore } from '../shared/providers/meta/dynamo';
+import { ACCESS_TOKEN_NAME } from '../shared/providers/meta/integration';
+import { metaProvider } from '../shared/providers/meta/provider';
 import { adjustMessages, type QueuedAdjustment } from './adjust';
 import { checkRequestStatus } from './status';
 import { emptyMetrics, type QueuedMessage, scopeFor, type UploaderDeps, uploadMessages } from './upload';

@@ -1,6 +1,6 @@
-import type { RecordedProcessing, UploadBatchRecord } from '../shared/conversions/log';
-import type { RequestStatusMessage } from '../shared/conversions/model';
-import { ProviderFailure, type ProviderRegistry } from '../shared/conversions/provider';
+import type { RecordedProcessing, UploadBatchRecord } from '../shared/features/conversions/dynamo-log';
+import type { RequestStatusMessage } from '../shared/features/conversions/model';
+import { ProviderFailure, type ProviderRegistry } from '../shared/features/conversions/provider';
 import { backoffSeconds } from '../shared/platform/queues/backoff';
 
 /**

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { CircuitOpenError } from '../shared/breaker/breaker';
-import { providerFailureOutcome } from '../shared/breaker/provider';
-import type { AttemptOutcome, LoggedConversion, UploadBatchRecord } from '../shared/conversions/log';
+import type {
+  AttemptOutcome,
+  LoggedConversion,
+  UploadBatchRecord,
+} from '../shared/features/conversions/dynamo-log';
 import type {
   Conversion,
   ConversionMessage,
   MatchKind,
   Platform,
   RequestStatusMessage,
-} from '../shared/conversions/model';
-import { matchOf } from '../shared/conversions/plan';
+} from '../shared/features/conversions/model';
 import {
   type ConversionProvider,
   type FailureKind,
@@ -18,14 +19,21 @@ import {
   type RowOutcome,
   type SendResult,
   type UploadRow,
-} from '../shared/conversions/provider';
-import { allowsUpload } from '../shared/leads/consent';
-import type { StoredLead } from '../shared/leads/model';
+} from '../shared/features/conversions/provider';
+import { matchOf } from '../shared/features/conversions/rules/plan';
+import type { StoredLead } from '../shared/features/leads/model';
+import { allowsUpload } from '../shared/features/leads/rules/consent';
+import type { TenantScope } from '../shared/features/tenancy/scope';
+import { CircuitOpenError } from '../shared/platform/breaker/breaker';
+import { providerFailureOutcome } from '../shared/platform/breaker/provider';
+import { inPool } from '../shared/platform/pool';
 import { backoffSeconds } from '../shared/platform/queues/backoff';
+import {
+  circuitWaitSeconds,
+  MAX_PROVIDER_RETRIES,
+  providerRetrySeconds,
+} from '../shared/platform/queues/wait';
 import { systemScope } from '../shared/platform/system-scope';
-import { inPool } from '../shared/pool';
-import { circuitWaitSeconds, MAX_PROVIDER_RETRIES, providerRetrySeconds } from '../shared/queues/wait';
-import type { TenantScope } from '../shared/tenancy/scope';
 
 /**
  * The upload use case, the same for every ad platform: queued conversion ids in, grouped by

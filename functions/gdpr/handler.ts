@@ -1,6 +1,6 @@
-import { actorOf } from '../shared/actor';
-import { DynamoConversionStore } from '../shared/conversions/store';
-import { DynamoAuditTrail } from '../shared/gdpr/audit';
+import { DynamoConversionStore } from '../shared/features/conversions/dynamo';
+import { DynamoAuditTrail } from '../shared/features/gdpr/dynamo-audit';
+import { DynamoTombstones } from '../shared/features/gdpr/dynamo-tombstones';
 import {
   changeConsent,
   eraseSubject,
@@ -11,16 +11,16 @@ import {
   subjectById,
   subjectLookupBody,
   subjectOf,
-} from '../shared/gdpr/subjects';
-import { DynamoTombstones } from '../shared/gdpr/tombstones';
-import { authOf, type HttpRequest, httpHandler, json } from '../shared/http';
-import { loadEmailHasher } from '../shared/leads/email-hash';
-import { consentSchema } from '../shared/leads/schema';
-import { DynamoLeadStore } from '../shared/leads/store';
-import { pageSize } from '../shared/pagination';
-import { purgeDeadLetters } from '../shared/queues/dead-letters';
-import { scopeOf } from '../shared/tenancy/scope';
-import { parseJsonBody } from '../shared/validation';
+} from '../shared/features/gdpr/service';
+import { DynamoLeadStore } from '../shared/features/leads/dynamo';
+import { loadEmailHasher } from '../shared/features/leads/rules/email-hash';
+import { consentSchema } from '../shared/features/leads/schema';
+import { scopeOf } from '../shared/features/tenancy/scope';
+import { pageSize } from '../shared/platform/dynamo/pagination';
+import { actorOf } from '../shared/platform/http/actor';
+import { authOf, type HttpRequest, httpHandler, json } from '../shared/platform/http/handler';
+import { parseJsonBody } from '../shared/platform/http/validation';
+import { purgeDeadLetters } from '../shared/platform/queues/dead-letters';
 
 const leads = new DynamoLeadStore();
 const conversions = new DynamoConversionStore();

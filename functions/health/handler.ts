@@ -1,6 +1,6 @@
-import { appVersion } from '../shared/config';
-import { httpHandler, json } from '../shared/http';
-import { logger } from '../shared/observability';
+import { appVersion } from '../shared/platform/config/resources';
+import { httpHandler, json } from '../shared/platform/http/handler';
+import { logger } from '../shared/platform/observability';
 import {
   type CheckResult,
   cachedFor,

@@ -3,10 +3,10 @@ import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { COMMON_ENV_VARS, KMS_PURPOSES, QUEUES } from '../../lib/definitions/resources';
-import { documentClient, kmsClient, sqsClient } from '../shared/aws';
-import { PROVIDERS, type Provider } from '../shared/breaker/circuit';
-import { type CircuitView, readCircuits } from '../shared/breaker/circuits';
-import { dlqUrl, queueUrl, requireEnv, tableName } from '../shared/config';
+import { documentClient, kmsClient, sqsClient } from '../shared/platform/aws/clients';
+import { PROVIDERS, type Provider } from '../shared/platform/breaker/circuit';
+import { type CircuitView, readCircuits } from '../shared/platform/breaker/circuits';
+import { dlqUrl, queueUrl, requireEnv, tableName } from '../shared/platform/config/resources';
 import { type CheckOutcome, type CheckResult, circuitOutcome, probeWriteDue, runCheck } from './checks';
 
 /** The one item health reads and writes, shared by every instance (system table). */

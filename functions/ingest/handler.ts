@@ -1,32 +1,35 @@
 import { createHash } from 'node:crypto';
 import { METRICS } from '../../lib/definitions/metrics';
-import { platformOrgId } from '../shared/auth/context';
-import { BoundedCache } from '../shared/bounded-cache';
-import { openCredential } from '../shared/crypto/credentials';
-import {
-  type WebhookSource as EnvelopeSource,
-  serializeEnvelope,
-  type WebhookEnvelope,
-} from '../shared/envelope';
-import { HttpError, payloadTooLarge, unsupportedMediaType } from '../shared/errors';
-import { type HttpRequest, type HttpResponse, httpHandler, json } from '../shared/http';
-import { newId } from '../shared/ids';
 import {
   DynamoSourceStore,
   ghlTokenKey,
   normaliseShopDomain,
   normaliseStoreUrl,
   type SourceKind,
-} from '../shared/integrations/sources';
-
-import { emitMetric, logger, metrics } from '../shared/observability';
+} from '../shared/features/integrations/dynamo';
+import {
+  type WebhookSource as EnvelopeSource,
+  serializeEnvelope,
+  type WebhookEnvelope,
+} from '../shared/features/webhooks/envelope';
+import { guardWebhookHeaders } from '../shared/features/webhooks/headers';
+import {
+  verifyGhl,
+  verifyShopify,
+  verifyStripe,
+  verifyWooCommerce,
+} from '../shared/features/webhooks/signatures';
+import { platformOrgId } from '../shared/platform/auth/context';
+import { BoundedCache } from '../shared/platform/cache';
+import { loadSecret } from '../shared/platform/config/secrets';
+import { openCredential } from '../shared/platform/crypto/credentials';
+import { HttpError, payloadTooLarge, unsupportedMediaType } from '../shared/platform/http/errors';
+import { type HttpRequest, type HttpResponse, httpHandler, json } from '../shared/platform/http/handler';
+import { newId } from '../shared/platform/ids';
+import { emitMetric, logger, metrics } from '../shared/platform/observability';
 import { sendMessage, stringAttribute } from '../shared/platform/queues/publisher';
+import { enforceLimit } from '../shared/platform/rate-limit/middleware';
 import { systemScope } from '../shared/platform/system-scope';
-import { enforceLimit } from '../shared/rate-limit/middleware';
-
-import { loadSecret } from '../shared/secrets';
-import { guardWebhookHeaders } from '../shared/webhooks/headers';
-import { verifyGhl, verifyShopify, verifyStripe, verifyWooCommerce } from '../shared/webhooks/signatures';
 
 /**
  * SQS takes messages up to 256 KiB; the envelope around the body needs a little of that. A body

@@ -1,40 +1,44 @@
 import * as z from 'zod/mini';
-import { actorOf } from '../shared/actor';
-import { DynamoConversionLog, publicConversion } from '../shared/conversions/log';
-import { integrationMatchingSources } from '../shared/conversions/matching-sources';
-import { matchingRules } from '../shared/conversions/plan';
-import { listConversionsQuery } from '../shared/conversions/queries';
-import { adjustmentBody, type ConversionRequest, conversionFormOf } from '../shared/conversions/schema';
+import { DynamoConversionStore } from '../shared/features/conversions/dynamo';
+import { DynamoConversionLog, publicConversion } from '../shared/features/conversions/dynamo-log';
+import { integrationMatchingSources } from '../shared/features/conversions/matching-sources';
+import { listConversionsQuery } from '../shared/features/conversions/queries';
+import { matchingRules } from '../shared/features/conversions/rules/plan';
+import {
+  adjustmentBody,
+  type ConversionRequest,
+  conversionFormOf,
+} from '../shared/features/conversions/schema';
 import {
   adjustConversion,
   apiAdjustment,
   type ConversionServiceDeps,
   createConversion,
-} from '../shared/conversions/service';
-import { DynamoConversionStore } from '../shared/conversions/store';
-import { DomainValidationError } from '../shared/domain-errors';
-import { HttpError, notFound } from '../shared/errors';
-import { DynamoAuditTrail } from '../shared/gdpr/audit';
-import { DynamoTombstones } from '../shared/gdpr/tombstones';
-import { authOf, httpHandler, json } from '../shared/http';
-import { type EmailHasher, loadEmailHasher } from '../shared/leads/email-hash';
-import { publicLead } from '../shared/leads/model';
-import { WriteConflict } from '../shared/leads/ports';
-import { canMove, listLeadsQuery, parseLeadsBody, patchLeadBody } from '../shared/leads/schema';
+} from '../shared/features/conversions/service';
+import { DynamoAuditTrail } from '../shared/features/gdpr/dynamo-audit';
+import { DynamoTombstones } from '../shared/features/gdpr/dynamo-tombstones';
+import { DynamoLeadStore } from '../shared/features/leads/dynamo';
+import { publicLead } from '../shared/features/leads/model';
+import { WriteConflict } from '../shared/features/leads/ports';
+import { type EmailHasher, loadEmailHasher } from '../shared/features/leads/rules/email-hash';
+import { canMove, listLeadsQuery, parseLeadsBody, patchLeadBody } from '../shared/features/leads/schema';
 import {
   captureLeads,
   dedupKeysOf,
   type LeadDeps,
   normaliseLeads,
   recordOrder,
-} from '../shared/leads/service';
-import { DynamoLeadStore } from '../shared/leads/store';
-import { planWon, queueWon, type WonDeps } from '../shared/leads/won';
-import { MetaIntegrationStore } from '../shared/meta/store';
-import { pageSize } from '../shared/pagination';
-import { consentPolicyOfTenant } from '../shared/tenancy/consent-policy-store';
-import { scopeOf } from '../shared/tenancy/scope';
-import { parseJsonBody, parseWith } from '../shared/validation';
+} from '../shared/features/leads/service';
+import { planWon, queueWon, type WonDeps } from '../shared/features/leads/won';
+import { consentPolicyOfTenant } from '../shared/features/tenancy/dynamo-consent-policy';
+import { scopeOf } from '../shared/features/tenancy/scope';
+import { pageSize } from '../shared/platform/dynamo/pagination';
+import { DomainValidationError } from '../shared/platform/errors/domain';
+import { actorOf } from '../shared/platform/http/actor';
+import { HttpError, notFound } from '../shared/platform/http/errors';
+import { authOf, httpHandler, json } from '../shared/platform/http/handler';
+import { parseJsonBody, parseWith } from '../shared/platform/http/validation';
+import { MetaIntegrationStore } from '../shared/providers/meta/dynamo';
 
 const leads = new DynamoLeadStore();
 const conversions = new DynamoConversionStore();

@@ -1,14 +1,14 @@
-import type { LeadConversions } from '../shared/conversions/ports';
-import { DomainValidationError } from '../shared/domain-errors';
-import type { WebhookEnvelope } from '../shared/envelope';
-import type { Actor } from '../shared/gdpr/model';
-import type { AuditTrail } from '../shared/gdpr/ports';
-import { eraseSubject, type Subject, type SubjectDeps, subjectOf } from '../shared/gdpr/subjects';
-import { DynamoTombstones } from '../shared/gdpr/tombstones';
-import type { EmailHasher } from '../shared/leads/email-hash';
-import type { LeadRepository } from '../shared/leads/ports';
-import type { TenantScope } from '../shared/tenancy/scope';
-import { identifier, type JsonObject, list, record, text } from '../shared/webhooks/extract/values';
+import type { LeadConversions } from '../shared/features/conversions/ports';
+import { DynamoTombstones } from '../shared/features/gdpr/dynamo-tombstones';
+import type { Actor } from '../shared/features/gdpr/model';
+import type { AuditTrail } from '../shared/features/gdpr/ports';
+import { eraseSubject, type Subject, type SubjectDeps, subjectOf } from '../shared/features/gdpr/service';
+import type { LeadRepository } from '../shared/features/leads/ports';
+import type { EmailHasher } from '../shared/features/leads/rules/email-hash';
+import type { TenantScope } from '../shared/features/tenancy/scope';
+import type { WebhookEnvelope } from '../shared/features/webhooks/envelope';
+import { identifier, type JsonObject, list, record, text } from '../shared/features/webhooks/extract/values';
+import { DomainValidationError } from '../shared/platform/errors/domain';
 
 /**
  * Shopify's mandatory compliance topics, for one tenant the delivery belongs to (one whose secret

@@ -1,11 +1,11 @@
 import type { SQSRecord } from 'aws-lambda';
 import { METRICS } from '../../lib/definitions/metrics';
-import { parseEnvelope, type WebhookEnvelope } from '../shared/envelope';
-import { emitMetric, logger, metrics } from '../shared/observability';
+import { DynamoHandledDeliveries } from '../shared/features/webhooks/dynamo';
+import { parseEnvelope, type WebhookEnvelope } from '../shared/features/webhooks/envelope';
+import { emitMetric, logger, metrics } from '../shared/platform/observability';
 import { queueHandler, type Settlement } from '../shared/platform/queues/handler';
-import { waitPlan } from '../shared/queues/wait';
-import { stripeOutcome } from '../shared/stripe/client';
-import { DynamoHandledDeliveries } from '../shared/webhooks/handled';
+import { waitPlan } from '../shared/platform/queues/wait';
+import { stripeOutcome } from '../shared/providers/stripe/client';
 import { PermanentFailure, type ProcessingResult, processEnvelope } from './processors';
 
 const handledDeliveries = new DynamoHandledDeliveries();

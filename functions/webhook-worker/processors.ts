@@ -1,34 +1,38 @@
-import { DynamoConversionLog } from '../shared/conversions/log';
-import { integrationMatchingSources } from '../shared/conversions/matching-sources';
-import { earlierOrderConversionIds, matchingRules, type NotPlanned } from '../shared/conversions/plan';
-import { adjustConversion, refundPlan } from '../shared/conversions/service';
-import { DynamoConversionStore } from '../shared/conversions/store';
-import { DomainValidationError } from '../shared/domain-errors';
-import type { WebhookEnvelope, WebhookSource } from '../shared/envelope';
-import { DynamoAuditTrail } from '../shared/gdpr/audit';
-import { deliveryCreatedAt } from '../shared/gdpr/erasure';
-import { coveringErasure, DynamoTombstones } from '../shared/gdpr/tombstones';
-import { DynamoSourceStore } from '../shared/integrations/sources';
-import { loadEmailHasher } from '../shared/leads/email-hash';
-import type { StoredLead } from '../shared/leads/model';
-import { canMove } from '../shared/leads/schema';
-import { captureLeads, modifyLead, normaliseLeads } from '../shared/leads/service';
-import { DynamoLeadStore } from '../shared/leads/store';
-import { planWon, queueWon, type WonDeps } from '../shared/leads/won';
-import { systemScope } from '../shared/platform/system-scope';
-import { StripeClient, type StripeGateway } from '../shared/stripe/client';
-import { consentPolicyOfTenant } from '../shared/tenancy/consent-policy-store';
-import { DynamoTenantStore } from '../shared/tenancy/dynamo-store';
-import type { TenantScope } from '../shared/tenancy/scope';
+import { DynamoConversionStore } from '../shared/features/conversions/dynamo';
+import { DynamoConversionLog } from '../shared/features/conversions/dynamo-log';
+import { integrationMatchingSources } from '../shared/features/conversions/matching-sources';
+import {
+  earlierOrderConversionIds,
+  matchingRules,
+  type NotPlanned,
+} from '../shared/features/conversions/rules/plan';
+import { adjustConversion, refundPlan } from '../shared/features/conversions/service';
+import { DynamoAuditTrail } from '../shared/features/gdpr/dynamo-audit';
+import { coveringErasure, DynamoTombstones } from '../shared/features/gdpr/dynamo-tombstones';
+import { deliveryCreatedAt } from '../shared/features/gdpr/rules/erasure';
+import { DynamoSourceStore } from '../shared/features/integrations/dynamo';
+import { DynamoLeadStore } from '../shared/features/leads/dynamo';
+import type { StoredLead } from '../shared/features/leads/model';
+import { loadEmailHasher } from '../shared/features/leads/rules/email-hash';
+import { canMove } from '../shared/features/leads/schema';
+import { captureLeads, modifyLead, normaliseLeads } from '../shared/features/leads/service';
+import { planWon, queueWon, type WonDeps } from '../shared/features/leads/won';
+import { DynamoTenantStore } from '../shared/features/tenancy/dynamo';
+import { consentPolicyOfTenant } from '../shared/features/tenancy/dynamo-consent-policy';
+import type { TenantScope } from '../shared/features/tenancy/scope';
+import type { WebhookEnvelope, WebhookSource } from '../shared/features/webhooks/envelope';
 import {
   type Extraction,
   extractGhl,
   extractShopify,
   extractWooCommerce,
   type OrderFacts,
-} from '../shared/webhooks/extract';
-import type { GhlConsentSettings } from '../shared/webhooks/extract/ghl';
-import type { OrderReversal } from '../shared/webhooks/extract/types';
+} from '../shared/features/webhooks/extract';
+import type { GhlConsentSettings } from '../shared/features/webhooks/extract/ghl';
+import type { OrderReversal } from '../shared/features/webhooks/extract/types';
+import { DomainValidationError } from '../shared/platform/errors/domain';
+import { systemScope } from '../shared/platform/system-scope';
+import { StripeClient, type StripeGateway } from '../shared/providers/stripe/client';
 import { type ComplianceResult, recordDataRequest, redactCustomer, redactShop } from './compliance';
 
 /** What processing one delivery came to; stored with its idempotency record. */

@@ -150,7 +150,7 @@ export class Api extends Construct {
       description: `AdsEngineer ${settings.stage} API`,
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       // Every body reaches the functions base64-encoded and byte-exact, so webhook signatures
-      // are verified over exactly what the sender signed (functions/shared/http.ts rawBody()).
+      // are verified over exactly what the sender signed (functions/shared/platform/http/handler.ts rawBody()).
       binaryMediaTypes: ['*/*'],
       // Answers of 1 KB or more go out compressed to clients that accept it (the storefront script,
       // lists, the OpenAPI document). Request bodies are untouched: API Gateway decompresses a

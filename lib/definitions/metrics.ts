@@ -3,7 +3,7 @@
  * `service` and `stage`) that page or warn on-call. The functions name metrics from here and the
  * monitoring construct alarms on them, so a name cannot drift between the two. Pure data.
  */
-import { WARNING_REASON_GROUPS } from '../../functions/shared/google-ads/data-manager/results';
+import { WARNING_REASON_GROUPS } from '../../functions/shared/providers/google-ads/data-manager/results';
 
 export const METRIC_NAMESPACE = 'AdsEngineer';
 export const SERVICE_NAME = 'adsengineer';

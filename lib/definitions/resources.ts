@@ -36,7 +36,7 @@ export interface TableDefinition {
   readonly partitionKey: string;
   readonly sortKey?: string;
   /**
-   * Epoch-seconds attribute DynamoDB expires items by (functions/shared/retention/policy.ts). TTL
+   * Epoch-seconds attribute DynamoDB expires items by (functions/shared/features/retention/rules.ts). TTL
    * deletes in the background, so read paths still filter expired items.
    */
   readonly ttlAttribute?: string;
@@ -304,7 +304,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
       },
     ],
     // GET /api/v1/storefront.js serves the script as committed.
-    files: ['functions/shared/storefront/storefront.js'],
+    files: ['functions/shared/features/storefront/storefront.js'],
   },
   {
     id: 'admin',

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { assertSettings } from '../../functions/shared/settings';
+import { assertSettings } from '../../functions/shared/platform/config/settings';
 import { COMMON_ENV_VARS, QUEUES, type QueueId } from '../definitions/resources';
 import { sweepExpired } from '../ops/retention';
 import { bootstrap } from './bootstrap';

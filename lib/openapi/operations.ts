@@ -6,41 +6,41 @@
  * the OpenAPI test and the document build.
  */
 import * as z from 'zod/mini';
-import { listConversionsQuery } from '../../functions/shared/conversions/queries';
+import { listConversionsQuery } from '../../functions/shared/features/conversions/queries';
 import {
   adjustmentBody,
   adjustmentResponse,
   conversionQueuedResponse,
   createConversionBody,
-} from '../../functions/shared/conversions/schema';
-import { patchSubjectBody, subjectLookupBody } from '../../functions/shared/gdpr/subjects';
-import { googleAdsSettingsBody } from '../../functions/shared/google-ads/settings';
+} from '../../functions/shared/features/conversions/schema';
+import { patchSubjectBody, subjectLookupBody } from '../../functions/shared/features/gdpr/service';
 import {
   ghlSettingsBody,
   shopifySettingsBody,
   wooCommerceSettingsBody,
-} from '../../functions/shared/integrations/schemas';
+} from '../../functions/shared/features/integrations/schema';
 import {
   consentSchema,
   leadArray,
   leadSchema,
   listLeadsQuery,
   patchLeadBody,
-} from '../../functions/shared/leads/schema';
-import { metaSettingsBody } from '../../functions/shared/meta/settings';
-import { dlqQuery, redriveBody } from '../../functions/shared/queues/schemas';
-import {
-  billingPortalBody,
-  billingPortalResponse,
-  billingStatusResponse,
-} from '../../functions/shared/stripe/schemas';
+} from '../../functions/shared/features/leads/schema';
 import {
   consentPolicyBody,
   createApiKeyBody,
   createTenantBody,
   retentionBody,
   updateTenantBody,
-} from '../../functions/shared/tenancy/schemas';
+} from '../../functions/shared/features/tenancy/schema';
+import { dlqQuery, redriveBody } from '../../functions/shared/platform/queues/schemas';
+import { googleAdsSettingsBody } from '../../functions/shared/providers/google-ads/integration';
+import { metaSettingsBody } from '../../functions/shared/providers/meta/integration';
+import {
+  billingPortalBody,
+  billingPortalResponse,
+  billingStatusResponse,
+} from '../../functions/shared/providers/stripe/schema';
 import * as res from './schemas';
 
 export interface ResponseSpec {

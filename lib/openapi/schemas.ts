@@ -5,12 +5,23 @@
  * missing or mistyped documented field fails the end-to-end tests (`test/support/contract.ts`).
  */
 import * as z from 'zod/mini';
-import { CONVERSION_STATUSES, MATCH_KINDS, PLATFORMS } from '../../functions/shared/conversions/model';
-import { AUDIT_ACTIONS } from '../../functions/shared/gdpr/model';
-import { INTEGRATION_KINDS, INTEGRATION_STATUSES } from '../../functions/shared/integrations/overview';
-import { CONSENT_METHODS, CONSENT_STATUSES, SIGNALS } from '../../functions/shared/leads/consent';
-import { CONSENT_POLICIES } from '../../functions/shared/leads/consent-policy';
-import { LEAD_STATUSES } from '../../functions/shared/leads/schema';
+import {
+  CONVERSION_STATUSES,
+  MATCH_KINDS,
+  PLATFORMS,
+} from '../../functions/shared/features/conversions/model';
+import { AUDIT_ACTIONS } from '../../functions/shared/features/gdpr/model';
+import {
+  INTEGRATION_KINDS,
+  INTEGRATION_STATUSES,
+} from '../../functions/shared/features/integrations/overview';
+import {
+  CONSENT_METHODS,
+  CONSENT_STATUSES,
+  SIGNALS,
+} from '../../functions/shared/features/leads/rules/consent';
+import { CONSENT_POLICIES } from '../../functions/shared/features/leads/rules/consent-policy';
+import { LEAD_STATUSES } from '../../functions/shared/features/leads/schema';
 import { ROLES } from '../definitions/routes';
 
 const text = z.string();

@@ -9,8 +9,8 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { dynamoClient, s3Client } from '../../functions/shared/aws';
-import { ErasedSubjectsFilter } from '../../functions/shared/backup/erased-subjects';
+import { BackupJobStore } from '../../functions/shared/features/backup/dynamo';
+import { ErasedSubjectsFilter } from '../../functions/shared/features/backup/erased-subjects';
 import {
   BACKUP_PURPOSE,
   BackupChecker,
@@ -19,12 +19,15 @@ import {
   type DynamoItem,
   fromJsonItem,
   parseLine,
-} from '../../functions/shared/backup/format';
-import { BackupJobStore } from '../../functions/shared/backup/jobs';
-import { tableName as configuredTableName, requireEnv } from '../../functions/shared/config';
-import type { EncryptionContext, KeyProvider } from '../../functions/shared/crypto/keys';
-import { decryptStream } from '../../functions/shared/crypto/stream';
-import { TOMBSTONE_SK } from '../../functions/shared/gdpr/tombstones';
+} from '../../functions/shared/features/backup/format';
+import { TOMBSTONE_SK } from '../../functions/shared/features/gdpr/dynamo-tombstones';
+import { dynamoClient, s3Client } from '../../functions/shared/platform/aws/clients';
+import {
+  tableName as configuredTableName,
+  requireEnv,
+} from '../../functions/shared/platform/config/resources';
+import type { EncryptionContext, KeyProvider } from '../../functions/shared/platform/crypto/keys';
+import { decryptStream } from '../../functions/shared/platform/crypto/stream';
 import { COMMON_ENV_VARS, type TableId, tableDefinition } from '../definitions/resources';
 
 /**

@@ -1,23 +1,23 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { isRole } from '../../functions/shared/auth/context';
-import { loadKeyring, rotateStoredSecret } from '../../functions/shared/auth/keyring';
-import { MAX_TOKEN_SECONDS, maxTokenSeconds, signToken } from '../../functions/shared/auth/tokens';
-import { resetClients, secretsClient } from '../../functions/shared/aws';
-import { PROVIDERS, type Provider } from '../../functions/shared/breaker/circuit';
+import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
+import { DynamoTombstones } from '../../functions/shared/features/gdpr/dynamo-tombstones';
+import { admitUnlessErased } from '../../functions/shared/features/gdpr/rules/deliveries';
+import { loadEmailHasher } from '../../functions/shared/features/leads/rules/email-hash';
+import { isRole } from '../../functions/shared/platform/auth/context';
+import { loadKeyring, rotateStoredSecret } from '../../functions/shared/platform/auth/keyring';
+import { MAX_TOKEN_SECONDS, maxTokenSeconds, signToken } from '../../functions/shared/platform/auth/tokens';
+import { resetClients, secretsClient } from '../../functions/shared/platform/aws/clients';
+import { PROVIDERS, type Provider } from '../../functions/shared/platform/breaker/circuit';
 import {
   type CircuitView,
   forceClose,
   readCircuits,
   resetBreakers,
-} from '../../functions/shared/breaker/circuits';
-import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
-import { admitUnlessErased } from '../../functions/shared/gdpr/deliveries';
-import { DynamoTombstones } from '../../functions/shared/gdpr/tombstones';
-import { loadEmailHasher } from '../../functions/shared/leads/email-hash';
+} from '../../functions/shared/platform/breaker/circuits';
+import { redriveDeadLetters } from '../../functions/shared/platform/queues/dead-letters';
 import { systemScope } from '../../functions/shared/platform/system-scope';
-import { redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
 import { ROLES } from '../definitions/routes';
 import { STAGES, type Stage } from '../definitions/stages';
 import { readState } from '../local/state';

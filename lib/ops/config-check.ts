@@ -11,7 +11,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
-import { parseKeyring } from '../../functions/shared/auth/keyring';
+import { parseKeyring } from '../../functions/shared/platform/auth/keyring';
 import { SECRET_SETTING_TAG, SECRET_STAGE_TAG, type SecretSetting } from '../definitions/settings';
 
 export type Check = (value: string) => string | undefined;

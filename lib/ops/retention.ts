@@ -5,20 +5,20 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../../functions/shared/aws';
-import { tableName } from '../../functions/shared/config';
-import { inPool } from '../../functions/shared/pool';
 import {
   AUDIT_RETENTION_DAYS,
   EXPIRY_ATTRIBUTE,
   epochSeconds,
   expiryOf,
-} from '../../functions/shared/retention/policy';
+} from '../../functions/shared/features/retention/rules';
 import {
   cachedRetention,
   type RetentionOf,
   RetentionStore,
-} from '../../functions/shared/tenancy/retention-store';
+} from '../../functions/shared/features/tenancy/dynamo-retention';
+import { documentClient } from '../../functions/shared/platform/aws/clients';
+import { tableName } from '../../functions/shared/platform/config/resources';
+import { inPool } from '../../functions/shared/platform/pool';
 import { TABLES, type TableDefinition, type TableId } from '../definitions/resources';
 
 /** What a sweep did to one table. */

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { clearKeyringCache, loadKeyring } from '../../functions/shared/auth/keyring';
-import { signToken } from '../../functions/shared/auth/tokens';
-import { resetClients } from '../../functions/shared/aws';
+import { clearKeyringCache, loadKeyring } from '../../functions/shared/platform/auth/keyring';
+import { signToken } from '../../functions/shared/platform/auth/tokens';
+import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { ROUTES, type Role, routeKey } from '../../lib/definitions/routes';
 import { resetEmulator } from '../../lib/local/emulator';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { readCircuits, resetBreakers } from '../../functions/shared/breaker/circuits';
+import { readCircuits, resetBreakers } from '../../functions/shared/platform/breaker/circuits';
 import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';

@@ -1,4 +1,4 @@
-import { readCircuits, resetBreakers } from '../../functions/shared/breaker/circuits';
+import { readCircuits, resetBreakers } from '../../functions/shared/platform/breaker/circuits';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
 import type { BatchReport } from '../../lib/local/poller';

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import https from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
 import { exportJWK, SignJWT } from 'jose';
-import { cognitoIssuer } from '../../functions/shared/auth/cognito';
+import { cognitoIssuer } from '../../functions/shared/platform/auth/cognito';
 import type { LocalStack } from '../../lib/local/stack';
 import { request } from '../support/http';
 import { startTestStack } from '../support/local-stack';

@@ -6,8 +6,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { resetClients } from '../../functions/shared/aws';
-import { serializeEnvelope } from '../../functions/shared/envelope';
+import { serializeEnvelope } from '../../functions/shared/features/webhooks/envelope';
+import { resetClients } from '../../functions/shared/platform/aws/clients';
 import type { LocalStack } from '../../lib/local/stack';
 import { run } from '../../lib/ops/cli';
 import { gclid } from '../support/click-ids';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { googleDateTime } from '../../functions/shared/google-ads/datetime';
-import { GoogleAdsIntegrationStore } from '../../functions/shared/google-ads/settings';
-import { metrics } from '../../functions/shared/observability';
+import { metrics } from '../../functions/shared/platform/observability';
+import { googleDateTime } from '../../functions/shared/providers/google-ads/datetime';
+import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { GoogleAdsIntegrationStore } from '../../functions/shared/google-ads/settings';
-import { metrics } from '../../functions/shared/observability';
+import { metrics } from '../../functions/shared/platform/observability';
+import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import type { BatchReport } from '../../lib/local/poller';
 import type { LocalStack } from '../../lib/local/stack';

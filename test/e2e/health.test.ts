@@ -1,5 +1,5 @@
-import { resetClients } from '../../functions/shared/aws';
-import { DynamoCircuitStore } from '../../functions/shared/breaker/dynamo-store';
+import { resetClients } from '../../functions/shared/platform/aws/clients';
+import { DynamoCircuitStore } from '../../functions/shared/platform/breaker/dynamo';
 import { resetEmulator } from '../../lib/local/emulator';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { emulatorUrl } from '../support/emulator';

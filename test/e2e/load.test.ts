@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadCommand } from '../../bench/load/cli';
 import type { LoadResult } from '../../bench/load/run';
-import { clearKeyringCache } from '../../functions/shared/auth/keyring';
-import { resetClients } from '../../functions/shared/aws';
-import { clearSecretCache } from '../../functions/shared/secrets';
+import { clearKeyringCache } from '../../functions/shared/platform/auth/keyring';
+import { resetClients } from '../../functions/shared/platform/aws/clients';
+import { clearSecretCache } from '../../functions/shared/platform/config/secrets';
 import { resetEmulator } from '../../lib/local/emulator';
 import { emulatorUrl } from '../support/emulator';
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Conversion } from '../../functions/shared/conversions/model';
-import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import { openCredential } from '../../functions/shared/crypto/credentials';
-import { ACCESS_TOKEN_NAME } from '../../functions/shared/meta/settings';
-import { MetaIntegrationStore } from '../../functions/shared/meta/store';
-import { metrics } from '../../functions/shared/observability';
+import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
+import type { Conversion } from '../../functions/shared/features/conversions/model';
+import { openCredential } from '../../functions/shared/platform/crypto/credentials';
+import { metrics } from '../../functions/shared/platform/observability';
+import { MetaIntegrationStore } from '../../functions/shared/providers/meta/dynamo';
+import { ACCESS_TOKEN_NAME } from '../../functions/shared/providers/meta/integration';
 import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
 import type { LocalStack } from '../../lib/local/stack';
 import { request } from '../support/http';

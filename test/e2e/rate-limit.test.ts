@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { clearKeyringCache, loadKeyring } from '../../functions/shared/auth/keyring';
-import { signToken } from '../../functions/shared/auth/tokens';
-import { resetClients } from '../../functions/shared/aws';
+import { clearKeyringCache, loadKeyring } from '../../functions/shared/platform/auth/keyring';
+import { signToken } from '../../functions/shared/platform/auth/tokens';
+import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { resetEmulator } from '../../lib/local/emulator';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { emulatorUrl } from '../support/emulator';

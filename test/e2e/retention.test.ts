@@ -5,7 +5,7 @@
  */
 
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../../functions/shared/aws';
+import { documentClient } from '../../functions/shared/platform/aws/clients';
 import type { LocalStack } from '../../lib/local/stack';
 import { run } from '../../lib/ops/cli';
 import { subjectId } from '../support/gdpr';

@@ -1,6 +1,6 @@
-import { loadKeyring } from '../../functions/shared/auth/keyring';
-import { STANDING_CACHE_ENV } from '../../functions/shared/auth/standing';
-import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
+import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
+import { loadKeyring } from '../../functions/shared/platform/auth/keyring';
+import { STANDING_CACHE_ENV } from '../../functions/shared/platform/auth/standing';
 import type { LocalStack } from '../../lib/local/stack';
 import { forgeJwt, hs256Header, nowSeconds, ownerClaims } from '../support/forged-tokens';
 import { request } from '../support/http';

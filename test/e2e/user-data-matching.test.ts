@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { metrics } from '../../functions/shared/observability';
+import { metrics } from '../../functions/shared/platform/observability';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
 import type { LocalStack } from '../../lib/local/stack';

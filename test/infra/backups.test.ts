@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { MIN_RETENTION_DAYS } from '../../functions/shared/retention/policy';
+import { MIN_RETENTION_DAYS } from '../../functions/shared/features/retention/rules';
 import { BACKUP_SCHEDULE, backupRetention } from '../../lib/definitions/backups';
 import { METRICS } from '../../lib/definitions/metrics';
 import { functionDefinition, queueDefinition } from '../../lib/definitions/resources';

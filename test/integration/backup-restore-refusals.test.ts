@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { resetClients } from '../../functions/shared/aws';
+import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { run } from '../../lib/ops/cli';
 import { tableInKeyOrder } from '../support/dynamo';
 import { emulatorUrl, freshResources } from '../support/emulator';

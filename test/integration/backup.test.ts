@@ -15,10 +15,11 @@ import {
 import type { SQSEvent } from 'aws-lambda';
 import { ExportTimeBudgetError, exportTables } from '../../functions/backup-worker/export';
 import { handler } from '../../functions/backup-worker/handler';
-import { dynamoClient, resetClients, s3Client } from '../../functions/shared/aws';
-import { type BackupJob, BackupJobStore } from '../../functions/shared/backup/jobs';
-import { newId } from '../../functions/shared/ids';
-import { logger, metrics } from '../../functions/shared/observability';
+import { BackupJobStore } from '../../functions/shared/features/backup/dynamo';
+import type { BackupJob } from '../../functions/shared/features/backup/model';
+import { dynamoClient, resetClients, s3Client } from '../../functions/shared/platform/aws/clients';
+import { newId } from '../../functions/shared/platform/ids';
+import { logger, metrics } from '../../functions/shared/platform/observability';
 import { METRICS } from '../../lib/definitions/metrics';
 import { TABLES, type TableId } from '../../lib/definitions/resources';
 import { bootstrap } from '../../lib/local/bootstrap';

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CircuitBreaker, CircuitOpenError } from '../../functions/shared/breaker/breaker';
-import { circuitSettings, type Outcome } from '../../functions/shared/breaker/circuit';
-import { forceClose, readCircuits } from '../../functions/shared/breaker/circuits';
-import { DynamoCircuitStore } from '../../functions/shared/breaker/dynamo-store';
+import { CircuitBreaker, CircuitOpenError } from '../../functions/shared/platform/breaker/breaker';
+import { circuitSettings, type Outcome } from '../../functions/shared/platform/breaker/circuit';
+import { forceClose, readCircuits } from '../../functions/shared/platform/breaker/circuits';
+import { DynamoCircuitStore } from '../../functions/shared/platform/breaker/dynamo';
 import { emulatorUrl, freshResources } from '../support/emulator';
 
 /**

@@ -3,18 +3,18 @@ import { PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/cl
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { handler } from '../../functions/conversion-uploader/handler';
 import { scopeFor } from '../../functions/conversion-uploader/upload';
-import { DynamoConversionLog } from '../../functions/shared/conversions/log';
-import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import { sealCredential } from '../../functions/shared/crypto/credentials';
-import { OAuthStateStore } from '../../functions/shared/google-ads/oauth';
+import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
+import { DynamoConversionLog } from '../../functions/shared/features/conversions/dynamo-log';
+import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import { sealCredential } from '../../functions/shared/platform/crypto/credentials';
+import { logger, metrics } from '../../functions/shared/platform/observability';
 import {
   CLIENT_SECRET_NAME,
   GoogleAdsIntegrationStore,
   REFRESH_TOKEN_NAME,
-} from '../../functions/shared/google-ads/settings';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import { DynamoLeadStore } from '../../functions/shared/leads/store';
-import { logger, metrics } from '../../functions/shared/observability';
+} from '../../functions/shared/providers/google-ads/integration';
+import { OAuthStateStore } from '../../functions/shared/providers/google-ads/oauth';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
 import { gclid } from '../support/click-ids';
 import { scanAll } from '../support/dynamo';

@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuthContext } from '../../functions/shared/auth/context';
-import { documentClient } from '../../functions/shared/aws';
-import { ConfigurationError } from '../../functions/shared/config';
-import { credentialContext, openCredential, sealCredential } from '../../functions/shared/crypto/credentials';
-import { open, parseSealed, seal } from '../../functions/shared/crypto/envelope';
-import { DecryptionError, type EncryptionContext } from '../../functions/shared/crypto/keys';
-import { decryptStream, encryptStream } from '../../functions/shared/crypto/stream';
-import { scopeOf } from '../../functions/shared/tenancy/scope';
+import { scopeOf } from '../../functions/shared/features/tenancy/scope';
+import type { AuthContext } from '../../functions/shared/platform/auth/context';
+import { documentClient } from '../../functions/shared/platform/aws/clients';
+import { ConfigurationError } from '../../functions/shared/platform/config/resources';
+import {
+  credentialContext,
+  openCredential,
+  sealCredential,
+} from '../../functions/shared/platform/crypto/credentials';
+import { open, parseSealed, seal } from '../../functions/shared/platform/crypto/envelope';
+import { DecryptionError, type EncryptionContext } from '../../functions/shared/platform/crypto/keys';
+import { decryptStream, encryptStream } from '../../functions/shared/platform/crypto/stream';
 import { emulatorUrl, freshResources } from '../support/emulator';
 
 const tenant = (tenantId: string): AuthContext => ({

@@ -5,8 +5,8 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../../functions/shared/aws';
-import { tableName } from '../../functions/shared/config';
+import { documentClient } from '../../functions/shared/platform/aws/clients';
+import { tableName } from '../../functions/shared/platform/config/resources';
 import { freshResources } from '../support/emulator';
 
 const get = async (table: 'leads' | 'dedup', key: Record<string, string>) =>

@@ -10,19 +10,19 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
-import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
-import { admitUnlessErased } from '../../functions/shared/gdpr/deliveries';
-import type { Actor } from '../../functions/shared/gdpr/model';
-import { eraseSubject, type SubjectDeps, subjectOf } from '../../functions/shared/gdpr/subjects';
-import { DynamoTombstones } from '../../functions/shared/gdpr/tombstones';
-import { hasherFor } from '../../functions/shared/leads/email-hash';
-import { captureLeads, normaliseLeads } from '../../functions/shared/leads/service';
-import { DynamoLeadStore } from '../../functions/shared/leads/store';
-import { purgeDeadLetters, redriveDeadLetters } from '../../functions/shared/queues/dead-letters';
-import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
-import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
+import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
+import { DynamoTombstones } from '../../functions/shared/features/gdpr/dynamo-tombstones';
+import type { Actor } from '../../functions/shared/features/gdpr/model';
+import { admitUnlessErased } from '../../functions/shared/features/gdpr/rules/deliveries';
+import { eraseSubject, type SubjectDeps, subjectOf } from '../../functions/shared/features/gdpr/service';
+import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
+import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
+import { captureLeads, normaliseLeads } from '../../functions/shared/features/leads/service';
+import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
+import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/features/webhooks/envelope';
+import { purgeDeadLetters, redriveDeadLetters } from '../../functions/shared/platform/queues/dead-letters';
 import { processEnvelope } from '../../functions/webhook-worker/processors';
 import { run } from '../../lib/ops/cli';
 // Shopify's Order webhook payload (https://shopify.dev/docs/api/webhooks?reference=toml#list-orders-create),

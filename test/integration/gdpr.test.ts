@@ -1,21 +1,21 @@
-import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import { DomainValidationError } from '../../functions/shared/domain-errors';
-import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
-import type { Actor } from '../../functions/shared/gdpr/model';
+import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
+import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
+import { DynamoTombstones } from '../../functions/shared/features/gdpr/dynamo-tombstones';
+import type { Actor } from '../../functions/shared/features/gdpr/model';
 import {
   changeConsent,
   exportSubject,
   patchSubject,
   type SubjectDeps,
   subjectOf,
-} from '../../functions/shared/gdpr/subjects';
-import { DynamoTombstones } from '../../functions/shared/gdpr/tombstones';
-import { hasherFor } from '../../functions/shared/leads/email-hash';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import type { LeadInput } from '../../functions/shared/leads/schema';
-import { captureLeads, normaliseLeads } from '../../functions/shared/leads/service';
-import { DynamoLeadStore } from '../../functions/shared/leads/store';
-import type { TenantScope } from '../../functions/shared/tenancy/scope';
+} from '../../functions/shared/features/gdpr/service';
+import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
+import type { LeadInput } from '../../functions/shared/features/leads/schema';
+import { captureLeads, normaliseLeads } from '../../functions/shared/features/leads/service';
+import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import { DomainValidationError } from '../../functions/shared/platform/errors/domain';
 import { gclid } from '../support/click-ids';
 import { freshResources } from '../support/emulator';
 

@@ -4,14 +4,15 @@
  * leads, opportunities won by contactId win them, and the regional policy decides leads without a
  * consent signal by their country.
  */
-import { DynamoConversionLog } from '../../functions/shared/conversions/log';
-import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
-import { DynamoSourceStore, ghlTokenKey } from '../../functions/shared/integrations/sources';
-import { DynamoLeadStore } from '../../functions/shared/leads/store';
-import { ConsentPolicyStore } from '../../functions/shared/tenancy/consent-policy-store';
-import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
-import { scopeOf as scopeFor } from '../../functions/shared/tenancy/scope';
+
+import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
+import { DynamoConversionLog } from '../../functions/shared/features/conversions/dynamo-log';
+import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
+import { DynamoSourceStore, ghlTokenKey } from '../../functions/shared/features/integrations/dynamo';
+import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
+import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
+import { ConsentPolicyStore } from '../../functions/shared/features/tenancy/dynamo-consent-policy';
+import { scopeOf as scopeFor } from '../../functions/shared/features/tenancy/scope';
 import { processEnvelope } from '../../functions/webhook-worker/processors';
 // HighLevel's published samples, verbatim (marketplace.gohighlevel.com/docs/webhook/ContactCreate and
 // /OpportunityStatusUpdate; GoHighLevel/highlevel-api-docs, docs/webhook events/*.md).

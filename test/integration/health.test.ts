@@ -3,7 +3,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { currentHealth, handler } from '../../functions/health/handler';
 import { PROBE_KEY } from '../../functions/health/probes';
-import { resetClients } from '../../functions/shared/aws';
+import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { apiEvent, lambdaContext } from '../support/events';
 

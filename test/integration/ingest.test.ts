@@ -6,11 +6,11 @@
 import { createHmac } from 'node:crypto';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { dynamoClient, kmsClient, sqsClient } from '../../functions/shared/aws';
-import { sealCredential } from '../../functions/shared/crypto/credentials';
-import { parseEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
-import { DynamoSourceStore } from '../../functions/shared/integrations/sources';
-import { platformScope } from '../../functions/shared/tenancy/scope';
+import { DynamoSourceStore } from '../../functions/shared/features/integrations/dynamo';
+import { platformScope } from '../../functions/shared/features/tenancy/scope';
+import { parseEnvelope, type WebhookEnvelope } from '../../functions/shared/features/webhooks/envelope';
+import { dynamoClient, kmsClient, sqsClient } from '../../functions/shared/platform/aws/clients';
+import { sealCredential } from '../../functions/shared/platform/crypto/credentials';
 import { scanAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
 import { apiEvent, lambdaContext } from '../support/events';

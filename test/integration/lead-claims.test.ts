@@ -6,14 +6,14 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { itemSize } from '../../bench/support/dynamo-units';
-import { documentClient } from '../../functions/shared/aws';
-import { tableName } from '../../functions/shared/config';
-import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
-import { hasherFor } from '../../functions/shared/leads/email-hash';
-import type { LeadInput } from '../../functions/shared/leads/schema';
-import { captureLeads, normaliseLeads } from '../../functions/shared/leads/service';
-import { DynamoLeadStore } from '../../functions/shared/leads/store';
-import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
+import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
+import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
+import type { LeadInput } from '../../functions/shared/features/leads/schema';
+import { captureLeads, normaliseLeads } from '../../functions/shared/features/leads/service';
+import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import { documentClient } from '../../functions/shared/platform/aws/clients';
+import { tableName } from '../../functions/shared/platform/config/resources';
 import { queryAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
 import { leadInput } from '../support/fixtures';

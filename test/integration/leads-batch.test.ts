@@ -3,11 +3,11 @@
  * then each lead is written once; a lead already stored is updated, and two leads of one person
  * in the same batch still make one lead.
  */
-import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
-import { hasherFor } from '../../functions/shared/leads/email-hash';
-import { captureLeads, normaliseLeads } from '../../functions/shared/leads/service';
-import { DynamoLeadStore } from '../../functions/shared/leads/store';
-import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
+import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
+import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
+import { captureLeads, normaliseLeads } from '../../functions/shared/features/leads/service';
+import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
 import { freshResources } from '../support/emulator';
 import { leadInput } from '../support/fixtures';
 

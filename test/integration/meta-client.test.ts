@@ -1,9 +1,9 @@
-import { DEFAULT_GRAPH_API_VERSION, postEvents } from '../../functions/shared/meta/client';
-import { deliverIsolating } from '../../functions/shared/meta/delivery';
-import { buildMetaEvent, type MetaServerEvent } from '../../functions/shared/meta/events';
-import { sha256Hex } from '../../functions/shared/meta/identifiers';
-import { eventsRequest } from '../../functions/shared/meta/request';
-import { MetaFailure } from '../../functions/shared/meta/results';
+import { DEFAULT_GRAPH_API_VERSION, postEvents } from '../../functions/shared/providers/meta/client';
+import { deliverIsolating } from '../../functions/shared/providers/meta/delivery';
+import { buildMetaEvent, type MetaServerEvent } from '../../functions/shared/providers/meta/events';
+import { sha256Hex } from '../../functions/shared/providers/meta/identifiers';
+import { eventsRequest } from '../../functions/shared/providers/meta/request';
+import { MetaFailure } from '../../functions/shared/providers/meta/results';
 import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
 
 /**

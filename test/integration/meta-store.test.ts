@@ -1,10 +1,10 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { sqsClient } from '../../functions/shared/aws';
-import { queueUrl } from '../../functions/shared/config';
-import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import { metaIntegrationOf } from '../../functions/shared/meta/settings';
-import { MetaIntegrationStore } from '../../functions/shared/meta/store';
-import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
+import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import { sqsClient } from '../../functions/shared/platform/aws/clients';
+import { queueUrl } from '../../functions/shared/platform/config/resources';
+import { MetaIntegrationStore } from '../../functions/shared/providers/meta/dynamo';
+import { metaIntegrationOf } from '../../functions/shared/providers/meta/integration';
 import { freshResources } from '../support/emulator';
 import { conversion } from '../support/fixtures';
 

@@ -4,14 +4,17 @@
  * lead finds them (erasure, export) without an index of conversions by lead.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../../functions/shared/aws';
-import { tableName } from '../../functions/shared/config';
-import type { Conversion } from '../../functions/shared/conversions/model';
-import { earlierOrderConversionIds, leadEventConversionId } from '../../functions/shared/conversions/plan';
-import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import { DynamoLeadStore } from '../../functions/shared/leads/store';
-import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
+import type { Conversion } from '../../functions/shared/features/conversions/model';
+import {
+  earlierOrderConversionIds,
+  leadEventConversionId,
+} from '../../functions/shared/features/conversions/rules/plan';
+import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import { documentClient } from '../../functions/shared/platform/aws/clients';
+import { tableName } from '../../functions/shared/platform/config/resources';
 import { run } from '../../lib/ops/cli';
 import { migrateLeadConversions } from '../../lib/ops/migrate';
 import { freshResources } from '../support/emulator';

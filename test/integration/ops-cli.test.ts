@@ -1,10 +1,10 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { clearKeyringCache, loadKeyring, parseKeyring } from '../../functions/shared/auth/keyring';
-import { verifyToken } from '../../functions/shared/auth/tokens';
-import { secretsClient } from '../../functions/shared/aws';
-import { resetBreakers } from '../../functions/shared/breaker/circuits';
-import { DynamoCircuitStore } from '../../functions/shared/breaker/dynamo-store';
+import { clearKeyringCache, loadKeyring, parseKeyring } from '../../functions/shared/platform/auth/keyring';
+import { verifyToken } from '../../functions/shared/platform/auth/tokens';
+import { secretsClient } from '../../functions/shared/platform/aws/clients';
+import { resetBreakers } from '../../functions/shared/platform/breaker/circuits';
+import { DynamoCircuitStore } from '../../functions/shared/platform/breaker/dynamo';
 import { parseDuration, run } from '../../lib/ops/cli';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { capture } from '../support/operator';

@@ -9,8 +9,8 @@ import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwa
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
-import { clearKeyringCache, loadKeyring } from '../../functions/shared/auth/keyring';
-import { verifyToken } from '../../functions/shared/auth/tokens';
+import { clearKeyringCache, loadKeyring } from '../../functions/shared/platform/auth/keyring';
+import { verifyToken } from '../../functions/shared/platform/auth/tokens';
 import { run } from '../../lib/ops/cli';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { capture } from '../support/operator';

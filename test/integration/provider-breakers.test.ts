@@ -1,9 +1,9 @@
-import { CircuitOpenError } from '../../functions/shared/breaker/breaker';
-import { readCircuits, resetBreakers } from '../../functions/shared/breaker/circuits';
-import { postEventsGuarded } from '../../functions/shared/meta/breaker';
-import { buildMetaEvent } from '../../functions/shared/meta/events';
-import { eventsRequest } from '../../functions/shared/meta/request';
-import { MetaFailure } from '../../functions/shared/meta/results';
+import { CircuitOpenError } from '../../functions/shared/platform/breaker/breaker';
+import { readCircuits, resetBreakers } from '../../functions/shared/platform/breaker/circuits';
+import { postEventsGuarded } from '../../functions/shared/providers/meta/breaker';
+import { buildMetaEvent } from '../../functions/shared/providers/meta/events';
+import { eventsRequest } from '../../functions/shared/providers/meta/request';
+import { MetaFailure } from '../../functions/shared/providers/meta/results';
 import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
 import { freshResources } from '../support/emulator';
 

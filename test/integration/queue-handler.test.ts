@@ -6,7 +6,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { withCorrelation } from '../../functions/shared/observability';
+import { withCorrelation } from '../../functions/shared/platform/observability';
 import { queueHandler } from '../../functions/shared/platform/queues/handler';
 import { sendMessage, sendMessages, stringAttribute } from '../../functions/shared/platform/queues/publisher';
 import { emulatorUrl, freshResources } from '../support/emulator';

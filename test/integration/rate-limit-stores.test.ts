@@ -3,9 +3,9 @@
  * only in the dev stage; any other choice refuses requests (503) instead of letting them through
  * uncounted.
  */
-import { RateLimitRefusedError } from '../../functions/shared/domain-errors';
-import { errorResult } from '../../functions/shared/http';
-import { RateLimiter } from '../../functions/shared/rate-limit/limiter';
+import { RateLimitRefusedError } from '../../functions/shared/platform/errors/domain';
+import { errorResult } from '../../functions/shared/platform/http/handler';
+import { RateLimiter } from '../../functions/shared/platform/rate-limit/limiter';
 import { freshResources } from '../support/emulator';
 
 const HOUR = 3_600_000;

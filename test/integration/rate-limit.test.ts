@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DomainError } from '../../functions/shared/domain-errors';
-import { errorResult } from '../../functions/shared/http';
-import { RateLimiter } from '../../functions/shared/rate-limit/limiter';
-import { DynamoCounterStore } from '../../functions/shared/rate-limit/store';
+import { DomainError } from '../../functions/shared/platform/errors/domain';
+import { errorResult } from '../../functions/shared/platform/http/handler';
+import { DynamoCounterStore } from '../../functions/shared/platform/rate-limit/dynamo';
+import { RateLimiter } from '../../functions/shared/platform/rate-limit/limiter';
 import { bootstrap } from '../../lib/local/bootstrap';
 import { startEmulator } from '../../lib/local/emulator';
 import { emulatorUrl, freshResources } from '../support/emulator';

@@ -5,18 +5,22 @@
  * exactly what has expired.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../../functions/shared/aws';
-import { tableName } from '../../functions/shared/config';
-import { DynamoConversionLog } from '../../functions/shared/conversions/log';
-import type { Conversion } from '../../functions/shared/conversions/model';
-import { orderConversionIds } from '../../functions/shared/conversions/plan';
-import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import { CLAIM_GRACE_SECONDS, DynamoLeadStore } from '../../functions/shared/leads/store';
-import { AUDIT_RETENTION_DAYS, DEFAULT_RETENTION, expiryOf } from '../../functions/shared/retention/policy';
-import { cachedRetention, RetentionStore } from '../../functions/shared/tenancy/retention-store';
-import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
+import { DynamoConversionLog } from '../../functions/shared/features/conversions/dynamo-log';
+import type { Conversion } from '../../functions/shared/features/conversions/model';
+import { orderConversionIds } from '../../functions/shared/features/conversions/rules/plan';
+import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
+import { CLAIM_GRACE_SECONDS, DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import {
+  AUDIT_RETENTION_DAYS,
+  DEFAULT_RETENTION,
+  expiryOf,
+} from '../../functions/shared/features/retention/rules';
+import { cachedRetention, RetentionStore } from '../../functions/shared/features/tenancy/dynamo-retention';
+import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import { documentClient } from '../../functions/shared/platform/aws/clients';
+import { tableName } from '../../functions/shared/platform/config/resources';
 import { backfillExpiry, sweepExpired } from '../../lib/ops/retention';
 import { queryAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';

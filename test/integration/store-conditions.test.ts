@@ -5,17 +5,17 @@
  */
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../../functions/shared/aws';
-import { tableName } from '../../functions/shared/config';
-import { DynamoConversionLog } from '../../functions/shared/conversions/log';
-import type { Adjustment, Conversion } from '../../functions/shared/conversions/model';
-import { orderConversionIds } from '../../functions/shared/conversions/plan';
-import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import { DomainValidationError } from '../../functions/shared/domain-errors';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import { WriteConflict } from '../../functions/shared/leads/ports';
-import { DynamoLeadStore } from '../../functions/shared/leads/store';
-import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
+import { DynamoConversionLog } from '../../functions/shared/features/conversions/dynamo-log';
+import type { Adjustment, Conversion } from '../../functions/shared/features/conversions/model';
+import { orderConversionIds } from '../../functions/shared/features/conversions/rules/plan';
+import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import { WriteConflict } from '../../functions/shared/features/leads/ports';
+import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import { documentClient } from '../../functions/shared/platform/aws/clients';
+import { tableName } from '../../functions/shared/platform/config/resources';
+import { DomainValidationError } from '../../functions/shared/platform/errors/domain';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { API_CALL_CONSENT, conversion, lead } from '../support/fixtures';
 

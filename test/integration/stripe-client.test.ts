@@ -1,8 +1,8 @@
 import Stripe from 'stripe';
-import { CircuitBreaker, CircuitOpenError } from '../../functions/shared/breaker/breaker';
-import { circuitSettings } from '../../functions/shared/breaker/circuit';
-import { createStripe, StripeClient } from '../../functions/shared/stripe/client';
-import { stripeEndpoint } from '../../functions/shared/stripe/settings';
+import { CircuitBreaker, CircuitOpenError } from '../../functions/shared/platform/breaker/breaker';
+import { circuitSettings } from '../../functions/shared/platform/breaker/circuit';
+import { createStripe, StripeClient } from '../../functions/shared/providers/stripe/client';
+import { stripeEndpoint } from '../../functions/shared/providers/stripe/config';
 import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
 import { FakeClock, MemoryCircuitStore } from '../support/circuits';
 

@@ -1,15 +1,18 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../../functions/shared/aws';
-import { DomainConflictError } from '../../functions/shared/domain-errors';
-import { DynamoSourceStore, MAX_CONNECTIONS_PER_SOURCE } from '../../functions/shared/integrations/sources';
+import {
+  DynamoSourceStore,
+  MAX_CONNECTIONS_PER_SOURCE,
+} from '../../functions/shared/features/integrations/dynamo';
 import {
   ApiKeyError,
   authenticateApiKey,
   hashApiKey,
   issueApiKey,
-} from '../../functions/shared/tenancy/api-keys';
-import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
-import { platformScope, scopeOf } from '../../functions/shared/tenancy/scope';
+} from '../../functions/shared/features/tenancy/api-keys';
+import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
+import { platformScope, scopeOf } from '../../functions/shared/features/tenancy/scope';
+import { documentClient } from '../../functions/shared/platform/aws/clients';
+import { DomainConflictError } from '../../functions/shared/platform/errors/domain';
 import { freshResources } from '../support/emulator';
 
 const admin = { tenantId: 'platform', role: 'owner' as const, subject: 'op', method: 'jwt' as const };

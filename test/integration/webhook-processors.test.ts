@@ -4,13 +4,13 @@
  * rather than retried.
  */
 
-import { DynamoConversionLog } from '../../functions/shared/conversions/log';
-import { DynamoConversionStore } from '../../functions/shared/conversions/store';
-import type { WebhookSource } from '../../functions/shared/envelope';
-import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
-import { loadEmailHasher } from '../../functions/shared/leads/email-hash';
-import { DynamoLeadStore } from '../../functions/shared/leads/store';
-import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
+import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
+import { DynamoConversionLog } from '../../functions/shared/features/conversions/dynamo-log';
+import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
+import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
+import { loadEmailHasher } from '../../functions/shared/features/leads/rules/email-hash';
+import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
+import type { WebhookSource } from '../../functions/shared/features/webhooks/envelope';
 import {
   PermanentFailure,
   processEnvelope,

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/envelope';
-import { metrics } from '../../functions/shared/observability';
-import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
+import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
+import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/features/webhooks/envelope';
+import { metrics } from '../../functions/shared/platform/observability';
 import { handler } from '../../functions/webhook-worker/handler';
 import { PROCESSORS } from '../../functions/webhook-worker/processors';
 import { scanAll } from '../support/dynamo';

@@ -1,5 +1,5 @@
-import type { CircuitStore } from '../../functions/shared/breaker/breaker';
-import { type Circuit, CLOSED, type Provider } from '../../functions/shared/breaker/circuit';
+import type { CircuitStore } from '../../functions/shared/platform/breaker/breaker';
+import { type Circuit, CLOSED, type Provider } from '../../functions/shared/platform/breaker/circuit';
 
 /** Circuits in memory with the same compare-and-set contract as the DynamoDB store. */
 export class MemoryCircuitStore implements CircuitStore {

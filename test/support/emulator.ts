@@ -1,4 +1,4 @@
-import { resetClients } from '../../functions/shared/aws';
+import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { bootstrap } from '../../lib/local/bootstrap';
 import { resetEmulator } from '../../lib/local/emulator';
 

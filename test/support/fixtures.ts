@@ -8,11 +8,11 @@
  *   Google Ads conversion with neither lead nor click id);
  * - `leadInput()`: what a client sends for one lead.
  */
-import type { LoggedConversion } from '../../functions/shared/conversions/log';
-import type { Conversion } from '../../functions/shared/conversions/model';
-import { newId } from '../../functions/shared/ids';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import type { LeadInput } from '../../functions/shared/leads/schema';
+import type { LoggedConversion } from '../../functions/shared/features/conversions/dynamo-log';
+import type { Conversion } from '../../functions/shared/features/conversions/model';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import type { LeadInput } from '../../functions/shared/features/leads/schema';
+import { newId } from '../../functions/shared/platform/ids';
 import { gclid } from './click-ids';
 
 /** The consent of a lead captured by an API call, every signal granted. */

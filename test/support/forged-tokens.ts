@@ -3,8 +3,8 @@
  * HS256 JWTs whose header, claims and key the test chooses.
  */
 import { createHmac } from 'node:crypto';
-import { kidOf } from '../../functions/shared/auth/keyring';
-import { AUDIENCE, ISSUER } from '../../functions/shared/auth/tokens';
+import { kidOf } from '../../functions/shared/platform/auth/keyring';
+import { AUDIENCE, ISSUER } from '../../functions/shared/platform/auth/tokens';
 
 /** A JSON value as a JWT segment (base64url). */
 export const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -5,8 +5,9 @@
  * behaviour is the same on either transport (5xx, 429, a revoked refresh token, no account and
  * consent withdrawn before the upload). Each test file gives its own stack, fake and tenants.
  */
-import { GoogleAdsIntegrationStore } from '../../functions/shared/google-ads/settings';
-import { metrics } from '../../functions/shared/observability';
+
+import { metrics } from '../../functions/shared/platform/observability';
+import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
 import type { FakeGoogleAds } from '../../lib/local/fake-google-ads';
 import type { BatchReport } from '../../lib/local/poller';
 import { gclid } from './click-ids';

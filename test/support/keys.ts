@@ -5,7 +5,7 @@ import {
   DecryptionError,
   type EncryptionContext,
   type KeyProvider,
-} from '../../functions/shared/crypto/keys';
+} from '../../functions/shared/platform/crypto/keys';
 
 /**
  * A KeyProvider for unit tests (no I/O) with KMS's guarantees: each master key wraps data keys

@@ -127,7 +127,7 @@ function isDirectory(root: string, repositoryPath: string): boolean {
 const REPOSITORY_ROOTS = ['functions', 'lib', 'test', 'bin', 'docs', 'bench', '.ci', '.github'];
 
 /**
- * The repository paths a document names in code spans (`functions/shared/http.ts`, `test/e2e`),
+ * The repository paths a document names in code spans (`functions/shared/platform/http/handler.ts`, `test/e2e`),
  * without an anchor; templates such as `functions/<name>/handler.ts` are not paths.
  */
 export function namedPaths(markdown: string): string[] {

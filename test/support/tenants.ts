@@ -1,5 +1,5 @@
-import { loadKeyring } from '../../functions/shared/auth/keyring';
-import { signToken } from '../../functions/shared/auth/tokens';
+import { loadKeyring } from '../../functions/shared/platform/auth/keyring';
+import { signToken } from '../../functions/shared/platform/auth/tokens';
 import type { Role } from '../../lib/definitions/routes';
 import { request } from './http';
 

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { parseKeyring } from '../../functions/shared/auth/keyring';
-import { signToken } from '../../functions/shared/auth/tokens';
-import { resetClients } from '../../functions/shared/aws';
+import { parseKeyring } from '../../functions/shared/platform/auth/keyring';
+import { signToken } from '../../functions/shared/platform/auth/tokens';
+import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { ROLES, ROUTES, type Role, type RouteDefinition } from '../../lib/definitions/routes';
 import { loadHandler } from '../../lib/local/lambda';
 import { apiEvent, lambdaContext } from '../support/events';

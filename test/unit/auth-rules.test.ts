@@ -2,18 +2,18 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { exportJWK, SignJWT } from 'jose';
-import { cognitoIssuer, createCognitoAuthenticator } from '../../functions/shared/auth/cognito';
-import { parseKeyring } from '../../functions/shared/auth/keyring';
+import type { TenantStore } from '../../functions/shared/features/tenancy/model';
+import { cognitoIssuer, createCognitoAuthenticator } from '../../functions/shared/platform/auth/cognito';
+import { parseKeyring } from '../../functions/shared/platform/auth/keyring';
 import {
   type Authenticator,
   authentication,
   defaultAuthenticator,
   standing,
-} from '../../functions/shared/auth/middleware';
-import { signToken, TokenError } from '../../functions/shared/auth/tokens';
-import { HttpError } from '../../functions/shared/errors';
-import type { RequestContext } from '../../functions/shared/http';
-import type { TenantStore } from '../../functions/shared/tenancy/model';
+} from '../../functions/shared/platform/auth/middleware';
+import { signToken, TokenError } from '../../functions/shared/platform/auth/tokens';
+import { HttpError } from '../../functions/shared/platform/http/errors';
+import type { RequestContext } from '../../functions/shared/platform/http/handler';
 import type { RouteDefinition } from '../../lib/definitions/routes';
 import { apiEvent, lambdaContext } from '../support/events';
 

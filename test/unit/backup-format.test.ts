@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { backupEncryptionRequired, backupKeyId } from '../../functions/shared/features/backup/config';
 import {
   BackupChecker,
   BackupFormatError,
@@ -9,17 +10,16 @@ import {
   parseLine,
   toJsonItem,
   toJsonValue,
-} from '../../functions/shared/backup/format';
+} from '../../functions/shared/features/backup/format';
 import {
   InvalidBackupMessageError,
   objectKeyFor,
   parseBackupMessage,
   scheduledJobId,
   serializeBackupMessage,
-} from '../../functions/shared/backup/jobs';
-import { backupEncryptionRequired, backupKeyId } from '../../functions/shared/backup/settings';
-import { errorResult } from '../../functions/shared/http';
-import { ID_PATTERN } from '../../functions/shared/ids';
+} from '../../functions/shared/features/backup/model';
+import { errorResult } from '../../functions/shared/platform/http/handler';
+import { ID_PATTERN } from '../../functions/shared/platform/ids';
 
 describe('DynamoDB JSON items', () => {
   const item: Record<string, AttributeValue> = {

@@ -1,4 +1,4 @@
-import { BoundedCache } from '../../functions/shared/bounded-cache';
+import { BoundedCache } from '../../functions/shared/platform/cache';
 
 describe('BoundedCache', () => {
   it('forgets entries once they are as old as the bound', () => {

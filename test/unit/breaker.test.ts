@@ -2,7 +2,7 @@ import {
   CircuitBreaker,
   CircuitOpenError,
   type TransitionEvent,
-} from '../../functions/shared/breaker/breaker';
+} from '../../functions/shared/platform/breaker/breaker';
 import {
   afterCall,
   type CircuitSettings,
@@ -10,9 +10,9 @@ import {
   circuitSettings,
   decide,
   type Outcome,
-} from '../../functions/shared/breaker/circuit';
-import { forceClose, viewOf } from '../../functions/shared/breaker/circuits';
-import { DependencyUnavailableError } from '../../functions/shared/domain-errors';
+} from '../../functions/shared/platform/breaker/circuit';
+import { forceClose, viewOf } from '../../functions/shared/platform/breaker/circuits';
+import { DependencyUnavailableError } from '../../functions/shared/platform/errors/domain';
 import { FakeClock, MemoryCircuitStore } from '../support/circuits';
 
 const settings: CircuitSettings = circuitSettings({});

@@ -17,9 +17,9 @@ import {
   cognitoSettings,
   createCognitoAuthenticator,
   mapCognitoError,
-} from '../../functions/shared/auth/cognito';
-import { TokenError } from '../../functions/shared/auth/tokens';
-import { ConfigurationError } from '../../functions/shared/config';
+} from '../../functions/shared/platform/auth/cognito';
+import { TokenError } from '../../functions/shared/platform/auth/tokens';
+import { ConfigurationError } from '../../functions/shared/platform/config/resources';
 
 const POOL = 'eu-west-1_TestPool1';
 const ISS = cognitoIssuer(POOL);

@@ -1,22 +1,22 @@
 import { createHash } from 'node:crypto';
-import { BoundedCache } from '../../functions/shared/bounded-cache';
-import type { Conversion } from '../../functions/shared/conversions/model';
-import { ingestEvent } from '../../functions/shared/google-ads/data-manager/request';
-import { clickConversion } from '../../functions/shared/google-ads/google-ads-api/request';
-import { adUserData } from '../../functions/shared/google-ads/identifiers';
-import { allowsUpload } from '../../functions/shared/leads/consent';
+import type { Conversion } from '../../functions/shared/features/conversions/model';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import { allowsUpload } from '../../functions/shared/features/leads/rules/consent';
 import {
   CONSENT_REQUIRED_COUNTRIES,
   decideConsent,
   hasConsentSignal,
   leadCountry,
-} from '../../functions/shared/leads/consent-policy';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import { conversionsForWon } from '../../functions/shared/leads/won';
-import { buildMetaEvent } from '../../functions/shared/meta/events';
-import { cachedConsentPolicy } from '../../functions/shared/tenancy/consent-policy-store';
-import { consentPolicyBody } from '../../functions/shared/tenancy/schemas';
-import { extractWooCommerce } from '../../functions/shared/webhooks/extract';
+} from '../../functions/shared/features/leads/rules/consent-policy';
+import { conversionsForWon } from '../../functions/shared/features/leads/won';
+import { cachedConsentPolicy } from '../../functions/shared/features/tenancy/dynamo-consent-policy';
+import { consentPolicyBody } from '../../functions/shared/features/tenancy/schema';
+import { extractWooCommerce } from '../../functions/shared/features/webhooks/extract';
+import { BoundedCache } from '../../functions/shared/platform/cache';
+import { ingestEvent } from '../../functions/shared/providers/google-ads/data-manager/request';
+import { clickConversion } from '../../functions/shared/providers/google-ads/google-ads-api/request';
+import { adUserData } from '../../functions/shared/providers/google-ads/identifiers';
+import { buildMetaEvent } from '../../functions/shared/providers/meta/events';
 // WooCommerce's published order (REST API v3, "Retrieve an order"), verbatim; an order webhook
 // delivers the same representation: https://woocommerce.github.io/woocommerce-rest-api-docs/#retrieve-an-order
 import wooSampleOrder from '../fixtures/webhooks/woocommerce-sample-order.json';

@@ -6,37 +6,43 @@ import {
   type UploadMetrics,
   uploadMessages,
 } from '../../functions/conversion-uploader/upload';
-import type { AttemptOutcome, LoggedConversion } from '../../functions/shared/conversions/log';
-import { integrationMatchingSources } from '../../functions/shared/conversions/matching-sources';
-import type { Conversion } from '../../functions/shared/conversions/model';
+import type {
+  AttemptOutcome,
+  LoggedConversion,
+} from '../../functions/shared/features/conversions/dynamo-log';
+import { integrationMatchingSources } from '../../functions/shared/features/conversions/matching-sources';
+import type { Conversion } from '../../functions/shared/features/conversions/model';
 import {
   type MatchingRules,
   matchingRules,
   matchOf,
   NOT_PLANNED,
   planConversions,
-} from '../../functions/shared/conversions/plan';
-import { DataManagerRejection, dataManagerCall } from '../../functions/shared/google-ads/data-manager/client';
-import { eventProblem, ingestEvent } from '../../functions/shared/google-ads/data-manager/request';
-import { clickConversion } from '../../functions/shared/google-ads/google-ads-api/request';
+} from '../../functions/shared/features/conversions/rules/plan';
+import { integrationsOverview } from '../../functions/shared/features/integrations/overview';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import {
+  DataManagerRejection,
+  dataManagerCall,
+} from '../../functions/shared/providers/google-ads/data-manager/client';
+import { eventProblem, ingestEvent } from '../../functions/shared/providers/google-ads/data-manager/request';
+import { clickConversion } from '../../functions/shared/providers/google-ads/google-ads-api/request';
+import type {
+  IntegrationStatus,
+  StoredGoogleAdsIntegration,
+} from '../../functions/shared/providers/google-ads/integration';
 import {
   dataManagerTransport,
   type GoogleConnectionDeps,
   googleAdsApiTransport,
   googleProvider,
   NEEDS_CONFIGURATION,
-} from '../../functions/shared/google-ads/provider';
-import { rejectionReason } from '../../functions/shared/google-ads/rules';
-import type {
-  IntegrationStatus,
-  StoredGoogleAdsIntegration,
-} from '../../functions/shared/google-ads/settings';
-import { GoogleAdsFailure } from '../../functions/shared/google-ads/tokens';
-import { integrationsOverview } from '../../functions/shared/integrations/overview';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import { buildMetaEvent } from '../../functions/shared/meta/events';
-import { metaEventInput } from '../../functions/shared/meta/provider';
-import type { StoredMetaIntegration } from '../../functions/shared/meta/settings';
+} from '../../functions/shared/providers/google-ads/provider';
+import { rejectionReason } from '../../functions/shared/providers/google-ads/rules';
+import { GoogleAdsFailure } from '../../functions/shared/providers/google-ads/tokens';
+import { buildMetaEvent } from '../../functions/shared/providers/meta/events';
+import type { StoredMetaIntegration } from '../../functions/shared/providers/meta/integration';
+import { metaEventInput } from '../../functions/shared/providers/meta/provider';
 import { fbclid, gclid } from '../support/click-ids';
 import { storedLead } from '../support/fixtures';
 

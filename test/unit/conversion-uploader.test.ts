@@ -6,23 +6,23 @@ import {
   type UploaderDeps,
   uploadMessages,
 } from '../../functions/conversion-uploader/upload';
-import { CircuitOpenError } from '../../functions/shared/breaker/breaker';
 import type {
   AttemptOutcome,
   LoggedConversion,
   UploadBatchRecord,
-} from '../../functions/shared/conversions/log';
-import type { UploadCall } from '../../functions/shared/google-ads/google-ads-api/client';
-import type { UploadResponseBody } from '../../functions/shared/google-ads/google-ads-api/results';
+} from '../../functions/shared/features/conversions/dynamo-log';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import { CircuitOpenError } from '../../functions/shared/platform/breaker/breaker';
+import { MAX_PROVIDER_RETRIES } from '../../functions/shared/platform/queues/wait';
+import type { UploadCall } from '../../functions/shared/providers/google-ads/google-ads-api/client';
+import type { UploadResponseBody } from '../../functions/shared/providers/google-ads/google-ads-api/results';
+import type { StoredGoogleAdsIntegration } from '../../functions/shared/providers/google-ads/integration';
 import {
   type GoogleConnectionDeps,
   googleAdsApiTransport,
   googleProvider,
-} from '../../functions/shared/google-ads/provider';
-import type { StoredGoogleAdsIntegration } from '../../functions/shared/google-ads/settings';
-import { GoogleAdsFailure } from '../../functions/shared/google-ads/tokens';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import { MAX_PROVIDER_RETRIES } from '../../functions/shared/queues/wait';
+} from '../../functions/shared/providers/google-ads/provider';
+import { GoogleAdsFailure } from '../../functions/shared/providers/google-ads/tokens';
 import { gclid } from '../support/click-ids';
 import { storedConversion, storedLead } from '../support/fixtures';
 

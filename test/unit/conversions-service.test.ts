@@ -10,34 +10,34 @@ import {
   statusDelaySeconds,
 } from '../../functions/conversion-uploader/status';
 import { emptyMetrics, scopeFor } from '../../functions/conversion-uploader/upload';
-import { CircuitOpenError } from '../../functions/shared/breaker/breaker';
 import type {
   LoggedConversion,
   RecordedProcessing,
   UploadBatchRecord,
-} from '../../functions/shared/conversions/log';
-import type { Adjustment, RequestStatusMessage } from '../../functions/shared/conversions/model';
+} from '../../functions/shared/features/conversions/dynamo-log';
+import type { Adjustment, RequestStatusMessage } from '../../functions/shared/features/conversions/model';
 import {
   type AdjustmentRow,
   type ConversionProvider,
   ProviderFailure,
   type SendResult,
-} from '../../functions/shared/conversions/provider';
-import { conversionFormOf } from '../../functions/shared/conversions/schema';
+} from '../../functions/shared/features/conversions/provider';
+import { conversionFormOf } from '../../functions/shared/features/conversions/schema';
 import {
   adjustConversion,
   adjustmentId,
   apiAdjustment,
   plannedConversions,
   refundPlan,
-} from '../../functions/shared/conversions/service';
+} from '../../functions/shared/features/conversions/service';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import { CircuitOpenError } from '../../functions/shared/platform/breaker/breaker';
 import {
   DomainConflictError,
   DomainNotFoundError,
   DomainValidationError,
-} from '../../functions/shared/domain-errors';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import { MAX_PROVIDER_RETRIES } from '../../functions/shared/queues/wait';
+} from '../../functions/shared/platform/errors/domain';
+import { MAX_PROVIDER_RETRIES } from '../../functions/shared/platform/queues/wait';
 import { fbclid, gclid } from '../support/click-ids';
 import { storedConversion, storedLead } from '../support/fixtures';
 

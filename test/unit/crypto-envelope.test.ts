@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { gcmDecrypt, gcmEncrypt } from '../../functions/shared/crypto/aes-gcm';
-import { ENVELOPE_VERSION, open, parseSealed, seal } from '../../functions/shared/crypto/envelope';
+import { gcmDecrypt, gcmEncrypt } from '../../functions/shared/platform/crypto/aes-gcm';
+import { ENVELOPE_VERSION, open, parseSealed, seal } from '../../functions/shared/platform/crypto/envelope';
 import {
   checkContext,
   contextBytes,
@@ -10,7 +10,7 @@ import {
   KmsKeyProvider,
   kmsKeys,
   sameContext,
-} from '../../functions/shared/crypto/keys';
+} from '../../functions/shared/platform/crypto/keys';
 import { bitFlips, MemoryKeyProvider } from '../support/keys';
 
 const KEY_A = 'arn:aws:kms:us-east-1:000000000000:key/aaaa';

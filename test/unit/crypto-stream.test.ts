@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { DecryptionError, type EncryptionContext } from '../../functions/shared/crypto/keys';
+import { DecryptionError, type EncryptionContext } from '../../functions/shared/platform/crypto/keys';
 import {
   decryptStream,
   encryptStream,
   MAX_CHUNK_BYTES,
   type StreamDecryptOptions,
   type StreamHeader,
-} from '../../functions/shared/crypto/stream';
+} from '../../functions/shared/platform/crypto/stream';
 import { bitFlips, MemoryKeyProvider } from '../support/keys';
 
 const KEY = 'arn:aws:kms:us-east-1:000000000000:key/backup';

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { Conversion } from '../../functions/shared/conversions/model';
-import type { UploadRow } from '../../functions/shared/conversions/provider';
+import type { Conversion } from '../../functions/shared/features/conversions/model';
+import type { UploadRow } from '../../functions/shared/features/conversions/provider';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
 import {
   DataManagerRejection,
   dataManagerCall,
   ingestEvents,
   retrieveRequestStatus,
-} from '../../functions/shared/google-ads/data-manager/client';
-import { perProcessLimit, QuotaPacer } from '../../functions/shared/google-ads/data-manager/pacer';
+} from '../../functions/shared/providers/google-ads/data-manager/client';
+import { perProcessLimit, QuotaPacer } from '../../functions/shared/providers/google-ads/data-manager/pacer';
 import {
   destination,
   eventProblem,
@@ -15,7 +16,7 @@ import {
   ingestEvent,
   ingestRequest,
   restatementEvent,
-} from '../../functions/shared/google-ads/data-manager/request';
+} from '../../functions/shared/providers/google-ads/data-manager/request';
 import {
   DATA_MANAGER_WARNING_REASONS,
   errorSummary,
@@ -24,17 +25,16 @@ import {
   processingStatusOf,
   violationReason,
   warningReasonGroup,
-} from '../../functions/shared/google-ads/data-manager/results';
-import { sendEvents } from '../../functions/shared/google-ads/data-manager/send';
+} from '../../functions/shared/providers/google-ads/data-manager/results';
+import { sendEvents } from '../../functions/shared/providers/google-ads/data-manager/send';
+import type { StoredGoogleAdsIntegration } from '../../functions/shared/providers/google-ads/integration';
 import {
   dataManagerTransport,
   googleAdsApiTransport,
   googleProvider,
   uploadApi,
-} from '../../functions/shared/google-ads/provider';
-import type { StoredGoogleAdsIntegration } from '../../functions/shared/google-ads/settings';
-import { GoogleAdsFailure, TokenCache } from '../../functions/shared/google-ads/tokens';
-import type { StoredLead } from '../../functions/shared/leads/model';
+} from '../../functions/shared/providers/google-ads/provider';
+import { GoogleAdsFailure, TokenCache } from '../../functions/shared/providers/google-ads/tokens';
 import { gbraid, gclid } from '../support/click-ids';
 import { storedConversion, storedLead } from '../support/fixtures';
 

@@ -19,7 +19,7 @@ import {
   writeTargets,
   writeUnits,
 } from '../../bench/support/dynamo-units';
-import { dynamoClient } from '../../functions/shared/aws';
+import { dynamoClient } from '../../functions/shared/platform/aws/clients';
 import type { TableDefinition } from '../../lib/definitions/resources';
 
 /**

@@ -1,4 +1,8 @@
-import { InvalidEnvelopeError, parseEnvelope, serializeEnvelope } from '../../functions/shared/envelope';
+import {
+  InvalidEnvelopeError,
+  parseEnvelope,
+  serializeEnvelope,
+} from '../../functions/shared/features/webhooks/envelope';
 import { processEnvelope } from '../../functions/webhook-worker/processors';
 
 const envelope = {

@@ -1,5 +1,4 @@
-import { serializeEnvelope } from '../../functions/shared/envelope';
-import { personOfDelivery } from '../../functions/shared/gdpr/deliveries';
+import { personOfDelivery } from '../../functions/shared/features/gdpr/rules/deliveries';
 import {
   captureCreatedAt,
   deliveryCreatedAt,
@@ -7,8 +6,9 @@ import {
   identitiesOf,
   identityHashes,
   latestErasure,
-} from '../../functions/shared/gdpr/erasure';
-import { hasherFor } from '../../functions/shared/leads/email-hash';
+} from '../../functions/shared/features/gdpr/rules/erasure';
+import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
+import { serializeEnvelope } from '../../functions/shared/features/webhooks/envelope';
 // Shopify's Order webhook payload (https://shopify.dev/docs/api/webhooks?reference=toml#list-orders-create).
 import shopifyOrder from '../fixtures/webhooks/shopify-order-gclid.json';
 // WooCommerce's order webhook payload (https://woocommerce.github.io/woocommerce-rest-api-docs/#order-properties).

@@ -1,9 +1,9 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DomainValidationError } from '../../functions/shared/domain-errors';
-import { DynamoAuditTrail } from '../../functions/shared/gdpr/audit';
-import { patchSubjectBody, subjectById, subjectOf } from '../../functions/shared/gdpr/subjects';
-import { hasherFor } from '../../functions/shared/leads/email-hash';
-import type { TenantScope } from '../../functions/shared/tenancy/scope';
+import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
+import { patchSubjectBody, subjectById, subjectOf } from '../../functions/shared/features/gdpr/service';
+import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
+import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import { DomainValidationError } from '../../functions/shared/platform/errors/domain';
 
 const hash = hasherFor('k'.repeat(32));
 const scope = (tenantId: string) => ({ tenantId }) as TenantScope;

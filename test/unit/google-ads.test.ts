@@ -1,35 +1,38 @@
 import { createHash } from 'node:crypto';
-import type { Conversion } from '../../functions/shared/conversions/model';
-import { GOOGLE_DATE_TIME, googleDateTime } from '../../functions/shared/google-ads/datetime';
+import type { Conversion } from '../../functions/shared/features/conversions/model';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import { GOOGLE_DATE_TIME, googleDateTime } from '../../functions/shared/providers/google-ads/datetime';
 import {
   developerToken,
   uploadClickConversions,
   uploadHeaders,
   uploadUrl,
-} from '../../functions/shared/google-ads/google-ads-api/client';
-import { clickConversion, uploadRequest } from '../../functions/shared/google-ads/google-ads-api/request';
+} from '../../functions/shared/providers/google-ads/google-ads-api/client';
+import {
+  clickConversion,
+  uploadRequest,
+} from '../../functions/shared/providers/google-ads/google-ads-api/request';
 import {
   durationSeconds,
   requestErrorOf,
   rowIndexOf,
   rowOutcomes,
-} from '../../functions/shared/google-ads/google-ads-api/results';
+} from '../../functions/shared/providers/google-ads/google-ads-api/results';
 import {
   googleNormalisedEmail,
   hashedEmail,
   hashedPhoneNumber,
-} from '../../functions/shared/google-ads/identifiers';
+} from '../../functions/shared/providers/google-ads/identifiers';
+import { googleAdsSettingsBody } from '../../functions/shared/providers/google-ads/integration';
 import {
   authorizationUrl,
   exchangeCode,
   newState,
   oauthRefusal,
   verifiedNonce,
-} from '../../functions/shared/google-ads/oauth';
-import { chunks, rejectionReason, TOO_OLD } from '../../functions/shared/google-ads/rules';
-import { googleAdsSettingsBody } from '../../functions/shared/google-ads/settings';
-import { GoogleAdsFailure, TokenCache } from '../../functions/shared/google-ads/tokens';
-import type { StoredLead } from '../../functions/shared/leads/model';
+} from '../../functions/shared/providers/google-ads/oauth';
+import { chunks, rejectionReason, TOO_OLD } from '../../functions/shared/providers/google-ads/rules';
+import { GoogleAdsFailure, TokenCache } from '../../functions/shared/providers/google-ads/tokens';
 import { gbraid, gclid, wbraid } from '../support/click-ids';
 import { storedConversion, storedLead } from '../support/fixtures';
 

@@ -5,9 +5,20 @@ import {
   DomainNotFoundError,
   DomainValidationError,
   RateLimitRefusedError,
-} from '../../functions/shared/domain-errors';
-import { errorBody, HttpError, notFound, validationFailed } from '../../functions/shared/errors';
-import { errorResult, httpHandler, json, lowerCaseHeaders, rawBody } from '../../functions/shared/http';
+} from '../../functions/shared/platform/errors/domain';
+import {
+  errorBody,
+  HttpError,
+  notFound,
+  validationFailed,
+} from '../../functions/shared/platform/http/errors';
+import {
+  errorResult,
+  httpHandler,
+  json,
+  lowerCaseHeaders,
+  rawBody,
+} from '../../functions/shared/platform/http/handler';
 import { apiEvent, lambdaContext } from '../support/events';
 
 describe('httpHandler', () => {

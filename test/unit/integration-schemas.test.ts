@@ -1,4 +1,7 @@
-import { shopifySettingsBody, wooCommerceSettingsBody } from '../../functions/shared/integrations/schemas';
+import {
+  shopifySettingsBody,
+  wooCommerceSettingsBody,
+} from '../../functions/shared/features/integrations/schema';
 
 const secret = 'a-webhook-secret-0123';
 

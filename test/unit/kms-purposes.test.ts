@@ -1,9 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKUP_PURPOSE } from '../../functions/shared/backup/format';
-import { CREDENTIAL_PURPOSE } from '../../functions/shared/crypto/credentials';
-import { CLIENT_SECRET_NAME, REFRESH_TOKEN_NAME } from '../../functions/shared/google-ads/settings';
-import { ACCESS_TOKEN_NAME } from '../../functions/shared/meta/settings';
+import { BACKUP_PURPOSE } from '../../functions/shared/features/backup/format';
+import { CREDENTIAL_PURPOSE } from '../../functions/shared/platform/crypto/credentials';
+import {
+  CLIENT_SECRET_NAME,
+  REFRESH_TOKEN_NAME,
+} from '../../functions/shared/providers/google-ads/integration';
+import { ACCESS_TOKEN_NAME } from '../../functions/shared/providers/meta/integration';
 import { CREDENTIAL_NAMES, FUNCTIONS, KMS_PURPOSES } from '../../lib/definitions/resources';
 
 const ROOT = join(__dirname, '..', '..');

@@ -1,17 +1,26 @@
 import fc from 'fast-check';
-import { createConversionBody } from '../../functions/shared/conversions/schema';
-import { HttpError } from '../../functions/shared/errors';
-import { googleClickId, primaryClickId } from '../../functions/shared/leads/click-ids';
-import { allowsUpload, isValidConsent, resolveConsent } from '../../functions/shared/leads/consent';
-import { hasherFor } from '../../functions/shared/leads/email-hash';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import { normaliseEmail, normalisePhone } from '../../functions/shared/leads/normalise';
-import { canMove, leadSchema, parseLeadsBody, patchLeadBody } from '../../functions/shared/leads/schema';
-import { dedupKeysOf, normaliseLeads } from '../../functions/shared/leads/service';
-import { conversionsForWon, planWon, queueWon } from '../../functions/shared/leads/won';
-import { NOT_BLANK } from '../../functions/shared/schema-text';
-import { platformScope } from '../../functions/shared/tenancy/scope';
-import { parseWith } from '../../functions/shared/validation';
+import { createConversionBody } from '../../functions/shared/features/conversions/schema';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import { googleClickId, primaryClickId } from '../../functions/shared/features/leads/rules/click-ids';
+import {
+  allowsUpload,
+  isValidConsent,
+  resolveConsent,
+} from '../../functions/shared/features/leads/rules/consent';
+import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
+import { normaliseEmail, normalisePhone } from '../../functions/shared/features/leads/rules/normalise';
+import {
+  canMove,
+  leadSchema,
+  parseLeadsBody,
+  patchLeadBody,
+} from '../../functions/shared/features/leads/schema';
+import { dedupKeysOf, normaliseLeads } from '../../functions/shared/features/leads/service';
+import { conversionsForWon, planWon, queueWon } from '../../functions/shared/features/leads/won';
+import { platformScope } from '../../functions/shared/features/tenancy/scope';
+import { HttpError } from '../../functions/shared/platform/http/errors';
+import { NOT_BLANK } from '../../functions/shared/platform/http/schema-text';
+import { parseWith } from '../../functions/shared/platform/http/validation';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
 import { storedLead } from '../support/fixtures';
 

@@ -1,9 +1,13 @@
-import type { LoggedConversion } from '../../functions/shared/conversions/log';
-import { ProviderFailure, type UploadRow } from '../../functions/shared/conversions/provider';
-import type { StoredLead } from '../../functions/shared/leads/model';
-import type { EventsCall } from '../../functions/shared/meta/client';
-import { DEFAULT_GRAPH_API_VERSION, eventsUrl, postEvents } from '../../functions/shared/meta/client';
-import { deliverIsolating } from '../../functions/shared/meta/delivery';
+import type { LoggedConversion } from '../../functions/shared/features/conversions/dynamo-log';
+import { ProviderFailure, type UploadRow } from '../../functions/shared/features/conversions/provider';
+import type { StoredLead } from '../../functions/shared/features/leads/model';
+import type { EventsCall } from '../../functions/shared/providers/meta/client';
+import {
+  DEFAULT_GRAPH_API_VERSION,
+  eventsUrl,
+  postEvents,
+} from '../../functions/shared/providers/meta/client';
+import { deliverIsolating } from '../../functions/shared/providers/meta/delivery';
 import {
   buildMetaEvent,
   eventProblem,
@@ -12,7 +16,7 @@ import {
   type MetaLeadData,
   type MetaServerEvent,
   TOO_OLD,
-} from '../../functions/shared/meta/events';
+} from '../../functions/shared/providers/meta/events';
 import {
   FBC,
   fbcOf,
@@ -23,26 +27,26 @@ import {
   metaEmail,
   metaName,
   metaPhone,
-} from '../../functions/shared/meta/identifiers';
-import { leadEventConversion, queueLeadEvent } from '../../functions/shared/meta/lead-events';
+} from '../../functions/shared/providers/meta/identifiers';
+import {
+  metaIntegrationOf,
+  metaSettingsBody,
+  publicMetaSettings,
+} from '../../functions/shared/providers/meta/integration';
+import { leadEventConversion, queueLeadEvent } from '../../functions/shared/providers/meta/lead-events';
 import {
   type MetaProviderDeps,
   metaProvider,
   providerFailureOf,
   THROTTLE_WAIT_SECONDS,
-} from '../../functions/shared/meta/provider';
+} from '../../functions/shared/providers/meta/provider';
 import {
   batches,
   batchesPerPixel,
   eventsRequest,
   MAX_EVENTS_PER_REQUEST,
-} from '../../functions/shared/meta/request';
-import { failureOf, MetaFailure } from '../../functions/shared/meta/results';
-import {
-  metaIntegrationOf,
-  metaSettingsBody,
-  publicMetaSettings,
-} from '../../functions/shared/meta/settings';
+} from '../../functions/shared/providers/meta/request';
+import { failureOf, MetaFailure } from '../../functions/shared/providers/meta/results';
 import { storedLead } from '../support/fixtures';
 
 const NOW = new Date('2026-11-25T12:00:00Z');

@@ -9,7 +9,7 @@ import {
   metrics,
   metricsLog,
   withCorrelation,
-} from '../../functions/shared/observability';
+} from '../../functions/shared/platform/observability';
 import {
   DIMENSION_VALUES,
   EMITTED_METRICS,

@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { clearKeyringCache } from '../../functions/shared/auth/keyring';
-import { DomainValidationError } from '../../functions/shared/domain-errors';
+import { clearKeyringCache } from '../../functions/shared/platform/auth/keyring';
 import {
   type CursorBinding,
   decodeCursor,
@@ -8,7 +7,8 @@ import {
   MAX_CURSOR_LENGTH,
   type PageKey,
   pageSize,
-} from '../../functions/shared/pagination';
+} from '../../functions/shared/platform/dynamo/pagination';
+import { DomainValidationError } from '../../functions/shared/platform/errors/domain';
 
 const SECRET = 'pagination-test-secret-0123456789-abcdefgh';
 const NEXT = 'pagination-next-secret-0123456789-abcdefghi';

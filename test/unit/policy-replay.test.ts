@@ -1,4 +1,4 @@
-import { callsOf } from '../../functions/shared/aws-recording';
+import { callsOf } from '../../functions/shared/platform/aws/recording';
 import { allows, iamAction, type Permission, replay } from '../support/policy-replay';
 
 const credentialOpen: Permission = {

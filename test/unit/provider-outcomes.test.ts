@@ -1,7 +1,7 @@
-import { googleAdsOutcome } from '../../functions/shared/google-ads/breaker';
-import { GoogleAdsFailure } from '../../functions/shared/google-ads/tokens';
-import { metaOutcome } from '../../functions/shared/meta/breaker';
-import { MetaFailure } from '../../functions/shared/meta/results';
+import { googleAdsOutcome } from '../../functions/shared/providers/google-ads/breaker';
+import { GoogleAdsFailure } from '../../functions/shared/providers/google-ads/tokens';
+import { metaOutcome } from '../../functions/shared/providers/meta/breaker';
+import { MetaFailure } from '../../functions/shared/providers/meta/results';
 
 describe('which failures open a provider’s circuit', () => {
   it('Google: timeouts, connection errors, 5xx and 429 only', () => {

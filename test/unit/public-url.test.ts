@@ -1,5 +1,5 @@
-import { ConfigurationError } from '../../functions/shared/config';
-import { publicBaseUrl } from '../../functions/shared/public-url';
+import { publicBaseUrl } from '../../functions/shared/platform/config/public-url';
+import { ConfigurationError } from '../../functions/shared/platform/config/resources';
 
 describe('public base URL of the API', () => {
   it('is PUBLIC_BASE_URL as configured, without a trailing slash', () => {

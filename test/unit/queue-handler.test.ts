@@ -2,16 +2,16 @@ import { ChangeMessageVisibilityCommand, type SendMessageCommand } from '@aws-sd
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { statusDelaySeconds } from '../../functions/conversion-uploader/status';
 import { retryDelaySeconds } from '../../functions/conversion-uploader/upload';
-import { sqsClient } from '../../functions/shared/aws';
-import { correlationId, logger } from '../../functions/shared/observability';
+import { sqsClient } from '../../functions/shared/platform/aws/clients';
+import { correlationId, logger } from '../../functions/shared/platform/observability';
 import { BACKOFF_CAP_SECONDS, backoffSeconds } from '../../functions/shared/platform/queues/backoff';
 import {
   type DeadLettered,
   queueHandler,
   type Settlement,
 } from '../../functions/shared/platform/queues/handler';
+import { providerRetrySeconds } from '../../functions/shared/platform/queues/wait';
 import { systemActor, systemScope } from '../../functions/shared/platform/system-scope';
-import { providerRetrySeconds } from '../../functions/shared/queues/wait';
 import { lambdaContext, sqsRecord } from '../support/events';
 
 const QUEUE = 'https://sqs.test/000000000000/webhooks';

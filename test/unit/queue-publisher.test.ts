@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageCommand } from '@aws-sdk/client-sqs';
-import { sqsClient } from '../../functions/shared/aws';
-import { withCorrelation } from '../../functions/shared/observability';
+import { sqsClient } from '../../functions/shared/platform/aws/clients';
+import { withCorrelation } from '../../functions/shared/platform/observability';
 import {
   numberAttribute,
   sendMessage,

@@ -1,12 +1,12 @@
 import type { SQSRecord } from 'aws-lambda';
-import { CircuitOpenError } from '../../functions/shared/breaker/breaker';
+import { CircuitOpenError } from '../../functions/shared/platform/breaker/breaker';
 import {
   circuitWaitSeconds,
   MAX_PROVIDER_RETRIES,
   providerRetriesOf,
   providerRetrySeconds,
   waitPlan,
-} from '../../functions/shared/queues/wait';
+} from '../../functions/shared/platform/queues/wait';
 
 const record = (retries?: string): SQSRecord =>
   ({

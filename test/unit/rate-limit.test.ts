@@ -1,7 +1,19 @@
-import { ConfigurationError } from '../../functions/shared/config';
-import { RateLimitRefusedError } from '../../functions/shared/domain-errors';
-import { errorResult } from '../../functions/shared/http';
-import { RateLimiter, STORE_TIMEOUT_MS, storeTimeoutMs } from '../../functions/shared/rate-limit/limiter';
+import { ConfigurationError } from '../../functions/shared/platform/config/resources';
+import { RateLimitRefusedError } from '../../functions/shared/platform/errors/domain';
+import { errorResult } from '../../functions/shared/platform/http/handler';
+import {
+  type CounterStore,
+  counterStoreFromEnv,
+  DynamoCounterStore,
+  LOCAL_EMULATOR_STORE_TIMEOUT_MS,
+  MemoryCounterStore,
+  storeIsLocalEmulator,
+} from '../../functions/shared/platform/rate-limit/dynamo';
+import {
+  RateLimiter,
+  STORE_TIMEOUT_MS,
+  storeTimeoutMs,
+} from '../../functions/shared/platform/rate-limit/limiter';
 import {
   evaluate,
   limitFor,
@@ -11,15 +23,7 @@ import {
   tightest,
   WINDOW_SECONDS,
   windowAt,
-} from '../../functions/shared/rate-limit/limits';
-import {
-  type CounterStore,
-  counterStoreFromEnv,
-  DynamoCounterStore,
-  LOCAL_EMULATOR_STORE_TIMEOUT_MS,
-  MemoryCounterStore,
-  storeIsLocalEmulator,
-} from '../../functions/shared/rate-limit/store';
+} from '../../functions/shared/platform/rate-limit/limits';
 import { DEFAULT_RATE_LIMITS } from '../../lib/definitions/rate-limits';
 
 const HOUR = 3600_000;

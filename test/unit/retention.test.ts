@@ -1,6 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BoundedCache } from '../../functions/shared/bounded-cache';
-import { networkOf } from '../../functions/shared/gdpr/audit';
+import { networkOf } from '../../functions/shared/features/gdpr/dynamo-audit';
 import {
   AUDIT_RETENTION_DAYS,
   DEFAULT_RETENTION,
@@ -9,13 +8,14 @@ import {
   isExpired,
   isRetentionDays,
   notExpiredFilter,
-} from '../../functions/shared/retention/policy';
+} from '../../functions/shared/features/retention/rules';
 import {
   cachedRetention,
   RetentionStore,
   retentionOfTenant,
-} from '../../functions/shared/tenancy/retention-store';
-import { retentionBody } from '../../functions/shared/tenancy/schemas';
+} from '../../functions/shared/features/tenancy/dynamo-retention';
+import { retentionBody } from '../../functions/shared/features/tenancy/schema';
+import { BoundedCache } from '../../functions/shared/platform/cache';
 
 describe('retention policy', () => {
   it('defaults to 400 days for leads and conversions and six years of audit', () => {

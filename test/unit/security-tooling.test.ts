@@ -9,13 +9,16 @@ describe('coverage per tier', () => {
   it('measures the unit tier on domain modules only: no AWS SDK, Stripe, secret or store adapter', () => {
     const modules = tiers.domainModules(root);
     expect(modules).toEqual(
-      expect.arrayContaining(['functions/shared/leads/click-ids.ts', 'lib/definitions/routes.ts']),
+      expect.arrayContaining([
+        'functions/shared/features/leads/rules/click-ids.ts',
+        'lib/definitions/routes.ts',
+      ]),
     );
     for (const adapter of [
-      'functions/shared/aws.ts',
-      'functions/shared/secrets.ts',
-      'functions/shared/leads/store.ts',
-      'functions/shared/rate-limit/store.ts',
+      'functions/shared/platform/aws/clients.ts',
+      'functions/shared/platform/config/secrets.ts',
+      'functions/shared/features/leads/dynamo.ts',
+      'functions/shared/platform/rate-limit/dynamo.ts',
     ]) {
       expect(modules).not.toContain(adapter);
     }
@@ -25,13 +28,13 @@ describe('coverage per tier', () => {
     const full = { lines: 100, statements: 100, functions: 100, branches: 100 };
     expect(
       tiers.securityCriticalFailures({
-        'functions/shared/auth/tokens.ts': { ...full, branches: 89.5 },
-        'functions/shared/gdpr/subjects.ts': full,
+        'functions/shared/platform/auth/tokens.ts': { ...full, branches: 89.5 },
+        'functions/shared/features/gdpr/service.ts': full,
         'functions/gdpr/handler.ts': { ...full, branches: 75 },
-        'functions/shared/leads/normalise.ts': { ...full, lines: 10 },
+        'functions/shared/features/leads/rules/normalise.ts': { ...full, lines: 10 },
       }),
     ).toEqual([
-      'functions/shared/auth/tokens.ts: branches 89.5 % is below 90 %',
+      'functions/shared/platform/auth/tokens.ts: branches 89.5 % is below 90 %',
       'functions/gdpr/handler.ts: branches 75.0 % is below 90 %',
     ]);
     expect(tiers.TIER_THRESHOLDS.unit.lines).toBe(85);

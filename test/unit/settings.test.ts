@@ -1,6 +1,10 @@
-import { ConfigurationError } from '../../functions/shared/config';
-import { errorResult, httpHandler, json } from '../../functions/shared/http';
-import { assertSettings, SettingsError, settingsProblems } from '../../functions/shared/settings';
+import { ConfigurationError } from '../../functions/shared/platform/config/resources';
+import {
+  assertSettings,
+  SettingsError,
+  settingsProblems,
+} from '../../functions/shared/platform/config/settings';
+import { errorResult, httpHandler, json } from '../../functions/shared/platform/http/handler';
 import { apiEvent, lambdaContext } from '../support/events';
 
 const names = (env: NodeJS.ProcessEnv) => settingsProblems(env).map((p) => p.setting);

@@ -1,3 +1,4 @@
+import type { ApiKeyRecord, Tenant } from '../../functions/shared/features/tenancy/model';
 import {
   apiKeyIdOf,
   DEFAULT_STANDING_CACHE_SECONDS,
@@ -5,10 +6,9 @@ import {
   StandingCheck,
   type StandingSource,
   standingCacheSeconds,
-} from '../../functions/shared/auth/standing';
-import { TOKEN_MESSAGES, TokenError } from '../../functions/shared/auth/tokens';
-import { ConfigurationError } from '../../functions/shared/config';
-import type { ApiKeyRecord, Tenant } from '../../functions/shared/tenancy/model';
+} from '../../functions/shared/platform/auth/standing';
+import { TOKEN_MESSAGES, TokenError } from '../../functions/shared/platform/auth/tokens';
+import { ConfigurationError } from '../../functions/shared/platform/config/resources';
 
 /** Tenants and keys in memory, counting reads. */
 function source() {

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { httpHandler } from '../../functions/shared/http';
 import {
   loadStorefrontScript,
   matchesEtag,
@@ -11,15 +10,16 @@ import {
   STOREFRONT_SCRIPT_FILE,
   storefrontResponse,
   storefrontScript,
-} from '../../functions/shared/storefront/script';
-import { extractShopify } from '../../functions/shared/webhooks/extract/shopify';
+} from '../../functions/shared/features/storefront/script';
+import { extractShopify } from '../../functions/shared/features/webhooks/extract/shopify';
+import { httpHandler } from '../../functions/shared/platform/http/handler';
 import { FUNCTIONS } from '../../lib/definitions/resources';
 import { findRoute } from '../../lib/definitions/routes';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
 import { apiEvent, lambdaContext } from '../support/events';
 
 const root = path.resolve(__dirname, '..', '..');
-const scriptPath = path.join(root, 'functions', 'shared', 'storefront', STOREFRONT_SCRIPT_FILE);
+const scriptPath = path.join(root, 'functions', 'shared', 'features', 'storefront', STOREFRONT_SCRIPT_FILE);
 const source = readFileSync(scriptPath, 'utf8');
 
 describe('the storefront script', () => {

@@ -1,12 +1,16 @@
 import Stripe from 'stripe';
-import { CircuitOpenError } from '../../functions/shared/breaker/breaker';
-import { DependencyUnavailableError } from '../../functions/shared/domain-errors';
-import { billingStatus, NO_CUSTOMER, openBillingPortal } from '../../functions/shared/stripe/billing';
-import { isMissing, stripeOutcome } from '../../functions/shared/stripe/client';
-import { billingPortalBody } from '../../functions/shared/stripe/schemas';
-import { stripeEndpoint } from '../../functions/shared/stripe/settings';
-import { snapshotOf } from '../../functions/shared/stripe/subscription';
-import type { Tenant } from '../../functions/shared/tenancy/model';
+import type { Tenant } from '../../functions/shared/features/tenancy/model';
+import { CircuitOpenError } from '../../functions/shared/platform/breaker/breaker';
+import { DependencyUnavailableError } from '../../functions/shared/platform/errors/domain';
+import {
+  billingStatus,
+  NO_CUSTOMER,
+  openBillingPortal,
+} from '../../functions/shared/providers/stripe/billing';
+import { isMissing, stripeOutcome } from '../../functions/shared/providers/stripe/client';
+import { stripeEndpoint } from '../../functions/shared/providers/stripe/config';
+import { billingPortalBody } from '../../functions/shared/providers/stripe/schema';
+import { snapshotOf } from '../../functions/shared/providers/stripe/subscription';
 
 const raw = (statusCode: number, extra: Record<string, unknown> = {}) => ({
   message: 'm',

@@ -50,21 +50,53 @@ function findCycle(graph: Map<string, string[]>): string[] | undefined {
   return undefined;
 }
 
+const PLATFORM = 'functions/shared/platform';
+const FEATURES = 'functions/shared/features';
+const PROVIDERS = 'functions/shared/providers';
+
+/**
+ * What platform plumbing reads of the features: the tenant vocabulary it serves (a tenant, its
+ * scope and roles, its API keys and the store authentication reads them from), the retention rule
+ * every repository applies to what it reads, the audit trail's actor, and the port a provider's
+ * circuit breaker guards.
+ */
+const PLATFORM_READS = new Set([
+  'functions/shared/features/tenancy/api-keys.ts',
+  'functions/shared/features/tenancy/dynamo.ts',
+  'functions/shared/features/tenancy/model.ts',
+  'functions/shared/features/tenancy/scope.ts',
+  'functions/shared/features/retention/rules.ts',
+  'functions/shared/features/gdpr/model.ts',
+  'functions/shared/features/conversions/provider.ts',
+]);
+
+/** Every repository path a runtime module imports, relative or not (lib/, bench/, test/ ...). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  return [...text.matchAll(/(?:import|export)[^;]*?from '(\.[^']*)'/g)].map((m) =>
+    relative(ROOT, normalize(join(dirname(join(ROOT, file)), m[1] as string))),
+  );
+}
+
 /** The HTTP layer: the only modules under functions/shared that may know HttpError. */
 const HTTP_LAYER = new Set([
-  'functions/shared/http.ts',
-  'functions/shared/errors.ts',
-  'functions/shared/validation.ts',
-  'functions/shared/auth/middleware.ts',
-  'functions/shared/rate-limit/middleware.ts',
+  'functions/shared/platform/http/handler.ts',
+  'functions/shared/platform/http/errors.ts',
+  'functions/shared/platform/http/validation.ts',
+  'functions/shared/platform/auth/middleware.ts',
+  'functions/shared/platform/rate-limit/middleware.ts',
 ]);
 
 describe('module structure', () => {
   const graph = importGraph();
 
   it('finds the modules it checks', () => {
-    expect(graph.get('functions/shared/http.ts')).toContain('functions/shared/request.ts');
-    expect(graph.get('functions/shared/leads/service.ts')).toContain('functions/shared/domain-errors.ts');
+    expect(graph.get('functions/shared/platform/http/handler.ts')).toContain(
+      'functions/shared/platform/http/request.ts',
+    );
+    expect(graph.get('functions/shared/features/leads/service.ts')).toContain(
+      'functions/shared/platform/errors/domain.ts',
+    );
   });
 
   it('has no import cycle under functions/', () => {
@@ -83,16 +115,66 @@ describe('module structure', () => {
   it('keeps HttpError out of domain modules: they throw domain errors', () => {
     const offenders = [...graph.entries()]
       .filter(([file]) => file.startsWith('functions/shared/') && !HTTP_LAYER.has(file))
-      .filter(([, deps]) => deps.includes('functions/shared/errors.ts'))
+      .filter(([, deps]) => deps.includes('functions/shared/platform/http/errors.ts'))
       .map(([file]) => file);
     expect(offenders).toEqual([]);
   });
 
+  it('keeps the runtime apart from the infrastructure, the local run mode, the tooling and the tests', () => {
+    const offenders = [...graph.keys()].flatMap((file) =>
+      importsOf(file)
+        .filter((target) => /^(lib\/(?!definitions\/)|bench\/|test\/|bin\/)/.test(target))
+        .map((target) => `${file} -> ${target}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps the layers in their places: platform, features and providers never reach an entry point', () => {
+    const entryPoint = /^functions\/(?!shared\/)/;
+    const offenders = [...graph.entries()]
+      .filter(([file]) => file.startsWith('functions/shared/'))
+      .flatMap(([file, deps]) => deps.filter((d) => entryPoint.test(d)).map((d) => `${file} -> ${d}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps platform plumbing free of providers, and of features but the vocabulary it serves', () => {
+    const offenders = [...graph.entries()]
+      .filter(([file]) => file.startsWith(`${PLATFORM}/`))
+      .flatMap(([file, deps]) =>
+        deps
+          .filter(
+            (d) => d.startsWith(`${PROVIDERS}/`) || (d.startsWith(`${FEATURES}/`) && !PLATFORM_READS.has(d)),
+          )
+          .map((d) => `${file} -> ${d}`),
+      );
+    expect(offenders).toEqual([]);
+  });
+
+  it("keeps features off the providers' clients and transports: they reach a platform through a port", () => {
+    const transport =
+      /^functions\/shared\/providers\/[\w-]+\/(?:client|request|results|delivery|data-manager\/|google-ads-api\/)/;
+    const offenders = [...graph.entries()]
+      .filter(([file]) => file.startsWith(`${FEATURES}/`))
+      .flatMap(([file, deps]) => deps.filter((d) => transport.test(d)).map((d) => `${file} -> ${d}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('names storage adapters by their store, in every feature', () => {
+    const adapters = [...graph.entries()]
+      .filter(([file]) => file.startsWith(`${FEATURES}/`))
+      .filter(([, deps]) => deps.includes('functions/shared/platform/dynamo/repository.ts'))
+      .map(([file]) => file);
+    expect(adapters.length).toBeGreaterThan(5);
+    for (const file of adapters) expect(file).toMatch(/\/dynamo(-[\w-]+)?\.ts$/);
+  });
+
   it('keeps the tenant scope with tenancy, not with authentication', () => {
     const scopeUsers = [...graph.entries()].filter(([, deps]) =>
-      deps.includes('functions/shared/tenancy/scope.ts'),
+      deps.includes('functions/shared/features/tenancy/scope.ts'),
     );
     expect(scopeUsers.length).toBeGreaterThan(5);
-    expect(readFileSync(join(FUNCTIONS, 'shared/auth/context.ts'), 'utf8')).not.toContain('TenantScope');
+    expect(readFileSync(join(FUNCTIONS, 'shared/platform/auth/context.ts'), 'utf8')).not.toContain(
+      'TenantScope',
+    );
   });
 });

@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConsentPolicyStore } from '../../functions/shared/tenancy/consent-policy-store';
-import { DynamoTenantStore } from '../../functions/shared/tenancy/dynamo-store';
-import { platformScope } from '../../functions/shared/tenancy/scope';
+import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
+import { ConsentPolicyStore } from '../../functions/shared/features/tenancy/dynamo-consent-policy';
+import { platformScope } from '../../functions/shared/features/tenancy/scope';
 
 /** A client answering each call with the next canned response, recording what was asked. */
 function scripted(...responses: Array<Record<string, unknown> | Error>) {

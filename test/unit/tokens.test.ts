@@ -1,6 +1,12 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { compactVerify, SignJWT } from 'jose';
-import { type Keyring, keyFor, kidOf, parseKeyring, rotatedValue } from '../../functions/shared/auth/keyring';
+import {
+  type Keyring,
+  keyFor,
+  kidOf,
+  parseKeyring,
+  rotatedValue,
+} from '../../functions/shared/platform/auth/keyring';
 import {
   API_TOKEN_SECONDS,
   AUDIENCE,
@@ -11,8 +17,8 @@ import {
   TOKEN_MESSAGES,
   TokenError,
   verifyToken,
-} from '../../functions/shared/auth/tokens';
-import { ConfigurationError } from '../../functions/shared/config';
+} from '../../functions/shared/platform/auth/tokens';
+import { ConfigurationError } from '../../functions/shared/platform/config/resources';
 
 const SECRET = 'unit-test-secret-0123456789-abcdefghijklmnop';
 const OTHER = 'another-secret-0123456789-abcdefghijklmnopqrs';

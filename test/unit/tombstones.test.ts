@@ -4,8 +4,8 @@ import {
   DynamoTombstones,
   TOMBSTONE_SK,
   tombstonePk,
-} from '../../functions/shared/gdpr/tombstones';
-import type { TenantScope } from '../../functions/shared/tenancy/scope';
+} from '../../functions/shared/features/gdpr/dynamo-tombstones';
+import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
 
 const scope = { tenantId: 'ten_a' } as TenantScope;
 const client = (send: (command: { input: Record<string, unknown> }) => Promise<unknown>) =>

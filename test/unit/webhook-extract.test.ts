@@ -1,16 +1,16 @@
 import fc from 'fast-check';
-import { isValidConsent } from '../../functions/shared/leads/consent';
-import { leadSchema } from '../../functions/shared/leads/schema';
+import { isValidConsent } from '../../functions/shared/features/leads/rules/consent';
+import { leadSchema } from '../../functions/shared/features/leads/schema';
 import {
   type Extraction,
   extractGhl,
   extractShopify,
   extractWooCommerce,
-} from '../../functions/shared/webhooks/extract';
-import { consentFrom, isoTimestamp } from '../../functions/shared/webhooks/extract/consent';
-import { guarded } from '../../functions/shared/webhooks/extract/guard';
-import { leadExtraction } from '../../functions/shared/webhooks/extract/lead';
-import { normaliseKey } from '../../functions/shared/webhooks/extract/values';
+} from '../../functions/shared/features/webhooks/extract';
+import { consentFrom, isoTimestamp } from '../../functions/shared/features/webhooks/extract/consent';
+import { guarded } from '../../functions/shared/features/webhooks/extract/guard';
+import { leadExtraction } from '../../functions/shared/features/webhooks/extract/lead';
+import { normaliseKey } from '../../functions/shared/features/webhooks/extract/values';
 import ghlContactCreate from '../fixtures/webhooks/ghl-contact-create.json';
 import ghlOpportunityWon from '../fixtures/webhooks/ghl-opportunity-won.json';
 import ghlSampleContactCreate from '../fixtures/webhooks/ghl-sample-contact-create.json';

@@ -1,5 +1,5 @@
-import { DomainValidationError } from '../../functions/shared/domain-errors';
-import { guardWebhookHeaders, WEBHOOK_HEADER_RULES } from '../../functions/shared/webhooks/headers';
+import { guardWebhookHeaders, WEBHOOK_HEADER_RULES } from '../../functions/shared/features/webhooks/headers';
+import { DomainValidationError } from '../../functions/shared/platform/errors/domain';
 
 /** Shopify's documented delivery headers (https://shopify.dev/docs/apps/build/webhooks/subscribe/https). */
 const shopify = {

@@ -1,8 +1,13 @@
-import { HttpError } from '../../functions/shared/errors';
-import { type HttpRequest, httpHandler, json, type RouteHandler } from '../../functions/shared/http';
-import { RateLimiter } from '../../functions/shared/rate-limit/limiter';
-import { enforceLimit } from '../../functions/shared/rate-limit/middleware';
-import type { CounterStore } from '../../functions/shared/rate-limit/store';
+import { HttpError } from '../../functions/shared/platform/http/errors';
+import {
+  type HttpRequest,
+  httpHandler,
+  json,
+  type RouteHandler,
+} from '../../functions/shared/platform/http/handler';
+import type { CounterStore } from '../../functions/shared/platform/rate-limit/dynamo';
+import { RateLimiter } from '../../functions/shared/platform/rate-limit/limiter';
+import { enforceLimit } from '../../functions/shared/platform/rate-limit/middleware';
 import { apiEvent, lambdaContext } from '../support/events';
 
 /**

@@ -11,7 +11,7 @@ import {
   verifyStripe,
   verifyWooCommerce,
   wooCommerceSigningKey,
-} from '../../functions/shared/webhooks/signatures';
+} from '../../functions/shared/features/webhooks/signatures';
 import { GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY } from '../../lib/definitions/ghl';
 
 jest.mock('node:crypto', () => {

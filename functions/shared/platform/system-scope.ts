@@ -1,5 +1,5 @@
-import { type AuthContext, platformOrgId } from '../auth/context';
-import { platformScope, type TenantScope } from '../tenancy/scope';
+import { platformScope, type TenantScope } from '../features/tenancy/scope';
+import { type AuthContext, platformOrgId } from './auth/context';
 
 /**
  * The platform acting for itself: a function or operator tool that works for a tenant named by a

@@ -5,12 +5,12 @@ import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { QueueId } from '../../../../lib/definitions/resources';
-import { sqsClient } from '../../aws';
-import { queueUrl } from '../../config';
-import { CORRELATION_ATTRIBUTE, logger, metrics, withCorrelation } from '../../observability';
-import { sendAgainLater } from '../../queues/send-again';
+import { sqsClient } from '../aws/clients';
+import { queueUrl } from '../config/resources';
+import { CORRELATION_ATTRIBUTE, logger, metrics, withCorrelation } from '../observability';
 import { backoffSeconds } from './backoff';
 import { numberAttribute, sendMessage, stringAttribute } from './publisher';
+import { sendAgainLater } from './send-again';
 
 /**
  * How one queued message ends.

@@ -5,9 +5,9 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import type { QueueId } from '../../../../lib/definitions/resources';
-import { sqsClient } from '../../aws';
-import { dlqUrl, queueUrl } from '../../config';
-import { correlationAttributes } from '../../observability';
+import { sqsClient } from '../aws/clients';
+import { dlqUrl, queueUrl } from '../config/resources';
+import { correlationAttributes } from '../observability';
 import { BACKOFF_CAP_SECONDS } from './backoff';
 
 /** A queue, or the dead-letter queue of one. */

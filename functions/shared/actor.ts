@@ -1,7 +1,0 @@
-import type { Actor } from './gdpr/model';
-import { authOf, type HttpRequest } from './http';
-
-/** Who made the request, for the audit trail: verified subject, gateway source IP, request id. */
-export function actorOf(request: HttpRequest): Actor {
-  return { subject: authOf(request).subject, ip: request.sourceIp, request_id: request.requestId };
-}

@@ -1,0 +1,107 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DeleteCommand,
+  type DynamoDBDocumentClient,
+  type PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  type UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { TableId } from '../../../../lib/definitions/resources';
+import { EXPIRY_ATTRIBUTE, notExpiredFilter } from '../../features/retention/rules';
+import { documentClient } from '../aws/clients';
+import { tableName } from '../config/resources';
+import { type CursorBinding, encodeCursor, type Page } from './pagination';
+
+/** What a stored item holds beside its record: the table's and indexes' keys, and its expiry. */
+const STORAGE_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'pk',
+  'sk',
+  'gsi1pk',
+  'gsi1sk',
+  'gsi2pk',
+  'gsi2sk',
+  EXPIRY_ATTRIBUTE,
+]);
+
+/** Queries one page of a filtered listing may take to fill it. */
+const MAX_FILTERED_QUERIES = 10;
+
+/** The record a stored item holds: the item without its keys and expiry. */
+export function recordOf<T>(item: Record<string, unknown>): T {
+  const record: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(item)) if (!STORAGE_ATTRIBUTES.has(name)) record[name] = value;
+  return record as T;
+}
+
+/**
+ * Base of the DynamoDB repositories: the client and the table are resolved on first use, so
+ * building a repository does no I/O and needs no setting, and tests may pass their own.
+ */
+export abstract class DynamoRepository {
+  protected constructor(
+    private readonly tableId: TableId,
+    private readonly clientOverride?: DynamoDBDocumentClient,
+    private readonly tableOverride?: string,
+  ) {}
+
+  protected get client(): DynamoDBDocumentClient {
+    return this.clientOverride ?? documentClient();
+  }
+
+  protected get table(): string {
+    return this.tableOverride ?? tableName(this.tableId);
+  }
+
+  /** Sends a conditional write; false when its condition did not hold (another writer got there first). */
+  protected async conditionally(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.client.send(command as PutCommand);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * One page of a listing, newest first, without the items past their expiry that DynamoDB has
+   * not deleted yet (and, with the input's own filter, what it leaves out); its next cursor bound
+   * to the listing's binding. A filtered listing reads on (a few queries at most) until the page
+   * is full, so a page holds fewer than `limit` items only near the listing's end or past many
+   * items the filter leaves out; its cursor goes on either way.
+   */
+  protected async livePage<T>(
+    input: Omit<QueryCommandInput, 'TableName'>,
+    page: { limit: number; now: Date; binding: CursorBinding },
+    read: (item: Record<string, unknown>) => T,
+  ): Promise<Page<T>> {
+    const live = notExpiredFilter(page.now);
+    const items: Record<string, unknown>[] = [];
+    let start = input.ExclusiveStartKey;
+    const rounds = input.FilterExpression ? MAX_FILTERED_QUERIES : 1;
+    for (let round = 0; round < rounds; round++) {
+      const out = await this.client.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.table,
+          FilterExpression: input.FilterExpression
+            ? `(${input.FilterExpression}) AND (${live.expression})`
+            : live.expression,
+          ExpressionAttributeNames: { ...input.ExpressionAttributeNames, ...live.names },
+          ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ...live.values },
+          ExclusiveStartKey: start,
+          Limit: page.limit - items.length,
+          ScanIndexForward: false,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+      if (!start || items.length >= page.limit) break;
+    }
+    return {
+      items: items.map(read),
+      next_cursor: await encodeCursor(start as Record<string, string> | undefined, page.binding),
+    };
+  }
+}
