@@ -20,6 +20,7 @@ export const SCRIPT_SOURCE_PATH = path.resolve(
   '..',
   'functions',
   'shared',
+  'features',
   'storefront',
   'storefront.js',
 );

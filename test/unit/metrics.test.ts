@@ -2,7 +2,6 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   correlationAttributes,
-  correlationMessageAttributes,
   dimensionValue,
   emitMetric,
   logger,
@@ -231,14 +230,11 @@ describe('emitted metrics', () => {
 describe('correlation', () => {
   it('carries the request id into queued messages while a request is handled, and nothing otherwise', async () => {
     expect(correlationAttributes()).toEqual({});
-    expect(correlationMessageAttributes()).toEqual({});
     const inside = await withCorrelation('req-123', async () => {
       await new Promise((r) => setTimeout(r, 1));
-      return correlationMessageAttributes();
+      return correlationAttributes();
     });
-    expect(inside).toEqual({
-      MessageAttributes: { request_id: { DataType: 'String', StringValue: 'req-123' } },
-    });
+    expect(inside).toEqual({ request_id: { DataType: 'String', StringValue: 'req-123' } });
     expect(withCorrelation(undefined, () => correlationAttributes())).toEqual({});
   });
 });

@@ -96,11 +96,3 @@ export function correlationAttributes(): Record<string, { DataType: 'String'; St
   const id = correlationId();
   return id ? { [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: id } } : {};
 }
-
-/** `{MessageAttributes}` with the current request id, or nothing when there is none. */
-export function correlationMessageAttributes(): {
-  MessageAttributes?: ReturnType<typeof correlationAttributes>;
-} {
-  const attributes = correlationAttributes();
-  return Object.keys(attributes).length ? { MessageAttributes: attributes } : {};
-}
