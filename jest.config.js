@@ -38,7 +38,14 @@ const project = (name, extra = {}) => ({
 });
 
 const tier = process.env.COVERAGE_TIER;
-const ALL_CODE = ['bin/**/*.ts', 'lib/**/*.ts', 'functions/**/*.ts', '!bin/app.ts', '!bin/local.ts'];
+const ALL_CODE = [
+  'bin/**/*.ts',
+  'lib/**/*.ts',
+  'functions/**/*.ts',
+  'contract/**/*.ts',
+  '!bin/app.ts',
+  '!bin/local.ts',
+];
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -3,18 +3,12 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { BUNDLING, bundleBudgetKb, esbuildOptions, SDK_SOURCE, type SdkSource } from '../contract/bundling';
+import { FUNCTIONS } from '../contract/resources';
 import {
   STOREFRONT_BUDGET_GZIP_BYTES,
   STOREFRONT_SCRIPT_FILE,
 } from '../functions/shared/features/storefront/script';
-import {
-  BUNDLING,
-  bundleBudgetKb,
-  esbuildOptions,
-  SDK_SOURCE,
-  type SdkSource,
-} from '../lib/definitions/bundling';
-import { FUNCTIONS } from '../lib/definitions/resources';
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, '.bench');
@@ -93,7 +87,7 @@ export function printStorefrontScript(): void {
  * Node process requiring the bundle, median of `runs`): with the AWS SDK from the Lambda
  * runtime (left external, loaded from node_modules here as from the runtime's there) and with
  * the SDK bundled and tree-shaken (ES module builds first). The choice in
- * lib/definitions/bundling.ts (SDK_SOURCE) should name the faster one per function.
+ * contract/bundling.ts (SDK_SOURCE) should name the faster one per function.
  */
 export async function benchBundles(runs = 7): Promise<void> {
   printStorefrontScript();

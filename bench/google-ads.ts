@@ -1,3 +1,4 @@
+import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../contract/resources';
 import { uploadMessages } from '../functions/conversion-uploader/upload';
 import {
   ingestEvents,
@@ -14,7 +15,6 @@ import {
   googleProvider,
 } from '../functions/shared/providers/google-ads/provider';
 import { TokenCache } from '../functions/shared/providers/google-ads/tokens';
-import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../lib/definitions/resources';
 import { startFakeGoogleAds } from '../lib/local/fake-google-ads';
 import { BATCHINGS, uploadWorld } from './upload-world';
 

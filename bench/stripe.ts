@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { BUNDLING } from '../lib/definitions/bundling';
+import { BUNDLING } from '../contract/bundling';
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, '.bench');

@@ -2,7 +2,7 @@ import { writeSync } from 'node:fs';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
-import { type FunctionId, TABLES } from '../lib/definitions/resources';
+import { type FunctionId, TABLES } from '../contract/resources';
 import { invoke } from '../lib/local/lambda';
 import { prepareTenant } from './load/tenant';
 import { shopifyOrder } from './load/webhooks';

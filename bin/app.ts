@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { parseStage } from '../contract/stages';
 import { domainSettingsFrom } from '../lib/constructs/custom-domain';
-import { parseStage } from '../lib/definitions/stages';
 import { GitHubDeployAccessStack } from '../lib/deploy/github-deploy-access';
 import { AdsEngineerStack } from '../lib/stack';
 

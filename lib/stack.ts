@@ -1,5 +1,8 @@
 import { Aws, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { FUNCTIONS, type FunctionDefinition, type FunctionId, QUEUES, TABLES } from '../contract/resources';
+import { ROUTES, type RouteDefinition } from '../contract/routes';
+import { STAGE_SETTINGS, type Stage } from '../contract/stages';
 import { Api } from './constructs/api';
 import { BackupSchedule } from './constructs/backup-schedule';
 import { CustomDomain, type DomainSettings } from './constructs/custom-domain';
@@ -13,9 +16,6 @@ import { Monitoring } from './constructs/monitoring';
 import { Queues } from './constructs/queues';
 import { Storage } from './constructs/storage';
 import { pascal } from './constructs/support';
-import { FUNCTIONS, type FunctionDefinition, type FunctionId, QUEUES, TABLES } from './definitions/resources';
-import { ROUTES, type RouteDefinition } from './definitions/routes';
-import { STAGE_SETTINGS, type Stage } from './definitions/stages';
 
 export interface AdsEngineerStackProps extends StackProps {
   readonly stage: Stage;
@@ -61,7 +61,7 @@ function slackOf(props: AdsEngineerStackProps): { slack?: { workspaceId: string;
   return { slack: { workspaceId, channelId } };
 }
 
-/** The whole service in one stack, generated from lib/definitions. */
+/** The whole service in one stack, generated from the contract data (contract/). */
 export class AdsEngineerStack extends Stack {
   readonly keys: Keys;
   readonly data: Data;

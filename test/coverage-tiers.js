@@ -49,7 +49,7 @@ function sources(dir) {
  * import no AWS SDK, no Stripe client and none of the AWS or secret adapters, and are no store.
  */
 function domainModules(root) {
-  return ['functions/shared', 'lib/definitions']
+  return ['functions/shared', 'contract']
     .flatMap((dir) => sources(path.join(root, dir)))
     .filter((file) => !/(^|\/)dynamo[\w-]*\.ts$/.test(file) && !IO_IMPORT.test(readFileSync(file, 'utf8')))
     .map((file) => path.relative(root, file).split(path.sep).join('/'));

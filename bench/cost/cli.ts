@@ -4,7 +4,7 @@
  * figures of bench/cost/measured.ts.
  */
 import { writeSync } from 'node:fs';
-import { parseStage, type Stage } from '../../lib/definitions/stages';
+import { parseStage, type Stage } from '../../contract/stages';
 import type { FixedResources } from './fixed';
 import { DEFAULT_VOLUME, formatCost, monthlyCost, type Volume } from './model';
 

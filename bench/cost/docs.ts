@@ -11,7 +11,7 @@
  */
 import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { Stage } from '../../lib/definitions/stages';
+import type { Stage } from '../../contract/stages';
 import { costCommand } from './cli';
 import type { FixedResources } from './fixed';
 

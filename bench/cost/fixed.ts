@@ -1,4 +1,4 @@
-import { DIMENSION_VALUES, EMITTED_METRICS } from '../../lib/definitions/metrics';
+import { DIMENSION_VALUES, EMITTED_METRICS } from '../../contract/metrics';
 
 /**
  * What a deployment costs whatever its traffic, read from the synthesized CloudFormation template

@@ -1,4 +1,4 @@
-import { functionDefinition } from '../../lib/definitions/resources';
+import { functionDefinition } from '../../contract/resources';
 import type { FixedResources } from './fixed';
 import { MEASURED } from './measured';
 import { PRICES } from './prices';

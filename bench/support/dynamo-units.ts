@@ -1,4 +1,4 @@
-import { type IndexDefinition, TABLES, type TableDefinition } from '../../lib/definitions/resources';
+import { type IndexDefinition, TABLES, type TableDefinition } from '../../contract/resources';
 import type { ItemImage, RecordedCall } from './aws-calls';
 
 /**

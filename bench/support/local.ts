@@ -1,6 +1,6 @@
+import { QUEUES } from '../../contract/resources';
 import { loadKeyring } from '../../functions/shared/platform/auth/keyring';
 import { signToken } from '../../functions/shared/platform/auth/tokens';
-import { QUEUES } from '../../lib/definitions/resources';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack';
 import { createTenantWithKey } from '../load/tenant';
 

@@ -1,6 +1,6 @@
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { TABLES, type TableDefinition, type TableId } from '../../lib/definitions/resources';
+import { TABLES, type TableDefinition, type TableId } from '../../contract/resources';
 import {
   BACKUP_FORMAT,
   BACKUP_FORMAT_VERSION,

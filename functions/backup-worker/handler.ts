@@ -1,6 +1,6 @@
 import type { Context, SQSRecord } from 'aws-lambda';
-import { METRICS } from '../../lib/definitions/metrics';
-import { COMMON_ENV_VARS } from '../../lib/definitions/resources';
+import { METRICS } from '../../contract/metrics';
+import { COMMON_ENV_VARS } from '../../contract/resources';
 import {
   BACKUP_ENCRYPTION_REQUIRED_MESSAGE,
   backupKeyId,

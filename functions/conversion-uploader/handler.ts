@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
-import { METRICS } from '../../lib/definitions/metrics';
-import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../../lib/definitions/resources';
+import { METRICS } from '../../contract/metrics';
+import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../../contract/resources';
 import { DynamoConversionStore } from '../shared/features/conversions/dynamo';
 import { DynamoConversionLog } from '../shared/features/conversions/dynamo-log';
 import {

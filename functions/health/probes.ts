@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { COMMON_ENV_VARS, KMS_PURPOSES, QUEUES } from '../../lib/definitions/resources';
+import { COMMON_ENV_VARS, KMS_PURPOSES, QUEUES } from '../../contract/resources';
 import { documentClient, kmsClient, sqsClient } from '../shared/platform/aws/clients';
 import { PROVIDERS, type Provider } from '../shared/platform/breaker/circuit';
 import { type CircuitView, readCircuits } from '../shared/platform/breaker/circuits';

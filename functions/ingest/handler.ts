@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { METRICS } from '../../lib/definitions/metrics';
+import { METRICS } from '../../contract/metrics';
 import {
   DynamoSourceStore,
   ghlTokenKey,

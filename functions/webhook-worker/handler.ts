@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { METRICS } from '../../lib/definitions/metrics';
+import { METRICS } from '../../contract/metrics';
 import { DynamoHandledDeliveries } from '../shared/features/webhooks/dynamo';
 import { parseEnvelope, type WebhookEnvelope } from '../shared/features/webhooks/envelope';
 import { emitMetric, logger, metrics } from '../shared/platform/observability';

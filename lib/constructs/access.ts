@@ -1,4 +1,4 @@
-import { BACKUP_KEY_PREFIX } from '../definitions/backups';
+import { BACKUP_KEY_PREFIX } from '../../contract/backups';
 import {
   type BackupAccess,
   type FunctionDefinition,
@@ -7,8 +7,8 @@ import {
   TABLES,
   type TableAccess,
   type TableId,
-} from '../definitions/resources';
-import { type AuthKind, ROUTES, type RouteDefinition } from '../definitions/routes';
+} from '../../contract/resources';
+import { type AuthKind, ROUTES, type RouteDefinition } from '../../contract/routes';
 
 /**
  * What a function may touch, derived from its definition and its routes. Pure: the Functions

@@ -3,10 +3,10 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionId } from '../definitions/resources';
-import type { RouteDefinition } from '../definitions/routes';
-import { SECURITY_HEADERS } from '../definitions/security-headers';
-import type { StageSettings } from '../definitions/stages';
+import type { FunctionId } from '../../contract/resources';
+import type { RouteDefinition } from '../../contract/routes';
+import { SECURITY_HEADERS } from '../../contract/security-headers';
+import type { StageSettings } from '../../contract/stages';
 import type { Functions } from './functions';
 import { logRetention, removalPolicyFor } from './support';
 

@@ -3,8 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
-import { BACKUP_SCHEDULE } from '../definitions/backups';
-import type { StageSettings } from '../definitions/stages';
+import { BACKUP_SCHEDULE } from '../../contract/backups';
+import type { StageSettings } from '../../contract/stages';
 import type { Monitoring } from './monitoring';
 import type { Queues } from './queues';
 

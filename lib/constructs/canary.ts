@@ -6,8 +6,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as synthetics from 'aws-cdk-lib/aws-synthetics';
 import { Construct } from 'constructs';
-import { CANARY } from '../definitions/monitoring';
-import type { StageSettings } from '../definitions/stages';
+import { CANARY } from '../../contract/monitoring';
+import type { StageSettings } from '../../contract/stages';
 import { removalPolicyFor } from './support';
 
 export const CANARY_SOURCE_DIR = path.resolve(__dirname, '..', 'canary');

@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import type { Panel, PanelQuery, ResourceRef, Row } from '../definitions/dashboard';
-import { METRIC_NAMESPACE, SERVICE_NAME } from '../definitions/metrics';
+import type { Panel, PanelQuery, ResourceRef, Row } from '../../contract/dashboard';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
 
 export interface OnCallDashboardProps {
   readonly dashboardName: string;
@@ -14,7 +14,7 @@ export interface OnCallDashboardProps {
 
 const PERIOD = Duration.minutes(5);
 
-/** The CloudWatch dashboard, rendered from the shared panel definitions (lib/definitions/dashboard.ts). */
+/** The CloudWatch dashboard, rendered from the shared panel definitions (contract/dashboard.ts). */
 export class OnCallDashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
 

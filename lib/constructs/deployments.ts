@@ -3,9 +3,9 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import type { FunctionId } from '../definitions/resources';
-import type { RouteDefinition } from '../definitions/routes';
-import type { StageSettings } from '../definitions/stages';
+import type { FunctionId } from '../../contract/resources';
+import type { RouteDefinition } from '../../contract/routes';
+import type { StageSettings } from '../../contract/stages';
 import type { Functions } from './functions';
 import { pascal, Registry } from './support';
 

@@ -3,8 +3,8 @@ import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import type { RouteDefinition } from '../definitions/routes';
-import type { StageSettings } from '../definitions/stages';
+import type { RouteDefinition } from '../../contract/routes';
+import type { StageSettings } from '../../contract/stages';
 import { logRetention, removalPolicyFor } from './support';
 
 /**

@@ -8,10 +8,10 @@ import { type ICommandHooks, LogLevel, NodejsFunction, OutputFormat } from 'aws-
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BUNDLING, esbuildOptions, SDK_SOURCE } from '../definitions/bundling';
-import { GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY } from '../definitions/ghl';
-import { METRIC_NAMESPACE, SERVICE_NAME } from '../definitions/metrics';
-import { type LimitScope, RATE_LIMIT_ENV } from '../definitions/rate-limits';
+import { BUNDLING, esbuildOptions, SDK_SOURCE } from '../../contract/bundling';
+import { GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY } from '../../contract/ghl';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
+import { type LimitScope, RATE_LIMIT_ENV } from '../../contract/rate-limits';
 import {
   COMMON_ENV_VARS,
   type FunctionDefinition,
@@ -19,9 +19,9 @@ import {
   QUEUES,
   queueDefinition,
   tableDefinition,
-} from '../definitions/resources';
-import type { RouteDefinition } from '../definitions/routes';
-import type { StageSettings } from '../definitions/stages';
+} from '../../contract/resources';
+import type { RouteDefinition } from '../../contract/routes';
+import type { StageSettings } from '../../contract/stages';
 import {
   BACKUP_EXPORT_ACTIONS,
   BACKUP_KEY_PREFIX,

@@ -1,8 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { COGNITO_RESOURCE_SERVER_ID, ROLES } from '../definitions/routes';
-import type { StageSettings } from '../definitions/stages';
+import { COGNITO_RESOURCE_SERVER_ID, ROLES } from '../../contract/routes';
+import type { StageSettings } from '../../contract/stages';
 import { removalPolicyFor } from './support';
 
 export interface IdentityProps {

@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import type { StageSettings } from '../definitions/stages';
+import type { StageSettings } from '../../contract/stages';
 import { removalPolicyFor } from './support';
 
 export interface KeysProps {

@@ -10,7 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { DASHBOARD_ROWS, type ResourceRef } from '../definitions/dashboard';
+import { DASHBOARD_ROWS, type ResourceRef } from '../../contract/dashboard';
 import {
   CIRCUIT_ALARMS,
   CIRCUIT_PROVIDERS,
@@ -19,7 +19,7 @@ import {
   METRIC_NAMESPACE,
   METRICS,
   SERVICE_NAME,
-} from '../definitions/metrics';
+} from '../../contract/metrics';
 import {
   alarmDescription,
   anchorOf,
@@ -34,8 +34,8 @@ import {
   type Severity,
   SLOS,
   THRESHOLDS,
-} from '../definitions/monitoring';
-import type { StageSettings } from '../definitions/stages';
+} from '../../contract/monitoring';
+import type { StageSettings } from '../../contract/stages';
 import { UptimeCanary } from './canary';
 import { OnCallDashboard } from './dashboard';
 import type { Data } from './data';
@@ -43,7 +43,7 @@ import type { Functions } from './functions';
 import type { Queues } from './queues';
 import { pascal } from './support';
 
-export type { Severity } from '../definitions/monitoring';
+export type { Severity } from '../../contract/monitoring';
 
 export interface SlackChannel {
   readonly workspaceId: string;
@@ -433,7 +433,7 @@ export class Monitoring extends Construct {
     });
   }
 
-  /** Alarms on the functions' own metrics (lib/definitions/metrics.ts); no events is the good state. */
+  /** Alarms on the functions' own metrics (contract/metrics.ts); no events is the good state. */
   private applicationAlarms(): void {
     for (const definition of METRIC_ALARMS) {
       this.alarm(

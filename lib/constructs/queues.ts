@@ -7,8 +7,8 @@ import {
   type QueueDefinition,
   type QueueId,
   visibilityTimeoutSeconds,
-} from '../definitions/resources';
-import type { StageSettings } from '../definitions/stages';
+} from '../../contract/resources';
+import type { StageSettings } from '../../contract/stages';
 import { pascal, Registry, removalPolicyFor } from './support';
 
 export interface QueuesProps {

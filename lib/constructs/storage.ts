@@ -3,9 +3,9 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { backupRetention } from '../definitions/backups';
-import { SECRET_SETTING_TAG, SECRET_STAGE_TAG, type SecretSetting } from '../definitions/settings';
-import type { StageSettings } from '../definitions/stages';
+import { backupRetention } from '../../contract/backups';
+import { SECRET_SETTING_TAG, SECRET_STAGE_TAG, type SecretSetting } from '../../contract/settings';
+import type { StageSettings } from '../../contract/stages';
 import { removalPolicyFor } from './support';
 
 export interface StorageProps {

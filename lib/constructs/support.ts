@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { LogRetentionDays, StageSettings } from '../definitions/stages';
+import type { LogRetentionDays, StageSettings } from '../../contract/stages';
 
 /** `rateLimits` -> `RateLimits`: construct ids and output names from definition ids. */
 export function pascal(id: string): string {

@@ -22,7 +22,7 @@ import {
   TABLES,
   type TableDefinition,
   visibilityTimeoutSeconds,
-} from '../definitions/resources';
+} from '../../contract/resources';
 
 /**
  * Creates, in the emulator, every table, queue, key, bucket and secret of the shared resource

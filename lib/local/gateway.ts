@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { matchPath, ROUTES, type RouteDefinition } from '../definitions/routes';
-import { SECURITY_HEADERS } from '../definitions/security-headers';
+import { matchPath, ROUTES, type RouteDefinition } from '../../contract/routes';
+import { SECURITY_HEADERS } from '../../contract/security-headers';
 import { invoke } from './lambda';
 import { BodyTooLarge, readBody } from './read-body';
 

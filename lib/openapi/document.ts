@@ -5,7 +5,7 @@
  * response schemas those of `schemas.ts`.
  */
 import * as z from 'zod/mini';
-import { type AuthKind, ROUTES, type RouteDefinition, routeKey } from '../definitions/routes';
+import { type AuthKind, ROUTES, type RouteDefinition, routeKey } from '../../contract/routes';
 import { OPERATIONS, type OperationSpec, type ResponseSpec } from './operations';
 import { errorResponse, NAMED_RESPONSES } from './schemas';
 

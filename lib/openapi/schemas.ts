@@ -5,6 +5,7 @@
  * missing or mistyped documented field fails the end-to-end tests (`test/support/contract.ts`).
  */
 import * as z from 'zod/mini';
+import { ROLES } from '../../contract/routes';
 import {
   CONVERSION_STATUSES,
   MATCH_KINDS,
@@ -22,7 +23,6 @@ import {
 } from '../../functions/shared/features/leads/rules/consent';
 import { CONSENT_POLICIES } from '../../functions/shared/features/leads/rules/consent-policy';
 import { LEAD_STATUSES } from '../../functions/shared/features/leads/schema';
-import { ROLES } from '../definitions/routes';
 
 const text = z.string();
 const timestamp = z.iso.datetime({ offset: true });

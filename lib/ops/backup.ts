@@ -9,6 +9,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { COMMON_ENV_VARS, type TableId, tableDefinition } from '../../contract/resources';
 import { BackupJobStore } from '../../functions/shared/features/backup/dynamo';
 import { ErasedSubjectsFilter } from '../../functions/shared/features/backup/erased-subjects';
 import {
@@ -28,7 +29,6 @@ import {
 } from '../../functions/shared/platform/config/resources';
 import type { EncryptionContext, KeyProvider } from '../../functions/shared/platform/crypto/keys';
 import { decryptStream } from '../../functions/shared/platform/crypto/stream';
-import { COMMON_ENV_VARS, type TableId, tableDefinition } from '../definitions/resources';
 
 /**
  * Operator side of encrypted backups: decrypt one to a local file, restore a decrypted file into

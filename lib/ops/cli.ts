@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { ROLES } from '../../contract/routes';
+import { STAGES, type Stage } from '../../contract/stages';
 import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
 import { DynamoTombstones } from '../../functions/shared/features/gdpr/dynamo-tombstones';
 import { admitUnlessErased } from '../../functions/shared/features/gdpr/rules/deliveries';
@@ -18,8 +20,6 @@ import {
 } from '../../functions/shared/platform/breaker/circuits';
 import { redriveDeadLetters } from '../../functions/shared/platform/queues/dead-letters';
 import { systemScope } from '../../functions/shared/platform/system-scope';
-import { ROLES } from '../definitions/routes';
-import { STAGES, type Stage } from '../definitions/stages';
 import { readState } from '../local/state';
 import { formatAlarmTable, listAlarms, testAlarm } from './alarms';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';

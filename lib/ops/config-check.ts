@@ -11,8 +11,8 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
+import { SECRET_SETTING_TAG, SECRET_STAGE_TAG, type SecretSetting } from '../../contract/settings';
 import { parseKeyring } from '../../functions/shared/platform/auth/keyring';
-import { SECRET_SETTING_TAG, SECRET_STAGE_TAG, type SecretSetting } from '../definitions/settings';
 
 export type Check = (value: string) => string | undefined;
 

@@ -5,6 +5,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { TABLES, type TableDefinition, type TableId } from '../../contract/resources';
 import {
   AUDIT_RETENTION_DAYS,
   EXPIRY_ATTRIBUTE,
@@ -19,7 +20,6 @@ import {
 import { documentClient } from '../../functions/shared/platform/aws/clients';
 import { tableName } from '../../functions/shared/platform/config/resources';
 import { inPool } from '../../functions/shared/platform/pool';
-import { TABLES, type TableDefinition, type TableId } from '../definitions/resources';
 
 /** What a sweep did to one table. */
 export interface SweptTable {

@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { ROUTES, type Role, routeKey } from '../../contract/routes';
 import { clearKeyringCache, loadKeyring } from '../../functions/shared/platform/auth/keyring';
 import { signToken } from '../../functions/shared/platform/auth/tokens';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
-import { ROUTES, type Role, routeKey } from '../../lib/definitions/routes';
 import { resetEmulator } from '../../lib/local/emulator';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { emulatorUrl } from '../support/emulator';

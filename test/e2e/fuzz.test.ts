@@ -30,8 +30,8 @@
 import { createHmac } from 'node:crypto';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import fc from 'fast-check';
+import { matchPath, ROUTES, type RouteDefinition, routeKey } from '../../contract/routes';
 import { WEBHOOK_HEADER_RULES, type WebhookSender } from '../../functions/shared/features/webhooks/headers';
-import { matchPath, ROUTES, type RouteDefinition, routeKey } from '../../lib/definitions/routes';
 import type { LocalStack } from '../../lib/local/stack';
 import { buildOpenApiDocument } from '../../lib/openapi/document';
 import { version } from '../../package.json';

@@ -1,4 +1,4 @@
-import { SECURITY_HEADERS } from '../../lib/definitions/security-headers';
+import { SECURITY_HEADERS } from '../../contract/security-headers';
 import type { AccessLogEntry } from '../../lib/local/gateway';
 import type { LocalStack } from '../../lib/local/stack';
 import { subjectId } from '../support/gdpr';

@@ -6,7 +6,7 @@ import {
   GetItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { tableDefinition } from '../../lib/definitions/resources';
+import { tableDefinition } from '../../contract/resources';
 import { createTableInput } from '../../lib/local/bootstrap';
 import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
 import type { BatchReport } from '../../lib/local/poller';

@@ -1,3 +1,5 @@
+import { FUNCTIONS, type FunctionDefinition, TABLES } from '../../contract/resources';
+import { ROUTES, type RouteDefinition } from '../../contract/routes';
 import {
   BACKUP_EXPORT_ACTIONS,
   BACKUP_ROUTE_PREFIX,
@@ -7,8 +9,6 @@ import {
   QUEUE_ACTIONS,
   TABLE_ACTIONS,
 } from '../../lib/constructs/access';
-import { FUNCTIONS, type FunctionDefinition, TABLES } from '../../lib/definitions/resources';
-import { ROUTES, type RouteDefinition } from '../../lib/definitions/routes';
 
 const base: FunctionDefinition = {
   id: 'admin',

@@ -1,7 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { ROUTES } from '../../lib/definitions/routes';
-import { SECURITY_HEADERS } from '../../lib/definitions/security-headers';
-import { STAGE_SETTINGS, type Stage } from '../../lib/definitions/stages';
+import { ROUTES } from '../../contract/routes';
+import { SECURITY_HEADERS } from '../../contract/security-headers';
+import { STAGE_SETTINGS, type Stage } from '../../contract/stages';
 import { type Json, logicalId, properties, resources, stagesBuiltOnce } from './build';
 
 const stagesUnderTest: Stage[] = ['dev', 'prod'];

@@ -1,9 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { BACKUP_SCHEDULE, backupRetention } from '../../contract/backups';
+import { METRICS } from '../../contract/metrics';
+import { functionDefinition, queueDefinition } from '../../contract/resources';
+import { STAGE_SETTINGS, type Stage } from '../../contract/stages';
 import { MIN_RETENTION_DAYS } from '../../functions/shared/features/retention/rules';
-import { BACKUP_SCHEDULE, backupRetention } from '../../lib/definitions/backups';
-import { METRICS } from '../../lib/definitions/metrics';
-import { functionDefinition, queueDefinition } from '../../lib/definitions/resources';
-import { STAGE_SETTINGS, type Stage } from '../../lib/definitions/stages';
 import { logicalId, resource, resources, stagesBuiltOnce } from './build';
 
 const stagesUnderTest: Stage[] = ['dev', 'prod'];

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import type { FunctionId } from '../../lib/definitions/resources';
-import type { Stage } from '../../lib/definitions/stages';
+import type { FunctionId } from '../../contract/resources';
+import type { Stage } from '../../contract/stages';
 import { AdsEngineerStack, type AdsEngineerStackProps } from '../../lib/stack';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');

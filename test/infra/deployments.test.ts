@@ -1,10 +1,10 @@
 import { App, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { FUNCTIONS } from '../../contract/resources';
+import { ROUTES } from '../../contract/routes';
 import { domainSettingsFrom } from '../../lib/constructs/custom-domain';
 import { DEFAULT_ROLLBACK_ALARMS } from '../../lib/constructs/deployments';
-import { FUNCTIONS } from '../../lib/definitions/resources';
-import { ROUTES } from '../../lib/definitions/routes';
 import { GitHubDeployAccessStack } from '../../lib/deploy/github-deploy-access';
 import { logicalId, synthesize, TEST_ENV } from './build';
 

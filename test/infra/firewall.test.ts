@@ -1,13 +1,13 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { backupRetention } from '../../contract/backups';
+import { DEFAULT_RATE_LIMITS } from '../../contract/rate-limits';
+import { ROUTES } from '../../contract/routes';
+import { STAGE_SETTINGS, type Stage } from '../../contract/stages';
 import {
   FIREWALL_MAX_API_BODY_BYTES,
   FIREWALL_RATE_LIMITS,
   webhookPathPrefixes,
 } from '../../lib/constructs/firewall';
-import { backupRetention } from '../../lib/definitions/backups';
-import { DEFAULT_RATE_LIMITS } from '../../lib/definitions/rate-limits';
-import { ROUTES } from '../../lib/definitions/routes';
-import { STAGE_SETTINGS, type Stage } from '../../lib/definitions/stages';
 import { logicalId, properties, resources, stagesBuiltOnce } from './build';
 
 const stagesUnderTest: Stage[] = ['dev', 'prod'];

@@ -3,8 +3,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { bundleBudgetKb, SDK_SOURCE } from '../../lib/definitions/bundling';
-import { GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY } from '../../lib/definitions/ghl';
+import { bundleBudgetKb, SDK_SOURCE } from '../../contract/bundling';
+import { GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY } from '../../contract/ghl';
 import {
   COMMON_ENV_VARS,
   FUNCTIONS,
@@ -13,9 +13,9 @@ import {
   QUEUES,
   TABLES,
   tableDefinition,
-} from '../../lib/definitions/resources';
-import { ROUTES } from '../../lib/definitions/routes';
-import { STAGE_SETTINGS } from '../../lib/definitions/stages';
+} from '../../contract/resources';
+import { ROUTES } from '../../contract/routes';
+import { STAGE_SETTINGS } from '../../contract/stages';
 import type { AdsEngineerStack } from '../../lib/stack';
 import {
   asArray,

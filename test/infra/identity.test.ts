@@ -1,7 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FUNCTIONS } from '../../lib/definitions/resources';
-import { COGNITO_RESOURCE_SERVER_ID, ROLES } from '../../lib/definitions/routes';
+import { FUNCTIONS } from '../../contract/resources';
+import { COGNITO_RESOURCE_SERVER_ID, ROLES } from '../../contract/routes';
 import type { AdsEngineerStack } from '../../lib/stack';
 import { logicalId, resources, synthesize } from './build';
 

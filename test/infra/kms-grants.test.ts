@@ -3,7 +3,7 @@
  * secrets and backup objects, and directly only under an encryption-context condition naming the
  * function's own purpose. No function but those that need them can open tenant credentials.
  */
-import { CREDENTIAL_NAMES, FUNCTIONS, type FunctionId, KMS_PURPOSES } from '../../lib/definitions/resources';
+import { CREDENTIAL_NAMES, FUNCTIONS, type FunctionId, KMS_PURPOSES } from '../../contract/resources';
 import {
   asArray,
   type Json,

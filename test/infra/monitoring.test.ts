@@ -1,21 +1,16 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import {
-  CIRCUIT_ALARMS,
-  CIRCUIT_PROVIDERS,
-  METRIC_ALARMS,
-  METRIC_NAMESPACE,
-} from '../../lib/definitions/metrics';
+import { CIRCUIT_ALARMS, CIRCUIT_PROVIDERS, METRIC_ALARMS, METRIC_NAMESPACE } from '../../contract/metrics';
 import {
   BURN_RATE_WINDOWS,
   burnRateThreshold,
   parseAlarmDescription,
   QUEUE_AGE_ALARMS,
   SLOS,
-} from '../../lib/definitions/monitoring';
-import { FUNCTIONS, QUEUES, TABLES } from '../../lib/definitions/resources';
-import type { Stage } from '../../lib/definitions/stages';
+} from '../../contract/monitoring';
+import { FUNCTIONS, QUEUES, TABLES } from '../../contract/resources';
+import type { Stage } from '../../contract/stages';
 import type { AdsEngineerStack } from '../../lib/stack';
 import { buildStack, type CfnResource, type Json, logicalId, resources } from './build';
 

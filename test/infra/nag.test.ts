@@ -2,7 +2,7 @@ import { type App, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import type { Stage } from '../../lib/definitions/stages';
+import type { Stage } from '../../contract/stages';
 import type { AdsEngineerStack } from '../../lib/stack';
 import { buildStack } from './build';
 

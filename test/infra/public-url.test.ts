@@ -1,5 +1,5 @@
-import { COMMON_ENV_VARS, FUNCTIONS } from '../../lib/definitions/resources';
-import { ROUTES } from '../../lib/definitions/routes';
+import { COMMON_ENV_VARS, FUNCTIONS } from '../../contract/resources';
+import { ROUTES } from '../../contract/routes';
 import { type Json, logicalId, properties, synthesize } from './build';
 
 const DOMAIN = {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseAlarmDescription } from '../../lib/definitions/monitoring';
+import { parseAlarmDescription } from '../../contract/monitoring';
 import { resources, synthesize } from './build';
 
 const RUNBOOK = readFileSync(path.resolve(__dirname, '..', '..', 'docs', 'runbook.md'), 'utf8');

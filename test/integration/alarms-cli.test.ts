@@ -1,7 +1,7 @@
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
-import { alarmDescription } from '../../lib/definitions/monitoring';
+import { alarmDescription } from '../../contract/monitoring';
 import { testAlarm } from '../../lib/ops/alarms';
 import { run } from '../../lib/ops/cli';
 import { emulatorUrl, freshResources } from '../support/emulator';

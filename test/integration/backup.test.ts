@@ -13,6 +13,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
+import { METRICS } from '../../contract/metrics';
+import { TABLES, type TableId } from '../../contract/resources';
 import { ExportTimeBudgetError, exportTables } from '../../functions/backup-worker/export';
 import { handler } from '../../functions/backup-worker/handler';
 import { BackupJobStore } from '../../functions/shared/features/backup/dynamo';
@@ -20,8 +22,6 @@ import type { BackupJob } from '../../functions/shared/features/backup/model';
 import { dynamoClient, resetClients, s3Client } from '../../functions/shared/platform/aws/clients';
 import { newId } from '../../functions/shared/platform/ids';
 import { logger, metrics } from '../../functions/shared/platform/observability';
-import { METRICS } from '../../lib/definitions/metrics';
-import { TABLES, type TableId } from '../../lib/definitions/resources';
 import { bootstrap } from '../../lib/local/bootstrap';
 import { run } from '../../lib/ops/cli';
 import { tableInKeyOrder } from '../support/dynamo';

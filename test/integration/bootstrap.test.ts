@@ -1,6 +1,6 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { QUEUES, TABLES, visibilityTimeoutSeconds } from '../../lib/definitions/resources';
+import { QUEUES, TABLES, visibilityTimeoutSeconds } from '../../contract/resources';
 import { bootstrap } from '../../lib/local/bootstrap';
 import { resetEmulator } from '../../lib/local/emulator';
 import { emulatorUrl } from '../support/emulator';

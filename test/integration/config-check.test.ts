@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SECRET_SETTING_TAG, SECRET_STAGE_TAG } from '../../contract/settings';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { pagerDutyParameterName } from '../../lib/constructs/monitoring';
-import { SECRET_SETTING_TAG, SECRET_STAGE_TAG } from '../../lib/definitions/settings';
 import { run } from '../../lib/ops/cli';
 import {
   checkStageConfig,

@@ -10,7 +10,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { queueDefinition } from '../../lib/definitions/resources';
+import { queueDefinition } from '../../contract/resources';
 import { EmulatorUnavailableError, isReachable, startEmulator, useEmulator } from '../../lib/local/emulator';
 import { type BatchReport, QueuePoller } from '../../lib/local/poller';
 import { clearState, readState, writeState } from '../../lib/local/state';

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FUNCTIONS } from '../../lib/definitions/resources';
+import { FUNCTIONS } from '../../contract/resources';
 import { synthesize } from '../infra/build';
 import { AWS_CALLS_DIR, permissionsOf, readRecord, replay } from '../support/policy-replay';
 

@@ -4,7 +4,7 @@
  * built from the current code; test/unit/openapi.test.ts keeps docs/openapi.json equal to it.
  */
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
-import { matchPath, ROUTES } from '../../lib/definitions/routes';
+import { matchPath, ROUTES } from '../../contract/routes';
 import { buildOpenApiDocument } from '../../lib/openapi/document';
 import { version } from '../../package.json';
 

@@ -123,8 +123,8 @@ function isDirectory(root: string, repositoryPath: string): boolean {
   return existsSync(full) && statSync(full).isDirectory();
 }
 
-/** Top-level folders whose paths a document names in code spans, e.g. `lib/definitions/routes.ts`. */
-const REPOSITORY_ROOTS = ['functions', 'lib', 'test', 'bin', 'docs', 'bench', '.ci', '.github'];
+/** Top-level folders whose paths a document names in code spans, e.g. `contract/routes.ts`. */
+const REPOSITORY_ROOTS = ['functions', 'contract', 'lib', 'test', 'bin', 'docs', 'bench', '.ci', '.github'];
 
 /**
  * The repository paths a document names in code spans (`functions/shared/platform/http/handler.ts`, `test/e2e`),

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type FunctionId, QUEUES, TABLES } from '../../contract/resources';
 import type { RecordedCall } from '../../functions/shared/platform/aws/recording';
-import { type FunctionId, QUEUES, TABLES } from '../../lib/definitions/resources';
 import type { AdsEngineerStack } from '../../lib/stack';
 import { asArray, type Json, logicalId, referencedIds, rolePolicyStatements } from '../infra/build';
 

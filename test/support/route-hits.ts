@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { matchPath, ROUTES, routeKey } from '../../lib/definitions/routes';
+import { matchPath, ROUTES, routeKey } from '../../contract/routes';
 
 /** Where each e2e file leaves the routes it called; test/tiers.ts checks their union. */
 export const ROUTE_HITS_DIR = path.resolve(__dirname, '..', '..', 'coverage', 'route-hits');

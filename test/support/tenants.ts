@@ -1,6 +1,6 @@
+import type { Role } from '../../contract/routes';
 import { loadKeyring } from '../../functions/shared/platform/auth/keyring';
 import { signToken } from '../../functions/shared/platform/auth/tokens';
-import type { Role } from '../../lib/definitions/routes';
 import { request } from './http';
 
 export async function tokenFor(org: string, role: Role, ttl = 600): Promise<string> {

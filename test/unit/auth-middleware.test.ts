@@ -1,8 +1,8 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { ROLES, ROUTES, type Role, type RouteDefinition } from '../../contract/routes';
 import { parseKeyring } from '../../functions/shared/platform/auth/keyring';
 import { signToken } from '../../functions/shared/platform/auth/tokens';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
-import { ROLES, ROUTES, type Role, type RouteDefinition } from '../../lib/definitions/routes';
 import { loadHandler } from '../../lib/local/lambda';
 import { apiEvent, lambdaContext } from '../support/events';
 

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { exportJWK, SignJWT } from 'jose';
+import type { RouteDefinition } from '../../contract/routes';
 import type { TenantStore } from '../../functions/shared/features/tenancy/model';
 import { cognitoIssuer, createCognitoAuthenticator } from '../../functions/shared/platform/auth/cognito';
 import { parseKeyring } from '../../functions/shared/platform/auth/keyring';
@@ -14,7 +15,6 @@ import {
 import { signToken, TokenError } from '../../functions/shared/platform/auth/tokens';
 import { HttpError } from '../../functions/shared/platform/http/errors';
 import type { RequestContext } from '../../functions/shared/platform/http/handler';
-import type { RouteDefinition } from '../../lib/definitions/routes';
 import { apiEvent, lambdaContext } from '../support/events';
 
 type Req = Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>;

@@ -6,8 +6,8 @@ import {
   esbuildOptions,
   SDK_SOURCE,
   STRIPE_SDK_ALLOWANCE_KB,
-} from '../../lib/definitions/bundling';
-import { FUNCTIONS } from '../../lib/definitions/resources';
+} from '../../contract/bundling';
+import { FUNCTIONS } from '../../contract/resources';
 
 describe('bundling per SDK source', () => {
   it('leaves the SDK to the runtime, or bundles it with ES module builds first', () => {

@@ -20,8 +20,8 @@ describe('type checking', () => {
   const runtime = json('tsconfig.json') as TsConfig;
   const tests = json('tsconfig.test.json') as TsConfig;
 
-  it("checks the runtime (functions, lib, bin) without Jest's types, so Lambda code cannot use its globals", () => {
-    expect(runtime.include).toEqual(['bin', 'lib', 'functions']);
+  it("checks the runtime (functions, contract, lib, bin) without Jest's types, so Lambda code cannot use its globals", () => {
+    expect(runtime.include).toEqual(['bin', 'lib', 'functions', 'contract']);
     expect(runtime.compilerOptions?.types).toEqual(['node']);
   });
 

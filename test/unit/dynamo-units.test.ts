@@ -19,8 +19,8 @@ import {
   writeTargets,
   writeUnits,
 } from '../../bench/support/dynamo-units';
+import type { TableDefinition } from '../../contract/resources';
 import { dynamoClient } from '../../functions/shared/platform/aws/clients';
-import type { TableDefinition } from '../../lib/definitions/resources';
 
 /**
  * Write and read units by the Amazon DynamoDB Developer Guide's rules, with expectations computed

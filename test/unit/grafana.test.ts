@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AWS_METRICS } from '../../lib/definitions/dashboard';
-import { EMITTED_METRICS, METRIC_NAMESPACE } from '../../lib/definitions/metrics';
-import { FUNCTIONS, QUEUES, TABLES } from '../../lib/definitions/resources';
+import { AWS_METRICS } from '../../contract/dashboard';
+import { EMITTED_METRICS, METRIC_NAMESPACE } from '../../contract/metrics';
+import { FUNCTIONS, QUEUES, TABLES } from '../../contract/resources';
 import { GRAFANA_RESOURCES, grafanaDashboard, grafanaDashboardText } from '../../lib/ops/grafana';
 
 interface Target {

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CREDENTIAL_NAMES, FUNCTIONS, KMS_PURPOSES } from '../../contract/resources';
 import { BACKUP_PURPOSE } from '../../functions/shared/features/backup/format';
 import { CREDENTIAL_PURPOSE } from '../../functions/shared/platform/crypto/credentials';
 import {
@@ -7,7 +8,6 @@ import {
   REFRESH_TOKEN_NAME,
 } from '../../functions/shared/providers/google-ads/integration';
 import { ACCESS_TOKEN_NAME } from '../../functions/shared/providers/meta/integration';
-import { CREDENTIAL_NAMES, FUNCTIONS, KMS_PURPOSES } from '../../lib/definitions/resources';
 
 const ROOT = join(__dirname, '..', '..');
 const CONSTANTS: Record<string, string> = { CLIENT_SECRET_NAME, REFRESH_TOKEN_NAME, ACCESS_TOKEN_NAME };

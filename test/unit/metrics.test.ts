@@ -1,6 +1,14 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
+  DIMENSION_VALUES,
+  EMITTED_METRICS,
+  METRICS,
+  routeGroupOf,
+  statusClassOf,
+} from '../../contract/metrics';
+import { ROUTES } from '../../contract/routes';
+import {
   correlationAttributes,
   dimensionValue,
   emitMetric,
@@ -9,14 +17,6 @@ import {
   metricsLog,
   withCorrelation,
 } from '../../functions/shared/platform/observability';
-import {
-  DIMENSION_VALUES,
-  EMITTED_METRICS,
-  METRICS,
-  routeGroupOf,
-  statusClassOf,
-} from '../../lib/definitions/metrics';
-import { ROUTES } from '../../lib/definitions/routes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

@@ -1,5 +1,5 @@
-import { AWS_METRICS, allQueries, DASHBOARD_ROWS } from '../../lib/definitions/dashboard';
-import { EMITTED_METRICS } from '../../lib/definitions/metrics';
+import { AWS_METRICS, allQueries, DASHBOARD_ROWS } from '../../contract/dashboard';
+import { EMITTED_METRICS } from '../../contract/metrics';
 import {
   AVAILABILITY_SLO,
   alarmDescription,
@@ -9,7 +9,7 @@ import {
   burnRateThreshold,
   LATENCY_SLO,
   parseAlarmDescription,
-} from '../../lib/definitions/monitoring';
+} from '../../contract/monitoring';
 
 describe('burn-rate alerting (Google SRE workbook, multiwindow multi-burn-rate)', () => {
   it('uses the workbook windows and factors: 1 h/5 min at 14.4 and 6 h/30 min at 6 page, 3 d/6 h at 1 warns', () => {

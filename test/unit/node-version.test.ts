@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { BUNDLING } from '../../lib/definitions/bundling';
+import { BUNDLING } from '../../contract/bundling';
 
 /**
  * One Node major for the whole project: `.nvmrc` names it, and `engines`, the Lambda runtime, the

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROUTES, type RouteDefinition, routeKey } from '../../lib/definitions/routes';
+import { ROUTES, type RouteDefinition, routeKey } from '../../contract/routes';
 import {
   buildOpenApiDocument,
   coverageProblems,

@@ -1,3 +1,4 @@
+import { DEFAULT_RATE_LIMITS } from '../../contract/rate-limits';
 import { ConfigurationError } from '../../functions/shared/platform/config/resources';
 import { RateLimitRefusedError } from '../../functions/shared/platform/errors/domain';
 import { errorResult } from '../../functions/shared/platform/http/handler';
@@ -24,7 +25,6 @@ import {
   WINDOW_SECONDS,
   windowAt,
 } from '../../functions/shared/platform/rate-limit/limits';
-import { DEFAULT_RATE_LIMITS } from '../../lib/definitions/rate-limits';
 
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);

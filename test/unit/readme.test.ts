@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROUTES, type RouteDefinition } from '../../lib/definitions/routes';
+import { ROUTES, type RouteDefinition } from '../../contract/routes';
 import {
   anchors,
   brokenLinks,
@@ -39,9 +39,9 @@ describe('README.md', () => {
     }
   });
 
-  it('lists every top-level folder of lib/ and test/support in its layout', () => {
+  it('lists contract/, every top-level folder of lib/ and test/support in its layout', () => {
     for (const folder of [
-      'lib/definitions/',
+      'contract/',
       'lib/constructs/',
       'lib/local/',
       'lib/openapi/',
@@ -134,8 +134,8 @@ describe('the link checker', () => {
 
   it('reads the repository paths a document names in code, not templates or other code', () => {
     const text =
-      'Edit `lib/definitions/routes.ts`, then `functions/<name>/handler.ts`, see `docs/runbook.md#dead-letters` ' +
+      'Edit `contract/routes.ts`, then `functions/<name>/handler.ts`, see `docs/runbook.md#dead-letters` ' +
       'and `.ci/run`; run `npm run openapi` in `test/e2e`. Not `x/lib/a.ts` nor `functions` alone.';
-    expect(namedPaths(text)).toEqual(['lib/definitions/routes.ts', 'docs/runbook.md', '.ci/run', 'test/e2e']);
+    expect(namedPaths(text)).toEqual(['contract/routes.ts', 'docs/runbook.md', '.ci/run', 'test/e2e']);
   });
 });

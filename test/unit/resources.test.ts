@@ -7,8 +7,8 @@ import {
   tableDefinition,
   VISIBILITY_TIMEOUT_FACTOR,
   visibilityTimeoutSeconds,
-} from '../../lib/definitions/resources';
-import { parseStage, STAGE_SETTINGS } from '../../lib/definitions/stages';
+} from '../../contract/resources';
+import { parseStage, STAGE_SETTINGS } from '../../contract/stages';
 
 describe('resource definitions', () => {
   it('sizes a consumed queue visibility timeout to its consumer', () => {

@@ -1,5 +1,5 @@
-import { FUNCTIONS } from '../../lib/definitions/resources';
-import { findRoute, matchPath, ROUTES, routeKey, routesOf } from '../../lib/definitions/routes';
+import { FUNCTIONS } from '../../contract/resources';
+import { findRoute, matchPath, ROUTES, routeKey, routesOf } from '../../contract/routes';
 
 describe('route table', () => {
   it('maps every route to a declared function, once', () => {

@@ -9,10 +9,7 @@ describe('coverage per tier', () => {
   it('measures the unit tier on domain modules only: no AWS SDK, Stripe, secret or store adapter', () => {
     const modules = tiers.domainModules(root);
     expect(modules).toEqual(
-      expect.arrayContaining([
-        'functions/shared/features/leads/rules/click-ids.ts',
-        'lib/definitions/routes.ts',
-      ]),
+      expect.arrayContaining(['functions/shared/features/leads/rules/click-ids.ts', 'contract/routes.ts']),
     );
     for (const adapter of [
       'functions/shared/platform/aws/clients.ts',

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { FUNCTIONS } from '../../contract/resources';
+import { findRoute } from '../../contract/routes';
 import {
   loadStorefrontScript,
   matchesEtag,
@@ -13,8 +15,6 @@ import {
 } from '../../functions/shared/features/storefront/script';
 import { extractShopify } from '../../functions/shared/features/webhooks/extract/shopify';
 import { httpHandler } from '../../functions/shared/platform/http/handler';
-import { FUNCTIONS } from '../../lib/definitions/resources';
-import { findRoute } from '../../lib/definitions/routes';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
 import { apiEvent, lambdaContext } from '../support/events';
 

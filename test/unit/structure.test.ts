@@ -123,7 +123,18 @@ describe('module structure', () => {
   it('keeps the runtime apart from the infrastructure, the local run mode, the tooling and the tests', () => {
     const offenders = [...graph.keys()].flatMap((file) =>
       importsOf(file)
-        .filter((target) => /^(lib\/(?!definitions\/)|bench\/|test\/|bin\/)/.test(target))
+        .filter((target) => /^(lib\/|bench\/|test\/|bin\/)/.test(target))
+        .map((target) => `${file} -> ${target}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps the contract data apart from both the runtime and the infrastructure', () => {
+    const contract = readdirSync(join(ROOT, 'contract')).map((name) => `contract/${name}`);
+    expect(contract).toContain('contract/routes.ts');
+    const offenders = contract.flatMap((file) =>
+      importsOf(file)
+        .filter((target) => !target.startsWith('contract/'))
         .map((target) => `${file} -> ${target}`),
     );
     expect(offenders).toEqual([]);

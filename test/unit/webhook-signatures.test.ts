@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { createHash, createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import fc from 'fast-check';
+import { GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY } from '../../contract/ghl';
 import {
   generateWebhookToken,
   ghlPublicKey,
@@ -12,7 +13,6 @@ import {
   verifyWooCommerce,
   wooCommerceSigningKey,
 } from '../../functions/shared/features/webhooks/signatures';
-import { GHL_PUBLISHED_WEBHOOK_PUBLIC_KEY } from '../../lib/definitions/ghl';
 
 jest.mock('node:crypto', () => {
   const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');

@@ -8,7 +8,7 @@ import {
   METRIC_NAMESPACE,
   type MetricName,
   SERVICE_NAME,
-} from '../../../lib/definitions/metrics';
+} from '../../../contract/metrics';
 
 /** One logger and one metrics emitter per function, as Powertools recommends. */
 export const logger = new Logger({
@@ -42,7 +42,7 @@ export const metrics = new Metrics({
   logger: metricsLog,
 });
 
-/** A dimension value from its closed set (lib/definitions/metrics.ts), else `other`. */
+/** A dimension value from its closed set (contract/metrics.ts), else `other`. */
 export function dimensionValue(name: DimensionName, value: string): string {
   return (DIMENSION_VALUES[name] as readonly string[]).includes(value) ? value : 'other';
 }

@@ -1,5 +1,5 @@
-import { METRICS } from '../../../../lib/definitions/metrics';
-import { COMMON_ENV_VARS } from '../../../../lib/definitions/resources';
+import { METRICS } from '../../../../contract/metrics';
+import { COMMON_ENV_VARS } from '../../../../contract/resources';
 import { DomainError } from '../../platform/errors/domain';
 import { logger, metrics } from '../../platform/observability';
 

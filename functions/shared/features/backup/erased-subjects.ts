@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { TableId } from '../../../../lib/definitions/resources';
+import type { TableId } from '../../../../contract/resources';
 import { TOMBSTONE_SK } from '../gdpr/dynamo-tombstones';
 import { erasureCovers } from '../gdpr/rules/erasure';
 import { BackupFormatError, type DynamoItem } from './format';

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod/mini';
-import { TABLES, type TableId } from '../../../../lib/definitions/resources';
+import { TABLES, type TableId } from '../../../../contract/resources';
 
 /**
  * What a backup holds once decrypted: JSON lines, in this order.

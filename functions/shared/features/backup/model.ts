@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
-import { BACKUP_KEY_PREFIX } from '../../../../lib/definitions/backups';
-import type { TableId } from '../../../../lib/definitions/resources';
+import { BACKUP_KEY_PREFIX } from '../../../../contract/backups';
+import type { TableId } from '../../../../contract/resources';
 import { ID_PATTERN } from '../../platform/ids';
 
 /** Backup jobs: what a job is, its ids and object key, and the message that asks for one. */

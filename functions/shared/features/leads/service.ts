@@ -1,4 +1,4 @@
-import { METRICS } from '../../../../lib/definitions/metrics';
+import { METRICS } from '../../../../contract/metrics';
 import {
   DomainConflictError,
   type DomainErrorDetail,

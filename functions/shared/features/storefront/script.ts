@@ -6,7 +6,7 @@ import type { HttpResponse } from '../../platform/http/request';
 /**
  * The storefront script a Shopify theme loads (`GET /api/v1/storefront.js`), served exactly as
  * committed in `storefront.js` beside this module. The function bundle carries a copy next to its
- * `index.js` (the `files` of its definition in lib/definitions/resources.ts), so the same relative
+ * `index.js` (the `files` of its definition in contract/resources.ts), so the same relative
  * path finds it in the repository and in Lambda.
  */
 export const STOREFRONT_SCRIPT_FILE = 'storefront.js';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role } from '../../../../lib/definitions/routes';
+import type { Role } from '../../../../contract/routes';
 import { type AuthContext, hasRole } from '../../platform/auth/context';
 import { apiKeyIdOf } from '../../platform/auth/standing';
 import { newId } from '../../platform/ids';

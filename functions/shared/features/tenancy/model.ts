@@ -1,4 +1,4 @@
-import type { Role } from '../../../../lib/definitions/routes';
+import type { Role } from '../../../../contract/routes';
 import type { Page } from '../../platform/dynamo/pagination';
 import type { TenantScope } from './scope';
 

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { ROLES } from '../../../../lib/definitions/routes';
+import { ROLES } from '../../../../contract/routes';
 import { trimmedText } from '../../platform/http/schema-text';
 import { CONSENT_POLICIES } from '../leads/rules/consent-policy';
 import { MAX_RETENTION_DAYS, MIN_RETENTION_DAYS } from '../retention/rules';

@@ -12,7 +12,7 @@ import {
   KidNotFoundInJwksError,
   WaitPeriodNotYetEndedJwkError,
 } from 'aws-jwt-verify/error';
-import type { Role } from '../../../../lib/definitions/routes';
+import type { Role } from '../../../../contract/routes';
 import { ConfigurationError } from '../config/resources';
 import { type AuthContext, isRole, roleRank } from './context';
 import { TokenError } from './tokens';

@@ -1,4 +1,4 @@
-import { ROLES, type Role } from '../../../../lib/definitions/routes';
+import { ROLES, type Role } from '../../../../contract/routes';
 
 /** Who is calling, as proven by a verified token or API key. */
 export interface AuthContext {

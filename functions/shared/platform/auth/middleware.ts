@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { METRICS } from '../../../../lib/definitions/metrics';
+import { METRICS } from '../../../../contract/metrics';
 import { ApiKeyError, authenticateApiKey } from '../../features/tenancy/api-keys';
 import { DynamoTenantStore } from '../../features/tenancy/dynamo';
 import type { TenantStore } from '../../features/tenancy/model';

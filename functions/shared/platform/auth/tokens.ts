@@ -1,5 +1,5 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
-import type { Role } from '../../../../lib/definitions/routes';
+import type { Role } from '../../../../contract/routes';
 import { ConfigurationError } from '../config/resources';
 import { type AuthContext, isRole } from './context';
 import { type Keyring, keyFor } from './keyring';

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { COMMON_ENV_VARS, QUEUES, TABLES } from '../../../../lib/definitions/resources';
+import { COMMON_ENV_VARS, QUEUES, TABLES } from '../../../../contract/resources';
 
 /**
  * The local run mode's record of every AWS call each function makes: which function (the local

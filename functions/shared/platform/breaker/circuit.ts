@@ -8,7 +8,7 @@
  *   └───────────────(the probe succeeds)───────────────┴──(the probe fails)────────┘
  */
 
-import { CIRCUIT_PROVIDERS } from '../../../../lib/definitions/metrics';
+import { CIRCUIT_PROVIDERS } from '../../../../contract/metrics';
 
 export const PROVIDERS = CIRCUIT_PROVIDERS;
 export type Provider = (typeof PROVIDERS)[number];

@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRICS } from '../../../../lib/definitions/metrics';
+import { METRICS } from '../../../../contract/metrics';
 import { logger, metrics } from '../observability';
 import { CircuitBreaker, type CircuitStore, type TransitionEvent } from './breaker';
 import { type Circuit, type CircuitState, forcedClosed, PROVIDERS, type Provider } from './circuit';

@@ -1,4 +1,4 @@
-import { COMMON_ENV_VARS } from '../../../../lib/definitions/resources';
+import { COMMON_ENV_VARS } from '../../../../contract/resources';
 import { ConfigurationError } from './resources';
 
 /**

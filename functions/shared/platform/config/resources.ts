@@ -4,8 +4,8 @@ import {
   queueDefinition,
   type TableId,
   tableDefinition,
-} from '../../../../lib/definitions/resources';
-import { parseStage, type Stage } from '../../../../lib/definitions/stages';
+} from '../../../../contract/resources';
+import { parseStage, type Stage } from '../../../../contract/stages';
 
 /** A required setting is missing or malformed: the function cannot serve safely. */
 export class ConfigurationError extends Error {

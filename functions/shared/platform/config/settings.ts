@@ -1,5 +1,5 @@
-import { RATE_LIMIT_ENV } from '../../../../lib/definitions/rate-limits';
-import { STAGES } from '../../../../lib/definitions/stages';
+import { RATE_LIMIT_ENV } from '../../../../contract/rate-limits';
+import { STAGES } from '../../../../contract/stages';
 import { MAX_STANDING_CACHE_SECONDS, STANDING_CACHE_ENV } from '../auth/standing';
 import { STORE_TIMEOUT_RANGE_MS } from '../rate-limit/limiter';
 import { publicBaseUrl } from './public-url';

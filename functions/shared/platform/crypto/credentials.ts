@@ -1,4 +1,4 @@
-import { COMMON_ENV_VARS } from '../../../../lib/definitions/resources';
+import { COMMON_ENV_VARS } from '../../../../contract/resources';
 import type { TenantScope } from '../../features/tenancy/scope';
 import { requireEnv } from '../config/resources';
 import { open, seal } from './envelope';

@@ -7,7 +7,7 @@ import {
   type QueryCommandInput,
   type UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { TableId } from '../../../../lib/definitions/resources';
+import type { TableId } from '../../../../contract/resources';
 import { EXPIRY_ATTRIBUTE, notExpiredFilter } from '../../features/retention/rules';
 import { documentClient } from '../aws/clients';
 import { tableName } from '../config/resources';

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import type { RouteDefinition } from '../../../../lib/definitions/routes';
+import type { RouteDefinition } from '../../../../contract/routes';
 import type { AuthContext } from '../auth/context';
 import type { LimitResult } from '../rate-limit/limits';
 

@@ -5,7 +5,7 @@ import {
   type MessageAttributeValue,
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
-import type { QueueId } from '../../../../lib/definitions/resources';
+import type { QueueId } from '../../../../contract/resources';
 import { sqsClient } from '../aws/clients';
 import { dlqUrl } from '../config/resources';
 import { sendMessage } from './publisher';

@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { QueueId } from '../../../../lib/definitions/resources';
+import type { QueueId } from '../../../../contract/resources';
 import { sqsClient } from '../aws/clients';
 import { queueUrl } from '../config/resources';
 import { CORRELATION_ATTRIBUTE, logger, metrics, withCorrelation } from '../observability';

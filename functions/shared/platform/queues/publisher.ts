@@ -4,7 +4,7 @@ import {
   type SendMessageBatchRequestEntry,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import type { QueueId } from '../../../../lib/definitions/resources';
+import type { QueueId } from '../../../../contract/resources';
 import { sqsClient } from '../aws/clients';
 import { dlqUrl, queueUrl } from '../config/resources';
 import { correlationAttributes } from '../observability';

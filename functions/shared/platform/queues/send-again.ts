@@ -1,6 +1,6 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import type { QueueId } from '../../../../lib/definitions/resources';
+import type { QueueId } from '../../../../contract/resources';
 import { numberAttribute, sendMessage } from './publisher';
 import { PROVIDER_RETRIES_ATTRIBUTE } from './wait';
 

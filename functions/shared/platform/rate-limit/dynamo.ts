@@ -1,5 +1,5 @@
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { tableDefinition } from '../../../../lib/definitions/resources';
+import { tableDefinition } from '../../../../contract/resources';
 import { dynamoClient } from '../aws/clients';
 import { ConfigurationError, stage } from '../config/resources';
 import { WINDOW_SECONDS } from './limits';

@@ -1,4 +1,4 @@
-import { METRICS } from '../../../../lib/definitions/metrics';
+import { METRICS } from '../../../../contract/metrics';
 import { ConfigurationError } from '../config/resources';
 import { RateLimitRefusedError } from '../errors/domain';
 import { logger, metrics } from '../observability';

@@ -1,8 +1,4 @@
-import {
-  DEFAULT_RATE_LIMITS,
-  type LimitScope,
-  RATE_LIMIT_ENV,
-} from '../../../../lib/definitions/rate-limits';
+import { DEFAULT_RATE_LIMITS, type LimitScope, RATE_LIMIT_ENV } from '../../../../contract/rate-limits';
 import { ConfigurationError } from '../config/resources';
 
 /**

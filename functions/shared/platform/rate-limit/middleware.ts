@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { METRICS } from '../../../../lib/definitions/metrics';
-import type { RouteDefinition } from '../../../../lib/definitions/routes';
+import { METRICS } from '../../../../contract/metrics';
+import type { RouteDefinition } from '../../../../contract/routes';
 import { HttpError } from '../http/errors';
 import type { HttpRequest, RequestContext } from '../http/request';
 import { metrics } from '../observability';

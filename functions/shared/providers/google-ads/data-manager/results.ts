@@ -1,3 +1,4 @@
+import { WARNING_REASON_GROUPS } from '../../../../../contract/metrics';
 import type { ProcessingStatus } from '../../../features/conversions/provider';
 
 /**
@@ -150,20 +151,10 @@ export function processingStatusOf(body: unknown): ProcessingStatus {
  * `WarningReason`, Google's reasons for `fieldWarnings` (v1.8): an optional field of an accepted
  * request that Google could not use; the request and the rest of the event were still ingested.
  * https://developers.google.com/data-manager/api/reference/rest/v1/FieldWarning
- * Each reason with its group, the metric dimension (a small closed set; the exact reason is in the
- * log and on the conversion). Google may add reasons: one not listed here is in group `other`.
+ * Each reason with its group, the metric dimension (a small closed set, WARNING_REASON_GROUPS of
+ * the metric catalogue; the exact reason is in the log and on the conversion). Google may add
+ * reasons: one not listed here is in group `other`.
  */
-export const WARNING_REASON_GROUPS = [
-  'custom_variable',
-  'cart_data',
-  'client_id',
-  'location',
-  'device',
-  'merchant_id',
-  'generic',
-  'unspecified',
-  'other',
-] as const;
 export type WarningReasonGroup = (typeof WARNING_REASON_GROUPS)[number];
 
 export const DATA_MANAGER_WARNING_REASONS: Readonly<Record<string, WarningReasonGroup>> = {

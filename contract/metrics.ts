@@ -3,7 +3,22 @@
  * `service` and `stage`) that page or warn on-call. The functions name metrics from here and the
  * monitoring construct alarms on them, so a name cannot drift between the two. Pure data.
  */
-import { WARNING_REASON_GROUPS } from '../../functions/shared/providers/google-ads/data-manager/results';
+
+/**
+ * Groups of the Data Manager API's field warning reasons (`WarningReason`), the `warning_reason`
+ * dimension: a small closed set; the provider maps each of Google's reasons to one of them.
+ */
+export const WARNING_REASON_GROUPS = [
+  'custom_variable',
+  'cart_data',
+  'client_id',
+  'location',
+  'device',
+  'merchant_id',
+  'generic',
+  'unspecified',
+  'other',
+] as const;
 
 export const METRIC_NAMESPACE = 'AdsEngineer';
 export const SERVICE_NAME = 'adsengineer';
