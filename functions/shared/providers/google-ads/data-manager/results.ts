@@ -1,4 +1,4 @@
-import { WARNING_REASON_GROUPS } from '../../../../../contract/metrics';
+import type { WARNING_REASON_GROUPS } from '../../../../../contract/metrics';
 import type { ProcessingStatus } from '../../../features/conversions/provider';
 
 /**
