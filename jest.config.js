@@ -40,7 +40,10 @@ const project = (name, extra = {}) => ({
 const tier = process.env.COVERAGE_TIER;
 const ALL_CODE = [
   'bin/**/*.ts',
-  'lib/**/*.ts',
+  'infra/**/*.ts',
+  'local/**/*.ts',
+  'ops/**/*.ts',
+  'tools/**/*.ts',
   'functions/**/*.ts',
   'contract/**/*.ts',
   '!bin/app.ts',

@@ -5,9 +5,9 @@ import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-s
 import { TABLES, type TableId } from '../contract/resources';
 import { exportTables } from '../functions/backup-worker/export';
 import { dynamoClient, resetClients, s3Client } from '../functions/shared/platform/aws/clients';
-import { bootstrap } from '../lib/local/bootstrap';
-import { startEmulator } from '../lib/local/emulator';
-import { decryptBackup, restoreBackup } from '../lib/ops/backup';
+import { bootstrap } from '../local/bootstrap';
+import { startEmulator } from '../local/emulator';
+import { decryptBackup, restoreBackup } from '../ops/backup';
 
 /**
  * Backup throughput against the emulator: export (scan, encrypt, multipart upload) of `items`

@@ -15,7 +15,7 @@ import {
   googleProvider,
 } from '../functions/shared/providers/google-ads/provider';
 import { TokenCache } from '../functions/shared/providers/google-ads/tokens';
-import { startFakeGoogleAds } from '../lib/local/fake-google-ads';
+import { startFakeGoogleAds } from '../local/fake-google-ads';
 import { BATCHINGS, uploadWorld } from './upload-world';
 
 const TENANT = 'ten_bench';

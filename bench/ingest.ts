@@ -4,7 +4,7 @@ import { PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { functionDefinition } from '../contract/resources';
 import { dynamoClient, sqsClient } from '../functions/shared/platform/aws/clients';
-import { lambdaContext, loadHandler } from '../lib/local/lambda';
+import { lambdaContext, loadHandler } from '../local/lambda';
 import { prepareTenant } from './load/tenant';
 import { type SignedRequest, shopifyOrder } from './load/webhooks';
 import { AwsCallRecorder, sequentialRoundTrips } from './support/aws-calls';

@@ -2,7 +2,7 @@ import { uploadMessages } from '../functions/conversion-uploader/upload';
 import { postEvents } from '../functions/shared/providers/meta/client';
 import { metaIntegrationOf } from '../functions/shared/providers/meta/integration';
 import { metaProvider } from '../functions/shared/providers/meta/provider';
-import { startFakeMeta } from '../lib/local/fake-meta';
+import { startFakeMeta } from '../local/fake-meta';
 import { BATCHINGS, uploadWorld } from './upload-world';
 
 const TENANT = 'ten_bench_meta';

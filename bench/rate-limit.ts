@@ -2,8 +2,8 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoCounterStore } from '../functions/shared/platform/rate-limit/dynamo';
 import { RateLimiter } from '../functions/shared/platform/rate-limit/limiter';
-import { bootstrap } from '../lib/local/bootstrap';
-import { startEmulator } from '../lib/local/emulator';
+import { bootstrap } from '../local/bootstrap';
+import { startEmulator } from '../local/emulator';
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

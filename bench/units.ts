@@ -3,7 +3,7 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
 import { type FunctionId, TABLES } from '../contract/resources';
-import { invoke } from '../lib/local/lambda';
+import { invoke } from '../local/lambda';
 import { prepareTenant } from './load/tenant';
 import { shopifyOrder } from './load/webhooks';
 import { AwsCallRecorder } from './support/aws-calls';
@@ -87,7 +87,7 @@ export async function benchUnits(count = 20): Promise<UnitsResult> {
   process.env.RATE_LIMIT_IP_PER_HOUR = '1000000000';
   process.env.RATE_LIMIT_SHOP_PER_HOUR = '1000000000';
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
-  const { startFakeGoogleAds } = await import('../lib/local/fake-google-ads');
+  const { startFakeGoogleAds } = await import('../local/fake-google-ads');
   const fake = await startFakeGoogleAds();
   Object.assign(process.env, {
     GOOGLE_ADS_API_BASE_URL: fake.baseUrl,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** Operator commands (`npm run ops -- --help`). */
-import { run } from '../lib/ops/cli';
+import { run } from '../ops/cli';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 run(process.argv.slice(2), {

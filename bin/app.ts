@@ -2,9 +2,9 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseStage } from '../contract/stages';
-import { domainSettingsFrom } from '../lib/constructs/custom-domain';
-import { GitHubDeployAccessStack } from '../lib/deploy/github-deploy-access';
-import { AdsEngineerStack } from '../lib/stack';
+import { domainSettingsFrom } from '../infra/constructs/custom-domain';
+import { GitHubDeployAccessStack } from '../infra/deploy/github-deploy-access';
+import { AdsEngineerStack } from '../infra/stack';
 
 /**
  * The CDK app: `cdk synth|deploy -c stage=<dev|staging|prod>`. Optional context:

@@ -4,12 +4,12 @@
  * listens; AWS_ENDPOINT_URL reuses a running emulator instead of starting one.
  */
 import { SettingsError } from '../functions/shared/platform/config/settings';
-import { EmulatorUnavailableError } from '../lib/local/emulator';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../lib/local/fake-google-ads';
-import { type FakeMeta, startFakeMeta } from '../lib/local/fake-meta';
-import { type FakeStripe, startFakeStripe } from '../lib/local/fake-stripe';
-import { startLocalStack } from '../lib/local/stack';
-import { clearState, writeState } from '../lib/local/state';
+import { EmulatorUnavailableError } from '../local/emulator';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../local/fake-google-ads';
+import { type FakeMeta, startFakeMeta } from '../local/fake-meta';
+import { type FakeStripe, startFakeStripe } from '../local/fake-stripe';
+import { startLocalStack } from '../local/stack';
+import { clearState, writeState } from '../local/state';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);

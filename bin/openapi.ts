@@ -2,7 +2,7 @@
 /** Writes docs/openapi.json from the route table and schemas (`npm run openapi`). */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OPENAPI_PATH, renderOpenApi } from '../lib/openapi/render';
+import { OPENAPI_PATH, renderOpenApi } from '../tools/openapi/render';
 
 try {
   const text = renderOpenApi();

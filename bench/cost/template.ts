@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { Stage } from '../../contract/stages';
-import { AdsEngineerStack } from '../../lib/stack';
+import { AdsEngineerStack } from '../../infra/stack';
 import { type CfnTemplate, type FixedResources, fixedFromTemplate } from './fixed';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
-import type { LocalStack } from '../../lib/local/stack';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
+import type { LocalStack } from '../../local/stack';
 import { startBenchStack } from '../support/local';
 import type { LoadTargets } from './run';
 import { callJson, prepareTenant } from './tenant';

@@ -1,7 +1,7 @@
 import { QUEUES } from '../../contract/resources';
 import { loadKeyring } from '../../functions/shared/platform/auth/keyring';
 import { signToken } from '../../functions/shared/platform/auth/tokens';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
 import { createTenantWithKey } from '../load/tenant';
 
 /**

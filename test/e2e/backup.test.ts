@@ -10,10 +10,10 @@ import { clearKeyringCache, loadKeyring } from '../../functions/shared/platform/
 import { signToken } from '../../functions/shared/platform/auth/tokens';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { logger, metrics } from '../../functions/shared/platform/observability';
-import { bootstrap } from '../../lib/local/bootstrap';
-import { resetEmulator } from '../../lib/local/emulator';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack';
-import { run } from '../../lib/ops/cli';
+import { bootstrap } from '../../local/bootstrap';
+import { resetEmulator } from '../../local/emulator';
+import { type LocalStack, startLocalStack } from '../../local/stack';
+import { run } from '../../ops/cli';
 import { tableInKeyOrder } from '../support/dynamo';
 import { emulatorUrl } from '../support/emulator';
 import { type JsonResponse, request } from '../support/http';

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { readCircuits, resetBreakers } from '../../functions/shared/platform/breaker/circuits';
-import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
-import type { BatchReport } from '../../lib/local/poller';
-import type { LocalStack } from '../../lib/local/stack';
+import { type FakeStripe, startFakeStripe } from '../../local/fake-stripe';
+import type { BatchReport } from '../../local/poller';
+import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { CANARY_HANDLER, CANARY_SOURCE_DIR } from '../../lib/constructs/canary';
-import type { LocalStack } from '../../lib/local/stack';
+import { CANARY_HANDLER, CANARY_SOURCE_DIR } from '../../infra/constructs/canary';
+import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
 import { startTestStack } from '../support/local-stack';
 import { createTenant, tokenFor } from '../support/tenants';

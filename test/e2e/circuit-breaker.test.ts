@@ -1,8 +1,8 @@
 import { readCircuits, resetBreakers } from '../../functions/shared/platform/breaker/circuits';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
-import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
-import type { BatchReport } from '../../lib/local/poller';
-import type { LocalStack } from '../../lib/local/stack';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
+import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
+import type { BatchReport } from '../../local/poller';
+import type { LocalStack } from '../../local/stack';
 import { gclid } from '../support/click-ids';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';

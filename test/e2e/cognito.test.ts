@@ -3,7 +3,7 @@ import https from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
 import { exportJWK, SignJWT } from 'jose';
 import { cognitoIssuer } from '../../functions/shared/platform/auth/cognito';
-import type { LocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
 import { startTestStack } from '../support/local-stack';
 import { createTenant, type TestTenant } from '../support/tenants';

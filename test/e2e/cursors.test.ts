@@ -1,4 +1,4 @@
-import type { LocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../local/stack';
 import { craftedCursors } from '../support/cursors';
 import { request } from '../support/http';
 import { startTestStack } from '../support/local-stack';

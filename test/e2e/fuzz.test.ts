@@ -1,6 +1,6 @@
 /**
  * Fuzzing from the OpenAPI document, against the local stack. The fuzzer walks the `paths` of the
- * document the project builds (lib/openapi/document.ts, the one in docs/openapi.json) and, for
+ * document the project builds (tools/openapi/document.ts, the one in docs/openapi.json) and, for
  * every operation, derives from its JSON Schemas (request body, path and query parameters, `$ref`s
  * into the components) an arbitrary of VALID inputs (test/support/json-schema-arbitrary.ts). It
  * sends three kinds of request:
@@ -32,9 +32,9 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import fc from 'fast-check';
 import { matchPath, ROUTES, type RouteDefinition, routeKey } from '../../contract/routes';
 import { WEBHOOK_HEADER_RULES, type WebhookSender } from '../../functions/shared/features/webhooks/headers';
-import type { LocalStack } from '../../lib/local/stack';
-import { buildOpenApiDocument } from '../../lib/openapi/document';
+import type { LocalStack } from '../../local/stack';
 import { version } from '../../package.json';
+import { buildOpenApiDocument } from '../../tools/openapi/document';
 import { contractProblems } from '../support/contract';
 import { craftedCursors } from '../support/cursors';
 import { request } from '../support/http';

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { LocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../local/stack';
 import { fbclid, gclid } from '../support/click-ids';
 import { scanAll } from '../support/dynamo';
 import { emulatorUrl } from '../support/emulator';

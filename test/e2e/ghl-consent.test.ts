@@ -3,7 +3,7 @@
  * opportunities by contactId) and the tenant consent policy, over HTTP against the local stack.
  */
 import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import type { LocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../local/stack';
 // HighLevel's published samples, verbatim: marketplace.gohighlevel.com/docs/webhook/ContactCreate and
 // /OpportunityStatusUpdate (GoHighLevel/highlevel-api-docs, docs/webhook events/*.md).
 import ghlSampleContactCreate from '../fixtures/webhooks/ghl-sample-contact-create.json';

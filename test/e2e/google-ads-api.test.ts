@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { metrics } from '../../functions/shared/platform/observability';
 import { googleDateTime } from '../../functions/shared/providers/google-ads/datetime';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
-import type { BatchReport } from '../../lib/local/poller';
-import type { LocalStack } from '../../lib/local/stack';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
+import type { BatchReport } from '../../local/poller';
+import type { LocalStack } from '../../local/stack';
 import { gclid } from '../support/click-ids';
 import {
   conversionForOrder as findConversion,

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { metrics } from '../../functions/shared/platform/observability';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
-import type { BatchReport } from '../../lib/local/poller';
-import type { LocalStack } from '../../lib/local/stack';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
+import type { BatchReport } from '../../local/poller';
+import type { LocalStack } from '../../local/stack';
 import { gclid } from '../support/click-ids';
 import {
   CLIENT_SECRET,

@@ -1,7 +1,7 @@
 import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { DynamoCircuitStore } from '../../functions/shared/platform/breaker/dynamo';
-import { resetEmulator } from '../../lib/local/emulator';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import { resetEmulator } from '../../local/emulator';
+import { type LocalStack, startLocalStack } from '../../local/stack';
 import { emulatorUrl } from '../support/emulator';
 import { type EmulatorProxy, startEmulatorProxy } from '../support/emulator-proxy';
 

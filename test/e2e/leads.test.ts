@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { LocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../local/stack';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
 import { queryAll } from '../support/dynamo';
 import { emulatorUrl } from '../support/emulator';

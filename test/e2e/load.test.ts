@@ -6,7 +6,7 @@ import type { LoadResult } from '../../bench/load/run';
 import { clearKeyringCache } from '../../functions/shared/platform/auth/keyring';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { clearSecretCache } from '../../functions/shared/platform/config/secrets';
-import { resetEmulator } from '../../lib/local/emulator';
+import { resetEmulator } from '../../local/emulator';
 import { emulatorUrl } from '../support/emulator';
 
 const SCENARIOS = [

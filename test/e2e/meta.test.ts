@@ -5,8 +5,8 @@ import { openCredential } from '../../functions/shared/platform/crypto/credentia
 import { metrics } from '../../functions/shared/platform/observability';
 import { MetaIntegrationStore } from '../../functions/shared/providers/meta/dynamo';
 import { ACCESS_TOKEN_NAME } from '../../functions/shared/providers/meta/integration';
-import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
-import type { LocalStack } from '../../lib/local/stack';
+import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
+import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { connectShopify, deliverShopify } from '../support/shopify';

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import type { LocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../local/stack';
 import { assertDescribed } from '../support/contract';
 import { googleAdsSettings } from '../support/google-ads-e2e';
 import { startTestStack } from '../support/local-stack';

@@ -1,4 +1,4 @@
-import type { LocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../local/stack';
 import { emulatorUrl } from '../support/emulator';
 import { type EmulatorProxy, startEmulatorProxy } from '../support/emulator-proxy';
 import { type JsonResponse, request } from '../support/http';

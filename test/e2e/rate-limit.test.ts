@@ -3,8 +3,8 @@ import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { clearKeyringCache, loadKeyring } from '../../functions/shared/platform/auth/keyring';
 import { signToken } from '../../functions/shared/platform/auth/tokens';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
-import { resetEmulator } from '../../lib/local/emulator';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import { resetEmulator } from '../../local/emulator';
+import { type LocalStack, startLocalStack } from '../../local/stack';
 import { emulatorUrl } from '../support/emulator';
 
 interface Reply {

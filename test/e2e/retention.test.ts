@@ -6,8 +6,8 @@
 
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../functions/shared/platform/aws/clients';
-import type { LocalStack } from '../../lib/local/stack';
-import { run } from '../../lib/ops/cli';
+import type { LocalStack } from '../../local/stack';
+import { run } from '../../ops/cli';
 import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';

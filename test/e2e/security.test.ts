@@ -1,6 +1,6 @@
 import { SECURITY_HEADERS } from '../../contract/security-headers';
-import type { AccessLogEntry } from '../../lib/local/gateway';
-import type { LocalStack } from '../../lib/local/stack';
+import type { AccessLogEntry } from '../../local/gateway';
+import type { LocalStack } from '../../local/stack';
 import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { startTestStack } from '../support/local-stack';

@@ -1,7 +1,7 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { LocalStack } from '../../lib/local/stack';
-import { run } from '../../lib/ops/cli';
+import type { LocalStack } from '../../local/stack';
+import { run } from '../../ops/cli';
 import { emulatorUrl } from '../support/emulator';
 import { request } from '../support/http';
 import { startTestStack } from '../support/local-stack';

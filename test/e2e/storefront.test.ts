@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
-import type { LocalStack } from '../../lib/local/stack';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
+import type { LocalStack } from '../../local/stack';
 import { fbclid, gclid } from '../support/click-ids';
 import { forgetFakeGoogle, googleAdsSettings, type Row, useFakeGoogle } from '../support/google-ads-e2e';
 import { request } from '../support/http';

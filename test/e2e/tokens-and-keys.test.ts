@@ -1,7 +1,7 @@
 import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
 import { loadKeyring } from '../../functions/shared/platform/auth/keyring';
 import { STANDING_CACHE_ENV } from '../../functions/shared/platform/auth/standing';
-import type { LocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../local/stack';
 import { forgeJwt, hs256Header, nowSeconds, ownerClaims } from '../support/forged-tokens';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';

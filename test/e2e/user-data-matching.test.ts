@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { metrics } from '../../functions/shared/platform/observability';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
-import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
-import type { LocalStack } from '../../lib/local/stack';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
+import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
+import type { LocalStack } from '../../local/stack';
 import { gclid } from '../support/click-ids';
 import { forgetFakeGoogle, googleAdsSettings, SHOP_SECRET, useFakeGoogle } from '../support/google-ads-e2e';
 import { request } from '../support/http';

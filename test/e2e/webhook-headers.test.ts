@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LocalStack } from '../../lib/local/stack';
+import type { LocalStack } from '../../local/stack';
 import { request, send } from '../support/http';
 import { capturedOutput, outputMark } from '../support/leak-capture';
 import { startTestStack } from '../support/local-stack';

@@ -4,8 +4,8 @@
  * tenants on one shop, and Shopify's mandatory compliance topics (with the payloads Shopify
  * publishes: https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance).
  */
-import type { BatchReport } from '../../lib/local/poller';
-import type { LocalStack } from '../../lib/local/stack';
+import type { BatchReport } from '../../local/poller';
+import type { LocalStack } from '../../local/stack';
 import { gclid } from '../support/click-ids';
 import { subjectId } from '../support/gdpr';
 import { request, send } from '../support/http';

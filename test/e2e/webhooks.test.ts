@@ -7,10 +7,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { tableDefinition } from '../../contract/resources';
-import { createTableInput } from '../../lib/local/bootstrap';
-import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
-import type { BatchReport } from '../../lib/local/poller';
-import type { LocalStack } from '../../lib/local/stack';
+import { createTableInput } from '../../local/bootstrap';
+import { type FakeStripe, startFakeStripe } from '../../local/fake-stripe';
+import type { BatchReport } from '../../local/poller';
+import type { LocalStack } from '../../local/stack';
 import { gbraid, gclid } from '../support/click-ids';
 import { emulatorUrl } from '../support/emulator';
 import { subjectId } from '../support/gdpr';

@@ -8,7 +8,7 @@ import {
   functionAccess,
   QUEUE_ACTIONS,
   TABLE_ACTIONS,
-} from '../../lib/constructs/access';
+} from '../../infra/constructs/access';
 
 const base: FunctionDefinition = {
   id: 'admin',

@@ -110,7 +110,7 @@ describe.each(stagesUnderTest)('API in %s', (stage) => {
       const { stack, template } = get(stage);
       const restApiId = logicalId(stack, stack.api.restApi);
       const paths = resourcePaths(template, restApiId);
-      // The live alias, which CodeDeploy moves between versions (lib/constructs/deployments.ts).
+      // The live alias, which CodeDeploy moves between versions (infra/constructs/deployments.ts).
       const aliasId = logicalId(stack, stack.deployments.live.get(route.functionId).alias);
       const matches = Object.values(resources(template, 'AWS::ApiGateway::Method')).filter((method) => {
         const props = method.Properties ?? {};

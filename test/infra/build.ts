@@ -5,7 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import type { FunctionId } from '../../contract/resources';
 import type { Stage } from '../../contract/stages';
-import { AdsEngineerStack, type AdsEngineerStackProps } from '../../lib/stack';
+import { AdsEngineerStack, type AdsEngineerStackProps } from '../../infra/stack';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 

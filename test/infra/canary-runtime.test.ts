@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
-import { CANARY_HANDLER, CANARY_SOURCE_DIR } from '../../lib/constructs/canary';
+import { CANARY_HANDLER, CANARY_SOURCE_DIR } from '../../infra/constructs/canary';
 import { buildStack, resources } from './build';
 
 /**

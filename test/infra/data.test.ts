@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { ProjectionType } from 'aws-cdk-lib/aws-dynamodb';
 import { FUNCTIONS, QUEUES, TABLES } from '../../contract/resources';
 import { STAGE_SETTINGS, STAGES, type Stage } from '../../contract/stages';
-import { projectionType } from '../../lib/constructs/data';
+import { projectionType } from '../../infra/constructs/data';
 import { asArray, logicalId, resource, resources, stagesBuiltOnce, TEST_ENV } from './build';
 
 const DAY = 24 * 3600;

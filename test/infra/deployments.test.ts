@@ -3,9 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FUNCTIONS } from '../../contract/resources';
 import { ROUTES } from '../../contract/routes';
-import { domainSettingsFrom } from '../../lib/constructs/custom-domain';
-import { DEFAULT_ROLLBACK_ALARMS } from '../../lib/constructs/deployments';
-import { GitHubDeployAccessStack } from '../../lib/deploy/github-deploy-access';
+import { domainSettingsFrom } from '../../infra/constructs/custom-domain';
+import { DEFAULT_ROLLBACK_ALARMS } from '../../infra/constructs/deployments';
+import { GitHubDeployAccessStack } from '../../infra/deploy/github-deploy-access';
 import { logicalId, synthesize, TEST_ENV } from './build';
 
 const DOMAIN = {

@@ -7,7 +7,7 @@ import {
   FIREWALL_MAX_API_BODY_BYTES,
   FIREWALL_RATE_LIMITS,
   webhookPathPrefixes,
-} from '../../lib/constructs/firewall';
+} from '../../infra/constructs/firewall';
 import { logicalId, properties, resources, stagesBuiltOnce } from './build';
 
 const stagesUnderTest: Stage[] = ['dev', 'prod'];

@@ -16,7 +16,7 @@ import {
 } from '../../contract/resources';
 import { ROUTES } from '../../contract/routes';
 import { STAGE_SETTINGS } from '../../contract/stages';
-import type { AdsEngineerStack } from '../../lib/stack';
+import type { AdsEngineerStack } from '../../infra/stack';
 import {
   asArray,
   buildStack,
@@ -32,7 +32,7 @@ import {
   synthesize,
 } from './build';
 
-/** The action sets the brief fixes for each access mode (independent of lib/constructs/access.ts). */
+/** The action sets the brief fixes for each access mode (independent of infra/constructs/access.ts). */
 const READ = [
   'dynamodb:GetItem',
   'dynamodb:Query',

@@ -2,7 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FUNCTIONS } from '../../contract/resources';
 import { COGNITO_RESOURCE_SERVER_ID, ROLES } from '../../contract/routes';
-import type { AdsEngineerStack } from '../../lib/stack';
+import type { AdsEngineerStack } from '../../infra/stack';
 import { logicalId, resources, synthesize } from './build';
 
 /** Functions whose environment names the pool: the ones that verify tokens. */

@@ -11,7 +11,7 @@ import {
 } from '../../contract/monitoring';
 import { FUNCTIONS, QUEUES, TABLES } from '../../contract/resources';
 import type { Stage } from '../../contract/stages';
-import type { AdsEngineerStack } from '../../lib/stack';
+import type { AdsEngineerStack } from '../../infra/stack';
 import { buildStack, type CfnResource, type Json, logicalId, resources } from './build';
 
 const PAGER_DUTY_URL = 'https://events.pagerduty.com/integration/0123456789abcdef/enqueue';

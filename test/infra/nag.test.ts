@@ -3,7 +3,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { Stage } from '../../contract/stages';
-import type { AdsEngineerStack } from '../../lib/stack';
+import type { AdsEngineerStack } from '../../infra/stack';
 import { buildStack } from './build';
 
 /** Every acknowledgement in the tree: rule id, reason, and where it was made. */

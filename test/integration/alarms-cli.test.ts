@@ -2,8 +2,8 @@ import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { alarmDescription } from '../../contract/monitoring';
-import { testAlarm } from '../../lib/ops/alarms';
-import { run } from '../../lib/ops/cli';
+import { testAlarm } from '../../ops/alarms';
+import { run } from '../../ops/cli';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { capture } from '../support/operator';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
-import { run } from '../../lib/ops/cli';
+import { run } from '../../ops/cli';
 import { tableInKeyOrder } from '../support/dynamo';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { capture } from '../support/operator';

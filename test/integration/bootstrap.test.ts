@@ -1,8 +1,8 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { QUEUES, TABLES, visibilityTimeoutSeconds } from '../../contract/resources';
-import { bootstrap } from '../../lib/local/bootstrap';
-import { resetEmulator } from '../../lib/local/emulator';
+import { bootstrap } from '../../local/bootstrap';
+import { resetEmulator } from '../../local/emulator';
 import { emulatorUrl } from '../support/emulator';
 
 const config = () => ({

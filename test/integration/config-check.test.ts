@@ -3,14 +3,9 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { SECRET_SETTING_TAG, SECRET_STAGE_TAG } from '../../contract/settings';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
-import { pagerDutyParameterName } from '../../lib/constructs/monitoring';
-import { run } from '../../lib/ops/cli';
-import {
-  checkStageConfig,
-  PAGERDUTY_PARAMETER,
-  pagerDutyUrlProblem,
-  SETTINGS,
-} from '../../lib/ops/config-check';
+import { pagerDutyParameterName } from '../../infra/constructs/monitoring';
+import { run } from '../../ops/cli';
+import { checkStageConfig, PAGERDUTY_PARAMETER, pagerDutyUrlProblem, SETTINGS } from '../../ops/config-check';
 import { emulatorUrl } from '../support/emulator';
 import { capture } from '../support/operator';
 

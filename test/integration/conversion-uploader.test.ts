@@ -15,7 +15,7 @@ import {
   REFRESH_TOKEN_NAME,
 } from '../../functions/shared/providers/google-ads/integration';
 import { OAuthStateStore } from '../../functions/shared/providers/google-ads/oauth';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../../lib/local/fake-google-ads';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
 import { gclid } from '../support/click-ids';
 import { scanAll } from '../support/dynamo';
 import { emulatorUrl, freshResources } from '../support/emulator';

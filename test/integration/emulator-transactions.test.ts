@@ -1,5 +1,5 @@
 /**
- * The local emulator's transactions (lib/local/moto_server.py snapshots only the items a
+ * The local emulator's transactions (local/moto_server.py snapshots only the items a
  * transaction touches): a cancelled transaction leaves every item as it was, on tables with and
  * without a sort key; a successful one writes all of its operations.
  */

@@ -24,7 +24,7 @@ import type { TenantScope } from '../../functions/shared/features/tenancy/scope'
 import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/features/webhooks/envelope';
 import { purgeDeadLetters, redriveDeadLetters } from '../../functions/shared/platform/queues/dead-letters';
 import { processEnvelope } from '../../functions/webhook-worker/processors';
-import { run } from '../../lib/ops/cli';
+import { run } from '../../ops/cli';
 // Shopify's Order webhook payload (https://shopify.dev/docs/api/webhooks?reference=toml#list-orders-create),
 // as the other webhook tests use it.
 import shopifyOrder from '../fixtures/webhooks/shopify-order-gclid.json';

@@ -9,9 +9,9 @@ import {
   DATA_MANAGER_SCOPE,
   type FakeGoogleAds,
   startFakeGoogleAds,
-} from '../../lib/local/fake-google-ads';
-import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
-import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
+} from '../../local/fake-google-ads';
+import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
+import { type FakeStripe, startFakeStripe } from '../../local/fake-stripe';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { invoke } from '../../lib/local/lambda';
+import { invoke } from '../../local/lambda';
 import { freshResources } from '../support/emulator';
 import { apiEvent } from '../support/events';
 

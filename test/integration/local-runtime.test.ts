@@ -11,9 +11,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { queueDefinition } from '../../contract/resources';
-import { EmulatorUnavailableError, isReachable, startEmulator, useEmulator } from '../../lib/local/emulator';
-import { type BatchReport, QueuePoller } from '../../lib/local/poller';
-import { clearState, readState, writeState } from '../../lib/local/state';
+import { EmulatorUnavailableError, isReachable, startEmulator, useEmulator } from '../../local/emulator';
+import { type BatchReport, QueuePoller } from '../../local/poller';
+import { clearState, readState, writeState } from '../../local/state';
 import { emulatorUrl, freshResources } from '../support/emulator';
 
 const root = path.resolve(__dirname, '..', '..');

@@ -4,7 +4,7 @@ import { buildMetaEvent, type MetaServerEvent } from '../../functions/shared/pro
 import { sha256Hex } from '../../functions/shared/providers/meta/identifiers';
 import { eventsRequest } from '../../functions/shared/providers/meta/request';
 import { MetaFailure } from '../../functions/shared/providers/meta/results';
-import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
+import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
 
 /**
  * The Conversions API client against the local Meta fake, which speaks Meta's wire format and

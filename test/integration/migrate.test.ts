@@ -15,8 +15,8 @@ import type { StoredLead } from '../../functions/shared/features/leads/model';
 import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
 import { documentClient } from '../../functions/shared/platform/aws/clients';
 import { tableName } from '../../functions/shared/platform/config/resources';
-import { run } from '../../lib/ops/cli';
-import { migrateLeadConversions } from '../../lib/ops/migrate';
+import { run } from '../../ops/cli';
+import { migrateLeadConversions } from '../../ops/migrate';
 import { freshResources } from '../support/emulator';
 import { conversion, lead } from '../support/fixtures';
 

@@ -5,7 +5,7 @@ import { verifyToken } from '../../functions/shared/platform/auth/tokens';
 import { secretsClient } from '../../functions/shared/platform/aws/clients';
 import { resetBreakers } from '../../functions/shared/platform/breaker/circuits';
 import { DynamoCircuitStore } from '../../functions/shared/platform/breaker/dynamo';
-import { parseDuration, run } from '../../lib/ops/cli';
+import { parseDuration, run } from '../../ops/cli';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { capture } from '../support/operator';
 

@@ -11,7 +11,7 @@ import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/c
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { clearKeyringCache, loadKeyring } from '../../functions/shared/platform/auth/keyring';
 import { verifyToken } from '../../functions/shared/platform/auth/tokens';
-import { run } from '../../lib/ops/cli';
+import { run } from '../../ops/cli';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { capture } from '../support/operator';
 

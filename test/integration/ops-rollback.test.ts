@@ -19,8 +19,8 @@ import {
   PublishVersionCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
-import { run } from '../../lib/ops/cli';
-import { awsRollbackPort, pairTargets, type RollbackPort } from '../../lib/ops/rollback';
+import { run } from '../../ops/cli';
+import { awsRollbackPort, pairTargets, type RollbackPort } from '../../ops/rollback';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { capture } from '../support/operator';
 

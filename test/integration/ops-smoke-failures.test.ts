@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { run } from '../../lib/ops/cli';
+import { run } from '../../ops/cli';
 import { capture } from '../support/operator';
 
 type Route = (

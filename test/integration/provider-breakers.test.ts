@@ -4,7 +4,7 @@ import { postEventsGuarded } from '../../functions/shared/providers/meta/breaker
 import { buildMetaEvent } from '../../functions/shared/providers/meta/events';
 import { eventsRequest } from '../../functions/shared/providers/meta/request';
 import { MetaFailure } from '../../functions/shared/providers/meta/results';
-import { type FakeMeta, startFakeMeta } from '../../lib/local/fake-meta';
+import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
 import { freshResources } from '../support/emulator';
 
 /**

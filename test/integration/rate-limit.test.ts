@@ -5,8 +5,8 @@ import { DomainError } from '../../functions/shared/platform/errors/domain';
 import { errorResult } from '../../functions/shared/platform/http/handler';
 import { DynamoCounterStore } from '../../functions/shared/platform/rate-limit/dynamo';
 import { RateLimiter } from '../../functions/shared/platform/rate-limit/limiter';
-import { bootstrap } from '../../lib/local/bootstrap';
-import { startEmulator } from '../../lib/local/emulator';
+import { bootstrap } from '../../local/bootstrap';
+import { startEmulator } from '../../local/emulator';
 import { emulatorUrl, freshResources } from '../support/emulator';
 
 const client = (endpoint: string) =>

@@ -21,7 +21,7 @@ import { cachedRetention, RetentionStore } from '../../functions/shared/features
 import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
 import { documentClient } from '../../functions/shared/platform/aws/clients';
 import { tableName } from '../../functions/shared/platform/config/resources';
-import { backfillExpiry, sweepExpired } from '../../lib/ops/retention';
+import { backfillExpiry, sweepExpired } from '../../ops/retention';
 import { queryAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
 import { API_CALL_CONSENT, conversion, lead } from '../support/fixtures';

@@ -3,7 +3,7 @@ import { CircuitBreaker, CircuitOpenError } from '../../functions/shared/platfor
 import { circuitSettings } from '../../functions/shared/platform/breaker/circuit';
 import { createStripe, StripeClient } from '../../functions/shared/providers/stripe/client';
 import { stripeEndpoint } from '../../functions/shared/providers/stripe/config';
-import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
+import { type FakeStripe, startFakeStripe } from '../../local/fake-stripe';
 import { FakeClock, MemoryCircuitStore } from '../support/circuits';
 
 /**

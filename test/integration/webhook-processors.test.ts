@@ -16,7 +16,7 @@ import {
   processEnvelope,
   useStripeGateway,
 } from '../../functions/webhook-worker/processors';
-import { type FakeStripe, startFakeStripe } from '../../lib/local/fake-stripe';
+import { type FakeStripe, startFakeStripe } from '../../local/fake-stripe';
 import { gclid } from '../support/click-ids';
 import { freshResources } from '../support/emulator';
 import { envelopeSeries } from '../support/envelopes';

@@ -5,8 +5,8 @@
  */
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import { matchPath, ROUTES } from '../../contract/routes';
-import { buildOpenApiDocument } from '../../lib/openapi/document';
 import { version } from '../../package.json';
+import { buildOpenApiDocument } from '../../tools/openapi/document';
 
 type Json = Record<string, unknown>;
 

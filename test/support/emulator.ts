@@ -1,6 +1,6 @@
 import { resetClients } from '../../functions/shared/platform/aws/clients';
-import { bootstrap } from '../../lib/local/bootstrap';
-import { resetEmulator } from '../../lib/local/emulator';
+import { bootstrap } from '../../local/bootstrap';
+import { resetEmulator } from '../../local/emulator';
 
 export function emulatorUrl(): string {
   const url = process.env.TEST_EMULATOR_URL;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { startEmulator } from '../../lib/local/emulator';
+import { startEmulator } from '../../local/emulator';
 
 /** One emulator for the run; integration and e2e files reset it before use. */
 export default async function globalSetup(): Promise<void> {

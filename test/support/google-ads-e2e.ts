@@ -8,8 +8,8 @@
 
 import { metrics } from '../../functions/shared/platform/observability';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
-import type { FakeGoogleAds } from '../../lib/local/fake-google-ads';
-import type { BatchReport } from '../../lib/local/poller';
+import type { FakeGoogleAds } from '../../local/fake-google-ads';
+import type { BatchReport } from '../../local/poller';
 import { gclid } from './click-ids';
 import { subjectId } from './gdpr';
 import { request } from './http';

@@ -1,8 +1,8 @@
 import { clearKeyringCache } from '../../functions/shared/platform/auth/keyring';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { clearSecretCache } from '../../functions/shared/platform/config/secrets';
-import { resetEmulator } from '../../lib/local/emulator';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack';
+import { resetEmulator } from '../../local/emulator';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
 import { emulatorUrl } from './emulator';
 
 /**

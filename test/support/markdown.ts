@@ -124,7 +124,20 @@ function isDirectory(root: string, repositoryPath: string): boolean {
 }
 
 /** Top-level folders whose paths a document names in code spans, e.g. `contract/routes.ts`. */
-const REPOSITORY_ROOTS = ['functions', 'contract', 'lib', 'test', 'bin', 'docs', 'bench', '.ci', '.github'];
+const REPOSITORY_ROOTS = [
+  'functions',
+  'contract',
+  'infra',
+  'local',
+  'ops',
+  'tools',
+  'test',
+  'bin',
+  'docs',
+  'bench',
+  '.ci',
+  '.github',
+];
 
 /**
  * The repository paths a document names in code spans (`functions/shared/platform/http/handler.ts`, `test/e2e`),

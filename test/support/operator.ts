@@ -1,4 +1,4 @@
-import type { Io } from '../../lib/ops/cli';
+import type { Io } from '../../ops/cli';
 
 /** An operator terminal for `run()`: what the command printed, line by line. */
 export function capture(): Io & { stdout: string[]; stderr: string[] } {

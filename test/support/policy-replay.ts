@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type FunctionId, QUEUES, TABLES } from '../../contract/resources';
 import type { RecordedCall } from '../../functions/shared/platform/aws/recording';
-import type { AdsEngineerStack } from '../../lib/stack';
+import type { AdsEngineerStack } from '../../infra/stack';
 import { asArray, type Json, logicalId, referencedIds, rolePolicyStatements } from '../infra/build';
 
 /** Where the e2e tier's runs leave their record of AWS calls (test/tiers.ts sets it). */

@@ -3,7 +3,7 @@ import { ROLES, ROUTES, type Role, type RouteDefinition } from '../../contract/r
 import { parseKeyring } from '../../functions/shared/platform/auth/keyring';
 import { signToken } from '../../functions/shared/platform/auth/tokens';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
-import { loadHandler } from '../../lib/local/lambda';
+import { loadHandler } from '../../local/lambda';
 import { apiEvent, lambdaContext } from '../support/events';
 
 const SECRET = 'middleware-test-secret-0123456789-abcdefghij';

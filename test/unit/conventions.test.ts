@@ -21,7 +21,7 @@ describe('type checking', () => {
   const tests = json('tsconfig.test.json') as TsConfig;
 
   it("checks the runtime (functions, contract, lib, bin) without Jest's types, so Lambda code cannot use its globals", () => {
-    expect(runtime.include).toEqual(['bin', 'lib', 'functions', 'contract']);
+    expect(runtime.include).toEqual(['bin', 'functions', 'contract', 'infra', 'local', 'ops', 'tools']);
     expect(runtime.compilerOptions?.types).toEqual(['node']);
   });
 
@@ -82,7 +82,18 @@ describe('citations', () => {
   });
 
   it('name only what the repository holds in functions/, lib/, bin/, bench/, docs/ and README', () => {
-    const files = ['functions', 'lib', 'bin', 'bench', 'docs', 'README.md'].flatMap(textFiles);
+    const files = [
+      'functions',
+      'contract',
+      'infra',
+      'local',
+      'ops',
+      'tools',
+      'bin',
+      'bench',
+      'docs',
+      'README.md',
+    ].flatMap(textFiles);
     expect(files.length).toBeGreaterThan(100);
     const cited = files.flatMap((file) =>
       outsideCitations(readFileSync(path.join(ROOT, file), 'utf8')).map((citation) => `${file}: ${citation}`),

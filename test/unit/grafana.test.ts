@@ -3,7 +3,7 @@ import path from 'node:path';
 import { AWS_METRICS } from '../../contract/dashboard';
 import { EMITTED_METRICS, METRIC_NAMESPACE } from '../../contract/metrics';
 import { FUNCTIONS, QUEUES, TABLES } from '../../contract/resources';
-import { GRAFANA_RESOURCES, grafanaDashboard, grafanaDashboardText } from '../../lib/ops/grafana';
+import { GRAFANA_RESOURCES, grafanaDashboard, grafanaDashboardText } from '../../ops/grafana';
 
 interface Target {
   namespace?: string;

@@ -8,8 +8,8 @@ import {
   redirect,
   route,
   startHttpFake,
-} from '../../lib/local/fakes/http-fake';
-import { BodyTooLarge, readBody } from '../../lib/local/read-body';
+} from '../../local/fakes/http-fake';
+import { BodyTooLarge, readBody } from '../../local/read-body';
 
 const asRequest = (chunks: string[]) => Readable.from(chunks.map((c) => Buffer.from(c))) as IncomingMessage;
 const ok = () => json(200, {});

@@ -1,6 +1,6 @@
 import Ajv2020 from 'ajv/dist/2020';
 import fc from 'fast-check';
-import { buildOpenApiDocument } from '../../lib/openapi/document';
+import { buildOpenApiDocument } from '../../tools/openapi/document';
 import { arbitraryOf, FORMATS, type JsonSchema, resolveSchema } from '../support/json-schema-arbitrary';
 
 type Json = Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { concurrentInvokeStore, LocalInvokeStore, localInvokeStore } from '../../lib/local/lambda';
+import { concurrentInvokeStore, LocalInvokeStore, localInvokeStore } from '../../local/lambda';
 
 /** The runtime's InvokeStore contract as the local runner provides it (AsyncLocalStorage). */
 describe('the local InvokeStore', () => {

@@ -25,7 +25,7 @@ describe('the project Node', () => {
 
   it('is the bundle target and the Lambda runtime', () => {
     expect(BUNDLING.target).toBe(`node${NODE_MAJOR}`);
-    expect(read('lib', 'constructs', 'functions.ts')).toContain(`lambda.Runtime.NODEJS_${NODE_MAJOR}_X`);
+    expect(read('infra', 'constructs', 'functions.ts')).toContain(`lambda.Runtime.NODEJS_${NODE_MAJOR}_X`);
   });
 
   it('is the Node of every workflow job, read from .nvmrc', () => {

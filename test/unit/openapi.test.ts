@@ -6,9 +6,9 @@ import {
   coverageProblems,
   errorStatuses,
   operationId,
-} from '../../lib/openapi/document';
-import { OPERATIONS } from '../../lib/openapi/operations';
-import { OPENAPI_PATH, renderOpenApi } from '../../lib/openapi/render';
+} from '../../tools/openapi/document';
+import { OPERATIONS } from '../../tools/openapi/operations';
+import { OPENAPI_PATH, renderOpenApi } from '../../tools/openapi/render';
 import { contractProblems } from '../support/contract';
 
 // biome-ignore lint/suspicious/noExplicitAny: the test walks a JSON document
@@ -41,13 +41,13 @@ describe('OpenAPI document', () => {
       summary: 'A route nobody described',
     };
     expect(coverageProblems([...ROUTES, extra])).toEqual([
-      'route POST /api/v1/things/{id} has no schemas in lib/openapi/operations.ts',
+      'route POST /api/v1/things/{id} has no schemas in tools/openapi/operations.ts',
     ]);
     expect(() => buildOpenApiDocument('1', [...ROUTES, extra])).toThrow(/POST \/api\/v1\/things\/\{id\}/);
     const { 'GET /health': _gone, ...rest } = OPERATIONS;
     expect(coverageProblems(ROUTES, { ...rest, 'GET /nowhere': { responses: {} } })).toEqual([
-      'route GET /health has no schemas in lib/openapi/operations.ts',
-      'lib/openapi/operations.ts describes GET /nowhere, which is not in the route table',
+      'route GET /health has no schemas in tools/openapi/operations.ts',
+      'tools/openapi/operations.ts describes GET /nowhere, which is not in the route table',
     ]);
   });
 

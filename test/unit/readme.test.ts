@@ -39,15 +39,8 @@ describe('README.md', () => {
     }
   });
 
-  it('lists contract/, every top-level folder of lib/ and test/support in its layout', () => {
-    for (const folder of [
-      'contract/',
-      'lib/constructs/',
-      'lib/local/',
-      'lib/openapi/',
-      'lib/ops/',
-      'test/support/',
-    ]) {
+  it('lists every top-level folder of code and test/support in its layout', () => {
+    for (const folder of ['contract/', 'infra/', 'local/', 'ops/', 'tools/openapi/', 'test/support/']) {
       expect(README).toContain(`\`${folder}`);
     }
   });

@@ -1,8 +1,8 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { run } from '../../lib/ops/cli';
-import { awsRollbackPort, pairTargets, type RollbackPort } from '../../lib/ops/rollback';
+import { run } from '../../ops/cli';
+import { awsRollbackPort, pairTargets, type RollbackPort } from '../../ops/rollback';
 import { capture } from '../support/operator';
 
 /** An in-memory stage: two functions with published versions, live aliases and deployments. */

@@ -99,7 +99,7 @@ describe('dependencies', () => {
     for (const name of [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)]) {
       expect(`${name}: ${justified.includes(`\`${name}\``)}`).toBe(`${name}: true`);
     }
-    const code = ['functions', 'lib', 'bin']
+    const code = ['functions', 'contract', 'infra', 'local', 'ops', 'tools', 'bin']
       .flatMap((dir) => sourcesOf(path.join(root, dir)))
       .map((file) => readFileSync(file, 'utf8'))
       .join('\n');

@@ -70,7 +70,7 @@ const PLATFORM_READS = new Set([
   'functions/shared/features/conversions/provider.ts',
 ]);
 
-/** Every repository path a runtime module imports, relative or not (lib/, bench/, test/ ...). */
+/** Every repository path a runtime module imports, relative or not (infra/, local/, bench/, test/ ...). */
 function importsOf(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
   return [...text.matchAll(/(?:import|export)[^;]*?from '(\.[^']*)'/g)].map((m) =>
@@ -123,7 +123,7 @@ describe('module structure', () => {
   it('keeps the runtime apart from the infrastructure, the local run mode, the tooling and the tests', () => {
     const offenders = [...graph.keys()].flatMap((file) =>
       importsOf(file)
-        .filter((target) => /^(lib\/|bench\/|test\/|bin\/)/.test(target))
+        .filter((target) => /^(infra|local|ops|tools|bench|test|bin)\//.test(target))
         .map((target) => `${file} -> ${target}`),
     );
     expect(offenders).toEqual([]);

@@ -9,9 +9,9 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { COMMON_ENV_VARS, type TableId, tableDefinition } from '../../contract/resources';
-import { BackupJobStore } from '../../functions/shared/features/backup/dynamo';
-import { ErasedSubjectsFilter } from '../../functions/shared/features/backup/erased-subjects';
+import { COMMON_ENV_VARS, type TableId, tableDefinition } from '../contract/resources';
+import { BackupJobStore } from '../functions/shared/features/backup/dynamo';
+import { ErasedSubjectsFilter } from '../functions/shared/features/backup/erased-subjects';
 import {
   BACKUP_PURPOSE,
   BackupChecker,
@@ -20,15 +20,12 @@ import {
   type DynamoItem,
   fromJsonItem,
   parseLine,
-} from '../../functions/shared/features/backup/format';
-import { TOMBSTONE_SK } from '../../functions/shared/features/gdpr/dynamo-tombstones';
-import { dynamoClient, s3Client } from '../../functions/shared/platform/aws/clients';
-import {
-  tableName as configuredTableName,
-  requireEnv,
-} from '../../functions/shared/platform/config/resources';
-import type { EncryptionContext, KeyProvider } from '../../functions/shared/platform/crypto/keys';
-import { decryptStream } from '../../functions/shared/platform/crypto/stream';
+} from '../functions/shared/features/backup/format';
+import { TOMBSTONE_SK } from '../functions/shared/features/gdpr/dynamo-tombstones';
+import { dynamoClient, s3Client } from '../functions/shared/platform/aws/clients';
+import { tableName as configuredTableName, requireEnv } from '../functions/shared/platform/config/resources';
+import type { EncryptionContext, KeyProvider } from '../functions/shared/platform/crypto/keys';
+import { decryptStream } from '../functions/shared/platform/crypto/stream';
 
 /**
  * Operator side of encrypted backups: decrypt one to a local file, restore a decrypted file into

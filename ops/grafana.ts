@@ -4,10 +4,10 @@ import {
   type PanelQuery,
   type ResourceRef,
   type Row,
-} from '../../contract/dashboard';
-import { METRIC_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
-import { CANARY } from '../../contract/monitoring';
-import { FUNCTIONS, QUEUES, TABLES } from '../../contract/resources';
+} from '../contract/dashboard';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
+import { CANARY } from '../contract/monitoring';
+import { FUNCTIONS, QUEUES, TABLES } from '../contract/resources';
 
 /**
  * The Grafana dashboard (CloudWatch data source), rendered from the same panel definitions as the

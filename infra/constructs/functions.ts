@@ -375,7 +375,7 @@ export class Functions extends Construct {
    * Each queue with a consumer feeds it in batches; failed records return alone to the queue.
    * A plain event source mapping rather than SqsEventSource: the latter also grants the role
    * sqs:GetQueueUrl and kms:Decrypt a second time, beside the explicit `consume` statement.
-   * `targetOf` names what the queue invokes: the function's live alias (lib/constructs/deployments.ts).
+   * `targetOf` names what the queue invokes: the function's live alias (infra/constructs/deployments.ts).
    */
   /**
    * `PUBLIC_BASE_URL` of every function serving a route: the base of every URL the API hands out

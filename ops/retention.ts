@@ -5,21 +5,21 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { TABLES, type TableDefinition, type TableId } from '../../contract/resources';
+import { TABLES, type TableDefinition, type TableId } from '../contract/resources';
 import {
   AUDIT_RETENTION_DAYS,
   EXPIRY_ATTRIBUTE,
   epochSeconds,
   expiryOf,
-} from '../../functions/shared/features/retention/rules';
+} from '../functions/shared/features/retention/rules';
 import {
   cachedRetention,
   type RetentionOf,
   RetentionStore,
-} from '../../functions/shared/features/tenancy/dynamo-retention';
-import { documentClient } from '../../functions/shared/platform/aws/clients';
-import { tableName } from '../../functions/shared/platform/config/resources';
-import { inPool } from '../../functions/shared/platform/pool';
+} from '../functions/shared/features/tenancy/dynamo-retention';
+import { documentClient } from '../functions/shared/platform/aws/clients';
+import { tableName } from '../functions/shared/platform/config/resources';
+import { inPool } from '../functions/shared/platform/pool';
 
 /** What a sweep did to one table. */
 export interface SweptTable {

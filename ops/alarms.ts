@@ -6,7 +6,7 @@ import {
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
-import { parseAlarmDescription, type Severity } from '../../contract/monitoring';
+import { parseAlarmDescription, type Severity } from '../contract/monitoring';
 
 export interface AlarmSummary {
   readonly name: string;

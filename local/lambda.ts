@@ -2,13 +2,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
-import { type FunctionDefinition, type FunctionId, functionDefinition } from '../../contract/resources';
-import { asFunction } from '../../functions/shared/platform/aws/recording';
+import { type FunctionDefinition, type FunctionId, functionDefinition } from '../contract/resources';
+import { asFunction } from '../functions/shared/platform/aws/recording';
 
 /** A Lambda handler as the local runner calls it: event and context in, result out. */
 export type LocalHandler = (event: unknown, context: Context) => Promise<unknown>;
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const REPO_ROOT = path.resolve(__dirname, '..');
 
 const handlers = new Map<FunctionId, Promise<LocalHandler>>();
 

@@ -1,9 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { conversionIdsOfLead } from '../../functions/shared/features/conversions/rules/plan';
-import { documentClient } from '../../functions/shared/platform/aws/clients';
-import { tableName } from '../../functions/shared/platform/config/resources';
-import { inPool } from '../../functions/shared/platform/pool';
+import { conversionIdsOfLead } from '../functions/shared/features/conversions/rules/plan';
+import { documentClient } from '../functions/shared/platform/aws/clients';
+import { tableName } from '../functions/shared/platform/config/resources';
+import { inPool } from '../functions/shared/platform/pool';
 
 /** What recording the conversions of leads on their leads did. */
 export interface LeadConversionsMigration {

@@ -29,10 +29,10 @@ export function coverageProblems(
   const keys = new Set(routes.map((r) => routeKey(r.method, r.path)));
   const problems = [...keys]
     .filter((key) => !operations[key])
-    .map((key) => `route ${key} has no schemas in lib/openapi/operations.ts`);
+    .map((key) => `route ${key} has no schemas in tools/openapi/operations.ts`);
   for (const key of Object.keys(operations)) {
     if (!keys.has(key))
-      problems.push(`lib/openapi/operations.ts describes ${key}, which is not in the route table`);
+      problems.push(`tools/openapi/operations.ts describes ${key}, which is not in the route table`);
   }
   for (const route of routes) {
     const declared = Object.keys(operations[routeKey(route.method, route.path)]?.params ?? {});

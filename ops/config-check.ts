@@ -1,7 +1,7 @@
 /**
  * `config check --stage S`: every SSM parameter and secret a deployed stage reads, each present,
  * non-empty and well-formed. Secrets are found by their `adsengineer:stage` and
- * `adsengineer:setting` tags (set by lib/constructs/storage.ts), parameters by name. Values are
+ * `adsengineer:setting` tags (set by infra/constructs/storage.ts), parameters by name. Values are
  * never printed: only which setting is wrong and why.
  */
 
@@ -11,8 +11,8 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
-import { SECRET_SETTING_TAG, SECRET_STAGE_TAG, type SecretSetting } from '../../contract/settings';
-import { parseKeyring } from '../../functions/shared/platform/auth/keyring';
+import { SECRET_SETTING_TAG, SECRET_STAGE_TAG, type SecretSetting } from '../contract/settings';
+import { parseKeyring } from '../functions/shared/platform/auth/keyring';
 
 export type Check = (value: string) => string | undefined;
 

@@ -1,25 +1,25 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { ROLES } from '../../contract/routes';
-import { STAGES, type Stage } from '../../contract/stages';
-import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
-import { DynamoTombstones } from '../../functions/shared/features/gdpr/dynamo-tombstones';
-import { admitUnlessErased } from '../../functions/shared/features/gdpr/rules/deliveries';
-import { loadEmailHasher } from '../../functions/shared/features/leads/rules/email-hash';
-import { isRole } from '../../functions/shared/platform/auth/context';
-import { loadKeyring, rotateStoredSecret } from '../../functions/shared/platform/auth/keyring';
-import { MAX_TOKEN_SECONDS, maxTokenSeconds, signToken } from '../../functions/shared/platform/auth/tokens';
-import { resetClients, secretsClient } from '../../functions/shared/platform/aws/clients';
-import { PROVIDERS, type Provider } from '../../functions/shared/platform/breaker/circuit';
+import { ROLES } from '../contract/routes';
+import { STAGES, type Stage } from '../contract/stages';
+import { DynamoAuditTrail } from '../functions/shared/features/gdpr/dynamo-audit';
+import { DynamoTombstones } from '../functions/shared/features/gdpr/dynamo-tombstones';
+import { admitUnlessErased } from '../functions/shared/features/gdpr/rules/deliveries';
+import { loadEmailHasher } from '../functions/shared/features/leads/rules/email-hash';
+import { isRole } from '../functions/shared/platform/auth/context';
+import { loadKeyring, rotateStoredSecret } from '../functions/shared/platform/auth/keyring';
+import { MAX_TOKEN_SECONDS, maxTokenSeconds, signToken } from '../functions/shared/platform/auth/tokens';
+import { resetClients, secretsClient } from '../functions/shared/platform/aws/clients';
+import { PROVIDERS, type Provider } from '../functions/shared/platform/breaker/circuit';
 import {
   type CircuitView,
   forceClose,
   readCircuits,
   resetBreakers,
-} from '../../functions/shared/platform/breaker/circuits';
-import { redriveDeadLetters } from '../../functions/shared/platform/queues/dead-letters';
-import { systemScope } from '../../functions/shared/platform/system-scope';
+} from '../functions/shared/platform/breaker/circuits';
+import { redriveDeadLetters } from '../functions/shared/platform/queues/dead-letters';
+import { systemScope } from '../functions/shared/platform/system-scope';
 import { readState } from '../local/state';
 import { formatAlarmTable, listAlarms, testAlarm } from './alarms';
 import { decryptBackup, RefusedError, restoreBackup } from './backup';

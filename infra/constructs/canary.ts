@@ -35,7 +35,7 @@ export interface UptimeCanaryProps {
 /**
  * A CloudWatch Synthetics canary that calls the API from outside every minute: GET /health and
  * one authenticated read as a synthetic tenant, whose API key an operator stores in the canary
- * secret. The script is plain CommonJS in lib/canary, packaged as it is (no bundling, no Docker).
+ * secret. The script is plain CommonJS in infra/canary, packaged as it is (no bundling, no Docker).
  */
 export class UptimeCanary extends Construct {
   readonly canary: synthetics.Canary;

@@ -8,7 +8,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { FunctionId, QueueDefinition } from '../../contract/resources';
+import type { FunctionId, QueueDefinition } from '../contract/resources';
 import { invoke } from './lambda';
 
 export interface BatchReport {

@@ -22,7 +22,7 @@ import {
   TABLES,
   type TableDefinition,
   visibilityTimeoutSeconds,
-} from '../../contract/resources';
+} from '../contract/resources';
 
 /**
  * Creates, in the emulator, every table, queue, key, bucket and secret of the shared resource
@@ -39,7 +39,7 @@ export interface BootstrapOptions {
   stripeApiKey?: string;
 }
 
-/** The key the local Stripe fake accepts (`lib/local/fake-stripe.ts`). */
+/** The key the local Stripe fake accepts (`local/fake-stripe.ts`). */
 export const LOCAL_STRIPE_API_KEY = 'sk_test_local_fake';
 
 const DAY = 24 * 3600;

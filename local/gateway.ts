@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { matchPath, ROUTES, type RouteDefinition } from '../../contract/routes';
-import { SECURITY_HEADERS } from '../../contract/security-headers';
+import { matchPath, ROUTES, type RouteDefinition } from '../contract/routes';
+import { SECURITY_HEADERS } from '../contract/security-headers';
 import { invoke } from './lambda';
 import { BodyTooLarge, readBody } from './read-body';
 
 /** API Gateway's REST payload limit. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-/** One access log line; the route is its template, never the raw path or query (see lib/constructs/api.ts). */
+/** One access log line; the route is its template, never the raw path or query (see infra/constructs/api.ts). */
 export interface AccessLogEntry {
   requestId: string;
   ip: string;
