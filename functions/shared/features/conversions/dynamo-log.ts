@@ -89,6 +89,31 @@ function liveRecord<T>(item: Record<string, unknown> | undefined, now: Date): T 
 }
 
 /**
+ * The clauses every recorded attempt has, on a conversion or an adjustment: the attempt counted
+ * (unless it was not one), its error or none, the request id Google gave it.
+ */
+function attemptClauses(
+  outcome: { attempted?: boolean; error?: string; requestId?: string },
+  set: string[],
+  remove: string[],
+  values: Record<string, unknown>,
+): void {
+  if (outcome.attempted !== false) {
+    set.push('attempts = if_not_exists(attempts, :zero) + :one');
+    values[':zero'] = 0;
+    values[':one'] = 1;
+  }
+  if (outcome.error) {
+    set.push('last_error = :error');
+    values[':error'] = outcome.error.slice(0, 500);
+  } else remove.push('last_error');
+  if (outcome.requestId) {
+    set.push('google_request_id = :request');
+    values[':request'] = outcome.requestId;
+  }
+}
+
+/**
  * The conversion log: reading conversions and recording upload attempts and batches. Each
  * change moves the item's expiry to the tenant's `conversions_days` from then; what has expired
  * is not read, though DynamoDB's TTL may not have deleted it yet.
@@ -128,24 +153,15 @@ export class DynamoConversionLog extends DynamoRepository {
     // ones, most of the log, are listed from the tenant's conversions (list below).
     const indexed = outcome.status !== 'uploaded';
     const set = ['#status = :status', 'updated_at = :now', ...(indexed ? ['gsi1pk = :gsi'] : [])];
-    if (outcome.attempted !== false) set.push('attempts = if_not_exists(attempts, :zero) + :one');
     const remove: string[] = indexed ? [] : ['gsi1pk', 'gsi1sk'];
     const values: Record<string, unknown> = {
       ':status': outcome.status,
-      ...(outcome.attempted !== false ? { ':zero': 0, ':one': 1 } : {}),
       ':now': at,
       ...(indexed ? { ':gsi': statusPk(tenantId, outcome.status) } : {}),
       ':queued': 'queued',
       ':rescheduled': 'rescheduled',
     };
-    if (outcome.error) {
-      set.push('last_error = :error');
-      values[':error'] = outcome.error.slice(0, 500);
-    } else remove.push('last_error');
-    if (outcome.requestId) {
-      set.push('google_request_id = :request');
-      values[':request'] = outcome.requestId;
-    }
+    attemptClauses(outcome, set, remove, values);
     if (outcome.fieldWarnings?.length) {
       set.push('field_warnings = :warnings');
       values[':warnings'] = outcome.fieldWarnings;
@@ -259,20 +275,8 @@ export class DynamoConversionLog extends DynamoRepository {
       ':now': now.toISOString(),
       ':queued': 'queued',
     };
-    if (outcome.attempted !== false) {
-      set.push('attempts = if_not_exists(attempts, :zero) + :one');
-      values[':zero'] = 0;
-      values[':one'] = 1;
-    }
     const remove: string[] = [];
-    if (outcome.error) {
-      set.push('last_error = :error');
-      values[':error'] = outcome.error.slice(0, 500);
-    } else remove.push('last_error');
-    if (outcome.requestId) {
-      set.push('google_request_id = :request');
-      values[':request'] = outcome.requestId;
-    }
+    attemptClauses(outcome, set, remove, values);
     return this.settle(
       tenantId,
       now,
@@ -299,22 +303,16 @@ export class DynamoConversionLog extends DynamoRepository {
   ): Promise<boolean> {
     const expires = await this.expiryOf(tenantId, now);
     const sets = [...set, '#expires_at = :expires'];
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: key,
-          UpdateExpression: `SET ${sets.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: { '#status': 'status', '#expires_at': EXPIRY_ATTRIBUTE },
-          ExpressionAttributeValues: { ...values, ':expires': expires },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: key,
+        UpdateExpression: `SET ${sets.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#status': 'status', '#expires_at': EXPIRY_ATTRIBUTE },
+        ExpressionAttributeValues: { ...values, ':expires': expires },
+      }),
+    );
   }
 
   async batches(tenantId: string): Promise<UploadBatchRecord[]> {

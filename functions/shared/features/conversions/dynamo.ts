@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -57,32 +56,28 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
    * already is left alone ('exists').
    */
   async queue(scope: TenantScope, conversion: Conversion): Promise<'queued' | 'exists'> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            pk: tenantPk(scope),
-            sk: convSk(conversion.id),
-            // The status index holds every status but `uploaded` (log.ts, list).
-            ...(conversion.status === 'uploaded'
-              ? {}
-              : {
-                  gsi1pk: statusPk(scope, conversion.status),
-                  gsi1sk: `${conversion.conversion_time}#${conversion.id}`,
-                }),
-            ...conversion,
-            // From the write, not the conversion's own times: an order from long ago is kept as
-            // long as one from today.
-            [EXPIRY_ATTRIBUTE]: await this.expiryOf(scope, this.now()),
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'exists';
-      throw error;
-    }
+    const stored = await this.conditionally(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: tenantPk(scope),
+          sk: convSk(conversion.id),
+          // The status index holds every status but `uploaded` (dynamo-log.ts, list).
+          ...(conversion.status === 'uploaded'
+            ? {}
+            : {
+                gsi1pk: statusPk(scope, conversion.status),
+                gsi1sk: `${conversion.conversion_time}#${conversion.id}`,
+              }),
+          ...conversion,
+          // From the write, not the conversion's own times: an order from long ago is kept as
+          // long as one from today.
+          [EXPIRY_ATTRIBUTE]: await this.expiryOf(scope, this.now()),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    if (!stored) return 'exists';
     const message: ConversionMessage = {
       version: 1,
       tenant_id: scope.tenantId,
@@ -141,23 +136,19 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
     adjustment: Adjustment,
     delaySeconds = 0,
   ): Promise<'queued' | 'exists'> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            pk: tenantPk(scope),
-            sk: adjSk(adjustment.conversion_id, adjustment.id),
-            ...adjustment,
-            [EXPIRY_ATTRIBUTE]: await this.expiryOf(scope, this.now()),
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'exists';
-      throw error;
-    }
+    const stored = await this.conditionally(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: tenantPk(scope),
+          sk: adjSk(adjustment.conversion_id, adjustment.id),
+          ...adjustment,
+          [EXPIRY_ATTRIBUTE]: await this.expiryOf(scope, this.now()),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    if (!stored) return 'exists';
     await this.queueAdjustmentMessage(scope, adjustment.conversion_id, adjustment.id, delaySeconds);
     return 'queued';
   }
@@ -278,31 +269,25 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
   ): Promise<boolean> {
     const at = this.now();
     const now = at.toISOString();
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: tenantPk(scope), sk: convSk(id) },
-          UpdateExpression:
-            'SET #status = :cancelled, cancel_reason = :reason, updated_at = :now, gsi1pk = :gsi, #expires_at = :expires',
-          ConditionExpression: '#status IN (:queued, :rescheduled)',
-          ExpressionAttributeNames: { '#status': 'status', '#expires_at': EXPIRY_ATTRIBUTE },
-          ExpressionAttributeValues: {
-            ':expires': await this.expiryOf(scope, at),
-            ':cancelled': 'cancelled',
-            ':reason': reason,
-            ':now': now,
-            ':queued': 'queued',
-            ':rescheduled': 'rescheduled',
-            ':gsi': statusPk(scope, 'cancelled'),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(scope), sk: convSk(id) },
+        UpdateExpression:
+          'SET #status = :cancelled, cancel_reason = :reason, updated_at = :now, gsi1pk = :gsi, #expires_at = :expires',
+        ConditionExpression: '#status IN (:queued, :rescheduled)',
+        ExpressionAttributeNames: { '#status': 'status', '#expires_at': EXPIRY_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ':expires': await this.expiryOf(scope, at),
+          ':cancelled': 'cancelled',
+          ':reason': reason,
+          ':now': now,
+          ':queued': 'queued',
+          ':rescheduled': 'rescheduled',
+          ':gsi': statusPk(scope, 'cancelled'),
+        },
+      }),
+    );
   }
 
   /** Erasure: removes the click id and order id (personal data) and cancels what is still queued. */
