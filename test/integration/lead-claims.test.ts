@@ -16,7 +16,7 @@ import { documentClient } from '../../functions/shared/platform/aws/clients';
 import { tableName } from '../../functions/shared/platform/config/resources';
 import { queryAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
-import { leadInput } from '../support/fixtures';
+import { danglingClaim, leadInput } from '../support/fixtures';
 
 const hash = hasherFor('c'.repeat(32));
 const scope = { tenantId: 'ten_claims' } as TenantScope;
@@ -76,21 +76,8 @@ describe('leads claimed by conditional puts', () => {
     const person = leadInput('stopped@example.com', { external_id: 'shopify:stopped' });
     const [normalised] = normaliseLeads(scope, [person], hash, true);
     // Its keys claimed for a lead id, and nothing more written.
-    const now = Math.floor(Date.now() / 1000);
-    for (const key of normalised?.dedupKeys ?? []) {
-      await documentClient().send(
-        new PutCommand({
-          TableName: tableName('leads'),
-          Item: {
-            pk: `TENANT#${scope.tenantId}`,
-            sk: `DEDUP#${key}`,
-            lead_id: 'lead_01stoppedhalfway0000000000',
-            claimed_at: now,
-            expires_at: now + 86_400,
-          },
-        }),
-      );
-    }
+    for (const key of normalised?.dedupKeys ?? [])
+      await danglingClaim(scope.tenantId, key, 'lead_01stoppedhalfway0000000000');
     const result = await capture(person);
     expect(result.lead_ids).toEqual(['lead_01stoppedhalfway0000000000']);
     expect(await leads.get(scope, 'lead_01stoppedhalfway0000000000')).toMatchObject({

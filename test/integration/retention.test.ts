@@ -24,7 +24,7 @@ import { tableName } from '../../functions/shared/platform/config/resources';
 import { backfillExpiry, sweepExpired } from '../../ops/retention';
 import { queryAll } from '../support/dynamo';
 import { freshResources } from '../support/emulator';
-import { API_CALL_CONSENT, conversion, lead } from '../support/fixtures';
+import { API_CALL_CONSENT, conversion, danglingClaim, lead } from '../support/fixtures';
 
 const DAY_MS = 86_400_000;
 const scopeOf = (tenantId: string) => ({ tenantId }) as TenantScope;
@@ -150,19 +150,8 @@ describe('retention', () => {
     );
     // A capture that stopped between claiming its keys and writing its lead.
     const now = Math.floor(Date.now() / 1000);
-    const dangling = async (key: string, claimedAt: number) =>
-      documentClient().send(
-        new PutCommand({
-          TableName: tableName('leads'),
-          Item: {
-            pk: `TENANT#${a.tenantId}`,
-            sk: `DEDUP#${key}`,
-            lead_id: 'lead_unwritten',
-            claimed_at: claimedAt,
-            expires_at: now + 86_400,
-          },
-        }),
-      );
+    const dangling = (key: string, claimedAt: number) =>
+      danglingClaim(a.tenantId, key, 'lead_unwritten', claimedAt);
     await dangling('EXT#r-recent', now - 10);
     await dangling('EXT#r-old', now - CLAIM_GRACE_SECONDS - 1);
     const second = leadAt(new Date());

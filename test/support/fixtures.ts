@@ -8,10 +8,14 @@
  *   Google Ads conversion with neither lead nor click id);
  * - `leadInput()`: what a client sends for one lead.
  */
+
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LoggedConversion } from '../../functions/shared/features/conversions/dynamo-log';
 import type { Conversion } from '../../functions/shared/features/conversions/model';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
 import type { LeadInput } from '../../functions/shared/features/leads/schema';
+import { documentClient } from '../../functions/shared/platform/aws/clients';
+import { tableName } from '../../functions/shared/platform/config/resources';
 import { newId } from '../../functions/shared/platform/ids';
 import { gclid } from './click-ids';
 
@@ -85,4 +89,28 @@ export function conversion(overrides: Partial<Conversion> = {}, at: Date = new D
 /** One lead as a client sends it: an address, with consent granted by a form checkbox. */
 export function leadInput(email: string, extra: Partial<LeadInput> = {}): LeadInput {
   return { email, consent: { status: 'granted', method: 'form_checkbox' }, ...extra } as LeadInput;
+}
+
+/**
+ * A dedup key left pointing to a lead id nobody wrote, as a capture that stopped between claiming
+ * its keys and writing its lead leaves it (written to the emulator's leads table).
+ */
+export async function danglingClaim(
+  tenantId: string,
+  key: string,
+  leadId: string,
+  claimedAt = Math.floor(Date.now() / 1000),
+): Promise<void> {
+  await documentClient().send(
+    new PutCommand({
+      TableName: tableName('leads'),
+      Item: {
+        pk: `TENANT#${tenantId}`,
+        sk: `DEDUP#${key}`,
+        lead_id: leadId,
+        claimed_at: claimedAt,
+        expires_at: Math.floor(Date.now() / 1000) + 86_400,
+      },
+    }),
+  );
 }
