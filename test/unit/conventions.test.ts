@@ -20,7 +20,7 @@ describe('type checking', () => {
   const runtime = json('tsconfig.json') as TsConfig;
   const tests = json('tsconfig.test.json') as TsConfig;
 
-  it("checks the runtime (functions, contract, lib, bin) without Jest's types, so Lambda code cannot use its globals", () => {
+  it("checks the runtime and its tooling (functions, contract, infra, local, ops, tools, bin) without Jest's types, so Lambda code cannot use its globals", () => {
     expect(runtime.include).toEqual(['bin', 'functions', 'contract', 'infra', 'local', 'ops', 'tools']);
     expect(runtime.compilerOptions?.types).toEqual(['node']);
   });
@@ -53,15 +53,22 @@ function textFiles(relative: string): string[] {
   );
 }
 
+/** The names of the Markdown documents the repository holds (README.md, docs/...). */
+const HELD_DOCUMENTS = new Set(
+  ['README.md', ...textFiles('docs')]
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => path.basename(file)),
+);
+
 /**
- * Citations of documents that are not in the repository: a design or contract file by name, a
+ * Citations of documents that are not in the repository: a Markdown file it does not hold, a
  * numbered section (`§8`) of one, or a numbered requirement (`FR-010`). A section of a public
  * standard names the standard (`RFC 6749 §4.1.2.1`) and stays.
  */
-function outsideCitations(text: string): string[] {
+function outsideCitations(text: string, held: ReadonlySet<string> = HELD_DOCUMENTS): string[] {
   const found: string[] = [];
-  for (const match of text.matchAll(/\b(?:CONTRACT|DESIGN)\.md\b|\b(?:N?FR|SC)-\d+\b/gi))
-    found.push(match[0]);
+  for (const match of text.matchAll(/\b[\w-]+\.md\b/g)) if (!held.has(match[0])) found.push(match[0]);
+  for (const match of text.matchAll(/\b(?:N?FR|SC)-\d+\b/gi)) found.push(match[0]);
   for (const match of text.matchAll(/§\s*\d[\d.]*/g)) {
     const before = text.slice(Math.max(0, (match.index ?? 0) - 16), match.index);
     if (!/\bRFC \d+,? $/.test(before)) found.push(match[0]);
@@ -70,18 +77,17 @@ function outsideCitations(text: string): string[] {
 }
 
 describe('citations', () => {
-  it('recognise a document outside the repository, and let a public standard be cited', () => {
-    expect(outsideCitations('per CONTRACT.md §8, see DESIGN.md and FR-010')).toEqual([
-      'CONTRACT.md',
-      'DESIGN.md',
-      'FR-010',
-      '§8',
-    ]);
-    expect(outsideCitations('click ids as in CONTRACT §4.2')).toEqual(['§4.2']);
-    expect(outsideCitations('an OAuth error code (RFC 6749 §4.1.2.1) or RFC 9110 §13.1.2')).toEqual([]);
+  it('recognise a document outside the repository, and let its own documents and a public standard be cited', () => {
+    const held = new Set(['README.md', 'api.md']);
+    expect(outsideCitations('per NOTES.md §8, see PLAN.md and FR-010; README.md, docs/api.md', held)).toEqual(
+      ['NOTES.md', 'PLAN.md', 'FR-010', '§8'],
+    );
+    expect(outsideCitations('click ids as in the notes, §4.2', held)).toEqual(['§4.2']);
+    expect(outsideCitations('an OAuth error code (RFC 6749 §4.1.2.1) or RFC 9110 §13.1.2', held)).toEqual([]);
+    expect(HELD_DOCUMENTS.has('README.md') && HELD_DOCUMENTS.has('recipes.md')).toBe(true);
   });
 
-  it('name only what the repository holds in functions/, lib/, bin/, bench/, docs/ and README', () => {
+  it('name only what the repository holds in the code, bench/, docs/ and README', () => {
     const files = [
       'functions',
       'contract',
