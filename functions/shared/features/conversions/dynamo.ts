@@ -1,5 +1,4 @@
 import {
-  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -216,22 +215,11 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
     ids: readonly string[],
     options: { includeExpired?: boolean } = {},
   ): Promise<Conversion[]> {
-    const unique = [...new Set(ids)];
-    const items: Item[] = [];
-    for (let i = 0; i < unique.length; i += 100) {
-      let keys: Record<string, unknown>[] = unique
-        .slice(i, i + 100)
-        .map((id) => ({ pk: tenantPk(scope), sk: convSk(id) }));
-      for (let round = 0; keys.length; round++) {
-        if (round === 8) throw new Error(`${keys.length} conversions could not be read`);
-        if (round) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
-        const out = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        items.push(...(out.Responses?.[this.table] ?? []));
-        keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
-      }
-    }
+    const { items, unread } = await this.batchGet(
+      [...new Set(ids)].map((id) => ({ pk: tenantPk(scope), sk: convSk(id) })),
+      8,
+    );
+    if (unread.length) throw new Error(`${unread.length} conversions could not be read`);
     const now = this.now();
     return items
       .filter((item) => options.includeExpired || !isExpired(item, now))

@@ -12,7 +12,6 @@ import {
 import { decodeCursor, type Page } from '../../platform/dynamo/pagination';
 import { DynamoRepository, recordOf } from '../../platform/dynamo/repository';
 import { idTimePrefix } from '../../platform/ids';
-import { inPool } from '../../platform/pool';
 import { EXPIRY_ATTRIBUTE, epochSeconds, expiryOf, isExpired } from '../retention/rules';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/dynamo-retention';
 import type { TenantScope } from '../tenancy/scope';
@@ -27,9 +26,6 @@ const dedupSk = (key: string) => `DEDUP#${key}`;
 const statusPk = (scope: TenantScope, status: LeadStatus) => `TENANT#${scope.tenantId}#STATUS#${status}`;
 
 type Item = Record<string, unknown>;
-
-/** BatchGetItem reads at most 100 items a call. */
-const DEDUP_KEYS_PER_BATCH_GET = 100;
 
 /**
  * How long a dedup key may point to a lead that is not written before another lead may take it:
@@ -136,28 +132,16 @@ export class DynamoLeadStore extends DynamoRepository implements LeadRepository 
     scope: TenantScope,
     keyLists: readonly (readonly string[])[],
   ): Promise<(string | null | undefined)[]> {
-    const unique = [...new Set(keyLists.flat())];
-    const found = new Map<string, string>();
-    const unknown = new Set<string>();
-    const chunks: string[][] = [];
-    for (let i = 0; i < unique.length; i += DEDUP_KEYS_PER_BATCH_GET)
-      chunks.push(unique.slice(i, i + DEDUP_KEYS_PER_BATCH_GET));
+    const { items, unread } = await this.batchGet(
+      [...new Set(keyLists.flat())].map((k) => ({ pk: tenantPk(scope), sk: dedupSk(k) })),
+      4,
+    );
     const now = this.now();
-    await inPool(chunks, 4, async (chunk) => {
-      let keys: Record<string, unknown>[] = chunk.map((k) => ({ pk: tenantPk(scope), sk: dedupSk(k) }));
-      for (let round = 0; keys.length && round < 4; round++) {
-        if (round) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
-        const out = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) {
-          if (!isExpired(item, now))
-            found.set((item.sk as string).slice('DEDUP#'.length), item.lead_id as string);
-        }
-        keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
-      }
-      for (const key of keys) unknown.add((key.sk as string).slice('DEDUP#'.length));
-    });
+    const keyOf = (item: Record<string, unknown>) => (item.sk as string).slice('DEDUP#'.length);
+    const found = new Map(
+      items.filter((item) => !isExpired(item, now)).map((item) => [keyOf(item), item.lead_id as string]),
+    );
+    const unknown = new Set(unread.map(keyOf));
     return keyLists.map((keys) => {
       for (const key of keys) {
         if (unknown.has(key)) return undefined;

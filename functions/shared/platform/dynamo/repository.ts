@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   type DeleteCommand,
   type DynamoDBDocumentClient,
   type PutCommand,
@@ -11,6 +12,7 @@ import type { TableId } from '../../../../contract/resources';
 import { EXPIRY_ATTRIBUTE, notExpiredFilter } from '../../features/retention/rules';
 import { documentClient } from '../aws/clients';
 import { tableName } from '../config/resources';
+import { inPool } from '../pool';
 import { type CursorBinding, encodeCursor, type Page } from './pagination';
 
 /** What a stored item holds beside its record: the table's and indexes' keys, and its expiry. */
@@ -51,6 +53,34 @@ export abstract class DynamoRepository {
 
   protected get table(): string {
     return this.tableOverride ?? tableName(this.tableId);
+  }
+
+  /**
+   * The items of these keys (strongly consistent): 100 keys a BatchGetItem, a few calls in flight,
+   * the keys DynamoDB leaves unprocessed asked again after a short backoff, `rounds` times at most;
+   * `unread` the keys still unprocessed then.
+   */
+  protected async batchGet(
+    keys: readonly Record<string, unknown>[],
+    rounds: number,
+  ): Promise<{ items: Record<string, unknown>[]; unread: Record<string, unknown>[] }> {
+    const items: Record<string, unknown>[] = [];
+    const unread: Record<string, unknown>[] = [];
+    const chunks: Record<string, unknown>[][] = [];
+    for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
+    await inPool(chunks, 4, async (chunk) => {
+      let pending = chunk;
+      for (let round = 0; pending.length && round < rounds; round++) {
+        if (round) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
+        const out = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        items.push(...(out.Responses?.[this.table] ?? []));
+        pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+      unread.push(...pending);
+    });
+    return { items, unread };
   }
 
   /** Sends a conditional write; false when its condition did not hold (another writer got there first). */
