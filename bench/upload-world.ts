@@ -1,4 +1,5 @@
-import type { QueuedMessage, UploaderDeps } from '../functions/conversion-uploader/upload';
+import type { QueuedMessage } from '../functions/conversion-uploader/messages';
+import type { UploaderDeps } from '../functions/conversion-uploader/ports';
 import type { LoggedConversion } from '../functions/shared/features/conversions/dynamo-log';
 import type { Platform } from '../functions/shared/features/conversions/model';
 import type { ProviderRegistry } from '../functions/shared/features/conversions/provider';

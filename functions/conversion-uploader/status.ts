@@ -1,6 +1,7 @@
 import type { RecordedProcessing, UploadBatchRecord } from '../shared/features/conversions/dynamo-log';
 import type { RequestStatusMessage } from '../shared/features/conversions/model';
 import { ProviderFailure, type ProviderRegistry } from '../shared/features/conversions/provider';
+import { logger } from '../shared/platform/observability';
 import { backoffSeconds } from '../shared/platform/queues/backoff';
 
 /**
@@ -59,4 +60,18 @@ export async function checkRequestStatus(
   }
   await deps.recordProcessing(batch, recorded);
   return 'recorded';
+}
+
+/** The status reads of a batch; one that fails is not worth a retry of the message: the next upload is checked anew. */
+export async function checkRequestStatuses(
+  messages: readonly RequestStatusMessage[],
+  deps: StatusDeps,
+): Promise<void> {
+  for (const message of messages) {
+    try {
+      await checkRequestStatus(message, deps);
+    } catch (error) {
+      logger.warn('Could not read a request status', { batch_id: message.batch_id, error });
+    }
+  }
 }

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { handler } from '../../functions/conversion-uploader/handler';
-import { scopeFor } from '../../functions/conversion-uploader/upload';
+import { scopeFor } from '../../functions/conversion-uploader/messages';
 import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
 import { DynamoConversionLog } from '../../functions/shared/features/conversions/dynamo-log';
 import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';

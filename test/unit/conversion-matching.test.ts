@@ -1,11 +1,8 @@
 import { createHash } from 'node:crypto';
-import {
-  emptyMetrics,
-  type MessageResult,
-  type QueuedMessage,
-  type UploadMetrics,
-  uploadMessages,
-} from '../../functions/conversion-uploader/upload';
+import type { QueuedMessage } from '../../functions/conversion-uploader/messages';
+import { emptyMetrics, type UploadMetrics } from '../../functions/conversion-uploader/metrics';
+import type { MessageResult } from '../../functions/conversion-uploader/results';
+import { uploadMessages } from '../../functions/conversion-uploader/upload';
 import type {
   AttemptOutcome,
   LoggedConversion,

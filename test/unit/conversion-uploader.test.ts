@@ -1,11 +1,11 @@
+import type { QueuedMessage } from '../../functions/conversion-uploader/messages';
+import type { UploaderDeps } from '../../functions/conversion-uploader/ports';
 import {
   type MessageResult,
-  type QueuedMessage,
   RESCHEDULE_SECONDS,
   retryDelaySeconds,
-  type UploaderDeps,
-  uploadMessages,
-} from '../../functions/conversion-uploader/upload';
+} from '../../functions/conversion-uploader/results';
+import { uploadMessages } from '../../functions/conversion-uploader/upload';
 import type {
   AttemptOutcome,
   LoggedConversion,

@@ -1,15 +1,13 @@
-import {
-  type AdjustDeps,
-  adjustMessages,
-  NEVER_UPLOADED,
-  type QueuedAdjustment,
-} from '../../functions/conversion-uploader/adjust';
+import { adjustMessages } from '../../functions/conversion-uploader/adjust';
+import { type QueuedAdjustment, scopeFor } from '../../functions/conversion-uploader/messages';
+import { emptyMetrics } from '../../functions/conversion-uploader/metrics';
+import type { AdjustDeps } from '../../functions/conversion-uploader/ports';
+import { NEVER_UPLOADED } from '../../functions/conversion-uploader/screen';
 import {
   checkRequestStatus,
   MAX_STATUS_CHECKS,
   statusDelaySeconds,
 } from '../../functions/conversion-uploader/status';
-import { emptyMetrics, scopeFor } from '../../functions/conversion-uploader/upload';
 import type {
   LoggedConversion,
   RecordedProcessing,
@@ -513,7 +511,7 @@ describe('sending adjustments', () => {
       kind: 'wait',
       delaySeconds: 60,
       providerRetries: 3,
-      reason: 'Google Ads is temporarily unavailable',
+      reason: 'Google Ads is temporarily unavailable (circuit open)',
     });
     expect(w.records).toEqual([
       [

@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityCommand, type SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { retryDelaySeconds } from '../../functions/conversion-uploader/results';
 import { statusDelaySeconds } from '../../functions/conversion-uploader/status';
-import { retryDelaySeconds } from '../../functions/conversion-uploader/upload';
 import { sqsClient } from '../../functions/shared/platform/aws/clients';
 import { correlationId, logger } from '../../functions/shared/platform/observability';
 import { BACKOFF_CAP_SECONDS, backoffSeconds } from '../../functions/shared/platform/queues/backoff';
