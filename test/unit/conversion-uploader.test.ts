@@ -126,6 +126,15 @@ function add(w: World, tenant: string, c: LoggedConversion, l: StoredLead | null
   if (l && c.lead_id) w.leads.set(`${tenant}/${c.lead_id}`, l);
 }
 
+/** A world where every call to Google throws `error`, holding one queued conversion `a` of t1. */
+function failingWith(error: Error) {
+  const failing = world(async () => {
+    throw error;
+  });
+  add(failing.w, 't1', conversion('a'));
+  return failing;
+}
+
 const message = (
   tenant: string,
   id: string,
@@ -310,10 +319,7 @@ describe('uploadMessages', () => {
   });
 
   it('Google unwell while its circuit is closed: waits with backoff a bounded number of times, then ordinary retries', async () => {
-    const { w, deps } = world(async () => {
-      throw new GoogleAdsFailure('transient', 'Google Ads answered 429', 45, 429);
-    });
-    add(w, 't1', conversion('a'));
+    const { w, deps } = failingWith(new GoogleAdsFailure('transient', 'Google Ads answered 429', 45, 429));
     add(w, 't1', conversion('b'));
     const results = await uploadMessages(
       [message('t1', 'a', 1), { ...message('t1', 'b', 3), providerRetries: MAX_PROVIDER_RETRIES }],
@@ -338,19 +344,15 @@ describe('uploadMessages', () => {
   });
 
   it('a 401 for one tenant’s token is an ordinary retry, not a wait for Google', async () => {
-    const { w, deps } = world(async () => {
-      throw new GoogleAdsFailure('transient', 'Google Ads answered 401', undefined, 401);
-    });
-    add(w, 't1', conversion('a'));
+    const { deps } = failingWith(
+      new GoogleAdsFailure('transient', 'Google Ads answered 401', undefined, 401),
+    );
     const results = await uploadMessages([message('t1', 'a')], deps);
     expect(results.get('m-t1-a')).toMatchObject({ kind: 'retry' });
   });
 
   it('an open circuit: nothing sent, conversions stay queued without an attempt, messages wait until it half-opens', async () => {
-    const { w, deps } = world(async () => {
-      throw new CircuitOpenError('google_ads', 40);
-    });
-    add(w, 't1', conversion('a'));
+    const { w, deps } = failingWith(new CircuitOpenError('google_ads', 40));
     const results = await uploadMessages([{ ...message('t1', 'a', 2), providerRetries: 3 }], deps);
     expect(results.get('m-t1-a')).toEqual({
       kind: 'wait',
@@ -365,12 +367,11 @@ describe('uploadMessages', () => {
   });
 
   it('the failure that opens the circuit is recorded as an attempt and its messages wait', async () => {
-    const { w, deps } = world(async () => {
-      throw new CircuitOpenError('google_ads', 60, {
+    const { w, deps } = failingWith(
+      new CircuitOpenError('google_ads', 60, {
         cause: new GoogleAdsFailure('transient', 'Google Ads answered 503', undefined, 503),
-      });
-    });
-    add(w, 't1', conversion('a'));
+      }),
+    );
     const results = await uploadMessages([message('t1', 'a', 3)], deps);
     expect(results.get('m-t1-a')).toMatchObject({ kind: 'wait', delaySeconds: 72, providerRetries: 0 });
     expect(w.attempts.map((a) => a.outcome)).toEqual([
@@ -380,10 +381,9 @@ describe('uploadMessages', () => {
   });
 
   it('forgets the access token on 401', async () => {
-    const { w, deps } = world(async () => {
-      throw new GoogleAdsFailure('transient', 'Google Ads answered 401', undefined, 401);
-    });
-    add(w, 't1', conversion('a'));
+    const { w, deps } = failingWith(
+      new GoogleAdsFailure('transient', 'Google Ads answered 401', undefined, 401),
+    );
     await uploadMessages([message('t1', 'a')], deps);
     expect(w.forgotten).toBe(1);
   });
@@ -407,15 +407,13 @@ describe('uploadMessages', () => {
   });
 
   it('configuration errors park the tenant; rejected requests fail their rows', async () => {
-    const config = world(async () => {
-      throw new GoogleAdsFailure('configuration', 'Google Ads answered 403', undefined, 403);
-    });
-    add(config.w, 't1', conversion('a'));
+    const config = failingWith(
+      new GoogleAdsFailure('configuration', 'Google Ads answered 403', undefined, 403),
+    );
     expect((await uploadMessages([message('t1', 'a')], config.deps)).get('m-t1-a')?.kind).toBe('deadLetter');
-    const rejected = world(async () => {
-      throw new GoogleAdsFailure('rejected', 'Google Ads answered 400: bad', undefined, 400);
-    });
-    add(rejected.w, 't1', conversion('a'));
+    const rejected = failingWith(
+      new GoogleAdsFailure('rejected', 'Google Ads answered 400: bad', undefined, 400),
+    );
     expect((await uploadMessages([message('t1', 'a')], rejected.deps)).get('m-t1-a')).toEqual({
       kind: 'done',
     });
@@ -447,10 +445,7 @@ describe('uploadMessages', () => {
   });
 
   it('rethrows what is not a Google Ads failure', async () => {
-    const { w, deps } = world(async () => {
-      throw new Error('bug');
-    });
-    add(w, 't1', conversion('a'));
+    const { deps } = failingWith(new Error('bug'));
     await expect(uploadMessages([message('t1', 'a')], deps)).rejects.toThrow('bug');
   });
 });
