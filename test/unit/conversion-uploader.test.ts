@@ -1,4 +1,4 @@
-import type { QueuedMessage } from '../../functions/conversion-uploader/messages';
+import { type QueuedMessage, readBatch } from '../../functions/conversion-uploader/messages';
 import type { UploaderDeps } from '../../functions/conversion-uploader/ports';
 import {
   type MessageResult,
@@ -13,7 +13,10 @@ import type {
 } from '../../functions/shared/features/conversions/dynamo-log';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
 import { CircuitOpenError } from '../../functions/shared/platform/breaker/breaker';
-import { MAX_PROVIDER_RETRIES } from '../../functions/shared/platform/queues/wait';
+import {
+  MAX_PROVIDER_RETRIES,
+  PROVIDER_RETRIES_ATTRIBUTE,
+} from '../../functions/shared/platform/queues/wait';
 import type { UploadCall } from '../../functions/shared/providers/google-ads/google-ads-api/client';
 import type { UploadResponseBody } from '../../functions/shared/providers/google-ads/google-ads-api/results';
 import type { StoredGoogleAdsIntegration } from '../../functions/shared/providers/google-ads/integration';
@@ -24,6 +27,7 @@ import {
 } from '../../functions/shared/providers/google-ads/provider';
 import { GoogleAdsFailure } from '../../functions/shared/providers/google-ads/tokens';
 import { gclid } from '../support/click-ids';
+import { sqsRecord } from '../support/events';
 import { storedConversion, storedLead } from '../support/fixtures';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -447,5 +451,49 @@ describe('uploadMessages', () => {
   it('rethrows what is not a Google Ads failure', async () => {
     const { deps } = failingWith(new Error('bug'));
     await expect(uploadMessages([message('t1', 'a')], deps)).rejects.toThrow('bug');
+  });
+});
+
+describe('a batch of the conversions queue, read', () => {
+  it('sorts conversions, adjustments and status reads, with receives and waits; what is not a message is dead-lettered', () => {
+    const conversionMessage = { version: 1, tenant_id: 't1', conversion_id: 'a' };
+    const adjustmentMessage = {
+      version: 1,
+      kind: 'adjustment',
+      tenant_id: 't1',
+      conversion_id: 'a',
+      adjustment_id: 'adj_1',
+    };
+    const statusMessage = {
+      version: 1,
+      kind: 'request_status',
+      tenant_id: 't1',
+      platform: 'google_ads',
+      batch_id: 'b1',
+      checks: 0,
+    };
+    const waited = sqsRecord('m-adjust', JSON.stringify(adjustmentMessage));
+    waited.attributes.ApproximateReceiveCount = '3';
+    waited.messageAttributes = {
+      [PROVIDER_RETRIES_ATTRIBUTE]: { stringValue: '2', dataType: 'Number' },
+    } as typeof waited.messageAttributes;
+    const batch = readBatch([
+      sqsRecord('m-upload', JSON.stringify(conversionMessage)),
+      waited,
+      sqsRecord('m-status', JSON.stringify(statusMessage)),
+      sqsRecord('m-text', 'not json'),
+      sqsRecord('m-other', JSON.stringify({ kind: 'refund' })),
+    ]);
+    expect(batch.conversions).toEqual([
+      { messageId: 'm-upload', message: conversionMessage, receiveCount: 1, providerRetries: 0 },
+    ]);
+    expect(batch.adjustments).toEqual([
+      { messageId: 'm-adjust', message: adjustmentMessage, receiveCount: 3, providerRetries: 2 },
+    ]);
+    expect(batch.statusChecks).toEqual([statusMessage]);
+    expect([...batch.invalid]).toEqual([
+      ['m-text', { kind: 'deadLetter', reason: 'not JSON' }],
+      ['m-other', { kind: 'deadLetter', reason: 'not a conversion message' }],
+    ]);
   });
 });
