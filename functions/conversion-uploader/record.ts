@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { AttemptOutcome, UploadBatchRecord } from '../shared/features/conversions/dynamo-log';
-import type {
-  AdjustmentRow,
-  ConversionProvider,
-  SendResult,
-  UploadRow,
-} from '../shared/features/conversions/provider';
+import type { ConversionProvider, SendResult } from '../shared/features/conversions/provider';
 import { matchOf } from '../shared/features/conversions/rules/plan';
-import type { QueuedAdjustment, QueuedMessage } from './messages';
 import { countsOf, type UploadMetrics } from './metrics';
 import type { AdjustDeps, AdjustmentOutcome, UploaderDeps } from './ports';
-import type { Attempt, Ledger } from './send';
+import type { AdjustmentToSend, Attempt, ConversionToSend, Ledger } from './send';
 
 /**
  * How each use case writes down what the send path decides. An upload keeps its attempt in the
@@ -19,22 +13,12 @@ import type { Attempt, Ledger } from './send';
  * adjustment keeps its attempt on the adjustment.
  */
 
-/** A conversion to upload, with the messages that name it. */
-export interface ConversionRow extends UploadRow {
-  messages: QueuedMessage[];
-}
-
-/** An adjustment to send, with the messages that name it. */
-export interface AdjustmentToSend extends AdjustmentRow {
-  messages: QueuedAdjustment[];
-}
-
 export function conversionLedger(
   tenantId: string,
   provider: ConversionProvider<unknown>,
   deps: UploaderDeps,
   metrics: UploadMetrics,
-): Ledger<ConversionRow> {
+): Ledger<ConversionToSend> {
   const counts = () => countsOf(metrics, provider.platform);
   return {
     send: (session, rows, now) => provider.send(session, rows, now),
@@ -47,7 +31,7 @@ export function conversionLedger(
       for (const [index, outcome] of sent.outcomes.entries()) {
         if (outcome.kind === 'uploaded') {
           perPlatform.sent += 1;
-          perPlatform.sentByMatch[matchOf((rows[index] as ConversionRow).conversion)] += 1;
+          perPlatform.sentByMatch[matchOf((rows[index] as ConversionToSend).conversion)] += 1;
         } else if (outcome.kind === 'failed') perPlatform.failed += 1;
         else perPlatform.waiting += 1;
       }
@@ -109,7 +93,7 @@ function newBatch(
   tenantId: string,
   provider: ConversionProvider<unknown>,
   attempt: Attempt,
-  rows: ConversionRow[],
+  rows: ConversionToSend[],
 ): UploadBatchRecord {
   return {
     id: randomUUID(),
@@ -132,14 +116,14 @@ function newBatch(
 async function recordRequests(
   tenantId: string,
   provider: ConversionProvider<unknown>,
-  group: ConversionRow[],
+  group: ConversionToSend[],
   sent: SendResult,
   attempt: Attempt,
   deps: UploaderDeps,
   metrics: UploadMetrics,
 ): Promise<void> {
   for (const request of sent.requests) {
-    const rows = request.rows.map((i) => group[i] as ConversionRow);
+    const rows = request.rows.map((i) => group[i] as ConversionToSend);
     const batch = newBatch(tenantId, provider, attempt, rows);
     batch.duration_ms = request.durationMs;
     for (const i of request.rows) {
@@ -156,7 +140,7 @@ async function recordRequests(
         ...warning,
         ...(request.requestId ? { requestId: request.requestId } : {}),
         ...(eventIndex >= 0
-          ? { eventIndex, conversionId: (group[row as number] as ConversionRow).conversion.id }
+          ? { eventIndex, conversionId: (group[row as number] as ConversionToSend).conversion.id }
           : {}),
       });
     }

@@ -5,9 +5,8 @@ import { inPool } from '../shared/platform/pool';
 import { groupBy, type Queued, type QueuedAdjustment, type QueuedMessage, scopeFor } from './messages';
 import type { UploadMetrics } from './metrics';
 import type { AdjustDeps, AdjustmentOutcome, UploaderDeps } from './ports';
-import type { AdjustmentToSend, ConversionRow } from './record';
 import { MAX_VISIBILITY_SECONDS, type MessageResult, type Results, settle } from './results';
-import { STORE_CONCURRENCY } from './send';
+import { type AdjustmentToSend, type ConversionToSend, STORE_CONCURRENCY } from './send';
 
 /**
  * What is to be sent: each queued conversion (or adjustment) read once with its lead, and what is
@@ -44,14 +43,14 @@ export function screenConversions(
   deps: UploaderDeps,
   metrics: UploadMetrics,
   results: Results,
-): Promise<ConversionRow[]> {
+): Promise<ConversionToSend[]> {
   const scope = scopeFor(tenantId);
   const now = deps.now();
   return screenEach(
     messages,
     (m) => m.conversion_id,
     results,
-    async (group, settleAll): Promise<ConversionRow | undefined> => {
+    async (group, settleAll): Promise<ConversionToSend | undefined> => {
       const id = (group[0] as QueuedMessage).message.conversion_id;
       const conversion = await deps.conversions.get(tenantId, id);
       // Gone (erased), or no longer waiting (uploaded, failed, cancelled): nothing to send.
@@ -92,7 +91,7 @@ export function screenConversions(
           return undefined;
         }
       }
-      const row: ConversionRow = { conversion, ...(lead ? { lead } : {}), messages: group };
+      const row: ConversionToSend = { conversion, ...(lead ? { lead } : {}), messages: group };
       const rejected = provider.rejectionReason(row, now);
       if (rejected) {
         if (await deps.conversions.recordAttempt(tenantId, id, { status: 'failed', error: rejected }, now))

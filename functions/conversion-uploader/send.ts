@@ -1,15 +1,17 @@
 import type { AttemptOutcome } from '../shared/features/conversions/dynamo-log';
 import type { Platform } from '../shared/features/conversions/model';
 import {
+  type AdjustmentRow,
   type ConversionProvider,
   type FailureKind,
   ProviderFailure,
   type RowOutcome,
   type SendResult,
+  type UploadRow,
 } from '../shared/features/conversions/provider';
 import { CircuitOpenError } from '../shared/platform/breaker/breaker';
 import { inPool } from '../shared/platform/pool';
-import { groupBy, type Queued } from './messages';
+import { groupBy, type Queued, type QueuedAdjustment, type QueuedMessage } from './messages';
 import type { UploadMetrics } from './metrics';
 import type { SendingDeps } from './ports';
 import { afterTransientFailure, RESCHEDULE_SECONDS, type Results, settle, waitForCircuit } from './results';
@@ -39,6 +41,16 @@ const STOPPING: ReadonlySet<FailureKind> = new Set([
 export interface Sendable {
   conversion: { platform: Platform };
   messages: ReadonlyArray<Queued<unknown>>;
+}
+
+/** A conversion to upload, with the messages that name it. */
+export interface ConversionToSend extends UploadRow {
+  messages: QueuedMessage[];
+}
+
+/** An adjustment to send, with the messages that name it. */
+export interface AdjustmentToSend extends AdjustmentRow {
+  messages: QueuedAdjustment[];
 }
 
 /** A request the platform answered or refused: the tenant's account there, and when it was sent. */
