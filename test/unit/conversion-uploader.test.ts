@@ -27,6 +27,7 @@ import {
 } from '../../functions/shared/providers/google-ads/provider';
 import { GoogleAdsFailure } from '../../functions/shared/providers/google-ads/tokens';
 import { gclid } from '../support/click-ids';
+import { adjustmentMessage, requestStatusMessage } from '../support/conversion-messages';
 import { sqsRecord } from '../support/events';
 import { storedConversion, storedLead } from '../support/fixtures';
 
@@ -457,22 +458,9 @@ describe('uploadMessages', () => {
 describe('a batch of the conversions queue, read', () => {
   it('sorts conversions, adjustments and status reads, with receives and waits; what is not a message is dead-lettered', () => {
     const conversionMessage = { version: 1, tenant_id: 't1', conversion_id: 'a' };
-    const adjustmentMessage = {
-      version: 1,
-      kind: 'adjustment',
-      tenant_id: 't1',
-      conversion_id: 'a',
-      adjustment_id: 'adj_1',
-    };
-    const statusMessage = {
-      version: 1,
-      kind: 'request_status',
-      tenant_id: 't1',
-      platform: 'google_ads',
-      batch_id: 'b1',
-      checks: 0,
-    };
-    const waited = sqsRecord('m-adjust', JSON.stringify(adjustmentMessage));
+    const adjustment = adjustmentMessage('a');
+    const statusMessage = requestStatusMessage();
+    const waited = sqsRecord('m-adjust', JSON.stringify(adjustment));
     waited.attributes.ApproximateReceiveCount = '3';
     waited.messageAttributes = {
       [PROVIDER_RETRIES_ATTRIBUTE]: { stringValue: '2', dataType: 'Number' },
@@ -488,7 +476,7 @@ describe('a batch of the conversions queue, read', () => {
       { messageId: 'm-upload', message: conversionMessage, receiveCount: 1, providerRetries: 0 },
     ]);
     expect(batch.adjustments).toEqual([
-      { messageId: 'm-adjust', message: adjustmentMessage, receiveCount: 3, providerRetries: 2 },
+      { messageId: 'm-adjust', message: adjustment, receiveCount: 3, providerRetries: 2 },
     ]);
     expect(batch.statusChecks).toEqual([statusMessage]);
     expect([...batch.invalid]).toEqual([

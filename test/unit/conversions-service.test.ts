@@ -37,6 +37,7 @@ import {
 } from '../../functions/shared/platform/errors/domain';
 import { MAX_PROVIDER_RETRIES } from '../../functions/shared/platform/queues/wait';
 import { fbclid, gclid } from '../support/click-ids';
+import { adjustmentMessage, requestStatusMessage } from '../support/conversion-messages';
 import { storedConversion, storedLead } from '../support/fixtures';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -262,14 +263,7 @@ describe('request status checks', () => {
     conversion_ids: ['a', 'b'],
     created_at: NOW.toISOString(),
   };
-  const message: RequestStatusMessage = {
-    version: 1,
-    kind: 'request_status',
-    tenant_id: 't1',
-    platform: 'google_ads',
-    batch_id: 'b1',
-    checks: 0,
-  };
+  const message = requestStatusMessage();
 
   function world(
     status: () => Promise<Awaited<ReturnType<NonNullable<ConversionProvider['requestStatus']>>>>,
@@ -356,13 +350,7 @@ describe('sending adjustments', () => {
   });
   const queued = (conversionId: string, id = 'adj_1'): QueuedAdjustment => ({
     messageId: `m-${conversionId}-${id}`,
-    message: {
-      version: 1,
-      kind: 'adjustment',
-      tenant_id: 't1',
-      conversion_id: conversionId,
-      adjustment_id: id,
-    },
+    message: adjustmentMessage(conversionId, id),
     receiveCount: 1,
   });
 
