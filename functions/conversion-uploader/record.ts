@@ -13,6 +13,7 @@ import type { AdjustmentToSend, Attempt, ConversionToSend, Ledger } from './send
  * adjustment keeps its attempt on the adjustment.
  */
 
+/** An upload's ledger: attempts in the conversion log, batch records, per-platform counts. */
 export function conversionLedger(
   tenantId: string,
   provider: ConversionProvider<unknown>,
@@ -66,6 +67,7 @@ function adjustmentOutcome({
   };
 }
 
+/** An adjustment's ledger: its attempts on the adjustment, nothing more. */
 export function adjustmentLedger(
   tenantId: string,
   provider: ConversionProvider<unknown>,
