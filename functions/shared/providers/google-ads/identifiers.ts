@@ -83,3 +83,31 @@ export function hashedIdentifiers(lead: Pick<StoredLead, 'email' | 'phone'>): {
 /** Whether the lead's hashed email and phone may go with the conversion. */
 export const sharesUserData = (signal: ReturnType<typeof adUserData>) =>
   signal === 'granted' || signal === 'not_required';
+
+/**
+ * What a conversion says of its person: the ad_user_data signal, and the lead's hashed e-mail and
+ * phone only where that signal lets them go.
+ */
+export function personOf(
+  conversion: Pick<Conversion, 'consent'>,
+  lead: StoredLead | undefined,
+): { signal: ReturnType<typeof adUserData>; email?: string; phone?: string } {
+  const signal = adUserData(conversion, lead);
+  return lead && sharesUserData(signal) ? { signal, ...hashedIdentifiers(lead) } : { signal };
+}
+
+/** The click id under its own field name; none for a conversion matched on user data. */
+export const clickIdentifier = (conversion: Pick<Conversion, 'match' | 'click_id' | 'click_id_type'>) =>
+  conversion.match !== 'user_data'
+    ? { [conversion.click_id_type as 'gclid' | 'gbraid' | 'wbraid']: conversion.click_id }
+    : {};
+
+/** The sale's value and currency (the conversion's, else the destination's); neither without a value. */
+export function saleOf(
+  conversion: Pick<Conversion, 'value' | 'currency'>,
+  fallbackCurrency: string | undefined,
+): { value?: number; currency?: string } {
+  if (conversion.value === undefined) return {};
+  const currency = conversion.currency ?? fallbackCurrency;
+  return { value: conversion.value, ...(currency ? { currency } : {}) };
+}
