@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -203,21 +203,15 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
   }
 
   async revokeApiKey(scope: TenantScope, keyId: string, at: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: tenantPk(scope.tenantId), sk: apiKeySk(keyId) },
-          UpdateExpression: 'SET revoked_at = if_not_exists(revoked_at, :at)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(scope.tenantId), sk: apiKeySk(keyId) },
+        UpdateExpression: 'SET revoked_at = if_not_exists(revoked_at, :at)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
   }
 
   async findApiKeyByHash(hash: string): Promise<StoredApiKey | undefined> {
@@ -251,22 +245,18 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
     tenantId: string,
     billing: TenantBilling,
   ): Promise<'updated' | 'stale' | 'unknown_tenant'> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: tenantPk(tenantId), sk: META },
-          UpdateExpression: 'SET billing = :billing',
-          ConditionExpression:
-            'attribute_exists(pk) AND (attribute_not_exists(billing.synced_at) OR billing.synced_at <= :synced)',
-          ExpressionAttributeValues: { ':billing': billing, ':synced': billing.synced_at },
-        }),
-      );
-      return 'updated';
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return (await this.getTenant(tenantId)) ? 'stale' : 'unknown_tenant';
-    }
+    const updated = await this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(tenantId), sk: META },
+        UpdateExpression: 'SET billing = :billing',
+        ConditionExpression:
+          'attribute_exists(pk) AND (attribute_not_exists(billing.synced_at) OR billing.synced_at <= :synced)',
+        ExpressionAttributeValues: { ':billing': billing, ':synced': billing.synced_at },
+      }),
+    );
+    if (updated) return 'updated';
+    return (await this.getTenant(tenantId)) ? 'stale' : 'unknown_tenant';
   }
 
   async touchApiKey(scope: TenantScope, keyId: string, at: string): Promise<void> {
