@@ -84,16 +84,31 @@ export function hashedIdentifiers(lead: Pick<StoredLead, 'email' | 'phone'>): {
 export const sharesUserData = (signal: ReturnType<typeof adUserData>) =>
   signal === 'granted' || signal === 'not_required';
 
+/** How one of Google's APIs spells the consent signal and the hashed identifiers. */
+export interface PersonVocabulary<Consent, Identifier> {
+  granted: Consent;
+  denied: Consent;
+  email: (hash: string) => Identifier;
+  phone: (hash: string) => Identifier;
+}
+
 /**
- * What a conversion says of its person: the ad_user_data signal, and the lead's hashed e-mail and
- * phone only where that signal lets them go.
+ * What a conversion says of its person, in an API's words: the ad_user_data consent (none when
+ * nothing was said or none is required), and the lead's hashed e-mail and phone only where that
+ * signal lets them go.
  */
-export function personOf(
+export function personOf<Consent, Identifier>(
   conversion: Pick<Conversion, 'consent'>,
   lead: StoredLead | undefined,
-): { signal: ReturnType<typeof adUserData>; email?: string; phone?: string } {
+  words: PersonVocabulary<Consent, Identifier>,
+): { consent?: Consent; identifiers: Identifier[] } {
   const signal = adUserData(conversion, lead);
-  return lead && sharesUserData(signal) ? { signal, ...hashedIdentifiers(lead) } : { signal };
+  const consent = consentField(signal, words.granted, words.denied);
+  const { email, phone } = lead && sharesUserData(signal) ? hashedIdentifiers(lead) : {};
+  return {
+    ...(consent ? { consent } : {}),
+    identifiers: [...(email ? [words.email(email)] : []), ...(phone ? [words.phone(phone)] : [])],
+  };
 }
 
 /** The click id under its own field name; none for a conversion matched on user data. */

@@ -1,6 +1,6 @@
 import type { Conversion } from '../../../features/conversions/model';
 import type { StoredLead } from '../../../features/leads/model';
-import { clickIdentifier, consentField, personOf, saleOf } from '../identifiers';
+import { clickIdentifier, type PersonVocabulary, personOf, saleOf } from '../identifiers';
 
 /**
  * Building Data Manager API `events:ingest` requests (proto3 JSON, lowerCamelCase) for Google Ads
@@ -74,6 +74,14 @@ export function destination(target: DataManagerTarget): Destination {
 export const transactionIdOf = (conversion: Pick<Conversion, 'id' | 'order_id'>) =>
   conversion.order_id ?? conversion.id;
 
+/** The Data Manager API's words for consent and user identifiers. */
+const PERSON: PersonVocabulary<'CONSENT_GRANTED' | 'CONSENT_DENIED', UserIdentifier> = {
+  granted: 'CONSENT_GRANTED',
+  denied: 'CONSENT_DENIED',
+  email: (emailAddress) => ({ emailAddress }),
+  phone: (phoneNumber) => ({ phoneNumber }),
+};
+
 /**
  * One conversion as an event. `consent.adUserData` comes from the lead's consent (or, by raw
  * click id, the consent posted with it); hashed email and phone go in `userData` only when that
@@ -86,12 +94,7 @@ export function ingestEvent(
   target: DataManagerTarget,
 ): IngestEvent {
   const sale = saleOf(conversion, target.currency);
-  const person = personOf(conversion, lead);
-  const consent = consentField(person.signal, 'CONSENT_GRANTED' as const, 'CONSENT_DENIED' as const);
-  const identifiers: UserIdentifier[] = [
-    ...(person.email ? [{ emailAddress: person.email }] : []),
-    ...(person.phone ? [{ phoneNumber: person.phone }] : []),
-  ];
+  const { consent, identifiers } = personOf(conversion, lead, PERSON);
   const event: IngestEvent = {
     ...(conversion.match !== 'user_data' ? { adIdentifiers: clickIdentifier(conversion) } : {}),
     transactionId: transactionIdOf(conversion),

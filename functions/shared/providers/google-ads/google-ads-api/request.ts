@@ -1,7 +1,7 @@
 import type { Conversion } from '../../../features/conversions/model';
 import type { StoredLead } from '../../../features/leads/model';
 import { googleDateTime } from '../datetime';
-import { clickIdentifier, consentField, personOf, saleOf } from '../identifiers';
+import { clickIdentifier, type PersonVocabulary, personOf, saleOf } from '../identifiers';
 
 /**
  * Building `uploadClickConversions` requests (lowerCamelCase proto3 JSON) and the checks made
@@ -18,6 +18,9 @@ export interface UploadTarget {
   currency?: string;
 }
 
+/** A hashed user identifier of a click conversion. */
+export type UserIdentifier = { hashedEmail: string } | { hashedPhoneNumber: string };
+
 export interface ClickConversion {
   gclid?: string;
   gbraid?: string;
@@ -28,7 +31,7 @@ export interface ClickConversion {
   currencyCode?: string;
   orderId?: string;
   consent?: { adUserData: 'GRANTED' | 'DENIED' };
-  userIdentifiers?: Array<{ hashedEmail: string } | { hashedPhoneNumber: string }>;
+  userIdentifiers?: UserIdentifier[];
 }
 
 export interface UploadClickConversionsRequest {
@@ -38,6 +41,14 @@ export interface UploadClickConversionsRequest {
 
 export const conversionActionName = (target: Pick<UploadTarget, 'customerId' | 'conversionActionId'>) =>
   `customers/${target.customerId}/conversionActions/${target.conversionActionId}`;
+
+/** The Google Ads API's words for consent and user identifiers. */
+const PERSON: PersonVocabulary<'GRANTED' | 'DENIED', UserIdentifier> = {
+  granted: 'GRANTED',
+  denied: 'DENIED',
+  email: (hashedEmail) => ({ hashedEmail }),
+  phone: (hashedPhoneNumber) => ({ hashedPhoneNumber }),
+};
 
 /**
  * One conversion as Google wants it. `consent.adUserData` comes from the lead's consent; user
@@ -51,12 +62,7 @@ export function clickConversion(
   target: UploadTarget,
 ): ClickConversion {
   const sale = saleOf(conversion, target.currency);
-  const person = personOf(conversion, lead);
-  const consent = consentField(person.signal, 'GRANTED' as const, 'DENIED' as const);
-  const identifiers: NonNullable<ClickConversion['userIdentifiers']> = [
-    ...(person.email ? [{ hashedEmail: person.email }] : []),
-    ...(person.phone ? [{ hashedPhoneNumber: person.phone }] : []),
-  ];
+  const { consent, identifiers } = personOf(conversion, lead, PERSON);
   const out: ClickConversion = {
     // Matched on user data (enhanced conversions for leads): no click id, userIdentifiers only.
     ...clickIdentifier(conversion),
