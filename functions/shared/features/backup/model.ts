@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { BACKUP_KEY_PREFIX } from '../../../../contract/backups';
 import type { TableId } from '../../../../contract/resources';
 import { ID_PATTERN } from '../../platform/ids';
+import { parseJsonAs } from '../../platform/json';
 
 /** Backup jobs: what a job is, its ids and object key, and the message that asks for one. */
 export type BackupStatus = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -99,15 +100,14 @@ export class InvalidBackupMessageError extends Error {
 }
 
 export function parseBackupMessage(body: string): BackupMessage {
-  let data: unknown;
-  try {
-    data = JSON.parse(body);
-  } catch {
-    throw new InvalidBackupMessageError('message body is not JSON');
-  }
-  const parsed = backupMessage.safeParse(data);
-  if (!parsed.success) throw new InvalidBackupMessageError('message is not a backup message v1');
-  return parsed.data;
+  return parseJsonAs(
+    body,
+    backupMessage,
+    (why) =>
+      new InvalidBackupMessageError(
+        why.notJson ? 'message body is not JSON' : 'message is not a backup message v1',
+      ),
+  );
 }
 
 export function serializeBackupMessage(message: BackupMessage): string {

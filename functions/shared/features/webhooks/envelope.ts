@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { parseJsonAs } from '../../platform/json';
 
 /**
  * The webhook envelope: the contract between the ingest function and the webhook worker on the
@@ -31,18 +32,14 @@ export class InvalidEnvelopeError extends Error {
 }
 
 export function parseEnvelope(body: string): WebhookEnvelope {
-  let data: unknown;
-  try {
-    data = JSON.parse(body);
-  } catch {
-    throw new InvalidEnvelopeError('message body is not JSON');
-  }
-  const parsed = webhookEnvelopeV1.safeParse(data);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
-    throw new InvalidEnvelopeError(`message is not a webhook envelope v1 (${where})`);
-  }
-  return parsed.data;
+  return parseJsonAs(
+    body,
+    webhookEnvelopeV1,
+    (why) =>
+      new InvalidEnvelopeError(
+        why.notJson ? 'message body is not JSON' : `message is not a webhook envelope v1 (${why.where})`,
+      ),
+  );
 }
 
 export function serializeEnvelope(envelope: WebhookEnvelope): string {

@@ -89,7 +89,12 @@ export abstract class DynamoRepository {
       await this.client.send(command as PutCommand);
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      // By name as well: a client bundled apart throws its own copy of the class.
+      if (
+        error instanceof ConditionalCheckFailedException ||
+        (error as Error)?.name === 'ConditionalCheckFailedException'
+      )
+        return false;
       throw error;
     }
   }
