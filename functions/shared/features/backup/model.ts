@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { BACKUP_KEY_PREFIX } from '../../../../contract/backups';
 import type { TableId } from '../../../../contract/resources';
 import { ID_PATTERN } from '../../platform/ids';
-import { parseJsonAs } from '../../platform/json';
+import { parseMessage } from '../../platform/queues/message';
 
 /** Backup jobs: what a job is, its ids and object key, and the message that asks for one. */
 export type BackupStatus = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -95,20 +95,9 @@ const backupMessage = z.discriminatedUnion('trigger', [apiMessage, scheduleMessa
 /** The message on the backups queue: from the admin API (a job it created) or the daily schedule. */
 export type BackupMessage = z.infer<typeof backupMessage>;
 
-export class InvalidBackupMessageError extends Error {
-  override readonly name = 'InvalidBackupMessageError';
-}
-
-export function parseBackupMessage(body: string): BackupMessage {
-  return parseJsonAs(
-    body,
-    backupMessage,
-    (why) =>
-      new InvalidBackupMessageError(
-        why.notJson ? 'message body is not JSON' : 'message is not a backup message v1',
-      ),
-  );
-}
+/** A message of the backups queue; InvalidMessageError (naming the wrong fields) otherwise. */
+export const parseBackupMessage = (body: string): BackupMessage =>
+  parseMessage(body, backupMessage, 'a backup message v1');
 
 export function serializeBackupMessage(message: BackupMessage): string {
   return JSON.stringify(backupMessage.parse(message));

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { parseJsonAs } from '../../platform/json';
+import { parseMessage } from '../../platform/queues/message';
 
 /**
  * The webhook envelope: the contract between the ingest function and the webhook worker on the
@@ -27,20 +27,9 @@ export const webhookEnvelopeV1 = z.object({
 
 export type WebhookEnvelope = z.infer<typeof webhookEnvelopeV1>;
 
-export class InvalidEnvelopeError extends Error {
-  override readonly name = 'InvalidEnvelopeError';
-}
-
-export function parseEnvelope(body: string): WebhookEnvelope {
-  return parseJsonAs(
-    body,
-    webhookEnvelopeV1,
-    (why) =>
-      new InvalidEnvelopeError(
-        why.notJson ? 'message body is not JSON' : `message is not a webhook envelope v1 (${why.where})`,
-      ),
-  );
-}
+/** A message of the webhooks queue; InvalidMessageError (naming the wrong fields) otherwise. */
+export const parseEnvelope = (body: string): WebhookEnvelope =>
+  parseMessage(body, webhookEnvelopeV1, 'a webhook envelope v1');
 
 export function serializeEnvelope(envelope: WebhookEnvelope): string {
   return JSON.stringify(webhookEnvelopeV1.parse(envelope));
