@@ -99,6 +99,29 @@ export abstract class DynamoRepository {
     }
   }
 
+  /** Every page of a query on this table, in order, each as DynamoDB returned it. */
+  protected async *queryPages(
+    input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  ): AsyncGenerator<Record<string, unknown>[]> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({ ...input, TableName: this.table, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
+      yield out.Items ?? [];
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /** Every item a query on this table finds (for bounded sets: a person's keys, a tenant's few). */
+  protected async queryAll(
+    input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    for await (const page of this.queryPages(input)) items.push(...page);
+    return items;
+  }
+
   /**
    * One page of a listing, newest first, without the items past their expiry that DynamoDB has
    * not deleted yet (and, with the input's own filter, what it leaves out); its next cursor bound
