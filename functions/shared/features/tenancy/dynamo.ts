@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -116,35 +115,30 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
     const before = await this.getTenant(id);
     if (!before) return undefined;
     const entry: TenantStatusEntry = { ...change, from: before.status, to: status };
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: { pk: tenantPk(id), sk: META },
-                UpdateExpression: 'SET #status = :status, status_changed_at = :at',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':status': status, ':at': change.at },
-              },
+    const changed = await this.conditionally(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.table,
+              Key: { pk: tenantPk(id), sk: META },
+              UpdateExpression: 'SET #status = :status, status_changed_at = :at',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':status': status, ':at': change.at },
             },
-            {
-              Put: {
-                TableName: this.table,
-                Item: { pk: tenantPk(id), sk: statusSk(change.at, newId('tsc')), ...entry },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
+          },
+          {
+            Put: {
+              TableName: this.table,
+              Item: { pk: tenantPk(id), sk: statusSk(change.at, newId('tsc')), ...entry },
+              ConditionExpression: 'attribute_not_exists(pk)',
             },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (error instanceof TransactionCanceledException) return undefined;
-      throw error;
-    }
-    return { ...before, status, status_changed_at: change.at };
+          },
+        ],
+      }),
+    );
+    return changed ? { ...before, status, status_changed_at: change.at } : undefined;
   }
 
   /** The tenant's status changes, oldest first. */

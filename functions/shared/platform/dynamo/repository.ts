@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DeleteCommand,
@@ -6,6 +6,7 @@ import {
   type PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  type TransactWriteCommand,
   type UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TableId } from '../../../../contract/resources';
@@ -34,6 +35,20 @@ export function recordOf<T>(item: Record<string, unknown>): T {
   const record: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(item)) if (!STORAGE_ATTRIBUTES.has(name)) record[name] = value;
   return record as T;
+}
+
+/** Whether a write was refused for its condition (by name as well: a client bundled apart throws its own class). */
+function conditionFailed(error: unknown): boolean {
+  if (error instanceof ConditionalCheckFailedException) return true;
+  const { name, CancellationReasons } = (error ?? {}) as {
+    name?: string;
+    CancellationReasons?: { Code?: string }[];
+  };
+  if (name === 'ConditionalCheckFailedException') return true;
+  return (
+    (error instanceof TransactionCanceledException || name === 'TransactionCanceledException') &&
+    (CancellationReasons ?? []).some((reason) => reason.Code === 'ConditionalCheckFailed')
+  );
 }
 
 /**
@@ -83,18 +98,19 @@ export abstract class DynamoRepository {
     return { items, unread };
   }
 
-  /** Sends a conditional write; false when its condition did not hold (another writer got there first). */
-  protected async conditionally(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+  /**
+   * Sends a conditional write (or a transaction of them); false when a condition did not hold
+   * (another writer got there first). A transaction cancelled for another reason (a conflict, a
+   * throttle) is passed on.
+   */
+  protected async conditionally(
+    command: PutCommand | UpdateCommand | DeleteCommand | TransactWriteCommand,
+  ): Promise<boolean> {
     try {
       await this.client.send(command as PutCommand);
       return true;
     } catch (error) {
-      // By name as well: a client bundled apart throws its own copy of the class.
-      if (
-        error instanceof ConditionalCheckFailedException ||
-        (error as Error)?.name === 'ConditionalCheckFailedException'
-      )
-        return false;
+      if (conditionFailed(error)) return false;
       throw error;
     }
   }
