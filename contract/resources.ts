@@ -484,22 +484,23 @@ export const QUEUES: readonly QueueDefinition[] = [
   },
 ];
 
-export function functionDefinition(id: FunctionId): FunctionDefinition {
-  const found = FUNCTIONS.find((f) => f.id === id);
-  if (!found) throw new Error(`Unknown function ${id}`);
+/** The definition with this id; an unknown id is a programming error. */
+function byId<T extends { readonly id: string }>(definitions: readonly T[], id: T['id'], kind: string): T {
+  const found = definitions.find((d) => d.id === id);
+  if (!found) throw new Error(`Unknown ${kind} ${id}`);
   return found;
+}
+
+export function functionDefinition(id: FunctionId): FunctionDefinition {
+  return byId(FUNCTIONS, id, 'function');
 }
 
 export function tableDefinition(id: TableId): TableDefinition {
-  const found = TABLES.find((t) => t.id === id);
-  if (!found) throw new Error(`Unknown table ${id}`);
-  return found;
+  return byId(TABLES, id, 'table');
 }
 
 export function queueDefinition(id: QueueId): QueueDefinition {
-  const found = QUEUES.find((q) => q.id === id);
-  if (!found) throw new Error(`Unknown queue ${id}`);
-  return found;
+  return byId(QUEUES, id, 'queue');
 }
 
 export function visibilityTimeoutSeconds(queue: QueueDefinition): number {
