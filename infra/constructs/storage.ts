@@ -60,7 +60,7 @@ const SECRETS: Readonly<
   },
 };
 
-/** The encrypted backup bucket (with its access-log bucket) and the JWT signing secret. */
+/** The encrypted backup bucket (with its access-log bucket) and the secrets the functions read. */
 export class Storage extends Construct {
   readonly backupBucket: s3.Bucket;
   readonly accessLogBucket: s3.Bucket;
