@@ -6,6 +6,7 @@ import {
   ghlTokenKey,
   normaliseShopDomain,
   normaliseStoreUrl,
+  SOURCE_KINDS,
 } from '../shared/features/integrations/dynamo';
 import { integrationsOverview } from '../shared/features/integrations/overview';
 import {
@@ -119,21 +120,17 @@ export const handler = httpHandler('api', {
   /** Every connection of the tenant, its status and why it stopped; nothing secret. */
   'GET /api/v1/integrations': async (request) => {
     const scope = scopeOf(authOf(request));
-    const [google, pixel, shopify, woocommerce, ghl] = await Promise.all([
+    const [google, pixel, ...sourceSettings] = await Promise.all([
       googleAdsIntegrations().get(scope.tenantId),
       metaIntegrations().get(scope.tenantId),
-      sources().settings(scope, 'shopify'),
-      sources().settings(scope, 'woocommerce'),
-      sources().settings(scope, 'ghl'),
+      ...SOURCE_KINDS.map((kind) => sources().settings(scope, kind)),
     ]);
     const items = integrationsOverview({
       ...(google ? { googleAds: google } : {}),
       ...(pixel ? { meta: pixel } : {}),
-      sources: {
-        ...(shopify ? { shopify } : {}),
-        ...(woocommerce ? { woocommerce } : {}),
-        ...(ghl ? { ghl } : {}),
-      },
+      sources: Object.fromEntries(
+        SOURCE_KINDS.flatMap((kind, i) => (sourceSettings[i] ? [[kind, sourceSettings[i]]] : [])),
+      ),
     });
     return json(200, { items });
   },

@@ -10,8 +10,9 @@ import { DynamoRepository } from '../../platform/dynamo/repository';
 import { DomainConflictError } from '../../platform/errors/domain';
 import type { TenantScope } from '../tenancy/scope';
 
-/** A webhook sender the service accepts deliveries from, per tenant. */
-export type SourceKind = 'shopify' | 'woocommerce' | 'ghl';
+/** The webhook senders the service accepts deliveries from, per tenant (each connects a source). */
+export const SOURCE_KINDS = ['shopify', 'woocommerce', 'ghl'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 /**
  * What the ingest function needs to accept a delivery: the tenant it belongs to and, for HMAC

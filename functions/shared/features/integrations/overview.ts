@@ -8,7 +8,7 @@ import {
   publicMetaSettings,
   type StoredMetaIntegration,
 } from '../../providers/meta/integration';
-import type { SourceKind } from './dynamo';
+import { SOURCE_KINDS, type SourceKind } from './dynamo';
 
 /**
  * `GET /api/v1/integrations`: every connection the tenant made, with its status and the reason it
@@ -64,7 +64,7 @@ export function integrationsOverview(saved: SavedIntegrations): IntegrationOverv
   const items: IntegrationOverview[] = [];
   if (saved.googleAds) items.push(fromSettings('google_ads', publicSettings(saved.googleAds)));
   if (saved.meta) items.push(fromSettings('meta', publicMetaSettings(saved.meta)));
-  for (const kind of ['shopify', 'woocommerce', 'ghl'] as const) {
+  for (const kind of SOURCE_KINDS) {
     const settings = saved.sources[kind];
     if (!settings) continue;
     const shown: Record<string, unknown> = {};
