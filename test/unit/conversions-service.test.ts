@@ -225,24 +225,14 @@ describe('refunds', () => {
         adjustments: async () => stored,
       },
     };
-    const first = await adjustConversion(
-      deps,
-      scope,
-      'cnv_1',
-      apiAdjustment({ type: 'restatement', value: 5 }),
-      NOW,
-    );
+    const restate = () =>
+      adjustConversion(deps, scope, 'cnv_1', apiAdjustment({ type: 'restatement', value: 5 }), NOW);
+    const first = await restate();
     expect(first).toMatchObject({
       kind: 'queued',
       adjustment: { type: 'restatement', value: 5, currency: 'EUR', status: 'queued' },
     });
-    const again = await adjustConversion(
-      deps,
-      scope,
-      'cnv_1',
-      apiAdjustment({ type: 'restatement', value: 5 }),
-      NOW,
-    );
+    const again = await restate();
     expect(again).toEqual({ kind: 'exists', adjustment: first.adjustment });
     await expect(
       adjustConversion(deps, scope, 'nope', apiAdjustment({ type: 'retraction' }), NOW),
