@@ -109,6 +109,7 @@ describe('uploading through the Google Ads API (GOOGLE_ADS_UPLOAD_API=google_ads
     expect(upload?.headers['login-customer-id']).toBe('9998887777');
     expect(upload?.headers['developer-token']).toBeUndefined();
     expect(upload?.headers.authorization).toMatch(/^Bearer ya29\.fake-/);
+    // Spelled out in full on purpose, as the oracle of what Google receives over HTTP.
     expect(upload?.body).toEqual({
       conversions: [
         {

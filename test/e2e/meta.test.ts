@@ -117,6 +117,7 @@ describe('connecting Meta', () => {
       },
     });
     expect(res.status).toBe(200);
+    // Spelled out in full on purpose, as the oracle of the settings a tenant reads back.
     expect(res.body).toEqual({
       pixel_id: '1234567890',
       test_event_code: 'TEST4242',
