@@ -18,7 +18,7 @@ import {
 } from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
-import { createTenant, type TestTenant } from '../support/tenants';
+import { createTenants, type TestTenant } from '../support/tenants';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const SHOP_A = 'gapi-a.myshopify.com';
@@ -60,9 +60,7 @@ beforeAll(async () => {
   process.env.GOOGLE_ADS_UPLOAD_API = 'google_ads_api';
   stack = await startTestStack('gapi', { retryDelaySeconds: 0 });
   stack.events.on('batch', (r: BatchReport) => reports.push(r));
-  a = await createTenant(stack.url, 'Agency A');
-  c = await createTenant(stack.url, 'Agency C');
-  d = await createTenant(stack.url, 'Agency D');
+  [a, c, d] = await createTenants(stack.url, 'Agency A', 'Agency C', 'Agency D');
   for (const [tenant, shop] of [
     [a, SHOP_A],
     [c, SHOP_C],

@@ -21,7 +21,7 @@ import {
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { connectShopify, deliverShopify } from '../support/shopify';
-import { createTenant, type TestTenant } from '../support/tenants';
+import { createTenants, type TestTenant } from '../support/tenants';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const SHOP_A = 'gads-a.myshopify.com';
@@ -86,10 +86,7 @@ beforeAll(async () => {
   delete process.env.GOOGLE_ADS_DEVELOPER_TOKEN;
   stack = await startTestStack('gads', { retryDelaySeconds: 0 });
   stack.events.on('batch', (r: BatchReport) => reports.push(r));
-  a = await createTenant(stack.url, 'Agency A');
-  c = await createTenant(stack.url, 'Agency C');
-  d = await createTenant(stack.url, 'Agency D');
-  e = await createTenant(stack.url, 'Agency E');
+  [a, c, d, e] = await createTenants(stack.url, 'Agency A', 'Agency C', 'Agency D', 'Agency E');
   for (const [tenant, shop] of [
     [a, SHOP_A],
     [c, SHOP_C],

@@ -9,8 +9,8 @@ import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
 import type { LocalStack } from '../../local/stack';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
-import { connectShopify, deliverShopify } from '../support/shopify';
-import { createTenant, type TestTenant } from '../support/tenants';
+import { bannerConsent, connectShopify, deliverShopify, paidShopifyOrder } from '../support/shopify';
+import { createTenants, type TestTenant } from '../support/tenants';
 
 const ACCESS_TOKEN = 'EAAB-meta-access-token-tenant-a-0001';
 const TOKEN_C = 'EAAB-meta-access-token-tenant-c-0001';
@@ -39,9 +39,7 @@ beforeAll(async () => {
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
   stack = await startTestStack('meta', { retryDelaySeconds: 0 });
-  a = await createTenant(stack.url, 'Meta Agency A');
-  b = await createTenant(stack.url, 'Meta Agency B');
-  c = await createTenant(stack.url, 'Meta Agency C');
+  [a, b, c] = await createTenants(stack.url, 'Meta Agency A', 'Meta Agency B', 'Meta Agency C');
   for (const [tenant, shop] of [
     [a, SHOP_A],
     [c, SHOP_C],
@@ -58,24 +56,21 @@ async function paidOrder(
 ) {
   const processedAt = new Date(Date.now() - 3600_000).toISOString();
   const click = options.click ?? fbclid(id);
-  const body = JSON.stringify({
-    id,
-    email,
-    financial_status: 'paid',
-    currency: 'EUR',
-    total_price: '149.90',
-    processed_at: processedAt,
-    landing_site: `/products/lamp?fbclid=${click}`,
-    note_attributes: [
-      { name: 'consent_status', value: options.consent ?? 'granted' },
-      { name: 'consent_method', value: 'cookie_banner' },
-      { name: 'consent_timestamp', value: processedAt },
-      { name: 'landing_page', value: `https://${shop}/products/lamp?fbclid=${click}` },
-    ],
-    client_details: { user_agent: UA, browser_ip: '198.51.100.23' },
-    customer: { id: id + 1000, email },
-    billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
-  });
+  const body = JSON.stringify(
+    paidShopifyOrder(
+      {
+        id,
+        email,
+        at: processedAt,
+        landingSite: `/products/lamp?fbclid=${click}`,
+        notes: [
+          ...bannerConsent(processedAt, options.consent),
+          { name: 'landing_page', value: `https://${shop}/products/lamp?fbclid=${click}` },
+        ],
+      },
+      { client_details: { user_agent: UA, browser_ip: '198.51.100.23' } },
+    ),
+  );
   const res = await deliverShopify(stack.url, body, {
     topic: 'orders/paid',
     shop,

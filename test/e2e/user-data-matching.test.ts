@@ -7,7 +7,7 @@ import { gclid } from '../support/click-ids';
 import { forgetFakeGoogle, googleAdsSettings, SHOP_SECRET, useFakeGoogle } from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
-import { connectShopify, deliverShopify } from '../support/shopify';
+import { bannerConsent, connectShopify, deliverShopify, paidShopifyOrder } from '../support/shopify';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
 
 /**
@@ -96,25 +96,18 @@ afterAll(async () => {
 async function paidOrder(key: string, id: number, email: string, click?: string) {
   const at = new Date(Date.now() - 3600_000).toISOString();
   const landing = `https://${shopOf(key)}/products/lamp${click ? `?gclid=${click}` : ''}`;
-  const body = JSON.stringify({
-    id,
-    email,
-    financial_status: 'paid',
-    currency: 'EUR',
-    total_price: '149.90',
-    current_total_price: '149.90',
-    processed_at: at,
-    landing_site: click ? `/products/lamp?gclid=${click}` : '/products/lamp',
-    note_attributes: [
-      { name: 'consent_status', value: 'granted' },
-      { name: 'consent_method', value: 'cookie_banner' },
-      { name: 'consent_timestamp', value: at },
-      { name: 'landing_page', value: landing },
-    ],
-    client_details: { user_agent: UA, browser_ip: '198.51.100.23' },
-    customer: { id: id + 1000, email },
-    billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
-  });
+  const body = JSON.stringify(
+    paidShopifyOrder(
+      {
+        id,
+        email,
+        at,
+        landingSite: click ? `/products/lamp?gclid=${click}` : '/products/lamp',
+        notes: [...bannerConsent(at), { name: 'landing_page', value: landing }],
+      },
+      { client_details: { user_agent: UA, browser_ip: '198.51.100.23' } },
+    ),
+  );
   const res = await deliverShopify(stack.url, body, {
     topic: 'orders/paid',
     shop: shopOf(key),

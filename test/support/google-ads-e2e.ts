@@ -14,7 +14,7 @@ import { gclid } from './click-ids';
 import { subjectId } from './gdpr';
 import { request } from './http';
 import { eventually } from './local-stack';
-import { deliverShopify } from './shopify';
+import { deliverShopify, paidShopifyOrder } from './shopify';
 import { type TestTenant, tokenFor } from './tenants';
 
 export const SHOP_SECRET = 'shopify-webhook-secret-gads-0123';
@@ -66,23 +66,9 @@ export const processedAt = () => new Date(Date.now() - 3600_000).toISOString();
 
 /** A signed Shopify `orders/paid` webhook for order `id` with `gclid(id)` and granted consent; 202. */
 export async function paidOrder(baseUrl: string, shop: string, id: number, email: string, at: string) {
-  const body = JSON.stringify({
-    id,
-    email,
-    financial_status: 'paid',
-    currency: 'EUR',
-    total_price: '149.90',
-    current_total_price: '149.90',
-    processed_at: at,
-    landing_site: `/products/lamp?gclid=${gclid(id)}`,
-    note_attributes: [
-      { name: 'consent_status', value: 'granted' },
-      { name: 'consent_method', value: 'cookie_banner' },
-      { name: 'consent_timestamp', value: at },
-    ],
-    customer: { id: id + 1000, email },
-    billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
-  });
+  const body = JSON.stringify(
+    paidShopifyOrder({ id, email, at, landingSite: `/products/lamp?gclid=${gclid(id)}` }),
+  );
   const res = await deliverShopify(baseUrl, body, {
     topic: 'orders/paid',
     shop,
