@@ -1,42 +1,44 @@
 import { createHash } from 'node:crypto';
 import { metrics } from '../../functions/shared/platform/observability';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
-import type { BatchReport } from '../../local/poller';
+import type { FakeGoogleAds } from '../../local/fake-google-ads';
 import type { LocalStack } from '../../local/stack';
 import { gclid } from '../support/click-ids';
 import {
   CLIENT_SECRET,
+  expectUploadedWithOwnToken,
   conversionForOrder as findConversion,
-  forgetFakeGoogle,
+  firstUpload,
+  type GoogleStack,
   googleAdsSettings,
   paidOrder as placePaidOrder,
   processedAt,
   REFRESH_TOKEN,
   type Row,
   SHOP_SECRET,
+  settledOrders,
   sharedTransportScenarios,
-  useFakeGoogle,
+  startGoogleStack,
+  stopGoogleStack,
 } from '../support/google-ads-e2e';
 import { request } from '../support/http';
-import { eventually, startTestStack } from '../support/local-stack';
+import { eventually } from '../support/local-stack';
 import { connectShopify, deliverShopify } from '../support/shopify';
-import { createTenants, type TestTenant } from '../support/tenants';
+import { createTenant, type TestTenant } from '../support/tenants';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
-const SHOP_A = 'gads-a.myshopify.com';
-const SHOP_C = 'gads-c.myshopify.com';
-const SHOP_D = 'gads-d.myshopify.com';
 const SHOP_E = 'gads-e.myshopify.com';
 const ADWORDS_ONLY_TOKEN = '1//gads-refresh-token-e-adwords-only';
 
+/** The stack with a fake Google, uploading through the Data Manager API; its parts by name below. */
+let google: GoogleStack;
 let stack: LocalStack;
 let fake: FakeGoogleAds;
 let a: TestTenant;
 let c: TestTenant;
-let d: TestTenant;
+/** Tenant E, on a store of its own (`SHOP_E`); `shopA` is the store of A. */
 let e: TestTenant;
-const reports: BatchReport[] = [];
+let shopA: string;
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
   request(stack.url, method, path, options);
 
@@ -77,24 +79,15 @@ const ingestsWith = (click: string) =>
 const acceptedWith = (click: string) => ingestsWith(click).filter((u) => u.status === 200);
 
 beforeAll(async () => {
-  fake = await startFakeGoogleAds();
-  useFakeGoogle(fake);
-  process.env.ADJUSTMENT_WAIT_SECONDS = '1';
-  process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
-  process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
-  delete process.env.GOOGLE_ADS_API_VERSION;
-  delete process.env.GOOGLE_ADS_DEVELOPER_TOKEN;
-  stack = await startTestStack('gads', { retryDelaySeconds: 0 });
-  stack.events.on('batch', (r: BatchReport) => reports.push(r));
-  [a, c, d, e] = await createTenants(stack.url, 'Agency A', 'Agency C', 'Agency D', 'Agency E');
-  for (const [tenant, shop] of [
-    [a, SHOP_A],
-    [c, SHOP_C],
-    [d, SHOP_D],
-    [e, SHOP_E],
-  ] as const) {
-    expect((await connectShopify(stack.url, tenant, shop, SHOP_SECRET)).status).toBe(200);
-  }
+  google = await startGoogleStack('gads', { ADJUSTMENT_WAIT_SECONDS: '1' });
+  ({
+    stack,
+    fake,
+    tenants: { a, c },
+  } = google);
+  shopA = google.shops.a;
+  e = await createTenant(stack.url, 'Agency E');
+  expect((await connectShopify(stack.url, e, SHOP_E, SHOP_SECRET)).status).toBe(200);
 });
 
 afterEach(() => {
@@ -103,9 +96,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await stack.stop();
-  await fake.close();
-  forgetFakeGoogle();
+  await stopGoogleStack(google);
   delete process.env.ADJUSTMENT_WAIT_SECONDS;
 });
 
@@ -205,7 +196,7 @@ describe('OAuth connect flow', () => {
     );
     expect(exchange?.form).toMatchObject({ code: 'good-abc', client_secret: CLIENT_SECRET });
     // Uploads now use the refresh token from the code.
-    await paidOrder(SHOP_A, 7601, 'oauth@example.com', processedAt());
+    await paidOrder(shopA, 7601, 'oauth@example.com', processedAt());
     await conversionForOrder(a, 7601, ['uploaded']);
     expect(fake.tokenRequests.some((t) => t.form.refresh_token === '1//refresh-for-good-abc')).toBe(true);
     const restored = await call('PUT', '/api/v1/integrations/google-ads', {
@@ -254,14 +245,7 @@ describe('OAuth connect flow against the fake consent screen (as GOOGLE_ADS_FAKE
 
 describe('uploading through the Data Manager API (the default transport)', () => {
   it('a Shopify orders/paid webhook with a gclid makes exactly one events:ingest request whose body is exactly right; its status is read and recorded', async () => {
-    const at = processedAt();
-    await paidOrder(SHOP_A, 7001, 'Zoe.Buyer@Gmail.com', at);
-    const conversion = await conversionForOrder(a, 7001, ['uploaded', 'failed']);
-    expect(conversion).toMatchObject({ status: 'uploaded', attempts: 1, platform: 'google_ads' });
-    expect(conversion).not.toHaveProperty('click_id');
-    const ingests = ingestsWith(gclid(7001));
-    expect(ingests).toHaveLength(1);
-    const ingest = ingests[0];
+    const { at, conversion, request: ingest } = await firstUpload(google, ingestsWith);
     expect(ingest?.headers['developer-token']).toBeUndefined();
     expect(ingest?.headers['login-customer-id']).toBeUndefined();
     expect(ingest?.headers.authorization).toMatch(/^Bearer ya29\.fake-/);
@@ -307,18 +291,14 @@ describe('uploading through the Data Manager API (the default transport)', () =>
     });
     expect(fake.statusReads.some((r) => r.requestId === ingest?.requestId && r.status === 200)).toBe(true);
     expect(fake.uploads).toHaveLength(0);
-    expect(fake.tokenRequests.every((t) => t.form.refresh_token === REFRESH_TOKEN)).toBe(true);
-    const uploaded = await call('GET', '/api/v1/conversions?status=uploaded', { token: a.viewer });
-    expect((uploaded.body.items as Row[]).map((x) => x.id)).toContain(conversion.id);
+    await expectUploadedWithOwnToken(google, conversion);
   });
 
   it('a batch with two bad events: Google rejects it whole, those two fail with reasons, the rest are accepted once', async () => {
     const orders = [7101, 7102, 7103, 7104, 7105];
     fake.commands.badEvents.set(gclid(7102), 'INVALID_FORMAT');
     fake.commands.unlocatedBadEvents.add(gclid(7104));
-    const at = processedAt();
-    await Promise.all(orders.map((id) => paidOrder(SHOP_A, id, `buyer-${id}@example.com`, at)));
-    const results = await Promise.all(orders.map((id) => conversionForOrder(a, id, ['uploaded', 'failed'])));
+    const results = await settledOrders(google, orders);
     expect(results.map((r) => r.status)).toEqual(['uploaded', 'failed', 'uploaded', 'failed', 'uploaded']);
     expect(results[1]?.last_error).toBe(
       'Google rejected the conversion: Google could not read a field of the conversion (INVALID_FORMAT)',
@@ -341,7 +321,7 @@ describe('uploading through the Data Manager API (the default transport)', () =>
       reason: 'WARNING_REASON_GENERIC',
       field: 'conversion_value',
     });
-    await paidOrder(SHOP_A, 7151, 'warned.buyer@example.com', processedAt());
+    await paidOrder(shopA, 7151, 'warned.buyer@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7151, ['uploaded', 'failed']);
     expect(conversion).toMatchObject({
       status: 'uploaded',
@@ -354,14 +334,7 @@ describe('uploading through the Data Manager API (the default transport)', () =>
     expect(acceptedWith(gclid(7151))).toHaveLength(1);
   });
 
-  sharedTransportScenarios(() => ({
-    baseUrl: stack.url,
-    fake,
-    tenants: { a, c, d },
-    shops: { a: SHOP_A, c: SHOP_C, d: SHOP_D },
-    reports,
-    requestsWith: ingestsWith,
-  }));
+  sharedTransportScenarios(() => google, ingestsWith);
 });
 
 type AdjustmentBody = {
@@ -490,9 +463,9 @@ describe('conversions by API', () => {
 
 describe('adjustments', () => {
   it('a paid order uploaded, then refunded in full: one retraction', async () => {
-    await paidOrder(SHOP_A, 7810, 'refund-full@example.com', processedAt());
+    await paidOrder(shopA, 7810, 'refund-full@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7810, ['uploaded']);
-    await refund(SHOP_A, 99001, 7810, '149.90');
+    await refund(shopA, 99001, 7810, '149.90');
     const [adjustment] = await adjustmentsOfConversion(a, conversion.id as string, 1);
     expect(adjustment).toMatchObject({ type: 'retraction', status: 'applied', source: 'shopify' });
     expect(adjustmentsOf('7810')).toEqual([
@@ -503,9 +476,9 @@ describe('adjustments', () => {
   });
 
   it('refunded in part: one restatement with the remaining value, through Data Manager with the same transactionId', async () => {
-    await paidOrder(SHOP_A, 7811, 'refund-part@example.com', processedAt());
+    await paidOrder(shopA, 7811, 'refund-part@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7811, ['uploaded']);
-    await refund(SHOP_A, 99002, 7811, '49.90');
+    await refund(shopA, 99002, 7811, '49.90');
     const [adjustment] = await adjustmentsOfConversion(a, conversion.id as string, 1);
     expect(adjustment).toMatchObject({ type: 'restatement', value: 100, currency: 'EUR', status: 'applied' });
     const events = acceptedEventsOf('7811');
@@ -515,7 +488,7 @@ describe('adjustments', () => {
   });
 
   it('by hand: restatement 202, the same again 200; another tenant gets 404; cancellation retracts; a second retraction counts as done', async () => {
-    await paidOrder(SHOP_A, 7812, 'by-hand@example.com', processedAt());
+    await paidOrder(shopA, 7812, 'by-hand@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7812, ['uploaded']);
     const path = `/api/v1/conversions/${conversion.id}/adjustments`;
     const restated = await call('POST', path, { token: a.member, body: { type: 'restatement', value: 80 } });
@@ -532,7 +505,7 @@ describe('adjustments', () => {
     await adjustmentsOfConversion(a, conversion.id as string, 1);
     expect(acceptedEventsOf('7812').map((x) => x.conversionValue)).toEqual([149.9, 80]);
 
-    await shopifyWebhook(SHOP_A, 'orders/cancelled', 'cancel-7812', {
+    await shopifyWebhook(shopA, 'orders/cancelled', 'cancel-7812', {
       id: 7812,
       cancelled_at: new Date().toISOString(),
     });
