@@ -7,22 +7,23 @@ import {
   conversionForOrder,
   expectUploadedWithOwnToken,
   firstUpload,
-  type GoogleStack,
   googleAdsSettings,
   paidOrder,
   processedAt,
   settledOrders,
   sharedTransportScenarios,
-  startGoogleStack,
-  stopGoogleStack,
+  useGoogleStack,
 } from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually } from '../support/local-stack';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
-/** The stack with a fake Google, uploading through the Google Ads API; tenant A connected to it. */
-let google: GoogleStack;
+/**
+ * The stack with a fake Google, uploading through the Google Ads API (as a platform whose developer
+ * token Google still allowlists does); tenant A connected to it.
+ */
+const google = useGoogleStack('gapi', { GOOGLE_ADS_UPLOAD_API: 'google_ads_api' });
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
   request(google.stack.url, method, path, options);
 
@@ -34,23 +35,11 @@ const uploadsWith = (click: string) =>
   );
 
 beforeAll(async () => {
-  // A platform whose developer token Google still allowlists keeps the Google Ads API path.
-  google = await startGoogleStack('gapi', { GOOGLE_ADS_UPLOAD_API: 'google_ads_api' });
   const connected = await call('PUT', '/api/v1/integrations/google-ads', {
     token: google.tenants.a.admin,
     body: googleAdsSettings(),
   });
   expect(connected.status).toBe(200);
-});
-
-afterEach(() => {
-  google.fake.reset();
-  jest.restoreAllMocks();
-});
-
-afterAll(async () => {
-  await stopGoogleStack(google);
-  delete process.env.GOOGLE_ADS_UPLOAD_API;
 });
 
 describe('uploading through the Google Ads API (GOOGLE_ADS_UPLOAD_API=google_ads_api)', () => {

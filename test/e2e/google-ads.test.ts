@@ -9,7 +9,6 @@ import {
   expectUploadedWithOwnToken,
   conversionForOrder as findConversion,
   firstUpload,
-  type GoogleStack,
   googleAdsSettings,
   paidOrder as placePaidOrder,
   processedAt,
@@ -18,8 +17,7 @@ import {
   SHOP_SECRET,
   settledOrders,
   sharedTransportScenarios,
-  startGoogleStack,
-  stopGoogleStack,
+  useGoogleStack,
 } from '../support/google-ads-e2e';
 import { request } from '../support/http';
 import { eventually } from '../support/local-stack';
@@ -31,7 +29,7 @@ const SHOP_E = 'gads-e.myshopify.com';
 const ADWORDS_ONLY_TOKEN = '1//gads-refresh-token-e-adwords-only';
 
 /** The stack with a fake Google, uploading through the Data Manager API; its parts by name below. */
-let google: GoogleStack;
+const google = useGoogleStack('gads', { ADJUSTMENT_WAIT_SECONDS: '1' });
 let stack: LocalStack;
 let fake: FakeGoogleAds;
 let a: TestTenant;
@@ -79,25 +77,11 @@ const ingestsWith = (click: string) =>
 const acceptedWith = (click: string) => ingestsWith(click).filter((u) => u.status === 200);
 
 beforeAll(async () => {
-  google = await startGoogleStack('gads', { ADJUSTMENT_WAIT_SECONDS: '1' });
-  ({
-    stack,
-    fake,
-    tenants: { a, c },
-  } = google);
+  ({ stack, fake } = google);
+  ({ a, c } = google.tenants);
   shopA = google.shops.a;
   e = await createTenant(stack.url, 'Agency E');
   expect((await connectShopify(stack.url, e, SHOP_E, SHOP_SECRET)).status).toBe(200);
-});
-
-afterEach(() => {
-  fake.reset();
-  jest.restoreAllMocks();
-});
-
-afterAll(async () => {
-  await stopGoogleStack(google);
-  delete process.env.ADJUSTMENT_WAIT_SECONDS;
 });
 
 describe('connecting Google Ads', () => {

@@ -114,13 +114,31 @@ export interface GoogleStack {
 }
 
 /**
- * A fake Google and a local stack pointed at it (see `useFakeGoogle`, with `env` on top and the
- * rate limits out of the way), with tenants A, C and D each connected to its Shopify store.
+ * For the calling test file: a fake Google and a local stack pointed at it (see `useFakeGoogle`,
+ * with `env` on top and the rate limits out of the way), with tenants A, C and D each connected to
+ * its Shopify store. The fake forgets its requests and the mocks are restored after each test;
+ * after the file all is stopped and `env` taken out of the environment. The fields are there from
+ * the file's first `beforeAll` on.
  */
-export async function startGoogleStack(
-  prefix: string,
-  env: Record<string, string> = {},
-): Promise<GoogleStack> {
+export function useGoogleStack(prefix: string, env: Record<string, string> = {}): GoogleStack {
+  const google = {} as GoogleStack;
+  beforeAll(async () => {
+    Object.assign(google, await startGoogleStack(prefix, env));
+  });
+  afterEach(() => {
+    google.fake.reset();
+    jest.restoreAllMocks();
+  });
+  afterAll(async () => {
+    await google.stack.stop();
+    await google.fake.close();
+    forgetFakeGoogle();
+    for (const name of Object.keys(env)) delete process.env[name];
+  });
+  return google;
+}
+
+async function startGoogleStack(prefix: string, env: Record<string, string>): Promise<GoogleStack> {
   const fake = await startFakeGoogleAds();
   useFakeGoogle(fake);
   Object.assign(process.env, {
@@ -143,13 +161,6 @@ export async function startGoogleStack(
   for (const key of ['a', 'c', 'd'] as const)
     expect((await connectShopify(stack.url, tenants[key], shops[key], SHOP_SECRET)).status).toBe(200);
   return { stack, fake, tenants, shops, reports };
-}
-
-/** Stops the stack and the fake Google, and takes the fake's addresses out of the environment. */
-export async function stopGoogleStack({ stack, fake }: GoogleStack): Promise<void> {
-  await stack.stop();
-  await fake.close();
-  forgetFakeGoogle();
 }
 
 /** Every request of a transport that carried the click id, whatever Google answered. */
