@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { metrics } from '../../functions/shared/platform/observability';
 import { googleDateTime } from '../../functions/shared/providers/google-ads/datetime';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
@@ -14,10 +13,9 @@ import {
   sharedTransportScenarios,
   useGoogleStack,
 } from '../support/google-ads-e2e';
+import { sha } from '../support/hashing';
 import { request } from '../support/http';
 import { eventually } from '../support/local-stack';
-
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
 /**
  * The stack with a fake Google, uploading through the Google Ads API (as a platform whose developer

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { metrics } from '../../functions/shared/platform/observability';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
 import type { FakeGoogleAds } from '../../local/fake-google-ads';
@@ -19,12 +18,12 @@ import {
   sharedTransportScenarios,
   useGoogleStack,
 } from '../support/google-ads-e2e';
+import { sha } from '../support/hashing';
 import { request } from '../support/http';
 import { eventually } from '../support/local-stack';
 import { connectShopify, deliverShopify } from '../support/shopify';
 import { createTenant, type TestTenant } from '../support/tenants';
 
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const SHOP_E = 'gads-e.myshopify.com';
 const ADWORDS_ONLY_TOKEN = '1//gads-refresh-token-e-adwords-only';
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
 import type { Conversion } from '../../functions/shared/features/conversions/model';
 import { openCredential } from '../../functions/shared/platform/crypto/credentials';
@@ -7,6 +6,7 @@ import { MetaIntegrationStore } from '../../functions/shared/providers/meta/dyna
 import { ACCESS_TOKEN_NAME } from '../../functions/shared/providers/meta/integration';
 import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
 import type { LocalStack } from '../../local/stack';
+import { sha } from '../support/hashing';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { bannerConsent, connectShopify, deliverShopify, paidShopifyOrder } from '../support/shopify';
@@ -20,7 +20,6 @@ const SHOP_A = 'meta-a.myshopify.com';
 const SHOP_C = 'meta-c.myshopify.com';
 const SHOP_SECRET = 'shopify-webhook-secret-meta-0123';
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15';
-const sha = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
 /** A real-looking fbclid with both cases (Meta's click id is case-sensitive). */
 const fbclid = (n: number) => `IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjc${n}XyZ`;
 

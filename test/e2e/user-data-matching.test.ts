@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { metrics } from '../../functions/shared/platform/observability';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
 import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
 import type { LocalStack } from '../../local/stack';
 import { gclid } from '../support/click-ids';
 import { forgetFakeGoogle, googleAdsSettings, SHOP_SECRET, useFakeGoogle } from '../support/google-ads-e2e';
+import { sha } from '../support/hashing';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { bannerConsent, connectShopify, deliverShopify, paidShopifyOrder } from '../support/shopify';
@@ -17,7 +17,6 @@ import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
  * not otherwise; Google's "not enabled" refusal parks the tenant's Google conversions and flags
  * the integration, which GET /api/v1/integrations shows, and saving it again sends them.
  */
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15';
 const META_TOKEN = 'EAAB-meta-access-token-user-data-0001';
 const ADWORDS_ONLY_TOKEN = '1//user-data-refresh-token-adwords-only';
