@@ -92,7 +92,7 @@ describe('uploading through the Google Ads API (GOOGLE_ADS_UPLOAD_API=google_ads
     for (const id of orders) expect(uploadsWith(gclid(id))).toHaveLength(1);
   });
 
-  sharedTransportScenarios(() => google, uploadsWith);
+  sharedTransportScenarios(google, uploadsWith);
 
   it('CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE: a platform configuration error with its alarm; the conversion waits, parked', async () => {
     const emitted = jest.spyOn(metrics, 'addMetric');

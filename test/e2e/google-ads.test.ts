@@ -317,7 +317,7 @@ describe('uploading through the Data Manager API (the default transport)', () =>
     expect(acceptedWith(gclid(7151))).toHaveLength(1);
   });
 
-  sharedTransportScenarios(() => google, ingestsWith);
+  sharedTransportScenarios(google, ingestsWith);
 });
 
 type AdjustmentBody = {

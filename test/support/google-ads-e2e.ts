@@ -204,14 +204,14 @@ export async function expectUploadedWithOwnToken({ stack, fake, tenants }: Googl
 }
 
 /**
- * The scenarios that behave the same on both transports, as `it` blocks of the calling describe.
- * `google` is read when each test runs (after the file's beforeAll).
+ * The scenarios that behave the same on both transports, as `it` blocks of the calling describe
+ * (`google` is read when each test runs).
  */
 export function sharedTransportScenarios<R extends { status: number }>(
-  google: () => GoogleStack,
+  google: GoogleStack,
   requestsWith: RequestsWith<R>,
 ): void {
-  const world = () => ({ ...google(), baseUrl: google().stack.url, requestsWith });
+  const world = () => ({ ...google, baseUrl: google.stack.url, requestsWith });
   const order = (shop: string, id: number, email: string) =>
     paidOrder(world().baseUrl, shop, id, email, processedAt());
   const conversion = (tenant: TestTenant, id: number, statuses: string[]) =>
