@@ -7,7 +7,7 @@ import { ACCESS_TOKEN_NAME } from '../../functions/shared/providers/meta/integra
 import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
 import type { LocalStack } from '../../local/stack';
 import { sha } from '../support/hashing';
-import { request } from '../support/http';
+import { invalidFields, request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { bannerConsent, connectShopify, deliverShopify, paidShopifyOrder } from '../support/shopify';
 import { createTenants, type TestTenant } from '../support/tenants';
@@ -144,11 +144,7 @@ describe('connecting Meta', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toBe('validation_failed');
-    expect((bad.body.details as Array<{ path: string }>).map((x) => x.path).sort()).toEqual([
-      'access_token',
-      'lead_events',
-      'pixel_id',
-    ]);
+    expect(invalidFields(bad)).toEqual(['access_token', 'lead_events', 'pixel_id']);
   });
 });
 

@@ -158,6 +158,7 @@ describe('a consented order without a click id', () => {
     const event = accepted
       .flatMap((i) => (i.body as Ingested).events ?? [])
       .find((e) => e.transactionId === '9101');
+    // Spelled out in full on purpose, as the oracle of the event Google receives.
     expect(event).toEqual({
       transactionId: '9101',
       eventTimestamp: expect.any(String),
