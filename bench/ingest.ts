@@ -6,32 +6,10 @@ import { functionDefinition } from '../contract/resources';
 import { dynamoClient, sqsClient } from '../functions/shared/platform/aws/clients';
 import { lambdaContext, loadHandler } from '../local/lambda';
 import { prepareTenant } from './load/tenant';
-import { type SignedRequest, shopifyOrder } from './load/webhooks';
+import { proxyEvent, shopifyOrder } from './load/webhooks';
 import { AwsCallRecorder, sequentialRoundTrips } from './support/aws-calls';
-import { startBenchStack } from './support/local';
-import { captureOutput } from './support/output';
+import { onApiBench } from './support/local';
 import { percentile } from './support/stats';
-
-/** An API Gateway REST proxy event of a signed request, as the deployed API sends it. */
-function eventOf(request: SignedRequest, resource: string, n: number): APIGatewayProxyEvent {
-  return {
-    resource,
-    path: request.path,
-    httpMethod: request.method,
-    headers: request.headers,
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body: Buffer.from(request.body).toString('base64'),
-    isBase64Encoded: true,
-    requestContext: {
-      requestId: `bench-${n}`,
-      identity: { sourceIp: '198.51.100.7' },
-    } as APIGatewayProxyEvent['requestContext'],
-  };
-}
 
 /**
  * The least an ingest must do, written bare: verify the HMAC on the raw body, count the delivery
@@ -95,13 +73,7 @@ export async function benchIngest(
   iterations = 300,
   rtts: readonly number[] = [0, 5],
 ): Promise<IngestBenchResult[]> {
-  process.env.RATE_LIMIT_IP_PER_HOUR = '1000000000';
-  process.env.RATE_LIMIT_SHOP_PER_HOUR = '1000000000';
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-  const { stack, newTenant } = await startBenchStack({ consumers: false });
-  const output = captureOutput();
-  try {
-    const { apiKey } = await newTenant('Ingest bench');
+  return onApiBench('Ingest bench', {}, async ({ stack, apiKey }) => {
     const tenant = await prepareTenant(stack.url, apiKey, `ib${Date.now().toString(36)}`);
     const queueUrl = stack.env.WEBHOOKS_QUEUE_URL as string;
     const product = (await loadHandler('ingest')) as (
@@ -128,7 +100,7 @@ export async function benchIngest(
         if (i % 200 === 0) await sqsClient().send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
         const request = shopifyOrder(tenant.shopify, i, `bench${rttMs}`);
         bodyBytes = Buffer.byteLength(request.body);
-        const event = eventOf(request, resource, i);
+        const event = proxyEvent(request, resource, { requestId: `bench-${i}`, sourceIp: '198.51.100.7' });
         const order: Array<'product' | 'floor'> = i % 2 === 0 ? ['product', 'floor'] : ['floor', 'product'];
         for (const which of order) {
           const context = lambdaContext(functionDefinition('ingest'), 'us-east-1');
@@ -163,10 +135,7 @@ export async function benchIngest(
         ratio: { p50: productF.p50 / floorF.p50, p95: productF.p95 / floorF.p95 },
       };
     }
-  } finally {
-    output.restore();
-    await stack.stop();
-  }
+  });
 }
 
 export function printIngest(results: readonly IngestBenchResult[]): void {

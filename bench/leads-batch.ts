@@ -1,7 +1,6 @@
 import { exchangeKey } from './load/tenant';
 import { AwsCallRecorder, sequentialRoundTrips } from './support/aws-calls';
-import { startBenchStack } from './support/local';
-import { captureOutput } from './support/output';
+import { onApiBench } from './support/local';
 import { median } from './support/stats';
 
 /** What one `POST /api/v1/leads` of a batch cost, at one simulated round-trip time. */
@@ -44,13 +43,7 @@ export async function benchLeadsBatch(
   size = 100,
   rtts: readonly number[] = [0, 5],
 ): Promise<LeadsBatchResult[]> {
-  process.env.RATE_LIMIT_TENANT_PER_HOUR = '1000000000';
-  process.env.RATE_LIMIT_IP_PER_HOUR = '1000000000';
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-  const { stack, newTenant } = await startBenchStack({ consumers: false });
-  const output = captureOutput(true);
-  try {
-    const { apiKey } = await newTenant('Leads batch bench');
+  return onApiBench('Leads batch bench', { keepLines: true }, async ({ stack, apiKey, output }) => {
     const token = await exchangeKey(stack.url, apiKey);
     const recorder = new AwsCallRecorder().install();
     const run = Date.now().toString(36);
@@ -100,10 +93,7 @@ export async function benchLeadsBatch(
     }
     recorder.delayMs = 0;
     return results;
-  } finally {
-    output.restore();
-    await stack.stop();
-  }
+  });
 }
 
 /** What the functions logged at ERROR: the error's name and message, nothing else. */

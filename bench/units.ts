@@ -5,10 +5,10 @@ import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda';
 import { type FunctionId, TABLES } from '../contract/resources';
 import { invoke } from '../local/lambda';
 import { prepareTenant } from './load/tenant';
-import { shopifyOrder } from './load/webhooks';
+import { proxyEvent, type SignedRequest, shopifyOrder } from './load/webhooks';
 import { AwsCallRecorder } from './support/aws-calls';
 import { itemSize, storedBytes, totalUnits, type UnitTotals, unitsOf } from './support/dynamo-units';
-import { startBenchStack } from './support/local';
+import { liftRateLimits, startBenchStack } from './support/local';
 import { captureOutput } from './support/output';
 
 export interface StageCost {
@@ -28,21 +28,12 @@ export interface StageCost {
   byOperation: UnitTotals['byOperation'];
 }
 
-function apiEvent(request: ReturnType<typeof shopifyOrder>, n: number): APIGatewayProxyEvent {
-  return {
-    resource: '/api/v1/shopify/webhook',
-    path: request.path,
-    httpMethod: 'POST',
-    headers: request.headers,
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body: Buffer.from(request.body).toString('base64'),
-    isBase64Encoded: true,
-    requestContext: { requestId: `units-${n}`, identity: { sourceIp: '198.51.100.8' } } as never,
-  };
+/** A Shopify order as the ingest function receives it behind the gateway. */
+function apiEvent(request: SignedRequest, n: number): APIGatewayProxyEvent {
+  return proxyEvent(request, '/api/v1/shopify/webhook', {
+    requestId: `units-${n}`,
+    sourceIp: '198.51.100.8',
+  });
 }
 
 function sqsEvent(messages: Message[]): SQSEvent {
@@ -84,8 +75,7 @@ export type UnitsResult = StageCost[] & {
 
 export async function benchUnits(count = 20): Promise<UnitsResult> {
   let storedPerWebhook = 0;
-  process.env.RATE_LIMIT_IP_PER_HOUR = '1000000000';
-  process.env.RATE_LIMIT_SHOP_PER_HOUR = '1000000000';
+  liftRateLimits();
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
   const { startFakeGoogleAds } = await import('../local/fake-google-ads');
   const fake = await startFakeGoogleAds();

@@ -124,9 +124,10 @@ function perFunction(metric: string, stat: string): AwsQuery[] {
   return FUNCTIONS.map((f) => aws('AWS/Lambda', metric, stat, { kind: 'function', id: f.id }, f.id));
 }
 
-function perQueue(kind: 'queue' | 'dlq', metric: string, stat: string): AwsQuery[] {
+/** A queue's gauge, at its highest over each period. */
+function perQueue(kind: 'queue' | 'dlq', metric: string): AwsQuery[] {
   return QUEUES.map((q) =>
-    aws('AWS/SQS', metric, stat, { kind, id: q.id }, kind === 'dlq' ? `${q.id} DLQ` : q.id),
+    aws('AWS/SQS', metric, 'Maximum', { kind, id: q.id }, kind === 'dlq' ? `${q.id} DLQ` : q.id),
   );
 }
 
@@ -138,6 +139,25 @@ function perSender(metric: MetricName): AppQuery[] {
   return SENDERS.map((sender) => app(metric, 'Sum', sender, { sender }));
 }
 
+/** A time series panel. */
+function timeSeries(
+  title: string,
+  width: Panel['width'],
+  unit: NonNullable<Panel['unit']>,
+  queries: readonly PanelQuery[],
+): Panel {
+  return { title, view: 'timeSeries', width, unit, queries };
+}
+
+/** The API's 5xx answers and all its requests (both hidden), and an expression over the two. */
+function overApiRequests(id: string, expression: string, label: string): PanelQuery[] {
+  return [
+    aws('AWS/ApiGateway', '5XXError', 'Sum', API, '5xx', true),
+    aws('AWS/ApiGateway', 'Count', 'Sum', API, 'requests', true),
+    { source: 'expression', id, expression, label },
+  ];
+}
+
 /** 100 × (1 − bad share ÷ budget): how much of the objective's error budget is left. */
 function budgetLeft(): Panel {
   const budget = 1 - AVAILABILITY_SLO.objective;
@@ -147,16 +167,11 @@ function budgetLeft(): Panel {
     width: 6,
     unit: 'percent',
     overDays: SLO_PERIOD_DAYS,
-    queries: [
-      aws('AWS/ApiGateway', '5XXError', 'Sum', API, '5xx', true),
-      aws('AWS/ApiGateway', 'Count', 'Sum', API, 'requests', true),
-      {
-        source: 'expression',
-        id: 'budget_left',
-        expression: `100 * (1 - (api__5xxerror_sum / api__count_sum) / ${budget})`,
-        label: 'budget left %',
-      },
-    ],
+    queries: overApiRequests(
+      'budget_left',
+      `100 * (1 - (api__5xxerror_sum / api__count_sum) / ${budget})`,
+      'budget left %',
+    ),
   };
 }
 
@@ -165,249 +180,121 @@ export const DASHBOARD_ROWS: readonly Row[] = [
     title: 'Objectives',
     panels: [
       budgetLeft(),
-      {
-        title: 'Availability (share of requests not 5xx)',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'percent',
-        queries: [
-          aws('AWS/ApiGateway', '5XXError', 'Sum', API, '5xx', true),
-          aws('AWS/ApiGateway', 'Count', 'Sum', API, 'requests', true),
-          {
-            source: 'expression',
-            id: 'availability',
-            expression: '100 * (1 - api__5xxerror_sum / api__count_sum)',
-            label: 'available %',
-          },
-        ],
-      },
-      {
-        title: `Gateway latency (objective: p95 under ${LATENCY_THRESHOLD_MS} ms)`,
-        view: 'timeSeries',
-        width: 6,
-        unit: 'ms',
-        queries: [
-          aws('AWS/ApiGateway', 'Latency', 'p50', API, 'p50'),
-          aws('AWS/ApiGateway', 'Latency', 'p95', API, 'p95'),
-          aws('AWS/ApiGateway', 'Latency', 'p99', API, 'p99'),
-        ],
-      },
-      {
-        title: 'Uptime canary (share of runs that passed)',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'percent',
-        queries: [aws('CloudWatchSynthetics', 'SuccessPercent', 'Average', { kind: 'canary' }, 'success %')],
-      },
+      timeSeries(
+        'Availability (share of requests not 5xx)',
+        6,
+        'percent',
+        overApiRequests('availability', '100 * (1 - api__5xxerror_sum / api__count_sum)', 'available %'),
+      ),
+      timeSeries(
+        `Gateway latency (objective: p95 under ${LATENCY_THRESHOLD_MS} ms)`,
+        6,
+        'ms',
+        (['p50', 'p95', 'p99'] as const).map((p) => aws('AWS/ApiGateway', 'Latency', p, API, p)),
+      ),
+      timeSeries('Uptime canary (share of runs that passed)', 6, 'percent', [
+        aws('CloudWatchSynthetics', 'SuccessPercent', 'Average', { kind: 'canary' }, 'success %'),
+      ]),
     ],
   },
   {
     title: 'API traffic per route group',
     panels: [
-      {
-        title: 'Requests answered 2xx',
-        view: 'timeSeries',
-        width: 8,
-        unit: 'count',
-        queries: ROUTE_GROUPS.map((g) =>
-          app(METRICS.apiRequests, 'Sum', g, { route_group: g, status_class: '2xx' }),
+      ...(['2xx', '4xx', '5xx'] as const).map((status_class) =>
+        timeSeries(
+          `Requests answered ${status_class}`,
+          8,
+          'count',
+          ROUTE_GROUPS.map((g) => app(METRICS.apiRequests, 'Sum', g, { route_group: g, status_class })),
         ),
-      },
-      {
-        title: 'Requests answered 4xx',
-        view: 'timeSeries',
-        width: 8,
-        unit: 'count',
-        queries: ROUTE_GROUPS.map((g) =>
-          app(METRICS.apiRequests, 'Sum', g, { route_group: g, status_class: '4xx' }),
+      ),
+      ...(['p50', 'p95'] as const).map((p) =>
+        timeSeries(
+          `Handler latency ${p} per route group`,
+          12,
+          'ms',
+          ROUTE_GROUPS.map((g) => app(METRICS.apiLatency, p, g, { route_group: g })),
         ),
-      },
-      {
-        title: 'Requests answered 5xx',
-        view: 'timeSeries',
-        width: 8,
-        unit: 'count',
-        queries: ROUTE_GROUPS.map((g) =>
-          app(METRICS.apiRequests, 'Sum', g, { route_group: g, status_class: '5xx' }),
-        ),
-      },
-      {
-        title: 'Handler latency p50 per route group',
-        view: 'timeSeries',
-        width: 12,
-        unit: 'ms',
-        queries: ROUTE_GROUPS.map((g) => app(METRICS.apiLatency, 'p50', g, { route_group: g })),
-      },
-      {
-        title: 'Handler latency p95 per route group',
-        view: 'timeSeries',
-        width: 12,
-        unit: 'ms',
-        queries: ROUTE_GROUPS.map((g) => app(METRICS.apiLatency, 'p95', g, { route_group: g })),
-      },
+      ),
     ],
   },
   {
     title: 'Functions',
     panels: [
-      {
-        title: 'Invocations',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'count',
-        queries: perFunction('Invocations', 'Sum'),
-      },
-      { title: 'Errors', view: 'timeSeries', width: 6, unit: 'count', queries: perFunction('Errors', 'Sum') },
-      {
-        title: 'Duration p95',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'ms',
-        queries: perFunction('Duration', 'p95'),
-      },
-      {
-        title: 'Throttles',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'count',
-        queries: perFunction('Throttles', 'Sum'),
-      },
+      timeSeries('Invocations', 6, 'count', perFunction('Invocations', 'Sum')),
+      timeSeries('Errors', 6, 'count', perFunction('Errors', 'Sum')),
+      timeSeries('Duration p95', 6, 'ms', perFunction('Duration', 'p95')),
+      timeSeries('Throttles', 6, 'count', perFunction('Throttles', 'Sum')),
     ],
   },
   {
     title: 'Queues',
     panels: [
-      {
-        title: 'Messages waiting',
-        view: 'timeSeries',
-        width: 8,
-        unit: 'count',
-        queries: perQueue('queue', 'ApproximateNumberOfMessagesVisible', 'Maximum'),
-      },
-      {
-        title: 'Oldest message age',
-        view: 'timeSeries',
-        width: 8,
-        unit: 'seconds',
-        queries: perQueue('queue', 'ApproximateAgeOfOldestMessage', 'Maximum'),
-      },
-      {
-        title: 'Dead letters',
-        view: 'timeSeries',
-        width: 8,
-        unit: 'count',
-        queries: perQueue('dlq', 'ApproximateNumberOfMessagesVisible', 'Maximum'),
-      },
+      timeSeries('Messages waiting', 8, 'count', perQueue('queue', 'ApproximateNumberOfMessagesVisible')),
+      timeSeries('Oldest message age', 8, 'seconds', perQueue('queue', 'ApproximateAgeOfOldestMessage')),
+      timeSeries('Dead letters', 8, 'count', perQueue('dlq', 'ApproximateNumberOfMessagesVisible')),
     ],
   },
   {
     title: 'Data',
     panels: [
-      {
-        title: 'DynamoDB read throttles',
-        view: 'timeSeries',
-        width: 12,
-        unit: 'count',
-        queries: perTable('ReadThrottleEvents'),
-      },
-      {
-        title: 'DynamoDB write throttles',
-        view: 'timeSeries',
-        width: 12,
-        unit: 'count',
-        queries: perTable('WriteThrottleEvents'),
-      },
+      timeSeries('DynamoDB read throttles', 12, 'count', perTable('ReadThrottleEvents')),
+      timeSeries('DynamoDB write throttles', 12, 'count', perTable('WriteThrottleEvents')),
     ],
   },
   {
     title: 'Leads and webhooks',
     panels: [
-      {
-        title: 'Leads captured and refused for consent',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'count',
-        queries: [
-          app(METRICS.leadsStored, 'Sum', 'captured'),
-          app(METRICS.leadsDeniedConsent, 'Sum', 'refused (consent)'),
-        ],
-      },
-      {
-        title: 'Webhooks accepted per sender',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'count',
-        queries: perSender(METRICS.webhookAccepted),
-      },
-      {
-        title: 'Webhooks rejected (signature) per sender',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'count',
-        queries: perSender(METRICS.webhookSignatureInvalid),
-      },
-      {
-        title: 'Webhooks dead-lettered per sender',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'count',
-        queries: perSender(METRICS.webhookDeadLettered),
-      },
+      timeSeries('Leads captured and refused for consent', 6, 'count', [
+        app(METRICS.leadsStored, 'Sum', 'captured'),
+        app(METRICS.leadsDeniedConsent, 'Sum', 'refused (consent)'),
+      ]),
+      timeSeries('Webhooks accepted per sender', 6, 'count', perSender(METRICS.webhookAccepted)),
+      timeSeries(
+        'Webhooks rejected (signature) per sender',
+        6,
+        'count',
+        perSender(METRICS.webhookSignatureInvalid),
+      ),
+      timeSeries('Webhooks dead-lettered per sender', 6, 'count', perSender(METRICS.webhookDeadLettered)),
     ],
   },
   {
     title: 'Conversions and circuits',
     panels: [
-      {
-        title: 'Conversions uploaded, failed, retried',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'count',
-        queries: [
-          app(METRICS.conversionsUploaded, 'Sum', 'uploaded'),
-          app(METRICS.conversionsFailed, 'Sum', 'failed'),
-          app(METRICS.conversionsRetried, 'Sum', 'retried'),
-        ],
-      },
-      {
-        title: 'Conversion events per platform: sent, failed, waiting',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'count',
-        queries: (['google_ads', 'meta'] as const).flatMap((platform) => [
+      timeSeries('Conversions uploaded, failed, retried', 6, 'count', [
+        app(METRICS.conversionsUploaded, 'Sum', 'uploaded'),
+        app(METRICS.conversionsFailed, 'Sum', 'failed'),
+        app(METRICS.conversionsRetried, 'Sum', 'retried'),
+      ]),
+      timeSeries(
+        'Conversion events per platform: sent, failed, waiting',
+        6,
+        'count',
+        (['google_ads', 'meta'] as const).flatMap((platform) => [
           app(METRICS.platformEventsSent, 'Sum', `${platform} sent`, { platform }),
           app(METRICS.platformEventsFailed, 'Sum', `${platform} failed`, { platform }),
           app(METRICS.platformEventsWaiting, 'Sum', `${platform} waiting`, { platform }),
         ]),
-      },
-      {
-        title: 'Upload latency and batch size',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'count',
-        queries: [
-          app(METRICS.uploadLatency, 'p95', 'latency p95 (ms)'),
-          app(METRICS.uploadBatchSize, 'Average', 'conversions per request'),
-        ],
-      },
-      {
-        title: 'Circuits: seconds open, per provider',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'seconds',
-        queries: PROVIDERS.map((provider) =>
-          app(METRICS.circuitOpenSeconds, 'Maximum', provider, { provider }),
-        ),
-      },
-      {
-        title: 'Circuits opened, per provider',
-        view: 'timeSeries',
-        width: 6,
-        unit: 'count',
-        queries: PROVIDERS.map((provider) =>
+      ),
+      timeSeries('Upload latency and batch size', 6, 'count', [
+        app(METRICS.uploadLatency, 'p95', 'latency p95 (ms)'),
+        app(METRICS.uploadBatchSize, 'Average', 'conversions per request'),
+      ]),
+      timeSeries(
+        'Circuits: seconds open, per provider',
+        6,
+        'seconds',
+        PROVIDERS.map((provider) => app(METRICS.circuitOpenSeconds, 'Maximum', provider, { provider })),
+      ),
+      timeSeries(
+        'Circuits opened, per provider',
+        6,
+        'count',
+        PROVIDERS.map((provider) =>
           app(METRICS.circuitStateChange, 'Sum', provider, { provider, state: 'open' }),
         ),
-      },
+      ),
     ],
   },
 ];

@@ -157,265 +157,120 @@ export interface EmittedMetric {
   readonly description: string;
 }
 
+/** A metric of the catalogue: a count, with no dimension beyond `service` and `stage`, unless it says. */
+function emitted(
+  name: MetricName,
+  description: string,
+  { unit = 'Count', dimensions = [] }: Partial<Pick<EmittedMetric, 'unit' | 'dimensions'>> = {},
+): EmittedMetric {
+  return { name, unit, dimensions, description };
+}
+
 export const EMITTED_METRICS: readonly EmittedMetric[] = [
-  {
-    name: METRICS.apiRequests,
-    unit: 'Count',
+  emitted(METRICS.apiRequests, 'API requests answered, per route group and status class', {
     dimensions: ['route_group', 'status_class'],
-    description: 'API requests answered, per route group and status class',
-  },
-  {
-    name: METRICS.apiLatency,
+  }),
+  emitted(METRICS.apiLatency, 'Handler time of an API request, per route group', {
     unit: 'Milliseconds',
     dimensions: ['route_group'],
-    description: 'Handler time of an API request, per route group',
-  },
-  { name: METRICS.leadsStored, unit: 'Count', dimensions: [], description: 'Leads captured' },
-  {
-    name: METRICS.leadsDeniedConsent,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Leads refused for lack of consent',
-  },
-  {
-    name: METRICS.leadEventNotQueued,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Captured leads whose Meta Lead event could not be queued (the capture still succeeded)',
-  },
-  {
-    name: METRICS.leadWriteConflict,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Lead writes that met a concurrent change and were tried again',
-  },
-  {
-    name: METRICS.rateLimitExceeded,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Requests refused with 429 by a rate limit',
-  },
-  {
-    name: METRICS.webhookAccepted,
-    unit: 'Count',
+  }),
+  emitted(METRICS.leadsStored, 'Leads captured'),
+  emitted(METRICS.leadsDeniedConsent, 'Leads refused for lack of consent'),
+  emitted(
+    METRICS.leadEventNotQueued,
+    'Captured leads whose Meta Lead event could not be queued (the capture still succeeded)',
+  ),
+  emitted(METRICS.leadWriteConflict, 'Lead writes that met a concurrent change and were tried again'),
+  emitted(METRICS.rateLimitExceeded, 'Requests refused with 429 by a rate limit'),
+  emitted(METRICS.webhookAccepted, 'Webhook deliveries verified and queued', { dimensions: ['sender'] }),
+  emitted(METRICS.webhookSignatureInvalid, 'Webhook deliveries rejected for their signature or source', {
     dimensions: ['sender'],
-    description: 'Webhook deliveries verified and queued',
-  },
-  {
-    name: METRICS.webhookSignatureInvalid,
-    unit: 'Count',
+  }),
+  emitted(METRICS.webhookDeadLettered, 'Webhook deliveries moved to the dead-letter queue', {
     dimensions: ['sender'],
-    description: 'Webhook deliveries rejected for their signature or source',
-  },
-  {
-    name: METRICS.webhookDeadLettered,
-    unit: 'Count',
-    dimensions: ['sender'],
-    description: 'Webhook deliveries moved to the dead-letter queue',
-  },
-  {
-    name: METRICS.webhookEnqueueFailed,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Verified webhook deliveries that could not be queued (answered 503, the sender retries)',
-  },
-  {
-    name: METRICS.webhookEnvelopeInvalid,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Webhook queue messages that are not a webhook envelope (dead-lettered)',
-  },
-  {
-    name: METRICS.webhookProcessed,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Webhook deliveries the worker acted on',
-  },
-  {
-    name: METRICS.webhookIgnored,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Webhook deliveries the worker had nothing to act on',
-  },
-  {
-    name: METRICS.webhookWaiting,
-    unit: 'Count',
-    dimensions: [],
-    description:
-      'Webhook deliveries sent back to wait for a provider whose circuit is open or that is unwell',
-  },
-  {
-    name: METRICS.webhookRetried,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Webhook deliveries that failed and are retried by the queue',
-  },
-  {
-    name: METRICS.conversionsUploaded,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Conversions accepted by the ad platform',
-  },
-  {
-    name: METRICS.conversionsFailed,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Conversions refused for good',
-  },
-  {
-    name: METRICS.conversionsRetried,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Conversions rescheduled after a transient failure',
-  },
-  {
-    name: METRICS.conversionsCancelled,
-    unit: 'Count',
-    dimensions: [],
-    description:
-      'Conversions cancelled before upload (their lead erased or restricted, or its consent withdrawn)',
-  },
-  {
-    name: METRICS.conversionsWaiting,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Conversions left waiting (disconnected account, open circuit, backoff)',
-  },
-  {
-    name: METRICS.conversionDeadLettered,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Conversion queue messages moved to the dead-letter queue',
-  },
-  {
-    name: METRICS.uploadLatency,
-    unit: 'Milliseconds',
-    dimensions: [],
-    description: 'Duration of one upload request',
-  },
-  {
-    name: METRICS.platformEventsSent,
-    unit: 'Count',
+  }),
+  emitted(
+    METRICS.webhookEnqueueFailed,
+    'Verified webhook deliveries that could not be queued (answered 503, the sender retries)',
+  ),
+  emitted(
+    METRICS.webhookEnvelopeInvalid,
+    'Webhook queue messages that are not a webhook envelope (dead-lettered)',
+  ),
+  emitted(METRICS.webhookProcessed, 'Webhook deliveries the worker acted on'),
+  emitted(METRICS.webhookIgnored, 'Webhook deliveries the worker had nothing to act on'),
+  emitted(
+    METRICS.webhookWaiting,
+    'Webhook deliveries sent back to wait for a provider whose circuit is open or that is unwell',
+  ),
+  emitted(METRICS.webhookRetried, 'Webhook deliveries that failed and are retried by the queue'),
+  emitted(METRICS.conversionsUploaded, 'Conversions accepted by the ad platform'),
+  emitted(METRICS.conversionsFailed, 'Conversions refused for good'),
+  emitted(METRICS.conversionsRetried, 'Conversions rescheduled after a transient failure'),
+  emitted(
+    METRICS.conversionsCancelled,
+    'Conversions cancelled before upload (their lead erased or restricted, or its consent withdrawn)',
+  ),
+  emitted(
+    METRICS.conversionsWaiting,
+    'Conversions left waiting (disconnected account, open circuit, backoff)',
+  ),
+  emitted(METRICS.conversionDeadLettered, 'Conversion queue messages moved to the dead-letter queue'),
+  emitted(METRICS.uploadLatency, 'Duration of one upload request', { unit: 'Milliseconds' }),
+  emitted(METRICS.platformEventsSent, 'Conversion events the ad platform accepted, per platform', {
     dimensions: ['platform'],
-    description: 'Conversion events the ad platform accepted, per platform',
-  },
-  {
-    name: METRICS.conversionsSentByMatch,
-    unit: 'Count',
-    dimensions: ['platform', 'match'],
-    description:
-      'Conversions the ad platform accepted, per platform and match kind (click_id, or user_data without a click id)',
-  },
-  {
-    name: METRICS.platformEventsFailed,
-    unit: 'Count',
+  }),
+  emitted(
+    METRICS.conversionsSentByMatch,
+    'Conversions the ad platform accepted, per platform and match kind (click_id, or user_data without a click id)',
+    { dimensions: ['platform', 'match'] },
+  ),
+  emitted(METRICS.platformEventsFailed, 'Conversion events refused for good, per platform', {
     dimensions: ['platform'],
-    description: 'Conversion events refused for good, per platform',
-  },
-  {
-    name: METRICS.platformEventsWaiting,
-    unit: 'Count',
+  }),
+  emitted(
+    METRICS.platformEventsWaiting,
+    'Conversion events left waiting (disconnected account, open circuit, backoff), per platform',
+    { dimensions: ['platform'] },
+  ),
+  emitted(METRICS.platformBatchSize, 'Conversion events per upload request, per platform', {
     dimensions: ['platform'],
-    description: 'Conversion events left waiting (disconnected account, open circuit, backoff), per platform',
-  },
-  {
-    name: METRICS.platformBatchSize,
-    unit: 'Count',
-    dimensions: ['platform'],
-    description: 'Conversion events per upload request, per platform',
-  },
-  {
-    name: METRICS.dataManagerFieldWarnings,
-    unit: 'Count',
-    dimensions: ['warning_reason'],
-    description:
-      'Data Manager field warnings: optional fields Google ingested events without, per reason group',
-  },
-  {
-    name: METRICS.uploadBatchSize,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Conversions per upload request',
-  },
-  {
-    name: METRICS.circuitStateChange,
-    unit: 'Count',
+  }),
+  emitted(
+    METRICS.dataManagerFieldWarnings,
+    'Data Manager field warnings: optional fields Google ingested events without, per reason group',
+    { dimensions: ['warning_reason'] },
+  ),
+  emitted(METRICS.uploadBatchSize, 'Conversions per upload request'),
+  emitted(METRICS.circuitStateChange, 'Circuit breaker state changes, per provider and new state', {
     dimensions: ['provider', 'state'],
-    description: 'Circuit breaker state changes, per provider and new state',
-  },
-  {
-    name: METRICS.circuitOpenSeconds,
+  }),
+  emitted(METRICS.circuitOpenSeconds, 'How long a refusing circuit has been open, per provider', {
     unit: 'Seconds',
     dimensions: ['provider'],
-    description: 'How long a refusing circuit has been open, per provider',
-  },
-  { name: METRICS.authTokenRejected, unit: 'Count', dimensions: [], description: 'Bearer tokens refused' },
-  { name: METRICS.authApiKeyRejected, unit: 'Count', dimensions: [], description: 'API keys refused' },
-  {
-    name: METRICS.rateLimitStoreError,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Rate-limit store failures',
-  },
-  { name: METRICS.configurationError, unit: 'Count', dimensions: [], description: 'Missing settings' },
-  { name: METRICS.unhandledError, unit: 'Count', dimensions: [], description: 'Requests answered 500' },
-  {
-    name: METRICS.backupAttemptWithoutKey,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Backups refused for want of a key',
-  },
-  {
-    name: METRICS.backupCompleted,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Backups written',
-  },
-  { name: METRICS.backupItems, unit: 'Count', dimensions: [], description: 'Items in a written backup' },
-  { name: METRICS.backupBytes, unit: 'Bytes', dimensions: [], description: 'Size of a written backup' },
-  {
-    name: METRICS.backupAttemptFailed,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Backup attempts that failed (retried, then dead-lettered)',
-  },
-  {
-    name: METRICS.googleAdsDisconnected,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Google Ads refresh tokens refused',
-  },
-  {
-    name: METRICS.googleAdsConfigurationError,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Google Ads configuration refusals',
-  },
-  {
-    name: METRICS.googleAdsNeedsConfiguration,
-    unit: 'Count',
-    dimensions: [],
-    description:
-      "Google Ads accounts whose conversions were parked: enhanced conversions for leads not enabled, terms not accepted, or Google's data policy",
-  },
-  {
-    name: METRICS.googleAdsNotAllowlisted,
-    unit: 'Count',
-    dimensions: [],
-    description: "Google refusals of the platform's developer token for click conversion uploads",
-  },
-  {
-    name: METRICS.metaDisconnected,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Meta Conversions API access tokens refused',
-  },
-  {
-    name: METRICS.metaConfigurationError,
-    unit: 'Count',
-    dimensions: [],
-    description: 'Meta refusals of the Graph API version the uploader calls',
-  },
+  }),
+  emitted(METRICS.authTokenRejected, 'Bearer tokens refused'),
+  emitted(METRICS.authApiKeyRejected, 'API keys refused'),
+  emitted(METRICS.rateLimitStoreError, 'Rate-limit store failures'),
+  emitted(METRICS.configurationError, 'Missing settings'),
+  emitted(METRICS.unhandledError, 'Requests answered 500'),
+  emitted(METRICS.backupAttemptWithoutKey, 'Backups refused for want of a key'),
+  emitted(METRICS.backupCompleted, 'Backups written'),
+  emitted(METRICS.backupItems, 'Items in a written backup'),
+  emitted(METRICS.backupBytes, 'Size of a written backup', { unit: 'Bytes' }),
+  emitted(METRICS.backupAttemptFailed, 'Backup attempts that failed (retried, then dead-lettered)'),
+  emitted(METRICS.googleAdsDisconnected, 'Google Ads refresh tokens refused'),
+  emitted(METRICS.googleAdsConfigurationError, 'Google Ads configuration refusals'),
+  emitted(
+    METRICS.googleAdsNeedsConfiguration,
+    "Google Ads accounts whose conversions were parked: enhanced conversions for leads not enabled, terms not accepted, or Google's data policy",
+  ),
+  emitted(
+    METRICS.googleAdsNotAllowlisted,
+    "Google refusals of the platform's developer token for click conversion uploads",
+  ),
+  emitted(METRICS.metaDisconnected, 'Meta Conversions API access tokens refused'),
+  emitted(METRICS.metaConfigurationError, 'Meta refusals of the Graph API version the uploader calls'),
 ];
 
 export function emittedMetric(name: MetricName): EmittedMetric {

@@ -232,6 +232,20 @@ export interface KmsUse {
 
 const ALL_CREDENTIALS = Object.values(CREDENTIAL_NAMES);
 
+/** Seals (generates data keys for) the named credentials. */
+const sealsCredentials = (names: readonly CredentialName[]): KmsUse => ({
+  purpose: KMS_PURPOSES.credential,
+  actions: ['generate'],
+  names,
+});
+
+/** Opens (decrypts the data keys of) the named credentials. */
+const opensCredentials = (names: readonly CredentialName[]): KmsUse => ({
+  purpose: KMS_PURPOSES.credential,
+  actions: ['decrypt'],
+  names,
+});
+
 export interface FunctionDefinition {
   readonly id: FunctionId;
   /** Entry file, relative to the repository root; exports `handler`. */
@@ -295,14 +309,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     jwtSecret: 'read',
     stripeApiKey: 'read',
     // Seals every credential a tenant connects; opens only the OAuth client secret (code exchange).
-    kms: [
-      { purpose: KMS_PURPOSES.credential, actions: ['generate'], names: ALL_CREDENTIALS },
-      {
-        purpose: KMS_PURPOSES.credential,
-        actions: ['decrypt'],
-        names: [CREDENTIAL_NAMES.googleAdsClientSecret],
-      },
-    ],
+    kms: [sealsCredentials(ALL_CREDENTIALS), opensCredentials([CREDENTIAL_NAMES.googleAdsClientSecret])],
     // GET /api/v1/storefront.js serves the script as committed.
     files: ['functions/shared/features/storefront/storefront.js'],
   },
@@ -372,11 +379,7 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     stripeWebhookSecret: 'read',
     // Opens the webhook secrets of the shops and stores it verifies deliveries for.
     kms: [
-      {
-        purpose: KMS_PURPOSES.credential,
-        actions: ['decrypt'],
-        names: [CREDENTIAL_NAMES.shopifyWebhookSecret, CREDENTIAL_NAMES.wooCommerceWebhookSecret],
-      },
+      opensCredentials([CREDENTIAL_NAMES.shopifyWebhookSecret, CREDENTIAL_NAMES.wooCommerceWebhookSecret]),
     ],
   },
   {
@@ -413,15 +416,11 @@ export const FUNCTIONS: readonly FunctionDefinition[] = [
     googleAdsDeveloperToken: 'read',
     // Opens the ad platforms' credentials it uploads with.
     kms: [
-      {
-        purpose: KMS_PURPOSES.credential,
-        actions: ['decrypt'],
-        names: [
-          CREDENTIAL_NAMES.googleAdsClientSecret,
-          CREDENTIAL_NAMES.googleAdsRefreshToken,
-          CREDENTIAL_NAMES.metaAccessToken,
-        ],
-      },
+      opensCredentials([
+        CREDENTIAL_NAMES.googleAdsClientSecret,
+        CREDENTIAL_NAMES.googleAdsRefreshToken,
+        CREDENTIAL_NAMES.metaAccessToken,
+      ]),
     ],
   },
   {
@@ -485,22 +484,23 @@ export const QUEUES: readonly QueueDefinition[] = [
   },
 ];
 
-export function functionDefinition(id: FunctionId): FunctionDefinition {
-  const found = FUNCTIONS.find((f) => f.id === id);
-  if (!found) throw new Error(`Unknown function ${id}`);
+/** The definition with this id; an unknown id is a programming error. */
+function byId<T extends { readonly id: string }>(definitions: readonly T[], id: T['id'], kind: string): T {
+  const found = definitions.find((d) => d.id === id);
+  if (!found) throw new Error(`Unknown ${kind} ${id}`);
   return found;
+}
+
+export function functionDefinition(id: FunctionId): FunctionDefinition {
+  return byId(FUNCTIONS, id, 'function');
 }
 
 export function tableDefinition(id: TableId): TableDefinition {
-  const found = TABLES.find((t) => t.id === id);
-  if (!found) throw new Error(`Unknown table ${id}`);
-  return found;
+  return byId(TABLES, id, 'table');
 }
 
 export function queueDefinition(id: QueueId): QueueDefinition {
-  const found = QUEUES.find((q) => q.id === id);
-  if (!found) throw new Error(`Unknown queue ${id}`);
-  return found;
+  return byId(QUEUES, id, 'queue');
 }
 
 export function visibilityTimeoutSeconds(queue: QueueDefinition): number {

@@ -2,13 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import {
-  type AttributeValue,
   BatchWriteItemCommand,
   type DynamoDBClient,
   ScanCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { COMMON_ENV_VARS, type TableId, tableDefinition } from '../contract/resources';
 import { BackupJobStore } from '../functions/shared/features/backup/dynamo';
 import { ErasedSubjectsFilter } from '../functions/shared/features/backup/erased-subjects';
@@ -26,6 +26,7 @@ import { dynamoClient, s3Client } from '../functions/shared/platform/aws/clients
 import { tableName as configuredTableName, requireEnv } from '../functions/shared/platform/config/resources';
 import type { EncryptionContext, KeyProvider } from '../functions/shared/platform/crypto/keys';
 import { decryptStream } from '../functions/shared/platform/crypto/stream';
+import { scanPages } from './scan';
 
 /**
  * Operator side of encrypted backups: decrypt one to a local file, restore a decrypted file into
@@ -241,24 +242,19 @@ async function writeBatch(dynamo: DynamoDBClient, table: string, requests: Write
 /** Every erasure tombstone of the target's audit table, so a restore drops what they cover. */
 async function targetTombstones(dynamo: DynamoDBClient, table: string) {
   const found: { tenantId: string; hash: string; erasedAt: string }[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamo.send(
-      new ScanCommand({
-        TableName: table,
-        FilterExpression: 'sk = :sk',
-        ExpressionAttributeValues: { ':sk': { S: TOMBSTONE_SK } },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
+  const pages = scanPages(DynamoDBDocumentClient.from(dynamo), {
+    TableName: table,
+    FilterExpression: 'sk = :sk',
+    ExpressionAttributeValues: { ':sk': TOMBSTONE_SK },
+  });
+  for await (const page of pages) {
     for (const item of page.Items ?? []) {
-      const match = /^TENANT#([^#]+)#TOMBSTONE#(.+)$/.exec(item.pk?.S ?? '');
-      if (match && item.erased_at?.S) {
-        found.push({ tenantId: match[1] as string, hash: match[2] as string, erasedAt: item.erased_at.S });
+      const match = /^TENANT#([^#]+)#TOMBSTONE#(.+)$/.exec(typeof item.pk === 'string' ? item.pk : '');
+      if (match && typeof item.erased_at === 'string' && item.erased_at) {
+        found.push({ tenantId: match[1] as string, hash: match[2] as string, erasedAt: item.erased_at });
       }
     }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return found;
 }
 

@@ -35,40 +35,49 @@ interface ResourceVariable {
   readonly hash: string;
 }
 
+type NamedResource = Extract<ResourceRef, { id: string }>;
+
+/** Queues and their dead-letter queues alike. */
+const SQS_QUEUE = {
+  namespace: 'AWS/SQS',
+  metricName: 'ApproximateNumberOfMessagesVisible',
+  dimension: 'QueueName',
+  hash: '[0-9A-F]{8}-',
+} as const;
+
+/**
+ * Per kind of resource: the variable's prefix, a metric every such resource has with the
+ * dimension that names it, and the construct path CloudFormation's name starts with.
+ */
+const VARIABLES: Record<
+  NamedResource['kind'],
+  Omit<ResourceVariable, 'name' | 'constructPrefix'> & { prefix: string; construct: (id: string) => string }
+> = {
+  function: {
+    prefix: 'fn',
+    namespace: 'AWS/Lambda',
+    metricName: 'Invocations',
+    dimension: 'FunctionName',
+    hash: '[0-9A-F]',
+    construct: (id) => `Functions${pascal(id)}`,
+  },
+  queue: { prefix: 'queue', ...SQS_QUEUE, construct: (id) => `Queues${pascal(id)}` },
+  dlq: { prefix: 'dlq', ...SQS_QUEUE, construct: (id) => `Queues${pascal(id)}Dlq` },
+  table: {
+    prefix: 'table',
+    namespace: 'AWS/DynamoDB',
+    metricName: 'ConsumedReadCapacityUnits',
+    dimension: 'TableName',
+    hash: '[0-9A-F]{8}-',
+    construct: (id) => `Data${pascal(id)}`,
+  },
+};
+
 /** The hidden variable that finds a resource's physical name. */
 export function resourceVariable(resource: ResourceRef): ResourceVariable | undefined {
-  switch (resource.kind) {
-    case 'function':
-      return {
-        name: `fn_${resource.id}`,
-        namespace: 'AWS/Lambda',
-        metricName: 'Invocations',
-        dimension: 'FunctionName',
-        constructPrefix: `Functions${pascal(resource.id)}`,
-        hash: '[0-9A-F]',
-      };
-    case 'queue':
-    case 'dlq':
-      return {
-        name: `${resource.kind}_${resource.id}`,
-        namespace: 'AWS/SQS',
-        metricName: 'ApproximateNumberOfMessagesVisible',
-        dimension: 'QueueName',
-        constructPrefix: `Queues${pascal(resource.id)}${resource.kind === 'dlq' ? 'Dlq' : ''}`,
-        hash: '[0-9A-F]{8}-',
-      };
-    case 'table':
-      return {
-        name: `table_${resource.id}`,
-        namespace: 'AWS/DynamoDB',
-        metricName: 'ConsumedReadCapacityUnits',
-        dimension: 'TableName',
-        constructPrefix: `Data${pascal(resource.id)}`,
-        hash: '[0-9A-F]{8}-',
-      };
-    default:
-      return undefined;
-  }
+  if (!('id' in resource)) return undefined;
+  const { prefix, construct, ...found } = VARIABLES[resource.kind];
+  return { ...found, name: `${prefix}_${resource.id}`, constructPrefix: construct(resource.id) };
 }
 
 function dimensionsOf(resource: ResourceRef): Record<string, string> {

@@ -1,9 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { conversionIdsOfLead } from '../functions/shared/features/conversions/rules/plan';
 import { documentClient } from '../functions/shared/platform/aws/clients';
 import { tableName } from '../functions/shared/platform/config/resources';
 import { inPool } from '../functions/shared/platform/pool';
+import { scanPages } from './scan';
 
 /** What recording the conversions of leads on their leads did. */
 export interface LeadConversionsMigration {
@@ -44,18 +45,14 @@ export async function migrateLeadConversions(
   const conversionsTable = options.tables?.conversions ?? tableName('conversions');
   const progress = options.progress ?? (() => {});
   const result: LeadConversionsMigration = { scanned: 0, recorded: 0, derivable: 0, leadGone: 0 };
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({
-        TableName: conversionsTable,
-        FilterExpression: 'begins_with(sk, :conversion) AND attribute_exists(lead_id)',
-        ProjectionExpression: 'pk, sk, id, lead_id',
-        ExpressionAttributeValues: { ':conversion': 'CONV#' },
-        ExclusiveStartKey: start,
-        ...(options.pageSize ? { Limit: options.pageSize } : {}),
-      }),
-    );
+  const pages = scanPages(client, {
+    TableName: conversionsTable,
+    FilterExpression: 'begins_with(sk, :conversion) AND attribute_exists(lead_id)',
+    ProjectionExpression: 'pk, sk, id, lead_id',
+    ExpressionAttributeValues: { ':conversion': 'CONV#' },
+    ...(options.pageSize ? { Limit: options.pageSize } : {}),
+  });
+  for await (const page of pages) {
     result.scanned += page.Items?.length ?? 0;
     const outcomes = await inPool(page.Items ?? [], 8, async (item) => {
       const id = item.id as string;
@@ -86,10 +83,9 @@ export async function migrateLeadConversions(
       else if (outcome === 'derivable') result.derivable += 1;
       else result.leadGone += 1;
     }
-    start = page.LastEvaluatedKey;
     progress(
-      `  ${result.scanned} conversion(s) of leads read: ${result.recorded} recorded on their lead, ${result.derivable} derivable, ${result.leadGone} without a lead${start ? ' ...' : ''}`,
+      `  ${result.scanned} conversion(s) of leads read: ${result.recorded} recorded on their lead, ${result.derivable} derivable, ${result.leadGone} without a lead${page.LastEvaluatedKey ? ' ...' : ''}`,
     );
-  } while (start);
+  }
   return result;
 }

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
-  ScanCommand,
+  type ScanCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES, type TableDefinition, type TableId } from '../contract/resources';
@@ -20,6 +20,7 @@ import {
 import { documentClient } from '../functions/shared/platform/aws/clients';
 import { tableName } from '../functions/shared/platform/config/resources';
 import { inPool } from '../functions/shared/platform/pool';
+import { scanPages } from './scan';
 
 /** What a sweep did to one table. */
 export interface SweptTable {
@@ -46,6 +47,29 @@ export function expiringTables(): TableDefinition[] {
 }
 
 /**
+ * One pass over a table: scans it page by page with `input`, hands each page's items to `act`
+ * (which answers how many it changed), and reports as it goes: `<table>: <n> scanned, <m> <done>`,
+ * with ` ...` while pages remain.
+ */
+async function passOver(
+  client: DynamoDBDocumentClient,
+  input: Omit<ScanCommandInput, 'ExclusiveStartKey'>,
+  report: { table: string; done: string; progress: (line: string) => void },
+  act: (items: Record<string, unknown>[]) => Promise<number>,
+): Promise<{ scanned: number; changed: number }> {
+  let scanned = 0;
+  let changed = 0;
+  for await (const page of scanPages(client, input)) {
+    scanned += page.ScannedCount ?? 0;
+    changed += await act(page.Items ?? []);
+    if (page.LastEvaluatedKey)
+      report.progress(`  ${report.table}: ${scanned} scanned, ${changed} ${report.done} ...`);
+  }
+  report.progress(`${report.table}: ${scanned} scanned, ${changed} ${report.done}`);
+  return { scanned, changed };
+}
+
+/**
  * Deletes every item whose TTL attribute has passed, table by table: what DynamoDB's TTL does on
  * its own in AWS, for the local emulator, which never deletes expired items. Safe to run at any
  * time and to interrupt: it only deletes what has expired, and a rerun picks up the rest.
@@ -59,33 +83,28 @@ export async function sweepExpired(options: SweepOptions = {}): Promise<SweptTab
     const name = options.tableNames?.[definition.id] ?? tableName(definition.id);
     const attribute = definition.ttlAttribute as string;
     const keyNames = [definition.partitionKey, ...(definition.sortKey ? [definition.sortKey] : [])];
-    const result: SweptTable = { table: definition.id, scanned: 0, deleted: 0 };
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await client.send(
-        new ScanCommand({
-          TableName: name,
-          FilterExpression: '#ttl <= :now',
-          ProjectionExpression: keyNames.map((_, i) => `#k${i}`).join(', '),
-          ExpressionAttributeNames: {
-            '#ttl': attribute,
-            ...Object.fromEntries(keyNames.map((key, i) => [`#k${i}`, key])),
-          },
-          ExpressionAttributeValues: { ':now': now },
-          ExclusiveStartKey: start,
-        }),
-      );
-      result.scanned += page.ScannedCount ?? 0;
-      const keys = page.Items ?? [];
-      for (let i = 0; i < keys.length; i += BATCH) {
-        result.deleted += await deleteAll(client, name, keys.slice(i, i + BATCH));
-      }
-      start = page.LastEvaluatedKey;
-      if (start)
-        progress(`  ${definition.id}: ${result.scanned} scanned, ${result.deleted} expired deleted ...`);
-    } while (start);
-    progress(`${definition.id}: ${result.scanned} scanned, ${result.deleted} expired deleted`);
-    results.push(result);
+    const { scanned, changed } = await passOver(
+      client,
+      {
+        TableName: name,
+        FilterExpression: '#ttl <= :now',
+        ProjectionExpression: keyNames.map((_, i) => `#k${i}`).join(', '),
+        ExpressionAttributeNames: {
+          '#ttl': attribute,
+          ...Object.fromEntries(keyNames.map((key, i) => [`#k${i}`, key])),
+        },
+        ExpressionAttributeValues: { ':now': now },
+      },
+      { table: definition.id, done: 'expired deleted', progress },
+      async (keys) => {
+        let deleted = 0;
+        for (let i = 0; i < keys.length; i += BATCH) {
+          deleted += await deleteAll(client, name, keys.slice(i, i + BATCH));
+        }
+        return deleted;
+      },
+    );
+    results.push({ table: definition.id, scanned, deleted: changed });
   }
   return results;
 }
@@ -160,50 +179,45 @@ export async function backfillExpiry(options: BackfillOptions = {}): Promise<Bac
   const results: BackfilledTable[] = [];
   for (const id of ['leads', 'conversions', 'audit'] as const) {
     const name = options.tableNames?.[id] ?? tableName(id);
-    const result: BackfilledTable = { table: id, scanned: 0, updated: 0 };
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await client.send(
-        new ScanCommand({
-          TableName: name,
-          FilterExpression: 'attribute_not_exists(#ttl)',
-          ExpressionAttributeNames: { '#ttl': EXPIRY_ATTRIBUTE },
-          ExclusiveStartKey: start,
-        }),
-      );
-      result.scanned += page.ScannedCount ?? 0;
-      const updated = await inPool(page.Items ?? [], 8, async (item) => {
-        const tenantId = tenantOf(item.pk);
-        if (!tenantId) return 0;
-        const days =
-          id === 'audit'
-            ? AUDIT_RETENTION_DAYS
-            : (await retention(tenantId))[id === 'leads' ? 'leads_days' : 'conversions_days'];
-        const key = { pk: item.pk, ...(item.sk !== undefined ? { sk: item.sk } : {}) };
-        try {
-          await client.send(
-            new UpdateCommand({
-              TableName: name,
-              Key: key,
-              UpdateExpression: 'SET #ttl = :expires',
-              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#ttl)',
-              ExpressionAttributeNames: { '#ttl': EXPIRY_ATTRIBUTE },
-              ExpressionAttributeValues: { ':expires': expiryOf(changedAtOf(item, now), days) },
-            }),
-          );
-          return 1;
-        } catch (error) {
-          // Written (with its expiry) or deleted meanwhile: nothing to do.
-          if (error instanceof ConditionalCheckFailedException) return 0;
-          throw error;
-        }
-      });
-      result.updated += updated.reduce<number>((sum, n) => sum + n, 0);
-      start = page.LastEvaluatedKey;
-      if (start) progress(`  ${id}: ${result.scanned} scanned, ${result.updated} given an expiry ...`);
-    } while (start);
-    progress(`${id}: ${result.scanned} scanned, ${result.updated} given an expiry`);
-    results.push(result);
+    const { scanned, changed } = await passOver(
+      client,
+      {
+        TableName: name,
+        FilterExpression: 'attribute_not_exists(#ttl)',
+        ExpressionAttributeNames: { '#ttl': EXPIRY_ATTRIBUTE },
+      },
+      { table: id, done: 'given an expiry', progress },
+      async (items) => {
+        const updated = await inPool(items, 8, async (item) => {
+          const tenantId = tenantOf(item.pk);
+          if (!tenantId) return 0;
+          const days =
+            id === 'audit'
+              ? AUDIT_RETENTION_DAYS
+              : (await retention(tenantId))[id === 'leads' ? 'leads_days' : 'conversions_days'];
+          const key = { pk: item.pk, ...(item.sk !== undefined ? { sk: item.sk } : {}) };
+          try {
+            await client.send(
+              new UpdateCommand({
+                TableName: name,
+                Key: key,
+                UpdateExpression: 'SET #ttl = :expires',
+                ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#ttl)',
+                ExpressionAttributeNames: { '#ttl': EXPIRY_ATTRIBUTE },
+                ExpressionAttributeValues: { ':expires': expiryOf(changedAtOf(item, now), days) },
+              }),
+            );
+            return 1;
+          } catch (error) {
+            // Written (with its expiry) or deleted meanwhile: nothing to do.
+            if (error instanceof ConditionalCheckFailedException) return 0;
+            throw error;
+          }
+        });
+        return updated.reduce<number>((sum, n) => sum + n, 0);
+      },
+    );
+    results.push({ table: id, scanned, updated: changed });
   }
   return results;
 }

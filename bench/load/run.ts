@@ -107,7 +107,12 @@ function lead(run: string, n: number): Record<string, unknown> {
 /** The mix: signed webhooks of real sizes, lead captures single and by 100, list reads, token exchanges. */
 export function scenarios(targets: LoadTargets, run: string): Scenario[] {
   const t = targets.main;
-  const json = { 'Content-Type': 'application/json' };
+  const postLeads = (body: unknown): OutgoingRequest => ({
+    method: 'POST',
+    path: '/api/v1/leads',
+    headers: { 'Content-Type': 'application/json', ...bearer(t.token) },
+    body: JSON.stringify(body),
+  });
   return [
     {
       name: 'shopify-order',
@@ -140,23 +145,13 @@ export function scenarios(targets: LoadTargets, run: string): Scenario[] {
       name: 'lead-single',
       description: 'POST /api/v1/leads, one lead',
       weight: 2,
-      next: (n) => ({
-        method: 'POST',
-        path: '/api/v1/leads',
-        headers: { ...json, ...bearer(t.token) },
-        body: JSON.stringify(lead(run, n)),
-      }),
+      next: (n) => postLeads(lead(run, n)),
     },
     {
       name: 'lead-batch-100',
       description: 'POST /api/v1/leads, an array of 100 leads',
       weight: 0.25,
-      next: (n) => ({
-        method: 'POST',
-        path: '/api/v1/leads',
-        headers: { ...json, ...bearer(t.token) },
-        body: JSON.stringify(Array.from({ length: 100 }, (_, i) => lead(`${run}b`, n * 100 + i))),
-      }),
+      next: (n) => postLeads(Array.from({ length: 100 }, (_, i) => lead(`${run}b`, n * 100 + i))),
     },
     {
       name: 'leads-list',

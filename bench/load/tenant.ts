@@ -76,27 +76,18 @@ export async function prepareTenant(baseUrl: string, apiKey: string, runId: stri
     store: `https://load-${runId}.example.com`,
     secret: randomBytes(24).toString('base64url'),
   };
-  expectStatus(
-    'Connecting Shopify',
-    await callJson(baseUrl, 'PUT', '/api/v1/integrations/shopify', {
-      token,
-      body: { shop_domain: shopify.domain, webhook_secret: shopify.secret },
-    }),
-    200,
-  );
-  expectStatus(
-    'Connecting WooCommerce',
-    await callJson(baseUrl, 'PUT', '/api/v1/integrations/woocommerce', {
-      token,
-      body: { store_url: woocommerce.store, webhook_secret: woocommerce.secret },
-    }),
-    200,
-  );
-  const ghl = expectStatus(
-    'Connecting GoHighLevel',
-    await callJson(baseUrl, 'PUT', '/api/v1/integrations/ghl', { token, body: {} }),
-    200,
-  );
+  const connect = async (what: string, integration: string, body: Record<string, string>) =>
+    expectStatus(
+      `Connecting ${what}`,
+      await callJson(baseUrl, 'PUT', `/api/v1/integrations/${integration}`, { token, body }),
+      200,
+    );
+  await connect('Shopify', 'shopify', { shop_domain: shopify.domain, webhook_secret: shopify.secret });
+  await connect('WooCommerce', 'woocommerce', {
+    store_url: woocommerce.store,
+    webhook_secret: woocommerce.secret,
+  });
+  const ghl = await connect('GoHighLevel', 'ghl', {});
   return {
     baseUrl,
     token,

@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 
 /**
  * Webhook deliveries as the senders make them: the recorded payloads in test/fixtures/webhooks
@@ -19,6 +20,35 @@ export interface SignedRequest {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body: string;
+}
+
+/**
+ * A signed request as the API Gateway REST proxy event the deployed API hands a function: the
+ * body base64-encoded (binary media type `*\/*`), so the function checks the signature on the
+ * exact bytes, as it does behind the gateway.
+ */
+export function proxyEvent(
+  request: SignedRequest,
+  resource: string,
+  requestContext: { requestId: string; sourceIp: string },
+): APIGatewayProxyEvent {
+  return {
+    resource,
+    path: request.path,
+    httpMethod: request.method,
+    headers: request.headers,
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: Buffer.from(request.body).toString('base64'),
+    isBase64Encoded: true,
+    requestContext: {
+      requestId: requestContext.requestId,
+      identity: { sourceIp: requestContext.sourceIp },
+    } as APIGatewayProxyEvent['requestContext'],
+  };
 }
 
 const hmacBase64 = (secret: string, body: string) =>

@@ -1,8 +1,10 @@
+import { RATE_LIMIT_ENV } from '../../contract/rate-limits';
 import { QUEUES } from '../../contract/resources';
 import { loadKeyring } from '../../functions/shared/platform/auth/keyring';
 import { signToken } from '../../functions/shared/platform/auth/tokens';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
 import { createTenantWithKey } from '../load/tenant';
+import { type CapturedOutput, captureOutput } from './output';
 
 /**
  * The local stack in this process (its own emulator unless AWS_ENDPOINT_URL names one), for
@@ -29,4 +31,40 @@ export async function startBenchStack(options: LocalStackOptions & { consumers?:
     return createTenantWithKey(stack.url, platform, name);
   };
   return { stack, newTenant };
+}
+
+/** No rate limit in reach of a benchmark: it measures the work, not the refusals. */
+export function liftRateLimits(): void {
+  for (const variable of Object.values(RATE_LIMIT_ENV)) process.env[variable] = '1000000000';
+}
+
+export interface ApiBench {
+  stack: LocalStack;
+  /** An admin API key of the benchmark's tenant. */
+  apiKey: string;
+  output: CapturedOutput;
+}
+
+/**
+ * Runs `body` against the functions in this process: the local stack without queue consumers, a
+ * tenant of its own, no rate limit in reach, the functions' output (WARN and above unless
+ * POWERTOOLS_LOG_LEVEL says) counted and kept off the terminal (`keepLines` keeps the lines too).
+ * Stops it all afterwards.
+ */
+export async function onApiBench<T>(
+  tenantName: string,
+  options: { keepLines?: boolean },
+  body: (bench: ApiBench) => Promise<T>,
+): Promise<T> {
+  liftRateLimits();
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  const { stack, newTenant } = await startBenchStack({ consumers: false });
+  const output = captureOutput(options.keepLines);
+  try {
+    const { apiKey } = await newTenant(tenantName);
+    return await body({ stack, apiKey, output });
+  } finally {
+    output.restore();
+    await stack.stop();
+  }
 }

@@ -19,22 +19,15 @@ import { notFound } from '../shared/platform/http/errors';
 import { authOf, httpHandler, json } from '../shared/platform/http/handler';
 import { parseJsonBody, parseWith } from '../shared/platform/http/validation';
 import { newId } from '../shared/platform/ids';
+import { lazy } from '../shared/platform/lazy';
 import { logger } from '../shared/platform/observability';
 import { peekDeadLetters, redriveDeadLetters } from '../shared/platform/queues/dead-letters';
 import { sendMessage } from '../shared/platform/queues/publisher';
 import { dlqQuery, REDRIVABLE, redriveBody } from '../shared/platform/queues/schemas';
 
-let store: DynamoTenantStore | undefined;
-const tenants = () => {
-  store ??= new DynamoTenantStore();
-  return store;
-};
+const tenants = lazy(() => new DynamoTenantStore());
 
-let backupStore: BackupJobStore | undefined;
-const backups = () => {
-  backupStore ??= new BackupJobStore();
-  return backupStore;
-};
+const backups = lazy(() => new BackupJobStore());
 
 async function existingTenant(id: string | undefined) {
   const tenant = id ? await tenants().getTenant(id) : undefined;

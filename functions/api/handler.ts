@@ -28,6 +28,7 @@ import { openCredential, sealCredential } from '../shared/platform/crypto/creden
 import { forbidden, HttpError, notFound, validationFailed } from '../shared/platform/http/errors';
 import { authOf, httpHandler, json } from '../shared/platform/http/handler';
 import { parseJsonBody } from '../shared/platform/http/validation';
+import { lazy } from '../shared/platform/lazy';
 import {
   CLIENT_SECRET_NAME,
   GoogleAdsIntegrationStore,
@@ -59,35 +60,15 @@ import { billingStatus, openBillingPortal } from '../shared/providers/stripe/bil
 import { StripeClient } from '../shared/providers/stripe/client';
 import { billingPortalBody } from '../shared/providers/stripe/schema';
 
-let store: DynamoTenantStore | undefined;
-const tenants = () => {
-  store ??= new DynamoTenantStore();
-  return store;
-};
-
-let sourceStore: DynamoSourceStore | undefined;
-const sources = () => {
-  sourceStore ??= new DynamoSourceStore();
-  return sourceStore;
-};
-
-let policyStore: ConsentPolicyStore | undefined;
-const consentPolicies = () => {
-  policyStore ??= new ConsentPolicyStore();
-  return policyStore;
-};
-
-let retentionStore: RetentionStore | undefined;
-const retentions = () => {
-  retentionStore ??= new RetentionStore();
-  return retentionStore;
-};
-
-let googleAds: GoogleAdsIntegrationStore | undefined;
-let stripe: StripeClient | undefined;
-let meta: MetaIntegrationStore | undefined;
-let conversionStore: DynamoConversionStore | undefined;
-let oauthStates: OAuthStateStore | undefined;
+const tenants = lazy(() => new DynamoTenantStore());
+const sources = lazy(() => new DynamoSourceStore());
+const consentPolicies = lazy(() => new ConsentPolicyStore());
+const retentions = lazy(() => new RetentionStore());
+const googleAdsIntegrations = lazy(() => new GoogleAdsIntegrationStore());
+const metaIntegrations = lazy(() => new MetaIntegrationStore());
+const conversions = lazy(() => new DynamoConversionStore());
+const oauthStates = lazy(() => new OAuthStateStore());
+const stripe = lazy(() => new StripeClient());
 
 const callbackUrl = () => `${baseUrl()}/api/v1/integrations/google-ads/oauth/callback`;
 
@@ -138,11 +119,9 @@ export const handler = httpHandler('api', {
   /** Every connection of the tenant, its status and why it stopped; nothing secret. */
   'GET /api/v1/integrations': async (request) => {
     const scope = scopeOf(authOf(request));
-    googleAds ??= new GoogleAdsIntegrationStore();
-    meta ??= new MetaIntegrationStore();
     const [google, pixel, shopify, woocommerce, ghl] = await Promise.all([
-      googleAds.get(scope.tenantId),
-      meta.get(scope.tenantId),
+      googleAdsIntegrations().get(scope.tenantId),
+      metaIntegrations().get(scope.tenantId),
       sources().settings(scope, 'shopify'),
       sources().settings(scope, 'woocommerce'),
       sources().settings(scope, 'ghl'),
@@ -196,13 +175,11 @@ export const handler = httpHandler('api', {
       sealed_client_secret: await sealCredential(scope, CLIENT_SECRET_NAME, body.client_secret),
       sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, body.refresh_token),
     };
-    googleAds ??= new GoogleAdsIntegrationStore();
-    const before = await googleAds.get(scope.tenantId);
-    await googleAds.save(scope, stored);
+    const before = await googleAdsIntegrations().get(scope.tenantId);
+    await googleAdsIntegrations().save(scope, stored);
     // Conversions that waited in the log for the account's configuration go out again now.
     if (before?.status === 'needs_configuration') {
-      conversionStore ??= new DynamoConversionStore();
-      await conversionStore.requeueWaiting(scope, 'google_ads');
+      await conversions().requeueWaiting(scope, 'google_ads');
     }
     return json(200, publicSettings(stored));
   },
@@ -214,13 +191,11 @@ export const handler = httpHandler('api', {
   'GET /api/v1/integrations/google-ads/oauth/start': async (request) => {
     const auth = authOf(request);
     const scope = scopeOf(auth);
-    googleAds ??= new GoogleAdsIntegrationStore();
-    const integration = await googleAds.get(scope.tenantId);
+    const integration = await googleAdsIntegrations().get(scope.tenantId);
     if (!integration)
       throw notFound('Save the Google Ads settings (PUT /api/v1/integrations/google-ads) first');
     const { state, nonce } = newState((await loadKeyring()).current.secret);
-    oauthStates ??= new OAuthStateStore();
-    await oauthStates.save(nonce, {
+    await oauthStates().save(nonce, {
       tenant_id: scope.tenantId,
       subject: auth.subject,
       redirect_uri: callbackUrl(),
@@ -242,13 +217,11 @@ export const handler = httpHandler('api', {
     const invalidState = () =>
       validationFailed([{ path: 'state', message: 'Invalid, expired or used state' }]);
     if (!nonce) throw invalidState();
-    oauthStates ??= new OAuthStateStore();
-    const pending = await oauthStates.take(nonce, Math.floor(Date.now() / 1000));
+    const pending = await oauthStates().take(nonce, Math.floor(Date.now() / 1000));
     if (!pending) throw invalidState();
     const code = request.query.code;
     if (!code) throw validationFailed([{ path: 'code', message: 'code is required' }]);
-    googleAds ??= new GoogleAdsIntegrationStore();
-    const integration = await googleAds.get(pending.tenant_id);
+    const integration = await googleAdsIntegrations().get(pending.tenant_id);
     if (!integration) throw notFound('The Google Ads settings were removed');
     // The tenant comes from the consumed state, never from the request.
     const scope = { tenantId: pending.tenant_id } as ReturnType<typeof scopeOf>;
@@ -279,11 +252,10 @@ export const handler = httpHandler('api', {
       updated_at: new Date().toISOString(),
       sealed_refresh_token: await sealCredential(scope, REFRESH_TOKEN_NAME, granted.refreshToken),
     };
-    await googleAds.save(scope, stored);
+    await googleAdsIntegrations().save(scope, stored);
     // Connected again after Google refused the account's setup: what waited in the log goes out.
     if (integration.status === 'needs_configuration' && stored.status === 'connected') {
-      conversionStore ??= new DynamoConversionStore();
-      await conversionStore.requeueWaiting(scope, 'google_ads');
+      await conversions().requeueWaiting(scope, 'google_ads');
     }
     return json(200, publicSettings(stored));
   },
@@ -297,13 +269,11 @@ export const handler = httpHandler('api', {
     const body = parseJsonBody(request, metaSettingsBody);
     const sealed = await sealCredential(scope, ACCESS_TOKEN_NAME, body.access_token);
     const stored = metaIntegrationOf(body, sealed, new Date());
-    meta ??= new MetaIntegrationStore();
-    const before = await meta.get(scope.tenantId);
-    await meta.save(scope, stored);
+    const before = await metaIntegrations().get(scope.tenantId);
+    await metaIntegrations().save(scope, stored);
     // Events that waited for a connection (never connected, or a refused token) go out now.
     if (before?.status !== 'connected') {
-      conversionStore ??= new DynamoConversionStore();
-      await conversionStore.requeueWaiting(scope, 'meta');
+      await conversions().requeueWaiting(scope, 'meta');
     }
     return json(200, publicMetaSettings(stored));
   },
@@ -360,8 +330,7 @@ export const handler = httpHandler('api', {
     const body = parseJsonBody(request, billingPortalBody);
     const tenant = await tenants().getTenant(scopeOf(authOf(request)).tenantId);
     if (!tenant) throw notFound('Tenant not found');
-    stripe ??= new StripeClient();
-    return json(200, await openBillingPortal(tenant, stripe, body.return_url));
+    return json(200, await openBillingPortal(tenant, stripe(), body.return_url));
   },
 
   /**

@@ -16,15 +16,12 @@ import {
 } from '../shared/features/backup/model';
 import { dynamoClient, s3Client } from '../shared/platform/aws/clients';
 import { requireEnv, tableName } from '../shared/platform/config/resources';
+import { lazy } from '../shared/platform/lazy';
 import { logger, metrics } from '../shared/platform/observability';
 import { queueHandler } from '../shared/platform/queues/handler';
 import { exportTables } from './export';
 
-let store: BackupJobStore | undefined;
-const jobs = () => {
-  store ??= new BackupJobStore();
-  return store;
-};
+const jobs = lazy(() => new BackupJobStore());
 
 /** The job a message names: the admin API created it; a schedule event creates it here, once. */
 async function jobOf(body: string): Promise<BackupJob> {

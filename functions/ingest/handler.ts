@@ -182,22 +182,46 @@ async function enqueue(
  * The tenants whose secret verifies the delivery. Every connected secret is compared (a handful
  * at most, each in constant time), so the time taken says nothing of which one matched.
  */
-async function hmacSource(
-  request: HttpRequest,
-  kind: 'shopify' | 'woocommerce',
-  key: string | undefined,
-  signature: string | undefined,
-): Promise<string[]> {
+/**
+ * The senders that sign each delivery with the connection's shared secret (an HMAC of the raw
+ * body): the header that names the source, how its key is normalised, and the signature's header
+ * and check.
+ */
+const SIGNING_SENDERS = {
+  shopify: {
+    sourceHeader: 'x-shopify-shop-domain',
+    keyOf: normaliseShopDomain,
+    signatureHeader: 'x-shopify-hmac-sha256',
+    verify: verifyShopify,
+  },
+  woocommerce: {
+    sourceHeader: 'x-wc-webhook-source',
+    keyOf: normaliseStoreUrl,
+    signatureHeader: 'x-wc-webhook-signature',
+    verify: verifyWooCommerce,
+  },
+} as const;
+
+/**
+ * A signing sender's delivery: JSON within the size, its headers bounded, its source known and
+ * the signature verified with a connected tenant's secret, the source's rate limit taken. Returns
+ * every tenant whose secret verifies it (several may connect one shop).
+ */
+async function signedDelivery(request: HttpRequest, kind: keyof typeof SIGNING_SENDERS): Promise<string[]> {
+  requireJson(request);
+  guardWebhookHeaders(kind, request.headers);
+  const sender = SIGNING_SENDERS[kind];
+  const named = request.headers[sender.sourceHeader];
+  const key = named ? sender.keyOf(named) : undefined;
   if (!key) throw invalidSignature(kind, 'no source header');
   const connections = await resolveSource(kind, key);
   if (connections.length === 0) throw invalidSignature(kind, 'unknown source');
-  const verify = kind === 'shopify' ? verifyShopify : verifyWooCommerce;
-  const verified: string[] = [];
-  for (const connection of connections) {
-    if (connection.secret && verify(request.rawBody, signature, connection.secret))
-      verified.push(connection.tenantId);
-  }
+  const signature = request.headers[sender.signatureHeader];
+  const verified = connections
+    .filter((connection) => connection.secret && sender.verify(request.rawBody, signature, connection.secret))
+    .map((connection) => connection.tenantId);
   if (verified.length === 0) throw invalidSignature(kind, 'signature mismatch');
+  await enforceLimit(request, 'source', `${kind}:${key}`);
   return verified;
 }
 
@@ -213,12 +237,7 @@ export const SHOPIFY_COMPLIANCE_TOPICS: ReadonlySet<string> = new Set([
 
 export const handler = httpHandler('ingest', {
   'POST /api/v1/shopify/webhook': async (request) => {
-    requireJson(request);
-    guardWebhookHeaders('shopify', request.headers);
-    const domain = request.headers['x-shopify-shop-domain'];
-    const key = domain ? normaliseShopDomain(domain) : undefined;
-    const tenants = await hmacSource(request, 'shopify', key, request.headers['x-shopify-hmac-sha256']);
-    await enforceLimit(request, 'source', `shopify:${key}`);
+    const tenants = await signedDelivery(request, 'shopify');
     const triggeredAt = request.headers['x-shopify-triggered-at'];
     // guardWebhookHeaders bounded every header above to what the envelope holds.
     const topic = request.headers['x-shopify-topic'] ?? 'unknown';
@@ -247,12 +266,7 @@ export const handler = httpHandler('ingest', {
     ) {
       return json(200, { status: 'ok' });
     }
-    requireJson(request);
-    guardWebhookHeaders('woocommerce', request.headers);
-    const store = request.headers['x-wc-webhook-source'];
-    const key = store ? normaliseStoreUrl(store) : undefined;
-    const tenants = await hmacSource(request, 'woocommerce', key, request.headers['x-wc-webhook-signature']);
-    await enforceLimit(request, 'source', `woocommerce:${key}`);
+    const tenants = await signedDelivery(request, 'woocommerce');
     return enqueue(request, tenants, {
       source: 'woocommerce',
       topic: request.headers['x-wc-webhook-topic'] ?? 'unknown',

@@ -12,7 +12,6 @@ import {
   toJsonValue,
 } from '../../functions/shared/features/backup/format';
 import {
-  InvalidBackupMessageError,
   objectKeyFor,
   parseBackupMessage,
   scheduledJobId,
@@ -20,6 +19,7 @@ import {
 } from '../../functions/shared/features/backup/model';
 import { errorResult } from '../../functions/shared/platform/http/handler';
 import { ID_PATTERN } from '../../functions/shared/platform/ids';
+import { InvalidMessageError } from '../../functions/shared/platform/queues/message';
 
 describe('DynamoDB JSON items', () => {
   const item: Record<string, AttributeValue> = {
@@ -186,7 +186,7 @@ describe('backup jobs', () => {
       JSON.stringify({ ...api, version: 2 }),
       JSON.stringify({ version: 1, trigger: 'schedule', event_id: 'e' }),
     ]) {
-      expect(() => parseBackupMessage(bad)).toThrow(InvalidBackupMessageError);
+      expect(() => parseBackupMessage(bad)).toThrow(InvalidMessageError);
     }
   });
 });

@@ -1,8 +1,5 @@
-import {
-  InvalidEnvelopeError,
-  parseEnvelope,
-  serializeEnvelope,
-} from '../../functions/shared/features/webhooks/envelope';
+import { parseEnvelope, serializeEnvelope } from '../../functions/shared/features/webhooks/envelope';
+import { InvalidMessageError } from '../../functions/shared/platform/queues/message';
 import { processEnvelope } from '../../functions/webhook-worker/processors';
 
 const envelope = {
@@ -22,7 +19,7 @@ describe('webhook envelope v1', () => {
   });
 
   it('rejects non-JSON and names the missing fields', () => {
-    expect(() => parseEnvelope('not json')).toThrow(InvalidEnvelopeError);
+    expect(() => parseEnvelope('not json')).toThrow(InvalidMessageError);
     expect(() => parseEnvelope(JSON.stringify({ ...envelope, delivery_id: undefined }))).toThrow(
       'message is not a webhook envelope v1 (delivery_id)',
     );

@@ -93,10 +93,28 @@ describe('DynamoTenantStore status changes', () => {
     expect(
       await new DynamoTenantStore(gone.client, 'tenants').setTenantStatus('t', 'active', change),
     ).toBeUndefined();
-    const raced = scripted(meta, new TransactionCanceledException({ message: 'cancelled', $metadata: {} }));
+    const raced = scripted(
+      meta,
+      new TransactionCanceledException({
+        message: 'cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+      }),
+    );
     expect(
       await new DynamoTenantStore(raced.client, 'tenants').setTenantStatus('t', 'active', change),
     ).toBeUndefined();
+    const conflict = scripted(
+      meta,
+      new TransactionCanceledException({
+        message: 'cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }],
+      }),
+    );
+    await expect(
+      new DynamoTenantStore(conflict.client, 'tenants').setTenantStatus('t', 'active', change),
+    ).rejects.toThrow('cancelled');
     const failing = scripted(meta, new Error('ProvisionedThroughputExceeded'));
     await expect(
       new DynamoTenantStore(failing.client, 'tenants').setTenantStatus('t', 'active', change),

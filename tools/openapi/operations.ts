@@ -76,6 +76,19 @@ export interface OperationSpec {
   readonly errors?: readonly number[];
 }
 
+/** The answer of a list: a page of `item`s, its example (if any) a page of that one item. */
+const pageOf = (
+  description: string,
+  item: z.ZodMiniType,
+  example?: unknown,
+): Record<number, ResponseSpec> => ({
+  200: {
+    description,
+    schema: res.page(item),
+    ...(example === undefined ? {} : { example: { items: [example], next_cursor: null } }),
+  },
+});
+
 const id = (what: string): ParameterSpec => ({
   description: `The ${what} id`,
   schema: z.string().check(z.minLength(1)),
@@ -208,13 +221,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   },
   'GET /api/v1/api-keys': {
     description: "The keys whose role is at most the caller's: an admin does not see an owner's keys.",
-    responses: {
-      200: {
-        description: "The tenant's API keys",
-        schema: res.page(res.apiKeyRecord),
-        example: { items: [apiKeyExample], next_cursor: null },
-      },
-    },
+    responses: pageOf("The tenant's API keys", res.apiKeyRecord, apiKeyExample),
   },
   'POST /api/v1/api-keys': {
     description:
@@ -512,13 +519,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /api/v1/leads': {
     query: listLeadsQuery,
     paginated: true,
-    responses: {
-      200: {
-        description: 'Leads, newest first',
-        schema: res.page(res.lead),
-        example: { items: [storedLeadExample], next_cursor: null },
-      },
-    },
+    responses: pageOf('Leads, newest first', res.lead, storedLeadExample),
   },
   'GET /api/v1/leads/{id}': {
     params: { id: id('lead') },
@@ -619,13 +620,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /api/v1/conversions': {
     query: listConversionsQuery,
     paginated: true,
-    responses: {
-      200: {
-        description: 'Conversions with their upload status',
-        schema: res.page(res.conversion),
-        example: { items: [conversionExample], next_cursor: null },
-      },
-    },
+    responses: pageOf('Conversions with their upload status', res.conversion, conversionExample),
   },
   'GET /api/v1/conversions/{id}': {
     params: { id: id('conversion') },
@@ -700,13 +695,11 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /api/v1/gdpr/audit': {
     query: z.object({ subject_id: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))) }),
     paginated: true,
-    responses: { 200: { description: 'Audit records, newest first', schema: res.page(res.auditRecord) } },
+    responses: pageOf('Audit records, newest first', res.auditRecord),
   },
   'GET /api/v1/admin/dlq': {
     query: dlqQuery,
-    responses: {
-      200: { description: 'Dead-lettered messages (never their payloads)', schema: res.page(res.deadLetter) },
-    },
+    responses: pageOf('Dead-lettered messages (never their payloads)', res.deadLetter),
   },
   'POST /api/v1/admin/dlq/redrive': {
     body: {
@@ -728,13 +721,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   },
   'GET /api/v1/admin/tenants': {
     paginated: true,
-    responses: {
-      200: {
-        description: 'Tenants',
-        schema: res.page(res.tenant),
-        example: { items: [tenantExample], next_cursor: null },
-      },
-    },
+    responses: pageOf('Tenants', res.tenant, tenantExample),
   },
   'GET /api/v1/admin/tenants/{id}': {
     params: { id: id('tenant') },
@@ -779,7 +766,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   },
   'GET /api/v1/admin/backups': {
     paginated: true,
-    responses: { 200: { description: 'Backup jobs, newest first', schema: res.page(res.backupJob) } },
+    responses: pageOf('Backup jobs, newest first', res.backupJob),
   },
   'GET /api/v1/admin/backups/{id}': {
     params: { id: id('backup job') },

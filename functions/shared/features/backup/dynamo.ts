@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -41,31 +40,20 @@ export class BackupJobStore extends DynamoRepository {
   /** Creates the job and its list pointer together; false when a job with this id exists. */
   async create(job: NewJob): Promise<boolean> {
     const record: BackupJob = { ...job, status: 'queued', updated_at: job.created_at, attempts: 0 };
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: { ...jobKey(job.id), ...record },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
+    return this.conditionally(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.table,
+              Item: { ...jobKey(job.id), ...record },
+              ConditionExpression: 'attribute_not_exists(pk)',
             },
-            { Put: { TableName: this.table, Item: { pk: LIST_PK, sk: job.id, job_id: job.id } } },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (
-        error instanceof TransactionCanceledException &&
-        error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
-      ) {
-        return false;
-      }
-      throw error;
-    }
+          },
+          { Put: { TableName: this.table, Item: { pk: LIST_PK, sk: job.id, job_id: job.id } } },
+        ],
+      }),
+    );
   }
 
   async get(id: string): Promise<BackupJob | undefined> {

@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod/mini';
 import { TABLES, type TableId } from '../../../../contract/resources';
+import { parseJsonAs } from '../../platform/json';
 
 /**
  * What a backup holds once decrypted: JSON lines, in this order.
@@ -163,15 +164,12 @@ export function encodeLine(line: BackupLine): string {
 
 /** One line of a decrypted backup; BackupFormatError unless it is one of the four kinds. */
 export function parseLine(text: string): BackupLine {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new BackupFormatError('line is not JSON');
-  }
-  const parsed = backupLine.safeParse(data);
-  if (!parsed.success) throw new BackupFormatError('line is not a backup line of a known kind');
-  return parsed.data as BackupLine;
+  return parseJsonAs(
+    text,
+    backupLine,
+    (why) =>
+      new BackupFormatError(why.notJson ? 'line is not JSON' : 'line is not a backup line of a known kind'),
+  ) as BackupLine;
 }
 
 /**

@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { BACKUP_KEY_PREFIX } from '../../../../contract/backups';
 import type { TableId } from '../../../../contract/resources';
 import { ID_PATTERN } from '../../platform/ids';
+import { parseMessage } from '../../platform/queues/message';
 
 /** Backup jobs: what a job is, its ids and object key, and the message that asks for one. */
 export type BackupStatus = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -94,21 +95,9 @@ const backupMessage = z.discriminatedUnion('trigger', [apiMessage, scheduleMessa
 /** The message on the backups queue: from the admin API (a job it created) or the daily schedule. */
 export type BackupMessage = z.infer<typeof backupMessage>;
 
-export class InvalidBackupMessageError extends Error {
-  override readonly name = 'InvalidBackupMessageError';
-}
-
-export function parseBackupMessage(body: string): BackupMessage {
-  let data: unknown;
-  try {
-    data = JSON.parse(body);
-  } catch {
-    throw new InvalidBackupMessageError('message body is not JSON');
-  }
-  const parsed = backupMessage.safeParse(data);
-  if (!parsed.success) throw new InvalidBackupMessageError('message is not a backup message v1');
-  return parsed.data;
-}
+/** A message of the backups queue; InvalidMessageError (naming the wrong fields) otherwise. */
+export const parseBackupMessage = (body: string): BackupMessage =>
+  parseMessage(body, backupMessage, 'a backup message v1');
 
 export function serializeBackupMessage(message: BackupMessage): string {
   return JSON.stringify(backupMessage.parse(message));

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -226,25 +225,21 @@ export class DynamoConversionLog extends DynamoRepository {
     for (let i = 0; i < ids.length; i += 25) {
       await Promise.all(
         ids.slice(i, i + 25).map(async (id) => {
-          try {
-            await this.client.send(
-              new UpdateCommand({
-                TableName: this.table,
-                Key: { pk: tenantPk(batch.tenant_id), sk: convSk(id) },
-                UpdateExpression: 'SET processing = :p, #expires_at = :expires',
-                ConditionExpression: 'attribute_exists(pk) AND google_request_id = :request',
-                ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
-                ExpressionAttributeValues: {
-                  ':p': processing,
-                  ':request': processing.request_id,
-                  ':expires': expires,
-                },
-              }),
-            );
-          } catch (error) {
-            // Erased, or carried by a later request meanwhile: that one's outcome is its own.
-            if (!(error instanceof ConditionalCheckFailedException)) throw error;
-          }
+          // Erased, or carried by a later request meanwhile: that one's outcome is its own.
+          await this.conditionally(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: { pk: tenantPk(batch.tenant_id), sk: convSk(id) },
+              UpdateExpression: 'SET processing = :p, #expires_at = :expires',
+              ConditionExpression: 'attribute_exists(pk) AND google_request_id = :request',
+              ExpressionAttributeNames: { '#expires_at': EXPIRY_ATTRIBUTE },
+              ExpressionAttributeValues: {
+                ':p': processing,
+                ':request': processing.request_id,
+                ':expires': expires,
+              },
+            }),
+          );
         }),
       );
     }

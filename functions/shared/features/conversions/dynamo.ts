@@ -1,8 +1,8 @@
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository, recordOf } from '../../platform/dynamo/repository';
@@ -94,24 +94,19 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
   async requeueWaiting(scope: TenantScope, platform: Platform): Promise<number> {
     let queued = 0;
     const live = notExpiredFilter(this.now());
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          FilterExpression: `platform = :platform AND (${live.expression})`,
-          ExpressionAttributeNames: live.names,
-          ExpressionAttributeValues: {
-            ':pk': statusPk(scope, 'queued'),
-            ':platform': platform,
-            ...live.values,
-          },
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      const ids = (out.Items ?? []).map((item) => item.id as string);
+    const pages = this.queryPages({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      FilterExpression: `platform = :platform AND (${live.expression})`,
+      ExpressionAttributeNames: live.names,
+      ExpressionAttributeValues: {
+        ':pk': statusPk(scope, 'queued'),
+        ':platform': platform,
+        ...live.values,
+      },
+    });
+    for await (const items of pages) {
+      const ids = items.map((item) => item.id as string);
       for (let i = 0; i < ids.length; i += SEND_BATCH_SIZE) {
         const messages = ids.slice(i, i + SEND_BATCH_SIZE).map((id) => {
           const message: ConversionMessage = { version: 1, tenant_id: scope.tenantId, conversion_id: id };
@@ -121,8 +116,7 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
         if (failed.length) throw new Error(`${failed.length} conversions could not be queued again`);
         queued += messages.length;
       }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    }
     return queued;
   }
 
@@ -170,21 +164,13 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
 
   /** The adjustments of a conversion, oldest id first. */
   async adjustments(scope: TenantScope, conversionId: string): Promise<Adjustment[]> {
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :adj)',
-        ExpressionAttributeValues: { ':pk': tenantPk(scope), ':adj': adjSk(conversionId) },
-        ConsistentRead: true,
-      }),
-    );
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :adj)',
+      ExpressionAttributeValues: { ':pk': tenantPk(scope), ':adj': adjSk(conversionId) },
+      ConsistentRead: true,
+    });
     const now = this.now();
-    return (out.Items ?? [])
-      .filter((item) => !isExpired(item, now))
-      .map((item) => {
-        const { pk: _pk, sk: _sk, [EXPIRY_ATTRIBUTE]: _expiresAt, ...adjustment } = item;
-        return adjustment as Adjustment;
-      });
+    return items.filter((item) => !isExpired(item, now)).map((item) => recordOf<Adjustment>(item));
   }
 
   /**
@@ -194,15 +180,13 @@ export class DynamoConversionStore extends DynamoRepository implements LeadConve
    * An id need not exist: the caller reads each.
    */
   async conversionsOfOrder(scope: TenantScope, orderKey: string): Promise<string[]> {
-    const out = await this.client.send(
-      new QueryCommand({
+    const { Item: item } = await this.client.send(
+      new GetCommand({
         TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND sk = :sk',
-        ExpressionAttributeValues: { ':pk': tenantPk(scope), ':sk': orderSk(orderKey) },
+        Key: { pk: tenantPk(scope), sk: orderSk(orderKey) },
         ConsistentRead: true,
       }),
     );
-    const item = out.Items?.[0];
     const earlier = isExpired(item, this.now())
       ? undefined
       : (item?.conversion_ids as Set<string> | undefined);

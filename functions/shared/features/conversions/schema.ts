@@ -31,6 +31,14 @@ export const conversionByLeadBody = z.object({
   ...saleShape,
 });
 
+/** The consent signals posted with a raw click id (a lead's conversion uses the lead's). */
+const postedConsent = z.optional(
+  z.object({
+    ad_user_data: z.optional(z.enum(SIGNALS)),
+    ad_personalization: z.optional(z.enum(SIGNALS)),
+  }),
+);
+
 /** A raw Google click id; it carries its own consent (without it nothing personal is sent). */
 export const conversionByGoogleClickBody = z
   .object({
@@ -40,12 +48,7 @@ export const conversionByGoogleClickBody = z
     conversion_time: time,
     click_time: z.optional(time),
     ...saleShape,
-    consent: z.optional(
-      z.object({
-        ad_user_data: z.optional(z.enum(SIGNALS)),
-        ad_personalization: z.optional(z.enum(SIGNALS)),
-      }),
-    ),
+    consent: postedConsent,
   })
   .check(
     z.refine((body) => [body.gclid, body.gbraid, body.wbraid].filter(Boolean).length === 1, {
@@ -73,12 +76,7 @@ export const conversionByFbclidBody = z.object({
   conversion_time: time,
   click_time: z.optional(time),
   ...saleShape,
-  consent: z.optional(
-    z.object({
-      ad_user_data: z.optional(z.enum(SIGNALS)),
-      ad_personalization: z.optional(z.enum(SIGNALS)),
-    }),
-  ),
+  consent: postedConsent,
 });
 
 export type ConversionByLead = z.infer<typeof conversionByLeadBody>;

@@ -27,20 +27,16 @@ export class DynamoTombstones extends DynamoRepository {
   async record(scope: TenantScope, hashes: readonly string[], erasedAt: string): Promise<number> {
     let written = 0;
     for (const hash of new Set(hashes)) {
-      try {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: { pk: tombstonePk(scope.tenantId, hash), sk: TOMBSTONE_SK, hash, erased_at: erasedAt },
-            ConditionExpression: 'attribute_not_exists(pk) OR erased_at < :at',
-            ExpressionAttributeValues: { ':at': erasedAt },
-          }),
-        );
-        written += 1;
-      } catch (error) {
-        // A later erasure of the same identity already stands.
-        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
-      }
+      // Refused where a later erasure of the same identity already stands.
+      const recorded = await this.conditionally(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: tombstonePk(scope.tenantId, hash), sk: TOMBSTONE_SK, hash, erased_at: erasedAt },
+          ConditionExpression: 'attribute_not_exists(pk) OR erased_at < :at',
+          ExpressionAttributeValues: { ':at': erasedAt },
+        }),
+      );
+      if (recorded) written += 1;
     }
     return written;
   }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -184,17 +183,13 @@ export class DynamoSourceStore extends DynamoRepository {
 
   /** Removes the source's one-tenant item of the first storage format, if it names this tenant. */
   private async releaseLegacy(scope: TenantScope, kind: SourceKind, key: string): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { pk: sourcePk(kind, key), sk: LEGACY_SK },
-          ConditionExpression: 'tenant_id = :tenant',
-          ExpressionAttributeValues: { ':tenant': scope.tenantId },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.conditionally(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: sourcePk(kind, key), sk: LEGACY_SK },
+        ConditionExpression: 'tenant_id = :tenant',
+        ExpressionAttributeValues: { ':tenant': scope.tenantId },
+      }),
+    );
   }
 }

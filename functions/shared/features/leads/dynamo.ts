@@ -374,23 +374,12 @@ export class DynamoLeadStore extends DynamoRepository implements LeadRepository 
 
   /** The email dedup keys of an address (`EC#<hash>#<click id>`, one per lead it was captured with). */
   private async emailKeys(scope: TenantScope, hash: string): Promise<Item[]> {
-    const keys: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :keys)',
-          ExpressionAttributeValues: { ':pk': tenantPk(scope), ':keys': dedupSk(`EC#${hash}#`) },
-          ProjectionExpression: 'pk, sk, lead_id',
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      keys.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return keys;
+    return this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :keys)',
+      ExpressionAttributeValues: { ':pk': tenantPk(scope), ':keys': dedupSk(`EC#${hash}#`) },
+      ProjectionExpression: 'pk, sk, lead_id',
+      ConsistentRead: true,
+    });
   }
 
   /**

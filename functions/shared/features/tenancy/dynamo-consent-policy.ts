@@ -1,7 +1,8 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BoundedCache } from '../../platform/cache';
-import { DynamoRepository } from '../../platform/dynamo/repository';
+import { lazy } from '../../platform/lazy';
 import { CONSENT_POLICIES, type ConsentPolicy, DEFAULT_CONSENT_POLICY } from '../leads/rules/consent-policy';
+import { perTenant, TenantSettingsStore } from './dynamo-settings';
 import type { TenantScope } from './scope';
 
 /** The tenant's consent policy as the API shows it. */
@@ -11,36 +12,22 @@ export interface ConsentPolicySettings {
   updated_at?: string;
 }
 
-const SK = 'SETTINGS#consent';
-const pk = (tenantId: string) => `TENANT#${tenantId}`;
 const isPolicy = (value: unknown): value is ConsentPolicy =>
   typeof value === 'string' && (CONSENT_POLICIES as readonly string[]).includes(value);
 
-/** The tenant's consent policy in the tenants table (pk TENANT#<id>, sk SETTINGS#consent). */
-export class ConsentPolicyStore extends DynamoRepository {
+/** The tenant's consent policy in the tenants table (sk SETTINGS#consent). */
+export class ConsentPolicyStore extends TenantSettingsStore<{ policy: ConsentPolicy }> {
   constructor(client?: DynamoDBDocumentClient, table?: string) {
-    super('tenants', client, table);
+    super('consent', { policy: DEFAULT_CONSENT_POLICY }, client, table);
   }
 
-  /** The policy, `explicit` when the tenant never set one (or what is stored is unreadable). */
-  async get(tenantId: string): Promise<ConsentPolicySettings> {
-    const out = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: pk(tenantId), sk: SK }, ConsistentRead: true }),
-    );
-    const item = out.Item;
-    if (!item || !isPolicy(item.policy)) return { policy: DEFAULT_CONSENT_POLICY };
-    return {
-      policy: item.policy,
-      ...(typeof item.updated_at === 'string' ? { updated_at: item.updated_at } : {}),
-    };
+  /** The policy; `explicit` (with no time) when the tenant never set one or what is stored is unreadable. */
+  protected read(item: Record<string, unknown>) {
+    return isPolicy(item.policy) ? { policy: item.policy } : undefined;
   }
 
-  async save(scope: TenantScope, policy: ConsentPolicy, now: Date): Promise<Required<ConsentPolicySettings>> {
-    const settings = { policy, updated_at: now.toISOString() };
-    await this.client.send(
-      new PutCommand({ TableName: this.table, Item: { pk: pk(scope.tenantId), sk: SK, ...settings } }),
-    );
-    return settings;
+  save(scope: TenantScope, policy: ConsentPolicy, now: Date): Promise<Required<ConsentPolicySettings>> {
+    return this.write(scope, { policy }, now);
   }
 }
 
@@ -55,19 +42,8 @@ export function cachedConsentPolicy(
   store: Pick<ConsentPolicyStore, 'get'> = new ConsentPolicyStore(),
   cache = new BoundedCache<string, ConsentPolicy>(1_000, CONSENT_POLICY_CACHE_MS),
 ): (tenantId: string) => Promise<ConsentPolicy> {
-  return async (tenantId) => {
-    const hit = cache.get(tenantId);
-    if (hit) return hit;
-    const { policy } = await store.get(tenantId);
-    cache.set(tenantId, policy);
-    return policy;
-  };
+  return perTenant(async (tenantId) => (await store.get(tenantId)).policy, cache);
 }
-
-let policies: ((tenantId: string) => Promise<ConsentPolicy>) | undefined;
 
 /** The tenants' consent policies, read through one cache per warm container. */
-export function consentPolicyOfTenant(): (tenantId: string) => Promise<ConsentPolicy> {
-  policies ??= cachedConsentPolicy();
-  return policies;
-}
+export const consentPolicyOfTenant = lazy(() => cachedConsentPolicy());

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -116,35 +115,30 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
     const before = await this.getTenant(id);
     if (!before) return undefined;
     const entry: TenantStatusEntry = { ...change, from: before.status, to: status };
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: { pk: tenantPk(id), sk: META },
-                UpdateExpression: 'SET #status = :status, status_changed_at = :at',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':status': status, ':at': change.at },
-              },
+    const changed = await this.conditionally(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.table,
+              Key: { pk: tenantPk(id), sk: META },
+              UpdateExpression: 'SET #status = :status, status_changed_at = :at',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':status': status, ':at': change.at },
             },
-            {
-              Put: {
-                TableName: this.table,
-                Item: { pk: tenantPk(id), sk: statusSk(change.at, newId('tsc')), ...entry },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
+          },
+          {
+            Put: {
+              TableName: this.table,
+              Item: { pk: tenantPk(id), sk: statusSk(change.at, newId('tsc')), ...entry },
+              ConditionExpression: 'attribute_not_exists(pk)',
             },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (error instanceof TransactionCanceledException) return undefined;
-      throw error;
-    }
-    return { ...before, status, status_changed_at: change.at };
+          },
+        ],
+      }),
+    );
+    return changed ? { ...before, status, status_changed_at: change.at } : undefined;
   }
 
   /** The tenant's status changes, oldest first. */
@@ -203,21 +197,15 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
   }
 
   async revokeApiKey(scope: TenantScope, keyId: string, at: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: tenantPk(scope.tenantId), sk: apiKeySk(keyId) },
-          UpdateExpression: 'SET revoked_at = if_not_exists(revoked_at, :at)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(scope.tenantId), sk: apiKeySk(keyId) },
+        UpdateExpression: 'SET revoked_at = if_not_exists(revoked_at, :at)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
   }
 
   async findApiKeyByHash(hash: string): Promise<StoredApiKey | undefined> {
@@ -251,22 +239,18 @@ export class DynamoTenantStore extends DynamoRepository implements TenantStore {
     tenantId: string,
     billing: TenantBilling,
   ): Promise<'updated' | 'stale' | 'unknown_tenant'> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: tenantPk(tenantId), sk: META },
-          UpdateExpression: 'SET billing = :billing',
-          ConditionExpression:
-            'attribute_exists(pk) AND (attribute_not_exists(billing.synced_at) OR billing.synced_at <= :synced)',
-          ExpressionAttributeValues: { ':billing': billing, ':synced': billing.synced_at },
-        }),
-      );
-      return 'updated';
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return (await this.getTenant(tenantId)) ? 'stale' : 'unknown_tenant';
-    }
+    const updated = await this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: tenantPk(tenantId), sk: META },
+        UpdateExpression: 'SET billing = :billing',
+        ConditionExpression:
+          'attribute_exists(pk) AND (attribute_not_exists(billing.synced_at) OR billing.synced_at <= :synced)',
+        ExpressionAttributeValues: { ':billing': billing, ':synced': billing.synced_at },
+      }),
+    );
+    if (updated) return 'updated';
+    return (await this.getTenant(tenantId)) ? 'stale' : 'unknown_tenant';
   }
 
   async touchApiKey(scope: TenantScope, keyId: string, at: string): Promise<void> {

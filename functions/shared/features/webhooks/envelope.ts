@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { parseMessage } from '../../platform/queues/message';
 
 /**
  * The webhook envelope: the contract between the ingest function and the webhook worker on the
@@ -26,24 +27,9 @@ export const webhookEnvelopeV1 = z.object({
 
 export type WebhookEnvelope = z.infer<typeof webhookEnvelopeV1>;
 
-export class InvalidEnvelopeError extends Error {
-  override readonly name = 'InvalidEnvelopeError';
-}
-
-export function parseEnvelope(body: string): WebhookEnvelope {
-  let data: unknown;
-  try {
-    data = JSON.parse(body);
-  } catch {
-    throw new InvalidEnvelopeError('message body is not JSON');
-  }
-  const parsed = webhookEnvelopeV1.safeParse(data);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
-    throw new InvalidEnvelopeError(`message is not a webhook envelope v1 (${where})`);
-  }
-  return parsed.data;
-}
+/** A message of the webhooks queue; InvalidMessageError (naming the wrong fields) otherwise. */
+export const parseEnvelope = (body: string): WebhookEnvelope =>
+  parseMessage(body, webhookEnvelopeV1, 'a webhook envelope v1');
 
 export function serializeEnvelope(envelope: WebhookEnvelope): string {
   return JSON.stringify(webhookEnvelopeV1.parse(envelope));

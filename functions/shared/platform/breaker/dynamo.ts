@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository } from '../dynamo/repository';
 import type { CircuitStore } from './breaker';
@@ -82,26 +81,20 @@ export class DynamoCircuitStore extends DynamoRepository implements CircuitStore
   }
 
   async replace(provider: Provider, next: Circuit, expectedVersion: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: itemOf(provider, next),
-          ...(expectedVersion === 0
-            ? {
-                ConditionExpression: 'attribute_not_exists(pk) OR version = :zero',
-                ExpressionAttributeValues: { ':zero': 0 },
-              }
-            : {
-                ConditionExpression: 'version = :expected',
-                ExpressionAttributeValues: { ':expected': expectedVersion },
-              }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.conditionally(
+      new PutCommand({
+        TableName: this.table,
+        Item: itemOf(provider, next),
+        ...(expectedVersion === 0
+          ? {
+              ConditionExpression: 'attribute_not_exists(pk) OR version = :zero',
+              ExpressionAttributeValues: { ':zero': 0 },
+            }
+          : {
+              ConditionExpression: 'version = :expected',
+              ExpressionAttributeValues: { ':expected': expectedVersion },
+            }),
+      }),
+    );
   }
 }

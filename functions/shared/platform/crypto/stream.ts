@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
+import { parseJsonAs } from '../json';
 import { gcmDecrypt, gcmEncrypt, IV_BYTES, TAG_BYTES } from './aes-gcm';
 import {
   checkContext,
@@ -194,15 +195,11 @@ export async function* encryptStream(
 }
 
 function parseHeader(json: Buffer, options: StreamDecryptOptions) {
-  let data: unknown;
-  try {
-    data = JSON.parse(json.toString('utf8'));
-  } catch (error) {
-    throw new DecryptionError('The backup header is not readable', { cause: error });
-  }
-  const parsed = headerSchema.safeParse(data);
-  if (!parsed.success) throw new DecryptionError('The backup header is not of a known format');
-  const header = parsed.data;
+  const header = parseJsonAs(json.toString('utf8'), headerSchema, (why) =>
+    why.notJson
+      ? new DecryptionError('The backup header is not readable', { cause: why.cause })
+      : new DecryptionError('The backup header is not of a known format'),
+  );
   const context = header.context as EncryptionContext;
   try {
     checkContext(context);

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DeleteCommand,
@@ -6,6 +6,7 @@ import {
   type PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  type TransactWriteCommand,
   type UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { TableId } from '../../../../contract/resources';
@@ -34,6 +35,20 @@ export function recordOf<T>(item: Record<string, unknown>): T {
   const record: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(item)) if (!STORAGE_ATTRIBUTES.has(name)) record[name] = value;
   return record as T;
+}
+
+/** Whether a write was refused for its condition (by name as well: a client bundled apart throws its own class). */
+function conditionFailed(error: unknown): boolean {
+  if (error instanceof ConditionalCheckFailedException) return true;
+  const { name, CancellationReasons } = (error ?? {}) as {
+    name?: string;
+    CancellationReasons?: { Code?: string }[];
+  };
+  if (name === 'ConditionalCheckFailedException') return true;
+  return (
+    (error instanceof TransactionCanceledException || name === 'TransactionCanceledException') &&
+    (CancellationReasons ?? []).some((reason) => reason.Code === 'ConditionalCheckFailed')
+  );
 }
 
 /**
@@ -83,15 +98,44 @@ export abstract class DynamoRepository {
     return { items, unread };
   }
 
-  /** Sends a conditional write; false when its condition did not hold (another writer got there first). */
-  protected async conditionally(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+  /**
+   * Sends a conditional write (or a transaction of them); false when a condition did not hold
+   * (another writer got there first). A transaction cancelled for another reason (a conflict, a
+   * throttle) is passed on.
+   */
+  protected async conditionally(
+    command: PutCommand | UpdateCommand | DeleteCommand | TransactWriteCommand,
+  ): Promise<boolean> {
     try {
       await this.client.send(command as PutCommand);
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (conditionFailed(error)) return false;
       throw error;
     }
+  }
+
+  /** Every page of a query on this table, in order, each as DynamoDB returned it. */
+  protected async *queryPages(
+    input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  ): AsyncGenerator<Record<string, unknown>[]> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({ ...input, TableName: this.table, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
+      yield out.Items ?? [];
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /** Every item a query on this table finds (for bounded sets: a person's keys, a tenant's few). */
+  protected async queryAll(
+    input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    for await (const page of this.queryPages(input)) items.push(...page);
+    return items;
   }
 
   /**

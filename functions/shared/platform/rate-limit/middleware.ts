@@ -4,6 +4,7 @@ import { METRICS } from '../../../../contract/metrics';
 import type { RouteDefinition } from '../../../../contract/routes';
 import { HttpError } from '../http/errors';
 import type { HttpRequest, RequestContext } from '../http/request';
+import { lazy } from '../lazy';
 import { metrics } from '../observability';
 import { RateLimiter, rateLimitExceeded } from './limiter';
 import { type LimitResult, type LimitScope, rateLimitHeaders, tightest } from './limits';
@@ -54,11 +55,7 @@ export function withRateLimitHeaders(
   return { ...response, headers: { ...rateLimitHeaders(result), ...response.headers } };
 }
 
-let shared: RateLimiter | undefined;
-const defaultLimiter = () => {
-  shared ??= new RateLimiter();
-  return shared;
-};
+const defaultLimiter = lazy(() => new RateLimiter());
 
 /**
  * Counts a webhook request the handler did not verify against its IP: an unknown source, a bad

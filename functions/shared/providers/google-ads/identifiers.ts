@@ -83,3 +83,46 @@ export function hashedIdentifiers(lead: Pick<StoredLead, 'email' | 'phone'>): {
 /** Whether the lead's hashed email and phone may go with the conversion. */
 export const sharesUserData = (signal: ReturnType<typeof adUserData>) =>
   signal === 'granted' || signal === 'not_required';
+
+/** How one of Google's APIs spells the consent signal and the hashed identifiers. */
+export interface PersonVocabulary<Consent, Identifier> {
+  granted: Consent;
+  denied: Consent;
+  email: (hash: string) => Identifier;
+  phone: (hash: string) => Identifier;
+}
+
+/**
+ * What a conversion says of its person, in an API's words: the ad_user_data consent (none when
+ * nothing was said or none is required), and the lead's hashed e-mail and phone only where that
+ * signal lets them go.
+ */
+export function personOf<Consent, Identifier>(
+  conversion: Pick<Conversion, 'consent'>,
+  lead: StoredLead | undefined,
+  words: PersonVocabulary<Consent, Identifier>,
+): { consent?: Consent; identifiers: Identifier[] } {
+  const signal = adUserData(conversion, lead);
+  const consent = consentField(signal, words.granted, words.denied);
+  const { email, phone } = lead && sharesUserData(signal) ? hashedIdentifiers(lead) : {};
+  return {
+    ...(consent ? { consent } : {}),
+    identifiers: [...(email ? [words.email(email)] : []), ...(phone ? [words.phone(phone)] : [])],
+  };
+}
+
+/** The click id under its own field name; none for a conversion matched on user data. */
+export const clickIdentifier = (conversion: Pick<Conversion, 'match' | 'click_id' | 'click_id_type'>) =>
+  conversion.match !== 'user_data'
+    ? { [conversion.click_id_type as 'gclid' | 'gbraid' | 'wbraid']: conversion.click_id }
+    : {};
+
+/** The sale's value and currency (the conversion's, else the destination's); neither without a value. */
+export function saleOf(
+  conversion: Pick<Conversion, 'value' | 'currency'>,
+  fallbackCurrency: string | undefined,
+): { value?: number; currency?: string } {
+  if (conversion.value === undefined) return {};
+  const currency = conversion.currency ?? fallbackCurrency;
+  return { value: conversion.value, ...(currency ? { currency } : {}) };
+}

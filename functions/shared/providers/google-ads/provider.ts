@@ -179,6 +179,32 @@ export function googleProvider(
   return provider;
 }
 
+/** A call of the Google Ads API for the integration's account, through its manager account if it has one. */
+const adsApiCall = <Body>(
+  integration: StoredGoogleAdsIntegration,
+  target: UploadTarget,
+  accessToken: string,
+  body: Body,
+): UploadCall<Body> => ({
+  customerId: target.customerId,
+  ...(integration.login_customer_id ? { loginCustomerId: integration.login_customer_id } : {}),
+  accessToken,
+  body,
+});
+
+/** The result of one request that carried every row, in order. */
+const oneRequest = (outcomes: RowOutcome[], requestId: string | undefined, started: number): SendResult => ({
+  outcomes,
+  requestIds: outcomes.map(() => requestId),
+  requests: [
+    {
+      ...(requestId ? { requestId } : {}),
+      rows: outcomes.map((_o, i) => i),
+      durationMs: Date.now() - started,
+    },
+  ],
+});
+
 /**
  * Restatements through the transport when it has them (Data Manager: the same transactionId
  * with the value that counts now); retractions, which the Data Manager API does not offer, and
@@ -222,13 +248,8 @@ async function adjustConversions(
     const target = googleAdsApiTarget(session.integration);
     const started = Date.now();
     const accessToken = await session.accessToken(GOOGLE_ADS_SCOPE);
-    const answer = await adjustmentsApi({
-      customerId: target.customerId,
-      ...(session.integration.login_customer_id
-        ? { loginCustomerId: session.integration.login_customer_id }
-        : {}),
-      accessToken,
-      body: {
+    const answer = await adjustmentsApi(
+      adsApiCall(session.integration, target, accessToken, {
         conversionAdjustments: viaAdsApi.map((i) => {
           const { adjustment, conversion } = rows[i] as AdjustmentRow;
           return conversionAdjustment(
@@ -243,20 +264,9 @@ async function adjustConversions(
           );
         }),
         partialFailure: true,
-      },
-    });
-    const outcomes = rowOutcomes(answer.body, viaAdsApi.length);
-    merge(viaAdsApi, {
-      outcomes,
-      requestIds: viaAdsApi.map(() => answer.requestId),
-      requests: [
-        {
-          ...(answer.requestId ? { requestId: answer.requestId } : {}),
-          rows: viaAdsApi.map((_i, k) => k),
-          durationMs: Date.now() - started,
-        },
-      ],
-    });
+      }),
+    );
+    merge(viaAdsApi, oneRequest(rowOutcomes(answer.body, viaAdsApi.length), answer.requestId, started));
   }
   return result;
 }
@@ -325,14 +335,14 @@ export function googleAdsApiTransport(upload: (call: UploadCall) => Promise<Uplo
       const target = googleAdsApiTarget(session.integration);
       const started = Date.now();
       const accessToken = await session.accessToken();
-      const answer = await upload({
-        customerId: target.customerId,
-        ...(session.integration.login_customer_id
-          ? { loginCustomerId: session.integration.login_customer_id }
-          : {}),
-        accessToken,
-        body: uploadRequest(rows.map((row) => clickConversion(row.conversion, row.lead, target))),
-      });
+      const answer = await upload(
+        adsApiCall(
+          session.integration,
+          target,
+          accessToken,
+          uploadRequest(rows.map((row) => clickConversion(row.conversion, row.lead, target))),
+        ),
+      );
       const outcomes = rowOutcomes(answer.body, rows.length);
       if (outcomes.some((o) => o.kind === 'failed' && o.code === NOT_ALLOWLISTED))
         throw new GoogleAdsFailure('platform', PLATFORM_NOT_ALLOWLISTED);
@@ -340,17 +350,7 @@ export function googleAdsApiTransport(upload: (call: UploadCall) => Promise<Uplo
       // (Google deduplicates what it took by order id when it is sent again).
       const notReady = accountNotReadyOf(outcomes.map((o) => (o.kind === 'failed' ? o.code : undefined)));
       if (notReady) throw new GoogleAdsFailure('needs_configuration', notReady);
-      return {
-        outcomes,
-        requestIds: rows.map(() => answer.requestId),
-        requests: [
-          {
-            ...(answer.requestId ? { requestId: answer.requestId } : {}),
-            rows: rows.map((_r, i) => i),
-            durationMs: Date.now() - started,
-          },
-        ],
-      };
+      return oneRequest(outcomes, answer.requestId, started);
     },
   };
 }

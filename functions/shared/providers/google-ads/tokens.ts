@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type FailureKind, ProviderFailure } from '../../features/conversions/provider';
+import { readJson, timedOut } from '../../platform/http/outbound';
 
 /**
  * Google's OAuth access tokens from a tenant's refresh token, cached per credential, shared by
@@ -30,19 +31,10 @@ export const tokenUrl = () => process.env.GOOGLE_OAUTH_TOKEN_URL || DEFAULT_TOKE
 export const timeoutMs = () => Number(process.env.GOOGLE_ADS_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
 
 export function transportFailure(error: unknown, what: string): GoogleAdsFailure {
-  const name = typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : '';
-  const reason = name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'could not be reached';
-  return new GoogleAdsFailure('transient', `${what} ${reason}`);
-}
-
-export async function readJson(response: Response): Promise<unknown> {
-  const text = await response.text();
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return new GoogleAdsFailure(
+    'transient',
+    `${what} ${timedOut(error) ? 'timed out' : 'could not be reached'}`,
+  );
 }
 
 function lacking(entry: { token: string; scopes?: string[] }, requiredScope?: string): string {

@@ -1,3 +1,4 @@
+import { readJson, timedOut } from '../../platform/http/outbound';
 import type { MetaEventsRequest } from './request';
 import { type EventsResponse, failureOf, MetaFailure, receivedAll } from './results';
 
@@ -39,22 +40,10 @@ export function eventsUrl(pixelId: string): string {
   return `${graphBaseUrl()}/${graphApiVersion()}/${pixelId}/events`;
 }
 
-async function readJson(response: Response): Promise<unknown> {
-  const text = await response.text();
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 function transportFailure(error: unknown): MetaFailure {
-  const name = typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : '';
-  const timedOut = name === 'TimeoutError' || name === 'AbortError';
   return new MetaFailure(
     'transient',
-    timedOut ? 'Meta did not answer within 1.5 s' : 'Meta could not be reached',
+    timedOut(error) ? 'Meta did not answer within 1.5 s' : 'Meta could not be reached',
   );
 }
 

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TenantScope } from '../../features/tenancy/scope';
 import { DynamoRepository } from '../../platform/dynamo/repository';
@@ -35,27 +34,21 @@ export class MetaIntegrationStore extends DynamoRepository {
    * alarm once, however many batches saw the refusal.
    */
   async disconnect(tenantId: string, sealedAccessToken: string, reason: string, now: Date): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: pk(tenantId), sk: SK },
-          UpdateExpression: 'SET #status = :disconnected, status_reason = :reason, updated_at = :now',
-          ConditionExpression: '#status = :connected AND sealed_access_token = :token',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':disconnected': 'disconnected',
-            ':connected': 'connected',
-            ':token': sealedAccessToken,
-            ':reason': reason,
-            ':now': now.toISOString(),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: pk(tenantId), sk: SK },
+        UpdateExpression: 'SET #status = :disconnected, status_reason = :reason, updated_at = :now',
+        ConditionExpression: '#status = :connected AND sealed_access_token = :token',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':disconnected': 'disconnected',
+          ':connected': 'connected',
+          ':token': sealedAccessToken,
+          ':reason': reason,
+          ':now': now.toISOString(),
+        },
+      }),
+    );
   }
 }

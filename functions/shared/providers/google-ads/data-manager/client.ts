@@ -1,4 +1,5 @@
-import { type Fetch, GoogleAdsFailure, readJson, timeoutMs, transportFailure } from '../tokens';
+import { readJson } from '../../../platform/http/outbound';
+import { type Fetch, GoogleAdsFailure, timeoutMs, transportFailure } from '../tokens';
 import type { IngestEventsRequest } from './request';
 import {
   accountNotReadyReason,

@@ -1,6 +1,6 @@
 import type { Conversion } from '../../../features/conversions/model';
 import type { StoredLead } from '../../../features/leads/model';
-import { adUserData, consentField, hashedIdentifiers, sharesUserData } from '../identifiers';
+import { clickIdentifier, type PersonVocabulary, personOf, saleOf } from '../identifiers';
 
 /**
  * Building Data Manager API `events:ingest` requests (proto3 JSON, lowerCamelCase) for Google Ads
@@ -74,6 +74,14 @@ export function destination(target: DataManagerTarget): Destination {
 export const transactionIdOf = (conversion: Pick<Conversion, 'id' | 'order_id'>) =>
   conversion.order_id ?? conversion.id;
 
+/** The Data Manager API's words for consent and user identifiers. */
+const PERSON: PersonVocabulary<'CONSENT_GRANTED' | 'CONSENT_DENIED', UserIdentifier> = {
+  granted: 'CONSENT_GRANTED',
+  denied: 'CONSENT_DENIED',
+  email: (emailAddress) => ({ emailAddress }),
+  phone: (phoneNumber) => ({ phoneNumber }),
+};
+
 /**
  * One conversion as an event. `consent.adUserData` comes from the lead's consent (or, by raw
  * click id, the consent posted with it); hashed email and phone go in `userData` only when that
@@ -85,26 +93,18 @@ export function ingestEvent(
   lead: StoredLead | undefined,
   target: DataManagerTarget,
 ): IngestEvent {
-  const clickType = conversion.click_id_type as 'gclid' | 'gbraid' | 'wbraid';
-  const currency = conversion.currency ?? target.currency;
+  const sale = saleOf(conversion, target.currency);
+  const { consent, identifiers } = personOf(conversion, lead, PERSON);
   const event: IngestEvent = {
-    ...(conversion.match !== 'user_data' ? { adIdentifiers: { [clickType]: conversion.click_id } } : {}),
+    ...(conversion.match !== 'user_data' ? { adIdentifiers: clickIdentifier(conversion) } : {}),
     transactionId: transactionIdOf(conversion),
     eventTimestamp: new Date(conversion.conversion_time).toISOString(),
     eventSource: conversion.event_source === 'web' ? 'WEB' : 'OTHER',
-    ...(conversion.value !== undefined ? { conversionValue: conversion.value } : {}),
-    ...(conversion.value !== undefined && currency ? { currency } : {}),
+    ...(sale.value !== undefined ? { conversionValue: sale.value } : {}),
+    ...(sale.currency ? { currency: sale.currency } : {}),
+    ...(consent ? { consent: { adUserData: consent } } : {}),
+    ...(identifiers.length ? { userData: { userIdentifiers: identifiers } } : {}),
   };
-  const signal = adUserData(conversion, lead);
-  const adUserDataField = consentField(signal, 'CONSENT_GRANTED' as const, 'CONSENT_DENIED' as const);
-  if (adUserDataField) event.consent = { adUserData: adUserDataField };
-  if (lead && sharesUserData(signal)) {
-    const identifiers: UserIdentifier[] = [];
-    const { email, phone } = hashedIdentifiers(lead);
-    if (email) identifiers.push({ emailAddress: email });
-    if (phone) identifiers.push({ phoneNumber: phone });
-    if (identifiers.length) event.userData = { userIdentifiers: identifiers };
-  }
   return event;
 }
 

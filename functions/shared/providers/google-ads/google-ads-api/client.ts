@@ -1,5 +1,6 @@
 import { loadSecret } from '../../../platform/config/secrets';
-import { type Fetch, GoogleAdsFailure, readJson, timeoutMs, transportFailure } from '../tokens';
+import { readJson } from '../../../platform/http/outbound';
+import { type Fetch, GoogleAdsFailure, timeoutMs, transportFailure } from '../tokens';
 import type { UploadClickConversionsRequest, UploadConversionAdjustmentsRequest } from './request';
 import { accountNotReadyOf, NOT_ALLOWLISTED, requestErrorOf, type UploadResponseBody } from './results';
 

@@ -1,7 +1,7 @@
 import type { Conversion } from '../../../features/conversions/model';
 import type { StoredLead } from '../../../features/leads/model';
 import { googleDateTime } from '../datetime';
-import { adUserData, consentField, hashedIdentifiers, sharesUserData } from '../identifiers';
+import { clickIdentifier, type PersonVocabulary, personOf, saleOf } from '../identifiers';
 
 /**
  * Building `uploadClickConversions` requests (lowerCamelCase proto3 JSON) and the checks made
@@ -18,6 +18,9 @@ export interface UploadTarget {
   currency?: string;
 }
 
+/** A hashed user identifier of a click conversion. */
+export type UserIdentifier = { hashedEmail: string } | { hashedPhoneNumber: string };
+
 export interface ClickConversion {
   gclid?: string;
   gbraid?: string;
@@ -28,7 +31,7 @@ export interface ClickConversion {
   currencyCode?: string;
   orderId?: string;
   consent?: { adUserData: 'GRANTED' | 'DENIED' };
-  userIdentifiers?: Array<{ hashedEmail: string } | { hashedPhoneNumber: string }>;
+  userIdentifiers?: UserIdentifier[];
 }
 
 export interface UploadClickConversionsRequest {
@@ -38,6 +41,14 @@ export interface UploadClickConversionsRequest {
 
 export const conversionActionName = (target: Pick<UploadTarget, 'customerId' | 'conversionActionId'>) =>
   `customers/${target.customerId}/conversionActions/${target.conversionActionId}`;
+
+/** The Google Ads API's words for consent and user identifiers. */
+const PERSON: PersonVocabulary<'GRANTED' | 'DENIED', UserIdentifier> = {
+  granted: 'GRANTED',
+  denied: 'DENIED',
+  email: (hashedEmail) => ({ hashedEmail }),
+  phone: (hashedPhoneNumber) => ({ hashedPhoneNumber }),
+};
 
 /**
  * One conversion as Google wants it. `consent.adUserData` comes from the lead's consent; user
@@ -50,27 +61,19 @@ export function clickConversion(
   lead: StoredLead | undefined,
   target: UploadTarget,
 ): ClickConversion {
-  const clickType = conversion.click_id_type as 'gclid' | 'gbraid' | 'wbraid';
-  const currency = conversion.currency ?? target.currency;
+  const sale = saleOf(conversion, target.currency);
+  const { consent, identifiers } = personOf(conversion, lead, PERSON);
   const out: ClickConversion = {
     // Matched on user data (enhanced conversions for leads): no click id, userIdentifiers only.
-    ...(conversion.match !== 'user_data' ? { [clickType]: conversion.click_id } : {}),
+    ...clickIdentifier(conversion),
     conversionAction: conversionActionName(target),
     conversionDateTime: googleDateTime(new Date(conversion.conversion_time), target.timeZone),
-    ...(conversion.value !== undefined ? { conversionValue: conversion.value } : {}),
-    ...(conversion.value !== undefined && currency ? { currencyCode: currency } : {}),
+    ...(sale.value !== undefined ? { conversionValue: sale.value } : {}),
+    ...(sale.currency ? { currencyCode: sale.currency } : {}),
     ...(conversion.order_id ? { orderId: conversion.order_id } : {}),
+    ...(consent ? { consent: { adUserData: consent } } : {}),
+    ...(identifiers.length ? { userIdentifiers: identifiers } : {}),
   };
-  const signal = adUserData(conversion, lead);
-  const adUserDataField = consentField(signal, 'GRANTED' as const, 'DENIED' as const);
-  if (adUserDataField) out.consent = { adUserData: adUserDataField };
-  if (lead && sharesUserData(signal)) {
-    const identifiers: NonNullable<ClickConversion['userIdentifiers']> = [];
-    const { email, phone } = hashedIdentifiers(lead);
-    if (email) identifiers.push({ hashedEmail: email });
-    if (phone) identifiers.push({ hashedPhoneNumber: phone });
-    if (identifiers.length) out.userIdentifiers = identifiers;
-  }
   return out;
 }
 
