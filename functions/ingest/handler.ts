@@ -179,10 +179,6 @@ async function enqueue(
 }
 
 /**
- * The tenants whose secret verifies the delivery. Every connected secret is compared (a handful
- * at most, each in constant time), so the time taken says nothing of which one matched.
- */
-/**
  * The senders that sign each delivery with the connection's shared secret (an HMAC of the raw
  * body): the header that names the source, how its key is normalised, and the signature's header
  * and check.
@@ -205,7 +201,9 @@ const SIGNING_SENDERS = {
 /**
  * A signing sender's delivery: JSON within the size, its headers bounded, its source known and
  * the signature verified with a connected tenant's secret, the source's rate limit taken. Returns
- * every tenant whose secret verifies it (several may connect one shop).
+ * every tenant whose secret verifies it (several may connect one shop). Every connected secret is
+ * compared (a handful at most, each in constant time), so the time taken says nothing of which one
+ * matched.
  */
 async function signedDelivery(request: HttpRequest, kind: keyof typeof SIGNING_SENDERS): Promise<string[]> {
   requireJson(request);

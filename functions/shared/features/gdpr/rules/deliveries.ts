@@ -1,5 +1,5 @@
 import type { TenantScope } from '../../tenancy/scope';
-import { parseEnvelope, type WebhookEnvelope } from '../../webhooks/envelope';
+import { parseEnvelope, type WebhookEnvelope, type WebhookSource } from '../../webhooks/envelope';
 import { type Extraction, extractGhl, extractShopify, extractWooCommerce } from '../../webhooks/extract';
 import type { DynamoAuditTrail } from '../dynamo-audit';
 import { coveringErasure, type ErasureGuard } from '../dynamo-tombstones';
@@ -14,19 +14,20 @@ export interface DeliveredPerson {
   readonly createdAt: string;
 }
 
-function extraction(envelope: WebhookEnvelope, payload: unknown): Extraction | undefined {
-  switch (envelope.source) {
-    case 'shopify':
-      return extractShopify(envelope.topic, payload);
-    case 'woocommerce':
-      return extractWooCommerce(envelope.topic, payload);
-    case 'ghl':
-      return extractGhl(payload);
-    default:
-      // Stripe deliveries name a subscription, never a person.
-      return undefined;
-  }
-}
+/**
+ * How erasure reads whom each sender's delivery names, as the webhook worker does (a new sender
+ * fails the typecheck here until it has its entry).
+ */
+const EXTRACTORS: Record<WebhookSource, (topic: string, payload: unknown) => Extraction | undefined> = {
+  shopify: extractShopify,
+  woocommerce: extractWooCommerce,
+  ghl: (_topic, payload) => extractGhl(payload),
+  // Stripe deliveries name a subscription, never a person.
+  stripe: () => undefined,
+};
+
+const extraction = (envelope: WebhookEnvelope, payload: unknown) =>
+  EXTRACTORS[envelope.source](envelope.topic, payload);
 
 /**
  * The person a queued message (a webhook envelope) names, read the way the webhook worker reads
