@@ -12,7 +12,7 @@ import {
   type RecordedStatusRead,
 } from './fakes/google-data-manager';
 import { googleOAuth, type OAuthCommands, type RecordedTokenRequest } from './fakes/google-oauth';
-import { startHttpFake } from './fakes/http-fake';
+import { serveFake } from './fakes/http-fake';
 
 /**
  * A faithful fake of Google for tests and for `GOOGLE_ADS_FAKE=1 npm start`: one server on
@@ -68,28 +68,25 @@ export async function startFakeGoogleAds(): Promise<FakeGoogleAds> {
   const oauth = googleOAuth(commands);
   const adsApi = googleAdsApi(commands, oauth.scopesOf);
   const dataManager = googleDataManager(commands, oauth.scopesOf);
-  const server = await startHttpFake([...oauth.routes, ...adsApi.routes, ...dataManager.routes], {
-    notFound: (req) => googleJson(404, googleError(404, 'NOT_FOUND', `No route ${req.method} ${req.path}`)),
-    failed: () => googleJson(500, googleError(500, 'INTERNAL', 'fake failed')),
-  });
-  return {
-    baseUrl: server.baseUrl,
-    tokenUrl: `${server.baseUrl}/token`,
-    uploads: adsApi.uploads,
-    ingests: dataManager.ingests,
-    statusReads: dataManager.statusReads,
-    adjustments: adsApi.adjustments,
-    tokenRequests: oauth.tokenRequests,
-    commands,
-    reset() {
-      server.log.length = 0;
-      adsApi.uploads.length = 0;
-      dataManager.ingests.length = 0;
-      dataManager.statusReads.length = 0;
-      adsApi.adjustments.length = 0;
-      oauth.tokenRequests.length = 0;
-      Object.assign(commands, fresh());
+  const surfaces = [oauth, adsApi, dataManager];
+  const fake = await serveFake(
+    {
+      routes: surfaces.flatMap((surface) => surface.routes),
+      uploads: adsApi.uploads,
+      ingests: dataManager.ingests,
+      statusReads: dataManager.statusReads,
+      adjustments: adsApi.adjustments,
+      tokenRequests: oauth.tokenRequests,
+      commands,
+      reset() {
+        for (const surface of surfaces) surface.reset();
+        Object.assign(commands, fresh());
+      },
     },
-    close: () => server.close(),
-  };
+    {
+      notFound: (req) => googleJson(404, googleError(404, 'NOT_FOUND', `No route ${req.method} ${req.path}`)),
+      failed: () => googleJson(500, googleError(500, 'INTERNAL', 'fake failed')),
+    },
+  );
+  return { ...fake, tokenUrl: `${fake.baseUrl}/token` };
 }

@@ -1,4 +1,4 @@
-import { startHttpFake } from './fakes/http-fake';
+import { serveFake } from './fakes/http-fake';
 import {
   type FakeMetaCommands,
   graphFailure,
@@ -24,33 +24,6 @@ export interface FakeMeta {
   close(): Promise<void>;
 }
 
-export async function startFakeMeta(): Promise<FakeMeta> {
-  const commands: FakeMetaCommands = {
-    revokedTokens: new Set(),
-    throttle: { times: 0, code: 17 },
-    serverErrors: 0,
-    delayMs: 0,
-    rejectEventIds: new Set(),
-    deprecatedVersions: new Set(),
-  };
-  const api = metaConversionsApi(commands);
-  const server = await startHttpFake(api.routes, { notFound: graphNotFound, failed: graphFailure });
-  return {
-    baseUrl: server.baseUrl,
-    requests: api.requests,
-    received: api.received,
-    commands,
-    reset() {
-      server.log.length = 0;
-      api.requests.length = 0;
-      api.received.length = 0;
-      commands.revokedTokens.clear();
-      commands.throttle = { times: 0, code: 17 };
-      commands.serverErrors = 0;
-      commands.delayMs = 0;
-      commands.rejectEventIds.clear();
-      commands.deprecatedVersions.clear();
-    },
-    close: () => server.close(),
-  };
+export function startFakeMeta(): Promise<FakeMeta> {
+  return serveFake(metaConversionsApi(), { notFound: graphNotFound, failed: graphFailure });
 }

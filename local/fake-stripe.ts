@@ -1,5 +1,5 @@
 import { LOCAL_STRIPE_API_KEY } from './bootstrap';
-import { startHttpFake } from './fakes/http-fake';
+import { serveFake } from './fakes/http-fake';
 import { type StripeApi, stripeApi, stripeFailure } from './fakes/stripe';
 
 /**
@@ -16,20 +16,5 @@ export interface FakeStripe extends Omit<StripeApi, 'routes'> {
 }
 
 export async function startFakeStripe(apiKey = LOCAL_STRIPE_API_KEY): Promise<FakeStripe> {
-  const api = stripeApi(apiKey);
-  const server = await startHttpFake(api.routes, { failed: stripeFailure });
-  return {
-    baseUrl: server.baseUrl,
-    apiKey,
-    requests: api.requests,
-    customers: api.customers,
-    subscriptions: api.subscriptions,
-    outage: api.outage,
-    addSubscription: api.addSubscription,
-    reset() {
-      server.log.length = 0;
-      api.reset();
-    },
-    close: () => server.close(),
-  };
+  return { ...(await serveFake(stripeApi(apiKey), { failed: stripeFailure })), apiKey };
 }

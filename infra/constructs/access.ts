@@ -79,6 +79,19 @@ export const BACKUP_EXPORT_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload']
 /** The one extra table action of an exporting function, on every table (not on indexes). */
 export const EXPORT_TABLE_ACTIONS = ['dynamodb:Scan'] as const;
 
+/**
+ * The secrets a definition may read (`jwtSecret: 'read'`...), each in the Storage construct under
+ * the same name and granted by a statement named after it.
+ */
+export const FUNCTION_SECRETS = [
+  'jwtSecret',
+  'emailHashKey',
+  'stripeWebhookSecret',
+  'stripeApiKey',
+  'googleAdsDeveloperToken',
+] as const;
+export type FunctionSecret = (typeof FUNCTION_SECRETS)[number];
+
 /** Route auth kinds whose handlers sign or verify our own HS256 tokens: they need the JWT secret. */
 const TOKEN_AUTH: readonly AuthKind[] = ['jwt', 'apiKey', 'platformAdmin'];
 /** Routes under this path are rate limited: their function needs the rate-limit counters. */
@@ -158,13 +171,7 @@ export function functionAccess(
     );
   }
   const queueModes = Object.values(definition.queues);
-  const secrets = [
-    definition.jwtSecret,
-    definition.emailHashKey,
-    definition.stripeWebhookSecret,
-    definition.stripeApiKey,
-    definition.googleAdsDeveloperToken,
-  ].some((use) => use === 'read');
+  const secrets = FUNCTION_SECRETS.some((secret) => definition[secret] === 'read');
   const keyServices: KeyService[] = [
     ...(Object.keys(definition.tables).length || definition.backups ? ['dynamodb' as const] : []),
     // Sending, receiving and deleting touch message bodies; reading attributes does not.

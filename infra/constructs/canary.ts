@@ -3,12 +3,12 @@ import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as synthetics from 'aws-cdk-lib/aws-synthetics';
 import { Construct } from 'constructs';
 import { CANARY } from '../../contract/monitoring';
 import type { StageSettings } from '../../contract/stages';
-import { removalPolicyFor } from './support';
+import { removalPolicyFor, stageSecret } from './support';
 
 export const CANARY_SOURCE_DIR = path.resolve(__dirname, '..', 'canary');
 export const CANARY_HANDLER = 'api-canary.handler';
@@ -48,15 +48,12 @@ export class UptimeCanary extends Construct {
     const { settings } = props;
     const removalPolicy = removalPolicyFor(settings);
 
-    this.apiKeySecret = new secretsmanager.Secret(this, 'ApiKey', {
-      description: `AdsEngineer ${settings.stage}: API key (ae_...) of the synthetic tenant the uptime canary reads as; set by an operator`,
-      encryptionKey: props.key,
-      generateSecretString: { passwordLength: 32, excludePunctuation: true, includeSpace: false },
-      removalPolicy,
-    });
-    Validations.of(this.apiKeySecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
+    this.apiKeySecret = stageSecret(this, 'ApiKey', {
+      settings,
+      key: props.key,
+      holds: 'API key (ae_...) of the synthetic tenant the uptime canary reads as; set by an operator',
+      passwordLength: 32,
+      notRotated:
         'The synthetic tenant API key is issued by the API (shown once) and copied in by an operator; rotating it means issuing a new key through the API, which a Secrets Manager rotation function cannot do.',
     });
 

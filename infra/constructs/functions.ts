@@ -26,6 +26,7 @@ import {
   BACKUP_EXPORT_ACTIONS,
   BACKUP_KEY_PREFIX,
   EXPORT_TABLE_ACTIONS,
+  FUNCTION_SECRETS,
   type FunctionAccess,
   functionAccess,
   KMS_SERVICE_ACTIONS,
@@ -203,48 +204,13 @@ export class Functions extends Construct {
         );
       }
     }
-    if (access.jwtSecret) {
+    for (const secret of FUNCTION_SECRETS) {
+      if (!access[secret]) continue;
       statements.push(
         new iam.PolicyStatement({
-          sid: 'JwtSecret',
+          sid: pascal(secret),
           actions: [...SECRET_ACTIONS],
-          resources: [props.storage.jwtSecret.secretArn],
-        }),
-      );
-    }
-    if (access.emailHashKey) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'EmailHashKey',
-          actions: [...SECRET_ACTIONS],
-          resources: [props.storage.emailHashKey.secretArn],
-        }),
-      );
-    }
-    if (access.stripeWebhookSecret) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'StripeWebhookSecret',
-          actions: [...SECRET_ACTIONS],
-          resources: [props.storage.stripeWebhookSecret.secretArn],
-        }),
-      );
-    }
-    if (access.stripeApiKey) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'StripeApiKey',
-          actions: [...SECRET_ACTIONS],
-          resources: [props.storage.stripeApiKey.secretArn],
-        }),
-      );
-    }
-    if (access.googleAdsDeveloperToken) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'GoogleAdsDeveloperToken',
-          actions: [...SECRET_ACTIONS],
-          resources: [props.storage.googleAdsDeveloperToken.secretArn],
+          resources: [props.storage[secret].secretArn],
         }),
       );
     }

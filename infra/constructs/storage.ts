@@ -1,19 +1,66 @@
-import { Duration, Tags, Validations } from 'aws-cdk-lib';
+import { Duration, Tags } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { backupRetention } from '../../contract/backups';
 import { SECRET_SETTING_TAG, SECRET_STAGE_TAG, type SecretSetting } from '../../contract/settings';
 import type { StageSettings } from '../../contract/stages';
-import { removalPolicyFor } from './support';
+import type { FunctionSecret } from './access';
+import { pascal, removalPolicyFor, type StageSecretProps, stageSecret } from './support';
 
 export interface StorageProps {
   readonly settings: StageSettings;
   readonly key: kms.IKey;
 }
 
-/** The encrypted backup bucket (with its access-log bucket) and the JWT signing secret. */
+/**
+ * The secrets the functions read: what each holds, the setting operator tools know it by, and why
+ * no rotation function rotates it.
+ */
+const SECRETS: Readonly<
+  Record<FunctionSecret, Pick<StageSecretProps, 'holds' | 'notRotated'> & { setting: SecretSetting }>
+> = {
+  jwtSecret: {
+    setting: 'jwt-secret',
+    holds: 'HS256 signing secret for API tokens (JWT_SECRET)',
+    notRotated:
+      'JWT_SECRET rotation is operator-driven with a kid-based two-secret window (tokens name their secret in the kid header); a scheduled single-value rotation Lambda would invalidate every issued token at once.',
+  },
+  emailHashKey: {
+    setting: 'email-hash-key',
+    holds: 'key of the keyed email hash that indexes leads and the audit trail',
+    notRotated:
+      'The email hash key is the index key of every stored lead and audit record: rotating it would orphan them, so it is never rotated automatically; a rotation is a re-indexing migration.',
+  },
+  // Generated until an operator stores the endpoint's signing secret from the Stripe dashboard:
+  // until then no Stripe delivery verifies (fail closed).
+  stripeWebhookSecret: {
+    setting: 'stripe-webhook-secret',
+    holds: 'Stripe webhook endpoint signing secret (whsec_...), set by an operator',
+    notRotated:
+      'Stripe issues and rolls the endpoint signing secret in its dashboard; AWS cannot rotate it, an operator copies the new value in.',
+  },
+  // Generated until an operator stores the secret key (sk_live_...) from the Stripe dashboard:
+  // until then Stripe refuses the calls (401) and the billing portal answers an error.
+  stripeApiKey: {
+    setting: 'stripe-api-key',
+    holds: 'Stripe secret API key (sk_...), set by an operator',
+    notRotated:
+      'Stripe issues and rolls secret API keys in its dashboard; AWS cannot rotate them, an operator copies the new key in.',
+  },
+  // Generated until an operator stores the platform's Google Ads developer token (Google Ads API
+  // Center): retractions (uploadConversionAdjustments) and GOOGLE_ADS_UPLOAD_API=google_ads_api
+  // need it; Data Manager uploads do not.
+  googleAdsDeveloperToken: {
+    setting: 'google-ads-developer-token',
+    holds: 'Google Ads API developer token, set by an operator',
+    notRotated:
+      'Google issues developer tokens in the Google Ads API Center; AWS cannot rotate them, an operator copies a reset token in.',
+  },
+};
+
+/** The encrypted backup bucket (with its access-log bucket) and the secrets the functions read. */
 export class Storage extends Construct {
   readonly backupBucket: s3.Bucket;
   readonly accessLogBucket: s3.Bucket;
@@ -68,82 +115,21 @@ export class Storage extends Construct {
       removalPolicy,
     });
 
-    this.jwtSecret = new secretsmanager.Secret(this, 'JwtSecret', {
-      description: `AdsEngineer ${props.settings.stage}: HS256 signing secret for API tokens (JWT_SECRET)`,
-      encryptionKey: props.key,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-      removalPolicy,
-    });
-    Validations.of(this.jwtSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'JWT_SECRET rotation is operator-driven with a kid-based two-secret window (tokens name their secret in the kid header); a scheduled single-value rotation Lambda would invalidate every issued token at once.',
-    });
-
-    this.emailHashKey = new secretsmanager.Secret(this, 'EmailHashKey', {
-      description: `AdsEngineer ${props.settings.stage}: key of the keyed email hash that indexes leads and the audit trail`,
-      encryptionKey: props.key,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-      removalPolicy,
-    });
-    Validations.of(this.emailHashKey).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The email hash key is the index key of every stored lead and audit record: rotating it would orphan them, so it is never rotated automatically; a rotation is a re-indexing migration.',
-    });
-
-    // Generated until an operator stores the endpoint's signing secret from the Stripe dashboard:
-    // until then no Stripe delivery verifies (fail closed).
-    this.stripeWebhookSecret = new secretsmanager.Secret(this, 'StripeWebhookSecret', {
-      description: `AdsEngineer ${props.settings.stage}: Stripe webhook endpoint signing secret (whsec_...), set by an operator`,
-      encryptionKey: props.key,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-      removalPolicy,
-    });
-    Validations.of(this.stripeWebhookSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Stripe issues and rolls the endpoint signing secret in its dashboard; AWS cannot rotate it, an operator copies the new value in.',
-    });
-
-    // Generated until an operator stores the secret key (sk_live_...) from the Stripe dashboard:
-    // until then Stripe refuses the calls (401) and the billing portal answers an error.
-    this.stripeApiKey = new secretsmanager.Secret(this, 'StripeApiKey', {
-      description: `AdsEngineer ${props.settings.stage}: Stripe secret API key (sk_...), set by an operator`,
-      encryptionKey: props.key,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-      removalPolicy,
-    });
-    Validations.of(this.stripeApiKey).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Stripe issues and rolls secret API keys in its dashboard; AWS cannot rotate them, an operator copies the new key in.',
-    });
-    // Generated until an operator stores the platform's Google Ads developer token (Google Ads API
-    // Center): retractions (uploadConversionAdjustments) and GOOGLE_ADS_UPLOAD_API=google_ads_api
-    // need it; Data Manager uploads do not.
-    this.googleAdsDeveloperToken = new secretsmanager.Secret(this, 'GoogleAdsDeveloperToken', {
-      description: `AdsEngineer ${props.settings.stage}: Google Ads API developer token, set by an operator`,
-      encryptionKey: props.key,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-      removalPolicy,
-    });
-    Validations.of(this.googleAdsDeveloperToken).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Google issues developer tokens in the Google Ads API Center; AWS cannot rotate them, an operator copies a reset token in.',
-    });
-    // Operator tools (config check) find each secret of the stage by these tags.
-    const tagged: [secretsmanager.Secret, SecretSetting][] = [
-      [this.jwtSecret, 'jwt-secret'],
-      [this.emailHashKey, 'email-hash-key'],
-      [this.stripeWebhookSecret, 'stripe-webhook-secret'],
-      [this.stripeApiKey, 'stripe-api-key'],
-      [this.googleAdsDeveloperToken, 'google-ads-developer-token'],
-    ];
-    for (const [secret, setting] of tagged) {
-      Tags.of(secret).add(SECRET_STAGE_TAG, props.settings.stage);
-      Tags.of(secret).add(SECRET_SETTING_TAG, setting);
-    }
+    const secret = (name: FunctionSecret) => {
+      const created = stageSecret(this, pascal(name), {
+        settings: props.settings,
+        key: props.key,
+        ...SECRETS[name],
+      });
+      // Operator tools (config check) find each secret of the stage by these tags.
+      Tags.of(created).add(SECRET_STAGE_TAG, props.settings.stage);
+      Tags.of(created).add(SECRET_SETTING_TAG, SECRETS[name].setting);
+      return created;
+    };
+    this.jwtSecret = secret('jwtSecret');
+    this.emailHashKey = secret('emailHashKey');
+    this.stripeWebhookSecret = secret('stripeWebhookSecret');
+    this.stripeApiKey = secret('stripeApiKey');
+    this.googleAdsDeveloperToken = secret('googleAdsDeveloperToken');
   }
 }

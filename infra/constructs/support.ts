@@ -1,5 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
 import type { LogRetentionDays, StageSettings } from '../../contract/stages';
 
 /** `rateLimits` -> `RateLimits`: construct ids and output names from definition ids. */
@@ -50,4 +53,34 @@ export function logRetention(
   kind: 'operational' | 'access' = 'operational',
 ): logs.RetentionDays {
   return RETENTION[kind === 'access' ? settings.accessLogRetentionDays : settings.logRetentionDays];
+}
+
+export interface StageSecretProps {
+  readonly settings: StageSettings;
+  readonly key: kms.IKey;
+  /** What it holds: the description reads `AdsEngineer <stage>: <holds>`. */
+  readonly holds: string;
+  /** Why no rotation function rotates it (acknowledges cdk-nag's AwsSolutions-SMG4). */
+  readonly notRotated: string;
+  /** Length of the generated placeholder value (default 64). */
+  readonly passwordLength?: number;
+}
+
+/**
+ * A secret on the data key whose value is generated when the stack creates it (letters and
+ * digits) and then set or rotated by whoever owns it, never by a Secrets Manager rotation function.
+ */
+export function stageSecret(scope: Construct, id: string, props: StageSecretProps): secretsmanager.Secret {
+  const secret = new secretsmanager.Secret(scope, id, {
+    description: `AdsEngineer ${props.settings.stage}: ${props.holds}`,
+    encryptionKey: props.key,
+    generateSecretString: {
+      passwordLength: props.passwordLength ?? 64,
+      excludePunctuation: true,
+      includeSpace: false,
+    },
+    removalPolicy: removalPolicyFor(props.settings),
+  });
+  Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: props.notRotated });
+  return secret;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type BearerScopes,
+  commandedFault,
   ENHANCED_CONVERSIONS_REFUSALS,
   type GoogleFaultCommands,
   googleError,
@@ -9,7 +10,7 @@ import {
   SHA256_HEX,
 } from './google-common';
 import { ADWORDS_SCOPE } from './google-oauth';
-import { type FakeRequest, type FakeRoute, route } from './http-fake';
+import { type FakeRequest, type FakeSurface, recordedReply, route } from './http-fake';
 
 /**
  * The Google Ads REST API as the local Google fake serves it: `uploadClickConversions` and
@@ -45,8 +46,7 @@ export interface AdsApiCommands extends GoogleFaultCommands {
   adjustmentErrors: Map<string, string>;
 }
 
-export interface GoogleAdsApi {
-  readonly routes: FakeRoute[];
+export interface GoogleAdsApi extends FakeSurface {
   readonly uploads: RecordedUpload[];
   readonly adjustments: RecordedAdjustment[];
 }
@@ -163,6 +163,15 @@ const partialFailure = (version: string, errors: unknown[], message: string, req
       }
     : {};
 
+/** The GoogleAdsError of a throttled request: the developer token's quota, and when to retry. */
+const quotaError = (retryDelay: string) => ({
+  errorCode: { quotaError: 'RESOURCE_EXHAUSTED' },
+  message: `Too many requests. Retry in ${retryDelay}.`,
+  details: {
+    quotaErrorDetails: { rateScope: 'DEVELOPER', rateName: 'Number of operations', retryDelay },
+  },
+});
+
 export function googleAdsApi(commands: AdsApiCommands, scopesOf: BearerScopes): GoogleAdsApi {
   const uploads: RecordedUpload[] = [];
   const adjustments: RecordedAdjustment[] = [];
@@ -173,49 +182,19 @@ export function googleAdsApi(commands: AdsApiCommands, scopesOf: BearerScopes): 
     const [version, customerId] = req.params as [string, string];
     const body = req.jsonOrText();
     const requestId = randomUUID().replace(/-/g, '').slice(0, 22);
-    const record: RecordedUpload = {
-      version,
-      customerId,
-      headers: recordedHeaders(req),
-      body,
-      status: 0,
-    };
-    uploads.push(record);
-    const answer = (status: number, payload: unknown) => {
-      record.status = status;
-      return googleJson(status, payload, requestId);
-    };
+    const answer = recordedReply(
+      uploads,
+      { version, customerId, headers: recordedHeaders(req), body, status: 0 },
+      (status, payload) => googleJson(status, payload, requestId),
+    );
     if (commands.delayMs > 0) await new Promise((r) => setTimeout(r, commands.delayMs));
     if (!scopesOf(req)) return answer(401, unauthenticated(version));
-    if (commands.rateLimit.times > 0) {
-      commands.rateLimit.times -= 1;
-      return answer(
-        429,
-        googleError(
-          429,
-          'RESOURCE_EXHAUSTED',
-          'Resource has been exhausted (e.g. check quota).',
-          [
-            {
-              errorCode: { quotaError: 'RESOURCE_EXHAUSTED' },
-              message: `Too many requests. Retry in ${commands.rateLimit.retryDelay}.`,
-              details: {
-                quotaErrorDetails: {
-                  rateScope: 'DEVELOPER',
-                  rateName: 'Number of operations',
-                  retryDelay: commands.rateLimit.retryDelay,
-                },
-              },
-            },
-          ],
-          version,
-        ),
-      );
-    }
-    if (commands.serverErrors > 0) {
-      commands.serverErrors -= 1;
-      return answer(503, googleError(503, 'UNAVAILABLE', 'The service is currently unavailable.'));
-    }
+    const fault = commandedFault(commands, (status, statusName, message, retryDelay) =>
+      retryDelay === undefined
+        ? googleError(status, statusName, message)
+        : googleError(status, statusName, message, [quotaError(retryDelay)], version),
+    );
+    if (fault) return answer(...fault);
     if (commands.notAllowlisted)
       return answer(
         403,
@@ -303,12 +282,9 @@ export function googleAdsApi(commands: AdsApiCommands, scopesOf: BearerScopes): 
     const [version, customerId] = req.params as [string, string];
     const body = req.jsonOrText();
     const requestId = randomUUID().replace(/-/g, '').slice(0, 22);
-    const record: RecordedAdjustment = { customerId, body, status: 0 };
-    adjustments.push(record);
-    const answer = (status: number, payload: unknown) => {
-      record.status = status;
-      return googleJson(status, payload, requestId);
-    };
+    const answer = recordedReply(adjustments, { customerId, body, status: 0 }, (status, payload) =>
+      googleJson(status, payload, requestId),
+    );
     if (commands.serverErrors > 0) {
       commands.serverErrors -= 1;
       return answer(503, googleError(503, 'UNAVAILABLE', 'The service is currently unavailable.'));
@@ -400,5 +376,9 @@ export function googleAdsApi(commands: AdsApiCommands, scopesOf: BearerScopes): 
     ],
     uploads,
     adjustments,
+    reset() {
+      uploads.length = 0;
+      adjustments.length = 0;
+    },
   };
 }

@@ -43,6 +43,34 @@ export interface GoogleFaultCommands {
   userDataRefusals: Map<string, EnhancedConversionsRefusal>;
 }
 
+/** How each API words the two faults the commands inject: its error body for a status. */
+export type GoogleFaultBody = (
+  status: 429 | 503,
+  statusName: 'RESOURCE_EXHAUSTED' | 'UNAVAILABLE',
+  message: string,
+  retryDelay?: string,
+) => unknown;
+
+/**
+ * The throttling and the outage set on command, each served while its count lasts: 429
+ * RESOURCE_EXHAUSTED with the retry delay first, then 503 UNAVAILABLE; undefined when neither applies.
+ */
+export function commandedFault(
+  commands: GoogleFaultCommands,
+  body: GoogleFaultBody,
+): [number, unknown] | undefined {
+  if (commands.rateLimit.times > 0) {
+    commands.rateLimit.times -= 1;
+    const message = 'Resource has been exhausted (e.g. check quota).';
+    return [429, body(429, 'RESOURCE_EXHAUSTED', message, commands.rateLimit.retryDelay)];
+  }
+  if (commands.serverErrors > 0) {
+    commands.serverErrors -= 1;
+    return [503, body(503, 'UNAVAILABLE', 'The service is currently unavailable.')];
+  }
+  return undefined;
+}
+
 /** The scopes of the request's bearer token, when it is one the fake issued. */
 export type BearerScopes = (req: FakeRequest) => string[] | undefined;
 

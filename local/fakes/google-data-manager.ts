@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type BearerScopes,
+  commandedFault,
   ENHANCED_CONVERSIONS_REFUSALS,
   type GoogleFaultCommands,
   googleJson,
@@ -8,7 +9,7 @@ import {
   SHA256_HEX,
 } from './google-common';
 import { DATA_MANAGER_SCOPE } from './google-oauth';
-import { type FakeReply, type FakeRequest, type FakeRoute, route } from './http-fake';
+import { type FakeReply, type FakeRequest, type FakeSurface, recordedReply, route } from './http-fake';
 
 /**
  * Google's Data Manager API as the local Google fake serves it: `POST /v1/events:ingest`
@@ -50,8 +51,7 @@ export interface DataManagerCommands extends GoogleFaultCommands {
   processingReads: number;
 }
 
-export interface GoogleDataManager {
-  readonly routes: FakeRoute[];
+export interface GoogleDataManager extends FakeSurface {
   readonly ingests: RecordedIngest[];
   readonly statusReads: RecordedStatusRead[];
 }
@@ -297,37 +297,14 @@ export function googleDataManager(commands: DataManagerCommands, scopesOf: Beare
     answer: (status: number, payload: unknown) => FakeReply,
   ): Promise<FakeReply | undefined> {
     if (commands.delayMs > 0) await new Promise((r) => setTimeout(r, commands.delayMs));
-    if (commands.rateLimit.times > 0) {
-      commands.rateLimit.times -= 1;
-      return answer(
-        429,
-        dmError(
-          429,
-          'RESOURCE_EXHAUSTED',
-          'Resource has been exhausted (e.g. check quota).',
-          commands.rateLimit.retryDelay,
-        ),
-      );
-    }
-    if (commands.serverErrors > 0) {
-      commands.serverErrors -= 1;
-      return answer(503, dmError(503, 'UNAVAILABLE', 'The service is currently unavailable.'));
-    }
-    return undefined;
+    const fault = commandedFault(commands, dmError);
+    return fault && answer(...fault);
   }
 
   async function ingest(req: FakeRequest): Promise<FakeReply> {
     const body = req.jsonOrText();
-    const record: RecordedIngest = {
-      headers: recordedHeaders(req),
-      body,
-      status: 0,
-    };
-    ingests.push(record);
-    const answer = (status: number, payload: unknown) => {
-      record.status = status;
-      return googleJson(status, payload);
-    };
+    const record: RecordedIngest = { headers: recordedHeaders(req), body, status: 0 };
+    const answer = recordedReply(ingests, record, googleJson);
     const refused = refusedToken(scopesOf(req));
     if (refused) return answer(...refused);
     const interfered = await interfere(answer);
@@ -446,5 +423,9 @@ export function googleDataManager(commands: DataManagerCommands, scopesOf: Beare
     ],
     ingests,
     statusReads,
+    reset() {
+      ingests.length = 0;
+      statusReads.length = 0;
+    },
   };
 }

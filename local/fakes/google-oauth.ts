@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { googleJson } from './google-common';
-import { type FakeRequest, type FakeRoute, redirect, route } from './http-fake';
+import { type FakeRequest, type FakeSurface, redirect, route } from './http-fake';
 
 /**
  * Google's OAuth endpoints as the local Google fake serves them: a consent screen at `GET /auth`
@@ -26,8 +26,7 @@ export interface OAuthCommands {
   adwordsOnlyRefreshTokens: Set<string>;
 }
 
-export interface GoogleOAuth {
-  readonly routes: FakeRoute[];
+export interface GoogleOAuth extends FakeSurface {
   readonly tokenRequests: RecordedTokenRequest[];
   /** The scopes of the request's bearer token, when it is one this fake issued. */
   scopesOf(req: FakeRequest): string[] | undefined;
@@ -97,6 +96,9 @@ export function googleOAuth(commands: OAuthCommands): GoogleOAuth {
   return {
     routes: [route('GET', '/auth', consent), route('POST', '/token', token)],
     tokenRequests,
+    reset() {
+      tokenRequests.length = 0;
+    },
     scopesOf(req) {
       const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       return bearer ? issued.get(bearer) : undefined;

@@ -76,6 +76,19 @@ export interface HttpFake {
   close(): Promise<void>;
 }
 
+/** One provider surface of a fake: its routes, and how it forgets what it recorded. */
+export interface FakeSurface {
+  readonly routes: readonly FakeRoute[];
+  /** Forgets the requests it recorded (and resets the commands it owns). */
+  reset(): void;
+}
+
+/** A surface served on its own fake server: what the surface exposes, where it listens, and close. */
+export type ServedFake<S extends FakeSurface> = Omit<S, 'routes'> & {
+  readonly baseUrl: string;
+  close(): Promise<void>;
+};
+
 export const route = (method: string, path: string | RegExp, handle: FakeHandler): FakeRoute => ({
   method,
   path,
@@ -90,6 +103,22 @@ export const json = (status: number, body: unknown, headers: Record<string, stri
 });
 
 export const redirect = (location: string): FakeReply => ({ status: 302, headers: { Location: location } });
+
+/**
+ * Records a request as it arrives: `entry` (status 0) joins `records`, and the returned reply
+ * function stamps the entry with the status it answers.
+ */
+export function recordedReply<R extends { status: number }>(
+  records: R[],
+  entry: R,
+  reply: (status: number, payload: unknown) => FakeReply,
+): (status: number, payload: unknown) => FakeReply {
+  records.push(entry);
+  return (status, payload) => {
+    entry.status = status;
+    return reply(status, payload);
+  };
+}
 
 /** The route taking this request and the groups of its pattern, or undefined. */
 export function matchRoute(
@@ -203,5 +232,26 @@ export async function startHttpFake(
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * Serves a surface on a fake server of its own: the surface's records and commands, its base URL,
+ * a reset that also forgets the server's log, and close.
+ */
+export async function serveFake<S extends FakeSurface>(
+  surface: S,
+  options: HttpFakeOptions = {},
+): Promise<ServedFake<S>> {
+  const { routes, ...exposed } = surface;
+  const server = await startHttpFake(routes, options);
+  return {
+    ...exposed,
+    baseUrl: server.baseUrl,
+    reset() {
+      server.log.length = 0;
+      surface.reset();
+    },
+    close: server.close,
   };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { type FakeReply, type FakeRequest, type FakeRoute, json, route } from './http-fake';
+import { type FakeReply, type FakeRequest, type FakeSurface, json, recordedReply, route } from './http-fake';
 
 /**
  * Meta's Conversions API (`POST /{version}/{pixel}/events` on the Graph API) as the local Meta
@@ -46,11 +46,20 @@ export interface FakeMetaCommands {
   deprecatedVersions: Set<string>;
 }
 
-export interface MetaConversionsApi {
-  readonly routes: FakeRoute[];
+export interface MetaConversionsApi extends FakeSurface {
   readonly requests: RecordedMetaRequest[];
   readonly received: ReceivedMetaEvent[];
+  readonly commands: FakeMetaCommands;
 }
+
+const freshCommands = (): FakeMetaCommands => ({
+  revokedTokens: new Set(),
+  throttle: { times: 0, code: 17 },
+  serverErrors: 0,
+  delayMs: 0,
+  rejectEventIds: new Set(),
+  deprecatedVersions: new Set(),
+});
 
 const ACTION_SOURCES = new Set([
   'email',
@@ -249,26 +258,20 @@ export const graphNotFound = (req: FakeRequest): FakeReply =>
 export const graphFailure = (): FakeReply =>
   json(500, graphError(1, 'An unknown error occurred', { is_transient: true }));
 
-export function metaConversionsApi(commands: FakeMetaCommands): MetaConversionsApi {
+export function metaConversionsApi(): MetaConversionsApi {
+  const commands = freshCommands();
   const requests: RecordedMetaRequest[] = [];
   const received: ReceivedMetaEvent[] = [];
 
   async function events(req: FakeRequest): Promise<FakeReply> {
     const [version, pixelId] = req.params as [string, string];
     const body = req.jsonOrText();
-    const record: RecordedMetaRequest = {
-      version,
-      pixelId,
-      headers: { authorization: req.headers.authorization, 'content-type': req.headers['content-type'] },
-      query: req.url.search,
-      body,
-      status: 0,
-    };
-    requests.push(record);
-    const answer = (status: number, payload: unknown) => {
-      record.status = status;
-      return json(status, payload);
-    };
+    const headers = { authorization: req.headers.authorization, 'content-type': req.headers['content-type'] };
+    const answer = recordedReply(
+      requests,
+      { version, pixelId, headers, query: req.url.search, body, status: 0 },
+      json,
+    );
     if (commands.delayMs > 0) await new Promise((r) => setTimeout(r, commands.delayMs));
     if (req.url.searchParams.has('access_token'))
       return answer(400, invalid('Token In URL', 'This fake refuses access tokens in the URL'));
@@ -344,5 +347,11 @@ export function metaConversionsApi(commands: FakeMetaCommands): MetaConversionsA
     routes: [route('POST', /\/(v\d+\.\d+)\/(\d+)\/events/, events)],
     requests,
     received,
+    commands,
+    reset() {
+      requests.length = 0;
+      received.length = 0;
+      Object.assign(commands, freshCommands());
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FakeReply, type FakeRequest, type FakeRoute, json, route } from './http-fake';
+import { type FakeReply, type FakeRequest, type FakeSurface, json, route } from './http-fake';
 
 /**
  * The two Stripe API calls the platform makes, as the local Stripe fake serves them in Stripe's
@@ -29,15 +29,13 @@ export interface RecordedStripeRequest {
   status: number;
 }
 
-export interface StripeApi {
-  readonly routes: FakeRoute[];
+export interface StripeApi extends FakeSurface {
   readonly requests: RecordedStripeRequest[];
   readonly customers: Set<string>;
   readonly subscriptions: Map<string, FakeSubscription>;
   /** Every API call answers with this status (503, 500, 429) until `outage(0)`. */
   outage(status: number, seconds?: number): void;
   addSubscription(subscription: FakeSubscription): void;
-  reset(): void;
 }
 
 /** A Stripe answer: JSON, with Stripe's `Request-Id` and `Stripe-Version` headers. */

@@ -5,8 +5,10 @@ import {
   type HttpFake,
   json,
   matchRoute,
+  recordedReply,
   redirect,
   route,
+  serveFake,
   startHttpFake,
 } from '../../local/fakes/http-fake';
 import { BodyTooLarge, readBody } from '../../local/read-body';
@@ -161,5 +163,45 @@ describe('startHttpFake', () => {
     expect(await res.json()).toEqual({ unknown: '/x' });
     await other.close();
     await expect(fetch(`${other.baseUrl}/x`)).rejects.toThrow();
+  });
+});
+
+describe('serveFake', () => {
+  it('serves a surface: its records exposed, each stamped with its answer, reset by reset()', async () => {
+    const records: { path: string; status: number }[] = [];
+    let resets = 0;
+    const surface = {
+      routes: [
+        route('POST', /\/thing\/\w+/, (req) => {
+          const answer = recordedReply(records, { path: req.path, status: 0 }, json);
+          expect(records.at(-1)).toEqual({ path: req.path, status: 0 });
+          return answer(req.path.endsWith('/bad') ? 409 : 202, { seen: req.path });
+        }),
+      ],
+      records,
+      reset() {
+        records.length = 0;
+        resets += 1;
+      },
+    };
+    const fake = await serveFake(surface);
+    try {
+      expect(fake).not.toHaveProperty('routes');
+      expect(fake.records).toBe(records);
+      const res = await fetch(`${fake.baseUrl}/thing/good`, { method: 'POST' });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({ seen: '/thing/good' });
+      expect((await fetch(`${fake.baseUrl}/thing/bad`, { method: 'POST' })).status).toBe(409);
+      expect(records).toEqual([
+        { path: '/thing/good', status: 202 },
+        { path: '/thing/bad', status: 409 },
+      ]);
+      fake.reset();
+      expect(records).toEqual([]);
+      expect(resets).toBe(1);
+    } finally {
+      await fake.close();
+    }
+    await expect(fetch(`${fake.baseUrl}/thing/good`, { method: 'POST' })).rejects.toThrow();
   });
 });
