@@ -42,6 +42,40 @@ async function deadLetters(queue: string): Promise<unknown[]> {
   return res.body.items as unknown[];
 }
 
+/**
+ * Captures a lead for each seed, its click and e-mail from `clickOf`, worth 50 EUR with consent
+ * granted an hour ago (inside every platform's window); the ids of the leads.
+ */
+async function captureLeads(
+  clickOf: (seed: number, at: string) => Record<string, unknown>,
+): Promise<string[]> {
+  const at = new Date(Date.now() - 3600_000).toISOString();
+  const leads = seeds.map((seed) => ({
+    ...clickOf(seed, at),
+    value: 50,
+    currency: 'EUR',
+    consent: { status: 'granted', method: 'form_checkbox', timestamp: at },
+  }));
+  const captured = await call('POST', '/api/v1/leads', { token: tenant.member, body: leads });
+  expect(captured.status).toBe(201);
+  return captured.body.lead_ids as string[];
+}
+
+/** Marks each lead won with an order of its own (`<orderPrefix>-<lead id>`): one conversion each. */
+async function win(leadIds: string[], orderPrefix: string): Promise<void> {
+  for (const id of leadIds) {
+    const won = await call('PATCH', `/api/v1/leads/${id}`, {
+      token: tenant.member,
+      body: { status: 'won', order_id: `${orderPrefix}-${id}` },
+    });
+    expect([won.status, won.status === 200 ? '' : won.body.error]).toEqual([200, '']);
+  }
+}
+
+/** Waits until the outage that started at `startedAt` has lasted OUTAGE_SECONDS. */
+const outageOver = (startedAt: number) =>
+  new Promise((r) => setTimeout(r, Math.max(0, startedAt + OUTAGE_SECONDS * 1000 - Date.now())));
+
 beforeAll(async () => {
   fake = await startFakeGoogleAds();
   fakeMeta = await startFakeMeta();
@@ -109,24 +143,12 @@ describe('Google outage', () => {
     async () => {
       expect(OUTAGE_SECONDS).toBeGreaterThan(3 * VISIBILITY_SECONDS);
       fake.commands.serverErrors = 1_000_000;
-      const at = new Date(Date.now() - 3600_000).toISOString();
-      const leads = seeds.map((seed) => ({
+      const leadIds = await captureLeads((seed) => ({
         email: `outage-${seed}@example.com`,
         gclid: gclid(seed),
-        value: 50,
-        currency: 'EUR',
-        consent: { status: 'granted', method: 'form_checkbox', timestamp: at },
       }));
-      const captured = await call('POST', '/api/v1/leads', { token: tenant.member, body: leads });
-      expect(captured.status).toBe(201);
       const outageStarted = Date.now();
-      for (const id of captured.body.lead_ids as string[]) {
-        const won = await call('PATCH', `/api/v1/leads/${id}`, {
-          token: tenant.member,
-          body: { status: 'won', order_id: `order-${id}` },
-        });
-        expect([won.status, won.status === 200 ? '' : won.body.error]).toEqual([200, '']);
-      }
+      await win(leadIds, 'order');
 
       const open = await eventually(async () => {
         const views = await readCircuits();
@@ -134,9 +156,7 @@ describe('Google outage', () => {
       }, 'the google_ads circuit to open');
       expect(open.opened_at).toEqual(expect.any(String));
 
-      await new Promise((r) =>
-        setTimeout(r, Math.max(0, outageStarted + OUTAGE_SECONDS * 1000 - Date.now())),
-      );
+      await outageOver(outageStarted);
       const duringOutage = fake.ingests.length;
       fake.commands.serverErrors = 0;
       // Threshold failures open it; after that at most one probe per open period (and per expired lease).
@@ -186,33 +206,19 @@ describe('Meta outage', () => {
     '20 conversions wait through a Meta outage without a dead letter, then each event is received exactly once',
     async () => {
       fakeMeta.commands.serverErrors = 1_000_000;
-      const at = new Date(Date.now() - 3600_000).toISOString();
-      const leads = seeds.map((seed) => ({
+      const leadIds = await captureLeads((seed, at) => ({
         email: `meta-outage-${seed}@example.com`,
         fbclid: fbclid(seed),
         click_time: at,
-        value: 50,
-        currency: 'EUR',
-        consent: { status: 'granted', method: 'form_checkbox', timestamp: at },
       }));
-      const captured = await call('POST', '/api/v1/leads', { token: tenant.member, body: leads });
-      expect(captured.status).toBe(201);
       const outageStarted = Date.now();
       const before = reports.length;
-      for (const id of captured.body.lead_ids as string[]) {
-        const won = await call('PATCH', `/api/v1/leads/${id}`, {
-          token: tenant.member,
-          body: { status: 'won', order_id: `meta-order-${id}` },
-        });
-        expect([won.status, won.status === 200 ? '' : won.body.error]).toEqual([200, '']);
-      }
+      await win(leadIds, 'meta-order');
       await eventually(async () => {
         const views = await readCircuits();
         return views.meta.state !== 'closed' ? true : undefined;
       }, 'the meta circuit to open');
-      await new Promise((r) =>
-        setTimeout(r, Math.max(0, outageStarted + OUTAGE_SECONDS * 1000 - Date.now())),
-      );
+      await outageOver(outageStarted);
       const duringOutage = fakeMeta.requests.length;
       fakeMeta.commands.serverErrors = 0;
       expect(duringOutage).toBeGreaterThanOrEqual(THRESHOLD);
@@ -273,9 +279,7 @@ describe('Google outage during adjustments', () => {
         });
         expect(res.status).toBe(202);
       }
-      await new Promise((r) =>
-        setTimeout(r, Math.max(0, outageStarted + OUTAGE_SECONDS * 1000 - Date.now())),
-      );
+      await outageOver(outageStarted);
       const failedDuringOutage = [
         ...fake.ingests.slice(ingestsBefore),
         ...fake.adjustments.slice(adjustmentsBefore),

@@ -8,7 +8,7 @@ import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { capturedOutput, outputMark } from '../support/leak-capture';
 import { startTestStack } from '../support/local-stack';
-import { createTenant, type TestTenant } from '../support/tenants';
+import { createTenants, type TestTenant } from '../support/tenants';
 
 let stack: LocalStack;
 let a: TestTenant;
@@ -40,8 +40,7 @@ beforeAll(async () => {
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   stack = await startTestStack('gdpr');
   dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' }));
-  a = await createTenant(stack.url, 'Agency A');
-  b = await createTenant(stack.url, 'Agency B');
+  [a, b] = await createTenants(stack.url, 'Agency A', 'Agency B');
 });
 
 afterAll(async () => {

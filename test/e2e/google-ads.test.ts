@@ -1,42 +1,41 @@
-import { createHash } from 'node:crypto';
 import { metrics } from '../../functions/shared/platform/observability';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
-import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
-import type { BatchReport } from '../../local/poller';
+import type { FakeGoogleAds } from '../../local/fake-google-ads';
 import type { LocalStack } from '../../local/stack';
 import { gclid } from '../support/click-ids';
 import {
   CLIENT_SECRET,
+  expectUploadedWithOwnToken,
   conversionForOrder as findConversion,
-  forgetFakeGoogle,
+  firstUpload,
   googleAdsSettings,
   paidOrder as placePaidOrder,
   processedAt,
   REFRESH_TOKEN,
   type Row,
   SHOP_SECRET,
+  settledOrders,
   sharedTransportScenarios,
-  useFakeGoogle,
+  useGoogleStack,
 } from '../support/google-ads-e2e';
-import { request } from '../support/http';
-import { eventually, startTestStack } from '../support/local-stack';
+import { sha } from '../support/hashing';
+import { invalidFields, request } from '../support/http';
+import { eventually } from '../support/local-stack';
 import { connectShopify, deliverShopify } from '../support/shopify';
 import { createTenant, type TestTenant } from '../support/tenants';
 
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
-const SHOP_A = 'gads-a.myshopify.com';
-const SHOP_C = 'gads-c.myshopify.com';
-const SHOP_D = 'gads-d.myshopify.com';
 const SHOP_E = 'gads-e.myshopify.com';
 const ADWORDS_ONLY_TOKEN = '1//gads-refresh-token-e-adwords-only';
 
+/** The stack with a fake Google, uploading through the Data Manager API; its parts by name below. */
+const google = useGoogleStack('gads', { ADJUSTMENT_WAIT_SECONDS: '1' });
 let stack: LocalStack;
 let fake: FakeGoogleAds;
 let a: TestTenant;
 let c: TestTenant;
-let d: TestTenant;
+/** Tenant E, on a store of its own (`SHOP_E`); `shopA` is the store of A. */
 let e: TestTenant;
-const reports: BatchReport[] = [];
+let shopA: string;
 const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
   request(stack.url, method, path, options);
 
@@ -77,39 +76,11 @@ const ingestsWith = (click: string) =>
 const acceptedWith = (click: string) => ingestsWith(click).filter((u) => u.status === 200);
 
 beforeAll(async () => {
-  fake = await startFakeGoogleAds();
-  useFakeGoogle(fake);
-  process.env.ADJUSTMENT_WAIT_SECONDS = '1';
-  process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
-  process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
-  delete process.env.GOOGLE_ADS_API_VERSION;
-  delete process.env.GOOGLE_ADS_DEVELOPER_TOKEN;
-  stack = await startTestStack('gads', { retryDelaySeconds: 0 });
-  stack.events.on('batch', (r: BatchReport) => reports.push(r));
-  a = await createTenant(stack.url, 'Agency A');
-  c = await createTenant(stack.url, 'Agency C');
-  d = await createTenant(stack.url, 'Agency D');
+  ({ stack, fake } = google);
+  ({ a, c } = google.tenants);
+  shopA = google.shops.a;
   e = await createTenant(stack.url, 'Agency E');
-  for (const [tenant, shop] of [
-    [a, SHOP_A],
-    [c, SHOP_C],
-    [d, SHOP_D],
-    [e, SHOP_E],
-  ] as const) {
-    expect((await connectShopify(stack.url, tenant, shop, SHOP_SECRET)).status).toBe(200);
-  }
-});
-
-afterEach(() => {
-  fake.reset();
-  jest.restoreAllMocks();
-});
-
-afterAll(async () => {
-  await stack.stop();
-  await fake.close();
-  forgetFakeGoogle();
-  delete process.env.ADJUSTMENT_WAIT_SECONDS;
+  expect((await connectShopify(stack.url, e, SHOP_E, SHOP_SECRET)).status).toBe(200);
 });
 
 describe('connecting Google Ads', () => {
@@ -146,11 +117,7 @@ describe('connecting Google Ads', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toBe('validation_failed');
-    expect((bad.body.details as Array<{ path: string }>).map((x) => x.path).sort()).toEqual([
-      'customer_id',
-      'refresh_token',
-      'time_zone',
-    ]);
+    expect(invalidFields(bad)).toEqual(['customer_id', 'refresh_token', 'time_zone']);
   });
 });
 
@@ -208,7 +175,7 @@ describe('OAuth connect flow', () => {
     );
     expect(exchange?.form).toMatchObject({ code: 'good-abc', client_secret: CLIENT_SECRET });
     // Uploads now use the refresh token from the code.
-    await paidOrder(SHOP_A, 7601, 'oauth@example.com', processedAt());
+    await paidOrder(shopA, 7601, 'oauth@example.com', processedAt());
     await conversionForOrder(a, 7601, ['uploaded']);
     expect(fake.tokenRequests.some((t) => t.form.refresh_token === '1//refresh-for-good-abc')).toBe(true);
     const restored = await call('PUT', '/api/v1/integrations/google-ads', {
@@ -257,18 +224,12 @@ describe('OAuth connect flow against the fake consent screen (as GOOGLE_ADS_FAKE
 
 describe('uploading through the Data Manager API (the default transport)', () => {
   it('a Shopify orders/paid webhook with a gclid makes exactly one events:ingest request whose body is exactly right; its status is read and recorded', async () => {
-    const at = processedAt();
-    await paidOrder(SHOP_A, 7001, 'Zoe.Buyer@Gmail.com', at);
-    const conversion = await conversionForOrder(a, 7001, ['uploaded', 'failed']);
-    expect(conversion).toMatchObject({ status: 'uploaded', attempts: 1, platform: 'google_ads' });
-    expect(conversion).not.toHaveProperty('click_id');
-    const ingests = ingestsWith(gclid(7001));
-    expect(ingests).toHaveLength(1);
-    const ingest = ingests[0];
+    const { at, conversion, request: ingest } = await firstUpload(google, ingestsWith);
     expect(ingest?.headers['developer-token']).toBeUndefined();
     expect(ingest?.headers['login-customer-id']).toBeUndefined();
     expect(ingest?.headers.authorization).toMatch(/^Bearer ya29\.fake-/);
-    // Hashes computed here, independently: trimmed, lower-cased, gmail dots dropped; E.164 phone.
+    // Spelled out in full on purpose, as the oracle of what Google receives over HTTP; the hashes
+    // computed here, independently: trimmed, lower-cased, gmail dots dropped; E.164 phone.
     expect(ingest?.body).toEqual({
       destinations: [
         {
@@ -310,18 +271,14 @@ describe('uploading through the Data Manager API (the default transport)', () =>
     });
     expect(fake.statusReads.some((r) => r.requestId === ingest?.requestId && r.status === 200)).toBe(true);
     expect(fake.uploads).toHaveLength(0);
-    expect(fake.tokenRequests.every((t) => t.form.refresh_token === REFRESH_TOKEN)).toBe(true);
-    const uploaded = await call('GET', '/api/v1/conversions?status=uploaded', { token: a.viewer });
-    expect((uploaded.body.items as Row[]).map((x) => x.id)).toContain(conversion.id);
+    await expectUploadedWithOwnToken(google, conversion);
   });
 
   it('a batch with two bad events: Google rejects it whole, those two fail with reasons, the rest are accepted once', async () => {
     const orders = [7101, 7102, 7103, 7104, 7105];
     fake.commands.badEvents.set(gclid(7102), 'INVALID_FORMAT');
     fake.commands.unlocatedBadEvents.add(gclid(7104));
-    const at = processedAt();
-    await Promise.all(orders.map((id) => paidOrder(SHOP_A, id, `buyer-${id}@example.com`, at)));
-    const results = await Promise.all(orders.map((id) => conversionForOrder(a, id, ['uploaded', 'failed'])));
+    const results = await settledOrders(google, orders);
     expect(results.map((r) => r.status)).toEqual(['uploaded', 'failed', 'uploaded', 'failed', 'uploaded']);
     expect(results[1]?.last_error).toBe(
       'Google rejected the conversion: Google could not read a field of the conversion (INVALID_FORMAT)',
@@ -344,7 +301,7 @@ describe('uploading through the Data Manager API (the default transport)', () =>
       reason: 'WARNING_REASON_GENERIC',
       field: 'conversion_value',
     });
-    await paidOrder(SHOP_A, 7151, 'warned.buyer@example.com', processedAt());
+    await paidOrder(shopA, 7151, 'warned.buyer@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7151, ['uploaded', 'failed']);
     expect(conversion).toMatchObject({
       status: 'uploaded',
@@ -357,14 +314,7 @@ describe('uploading through the Data Manager API (the default transport)', () =>
     expect(acceptedWith(gclid(7151))).toHaveLength(1);
   });
 
-  sharedTransportScenarios(() => ({
-    baseUrl: stack.url,
-    fake,
-    tenants: { a, c, d },
-    shops: { a: SHOP_A, c: SHOP_C, d: SHOP_D },
-    reports,
-    requestsWith: ingestsWith,
-  }));
+  sharedTransportScenarios(google, ingestsWith);
 });
 
 type AdjustmentBody = {
@@ -493,9 +443,9 @@ describe('conversions by API', () => {
 
 describe('adjustments', () => {
   it('a paid order uploaded, then refunded in full: one retraction', async () => {
-    await paidOrder(SHOP_A, 7810, 'refund-full@example.com', processedAt());
+    await paidOrder(shopA, 7810, 'refund-full@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7810, ['uploaded']);
-    await refund(SHOP_A, 99001, 7810, '149.90');
+    await refund(shopA, 99001, 7810, '149.90');
     const [adjustment] = await adjustmentsOfConversion(a, conversion.id as string, 1);
     expect(adjustment).toMatchObject({ type: 'retraction', status: 'applied', source: 'shopify' });
     expect(adjustmentsOf('7810')).toEqual([
@@ -506,9 +456,9 @@ describe('adjustments', () => {
   });
 
   it('refunded in part: one restatement with the remaining value, through Data Manager with the same transactionId', async () => {
-    await paidOrder(SHOP_A, 7811, 'refund-part@example.com', processedAt());
+    await paidOrder(shopA, 7811, 'refund-part@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7811, ['uploaded']);
-    await refund(SHOP_A, 99002, 7811, '49.90');
+    await refund(shopA, 99002, 7811, '49.90');
     const [adjustment] = await adjustmentsOfConversion(a, conversion.id as string, 1);
     expect(adjustment).toMatchObject({ type: 'restatement', value: 100, currency: 'EUR', status: 'applied' });
     const events = acceptedEventsOf('7811');
@@ -518,7 +468,7 @@ describe('adjustments', () => {
   });
 
   it('by hand: restatement 202, the same again 200; another tenant gets 404; cancellation retracts; a second retraction counts as done', async () => {
-    await paidOrder(SHOP_A, 7812, 'by-hand@example.com', processedAt());
+    await paidOrder(shopA, 7812, 'by-hand@example.com', processedAt());
     const conversion = await conversionForOrder(a, 7812, ['uploaded']);
     const path = `/api/v1/conversions/${conversion.id}/adjustments`;
     const restated = await call('POST', path, { token: a.member, body: { type: 'restatement', value: 80 } });
@@ -535,7 +485,7 @@ describe('adjustments', () => {
     await adjustmentsOfConversion(a, conversion.id as string, 1);
     expect(acceptedEventsOf('7812').map((x) => x.conversionValue)).toEqual([149.9, 80]);
 
-    await shopifyWebhook(SHOP_A, 'orders/cancelled', 'cancel-7812', {
+    await shopifyWebhook(shopA, 'orders/cancelled', 'cancel-7812', {
       id: 7812,
       cancelled_at: new Date().toISOString(),
     });

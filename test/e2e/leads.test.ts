@@ -8,7 +8,7 @@ import { emulatorUrl } from '../support/emulator';
 import { subjectId } from '../support/gdpr';
 import { request } from '../support/http';
 import { startTestStack } from '../support/local-stack';
-import { createTenant, type TestTenant } from '../support/tenants';
+import { createTenant, createTenants, type TestTenant } from '../support/tenants';
 
 let stack: LocalStack;
 let a: TestTenant;
@@ -34,8 +34,7 @@ beforeAll(async () => {
   // The conversions queue is read below as a contract; the uploader would consume it.
   stack = await startTestStack('leads', { withoutConsumers: ['conversions'] });
   dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: emulatorUrl(), region: 'us-east-1' }));
-  a = await createTenant(stack.url, 'Agency A');
-  b = await createTenant(stack.url, 'Agency B');
+  [a, b] = await createTenants(stack.url, 'Agency A', 'Agency B');
 });
 
 afterAll(async () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
 import type { Conversion } from '../../functions/shared/features/conversions/model';
 import { openCredential } from '../../functions/shared/platform/crypto/credentials';
@@ -7,10 +6,11 @@ import { MetaIntegrationStore } from '../../functions/shared/providers/meta/dyna
 import { ACCESS_TOKEN_NAME } from '../../functions/shared/providers/meta/integration';
 import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
 import type { LocalStack } from '../../local/stack';
-import { request } from '../support/http';
+import { sha } from '../support/hashing';
+import { invalidFields, request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
-import { connectShopify, deliverShopify } from '../support/shopify';
-import { createTenant, type TestTenant } from '../support/tenants';
+import { bannerConsent, connectShopify, deliverShopify, paidShopifyOrder } from '../support/shopify';
+import { createTenants, type TestTenant } from '../support/tenants';
 
 const ACCESS_TOKEN = 'EAAB-meta-access-token-tenant-a-0001';
 const TOKEN_C = 'EAAB-meta-access-token-tenant-c-0001';
@@ -20,7 +20,6 @@ const SHOP_A = 'meta-a.myshopify.com';
 const SHOP_C = 'meta-c.myshopify.com';
 const SHOP_SECRET = 'shopify-webhook-secret-meta-0123';
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15';
-const sha = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
 /** A real-looking fbclid with both cases (Meta's click id is case-sensitive). */
 const fbclid = (n: number) => `IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjc${n}XyZ`;
 
@@ -39,9 +38,7 @@ beforeAll(async () => {
   process.env.RATE_LIMIT_TENANT_PER_HOUR = '100000';
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
   stack = await startTestStack('meta', { retryDelaySeconds: 0 });
-  a = await createTenant(stack.url, 'Meta Agency A');
-  b = await createTenant(stack.url, 'Meta Agency B');
-  c = await createTenant(stack.url, 'Meta Agency C');
+  [a, b, c] = await createTenants(stack.url, 'Meta Agency A', 'Meta Agency B', 'Meta Agency C');
   for (const [tenant, shop] of [
     [a, SHOP_A],
     [c, SHOP_C],
@@ -58,24 +55,21 @@ async function paidOrder(
 ) {
   const processedAt = new Date(Date.now() - 3600_000).toISOString();
   const click = options.click ?? fbclid(id);
-  const body = JSON.stringify({
-    id,
-    email,
-    financial_status: 'paid',
-    currency: 'EUR',
-    total_price: '149.90',
-    processed_at: processedAt,
-    landing_site: `/products/lamp?fbclid=${click}`,
-    note_attributes: [
-      { name: 'consent_status', value: options.consent ?? 'granted' },
-      { name: 'consent_method', value: 'cookie_banner' },
-      { name: 'consent_timestamp', value: processedAt },
-      { name: 'landing_page', value: `https://${shop}/products/lamp?fbclid=${click}` },
-    ],
-    client_details: { user_agent: UA, browser_ip: '198.51.100.23' },
-    customer: { id: id + 1000, email },
-    billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
-  });
+  const body = JSON.stringify(
+    paidShopifyOrder(
+      {
+        id,
+        email,
+        at: processedAt,
+        landingSite: `/products/lamp?fbclid=${click}`,
+        notes: [
+          ...bannerConsent(processedAt, options.consent),
+          { name: 'landing_page', value: `https://${shop}/products/lamp?fbclid=${click}` },
+        ],
+      },
+      { client_details: { user_agent: UA, browser_ip: '198.51.100.23' } },
+    ),
+  );
   const res = await deliverShopify(stack.url, body, {
     topic: 'orders/paid',
     shop,
@@ -117,6 +111,7 @@ describe('connecting Meta', () => {
       },
     });
     expect(res.status).toBe(200);
+    // Spelled out in full on purpose, as the oracle of the settings a tenant reads back.
     expect(res.body).toEqual({
       pixel_id: '1234567890',
       test_event_code: 'TEST4242',
@@ -149,11 +144,7 @@ describe('connecting Meta', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toBe('validation_failed');
-    expect((bad.body.details as Array<{ path: string }>).map((x) => x.path).sort()).toEqual([
-      'access_token',
-      'lead_events',
-      'pixel_id',
-    ]);
+    expect(invalidFields(bad)).toEqual(['access_token', 'lead_events', 'pixel_id']);
   });
 });
 

@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
 import { metrics } from '../../functions/shared/platform/observability';
 import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
 import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
 import type { LocalStack } from '../../local/stack';
 import { gclid } from '../support/click-ids';
 import { forgetFakeGoogle, googleAdsSettings, SHOP_SECRET, useFakeGoogle } from '../support/google-ads-e2e';
+import { sha } from '../support/hashing';
 import { request } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
-import { connectShopify, deliverShopify } from '../support/shopify';
+import { bannerConsent, connectShopify, deliverShopify, paidShopifyOrder } from '../support/shopify';
 import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
 
 /**
@@ -17,7 +17,6 @@ import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
  * not otherwise; Google's "not enabled" refusal parks the tenant's Google conversions and flags
  * the integration, which GET /api/v1/integrations shows, and saving it again sends them.
  */
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15';
 const META_TOKEN = 'EAAB-meta-access-token-user-data-0001';
 const ADWORDS_ONLY_TOKEN = '1//user-data-refresh-token-adwords-only';
@@ -96,25 +95,18 @@ afterAll(async () => {
 async function paidOrder(key: string, id: number, email: string, click?: string) {
   const at = new Date(Date.now() - 3600_000).toISOString();
   const landing = `https://${shopOf(key)}/products/lamp${click ? `?gclid=${click}` : ''}`;
-  const body = JSON.stringify({
-    id,
-    email,
-    financial_status: 'paid',
-    currency: 'EUR',
-    total_price: '149.90',
-    current_total_price: '149.90',
-    processed_at: at,
-    landing_site: click ? `/products/lamp?gclid=${click}` : '/products/lamp',
-    note_attributes: [
-      { name: 'consent_status', value: 'granted' },
-      { name: 'consent_method', value: 'cookie_banner' },
-      { name: 'consent_timestamp', value: at },
-      { name: 'landing_page', value: landing },
-    ],
-    client_details: { user_agent: UA, browser_ip: '198.51.100.23' },
-    customer: { id: id + 1000, email },
-    billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
-  });
+  const body = JSON.stringify(
+    paidShopifyOrder(
+      {
+        id,
+        email,
+        at,
+        landingSite: click ? `/products/lamp?gclid=${click}` : '/products/lamp',
+        notes: [...bannerConsent(at), { name: 'landing_page', value: landing }],
+      },
+      { client_details: { user_agent: UA, browser_ip: '198.51.100.23' } },
+    ),
+  );
   const res = await deliverShopify(stack.url, body, {
     topic: 'orders/paid',
     shop: shopOf(key),
@@ -166,6 +158,7 @@ describe('a consented order without a click id', () => {
     const event = accepted
       .flatMap((i) => (i.body as Ingested).events ?? [])
       .find((e) => e.transactionId === '9101');
+    // Spelled out in full on purpose, as the oracle of the event Google receives.
     expect(event).toEqual({
       transactionId: '9101',
       eventTimestamp: expect.any(String),

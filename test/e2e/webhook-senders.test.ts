@@ -11,7 +11,7 @@ import { subjectId } from '../support/gdpr';
 import { request, send } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
 import { connectShopify, deliverShopify, listLeads, shopifyHmac, waitForLead } from '../support/shopify';
-import { createTenant, type TestTenant } from '../support/tenants';
+import { createTenants, type TestTenant } from '../support/tenants';
 
 const SHARED_SHOP = 'shared-shop.myshopify.com';
 const C_SHOP = 'shop-of-c.myshopify.com';
@@ -87,9 +87,7 @@ beforeAll(async () => {
   process.env.WEBHOOK_RETRY_BASE_SECONDS = '0';
   stack = await startTestStack('ws', { retryDelaySeconds: 0 });
   stack.events.on('batch', (r: BatchReport) => reports.push(r));
-  a = await createTenant(stack.url, 'Agency A');
-  b = await createTenant(stack.url, 'Agency B');
-  c = await createTenant(stack.url, 'Merchant C');
+  [a, b, c] = await createTenants(stack.url, 'Agency A', 'Agency B', 'Merchant C');
   const connect = (tenant: TestTenant, shop: string, secret: string) =>
     connectShopify(stack.url, tenant, shop, secret);
   const first = await connect(a, SHARED_SHOP, SECRET.a);

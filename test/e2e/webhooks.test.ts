@@ -16,8 +16,15 @@ import { emulatorUrl } from '../support/emulator';
 import { subjectId } from '../support/gdpr';
 import { request, send } from '../support/http';
 import { eventually, startTestStack } from '../support/local-stack';
-import { connectShopify, deliverShopify, listLeads, waitForLead } from '../support/shopify';
-import { createTenant, type TestTenant, tokenFor } from '../support/tenants';
+import {
+  bannerConsent,
+  connectShopify,
+  deliverShopify,
+  listLeads,
+  paidShopifyOrder,
+  waitForLead,
+} from '../support/shopify';
+import { createTenants, type TestTenant, tokenFor } from '../support/tenants';
 
 const SHOP = 'agency-a-shop.myshopify.com';
 const SHOP_SECRET = 'shopify-webhook-secret-of-a-0123';
@@ -52,32 +59,29 @@ function shopify(topic: string, body: string, webhookId: string, secret = SHOP_S
 }
 
 function shopifyOrder(id: number, email: string, extra: Record<string, unknown> = {}) {
-  return JSON.stringify({
-    id,
-    name: `#${id}`,
-    email,
-    financial_status: 'paid',
-    currency: 'EUR',
-    total_price: '149.90',
-    current_total_price: '149.90',
-    processed_at: '2026-11-24T09:30:00+01:00',
-    landing_site: `/products/lamp?gclid=${gclid(id)}&utm_source=google&utm_campaign=winter`,
-    referring_site: 'https://www.google.com/',
-    note_attributes: [
-      { name: 'consent_status', value: 'granted' },
-      { name: 'consent_method', value: 'cookie_banner' },
-      { name: 'consent_timestamp', value: '2026-11-24T09:00:00Z' },
-    ],
-    customer: { id: id + 1000, email, first_name: 'Zoë', last_name: 'Ångström' },
-    billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
-    line_items: Array.from({ length: 100 }, (_, i) => ({
-      id: i,
-      title: `Lämpchen ${i}`,
-      quantity: 1,
-      price: '1.49',
-    })),
-    ...extra,
-  });
+  return JSON.stringify(
+    paidShopifyOrder(
+      {
+        id,
+        email,
+        at: '2026-11-24T09:30:00+01:00',
+        landingSite: `/products/lamp?gclid=${gclid(id)}&utm_source=google&utm_campaign=winter`,
+        notes: bannerConsent('2026-11-24T09:00:00Z'),
+      },
+      {
+        name: `#${id}`,
+        referring_site: 'https://www.google.com/',
+        customer: { id: id + 1000, email, first_name: 'Zoë', last_name: 'Ångström' },
+        line_items: Array.from({ length: 100 }, (_, i) => ({
+          id: i,
+          title: `Lämpchen ${i}`,
+          quantity: 1,
+          price: '1.49',
+        })),
+        ...extra,
+      },
+    ),
+  );
 }
 
 const leadsOf = (tenant: TestTenant) => listLeads(stack.url, tenant);
@@ -93,8 +97,7 @@ beforeAll(async () => {
   process.env.RATE_LIMIT_IP_PER_HOUR = '100000';
   stack = await startTestStack('wh', { retryDelaySeconds: 0 });
   stack.events.on('batch', (r: BatchReport) => reports.push(r));
-  a = await createTenant(stack.url, 'Agency A');
-  b = await createTenant(stack.url, 'Agency B');
+  [a, b] = await createTenants(stack.url, 'Agency A', 'Agency B');
   expect((await connectShopify(stack.url, a, SHOP, SHOP_SECRET)).status).toBe(200);
   const woo = await call('PUT', '/api/v1/integrations/woocommerce', {
     token: a.admin,

@@ -3,7 +3,6 @@
  * tests of the uploaders are only as strict as these fakes, so every refusal is pinned here. A
  * fake that accepted a malformed request would let a broken request builder pass its tests.
  */
-import { createHash } from 'node:crypto';
 import {
   ADWORDS_SCOPE,
   DATA_MANAGER_SCOPE,
@@ -12,8 +11,7 @@ import {
 } from '../../local/fake-google-ads';
 import { type FakeMeta, startFakeMeta } from '../../local/fake-meta';
 import { type FakeStripe, startFakeStripe } from '../../local/fake-stripe';
-
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+import { sha } from '../support/hashing';
 
 type Json = Record<string, unknown>;
 

@@ -84,30 +84,21 @@ describe('ingest', () => {
   beforeAll(async () => {
     env = await freshResources({ PLATFORM_ORG_ID: 'platform', STRIPE_WEBHOOK_SECRET: STRIPE_SECRET });
     const sources = new DynamoSourceStore();
-    for (const [tenant, secret] of [
-      ['ten_a', SECRETS.a],
-      ['ten_b', SECRETS.b],
-    ] as const) {
+    const connect = async (tenant: string, shop: string, secret: string) => {
       const scope = platformScope(admin, tenant);
       await sources.save(
         scope,
         'shopify',
-        SHOP,
-        { shop_domain: SHOP },
+        shop,
+        { shop_domain: shop },
         await sealCredential(scope, 'shopify.webhook_secret', secret),
       );
-    }
+    };
+    await connect('ten_a', SHOP, SECRETS.a);
+    await connect('ten_b', SHOP, SECRETS.b);
     const shared = 'shared-shop.myshopify.com';
-    for (const tenant of ['ten_c', 'ten_d']) {
-      const scope = platformScope(admin, tenant);
-      await sources.save(
-        scope,
-        'shopify',
-        shared,
-        { shop_domain: shared },
-        await sealCredential(scope, 'shopify.webhook_secret', SECRETS.a),
-      );
-    }
+    await connect('ten_c', shared, SECRETS.a);
+    await connect('ten_d', shared, SECRETS.a);
     ({ handler } = (await import('../../functions/ingest/handler')) as unknown as { handler: Handler });
     await queued();
   });

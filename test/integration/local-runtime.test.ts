@@ -7,14 +7,14 @@ import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { queueDefinition } from '../../contract/resources';
+import { type QueueId, queueDefinition } from '../../contract/resources';
 import { EmulatorUnavailableError, isReachable, startEmulator, useEmulator } from '../../local/emulator';
-import { type BatchReport, QueuePoller } from '../../local/poller';
+import { type BatchReport, type PollerOptions, QueuePoller } from '../../local/poller';
 import { clearState, readState, writeState } from '../../local/state';
-import { emulatorUrl, freshResources } from '../support/emulator';
+import { emulatorUrl, freshQueues } from '../support/emulator';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -32,25 +32,33 @@ describe('local run mode parts', () => {
   let env: Record<string, string>;
   let sqs: SQSClient;
   beforeAll(async () => {
-    env = await freshResources();
-    sqs = new SQSClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+    ({ env, sqs } = await freshQueues());
   });
   afterAll(() => sqs.destroy());
+
+  /** A poller of a queue of the shared list, at `queueUrl`, retrying without delay. */
+  const pollerOf = (
+    queue: QueueId,
+    queueUrl: string,
+    events: EventEmitter,
+    invoker?: PollerOptions['invoker'],
+  ) =>
+    new QueuePoller({
+      sqs,
+      queue: queueDefinition(queue),
+      queueUrl,
+      region: 'us-east-1',
+      retryDelaySeconds: 0,
+      events,
+      invoker,
+    });
 
   it('returns every message of a batch whose consumer throws to the queue', async () => {
     const events = new EventEmitter();
     const seen: SQSEvent[] = [];
-    const poller = new QueuePoller({
-      sqs,
-      queue: queueDefinition('webhooks'),
-      queueUrl: env.WEBHOOKS_QUEUE_URL as string,
-      region: 'us-east-1',
-      retryDelaySeconds: 0,
-      events,
-      invoker: async (event) => {
-        seen.push(event);
-        throw new Error('consumer crashed');
-      },
+    const poller = pollerOf('webhooks', env.WEBHOOKS_QUEUE_URL as string, events, async (event) => {
+      seen.push(event);
+      throw new Error('consumer crashed');
     });
     const sent = await sqs.send(
       new SendMessageCommand({ QueueUrl: env.WEBHOOKS_QUEUE_URL, MessageBody: 'x' }),
@@ -68,14 +76,7 @@ describe('local run mode parts', () => {
   it('reports polling errors and keeps polling', async () => {
     const created = await sqs.send(new CreateQueueCommand({ QueueName: 'short-lived' }));
     const events = new EventEmitter();
-    const poller = new QueuePoller({
-      sqs,
-      queue: queueDefinition('webhooks'),
-      queueUrl: `${created.QueueUrl}-missing`,
-      region: 'us-east-1',
-      retryDelaySeconds: 0,
-      events,
-    });
+    const poller = pollerOf('webhooks', `${created.QueueUrl}-missing`, events);
     const failed = next<Error>(events, 'error');
     poller.start();
     expect(await failed).toBeInstanceOf(Error);
@@ -129,15 +130,7 @@ describe('local run mode parts', () => {
   describe("the queue poller settles a batch by its consumer's answer, as the SQS event source does", () => {
     async function oneBatch(invoker: (event: SQSEvent) => Promise<unknown>): Promise<BatchReport> {
       const events = new EventEmitter();
-      const poller = new QueuePoller({
-        sqs,
-        queue: queueDefinition('conversions'),
-        queueUrl: env.CONVERSIONS_QUEUE_URL as string,
-        region: 'us-east-1',
-        retryDelaySeconds: 0,
-        events,
-        invoker,
-      });
+      const poller = pollerOf('conversions', env.CONVERSIONS_QUEUE_URL as string, events, invoker);
       const report = new Promise<BatchReport>((resolve) => events.once('batch', resolve));
       poller.start();
       const result = await report;

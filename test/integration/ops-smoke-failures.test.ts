@@ -27,6 +27,7 @@ const healthy: Record<string, Route> = {
   }),
 };
 
+// The reports are spelled out in full on purpose, as the oracle of what the operator reads.
 describe('smoke against a broken stage', () => {
   let server: Server;
   let url: string;

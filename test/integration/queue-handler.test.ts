@@ -3,21 +3,20 @@ import {
   PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { withCorrelation } from '../../functions/shared/platform/observability';
 import { queueHandler } from '../../functions/shared/platform/queues/handler';
 import { sendMessage, sendMessages, stringAttribute } from '../../functions/shared/platform/queues/publisher';
-import { emulatorUrl, freshResources } from '../support/emulator';
+import { freshQueues } from '../support/emulator';
 import { lambdaContext } from '../support/events';
 
 let env: Record<string, string>;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  env = await freshResources();
-  sqs = new SQSClient({ endpoint: emulatorUrl(), region: 'us-east-1' });
+  ({ env, sqs } = await freshQueues());
 });
 afterAll(() => sqs.destroy());
 beforeEach(async () => {

@@ -3,12 +3,12 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
 import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/features/webhooks/envelope';
-import { metrics } from '../../functions/shared/platform/observability';
 import { handler } from '../../functions/webhook-worker/handler';
 import { PROCESSORS } from '../../functions/webhook-worker/processors';
 import { scanAll } from '../support/dynamo';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { lambdaContext, sqsRecord } from '../support/events';
+import { captureSingleMetrics } from '../support/metrics';
 
 const envelope = (deliveryId: string, topic = 'orders/create', tenantId = 'tenant-a'): WebhookEnvelope => ({
   version: 1,
@@ -163,18 +163,7 @@ describe('webhook worker', () => {
   });
 
   it('counts dead letters in a metric that pages on-call', async () => {
-    const emitted: { name: string; value: number; dimensions: Record<string, string> }[] = [];
-    const spy = jest.spyOn(metrics, 'singleMetric').mockImplementation(() => {
-      const dimensions: Record<string, string> = {};
-      return {
-        addDimension: (name: string, value: string) => {
-          dimensions[name] = value;
-        },
-        addMetric: (name: string, _unit: string, value: number) => {
-          emitted.push({ name, value, dimensions });
-        },
-      } as unknown as ReturnType<typeof metrics.singleMetric>;
-    });
+    const { emitted, spy } = captureSingleMetrics();
     await handler(batch(record('poison', 'not json at all')), lambdaContext('worker'));
     spy.mockRestore();
     // Not even an envelope: its sender is unknown, so the dimension says `other`, never a value from the body.

@@ -1,3 +1,4 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { bootstrap } from '../../local/bootstrap';
 import { resetEmulator } from '../../local/emulator';
@@ -19,4 +20,12 @@ export async function freshResources(extra: Record<string, string> = {}): Promis
   Object.assign(process.env, { AWS_ENDPOINT_URL: url }, env, extra);
   resetClients();
   return env;
+}
+
+/** `freshResources()` with an SQS client on the emulator, which the caller destroys when done. */
+export async function freshQueues(
+  extra: Record<string, string> = {},
+): Promise<{ env: Record<string, string>; sqs: SQSClient }> {
+  const env = await freshResources(extra);
+  return { env, sqs: new SQSClient({ endpoint: emulatorUrl(), region: 'us-east-1' }) };
 }

@@ -1,21 +1,23 @@
 /**
  * What the e2e tests of the two Google upload transports (Data Manager `events:ingest`, the Google
- * Ads API `uploadClickConversions`) share: the Google Ads settings a tenant connects with, a paid
- * Shopify order carrying a gclid, waiting for the conversion of an order, and the scenarios whose
- * behaviour is the same on either transport (5xx, 429, a revoked refresh token, no account and
- * consent withdrawn before the upload). Each test file gives its own stack, fake and tenants.
+ * Ads API `uploadClickConversions`) share: a local stack with a fake Google and three tenants with
+ * their Shopify stores, the Google Ads settings a tenant connects with, a paid Shopify order
+ * carrying a gclid, waiting for the conversion of an order, and the scenarios whose behaviour is
+ * the same on either transport (the first upload, 5xx, 429, a revoked refresh token, no account
+ * and consent withdrawn before the upload).
  */
 
 import { metrics } from '../../functions/shared/platform/observability';
 import { GoogleAdsIntegrationStore } from '../../functions/shared/providers/google-ads/integration';
-import type { FakeGoogleAds } from '../../local/fake-google-ads';
+import { type FakeGoogleAds, startFakeGoogleAds } from '../../local/fake-google-ads';
 import type { BatchReport } from '../../local/poller';
+import type { LocalStack } from '../../local/stack';
 import { gclid } from './click-ids';
 import { subjectId } from './gdpr';
 import { request } from './http';
-import { eventually } from './local-stack';
-import { deliverShopify } from './shopify';
-import { type TestTenant, tokenFor } from './tenants';
+import { eventually, startTestStack } from './local-stack';
+import { connectShopify, deliverShopify, paidShopifyOrder } from './shopify';
+import { createTenants, type TestTenant, tokenFor } from './tenants';
 
 export const SHOP_SECRET = 'shopify-webhook-secret-gads-0123';
 export const CLIENT_SECRET = 'gads-client-secret-4b1e';
@@ -66,23 +68,9 @@ export const processedAt = () => new Date(Date.now() - 3600_000).toISOString();
 
 /** A signed Shopify `orders/paid` webhook for order `id` with `gclid(id)` and granted consent; 202. */
 export async function paidOrder(baseUrl: string, shop: string, id: number, email: string, at: string) {
-  const body = JSON.stringify({
-    id,
-    email,
-    financial_status: 'paid',
-    currency: 'EUR',
-    total_price: '149.90',
-    current_total_price: '149.90',
-    processed_at: at,
-    landing_site: `/products/lamp?gclid=${gclid(id)}`,
-    note_attributes: [
-      { name: 'consent_status', value: 'granted' },
-      { name: 'consent_method', value: 'cookie_banner' },
-      { name: 'consent_timestamp', value: at },
-    ],
-    customer: { id: id + 1000, email },
-    billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
-  });
+  const body = JSON.stringify(
+    paidShopifyOrder({ id, email, at, landingSite: `/products/lamp?gclid=${gclid(id)}` }),
+  );
   const res = await deliverShopify(baseUrl, body, {
     topic: 'orders/paid',
     shop,
@@ -114,22 +102,116 @@ export async function conversionForOrder(
   );
 }
 
-export interface TransportWorld {
-  baseUrl: string;
+export interface GoogleStack {
+  stack: LocalStack;
   fake: FakeGoogleAds;
-  /** A is connected to Google Ads; C and D are not (yet). */
+  /** Tenants A, C and D, each with its Shopify store connected; none with Google Ads yet. */
   tenants: { a: TestTenant; c: TestTenant; d: TestTenant };
+  /** Their stores: `<prefix>-a.myshopify.com` and so on. */
   shops: { a: string; c: string; d: string };
+  /** The batches the local queue pollers have handled. */
   reports: BatchReport[];
-  /** Every request of this transport that carried the click id, whatever Google answered. */
-  requestsWith(click: string): Array<{ status: number }>;
 }
 
 /**
- * The scenarios that behave the same on both transports, as `it` blocks of the calling describe.
- * `world` is read when each test runs (after the file's beforeAll).
+ * For the calling test file: a fake Google and a local stack pointed at it (see `useFakeGoogle`,
+ * with `env` on top and the rate limits out of the way), with tenants A, C and D each connected to
+ * its Shopify store. The fake forgets its requests and the mocks are restored after each test;
+ * after the file all is stopped and `env` taken out of the environment. The fields are there from
+ * the file's first `beforeAll` on.
  */
-export function sharedTransportScenarios(world: () => TransportWorld): void {
+export function useGoogleStack(prefix: string, env: Record<string, string> = {}): GoogleStack {
+  const google = {} as GoogleStack;
+  beforeAll(async () => {
+    Object.assign(google, await startGoogleStack(prefix, env));
+  });
+  afterEach(() => {
+    google.fake.reset();
+    jest.restoreAllMocks();
+  });
+  afterAll(async () => {
+    await google.stack.stop();
+    await google.fake.close();
+    forgetFakeGoogle();
+    for (const name of Object.keys(env)) delete process.env[name];
+  });
+  return google;
+}
+
+async function startGoogleStack(prefix: string, env: Record<string, string>): Promise<GoogleStack> {
+  const fake = await startFakeGoogleAds();
+  useFakeGoogle(fake);
+  Object.assign(process.env, {
+    RATE_LIMIT_TENANT_PER_HOUR: '100000',
+    RATE_LIMIT_IP_PER_HOUR: '100000',
+    ...env,
+  });
+  delete process.env.GOOGLE_ADS_API_VERSION;
+  delete process.env.GOOGLE_ADS_DEVELOPER_TOKEN;
+  const stack = await startTestStack(prefix, { retryDelaySeconds: 0 });
+  const reports: BatchReport[] = [];
+  stack.events.on('batch', (r: BatchReport) => reports.push(r));
+  const [a, c, d] = await createTenants(stack.url, 'Agency A', 'Agency C', 'Agency D');
+  const tenants = { a, c, d };
+  const shops = {
+    a: `${prefix}-a.myshopify.com`,
+    c: `${prefix}-c.myshopify.com`,
+    d: `${prefix}-d.myshopify.com`,
+  };
+  for (const key of ['a', 'c', 'd'] as const)
+    expect((await connectShopify(stack.url, tenants[key], shops[key], SHOP_SECRET)).status).toBe(200);
+  return { stack, fake, tenants, shops, reports };
+}
+
+/** Every request of a transport that carried the click id, whatever Google answered. */
+export type RequestsWith<R extends { status: number }> = (click: string) => R[];
+
+/**
+ * A's order 7001, paid an hour ago by Zoe: its conversion, uploaded at the first attempt in exactly
+ * one request (returned, for the caller to check its body), with no click id on the API.
+ */
+export async function firstUpload<R extends { status: number }>(
+  { stack, shops, tenants }: GoogleStack,
+  requestsWith: RequestsWith<R>,
+): Promise<{ at: string; conversion: Row; request: R | undefined }> {
+  const at = processedAt();
+  await paidOrder(stack.url, shops.a, 7001, 'Zoe.Buyer@Gmail.com', at);
+  const conversion = await conversionForOrder(stack.url, tenants.a, 7001, ['uploaded', 'failed']);
+  expect(conversion).toMatchObject({ status: 'uploaded', attempts: 1, platform: 'google_ads' });
+  expect(conversion).not.toHaveProperty('click_id');
+  const requests = requestsWith(gclid(7001));
+  expect(requests).toHaveLength(1);
+  return { at, conversion, request: requests[0] };
+}
+
+/**
+ * A's paid orders, each by its own buyer, once their conversions are uploaded or failed (in the
+ * order of `ids`).
+ */
+export async function settledOrders({ stack, shops, tenants }: GoogleStack, ids: number[]): Promise<Row[]> {
+  const at = processedAt();
+  await Promise.all(ids.map((id) => paidOrder(stack.url, shops.a, id, `buyer-${id}@example.com`, at)));
+  return Promise.all(ids.map((id) => conversionForOrder(stack.url, tenants.a, id, ['uploaded', 'failed'])));
+}
+
+/** Google was asked only with A's own refresh token, and the conversion is listed as uploaded. */
+export async function expectUploadedWithOwnToken({ stack, fake, tenants }: GoogleStack, conversion: Row) {
+  expect(fake.tokenRequests.every((t) => t.form.refresh_token === REFRESH_TOKEN)).toBe(true);
+  const uploaded = await request(stack.url, 'GET', '/api/v1/conversions?status=uploaded', {
+    token: tenants.a.viewer,
+  });
+  expect((uploaded.body.items as Row[]).map((x) => x.id)).toContain(conversion.id);
+}
+
+/**
+ * The scenarios that behave the same on both transports, as `it` blocks of the calling describe
+ * (`google` is read when each test runs).
+ */
+export function sharedTransportScenarios<R extends { status: number }>(
+  google: GoogleStack,
+  requestsWith: RequestsWith<R>,
+): void {
+  const world = () => ({ ...google, baseUrl: google.stack.url, requestsWith });
   const order = (shop: string, id: number, email: string) =>
     paidOrder(world().baseUrl, shop, id, email, processedAt());
   const conversion = (tenant: TestTenant, id: number, statuses: string[]) =>

@@ -43,3 +43,7 @@ export async function send(
   assertDescribed(method, path, res.status, res.headers, text);
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
 }
+
+/** The fields a `validation_failed` answer names in its details, in alphabetical order. */
+export const invalidFields = (res: JsonResponse): string[] =>
+  (res.body.details as Array<{ path: string }>).map((detail) => detail.path).sort();

@@ -123,21 +123,14 @@ function isDirectory(root: string, repositoryPath: string): boolean {
   return existsSync(full) && statSync(full).isDirectory();
 }
 
+/**
+ * The top-level folders of the project's code: the runtime, the contract data, the infrastructure,
+ * the local run mode, the operator tools, the scripts and the benchmarks.
+ */
+export const CODE_FOLDERS = ['functions', 'contract', 'infra', 'local', 'ops', 'tools', 'bin', 'bench'];
+
 /** Top-level folders whose paths a document names in code spans, e.g. `contract/routes.ts`. */
-const REPOSITORY_ROOTS = [
-  'functions',
-  'contract',
-  'infra',
-  'local',
-  'ops',
-  'tools',
-  'test',
-  'bin',
-  'docs',
-  'bench',
-  '.ci',
-  '.github',
-];
+const REPOSITORY_ROOTS = [...CODE_FOLDERS, 'test', 'docs', '.ci', '.github'];
 
 /**
  * The repository paths a document names in code spans (`functions/shared/platform/http/handler.ts`, `test/e2e`),

@@ -2,7 +2,8 @@
  * Shopify as the e2e tests talk to it: signed webhook deliveries to POST /api/v1/shopify/webhook
  * (the body's base64 HMAC-SHA256 under the app's secret, as Shopify signs it:
  * https://shopify.dev/docs/apps/build/webhooks/subscribe/https),
- * a tenant connecting a shop, and the tenant's leads as the API lists them.
+ * a paid order as its `orders/paid` webhook carries it, a tenant connecting a shop, and the
+ * tenant's leads as the API lists them.
  */
 import { createHmac } from 'node:crypto';
 import { type JsonResponse, request, send } from './http';
@@ -73,3 +74,50 @@ export const waitForLead = (baseUrl: string, tenant: TestTenant, email: string, 
       (await listLeads(baseUrl, tenant)).find((l) => l.email === email && (!status || l.status === status)),
     `a lead for ${email}`,
   );
+
+export interface ShopifyNote {
+  name: string;
+  value: string;
+}
+
+/** The note attributes of a buyer who answered the cookie banner at `at` (granted by default). */
+export const bannerConsent = (at: string, status = 'granted'): ShopifyNote[] => [
+  { name: 'consent_status', value: status },
+  { name: 'consent_method', value: 'cookie_banner' },
+  { name: 'consent_timestamp', value: at },
+];
+
+export interface PaidOrder {
+  id: number;
+  email: string;
+  /** When it was paid (`processed_at`). */
+  at: string;
+  /** The path the buyer landed on, with the click id if any (`landing_site`). */
+  landingSite: string;
+  /** The note attributes; consent granted in the cookie banner at `at` by default. */
+  notes?: ShopifyNote[];
+}
+
+/**
+ * The `orders/paid` payload of order `id`: paid 149.90 EUR by `email`, a German buyer with a
+ * billing phone, reduced to the fields the webhook worker reads; `fields` add to or replace them.
+ */
+export function paidShopifyOrder(
+  { id, email, at, landingSite, notes = bannerConsent(at) }: PaidOrder,
+  fields: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    id,
+    email,
+    financial_status: 'paid',
+    currency: 'EUR',
+    total_price: '149.90',
+    current_total_price: '149.90',
+    processed_at: at,
+    landing_site: landingSite,
+    note_attributes: notes,
+    customer: { id: id + 1000, email },
+    billing_address: { country_code: 'DE', phone: '+49 151 23456789' },
+    ...fields,
+  };
+}

@@ -32,3 +32,13 @@ export async function createTenant(baseUrl: string, name: string): Promise<TestT
     viewer: await tokenFor(id, 'viewer'),
   };
 }
+
+/** Tenants created one after the other, in the order of their names. */
+export async function createTenants<Names extends string[]>(
+  baseUrl: string,
+  ...names: Names
+): Promise<{ [K in keyof Names]: TestTenant }> {
+  const tenants: TestTenant[] = [];
+  for (const name of names) tenants.push(await createTenant(baseUrl, name));
+  return tenants as { [K in keyof Names]: TestTenant };
+}

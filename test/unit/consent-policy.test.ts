@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Conversion } from '../../functions/shared/features/conversions/model';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
 import { allowsUpload } from '../../functions/shared/features/leads/rules/consent';
@@ -22,6 +21,7 @@ import { buildMetaEvent } from '../../functions/shared/providers/meta/events';
 import wooSampleOrder from '../fixtures/webhooks/woocommerce-sample-order.json';
 import { gclid } from '../support/click-ids';
 import { storedConversion, storedLead } from '../support/fixtures';
+import { sha } from '../support/hashing';
 
 const NOT_REQUIRED = (country: string) => ({
   stored: true,
@@ -175,7 +175,6 @@ describe("WooCommerce consent from the order's meta_data", () => {
 });
 
 describe('conversions of a lead whose consent is not required', () => {
-  const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
   const lead: StoredLead = storedLead({
     email: 'buyer@example.com',
     phone: '+16502530000',

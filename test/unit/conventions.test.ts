@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { CODE_FOLDERS } from '../support/markdown';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const json = (file: string): Record<string, unknown> =>
@@ -88,18 +89,7 @@ describe('citations', () => {
   });
 
   it('name only what the repository holds in the code, bench/, docs/ and README', () => {
-    const files = [
-      'functions',
-      'contract',
-      'infra',
-      'local',
-      'ops',
-      'tools',
-      'bin',
-      'bench',
-      'docs',
-      'README.md',
-    ].flatMap(textFiles);
+    const files = [...CODE_FOLDERS, 'docs', 'README.md'].flatMap(textFiles);
     expect(files.length).toBeGreaterThan(100);
     const cited = files.flatMap((file) =>
       outsideCitations(readFileSync(path.join(ROOT, file), 'utf8')).map((citation) => `${file}: ${citation}`),

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { QueuedMessage } from '../../functions/conversion-uploader/messages';
 import { emptyMetrics, type UploadMetrics } from '../../functions/conversion-uploader/metrics';
 import type { MessageResult } from '../../functions/conversion-uploader/results';
@@ -42,12 +41,12 @@ import type { StoredMetaIntegration } from '../../functions/shared/providers/met
 import { metaEventInput } from '../../functions/shared/providers/meta/provider';
 import { fbclid, gclid } from '../support/click-ids';
 import { storedLead } from '../support/fixtures';
+import { sha } from '../support/hashing';
 
 /**
  * Conversions without a click id: which ones are planned and why not, how each platform's request
  * carries them, and what Google's refusal for an account's setup does to the tenant's uploads.
  */
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const NOW = new Date('2026-11-25T12:00:00Z');
 
 /**

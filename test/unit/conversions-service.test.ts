@@ -49,6 +49,18 @@ const lead = (overrides: Partial<StoredLead> = {}): StoredLead =>
 const conversion = (overrides: Partial<LoggedConversion> = {}): LoggedConversion =>
   storedConversion({ lead_id: 'lead_abc', status: 'uploaded', attempts: 1, value: 100, ...overrides });
 
+/** A connected Google Ads provider that sends nothing; a test gives the one capability it exercises. */
+const googleProvider = (capability: Partial<ConversionProvider>): ConversionProvider => ({
+  platform: 'google_ads',
+  transport: 'data_manager',
+  maxPerRequest: 2000,
+  connect: async () => ({ kind: 'ready', session: {}, account: '1' }),
+  rejectionReason: () => undefined,
+  send: async () => ({ outcomes: [], requestIds: [], requests: [] }),
+  onFailure: async () => {},
+  ...capability,
+});
+
 describe('POST /api/v1/conversions forms', () => {
   it('selects the form by its field', () => {
     expect(conversionFormOf({ lead_id: 'x' })?.form).toBe('lead');
@@ -212,24 +224,14 @@ describe('refunds', () => {
         adjustments: async () => stored,
       },
     };
-    const first = await adjustConversion(
-      deps,
-      scope,
-      'cnv_1',
-      apiAdjustment({ type: 'restatement', value: 5 }),
-      NOW,
-    );
+    const restate = () =>
+      adjustConversion(deps, scope, 'cnv_1', apiAdjustment({ type: 'restatement', value: 5 }), NOW);
+    const first = await restate();
     expect(first).toMatchObject({
       kind: 'queued',
       adjustment: { type: 'restatement', value: 5, currency: 'EUR', status: 'queued' },
     });
-    const again = await adjustConversion(
-      deps,
-      scope,
-      'cnv_1',
-      apiAdjustment({ type: 'restatement', value: 5 }),
-      NOW,
-    );
+    const again = await restate();
     expect(again).toEqual({ kind: 'exists', adjustment: first.adjustment });
     await expect(
       adjustConversion(deps, scope, 'nope', apiAdjustment({ type: 'retraction' }), NOW),
@@ -270,16 +272,7 @@ describe('request status checks', () => {
   ) {
     const recorded: RecordedProcessing[] = [];
     const scheduled: Array<[RequestStatusMessage, number]> = [];
-    const provider = {
-      platform: 'google_ads',
-      transport: 'data_manager',
-      maxPerRequest: 2000,
-      connect: async () => ({ kind: 'ready', session: {}, account: '1' }),
-      rejectionReason: () => undefined,
-      send: async () => ({ outcomes: [], requestIds: [], requests: [] }),
-      onFailure: async () => {},
-      requestStatus: status,
-    } as ConversionProvider;
+    const provider = googleProvider({ requestStatus: status });
     const deps = {
       batch: async (_t: string, id: string) => (id === 'b1' ? batch : undefined),
       recordProcessing: async (_b: UploadBatchRecord, p: RecordedProcessing) => {
@@ -359,16 +352,7 @@ describe('sending adjustments', () => {
     const conversions = new Map<string, LoggedConversion>();
     const records: Array<[string, Record<string, unknown>]> = [];
     const later: string[] = [];
-    const provider = {
-      platform: 'google_ads',
-      transport: 'data_manager',
-      maxPerRequest: 2000,
-      connect: async () => ({ kind: 'ready', session: {}, account: '1' }),
-      rejectionReason: () => undefined,
-      send: async () => ({ outcomes: [], requestIds: [], requests: [] }),
-      onFailure: async () => {},
-      adjust: async (_s: unknown, rows: AdjustmentRow[]) => adjust(rows),
-    } as ConversionProvider;
+    const provider = googleProvider({ adjust: async (_s, rows) => adjust(rows) });
     const deps: AdjustDeps = {
       adjustments: {
         get: async (_t, cid, id) => adjustments.get(`${cid}/${id}`),

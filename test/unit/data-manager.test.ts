@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Conversion } from '../../functions/shared/features/conversions/model';
 import type { UploadRow } from '../../functions/shared/features/conversions/provider';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
@@ -37,8 +36,8 @@ import {
 import { GoogleAdsFailure, TokenCache } from '../../functions/shared/providers/google-ads/tokens';
 import { gbraid, gclid } from '../support/click-ids';
 import { storedConversion, storedLead } from '../support/fixtures';
+import { sha } from '../support/hashing';
 
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const target = { customerId: '1234567890', conversionActionId: '555', currency: 'USD' };
 
 const conversion = (overrides: Partial<Conversion> = {}): Conversion => storedConversion(overrides);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Conversion } from '../../functions/shared/features/conversions/model';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
 import { GOOGLE_DATE_TIME, googleDateTime } from '../../functions/shared/providers/google-ads/datetime';
@@ -35,8 +34,8 @@ import { chunks, rejectionReason, TOO_OLD } from '../../functions/shared/provide
 import { GoogleAdsFailure, TokenCache } from '../../functions/shared/providers/google-ads/tokens';
 import { gbraid, gclid, wbraid } from '../support/click-ids';
 import { storedConversion, storedLead } from '../support/fixtures';
+import { sha } from '../support/hashing';
 
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const NOW = new Date('2026-11-25T12:00:00Z');
 const DAY = 24 * 3600 * 1000;
 

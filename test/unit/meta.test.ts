@@ -544,6 +544,7 @@ describe('settings', () => {
       lead_events: true,
     });
     const stored = metaIntegrationOf(parsed, 'sealed-base64', NOW);
+    // Spelled out in full on purpose, as the oracle of the public settings.
     expect(publicMetaSettings(stored)).toEqual({
       pixel_id: '1234567890',
       test_event_code: 'TEST4242',

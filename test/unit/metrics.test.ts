@@ -17,6 +17,7 @@ import {
   metricsLog,
   withCorrelation,
 } from '../../functions/shared/platform/observability';
+import { captureSingleMetrics } from '../support/metrics';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -194,18 +195,7 @@ describe('emitted metrics', () => {
   });
 
   it('emit dimensioned metrics on their own line with only their declared dimensions', () => {
-    const lines: { dimensions: Record<string, string>; name: string; value: number }[] = [];
-    const spy = jest.spyOn(metrics, 'singleMetric').mockImplementation(() => {
-      const dimensions: Record<string, string> = {};
-      return {
-        addDimension: (name: string, value: string) => {
-          dimensions[name] = value;
-        },
-        addMetric: (name: string, _unit: string, value: number) => {
-          lines.push({ dimensions, name, value });
-        },
-      } as unknown as ReturnType<typeof metrics.singleMetric>;
-    });
+    const { emitted: lines, spy } = captureSingleMetrics();
     const batchedCalls: unknown[][] = [];
     const batched = jest.spyOn(metrics, 'addMetric').mockImplementation((...args) => {
       batchedCalls.push(args);

@@ -116,6 +116,19 @@ describe('the AWS side of rollback', () => {
       cd: CodeDeployClient.prototype,
       lambda: LambdaClient.prototype,
     } as unknown as Record<string, { send: (command: Command) => Promise<unknown> }>;
+    // The stack's CodeDeploy application and deployment group, as ListStackResources lists them.
+    const codeDeploy = [
+      {
+        LogicalResourceId: 'DeploymentsApplicationA1B2C3D4',
+        ResourceType: 'AWS::CodeDeploy::Application',
+        PhysicalResourceId: 'app',
+      },
+      {
+        LogicalResourceId: 'DeploymentsApiDeployment0A1B2C3D',
+        ResourceType: 'AWS::CodeDeploy::DeploymentGroup',
+        PhysicalResourceId: 'grp',
+      },
+    ];
     const answer = (client: string, replies: (input: Record<string, unknown>, command: string) => unknown) =>
       jest
         .spyOn(prototypes[client] as { send: (command: Command) => Promise<unknown> }, 'send')
@@ -135,18 +148,7 @@ describe('the AWS side of rollback', () => {
             ],
           }
         : {
-            StackResourceSummaries: [
-              {
-                LogicalResourceId: 'DeploymentsApplicationA1B2C3D4',
-                ResourceType: 'AWS::CodeDeploy::Application',
-                PhysicalResourceId: 'app',
-              },
-              {
-                LogicalResourceId: 'DeploymentsApiDeployment0A1B2C3D',
-                ResourceType: 'AWS::CodeDeploy::DeploymentGroup',
-                PhysicalResourceId: 'grp',
-              },
-            ],
+            StackResourceSummaries: [...codeDeploy],
             NextToken: 'page2',
           },
     );
@@ -182,16 +184,7 @@ describe('the AWS side of rollback', () => {
     jest.restoreAllMocks();
     answer('cf', () => ({
       StackResourceSummaries: [
-        {
-          LogicalResourceId: 'DeploymentsApplicationA1B2C3D4',
-          ResourceType: 'AWS::CodeDeploy::Application',
-          PhysicalResourceId: 'app',
-        },
-        {
-          LogicalResourceId: 'DeploymentsApiDeployment0A1B2C3D',
-          ResourceType: 'AWS::CodeDeploy::DeploymentGroup',
-          PhysicalResourceId: 'grp',
-        },
+        ...codeDeploy,
         {
           LogicalResourceId: 'DeploymentsApiLiveF00DBABE',
           ResourceType: 'AWS::Lambda::Alias',

@@ -74,6 +74,8 @@ function expectWellFormed(extraction: Extraction): void {
   if (order.occurredAt !== undefined) expect(Number.isNaN(Date.parse(order.occurredAt))).toBe(false);
 }
 
+// The extractions expected from the senders' samples are spelled out in full on purpose, as the
+// oracle of each sender's mapping: they repeat one another's shape, never the code under test.
 describe('Shopify orders', () => {
   it("takes the browser's user agent and IP from client_details, dropping a malformed one", () => {
     const extraction = extractShopify('orders/paid', shopifyOrderIosGbraid);
@@ -162,6 +164,7 @@ describe('Shopify orders', () => {
 
   it('reads an order without any click id, and without consent information answers pending', () => {
     const { lead: found } = lead(extractShopify('orders/create', shopifyOrderNoClickId));
+    // Named here on purpose, as the oracle of what this sample lacks (not read from the lead model).
     for (const field of [
       'gclid',
       'gbraid',
