@@ -8,7 +8,7 @@ import { DynamoConversionLog } from '../../functions/shared/features/conversions
 import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
 import { sealCredential } from '../../functions/shared/platform/crypto/credentials';
-import { logger, metrics } from '../../functions/shared/platform/observability';
+import { logger } from '../../functions/shared/platform/observability';
 import {
   CLIENT_SECRET_NAME,
   GoogleAdsIntegrationStore,
@@ -21,6 +21,7 @@ import { scanAll } from '../support/dynamo';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { lambdaContext, sqsRecord } from '../support/events';
 import { conversion, lead } from '../support/fixtures';
+import { captureSingleMetrics } from '../support/metrics';
 
 const TENANT = 'ten_uploader';
 const scope = scopeFor(TENANT);
@@ -322,19 +323,7 @@ describe('conversion uploader', () => {
     jest.spyOn(logger, 'warn').mockImplementation((...args: unknown[]) => {
       warned.push(args);
     });
-    const lines: Array<{ name: string; value: number; dimensions: Record<string, string> }> = [];
-    jest.spyOn(metrics, 'singleMetric').mockImplementation(() => {
-      const dimensions: Record<string, string> = {};
-      return {
-        addDimension: (name: string, value: string) => {
-          dimensions[name] = value;
-        },
-        addMetric: (name: string, _unit: string, value: number) => {
-          lines.push({ name, value, dimensions });
-        },
-        publishStoredMetrics: () => undefined,
-      } as unknown as ReturnType<typeof metrics.singleMetric>;
-    });
+    const { emitted: lines } = captureSingleMetrics();
     try {
       const result = await handler(
         batch(
