@@ -8,7 +8,7 @@ import { FUNCTIONS } from '../contract/resources';
 import {
   STOREFRONT_BUDGET_GZIP_BYTES,
   STOREFRONT_SCRIPT_FILE,
-} from '../functions/shared/features/storefront/script';
+} from '../functions/shared/features/storefront/service';
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, '.bench');

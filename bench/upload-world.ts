@@ -2,7 +2,7 @@ import type { QueuedMessage } from '../functions/conversion-uploader/messages';
 import type { UploaderDeps } from '../functions/conversion-uploader/ports';
 import type { LoggedConversion } from '../functions/shared/features/conversions/dynamo-log';
 import type { Platform } from '../functions/shared/features/conversions/model';
-import type { ProviderRegistry } from '../functions/shared/features/conversions/provider';
+import type { ProviderRegistry } from '../functions/shared/features/conversions/ports-provider';
 import type { StoredLead } from '../functions/shared/features/leads/model';
 
 /** The two ways the uploader is fed: AWS's batching (the event source mapping) and the local poller. */

@@ -11,7 +11,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { COMMON_ENV_VARS, type TableId, tableDefinition } from '../contract/resources';
 import { BackupJobStore } from '../functions/shared/features/backup/dynamo';
-import { ErasedSubjectsFilter } from '../functions/shared/features/backup/erased-subjects';
+import { ErasedSubjectsFilter } from '../functions/shared/features/backup/rules/erased-subjects';
 import {
   BACKUP_PURPOSE,
   BackupChecker,
@@ -20,7 +20,7 @@ import {
   type DynamoItem,
   fromJsonItem,
   parseLine,
-} from '../functions/shared/features/backup/format';
+} from '../functions/shared/features/backup/rules/format';
 import { TOMBSTONE_SK } from '../functions/shared/features/gdpr/dynamo-tombstones';
 import { dynamoClient, s3Client } from '../functions/shared/platform/aws/clients';
 import { tableName as configuredTableName, requireEnv } from '../functions/shared/platform/config/resources';

@@ -27,7 +27,7 @@ const SECURITY_CRITICAL = {
     'functions/shared/platform/crypto/',
     'functions/shared/features/gdpr/',
     'functions/gdpr/',
-    'functions/shared/features/webhooks/signatures.ts',
+    'functions/shared/features/webhooks/rules/signatures.ts',
     'functions/shared/platform/config/settings.ts',
   ],
 };

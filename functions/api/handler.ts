@@ -8,20 +8,20 @@ import {
   normaliseStoreUrl,
   SOURCE_KINDS,
 } from '../shared/features/integrations/dynamo';
-import { integrationsOverview } from '../shared/features/integrations/overview';
 import {
   ghlSettingsBody,
   shopifySettingsBody,
   wooCommerceSettingsBody,
 } from '../shared/features/integrations/schema';
+import { integrationsOverview } from '../shared/features/integrations/service';
 import { AUDIT_RETENTION_DAYS } from '../shared/features/retention/rules';
-import { loadStorefrontScript, storefrontResponse } from '../shared/features/storefront/script';
-import { ApiKeyPolicyError, creatorOf, issueApiKey, visibleTo } from '../shared/features/tenancy/api-keys';
+import { loadStorefrontScript, storefrontResponse } from '../shared/features/storefront/service';
 import { DynamoTenantStore } from '../shared/features/tenancy/dynamo';
 import { ConsentPolicyStore } from '../shared/features/tenancy/dynamo-consent-policy';
 import { RetentionStore } from '../shared/features/tenancy/dynamo-retention';
+import { scopeOf } from '../shared/features/tenancy/rules/scope';
 import { consentPolicyBody, createApiKeyBody, retentionBody } from '../shared/features/tenancy/schema';
-import { scopeOf } from '../shared/features/tenancy/scope';
+import { ApiKeyPolicyError, creatorOf, issueApiKey, visibleTo } from '../shared/features/tenancy/service';
 import { loadKeyring } from '../shared/platform/auth/keyring';
 import { API_TOKEN_SECONDS, signToken } from '../shared/platform/auth/tokens';
 import { publicBaseUrl } from '../shared/platform/config/public-url';

@@ -1,6 +1,7 @@
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { TABLES, type TableDefinition, type TableId } from '../../contract/resources';
+import type { BackupProgress, BackupResult } from '../shared/features/backup/model';
 import {
   BACKUP_FORMAT,
   BACKUP_FORMAT_VERSION,
@@ -8,8 +9,7 @@ import {
   type BackupLine,
   encodeLine,
   toJsonItem,
-} from '../shared/features/backup/format';
-import type { BackupProgress, BackupResult } from '../shared/features/backup/model';
+} from '../shared/features/backup/rules/format';
 import type { KeyProvider } from '../shared/platform/crypto/keys';
 import { encryptStream } from '../shared/platform/crypto/stream';
 import { MultipartUpload } from './upload';

@@ -5,7 +5,7 @@ import {
   parseQueueMessage,
   type RequestStatusMessage,
 } from '../shared/features/conversions/model';
-import type { TenantScope } from '../shared/features/tenancy/scope';
+import type { TenantScope } from '../shared/features/tenancy/rules/scope';
 import type { Settlement } from '../shared/platform/queues/handler';
 import { providerRetriesOf } from '../shared/platform/queues/wait';
 import { systemScope } from '../shared/platform/system-scope';

@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS } from '../../contract/metrics';
 import type { MatchKind, Platform } from '../shared/features/conversions/model';
-import type { FailureKind } from '../shared/features/conversions/provider';
+import type { FailureKind } from '../shared/features/conversions/ports-provider';
 import { emitMetric, logger, metrics } from '../shared/platform/observability';
 import { warningReasonGroup } from '../shared/providers/google-ads/data-manager/results';
 

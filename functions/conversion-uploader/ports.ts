@@ -10,9 +10,9 @@ import type {
   Conversion,
   RequestStatusMessage,
 } from '../shared/features/conversions/model';
-import type { ProviderRegistry } from '../shared/features/conversions/provider';
+import type { ProviderRegistry } from '../shared/features/conversions/ports-provider';
 import type { StoredLead } from '../shared/features/leads/model';
-import type { TenantScope } from '../shared/features/tenancy/scope';
+import type { TenantScope } from '../shared/features/tenancy/rules/scope';
 import type { RetryDeps } from './results';
 
 /**

@@ -1,5 +1,5 @@
 import { CONVERSIONS_CONSUMER_CONCURRENCY } from '../../contract/resources';
-import type { ProviderRegistry } from '../shared/features/conversions/provider';
+import type { ProviderRegistry } from '../shared/features/conversions/ports-provider';
 import { breakerFor } from '../shared/platform/breaker/circuits';
 import { guardedProvider } from '../shared/platform/breaker/provider';
 import { openCredential } from '../shared/platform/crypto/credentials';

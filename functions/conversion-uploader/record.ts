@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AttemptOutcome, UploadBatchRecord } from '../shared/features/conversions/dynamo-log';
-import type { ConversionProvider, SendResult } from '../shared/features/conversions/provider';
+import type { ConversionProvider, SendResult } from '../shared/features/conversions/ports-provider';
 import { matchOf } from '../shared/features/conversions/rules/plan';
 import { countsOf, type UploadMetrics } from './metrics';
 import type { AdjustDeps, AdjustmentOutcome, UploaderDeps } from './ports';

@@ -1,4 +1,4 @@
-import type { ProviderFailure } from '../shared/features/conversions/provider';
+import type { ProviderFailure } from '../shared/features/conversions/ports-provider';
 import type { CircuitOpenError } from '../shared/platform/breaker/breaker';
 import { providerFailureOutcome } from '../shared/platform/breaker/provider';
 import { backoffSeconds } from '../shared/platform/queues/backoff';

@@ -8,7 +8,7 @@ import {
   type RowOutcome,
   type SendResult,
   type UploadRow,
-} from '../shared/features/conversions/provider';
+} from '../shared/features/conversions/ports-provider';
 import { CircuitOpenError } from '../shared/platform/breaker/breaker';
 import { inPool } from '../shared/platform/pool';
 import { groupBy, type Queued, type QueuedAdjustment, type QueuedMessage } from './messages';

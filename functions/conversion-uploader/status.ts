@@ -1,6 +1,6 @@
 import type { RecordedProcessing, UploadBatchRecord } from '../shared/features/conversions/dynamo-log';
 import type { RequestStatusMessage } from '../shared/features/conversions/model';
-import { ProviderFailure, type ProviderRegistry } from '../shared/features/conversions/provider';
+import { ProviderFailure, type ProviderRegistry } from '../shared/features/conversions/ports-provider';
 import { logger } from '../shared/platform/observability';
 import { backoffSeconds } from '../shared/platform/queues/backoff';
 

@@ -15,7 +15,7 @@ import {
 import { DynamoLeadStore } from '../shared/features/leads/dynamo';
 import { loadEmailHasher } from '../shared/features/leads/rules/email-hash';
 import { consentSchema } from '../shared/features/leads/schema';
-import { scopeOf } from '../shared/features/tenancy/scope';
+import { scopeOf } from '../shared/features/tenancy/rules/scope';
 import { pageSize } from '../shared/platform/dynamo/pagination';
 import { actorOf } from '../shared/platform/http/actor';
 import { authOf, type HttpRequest, httpHandler, json } from '../shared/platform/http/handler';

@@ -11,14 +11,14 @@ import {
   type WebhookSource as EnvelopeSource,
   serializeEnvelope,
   type WebhookEnvelope,
-} from '../shared/features/webhooks/envelope';
-import { guardWebhookHeaders } from '../shared/features/webhooks/headers';
+} from '../shared/features/webhooks/model';
+import { guardWebhookHeaders } from '../shared/features/webhooks/rules/headers';
 import {
   verifyGhl,
   verifyShopify,
   verifyStripe,
   verifyWooCommerce,
-} from '../shared/features/webhooks/signatures';
+} from '../shared/features/webhooks/rules/signatures';
 import { platformOrgId } from '../shared/platform/auth/context';
 import { BoundedCache } from '../shared/platform/cache';
 import { loadSecret } from '../shared/platform/config/secrets';

@@ -1,13 +1,13 @@
 import * as z from 'zod/mini';
 import { DynamoConversionStore } from '../shared/features/conversions/dynamo';
 import { DynamoConversionLog, publicConversion } from '../shared/features/conversions/dynamo-log';
-import { integrationMatchingSources } from '../shared/features/conversions/matching-sources';
-import { listConversionsQuery } from '../shared/features/conversions/queries';
+import { integrationMatchingSources } from '../shared/features/conversions/dynamo-matching-sources';
 import { matchingRules } from '../shared/features/conversions/rules/plan';
 import {
   adjustmentBody,
   type ConversionRequest,
   conversionFormOf,
+  listConversionsQuery,
 } from '../shared/features/conversions/schema';
 import {
   adjustConversion,
@@ -29,9 +29,9 @@ import {
   normaliseLeads,
   recordOrder,
 } from '../shared/features/leads/service';
-import { planWon, queueWon, type WonDeps } from '../shared/features/leads/won';
+import { planWon, queueWon, type WonDeps } from '../shared/features/leads/service-won';
 import { consentPolicyOfTenant } from '../shared/features/tenancy/dynamo-consent-policy';
-import { scopeOf } from '../shared/features/tenancy/scope';
+import { scopeOf } from '../shared/features/tenancy/rules/scope';
 import { pageSize } from '../shared/platform/dynamo/pagination';
 import { DomainValidationError } from '../shared/platform/errors/domain';
 import { actorOf } from '../shared/platform/http/actor';

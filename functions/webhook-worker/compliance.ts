@@ -5,9 +5,15 @@ import type { AuditTrail } from '../shared/features/gdpr/ports';
 import { eraseSubject, type Subject, type SubjectDeps, subjectOf } from '../shared/features/gdpr/service';
 import type { LeadRepository } from '../shared/features/leads/ports';
 import type { EmailHasher } from '../shared/features/leads/rules/email-hash';
-import type { TenantScope } from '../shared/features/tenancy/scope';
-import type { WebhookEnvelope } from '../shared/features/webhooks/envelope';
-import { identifier, type JsonObject, list, record, text } from '../shared/features/webhooks/extract/values';
+import type { TenantScope } from '../shared/features/tenancy/rules/scope';
+import type { WebhookEnvelope } from '../shared/features/webhooks/model';
+import {
+  identifier,
+  type JsonObject,
+  list,
+  record,
+  text,
+} from '../shared/features/webhooks/rules/extract/values';
 import { DomainValidationError } from '../shared/platform/errors/domain';
 
 /**

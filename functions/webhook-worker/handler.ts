@@ -1,7 +1,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { METRICS } from '../../contract/metrics';
 import { DynamoHandledDeliveries } from '../shared/features/webhooks/dynamo';
-import { parseEnvelope, type WebhookEnvelope } from '../shared/features/webhooks/envelope';
+import { parseEnvelope, type WebhookEnvelope } from '../shared/features/webhooks/model';
 import { emitMetric, logger, metrics } from '../shared/platform/observability';
 import { queueHandler, type Settlement } from '../shared/platform/queues/handler';
 import { waitPlan } from '../shared/platform/queues/wait';

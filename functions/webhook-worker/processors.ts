@@ -1,6 +1,6 @@
 import { DynamoConversionStore } from '../shared/features/conversions/dynamo';
 import { DynamoConversionLog } from '../shared/features/conversions/dynamo-log';
-import { integrationMatchingSources } from '../shared/features/conversions/matching-sources';
+import { integrationMatchingSources } from '../shared/features/conversions/dynamo-matching-sources';
 import {
   earlierOrderConversionIds,
   matchingRules,
@@ -16,20 +16,20 @@ import type { StoredLead } from '../shared/features/leads/model';
 import { loadEmailHasher } from '../shared/features/leads/rules/email-hash';
 import { canMove } from '../shared/features/leads/schema';
 import { captureLeads, modifyLead, normaliseLeads } from '../shared/features/leads/service';
-import { planWon, queueWon, type WonDeps } from '../shared/features/leads/won';
+import { planWon, queueWon, type WonDeps } from '../shared/features/leads/service-won';
 import { DynamoTenantStore } from '../shared/features/tenancy/dynamo';
 import { consentPolicyOfTenant } from '../shared/features/tenancy/dynamo-consent-policy';
-import type { TenantScope } from '../shared/features/tenancy/scope';
-import type { WebhookEnvelope, WebhookSource } from '../shared/features/webhooks/envelope';
+import type { TenantScope } from '../shared/features/tenancy/rules/scope';
+import type { WebhookEnvelope, WebhookSource } from '../shared/features/webhooks/model';
 import {
   type Extraction,
   extractGhl,
   extractShopify,
   extractWooCommerce,
   type OrderFacts,
-} from '../shared/features/webhooks/extract';
-import type { GhlConsentSettings } from '../shared/features/webhooks/extract/ghl';
-import type { OrderReversal } from '../shared/features/webhooks/extract/types';
+} from '../shared/features/webhooks/rules/extract';
+import type { GhlConsentSettings } from '../shared/features/webhooks/rules/extract/ghl';
+import type { OrderReversal } from '../shared/features/webhooks/rules/extract/types';
 import { DomainValidationError } from '../shared/platform/errors/domain';
 import { systemScope } from '../shared/platform/system-scope';
 import { StripeClient, type StripeGateway } from '../shared/providers/stripe/client';

@@ -6,7 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { serializeEnvelope } from '../../functions/shared/features/webhooks/envelope';
+import { serializeEnvelope } from '../../functions/shared/features/webhooks/model';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
 import type { LocalStack } from '../../local/stack';
 import { run } from '../../ops/cli';

@@ -31,7 +31,10 @@ import { createHmac } from 'node:crypto';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import fc from 'fast-check';
 import { matchPath, ROUTES, type RouteDefinition, routeKey } from '../../contract/routes';
-import { WEBHOOK_HEADER_RULES, type WebhookSender } from '../../functions/shared/features/webhooks/headers';
+import {
+  WEBHOOK_HEADER_RULES,
+  type WebhookSender,
+} from '../../functions/shared/features/webhooks/rules/headers';
 import type { LocalStack } from '../../local/stack';
 import { version } from '../../package.json';
 import { buildOpenApiDocument } from '../../tools/openapi/document';

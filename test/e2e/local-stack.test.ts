@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { serializeEnvelope } from '../../functions/shared/features/webhooks/envelope';
+import { serializeEnvelope } from '../../functions/shared/features/webhooks/model';
 import { resetClients } from '../../functions/shared/platform/aws/clients';
 import { resetEmulator } from '../../local/emulator';
 import { MAX_BODY_BYTES } from '../../local/gateway';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { scopeOf } from '../../functions/shared/features/tenancy/scope';
+import { scopeOf } from '../../functions/shared/features/tenancy/rules/scope';
 import type { AuthContext } from '../../functions/shared/platform/auth/context';
 import { documentClient } from '../../functions/shared/platform/aws/clients';
 import { ConfigurationError } from '../../functions/shared/platform/config/resources';

@@ -14,7 +14,7 @@ import type { StoredLead } from '../../functions/shared/features/leads/model';
 import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
 import type { LeadInput } from '../../functions/shared/features/leads/schema';
 import { captureLeads, normaliseLeads } from '../../functions/shared/features/leads/service';
-import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import type { TenantScope } from '../../functions/shared/features/tenancy/rules/scope';
 import { DomainValidationError } from '../../functions/shared/platform/errors/domain';
 import { gclid } from '../support/click-ids';
 import { freshResources } from '../support/emulator';

@@ -12,7 +12,7 @@ import { DynamoSourceStore, ghlTokenKey } from '../../functions/shared/features/
 import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
 import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
 import { ConsentPolicyStore } from '../../functions/shared/features/tenancy/dynamo-consent-policy';
-import { scopeOf as scopeFor } from '../../functions/shared/features/tenancy/scope';
+import { scopeOf as scopeFor } from '../../functions/shared/features/tenancy/rules/scope';
 import { processEnvelope } from '../../functions/webhook-worker/processors';
 // HighLevel's published samples, verbatim (marketplace.gohighlevel.com/docs/webhook/ContactCreate and
 // /OpportunityStatusUpdate; GoHighLevel/highlevel-api-docs, docs/webhook events/*.md).

@@ -11,7 +11,7 @@ import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
 import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
 import type { LeadInput } from '../../functions/shared/features/leads/schema';
 import { captureLeads, normaliseLeads } from '../../functions/shared/features/leads/service';
-import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import type { TenantScope } from '../../functions/shared/features/tenancy/rules/scope';
 import { documentClient } from '../../functions/shared/platform/aws/clients';
 import { tableName } from '../../functions/shared/platform/config/resources';
 import { queryAll } from '../support/dynamo';

@@ -7,7 +7,7 @@ import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-au
 import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
 import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
 import { captureLeads, normaliseLeads } from '../../functions/shared/features/leads/service';
-import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import type { TenantScope } from '../../functions/shared/features/tenancy/rules/scope';
 import { freshResources } from '../support/emulator';
 import { leadInput } from '../support/fixtures';
 

@@ -1,6 +1,6 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoConversionStore } from '../../functions/shared/features/conversions/dynamo';
-import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import type { TenantScope } from '../../functions/shared/features/tenancy/rules/scope';
 import { sqsClient } from '../../functions/shared/platform/aws/clients';
 import { queueUrl } from '../../functions/shared/platform/config/resources';
 import { MetaIntegrationStore } from '../../functions/shared/providers/meta/dynamo';

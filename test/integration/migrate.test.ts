@@ -12,7 +12,7 @@ import {
 } from '../../functions/shared/features/conversions/rules/plan';
 import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
-import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import type { TenantScope } from '../../functions/shared/features/tenancy/rules/scope';
 import { documentClient } from '../../functions/shared/platform/aws/clients';
 import { tableName } from '../../functions/shared/platform/config/resources';
 import { run } from '../../ops/cli';

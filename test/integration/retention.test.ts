@@ -18,7 +18,7 @@ import {
   expiryOf,
 } from '../../functions/shared/features/retention/rules';
 import { cachedRetention, RetentionStore } from '../../functions/shared/features/tenancy/dynamo-retention';
-import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import type { TenantScope } from '../../functions/shared/features/tenancy/rules/scope';
 import { documentClient } from '../../functions/shared/platform/aws/clients';
 import { tableName } from '../../functions/shared/platform/config/resources';
 import { backfillExpiry, sweepExpired } from '../../ops/retention';

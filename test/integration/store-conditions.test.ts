@@ -12,7 +12,7 @@ import { orderConversionIds } from '../../functions/shared/features/conversions/
 import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
 import { WriteConflict } from '../../functions/shared/features/leads/ports';
-import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import type { TenantScope } from '../../functions/shared/features/tenancy/rules/scope';
 import { documentClient } from '../../functions/shared/platform/aws/clients';
 import { tableName } from '../../functions/shared/platform/config/resources';
 import { DomainValidationError } from '../../functions/shared/platform/errors/domain';

@@ -3,14 +3,14 @@ import {
   DynamoSourceStore,
   MAX_CONNECTIONS_PER_SOURCE,
 } from '../../functions/shared/features/integrations/dynamo';
+import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
+import { platformScope, scopeOf } from '../../functions/shared/features/tenancy/rules/scope';
 import {
   ApiKeyError,
   authenticateApiKey,
   hashApiKey,
   issueApiKey,
-} from '../../functions/shared/features/tenancy/api-keys';
-import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
-import { platformScope, scopeOf } from '../../functions/shared/features/tenancy/scope';
+} from '../../functions/shared/features/tenancy/service';
 import { documentClient } from '../../functions/shared/platform/aws/clients';
 import { DomainConflictError } from '../../functions/shared/platform/errors/domain';
 import { freshResources } from '../support/emulator';

@@ -10,7 +10,7 @@ import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-au
 import { DynamoLeadStore } from '../../functions/shared/features/leads/dynamo';
 import { loadEmailHasher } from '../../functions/shared/features/leads/rules/email-hash';
 import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
-import type { WebhookSource } from '../../functions/shared/features/webhooks/envelope';
+import type { WebhookSource } from '../../functions/shared/features/webhooks/model';
 import {
   PermanentFailure,
   processEnvelope,

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
-import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/features/webhooks/envelope';
+import { serializeEnvelope, type WebhookEnvelope } from '../../functions/shared/features/webhooks/model';
 import { handler } from '../../functions/webhook-worker/handler';
 import { PROCESSORS } from '../../functions/webhook-worker/processors';
 import { scanAll } from '../support/dynamo';

@@ -1,4 +1,4 @@
-import type { WebhookEnvelope, WebhookSource } from '../../functions/shared/features/webhooks/envelope';
+import type { WebhookEnvelope, WebhookSource } from '../../functions/shared/features/webhooks/model';
 
 /**
  * Webhook envelopes as ingest queues them, numbered in the order a test makes them: ids

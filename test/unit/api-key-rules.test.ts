@@ -1,5 +1,5 @@
-import { ApiKeyPolicyError, creatorOf, visibleTo } from '../../functions/shared/features/tenancy/api-keys';
 import type { ApiKeyRecord } from '../../functions/shared/features/tenancy/model';
+import { ApiKeyPolicyError, creatorOf, visibleTo } from '../../functions/shared/features/tenancy/service';
 
 const user = (role: 'viewer' | 'member' | 'admin' | 'owner', subject = 'user-1') => ({
   tenantId: 'ten_a',

@@ -1,5 +1,5 @@
-import { ErasedSubjectsFilter } from '../../functions/shared/features/backup/erased-subjects';
-import { BackupFormatError, type DynamoItem } from '../../functions/shared/features/backup/format';
+import { ErasedSubjectsFilter } from '../../functions/shared/features/backup/rules/erased-subjects';
+import { BackupFormatError, type DynamoItem } from '../../functions/shared/features/backup/rules/format';
 
 const H = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);

@@ -1,6 +1,12 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { backupEncryptionRequired, backupKeyId } from '../../functions/shared/features/backup/config';
 import {
+  objectKeyFor,
+  parseBackupMessage,
+  scheduledJobId,
+  serializeBackupMessage,
+} from '../../functions/shared/features/backup/model';
+import {
   BackupChecker,
   BackupFormatError,
   type BackupLine,
@@ -10,13 +16,7 @@ import {
   parseLine,
   toJsonItem,
   toJsonValue,
-} from '../../functions/shared/features/backup/format';
-import {
-  objectKeyFor,
-  parseBackupMessage,
-  scheduledJobId,
-  serializeBackupMessage,
-} from '../../functions/shared/features/backup/model';
+} from '../../functions/shared/features/backup/rules/format';
 import { errorResult } from '../../functions/shared/platform/http/handler';
 import { ID_PATTERN } from '../../functions/shared/platform/ids';
 import { InvalidMessageError } from '../../functions/shared/platform/queues/message';

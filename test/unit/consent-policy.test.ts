@@ -7,10 +7,10 @@ import {
   hasConsentSignal,
   leadCountry,
 } from '../../functions/shared/features/leads/rules/consent-policy';
-import { conversionsForWon } from '../../functions/shared/features/leads/won';
+import { conversionsForWon } from '../../functions/shared/features/leads/service-won';
 import { cachedConsentPolicy } from '../../functions/shared/features/tenancy/dynamo-consent-policy';
 import { consentPolicyBody } from '../../functions/shared/features/tenancy/schema';
-import { extractWooCommerce } from '../../functions/shared/features/webhooks/extract';
+import { extractWooCommerce } from '../../functions/shared/features/webhooks/rules/extract';
 import { BoundedCache } from '../../functions/shared/platform/cache';
 import { ingestEvent } from '../../functions/shared/providers/google-ads/data-manager/request';
 import { clickConversion } from '../../functions/shared/providers/google-ads/google-ads-api/request';

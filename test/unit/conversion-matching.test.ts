@@ -6,7 +6,7 @@ import type {
   AttemptOutcome,
   LoggedConversion,
 } from '../../functions/shared/features/conversions/dynamo-log';
-import { integrationMatchingSources } from '../../functions/shared/features/conversions/matching-sources';
+import { integrationMatchingSources } from '../../functions/shared/features/conversions/dynamo-matching-sources';
 import type { Conversion } from '../../functions/shared/features/conversions/model';
 import {
   type MatchingRules,
@@ -15,7 +15,7 @@ import {
   NOT_PLANNED,
   planConversions,
 } from '../../functions/shared/features/conversions/rules/plan';
-import { integrationsOverview } from '../../functions/shared/features/integrations/overview';
+import { integrationsOverview } from '../../functions/shared/features/integrations/service';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
 import {
   DataManagerRejection,

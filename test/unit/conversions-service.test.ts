@@ -19,7 +19,7 @@ import {
   type ConversionProvider,
   ProviderFailure,
   type SendResult,
-} from '../../functions/shared/features/conversions/provider';
+} from '../../functions/shared/features/conversions/ports-provider';
 import { conversionFormOf } from '../../functions/shared/features/conversions/schema';
 import {
   adjustConversion,

@@ -1,5 +1,5 @@
 import type { Conversion } from '../../functions/shared/features/conversions/model';
-import type { UploadRow } from '../../functions/shared/features/conversions/provider';
+import type { UploadRow } from '../../functions/shared/features/conversions/ports-provider';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
 import {
   DataManagerRejection,

@@ -1,4 +1,4 @@
-import { parseEnvelope, serializeEnvelope } from '../../functions/shared/features/webhooks/envelope';
+import { parseEnvelope, serializeEnvelope } from '../../functions/shared/features/webhooks/model';
 import { InvalidMessageError } from '../../functions/shared/platform/queues/message';
 import { processEnvelope } from '../../functions/webhook-worker/processors';
 

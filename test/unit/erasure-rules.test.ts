@@ -8,7 +8,7 @@ import {
   latestErasure,
 } from '../../functions/shared/features/gdpr/rules/erasure';
 import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
-import { serializeEnvelope } from '../../functions/shared/features/webhooks/envelope';
+import { serializeEnvelope } from '../../functions/shared/features/webhooks/model';
 // Shopify's Order webhook payload (https://shopify.dev/docs/api/webhooks?reference=toml#list-orders-create).
 import shopifyOrder from '../fixtures/webhooks/shopify-order-gclid.json';
 // WooCommerce's order webhook payload (https://woocommerce.github.io/woocommerce-rest-api-docs/#order-properties).

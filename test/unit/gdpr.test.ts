@@ -2,7 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAuditTrail } from '../../functions/shared/features/gdpr/dynamo-audit';
 import { patchSubjectBody, subjectById, subjectOf } from '../../functions/shared/features/gdpr/service';
 import { hasherFor } from '../../functions/shared/features/leads/rules/email-hash';
-import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import type { TenantScope } from '../../functions/shared/features/tenancy/rules/scope';
 import { DomainValidationError } from '../../functions/shared/platform/errors/domain';
 
 const hash = hasherFor('k'.repeat(32));

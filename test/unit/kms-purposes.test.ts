@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CREDENTIAL_NAMES, FUNCTIONS, KMS_PURPOSES } from '../../contract/resources';
-import { BACKUP_PURPOSE } from '../../functions/shared/features/backup/format';
+import { BACKUP_PURPOSE } from '../../functions/shared/features/backup/rules/format';
 import { CREDENTIAL_PURPOSE } from '../../functions/shared/platform/crypto/credentials';
 import {
   CLIENT_SECRET_NAME,

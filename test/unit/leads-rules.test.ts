@@ -16,8 +16,8 @@ import {
   patchLeadBody,
 } from '../../functions/shared/features/leads/schema';
 import { dedupKeysOf, normaliseLeads } from '../../functions/shared/features/leads/service';
-import { conversionsForWon, planWon, queueWon } from '../../functions/shared/features/leads/won';
-import { platformScope } from '../../functions/shared/features/tenancy/scope';
+import { conversionsForWon, planWon, queueWon } from '../../functions/shared/features/leads/service-won';
+import { platformScope } from '../../functions/shared/features/tenancy/rules/scope';
 import { HttpError } from '../../functions/shared/platform/http/errors';
 import { NOT_BLANK } from '../../functions/shared/platform/http/schema-text';
 import { parseWith } from '../../functions/shared/platform/http/validation';

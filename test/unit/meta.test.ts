@@ -1,5 +1,5 @@
 import type { LoggedConversion } from '../../functions/shared/features/conversions/dynamo-log';
-import { ProviderFailure, type UploadRow } from '../../functions/shared/features/conversions/provider';
+import { ProviderFailure, type UploadRow } from '../../functions/shared/features/conversions/ports-provider';
 import type { StoredLead } from '../../functions/shared/features/leads/model';
 import type { EventsCall } from '../../functions/shared/providers/meta/client';
 import {

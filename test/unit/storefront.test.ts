@@ -12,8 +12,8 @@ import {
   STOREFRONT_SCRIPT_FILE,
   storefrontResponse,
   storefrontScript,
-} from '../../functions/shared/features/storefront/script';
-import { extractShopify } from '../../functions/shared/features/webhooks/extract/shopify';
+} from '../../functions/shared/features/storefront/service';
+import { extractShopify } from '../../functions/shared/features/webhooks/rules/extract/shopify';
 import { httpHandler } from '../../functions/shared/platform/http/handler';
 import { fbclid, gbraid, gclid, wbraid } from '../support/click-ids';
 import { apiEvent, lambdaContext } from '../support/events';

@@ -61,14 +61,26 @@ const PROVIDERS = 'functions/shared/providers';
  * circuit breaker guards.
  */
 const PLATFORM_READS = new Set([
-  'functions/shared/features/tenancy/api-keys.ts',
+  'functions/shared/features/tenancy/service.ts',
   'functions/shared/features/tenancy/dynamo.ts',
   'functions/shared/features/tenancy/model.ts',
-  'functions/shared/features/tenancy/scope.ts',
+  'functions/shared/features/tenancy/rules/scope.ts',
   'functions/shared/features/retention/rules.ts',
   'functions/shared/features/gdpr/model.ts',
-  'functions/shared/features/conversions/provider.ts',
+  'functions/shared/features/conversions/ports-provider.ts',
 ]);
+
+/**
+ * The roles of a feature folder's files, one name each in every feature: `model` (its records),
+ * `rules` (pure rules), `service` (what entry points call), `ports` (what a service needs of
+ * storage or a platform), `schema` (request schemas), `dynamo` (the DynamoDB adapter implementing
+ * the ports) and `config` (its settings from the environment). Several files of one role are
+ * `<role>-<name>.ts` (as `dynamo-audit.ts`) or `<role>/<name>.ts` (as `rules/consent.ts`).
+ */
+const ROLES = ['model', 'rules', 'service', 'ports', 'schema', 'dynamo', 'config'];
+const ROLE_FILE = new RegExp(
+  `^(?:${ROLES.join('|')})(?:-[a-z0-9]+(?:-[a-z0-9]+)*)?\\.ts$|^(?:${ROLES.join('|')})/.+\\.ts$`,
+);
 
 /** Every repository path a runtime module imports, relative or not (infra/, local/, bench/, test/ ...). */
 function importsOf(file: string): string[] {
@@ -181,11 +193,32 @@ describe('module structure', () => {
 
   it('keeps the tenant scope with tenancy, not with authentication', () => {
     const scopeUsers = [...graph.entries()].filter(([, deps]) =>
-      deps.includes('functions/shared/features/tenancy/scope.ts'),
+      deps.includes('functions/shared/features/tenancy/rules/scope.ts'),
     );
     expect(scopeUsers.length).toBeGreaterThan(5);
     expect(readFileSync(join(FUNCTIONS, 'shared/platform/auth/context.ts'), 'utf8')).not.toContain(
       'TenantScope',
     );
+  });
+
+  it('names every file of a feature folder by its role, one vocabulary for all features', () => {
+    const offenders = [...graph.keys()]
+      .filter((file) => file.startsWith(`${FEATURES}/`))
+      .filter((file) => !ROLE_FILE.test(file.slice(FEATURES.length + 1).replace(/^[\w-]+\//, '')));
+    expect(offenders).toEqual([]);
+    // The check can fail: a file named for what it does rather than its role is refused.
+    for (const name of ['won.ts', 'store.ts', 'settings.ts', 'rulesets.ts', 'model-.ts'])
+      expect(ROLE_FILE.test(name)).toBe(false);
+    for (const name of ['model.ts', 'dynamo-audit.ts', 'rules/extract/shopify.ts', 'service-won.ts'])
+      expect(ROLE_FILE.test(name)).toBe(true);
+  });
+
+  it('keeps the AWS SDK in the storage adapters: other roles import at most its types', () => {
+    const offenders = [...graph.keys()]
+      .filter((file) => file.startsWith(`${FEATURES}/`) && !/\/dynamo(-[\w-]+)?\.ts$/.test(file))
+      .filter((file) =>
+        /^import (?!type )[^;]*from '@aws-sdk\//m.test(readFileSync(join(ROOT, file), 'utf8')),
+      );
+    expect(offenders).toEqual([]);
   });
 });

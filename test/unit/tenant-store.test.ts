@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoTenantStore } from '../../functions/shared/features/tenancy/dynamo';
 import { ConsentPolicyStore } from '../../functions/shared/features/tenancy/dynamo-consent-policy';
-import { platformScope } from '../../functions/shared/features/tenancy/scope';
+import { platformScope } from '../../functions/shared/features/tenancy/rules/scope';
 
 /** A client answering each call with the next canned response, recording what was asked. */
 function scripted(...responses: Array<Record<string, unknown> | Error>) {

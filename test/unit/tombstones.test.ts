@@ -5,7 +5,7 @@ import {
   TOMBSTONE_SK,
   tombstonePk,
 } from '../../functions/shared/features/gdpr/dynamo-tombstones';
-import type { TenantScope } from '../../functions/shared/features/tenancy/scope';
+import type { TenantScope } from '../../functions/shared/features/tenancy/rules/scope';
 
 const scope = { tenantId: 'ten_a' } as TenantScope;
 const client = (send: (command: { input: Record<string, unknown> }) => Promise<unknown>) =>

@@ -6,11 +6,11 @@ import {
   extractGhl,
   extractShopify,
   extractWooCommerce,
-} from '../../functions/shared/features/webhooks/extract';
-import { consentFrom, isoTimestamp } from '../../functions/shared/features/webhooks/extract/consent';
-import { guarded } from '../../functions/shared/features/webhooks/extract/guard';
-import { leadExtraction } from '../../functions/shared/features/webhooks/extract/lead';
-import { normaliseKey } from '../../functions/shared/features/webhooks/extract/values';
+} from '../../functions/shared/features/webhooks/rules/extract';
+import { consentFrom, isoTimestamp } from '../../functions/shared/features/webhooks/rules/extract/consent';
+import { guarded } from '../../functions/shared/features/webhooks/rules/extract/guard';
+import { leadExtraction } from '../../functions/shared/features/webhooks/rules/extract/lead';
+import { normaliseKey } from '../../functions/shared/features/webhooks/rules/extract/values';
 import ghlContactCreate from '../fixtures/webhooks/ghl-contact-create.json';
 import ghlOpportunityWon from '../fixtures/webhooks/ghl-opportunity-won.json';
 import ghlSampleContactCreate from '../fixtures/webhooks/ghl-sample-contact-create.json';

@@ -1,4 +1,7 @@
-import { guardWebhookHeaders, WEBHOOK_HEADER_RULES } from '../../functions/shared/features/webhooks/headers';
+import {
+  guardWebhookHeaders,
+  WEBHOOK_HEADER_RULES,
+} from '../../functions/shared/features/webhooks/rules/headers';
 import { DomainValidationError } from '../../functions/shared/platform/errors/domain';
 
 /** Shopify's documented delivery headers (https://shopify.dev/docs/apps/build/webhooks/subscribe/https). */

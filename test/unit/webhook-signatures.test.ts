@@ -12,7 +12,7 @@ import {
   verifyStripe,
   verifyWooCommerce,
   wooCommerceSigningKey,
-} from '../../functions/shared/features/webhooks/signatures';
+} from '../../functions/shared/features/webhooks/rules/signatures';
 
 jest.mock('node:crypto', () => {
   const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');

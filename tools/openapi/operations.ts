@@ -6,12 +6,12 @@
  * the OpenAPI test and the document build.
  */
 import * as z from 'zod/mini';
-import { listConversionsQuery } from '../../functions/shared/features/conversions/queries';
 import {
   adjustmentBody,
   adjustmentResponse,
   conversionQueuedResponse,
   createConversionBody,
+  listConversionsQuery,
 } from '../../functions/shared/features/conversions/schema';
 import { patchSubjectBody, subjectLookupBody } from '../../functions/shared/features/gdpr/service';
 import {

@@ -15,7 +15,7 @@ import { AUDIT_ACTIONS } from '../../functions/shared/features/gdpr/model';
 import {
   INTEGRATION_KINDS,
   INTEGRATION_STATUSES,
-} from '../../functions/shared/features/integrations/overview';
+} from '../../functions/shared/features/integrations/service';
 import {
   CONSENT_METHODS,
   CONSENT_STATUSES,

@@ -1,4 +1,4 @@
-import { platformScope, type TenantScope } from '../features/tenancy/scope';
+import { platformScope, type TenantScope } from '../features/tenancy/rules/scope';
 import { type AuthContext, platformOrgId } from './auth/context';
 
 /**

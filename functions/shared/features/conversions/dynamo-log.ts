@@ -9,7 +9,7 @@ import { decodeCursor, type Page } from '../../platform/dynamo/pagination';
 import { DynamoRepository, recordOf } from '../../platform/dynamo/repository';
 import { EXPIRY_ATTRIBUTE, expiryOf, isExpired } from '../retention/rules';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/dynamo-retention';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import type {
   Adjustment,
   AdjustmentStatus,

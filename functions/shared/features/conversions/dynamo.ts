@@ -10,7 +10,7 @@ import { SEND_BATCH_SIZE, sendMessage, sendMessages } from '../../platform/queue
 import type { StoredLead } from '../leads/model';
 import { EXPIRY_ATTRIBUTE, expiryOf, isExpired, notExpiredFilter } from '../retention/rules';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/dynamo-retention';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import type { Adjustment, AdjustmentMessage, Conversion, ConversionMessage, Platform } from './model';
 import type { LeadConversions } from './ports';
 import { conversionIdsOfLead, matchOf, orderConversionIds } from './rules/plan';

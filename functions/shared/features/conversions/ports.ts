@@ -1,10 +1,10 @@
 import type { StoredLead } from '../leads/model';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import type { Conversion } from './model';
 
 /**
  * What the data-subject rules need of a lead's conversions, whatever holds them (the DynamoDB
- * adapter is store.ts).
+ * adapter is dynamo.ts).
  */
 export interface LeadConversions {
   /** The lead's conversions, found by the ids they can have; with `includeExpired`, those not deleted yet too. */

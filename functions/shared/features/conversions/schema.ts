@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { FBCLID, GOOGLE_CLICK_ID, INVALID_GCLID, ONE_GOOGLE_CLICK_ID } from '../leads/rules/click-ids';
 import { SIGNALS } from '../leads/rules/consent';
 import { optionalText, saleValue } from '../leads/schema';
+import { CONVERSION_STATUSES } from './model';
 
 /**
  * Request bodies of the conversion routes (as the OpenAPI document states them), one zod schema each, used to
@@ -151,3 +152,6 @@ export const adjustmentResponse = z.object({
   last_error: z.optional(z.string()),
   created_at: z.string(),
 });
+
+/** `GET /api/v1/conversions?status=`: the conversion log, by conversion time with a status. */
+export const listConversionsQuery = z.object({ status: z.optional(z.enum(CONVERSION_STATUSES)) });

@@ -9,7 +9,7 @@ import { isTooOld, TOO_OLD as META_TOO_OLD } from '../../providers/meta/events';
 import type { StoredLead } from '../leads/model';
 import { googleClickId } from '../leads/rules/click-ids';
 import { allowsUpload } from '../leads/rules/consent';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import type { LoggedConversion } from './dynamo-log';
 import type { Adjustment, Conversion } from './model';
 import { earlierOrderConversionIds, type MatchingRules, planConversions } from './rules/plan';

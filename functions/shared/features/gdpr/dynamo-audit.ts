@@ -3,7 +3,7 @@ import { decodeCursor, encodeCursor, type Page } from '../../platform/dynamo/pag
 import { DynamoRepository } from '../../platform/dynamo/repository';
 import { newId } from '../../platform/ids';
 import { AUDIT_RETENTION_DAYS, EXPIRY_ATTRIBUTE, expiryOf } from '../retention/rules';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import type { Actor, AuditAction, AuditRecord } from './model';
 import type { AuditTrail } from './ports';
 

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository } from '../../platform/dynamo/repository';
 import type { EmailHasher } from '../leads/rules/email-hash';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import { erasureCovers, type Identities, identityHashes, latestErasure } from './rules/erasure';
 
 /** The tombstone of one identity: its keyed hash and when the tenant erased it (the latest time). */

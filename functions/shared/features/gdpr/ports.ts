@@ -1,5 +1,5 @@
 import type { Page } from '../../platform/dynamo/pagination';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import type { Actor, AuditAction, AuditRecord } from './model';
 
 /**

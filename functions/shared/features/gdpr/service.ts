@@ -10,7 +10,7 @@ import type { EmailHasher } from '../leads/rules/email-hash';
 import { normaliseEmail, normalisePhone } from '../leads/rules/normalise';
 import { attributionShape, countryCode, emailDocumented, optionalPhone } from '../leads/schema';
 import { modifyLead } from '../leads/service';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import type { DynamoTombstones } from './dynamo-tombstones';
 import type { Actor, AuditRecord } from './model';
 import type { AuditTrail } from './ports';

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository } from '../../platform/dynamo/repository';
 import { DomainConflictError } from '../../platform/errors/domain';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 
 /** The webhook senders the service accepts deliveries from, per tenant (each connects a source). */
 export const SOURCE_KINDS = ['shopify', 'woocommerce', 'ghl'] as const;

@@ -14,7 +14,7 @@ import { DynamoRepository, recordOf } from '../../platform/dynamo/repository';
 import { idTimePrefix } from '../../platform/ids';
 import { EXPIRY_ATTRIBUTE, epochSeconds, expiryOf, isExpired } from '../retention/rules';
 import { type RetentionOf, retentionOfTenant } from '../tenancy/dynamo-retention';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import type { StoredLead } from './model';
 import { type Claim, type LeadRepository, type ListLeadsOptions, WriteConflict } from './ports';
 import type { Consent, ConsentChange } from './rules/consent';

@@ -1,10 +1,10 @@
 import type { Page } from '../../platform/dynamo/pagination';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import type { StoredLead } from './model';
 import type { LeadStatus } from './schema';
 
 /**
- * What the lead rules need from storage, whatever holds it (the DynamoDB adapter is store.ts). Every
+ * What the lead rules need from storage, whatever holds it (the DynamoDB adapter is dynamo.ts). Every
  * call is reached through a tenant scope.
  */
 

@@ -12,7 +12,7 @@ import { coveringErasure, type ErasureGuard } from '../gdpr/dynamo-tombstones';
 import type { Actor } from '../gdpr/model';
 import type { AuditTrail } from '../gdpr/ports';
 import { captureCreatedAt } from '../gdpr/rules/erasure';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import { LEAD_FIELD_NAMES, type LeadFields, type StoredLead } from './model';
 import { type LeadRepository, WriteConflict } from './ports';
 import { primaryClickId } from './rules/click-ids';

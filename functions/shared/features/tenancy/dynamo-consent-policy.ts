@@ -3,7 +3,7 @@ import { BoundedCache } from '../../platform/cache';
 import { lazy } from '../../platform/lazy';
 import { CONSENT_POLICIES, type ConsentPolicy, DEFAULT_CONSENT_POLICY } from '../leads/rules/consent-policy';
 import { perTenant, TenantSettingsStore } from './dynamo-settings';
-import type { TenantScope } from './scope';
+import type { TenantScope } from './rules/scope';
 
 /** The tenant's consent policy as the API shows it. */
 export interface ConsentPolicySettings {

@@ -3,7 +3,7 @@ import { BoundedCache } from '../../platform/cache';
 import { lazy } from '../../platform/lazy';
 import { DEFAULT_RETENTION, isRetentionDays, type Retention } from '../retention/rules';
 import { perTenant, TenantSettingsStore } from './dynamo-settings';
-import type { TenantScope } from './scope';
+import type { TenantScope } from './rules/scope';
 
 /** The tenant's retention as the API shows it. */
 export interface RetentionSettings extends Retention {

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { BoundedCache } from '../../platform/cache';
 import { DynamoRepository } from '../../platform/dynamo/repository';
-import type { TenantScope } from './scope';
+import type { TenantScope } from './rules/scope';
 
 /** Settings as the API shows them: the values, and when they were last set (absent on defaults). */
 export type Dated<T> = T & { updated_at?: string };

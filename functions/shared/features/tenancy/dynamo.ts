@@ -18,7 +18,7 @@ import type {
   TenantStatusEntry,
   TenantStore,
 } from './model';
-import type { TenantScope } from './scope';
+import type { TenantScope } from './rules/scope';
 
 const tenantPk = (id: string) => `TENANT#${id}`;
 const META = 'META';

@@ -1,6 +1,6 @@
 import type { Role } from '../../../../contract/routes';
 import type { Page } from '../../platform/dynamo/pagination';
-import type { TenantScope } from './scope';
+import type { TenantScope } from './rules/scope';
 
 export interface Tenant {
   id: string;

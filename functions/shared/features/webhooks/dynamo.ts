@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoRepository } from '../../platform/dynamo/repository';
 import { EXPIRY_ATTRIBUTE, epochSeconds, isExpired } from '../retention/rules';
-import type { WebhookEnvelope } from './envelope';
+import type { WebhookEnvelope } from './model';
 
 /** Seven days: longer than any sender retries a delivery. */
 export const HANDLED_SECONDS = 7 * 24 * 3600;

@@ -1,9 +1,9 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { METRICS } from '../../../../contract/metrics';
-import { ApiKeyError, authenticateApiKey } from '../../features/tenancy/api-keys';
 import { DynamoTenantStore } from '../../features/tenancy/dynamo';
 import type { TenantStore } from '../../features/tenancy/model';
+import { ApiKeyError, authenticateApiKey } from '../../features/tenancy/service';
 import { forbidden, HttpError } from '../http/errors';
 import type { RequestContext } from '../http/request';
 import { metrics } from '../observability';

@@ -1,5 +1,5 @@
 import type { ApiKeyRecord, Tenant } from '../../features/tenancy/model';
-import { scopeOf, type TenantScope } from '../../features/tenancy/scope';
+import { scopeOf, type TenantScope } from '../../features/tenancy/rules/scope';
 import { BoundedCache } from '../cache';
 import { ConfigurationError } from '../config/resources';
 import { type AuthContext, platformOrgId } from './context';

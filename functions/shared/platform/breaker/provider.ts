@@ -2,7 +2,7 @@ import {
   type AdjustmentRow,
   type ConversionProvider,
   ProviderFailure,
-} from '../../features/conversions/provider';
+} from '../../features/conversions/ports-provider';
 import type { CircuitBreaker } from './breaker';
 import type { Outcome } from './circuit';
 

@@ -1,5 +1,5 @@
 import { COMMON_ENV_VARS } from '../../../../contract/resources';
-import type { TenantScope } from '../../features/tenancy/scope';
+import type { TenantScope } from '../../features/tenancy/rules/scope';
 import { requireEnv } from '../config/resources';
 import { open, seal } from './envelope';
 import type { EncryptionContext, KeyProvider } from './keys';

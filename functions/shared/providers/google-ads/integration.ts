@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import type { TenantScope } from '../../features/tenancy/scope';
+import type { TenantScope } from '../../features/tenancy/rules/scope';
 import { documentClient } from '../../platform/aws/clients';
 import { tableName } from '../../platform/config/resources';
 import { trimmedText } from '../../platform/http/schema-text';

@@ -8,7 +8,7 @@ import type {
   RowOutcome,
   SendResult,
   UploadRow,
-} from '../../features/conversions/provider';
+} from '../../features/conversions/ports-provider';
 import type { IngestAnswer } from './data-manager/client';
 import type { QuotaPacer } from './data-manager/pacer';
 import {

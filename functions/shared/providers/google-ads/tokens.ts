@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type FailureKind, ProviderFailure } from '../../features/conversions/provider';
+import { type FailureKind, ProviderFailure } from '../../features/conversions/ports-provider';
 import { readJson, timedOut } from '../../platform/http/outbound';
 
 /**

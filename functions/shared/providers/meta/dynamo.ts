@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { TenantScope } from '../../features/tenancy/scope';
+import type { TenantScope } from '../../features/tenancy/rules/scope';
 import { DynamoRepository } from '../../platform/dynamo/repository';
 import type { StoredMetaIntegration } from './integration';
 

@@ -1,7 +1,7 @@
 import type { Conversion } from '../../features/conversions/model';
 import { leadEventConversionId } from '../../features/conversions/rules/plan';
 import type { StoredLead } from '../../features/leads/model';
-import type { TenantScope } from '../../features/tenancy/scope';
+import type { TenantScope } from '../../features/tenancy/rules/scope';
 import type { StoredMetaIntegration } from './integration';
 
 /**

@@ -6,7 +6,7 @@ import {
   type SendResult,
   type SentRequest,
   type UploadRow,
-} from '../../features/conversions/provider';
+} from '../../features/conversions/ports-provider';
 import type { EventsAnswer, EventsCall } from './client';
 import { deliverIsolating } from './delivery';
 import { buildMetaEvent, type MetaEventInput, type MetaServerEvent } from './events';

@@ -1,6 +1,11 @@
-import type { TenantScope } from '../../tenancy/scope';
-import { parseEnvelope, type WebhookEnvelope, type WebhookSource } from '../../webhooks/envelope';
-import { type Extraction, extractGhl, extractShopify, extractWooCommerce } from '../../webhooks/extract';
+import type { TenantScope } from '../../tenancy/rules/scope';
+import { parseEnvelope, type WebhookEnvelope, type WebhookSource } from '../../webhooks/model';
+import {
+  type Extraction,
+  extractGhl,
+  extractShopify,
+  extractWooCommerce,
+} from '../../webhooks/rules/extract';
 import type { DynamoAuditTrail } from '../dynamo-audit';
 import { coveringErasure, type ErasureGuard } from '../dynamo-tombstones';
 import type { Actor } from '../model';

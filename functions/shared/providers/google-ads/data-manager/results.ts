@@ -1,5 +1,5 @@
 import type { WARNING_REASON_GROUPS } from '../../../../../contract/metrics';
-import type { ProcessingStatus } from '../../../features/conversions/provider';
+import type { ProcessingStatus } from '../../../features/conversions/ports-provider';
 
 /**
  * Reading Data Manager API answers (the Google API error model: `error.status`, `error.details`

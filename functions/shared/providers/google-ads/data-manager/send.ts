@@ -1,5 +1,5 @@
 import type { ConversionFieldWarning } from '../../../features/conversions/model';
-import type { RowOutcome, SendResult, SentRequest } from '../../../features/conversions/provider';
+import type { RowOutcome, SendResult, SentRequest } from '../../../features/conversions/ports-provider';
 import { DataManagerRejection, type IngestAnswer } from './client';
 import { eventProblem, type IngestEvent } from './request';
 import { violationReason } from './results';

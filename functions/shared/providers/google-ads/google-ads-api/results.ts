@@ -1,4 +1,4 @@
-import type { RowOutcome } from '../../../features/conversions/provider';
+import type { RowOutcome } from '../../../features/conversions/ports-provider';
 
 /**
  * Reading Google Ads answers: per-row outcomes from `partialFailureError` and request-level

@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { TableId } from '../../../../contract/resources';
-import { TOMBSTONE_SK } from '../gdpr/dynamo-tombstones';
-import { erasureCovers } from '../gdpr/rules/erasure';
+import type { TableId } from '../../../../../contract/resources';
+import { TOMBSTONE_SK } from '../../gdpr/dynamo-tombstones';
+import { erasureCovers } from '../../gdpr/rules/erasure';
 import { BackupFormatError, type DynamoItem } from './format';
 
 /**

@@ -4,8 +4,8 @@ import { type AuthContext, hasRole } from '../../platform/auth/context';
 import { apiKeyIdOf } from '../../platform/auth/standing';
 import { newId } from '../../platform/ids';
 import type { ApiKeyCreator, ApiKeyRecord, StoredApiKey, TenantStore } from './model';
-import type { TenantScope } from './scope';
-import { scopeOf } from './scope';
+import type { TenantScope } from './rules/scope';
+import { scopeOf } from './rules/scope';
 
 /** `ae_` and 32 random bytes (256 bits) in base64url. */
 const API_KEY_FORMAT = /^ae_[A-Za-z0-9_-]{43}$/;

@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod/mini';
-import { TABLES, type TableId } from '../../../../contract/resources';
-import { parseJsonAs } from '../../platform/json';
+import { TABLES, type TableId } from '../../../../../contract/resources';
+import { parseJsonAs } from '../../../platform/json';
 
 /**
  * What a backup holds once decrypted: JSON lines, in this order.

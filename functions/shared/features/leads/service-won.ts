@@ -5,7 +5,7 @@ import {
   planConversions,
   type WonDetails,
 } from '../conversions/rules/plan';
-import type { TenantScope } from '../tenancy/scope';
+import type { TenantScope } from '../tenancy/rules/scope';
 import type { StoredLead } from './model';
 
 export type { WonDetails };

@@ -6,8 +6,8 @@ import {
   type ConsentStatus,
   SIGNALS,
   type Signal,
-} from '../../leads/rules/consent';
-import { consentSchema } from '../../leads/schema';
+} from '../../../leads/rules/consent';
+import { consentSchema } from '../../../leads/schema';
 import { type Fields, scalar, text } from './values';
 
 /**

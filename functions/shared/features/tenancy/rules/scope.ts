@@ -1,4 +1,4 @@
-import { type AuthContext, isPlatformAdmin } from '../../platform/auth/context';
+import { type AuthContext, isPlatformAdmin } from '../../../platform/auth/context';
 
 declare const scopeBrand: unique symbol;
 

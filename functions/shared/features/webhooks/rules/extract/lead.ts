@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
-import type { ConsentInput } from '../../leads/rules/consent';
-import { normaliseEmail, normalisePhone } from '../../leads/rules/normalise';
-import { type LeadInput, leadSchema } from '../../leads/schema';
+import type { ConsentInput } from '../../../leads/rules/consent';
+import { normaliseEmail, normalisePhone } from '../../../leads/rules/normalise';
+import { type LeadInput, leadSchema } from '../../../leads/schema';
 import type { Attribution } from './attribution';
 import { type Extraction, invalid, type OrderFacts } from './types';
 import { amount, text } from './values';

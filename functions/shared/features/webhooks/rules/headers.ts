@@ -1,5 +1,5 @@
-import { DomainValidationError } from '../../platform/errors/domain';
-import { logger } from '../../platform/observability';
+import { DomainValidationError } from '../../../platform/errors/domain';
+import { logger } from '../../../platform/observability';
 
 /**
  * Bounds on the webhook headers the ingest function reads, checked before anything else reads

@@ -1,5 +1,5 @@
-import { GOOGLE_CLICK_ID_FIELDS } from '../../leads/rules/click-ids';
-import { type LeadInput, leadSchema } from '../../leads/schema';
+import { GOOGLE_CLICK_ID_FIELDS } from '../../../leads/rules/click-ids';
+import { type LeadInput, leadSchema } from '../../../leads/schema';
 import { type Fields, normaliseKey, scalar, text, valuesOf } from './values';
 
 /**

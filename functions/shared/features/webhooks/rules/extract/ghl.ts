@@ -1,4 +1,4 @@
-import type { ConsentInput } from '../../leads/rules/consent';
+import type { ConsentInput } from '../../../leads/rules/consent';
 import { attributionFrom, urlFields } from './attribution';
 import { consentFrom, firstConsent, isoTimestamp } from './consent';
 import { guarded } from './guard';

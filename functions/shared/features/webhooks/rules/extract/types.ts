@@ -1,4 +1,4 @@
-import type { LeadInput } from '../../leads/schema';
+import type { LeadInput } from '../../../leads/schema';
 
 /** The order a webhook describes, as the conversion it may become needs it. */
 export interface OrderFacts {
