@@ -5,6 +5,8 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+import { spawnSync } from 'node:child_process';
+
 import { benchBackup } from './backup';
 import { benchBundles } from './bundles';
 import { benchGoogleAds } from './google-ads';
@@ -48,11 +50,21 @@ async function main(): Promise<void> {
     );
   }
   const names = asked.length ? asked : Object.keys(SECTIONS);
-  for (const [i, name] of names.entries()) {
-    const section = SECTIONS[name] as (typeof SECTIONS)[string];
-    console.log(`${i ? '\n' : ''}== ${section.title} ==`);
+  if (names.length === 1) {
+    const section = SECTIONS[names[0] as string] as (typeof SECTIONS)[string];
+    console.log(`== ${section.title} ==`);
     await section.run();
+    return;
   }
+  // Each section in a process of its own, as each function runs in its own in Lambda: a section
+  // starts from a clean environment, whatever the one before it set or cached.
+  const failed: string[] = [];
+  for (const [i, name] of names.entries()) {
+    if (i) console.log('');
+    const run = spawnSync(process.execPath, [...process.execArgv, __filename, name], { stdio: 'inherit' });
+    if (run.status !== 0) failed.push(name);
+  }
+  if (failed.length) throw new Error(`Bench sections failed: ${failed.join(', ')}`);
 }
 
 main().then(
