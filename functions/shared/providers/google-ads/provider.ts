@@ -284,19 +284,24 @@ export interface DataManagerApi {
 
 /** The Data Manager transport: `events:ingest`, paced to the project's quota, split on rejection. */
 export function dataManagerTransport(api: DataManagerApi, pacer?: QuotaPacer): GoogleTransport {
+  /** Events of the session's destination, sent paced (split on rejection by `sendEvents`). */
+  const ingestTo =
+    (session: GoogleSession, target: DataManagerTarget): Ingest =>
+    async (batch) => {
+      const accessToken = await session.accessToken();
+      await pacer?.take();
+      return api.ingest(accessToken, ingestRequest(batch, target));
+    };
   return {
     name: 'data_manager',
     maxPerRequest: MAX_EVENTS_PER_REQUEST,
     requiredScope: DATA_MANAGER_SCOPE,
     async send(session, rows) {
       const target = dataManagerTarget(session.integration);
-      const events = rows.map((row) => ingestEvent(row.conversion, row.lead, target));
-      const ingest: Ingest = async (batch) => {
-        const accessToken = await session.accessToken();
-        await pacer?.take();
-        return api.ingest(accessToken, ingestRequest(batch, target));
-      };
-      return sendEvents(events, ingest);
+      return sendEvents(
+        rows.map((row) => ingestEvent(row.conversion, row.lead, target)),
+        ingestTo(session, target),
+      );
     },
     async restate(session, rows, now) {
       const target = dataManagerTarget(session.integration);
@@ -310,12 +315,7 @@ export function dataManagerTransport(api: DataManagerApi, pacer?: QuotaPacer): G
           adjustmentTime(row.adjustment, row.conversion, now),
         ),
       );
-      const ingest: Ingest = async (batch) => {
-        const accessToken = await session.accessToken();
-        await pacer?.take();
-        return api.ingest(accessToken, ingestRequest(batch, target));
-      };
-      return sendEvents(events, ingest);
+      return sendEvents(events, ingestTo(session, target));
     },
     async requestStatus(session, requestId) {
       const accessToken = await session.accessToken();
