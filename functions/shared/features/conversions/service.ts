@@ -13,7 +13,12 @@ import type { TenantScope } from '../tenancy/rules/scope';
 import type { LoggedConversion } from './dynamo-log';
 import type { Adjustment, Conversion } from './model';
 import { earlierOrderConversionIds, type MatchingRules, planConversions } from './rules/plan';
-import type { AdjustmentBody, ConversionByFbclid, ConversionRequest } from './schema';
+import type {
+  AdjustmentBody,
+  ConversionByFbclid,
+  ConversionByGoogleClick,
+  ConversionRequest,
+} from './schema';
 
 /**
  * Conversions by API and adjustments: the rules checked at the door (the 90-day window, not
@@ -102,28 +107,46 @@ export function plannedConversions(
     ]);
   const at = new Date(body.conversion_time).toISOString();
   const key = body.order_id ? `order:${body.order_id}` : `click:${click.field}:${click.value}:${at}`;
-  const id = `cnv_${digest('api', scope.tenantId, key).slice(0, 26)}g`;
-  const created = now.toISOString();
-  const conversion: Conversion = {
-    id,
+  const conversion = rawClickConversion(scope, body, now, {
     platform: 'google_ads',
+    key,
+    click_id_type: click.field,
+    click_id: click.value,
+  });
+  checkWindow(conversion, now);
+  return [conversion];
+}
+
+/**
+ * A conversion by a raw click id, as the API posted it (either platform's click): queued, its id
+ * derived from the tenant and `key` (the order, or the click and time), with the click's own
+ * consent signals.
+ */
+function rawClickConversion(
+  scope: TenantScope,
+  body: ConversionByGoogleClick | ConversionByFbclid,
+  now: Date,
+  click: Pick<Conversion, 'platform' | 'click_id_type' | 'click_id' | 'event_name'> & { key: string },
+): Conversion {
+  const { key, ...named } = click;
+  const id = `cnv_${digest('api', scope.tenantId, key).slice(0, 26)}${click.platform === 'meta' ? 'm' : 'g'}`;
+  const created = now.toISOString();
+  return {
+    id,
     status: 'queued',
     attempts: 0,
     order_id: body.order_id ?? id,
-    conversion_time: at,
+    conversion_time: new Date(body.conversion_time).toISOString(),
     ...(body.value !== undefined ? { value: body.value } : {}),
     ...(body.currency ? { currency: body.currency } : {}),
     match: 'click_id',
-    click_id_type: click.field,
-    click_id: click.value,
+    ...named,
     ...(body.click_time ? { click_time: new Date(body.click_time).toISOString() } : {}),
     ...(body.consent && Object.keys(body.consent).length ? { consent: body.consent } : {}),
     event_source: 'other',
     created_at: created,
     updated_at: created,
   };
-  checkWindow(conversion, now);
-  return [conversion];
 }
 
 /**
@@ -142,27 +165,13 @@ function metaClickConversion(scope: TenantScope, body: ConversionByFbclid, now: 
     ]);
   const eventName = body.event_name ?? 'Purchase';
   const key = body.order_id ? `order:${body.order_id}` : `fbclid:${body.fbclid}:${eventName}:${at}`;
-  const id = `cnv_${digest('api', scope.tenantId, key).slice(0, 26)}m`;
-  const created = now.toISOString();
-  return {
-    id,
+  return rawClickConversion(scope, body, now, {
     platform: 'meta',
-    status: 'queued',
-    attempts: 0,
-    order_id: body.order_id ?? id,
-    conversion_time: at,
+    key,
     event_name: eventName,
-    ...(body.value !== undefined ? { value: body.value } : {}),
-    ...(body.currency ? { currency: body.currency } : {}),
-    match: 'click_id',
     click_id_type: 'fbclid',
     click_id: body.fbclid,
-    ...(body.click_time ? { click_time: new Date(body.click_time).toISOString() } : {}),
-    ...(body.consent && Object.keys(body.consent).length ? { consent: body.consent } : {}),
-    event_source: 'other',
-    created_at: created,
-    updated_at: created,
-  };
+  });
 }
 
 /** Queues the conversions a request asks for, or finds the one it already made. */
