@@ -1,9 +1,10 @@
-import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { alarmDescription } from '../../contract/monitoring';
 import { testAlarm } from '../../ops/alarms';
 import { run } from '../../ops/cli';
+import { queueDepthAlarm } from '../support/alarms';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { capture } from '../support/operator';
 
@@ -29,19 +30,12 @@ describe('alarms list and alarms test against the emulator CloudWatch', () => {
     const warning = (await sns.send(new CreateTopicCommand({ Name: 'itest-warning' }))).TopicArn as string;
     sns.destroy();
     const metricAlarm = (name: string, description: string, topic?: string) =>
-      new PutMetricAlarmCommand({
-        AlarmName: `${PREFIX}${name}`,
-        AlarmDescription: description,
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: 'itest-dlq' }],
-        Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        ...(topic ? { AlarmActions: [topic], OKActions: [topic] } : {}),
+      queueDepthAlarm({
+        name: `${PREFIX}${name}`,
+        description,
+        queueName: 'itest-dlq',
+        treatMissingData: 'notBreaching',
+        ...(topic ? { topic } : {}),
       });
     await cloudwatch.send(
       metricAlarm(
@@ -72,18 +66,7 @@ describe('alarms list and alarms test against the emulator CloudWatch', () => {
       ),
     );
     // Another stack's alarm is not listed.
-    await cloudwatch.send(
-      new PutMetricAlarmCommand({
-        AlarmName: 'OtherStack-DlqWebhooks',
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      }),
-    );
+    await cloudwatch.send(queueDepthAlarm({ name: 'OtherStack-DlqWebhooks' }));
   });
 
   afterAll(() => cloudwatch.destroy());

@@ -5,13 +5,14 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { clearKeyringCache, loadKeyring } from '../../functions/shared/platform/auth/keyring';
 import { verifyToken } from '../../functions/shared/platform/auth/tokens';
 import { run } from '../../ops/cli';
+import { queueDepthAlarm } from '../support/alarms';
 import { emulatorUrl, freshResources } from '../support/emulator';
 import { capture } from '../support/operator';
 
@@ -147,17 +148,10 @@ describe('operator command options', () => {
     sns.destroy();
     const cloudwatch = new CloudWatchClient({ ...config, protocol: AwsQueryProtocol });
     const alarm = (name: string, actions: boolean) =>
-      new PutMetricAlarmCommand({
-        AlarmName: `AdsEngineer-hand-${name}`,
-        AlarmDescription: 'Made in the console during an incident.',
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        ...(actions ? { AlarmActions: [topic], OKActions: [topic] } : {}),
+      queueDepthAlarm({
+        name: `AdsEngineer-hand-${name}`,
+        description: 'Made in the console during an incident.',
+        ...(actions ? { topic } : {}),
       });
     await cloudwatch.send(alarm('Paging', true));
     await cloudwatch.send(alarm('Silent', false));
