@@ -425,6 +425,20 @@ describe('encrypted backup: worker, decrypt, restore', () => {
     expect(unknown.batchItemFailures).toEqual([{ itemIdentifier: 'bad-2' }]);
   });
 
+  /** An export of the local stack's tables to the backup bucket, as the worker starts one. */
+  const exportJob = (name: string, options: Partial<Parameters<typeof exportTables>[0]> = {}) =>
+    exportTables({
+      jobId: `bkp_${name}`,
+      createdAt: new Date().toISOString(),
+      bucket: env.BACKUP_BUCKET as string,
+      objectKey: `backups/test/${name}.aebk`,
+      keyId: env.BACKUP_KMS_KEY_ID as string,
+      dynamo: dynamoClient(),
+      s3: s3Client(),
+      tableName: (id) => env[TABLES.find((t) => t.id === id)?.envVar ?? ''] as string,
+      ...options,
+    });
+
   test('an export failing after a part was uploaded aborts the multipart upload', async () => {
     const s3 = new S3Client({ ...client(), forcePathStyle: true });
     const send = jest.spyOn(s3, 'send');
@@ -433,13 +447,7 @@ describe('encrypted backup: worker, decrypt, restore', () => {
       string
     >;
     await expect(
-      exportTables({
-        jobId: 'bkp_abort',
-        createdAt: new Date().toISOString(),
-        bucket: env.BACKUP_BUCKET as string,
-        objectKey: 'backups/test/abort.aebk',
-        keyId: env.BACKUP_KMS_KEY_ID as string,
-        dynamo: dynamoClient(),
+      exportJob('abort', {
         s3,
         tableName: (id) => (id === 'dedup' ? 'missing-table' : names[id]),
         partBytes: 5 * 1024 * 1024,
@@ -454,19 +462,9 @@ describe('encrypted backup: worker, decrypt, restore', () => {
   });
 
   test('an export stops cleanly before the function would be cut off', async () => {
-    await expect(
-      exportTables({
-        jobId: 'bkp_time',
-        createdAt: new Date().toISOString(),
-        bucket: env.BACKUP_BUCKET as string,
-        objectKey: 'backups/test/time.aebk',
-        keyId: env.BACKUP_KMS_KEY_ID as string,
-        dynamo: dynamoClient(),
-        s3: s3Client(),
-        tableName: (id) => env[TABLES.find((t) => t.id === id)?.envVar ?? ''] as string,
-        remainingMs: () => 10_000,
-      }),
-    ).rejects.toBeInstanceOf(ExportTimeBudgetError);
+    await expect(exportJob('time', { remainingMs: () => 10_000 })).rejects.toBeInstanceOf(
+      ExportTimeBudgetError,
+    );
   });
 
   test('jobs list newest first, with a cursor that cannot be pointed elsewhere', async () => {
