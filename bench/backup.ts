@@ -11,8 +11,9 @@ import { decryptBackup, restoreBackup } from '../ops/backup';
 
 /**
  * Backup throughput against the emulator: export (scan, encrypt, multipart upload) of `items`
- * leads of about 1 KB, then decrypt to a file, and restore the encrypted backup into fresh tables. moto on loopback is
- * far slower than DynamoDB and S3 for scans and batch writes, so these are lower bounds.
+ * leads of about 1 KB, then decrypt to a file, and restore the encrypted backup into fresh
+ * tables. moto on loopback is far slower than DynamoDB and S3 for scans and batch writes, so
+ * these are lower bounds.
  */
 export async function benchBackup(items = 20_000): Promise<void> {
   const emulator = await startEmulator({ root: path.resolve(__dirname, '..') });
