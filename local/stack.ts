@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { COMMON_ENV_VARS, QUEUES, type QueueId } from '../contract/resources';
-import { resetClients } from '../functions/shared/platform/aws/clients';
 import { assertSettings } from '../functions/shared/platform/config/settings';
 import { sweepExpired } from '../ops/retention';
 import { bootstrap } from './bootstrap';
@@ -69,15 +68,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ? await useEmulator(options.emulatorUrl)
     : await startEmulator({ root: REPO_ROOT, host, log });
 
-  // What this process's environment held before the stack set its own, given back by stop(), so
-  // a later stack in the same process (the benchmarks run several) starts from a clean slate.
-  const before = new Map<string, string | undefined>();
-  const setEnv = (values: Record<string, string>) => {
-    for (const [name, value] of Object.entries(values)) {
-      if (!before.has(name)) before.set(name, process.env[name]);
-      process.env[name] = value;
-    }
-  };
   let server: Server | undefined;
   const pollers: QueuePoller[] = [];
   let sqs: SQSClient | undefined;
@@ -90,12 +80,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     sqs?.destroy();
     if (server) await new Promise<void>((resolve) => server?.close(() => resolve()));
     await emulator.stop();
-    for (const [name, value] of before) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-    // The AWS clients were made for this stack's emulator.
-    resetClients();
+    if (!givenPublicUrl) delete process.env[COMMON_ENV_VARS.publicBaseUrl];
   };
 
   try {
@@ -108,7 +93,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       APP_VERSION: packageVersion(),
       POWERTOOLS_SERVICE_NAME: 'adsengineer',
     };
-    setEnv(defaults);
+    Object.assign(process.env, defaults);
     const created = await bootstrap({
       endpoint: emulator.url,
       region,
@@ -120,7 +105,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const given = process.env[name];
       env[name] = OVERRIDABLE.has(name) && given !== undefined ? given : value;
     }
-    setEnv(env);
+    Object.assign(process.env, env);
 
     const events = new EventEmitter();
     sqs = new SQSClient({ endpoint: emulator.url, region });
@@ -166,7 +151,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // address unless the operator names another (a tunnel or proxy in front), never a Host header.
     const publicUrl = givenPublicUrl ?? url;
     env[COMMON_ENV_VARS.publicBaseUrl] = publicUrl;
-    setEnv({ [COMMON_ENV_VARS.publicBaseUrl]: publicUrl });
+    process.env[COMMON_ENV_VARS.publicBaseUrl] = publicUrl;
     log(`AdsEngineer listening on ${url}`);
     log(
       `AWS emulator: moto at ${emulator.url} (${emulator.started ? `started here, pid ${emulator.pid}` : 'reused'})`,

@@ -163,23 +163,3 @@ describe('the local stack over HTTP', () => {
     expect(failures).toHaveLength(3);
   });
 });
-
-describe('stacks one after another in one process (the benchmarks run several)', () => {
-  it('gives back the environment it set when it stops, so the next starts clean', async () => {
-    const snapshot = { ...process.env };
-    const first = await startLocalStack({ port: 0, emulatorUrl: emulatorUrl(), prefix: 'e2e-first' });
-    expect(process.env.PUBLIC_BASE_URL).toBe(first.url);
-    expect(Object.keys(first.env).filter((name) => process.env[name] !== first.env[name])).toEqual([]);
-    await first.stop();
-    expect({ ...process.env }).toEqual(snapshot);
-
-    const second = await startLocalStack({ port: 0, emulatorUrl: emulatorUrl(), prefix: 'e2e-second' });
-    try {
-      const health = await fetch(`${second.url}/health`);
-      expect(health.status).toBe(200);
-      expect(second.env).not.toEqual(first.env);
-    } finally {
-      await second.stop();
-    }
-  });
-});
