@@ -76,7 +76,7 @@ export function countsOf(metrics: UploadMetrics, platform: Platform): PlatformCo
 }
 
 /** The alarm metric of each stopping failure, per platform. */
-const STOP_METRICS: Partial<Record<string, Partial<Record<string, string>>>> = {
+const STOP_METRICS: Record<Platform, Partial<Record<FailureKind, string>>> = {
   google_ads: {
     disconnected: METRICS.googleAdsDisconnected,
     needs_reconnect: METRICS.googleAdsConfigurationError,

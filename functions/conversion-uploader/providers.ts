@@ -67,9 +67,12 @@ const meta = metaProvider({
   now: () => new Date(),
 });
 
-const registries = new Map<GoogleUploadApi, ProviderRegistry>();
-/** The providers for the configured Google transport (read per invocation, built once). */
-export function providers(): ProviderRegistry {
+const registries = new Map<GoogleUploadApi, Required<ProviderRegistry>>();
+/**
+ * The providers for the configured Google transport (read per invocation, built once): one for
+ * every platform (a new platform fails the typecheck here until it is wired).
+ */
+export function providers(): Required<ProviderRegistry> {
   const api = uploadApi();
   let found = registries.get(api);
   if (!found) {

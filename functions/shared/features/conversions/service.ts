@@ -12,7 +12,7 @@ import { allowsUpload } from '../leads/rules/consent';
 import type { TenantScope } from '../tenancy/rules/scope';
 import type { LoggedConversion } from './dynamo-log';
 import type { Adjustment, Conversion } from './model';
-import { earlierOrderConversionIds, type MatchingRules, planConversions } from './rules/plan';
+import { earlierOrderConversionIds, type MatchingRules, planConversions, platformLetter } from './rules/plan';
 import type {
   AdjustmentBody,
   ConversionByFbclid,
@@ -129,7 +129,7 @@ function rawClickConversion(
   click: Pick<Conversion, 'platform' | 'click_id_type' | 'click_id' | 'event_name'> & { key: string },
 ): Conversion {
   const { key, ...named } = click;
-  const id = `cnv_${digest('api', scope.tenantId, key).slice(0, 26)}${click.platform === 'meta' ? 'm' : 'g'}`;
+  const id = `cnv_${digest('api', scope.tenantId, key).slice(0, 26)}${platformLetter(click.platform)}`;
   const created = now.toISOString();
   return {
     id,

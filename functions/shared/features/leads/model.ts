@@ -87,3 +87,8 @@ export const LEAD_FIELD_NAMES = [
   'value',
   'currency',
 ] as const satisfies readonly (keyof LeadFields)[];
+
+/** Every field of a lead is copied from its input: a field left out of the list fails the typecheck here. */
+export const EVERY_LEAD_FIELD: [Exclude<keyof LeadFields, (typeof LEAD_FIELD_NAMES)[number]>] extends [never]
+  ? true
+  : never = true;

@@ -39,8 +39,11 @@ export class CircuitOpenError extends DependencyUnavailableError {
   }
 }
 
+/** How an answer names each provider (a new provider fails the typecheck here until it has one). */
+const PROVIDER_NAMES: Record<Provider, string> = { google_ads: 'Google Ads', meta: 'Meta', stripe: 'Stripe' };
+
 export function providerName(provider: Provider): string {
-  return provider === 'google_ads' ? 'Google Ads' : provider === 'meta' ? 'Meta' : 'Stripe';
+  return PROVIDER_NAMES[provider];
 }
 
 export interface TransitionEvent extends Transition {

@@ -69,7 +69,11 @@ export function hasMatchableIdentifiers(lead: Pick<StoredLead, 'email' | 'phone'
  * refund that names only the order finds them), a lead's own from the lead id. The last letter
  * says which: `g` Google Ads, `m` Meta, `l` Meta's `Lead` event of a captured lead.
  */
-const PLATFORM_LETTERS = ['g', 'm'] as const;
+const PLATFORM_LETTER: Record<Platform, string> = { google_ads: 'g', meta: 'm' };
+const PLATFORM_LETTERS = Object.values(PLATFORM_LETTER);
+
+/** The last letter of a platform's conversion ids. */
+export const platformLetter = (platform: Platform): string => PLATFORM_LETTER[platform];
 const orderSuffix = (uniqueBy: string) =>
   createHash('sha256').update(`order\n${uniqueBy}`).digest('hex').slice(0, 26);
 const leadSuffix = (leadId: string) => leadId.slice(leadId.indexOf('_') + 1);

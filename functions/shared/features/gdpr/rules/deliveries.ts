@@ -48,8 +48,7 @@ export function personOfDelivery(body: string): DeliveredPerson | undefined {
     return undefined;
   }
   const extracted = extraction(envelope, payload);
-  if (extracted?.kind !== 'lead') return undefined;
-  const identities = identitiesOf(extracted.lead);
+  const identities = extracted?.kind === 'lead' ? identitiesOf(extracted.lead) : undefined;
   if (!identities) return undefined;
   return {
     tenantId: envelope.tenant_id,
