@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { METRICS } from '../../contract/metrics';
+import { CREDENTIAL_NAMES, type CredentialName } from '../../contract/resources';
 import {
   DynamoSourceStore,
   ghlTokenKey,
@@ -66,11 +67,20 @@ const resolved = new BoundedCache<string, Connection[]>(SOURCE_CACHE_ENTRIES, SO
 const OPENED_SECRET_MS = 60 * 60 * 1000;
 const opened = new BoundedCache<string, string>(SOURCE_CACHE_ENTRIES, OPENED_SECRET_MS);
 
+/** The credential each source's webhook secret is sealed under (GoHighLevel's holds none). */
+const WEBHOOK_SECRET_NAMES: Record<SourceKind, CredentialName | undefined> = {
+  shopify: CREDENTIAL_NAMES.shopifyWebhookSecret,
+  woocommerce: CREDENTIAL_NAMES.wooCommerceWebhookSecret,
+  ghl: undefined,
+};
+
 async function openSecret(kind: SourceKind, tenantId: string, sealed: string): Promise<string> {
   const id = `${tenantId}#${kind}#${sealed}`;
   const hit = opened.get(id);
   if (hit !== undefined) return hit;
-  const secret = await openCredential(systemScope('ingest', tenantId), `${kind}.webhook_secret`, sealed);
+  const name = WEBHOOK_SECRET_NAMES[kind];
+  if (!name) throw new Error(`A ${kind} source holds no webhook secret`);
+  const secret = await openCredential(systemScope('ingest', tenantId), name, sealed);
   opened.set(id, secret);
   return secret;
 }

@@ -1,4 +1,4 @@
-import { COMMON_ENV_VARS } from '../../../../contract/resources';
+import { COMMON_ENV_VARS, type CredentialName } from '../../../../contract/resources';
 import type { TenantScope } from '../../features/tenancy/rules/scope';
 import { requireEnv } from '../config/resources';
 import { open, seal } from './envelope';
@@ -28,7 +28,7 @@ export function credentialContext(scope: TenantScope, name: string): EncryptionC
 /** The storable form of a secret: base64 of its envelope, never the secret itself. */
 export async function sealCredential(
   scope: TenantScope,
-  name: string,
+  name: CredentialName,
   secret: string,
   options: CredentialOptions = {},
 ): Promise<string> {
@@ -47,7 +47,7 @@ export async function sealCredential(
 /** The secret back; DecryptionError for another tenant, another name, or an altered value. */
 export async function openCredential(
   scope: TenantScope,
-  name: string,
+  name: CredentialName,
   stored: string,
   options: Pick<CredentialOptions, 'keys'> = {},
 ): Promise<string> {
