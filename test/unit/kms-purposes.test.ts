@@ -25,8 +25,11 @@ function credentialCalls(dir: string): { seal: Set<string>; open: Set<string> } 
       const arg = (match[2] as string).trim();
       const names = arg.startsWith("'")
         ? [arg.slice(1, -1)]
-        : arg === ['`$', '{kind}.webhook_secret`'].join('')
-          ? [CREDENTIAL_NAMES.shopifyWebhookSecret, CREDENTIAL_NAMES.wooCommerceWebhookSecret]
+        : arg === 'name'
+          ? // A name looked up in a table of the file: every catalogued name the file mentions.
+            [...text.matchAll(/CREDENTIAL_NAMES\.(\w+)/g)].map(
+              (m) => CREDENTIAL_NAMES[m[1] as keyof typeof CREDENTIAL_NAMES] ?? `unknown ${m[1]}`,
+            )
           : [CONSTANTS[arg] ?? `unknown ${arg}`];
       for (const name of names) (match[1] === 'seal' ? seal : open).add(name);
     }
