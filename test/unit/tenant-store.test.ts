@@ -93,25 +93,17 @@ describe('DynamoTenantStore status changes', () => {
     expect(
       await new DynamoTenantStore(gone.client, 'tenants').setTenantStatus('t', 'active', change),
     ).toBeUndefined();
-    const raced = scripted(
-      meta,
+    const cancelled = (code: string) =>
       new TransactionCanceledException({
         message: 'cancelled',
         $metadata: {},
-        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
-      }),
-    );
+        CancellationReasons: [{ Code: code }, { Code: 'None' }],
+      });
+    const raced = scripted(meta, cancelled('ConditionalCheckFailed'));
     expect(
       await new DynamoTenantStore(raced.client, 'tenants').setTenantStatus('t', 'active', change),
     ).toBeUndefined();
-    const conflict = scripted(
-      meta,
-      new TransactionCanceledException({
-        message: 'cancelled',
-        $metadata: {},
-        CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }],
-      }),
-    );
+    const conflict = scripted(meta, cancelled('TransactionConflict'));
     await expect(
       new DynamoTenantStore(conflict.client, 'tenants').setTenantStatus('t', 'active', change),
     ).rejects.toThrow('cancelled');
