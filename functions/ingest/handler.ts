@@ -67,27 +67,25 @@ const resolved = new BoundedCache<string, Connection[]>(SOURCE_CACHE_ENTRIES, SO
 const OPENED_SECRET_MS = 60 * 60 * 1000;
 const opened = new BoundedCache<string, string>(SOURCE_CACHE_ENTRIES, OPENED_SECRET_MS);
 
-/** The credential each source's webhook secret is sealed under (GoHighLevel's holds none). */
-const WEBHOOK_SECRET_NAMES: Record<SourceKind, CredentialName | undefined> = {
-  shopify: CREDENTIAL_NAMES.shopifyWebhookSecret,
-  woocommerce: CREDENTIAL_NAMES.wooCommerceWebhookSecret,
-  ghl: undefined,
-};
-
-async function openSecret(kind: SourceKind, tenantId: string, sealed: string): Promise<string> {
-  const id = `${tenantId}#${kind}#${sealed}`;
+async function openSecret(name: CredentialName, tenantId: string, sealed: string): Promise<string> {
+  const id = `${tenantId}#${name}#${sealed}`;
   const hit = opened.get(id);
   if (hit !== undefined) return hit;
-  const name = WEBHOOK_SECRET_NAMES[kind];
-  if (!name) throw new Error(`A ${kind} source holds no webhook secret`);
   const secret = await openCredential(systemScope('ingest', tenantId), name, sealed);
   opened.set(id, secret);
   return secret;
 }
 const unknown = new BoundedCache<string, true>(SOURCE_CACHE_ENTRIES, UNKNOWN_SOURCE_MS);
 
-/** The tenants connected to a source (several may connect one shop), from the cache when warm. */
-async function resolveSource(kind: SourceKind, key: string): Promise<Connection[]> {
+/**
+ * The tenants connected to a source (several may connect one shop), from the cache when warm;
+ * with `secretName`, each with its webhook secret opened.
+ */
+async function resolveSource(
+  kind: SourceKind,
+  key: string,
+  secretName?: CredentialName,
+): Promise<Connection[]> {
   const id = `${kind}#${key}`;
   const hit = resolved.get(id);
   if (hit) return hit;
@@ -99,9 +97,10 @@ async function resolveSource(kind: SourceKind, key: string): Promise<Connection[
   }
   const entries = await Promise.all(
     found.map(async (source): Promise<Connection> => {
-      const secret = source.sealed_secret
-        ? await openSecret(kind, source.tenant_id, source.sealed_secret)
-        : undefined;
+      const secret =
+        secretName && source.sealed_secret
+          ? await openSecret(secretName, source.tenant_id, source.sealed_secret)
+          : undefined;
       return { tenantId: source.tenant_id, ...(secret ? { secret } : {}) };
     }),
   );
@@ -190,8 +189,8 @@ async function enqueue(
 
 /**
  * The senders that sign each delivery with the connection's shared secret (an HMAC of the raw
- * body): the header that names the source, how its key is normalised, and the signature's header
- * and check.
+ * body): the header that names the source, how its key is normalised, the signature's header
+ * and check, and the credential the secret is sealed under.
  */
 const SIGNING_SENDERS = {
   shopify: {
@@ -199,12 +198,14 @@ const SIGNING_SENDERS = {
     keyOf: normaliseShopDomain,
     signatureHeader: 'x-shopify-hmac-sha256',
     verify: verifyShopify,
+    secretName: CREDENTIAL_NAMES.shopifyWebhookSecret,
   },
   woocommerce: {
     sourceHeader: 'x-wc-webhook-source',
     keyOf: normaliseStoreUrl,
     signatureHeader: 'x-wc-webhook-signature',
     verify: verifyWooCommerce,
+    secretName: CREDENTIAL_NAMES.wooCommerceWebhookSecret,
   },
 } as const;
 
@@ -222,7 +223,7 @@ async function signedDelivery(request: HttpRequest, kind: keyof typeof SIGNING_S
   const named = request.headers[sender.sourceHeader];
   const key = named ? sender.keyOf(named) : undefined;
   if (!key) throw invalidSignature(kind, 'no source header');
-  const connections = await resolveSource(kind, key);
+  const connections = await resolveSource(kind, key, sender.secretName);
   if (connections.length === 0) throw invalidSignature(kind, 'unknown source');
   const signature = request.headers[sender.signatureHeader];
   const verified = connections
